@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { generateApiKey, hashApiKey, randomToken, type TokenCipher } from './crypto.ts';
+import { AppError } from './errors.ts';
+import type { Clock } from './clock.ts';
+import type { Store } from './store/store.ts';
+import type { AccountRecord, LinkRecord } from './store/types.ts';
+import { resolveLoginUrl, type LoginHostPolicy } from './salesforce/loginHosts.ts';
+
+export const accountNameSchema = z.string().trim().min(1, 'the account name is empty').max(120, 'the account name is longer than 120 characters');
+
+export const legacyRecordSchema = z.strictObject({
+    accountId: z.string().min(1),
+    username: z.string().trim().min(3).max(80),
+    password: z.string().min(1).max(256),
+    securityToken: z.string().max(64).optional().default(''),
+    environment: z.enum(['production', 'sandbox']),
+    loginUrl: z.string().optional()
+});
+export const legacyFileSchema = z.array(legacyRecordSchema).min(1, 'the file holds no records');
+export type LegacyRecord = z.infer<typeof legacyRecordSchema>;
+
+/** Contact-center accounts and their API keys; a key is shown once and stored only as a hash. */
+export class Accounts {
+    constructor(
+        private readonly store: Store,
+        private readonly clock: Clock
+    ) {}
+
+    async create(name: string): Promise<{ account: AccountRecord; apiKey: string }> {
+        const parsedName = accountNameSchema.parse(name);
+        const apiKey = generateApiKey();
+        const account: AccountRecord = { id: `acc_${randomToken(12)}`, name: parsedName, apiKeyHash: hashApiKey(apiKey), createdAt: this.clock.now().toISOString() };
+        await this.store.update((db) => {
+            db.accounts.push(account);
+            db.audit.push({ at: account.createdAt, accountId: account.id, action: 'account_created', outcome: 'ok' });
+        });
+        return { account, apiKey };
+    }
+
+    list(): Array<Pick<AccountRecord, 'id' | 'name' | 'createdAt' | 'keyRotatedAt'> & { status: string; username?: string }> {
+        return this.store.read((db) =>
+            db.accounts.map((a) => {
+                const link = db.links.find((l) => l.accountId === a.id);
+                return { id: a.id, name: a.name, createdAt: a.createdAt, keyRotatedAt: a.keyRotatedAt, status: link?.status ?? 'unlinked', username: link?.username };
+            })
+        );
+    }
+
+    async rotateKey(accountId: string): Promise<string> {
+        const apiKey = generateApiKey();
+        const at = this.clock.now().toISOString();
+        await this.store.update((db) => {
+            const account = db.accounts.find((a) => a.id === accountId);
+            if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `No account has the id ${accountId}. Run "npm run accounts -- list" to see the ids.`, 404);
+            account.apiKeyHash = hashApiKey(apiKey);
+            account.keyRotatedAt = at;
+            db.audit.push({ at, accountId, action: 'key_rotated', outcome: 'ok' });
+        });
+        return apiKey;
+    }
+
+    authenticate(apiKey: string): AccountRecord | undefined {
+        const hash = hashApiKey(apiKey);
+        return this.store.read((db) => db.accounts.find((a) => a.apiKeyHash === hash));
+    }
+
+    /** All or nothing: one bad record leaves the store as it was. */
+    async importLegacy(records: LegacyRecord[], cipher: TokenCipher, hosts: LoginHostPolicy): Promise<number> {
+        const at = this.clock.now().toISOString();
+        const links: LinkRecord[] = records.map((record, index) => {
+            let loginUrl: string;
+            try {
+                loginUrl = resolveLoginUrl(hosts, record.environment, record.loginUrl);
+            } catch (error) {
+                throw new AppError('VALIDATION_FAILED', `Record ${index + 1} (${record.username}): ${(error as Error).message}`);
+            }
+            return {
+                accountId: record.accountId,
+                method: 'legacy',
+                status: 'legacy',
+                environment: record.environment,
+                orgId: '',
+                userId: '',
+                username: record.username,
+                displayName: '',
+                instanceUrl: '',
+                loginUrl,
+                linkedAt: at,
+                legacyCredentials: cipher.seal(JSON.stringify({ password: record.password, securityToken: record.securityToken }))
+            };
+        });
+        await this.store.update((db) => {
+            const seen = new Set<string>();
+            for (const [index, link] of links.entries()) {
+                const label = `Record ${index + 1} (${link.username})`;
+                if (!db.accounts.some((a) => a.id === link.accountId)) throw new AppError('VALIDATION_FAILED', `${label}: no account has the id ${link.accountId}.`);
+                if (seen.has(link.accountId)) throw new AppError('VALIDATION_FAILED', `${label}: the account ${link.accountId} appears twice in the file.`);
+                if (db.links.some((l) => l.accountId === link.accountId)) throw new AppError('VALIDATION_FAILED', `${label}: the account ${link.accountId} is already linked; unlink it first or leave it out.`);
+                seen.add(link.accountId);
+            }
+            for (const link of links) {
+                db.links.push(link);
+                db.audit.push({ at, accountId: link.accountId, action: 'legacy_import', outcome: 'ok', username: link.username });
+            }
+        });
+        return links.length;
+    }
+}

@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { Accounts, legacyFileSchema } from '../accounts.ts';
+import { systemClock } from '../clock.ts';
+import { ConfigError, parseConfig } from '../config.ts';
+import { TokenCipher } from '../crypto.ts';
+import { AppError } from '../errors.ts';
+import { validationError } from '../http/errorMiddleware.ts';
+import { demoEncryptionKey } from '../secretKey.ts';
+import { loginHostPolicy } from '../services.ts';
+import type { Config } from '../config.ts';
+import { LowdbStore } from '../store/lowdbStore.ts';
+
+const USAGE = `Usage: npm run accounts -- <command> [options]
+
+  create --name "Acme EMEA"     create an account; prints its id and API key (shown once)
+  list                          list accounts and their link status
+  rotate-key --id ACCOUNT_ID    issue a new API key; the old one stops working at once
+  import-legacy --file F.json   import links made the old way (username, password, security token)
+
+Uses DATA_DIR (default ./data) and TOKEN_ENCRYPTION_KEY, like the server.`;
+
+export async function runAccountsCommand(argv: string[], env: Record<string, string | undefined>, out: (line: string) => void): Promise<number> {
+    const { positionals, values } = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { name: { type: 'string' }, id: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
+    });
+    const command = positionals[0];
+    if (values.help || !command) {
+        out(USAGE);
+        return command ? 0 : 2;
+    }
+    const parsed = parseConfig(env);
+    const store = await LowdbStore.open(parsed.DATA_DIR);
+    const accounts = new Accounts(store, systemClock);
+    try {
+        switch (command) {
+            case 'create': {
+                if (!values.name) throw new AppError('VALIDATION_FAILED', 'create needs --name "Account name".');
+                const { account, apiKey } = await accounts.create(values.name);
+                if (values.json) out(JSON.stringify({ id: account.id, name: account.name, apiKey }));
+                else out(`Created account ${account.id} (${account.name}).\nAPI key (shown once; put it in the org's External Credential): ${apiKey}`);
+                return 0;
+            }
+            case 'list': {
+                const rows = accounts.list();
+                if (values.json) out(JSON.stringify(rows));
+                else if (rows.length === 0) out('No accounts yet. Create one with: npm run accounts -- create --name "Acme EMEA"');
+                else for (const row of rows) out(`${row.id}\t${row.status}\t${row.username ?? '-'}\t${row.name}`);
+                return 0;
+            }
+            case 'rotate-key': {
+                if (!values.id) throw new AppError('VALIDATION_FAILED', 'rotate-key needs --id ACCOUNT_ID.');
+                const apiKey = await accounts.rotateKey(values.id);
+                out(values.json ? JSON.stringify({ id: values.id, apiKey }) : `New API key for ${values.id} (shown once; the old key no longer works): ${apiKey}`);
+                return 0;
+            }
+            case 'import-legacy': {
+                if (!values.file) throw new AppError('VALIDATION_FAILED', 'import-legacy needs --file records.json.');
+                let raw: unknown;
+                try {
+                    raw = JSON.parse(await readFile(values.file, 'utf8'));
+                } catch (error) {
+                    throw new AppError('VALIDATION_FAILED', `Could not read ${values.file} as JSON: ${(error as Error).message}`);
+                }
+                const records = legacyFileSchema.safeParse(raw);
+                if (!records.success) throw validationError(records.error, 'legacy file');
+                const key = env.TOKEN_ENCRYPTION_KEY ?? (parsed.SF_CLIENT_ID ? undefined : await demoEncryptionKey(parsed.DATA_DIR));
+                if (!key) throw new AppError('VALIDATION_FAILED', 'import-legacy needs TOKEN_ENCRYPTION_KEY, the same key the server uses.');
+                const count = await accounts.importLegacy(records.data, new TokenCipher(key), loginHostPolicy(parsed as Config));
+                out(`Imported ${count} legacy link${count === 1 ? '' : 's'}. Ask each customer's admin to relink from the card: it replaces the stored password with OAuth.`);
+                return 0;
+            }
+            default:
+                out(`Unknown command "${command}".\n\n${USAGE}`);
+                return 2;
+        }
+    } catch (error) {
+        if (error instanceof AppError || error instanceof ConfigError) {
+            out(`Error: ${error.message}`);
+            return 1;
+        }
+        if (error instanceof z.ZodError) {
+            out(`Error: ${validationError(error).message}`);
+            return 1;
+        }
+        throw error;
+    } finally {
+        await store.close();
+    }
+}
+
+if (process.argv[1]?.endsWith('accounts.ts')) {
+    runAccountsCommand(process.argv.slice(2), process.env, (line) => console.log(line)).then(
+        (code) => process.exit(code),
+        (error: unknown) => {
+            console.error(error instanceof ConfigError ? error.message : error);
+            process.exit(1);
+        }
+    );
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+const commaList = z
+    .string()
+    .optional()
+    .transform((value) =>
+        (value ?? '')
+            .split(',')
+            .map((item) => item.trim())
+            .filter(Boolean)
+    );
+
+const origin = z.url().transform((value) => new URL(value).origin);
+
+const encryptionKey = z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || Buffer.from(value, 'base64').length === 32, {
+        message: 'must be 32 bytes, base64 encoded (openssl rand -base64 32)'
+    });
+
+export const configSchema = z.object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PUBLIC_URL: z
+        .url()
+        .default('http://localhost:3000')
+        .transform((value) => value.replace(/\/+$/, '')),
+    SF_CLIENT_ID: z.string().min(1).optional(),
+    SF_CLIENT_SECRET: z.string().min(1).optional(),
+    SF_LOGIN_URL_PRODUCTION: origin.default('https://login.salesforce.com'),
+    SF_LOGIN_URL_SANDBOX: origin.default('https://test.salesforce.com'),
+    SF_ALLOWED_LOGIN_ORIGINS: commaList.pipe(z.array(origin)),
+    SF_API_VERSION: z
+        .string()
+        .regex(/^\d{2}\.0$/, 'must look like 62.0')
+        .default('62.0'),
+    SF_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    DATA_DIR: z.string().min(1).default('./data'),
+    TOKEN_ENCRYPTION_KEY: encryptionKey,
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600)
+});
+
+export type Config = Omit<z.infer<typeof configSchema>, 'SF_CLIENT_ID' | 'SF_CLIENT_SECRET'> & {
+    SF_CLIENT_ID: string;
+    SF_CLIENT_SECRET: string;
+    TOKEN_ENCRYPTION_KEY: string;
+};
+
+export class ConfigError extends Error {
+    override name = 'ConfigError';
+}
+
+/** Parses the environment once; every problem is reported together so an operator fixes them in one go. */
+export function parseConfig(env: Record<string, string | undefined>): z.infer<typeof configSchema> {
+    const result = configSchema.safeParse(env);
+    if (!result.success) {
+        const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+        throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    }
+    return result.data;
+}
+
+/** The backend proper needs the OAuth client and the key; the demo launcher fills them in before this. */
+export function requireCompleteConfig(parsed: z.infer<typeof configSchema>): Config {
+    const missing = (['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY'] as const).filter((name) => !parsed[name]);
+    if (missing.length > 0) {
+        throw new ConfigError(`Invalid configuration:\n${missing.map((name) => `  ${name}: required`).join('\n')}`);
+    }
+    return parsed as Config;
+}

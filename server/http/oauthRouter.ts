@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { Router, type Response } from 'express';
+import type { Logger } from '../logger.ts';
+import { LinkFailure, sessionCookieName, type LinkService } from '../link/linkService.ts';
+import { toAppError } from './errorMiddleware.ts';
+import { paragraph, popupPage } from './pages.ts';
+import { callbackQuery, sessionIdParam } from './schemas.ts';
+
+const WHAT_NEXT = 'Close this window and start again from the Contact Center Link card in Salesforce.';
+
+export function oauthRouter(links: LinkService, options: { secureCookies: boolean; logger: Logger }): Router {
+    const router = Router();
+
+    router.use((_req, res, next) => {
+        res.set('Cache-Control', 'no-store');
+        next();
+    });
+
+    router.get('/start/:sessionId', async (req, res) => {
+        const id = sessionIdParam.safeParse(req.params.sessionId);
+        if (!id.success) return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
+        try {
+            const { redirectTo, cookie } = await links.startAuthorization(id.data);
+            res.cookie(cookie.name, cookie.value, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/oauth', maxAge: cookie.maxAgeMs });
+            res.redirect(302, redirectTo);
+        } catch (error) {
+            const appError = toAppError(error);
+            errorPage(res, appError.status, headingFor(appError.code), `${appError.message}`);
+        }
+    });
+
+    router.get('/callback', async (req, res) => {
+        const query = callbackQuery.safeParse(req.query);
+        if (!query.success) return errorPage(res, 400, 'This sign-in could not be read', `Salesforce’s answer was malformed. ${WHAT_NEXT}`);
+        const { state, code, error, error_description } = query.data;
+        try {
+            const { sessionId, link } = await links.completeAuthorization({ state, code, error, errorDescription: error_description, cookies: req.cookies ?? {} });
+            res.clearCookie(sessionCookieName(sessionId), { path: '/oauth' });
+            res.status(200).type('html').send(
+                popupPage({
+                    nonce: res.locals.cspNonce!,
+                    title: 'Linked',
+                    heading: 'Linked to Salesforce',
+                    tone: 'success',
+                    body: paragraph(`This contact-center account now acts in Salesforce as ${link.username}.`) + paragraph('This window closes by itself; the card in Salesforce shows the link.'),
+                    message: { type: 'ccl:link', sessionId, state: 'linked' },
+                    closeAfterMs: 1500
+                })
+            );
+        } catch (failure) {
+            const appError = toAppError(failure);
+            const sessionId = failure instanceof LinkFailure ? failure.sessionId : undefined;
+            if (sessionId) res.clearCookie(sessionCookieName(sessionId), { path: '/oauth' });
+            options.logger.info({ code: appError.code }, 'link callback refused');
+            res.status(appError.status).type('html').send(
+                popupPage({
+                    nonce: res.locals.cspNonce!,
+                    title: 'Not linked',
+                    heading: headingFor(appError.code),
+                    tone: 'error',
+                    body: paragraph(appError.message) + paragraph(`Nothing was changed: any previous link stays as it was. Error code: ${appError.code}.`),
+                    message: sessionId ? { type: 'ccl:link', sessionId, state: 'failed' } : undefined
+                })
+            );
+        }
+    });
+
+    return router;
+}
+
+function errorPage(res: Response, status: number, heading: string, text: string): void {
+    res.status(status).type('html').send(popupPage({ nonce: res.locals.cspNonce!, title: 'Not linked', heading, tone: 'error', body: paragraph(text) }));
+}
+
+function headingFor(code: string): string {
+    switch (code) {
+        case 'ACCESS_DENIED':
+            return 'Access was denied';
+        case 'ORG_MISMATCH':
+            return 'Wrong Salesforce org';
+        case 'API_USER_LIMIT_REACHED':
+            return 'This API user already serves five accounts';
+        case 'API_NOT_ENABLED':
+            return 'This user cannot use the API';
+        case 'LINK_SESSION_EXPIRED':
+            return 'This link expired';
+        case 'STATE_MISMATCH':
+            return 'This sign-in cannot be trusted';
+        default:
+            return 'The link did not complete';
+    }
+}
+
+export const newNonce = (): string => randomBytes(16).toString('base64');

@@ -1,0 +1,51 @@
+const escapeHtml = (value: string): string =>
+    value.replace(/[&<>"'`=/]/g, (char) => `&#${char.charCodeAt(0)};`);
+
+/** JSON that is safe inside a <script> element. */
+const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+
+interface PageOptions {
+    nonce: string;
+    title: string;
+    heading: string;
+    body: string;
+    tone: 'success' | 'error';
+    message?: { type: 'ccl:link'; sessionId: string; state: 'linked' | 'failed' };
+    closeAfterMs?: number;
+}
+
+/** The popup's last page: tells the card (when it opened us) and says what happened in words. */
+export function popupPage(options: PageOptions): string {
+    const color = options.tone === 'success' ? '#2e844a' : '#ba0517';
+    const script = options.message
+        ? `<script nonce="${options.nonce}">(function () {
+  var message = ${scriptJson(options.message)};
+  if (window.opener) { try { window.opener.postMessage(message, '*'); } catch (e) {} }
+  ${options.closeAfterMs ? `setTimeout(function () { window.close(); }, ${options.closeAfterMs});` : ''}
+})();</script>`
+        : '';
+    return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(options.title)} · Contact Center Link</title>
+<style nonce="${options.nonce}">
+  body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; background: #f3f3f3; color: #181818; margin: 0; }
+  main { max-width: 32rem; margin: 3rem auto; background: #fff; border-radius: .25rem; border: 1px solid #e5e5e5; padding: 1.5rem; box-shadow: 0 2px 2px rgba(0,0,0,.1); }
+  h1 { font-size: 1.25rem; margin: 0 0 .75rem; color: ${color}; }
+  p { line-height: 1.5; margin: .5rem 0; }
+  code { background: #f3f3f3; padding: 0 .25rem; }
+</style>
+</head>
+<body>
+<main role="main">
+<h1>${escapeHtml(options.heading)}</h1>
+${options.body}
+</main>
+${script}
+</body>
+</html>`;
+}
+
+export const paragraph = (text: string): string => `<p>${escapeHtml(text)}</p>`;

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+const orgId = z
+    .string()
+    .regex(/^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a Salesforce org id (15 or 18 characters starting with 00D)');
+
+export const actorSchema = z.strictObject({
+    userId: z.string().regex(/^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a Salesforce user id (15 or 18 characters starting with 005)'),
+    username: z.string().trim().min(1).max(80)
+});
+
+export const linkSessionBody = z.strictObject({
+    environment: z.enum(['production', 'sandbox'], { error: 'must be "production" or "sandbox"' }),
+    loginUrl: z.string().trim().min(1).max(300).optional(),
+    expectedOrgId: orgId.optional(),
+    initiatedBy: actorSchema.optional()
+});
+
+export const sessionIdParam = z.string().regex(/^[A-Za-z0-9_-]{32}$/, 'is not a link session id');
+
+export const callbackQuery = z.object({
+    state: z.string().max(200).optional(),
+    code: z.string().max(2000).optional(),
+    error: z.string().max(200).optional(),
+    error_description: z.string().max(2000).optional()
+});
+
+/** Optional body of verify and unlink: who in the org asked, for the audit trail. */
+export const actorBody = z.strictObject({ actor: actorSchema.optional() }).optional();

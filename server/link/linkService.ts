@@ -1,0 +1,420 @@
+import { createPkcePair, randomToken, safeEqual, sha256, type TokenCipher } from '../crypto.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Clock } from '../clock.ts';
+import { SalesforceError, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
+import { resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
+import type { Store } from '../store/store.ts';
+import type { Actor, Db, Environment, ErrorInfo, LinkRecord, LinkSessionRecord } from '../store/types.ts';
+import { describeDeadGrant } from './deadGrant.ts';
+import type { LinkTokens } from './linkTokens.ts';
+import { statusView, type LinkStatusView } from './statusView.ts';
+import { API_USER_LIMIT, MAX_PENDING_SESSIONS } from './limits.ts';
+
+
+export interface LinkSessionInput {
+    environment: Environment;
+    loginUrl?: string;
+    expectedOrgId?: string;
+    initiatedBy?: Actor;
+}
+
+export interface LinkSessionView {
+    id: string;
+    state: LinkSessionRecord['state'];
+    expiresAt: string;
+    error?: ErrorInfo;
+}
+
+export interface CallbackInput {
+    state?: string;
+    code?: string;
+    error?: string;
+    errorDescription?: string;
+    cookies: Record<string, string | undefined>;
+}
+
+/** A callback failure that belongs to a known session, so the page can tell the card. */
+export class LinkFailure extends AppError {
+    constructor(
+        readonly sessionId: string | undefined,
+        error: AppError
+    ) {
+        super(error.code, error.message, error.status, error.details);
+    }
+}
+
+export const sessionCookieName = (sessionId: string): string => `ccl_link_${sessionId}`;
+
+const sameOrg = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
+
+export interface LinkServiceDeps {
+    store: Store;
+    cipher: TokenCipher;
+    gateway: SalesforceGateway;
+    tokens: LinkTokens;
+    clock: Clock;
+    logger: Logger;
+    publicUrl: string;
+    sessionTtlSeconds: number;
+    hosts: LoginHostPolicy;
+}
+
+export class LinkService {
+    constructor(private readonly deps: LinkServiceDeps) {}
+
+    status(accountId: string): LinkStatusView {
+        return this.deps.store.read((db) => statusView(db, accountId));
+    }
+
+    async createSession(accountId: string, input: LinkSessionInput): Promise<{ id: string; authorizeUrl: string; expiresAt: string }> {
+        const { store, clock, publicUrl, sessionTtlSeconds, hosts } = this.deps;
+        const loginUrl = resolveLoginUrl(hosts, input.environment, input.loginUrl);
+        const now = clock.now();
+        const session: LinkSessionRecord = {
+            id: randomToken(24),
+            accountId,
+            environment: input.environment,
+            loginUrl,
+            expectedOrgId: input.expectedOrgId,
+            initiatedBy: input.initiatedBy,
+            state: 'pending',
+            createdAt: now.toISOString(),
+            expiresAt: new Date(now.getTime() + sessionTtlSeconds * 1000).toISOString()
+        };
+        await store.update((db) => {
+            expireSessions(db, now);
+            const pending = db.linkSessions.filter((s) => s.accountId === accountId && s.state === 'pending').length;
+            if (pending >= MAX_PENDING_SESSIONS) {
+                throw new AppError('TOO_MANY_LINK_SESSIONS', `This account already has ${pending} link popups open. Finish or close one, or wait ${Math.ceil(sessionTtlSeconds / 60)} minutes.`, 429);
+            }
+            db.linkSessions.push(session);
+        });
+        return { id: session.id, authorizeUrl: `${publicUrl}/oauth/start/${session.id}`, expiresAt: session.expiresAt };
+    }
+
+    session(accountId: string, sessionId: string): LinkSessionView {
+        const now = this.deps.clock.now();
+        return this.deps.store.read((db) => {
+            const session = db.linkSessions.find((s) => s.id === sessionId && s.accountId === accountId);
+            if (!session) throw new AppError('LINK_SESSION_NOT_FOUND', 'No link session with this id exists for this account. Start the link again from the card.', 404);
+            const state = session.state === 'pending' && isExpired(session, now) ? 'expired' : session.state;
+            return { id: session.id, state, expiresAt: session.expiresAt, ...(session.error ? { error: session.error } : {}) };
+        });
+    }
+
+    /** /oauth/start: a fresh state, verifier and cookie nonce for this popup; returns where to send it. */
+    async startAuthorization(sessionId: string): Promise<{ redirectTo: string; cookie: { name: string; value: string; maxAgeMs: number } }> {
+        const { store, clock, cipher, gateway } = this.deps;
+        const now = clock.now();
+        const state = randomToken(32);
+        const nonce = randomToken(32);
+        const pkce = createPkcePair();
+        const session = await store.update((db) => {
+            const found = db.linkSessions.find((s) => s.id === sessionId);
+            if (!found) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
+            if (found.state === 'pending' && isExpired(found, now)) found.state = 'expired';
+            if (found.state === 'expired') throw new AppError('LINK_SESSION_EXPIRED', 'This link expired. Close this window and start the link again from the Contact Center Link card.', 410);
+            if (found.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
+            found.attempt = { stateHash: sha256(state), cookieHash: sha256(nonce), codeVerifier: cipher.seal(pkce.verifier), startedAt: now.toISOString() };
+            return structuredClone(found);
+        });
+        return {
+            redirectTo: gateway.authorizeUrl(session.loginUrl, { state, codeChallenge: pkce.challenge }),
+            cookie: { name: sessionCookieName(session.id), value: nonce, maxAgeMs: Date.parse(session.expiresAt) - now.getTime() }
+        };
+    }
+
+    /** /oauth/callback: every check explicit; nothing from the redirect is trusted before it passes. */
+    async completeAuthorization(input: CallbackInput): Promise<{ sessionId: string; link: LinkRecord }> {
+        const { store, clock, cipher } = this.deps;
+        if (!input.state) throw new LinkFailure(undefined, new AppError('STATE_MISMATCH', 'The sign-in came back without its state. Start the link again from the card.'));
+        const stateHash = sha256(input.state);
+        const now = clock.now();
+
+        // Consume the state first: whatever happens next, it can never be used twice.
+        const claimed = await store.update((db) => {
+            const session = db.linkSessions.find((s) => s.attempt?.stateHash === stateHash);
+            if (!session) return { error: new AppError('STATE_MISMATCH', 'This sign-in does not belong to a link in progress, or it was already used. Start the link again from the card.') };
+            const attempt = session.attempt!;
+            delete session.attempt;
+            if (session.state !== 'pending') return { error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'), sessionId: session.id };
+            if (isExpired(session, now)) {
+                session.state = 'expired';
+                return { error: new AppError('LINK_SESSION_EXPIRED', 'The link took longer than 10 minutes and expired. Start it again from the card.', 410), sessionId: session.id };
+            }
+            const cookie = input.cookies[sessionCookieName(session.id)];
+            if (!cookie || !safeEqual(sha256(cookie), attempt.cookieHash)) {
+                return {
+                    error: new AppError('STATE_MISMATCH', 'This sign-in was finished in a different browser window than the one the card opened. Start the link again from the card and finish it in the popup.'),
+                    sessionId: session.id,
+                    fail: true
+                };
+            }
+            return { session: structuredClone(session), verifier: cipher.open(attempt.codeVerifier) };
+        });
+        if ('error' in claimed && claimed.error) {
+            if (claimed.fail && claimed.sessionId) await this.#failSession(claimed.sessionId, claimed.error);
+            throw new LinkFailure(claimed.sessionId, claimed.error);
+        }
+        const { session, verifier } = claimed as { session: LinkSessionRecord; verifier: string };
+
+        let tokens: TokenSet | undefined;
+        try {
+            if (input.error) throw authorizationError(input.error, input.errorDescription);
+            if (!input.code) throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce sent no authorization code. Start the link again from the card.');
+            tokens = await this.#exchange(session, input.code, verifier);
+            const identity = await this.#identity(tokens);
+            this.#checkIdentity(session, tokens, identity);
+            await this.#checkApiAccess(tokens);
+            const link = await this.#commit(session, tokens, identity);
+            return { sessionId: session.id, link };
+        } catch (error) {
+            const appError = toLinkError(error);
+            if (tokens?.refreshToken) await this.#revokeQuietly(session.loginUrl, tokens.refreshToken);
+            await this.#failSession(session.id, appError, tokens);
+            if (appError.code === 'API_USER_LIMIT_REACHED' && tokens) {
+                await this.reverifyUserLinks(tokens.orgId, tokens.userId, session.accountId);
+            }
+            throw new LinkFailure(session.id, appError);
+        }
+    }
+
+    async verify(accountId: string, actor?: Actor): Promise<LinkStatusView> {
+        const { store, tokens, gateway, clock } = this.deps;
+        const link = store.read((db) => db.links.find((l) => l.accountId === accountId));
+        if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
+        if (link.method === 'legacy') {
+            throw new AppError('LEGACY_LINK', 'This account is linked the old way, with a stored password. Relink it with OAuth to verify it.', 409);
+        }
+        let outcome = 'ok';
+        try {
+            const session = await tokens.refresh(accountId, { retryDeadLink: true });
+            const identity = await gateway.identity(session);
+            const at = clock.now().toISOString();
+            if (!identity.active) {
+                await tokens.markNeedsRelink(accountId, link, 'The API user is inactive in Salesforce. Reactivate the user, then relink.');
+                outcome = 'needs_relink';
+            } else {
+                await store.update((db) => {
+                    const stored = db.links.find((l) => l.accountId === accountId);
+                    if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return;
+                    stored.status = 'linked';
+                    stored.lastVerifiedAt = at;
+                    delete stored.lastError;
+                    stored.username = identity.username;
+                    stored.displayName = identity.displayName;
+                });
+            }
+        } catch (error) {
+            if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) {
+                const appError = toLinkError(error);
+                await this.#audit({ accountId, action: 'verify', outcome: appError.code, orgId: link.orgId, username: link.username, actor });
+                throw appError;
+            }
+            outcome = 'needs_relink';
+        }
+        await this.#audit({ accountId, action: 'verify', outcome, orgId: link.orgId, username: link.username, actor });
+        return this.status(accountId);
+    }
+
+    async unlink(accountId: string, actor?: Actor): Promise<{ status: 'unlinked'; revoked: boolean }> {
+        const { store, cipher, tokens } = this.deps;
+        const link = store.read((db) => structuredClone(db.links.find((l) => l.accountId === accountId)));
+        if (!link) return { status: 'unlinked', revoked: false };
+        let revoked = false;
+        if (link.method === 'oauth' && link.refreshToken) {
+            revoked = await this.#revokeQuietly(link.loginUrl, cipher.open(link.refreshToken));
+        }
+        tokens.forget(accountId);
+        await store.update((db) => {
+            db.links = db.links.filter((l) => l.accountId !== accountId);
+            db.audit.push({ at: this.deps.clock.now().toISOString(), accountId, action: 'unlink', outcome: revoked ? 'ok' : 'not_revoked', orgId: link.orgId, username: link.username, actor });
+        });
+        return { status: 'unlinked', revoked };
+    }
+
+    /** After Salesforce saw a sixth approval for a user, find which of that user's links it revoked. */
+    async reverifyUserLinks(orgId: string, userId: string, exceptAccountId?: string): Promise<void> {
+        const { store, tokens, logger } = this.deps;
+        const accountIds = store.read((db) =>
+            db.links.filter((l) => l.method === 'oauth' && l.status === 'linked' && sameOrg(l.orgId, orgId) && l.userId === userId && l.accountId !== exceptAccountId).map((l) => l.accountId)
+        );
+        await Promise.all(
+            accountIds.map(async (accountId) => {
+                try {
+                    await tokens.refresh(accountId);
+                } catch (error) {
+                    if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) logger.warn({ accountId, err: describe(error) }, 'could not re-verify a link of this API user');
+                }
+            })
+        );
+    }
+
+    async #exchange(session: LinkSessionRecord, code: string, verifier: string): Promise<TokenSet> {
+        try {
+            const tokens = await this.deps.gateway.exchangeCode(session.loginUrl, code, verifier);
+            if (!tokens.refreshToken) {
+                await this.#revokeQuietly(session.loginUrl, tokens.accessToken);
+                throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce granted no refresh token. Add the "Perform requests at any time (refresh_token, offline_access)" scope to the External Client App, then link again.');
+            }
+            return tokens;
+        } catch (error) {
+            if (error instanceof AppError) throw error;
+            const sfError = error as SalesforceError;
+            throw new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce did not complete the sign-in (${sfError.code}: ${sfError.message}). Start the link again from the card.`, sfError.kind === 'unavailable' ? 503 : 400);
+        }
+    }
+
+    async #identity(tokens: TokenSet): Promise<Identity> {
+        const identity = await this.deps.gateway.identity(tokens);
+        if (!sameOrg(identity.orgId, tokens.orgId) || identity.userId !== tokens.userId) {
+            throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce’s identity service named a different user than the token. Start the link again from the card.');
+        }
+        return identity;
+    }
+
+    #checkIdentity(session: LinkSessionRecord, tokens: TokenSet, identity: Identity): void {
+        if (session.expectedOrgId && !sameOrg(session.expectedOrgId, identity.orgId)) {
+            throw new AppError(
+                'ORG_MISMATCH',
+                `You signed in to org ${identity.orgId}, but the link was started from org ${session.expectedOrgId}. Sign in as the API user of the org you started from.`,
+                400,
+                { expectedOrgId: session.expectedOrgId, orgId: identity.orgId }
+            );
+        }
+        if (!identity.active) throw new AppError('USER_INACTIVE', `${identity.username} is not active in Salesforce. Activate the API user, then link again.`);
+        void tokens;
+    }
+
+    async #checkApiAccess(tokens: TokenSet): Promise<void> {
+        try {
+            await this.deps.gateway.checkApiAccess(tokens);
+        } catch (error) {
+            if (error instanceof SalesforceError && ['API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'FUNCTIONALITY_NOT_ENABLED'].includes(error.code)) {
+                throw new AppError('API_NOT_ENABLED', 'This user may not use the Salesforce API. Sign in as a user with the "API Enabled" permission (assign the Contact_Center_API_User permission set), then link again.');
+            }
+            throw error;
+        }
+    }
+
+    /** The one write that makes a link: the five-account rule and the swap happen together. */
+    async #commit(session: LinkSessionRecord, tokens: TokenSet, identity: Identity): Promise<LinkRecord> {
+        const { store, cipher, clock, tokens: liveTokens } = this.deps;
+        const at = clock.now().toISOString();
+        const sealed = cipher.seal(tokens.refreshToken!);
+        const { previous, link, crowded } = await store.update((db) => {
+            const current = db.linkSessions.find((s) => s.id === session.id);
+            if (!current || current.state !== 'pending') throw new AppError('LINK_SESSION_EXPIRED', 'The link was cancelled or expired while you signed in. Start it again from the card.', 410);
+            const holders = db.links.filter((l) => l.method === 'oauth' && sameOrg(l.orgId, identity.orgId) && l.userId === identity.userId && l.accountId !== session.accountId);
+            if (holders.length >= API_USER_LIMIT) {
+                const names = holders.map((l) => {
+                    const account = db.accounts.find((a) => a.id === l.accountId);
+                    return `${account?.name ?? 'unknown'} (${l.accountId})`;
+                });
+                throw new AppError(
+                    'API_USER_LIMIT_REACHED',
+                    `${identity.username} already serves ${holders.length} contact-center accounts, the most one API user may serve: ${names.join(', ')}. Use another API user, or unlink one of those accounts first.`,
+                    409,
+                    { accounts: holders.map((l) => l.accountId) }
+                );
+            }
+            const index = db.links.findIndex((l) => l.accountId === session.accountId);
+            const previous = index >= 0 ? db.links[index] : undefined;
+            const link: LinkRecord = {
+                accountId: session.accountId,
+                method: 'oauth',
+                status: 'linked',
+                environment: session.environment,
+                orgId: identity.orgId,
+                userId: identity.userId,
+                username: identity.username,
+                displayName: identity.displayName,
+                userType: identity.userType,
+                instanceUrl: tokens.instanceUrl,
+                loginUrl: session.loginUrl,
+                linkedAt: at,
+                linkedBy: session.initiatedBy,
+                lastVerifiedAt: at,
+                refreshToken: sealed
+            };
+            if (index >= 0) db.links[index] = link;
+            else db.links.push(link);
+            current.state = 'linked';
+            current.completedAt = at;
+            db.audit.push({ at, accountId: session.accountId, action: previous ? 'relink' : 'link', outcome: 'ok', orgId: identity.orgId, username: identity.username, actor: session.initiatedBy });
+            // Salesforce counts approvals, not our links: the old token of a same-user relink is one more.
+            const approvals = holders.length + 1 + (previous?.method === 'oauth' && previous.userId === identity.userId ? 1 : 0);
+            return { previous: structuredClone(previous), link: structuredClone(link), crowded: approvals > API_USER_LIMIT };
+        });
+        liveTokens.remember(session.accountId, { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId });
+        if (previous?.method === 'oauth' && previous.refreshToken) await this.#revokeQuietly(previous.loginUrl, cipher.open(previous.refreshToken));
+        if (crowded) await this.reverifyUserLinks(identity.orgId, identity.userId, session.accountId);
+        return link;
+    }
+
+    async #failSession(sessionId: string, error: AppError, tokens?: TokenSet): Promise<void> {
+        const at = this.deps.clock.now().toISOString();
+        await this.deps.store.update((db) => {
+            const session = db.linkSessions.find((s) => s.id === sessionId);
+            if (!session) return;
+            if (session.state === 'pending') {
+                session.state = 'failed';
+                session.error = { code: error.code, message: error.message };
+                session.completedAt = at;
+            }
+            delete session.attempt;
+            db.audit.push({ at, accountId: session.accountId, action: 'link_failed', outcome: error.code, orgId: tokens?.orgId, actor: session.initiatedBy, detail: error.message });
+        });
+        this.deps.logger.info({ sessionId, code: error.code }, 'link attempt failed');
+    }
+
+    /** Revocation is best effort; `true` when Salesforce confirms the token is dead. */
+    async #revokeQuietly(loginUrl: string, token: string): Promise<boolean> {
+        try {
+            await this.deps.gateway.revoke(loginUrl, token);
+            return true;
+        } catch (error) {
+            if (error instanceof SalesforceError && error.kind !== 'unavailable') return true;
+            this.deps.logger.warn({ loginUrl, err: describe(error) }, 'could not revoke a token at Salesforce');
+            return false;
+        }
+    }
+
+    async #audit(entry: Omit<Db['audit'][number], 'at'>): Promise<void> {
+        await this.deps.store.update((db) => {
+            db.audit.push({ at: this.deps.clock.now().toISOString(), ...entry });
+        });
+    }
+}
+
+function isExpired(session: LinkSessionRecord, now: Date): boolean {
+    return Date.parse(session.expiresAt) <= now.getTime();
+}
+
+/** Old sessions are kept for a day so the card can still read their outcome, then dropped. */
+function expireSessions(db: Db, now: Date): void {
+    const dayAgo = now.getTime() - 24 * 3600 * 1000;
+    for (const session of db.linkSessions) if (session.state === 'pending' && isExpired(session, now)) session.state = 'expired';
+    db.linkSessions = db.linkSessions.filter((s) => Date.parse(s.expiresAt) > dayAgo);
+}
+
+function authorizationError(error: string, description?: string): AppError {
+    if (error === 'access_denied' || error === 'access-denied') {
+        return new AppError('ACCESS_DENIED', 'Access was denied in Salesforce, so nothing was linked. To link, sign in as the API user and click Allow.');
+    }
+    const detail = description ? `${error}: ${description}` : error;
+    return new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce refused the sign-in (${detail.slice(0, 300)}). Check the External Client App’s settings, then start the link again.`);
+}
+
+function toLinkError(error: unknown): AppError {
+    if (error instanceof AppError) return error;
+    if (error instanceof SalesforceError) {
+        if (error.isDeadGrant) return new AppError('NEEDS_RELINK', describeDeadGrant(error), 409);
+        if (error.kind === 'unavailable') return new AppError('SALESFORCE_UNAVAILABLE', `Salesforce could not be reached: ${error.message} Try again in a few minutes.`, 503);
+        return new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce answered unexpectedly (${error.code}: ${error.message}).`, 502);
+    }
+    return new AppError('INTERNAL', 'Something went wrong on our side; nothing was changed. Try again.', 500);
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));

@@ -1,0 +1,106 @@
+import type { TokenCipher } from '../crypto.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { SalesforceError, type SalesforceGateway } from '../salesforce/gateway.ts';
+import type { Store } from '../store/store.ts';
+import type { LinkRecord } from '../store/types.ts';
+import type { Clock } from '../clock.ts';
+import { describeDeadGrant } from './deadGrant.ts';
+
+export interface LiveSession {
+    accessToken: string;
+    instanceUrl: string;
+    identityUrl: string;
+    userId: string;
+}
+
+/**
+ * Owns the access tokens of every OAuth link: kept in memory only, refreshed once per link at a
+ * time (Salesforce rejects parallel refreshes of one refresh token), rotated tokens saved first.
+ */
+export class LinkTokens {
+    readonly #sessions = new Map<string, LiveSession>();
+    readonly #refreshing = new Map<string, Promise<LiveSession>>();
+
+    constructor(
+        private readonly store: Store,
+        private readonly cipher: TokenCipher,
+        private readonly gateway: SalesforceGateway,
+        private readonly clock: Clock,
+        private readonly logger: Logger
+    ) {}
+
+    current(accountId: string): LiveSession | undefined {
+        return this.#sessions.get(accountId);
+    }
+
+    remember(accountId: string, session: LiveSession): void {
+        this.#sessions.set(accountId, session);
+    }
+
+    forget(accountId: string): void {
+        this.#sessions.delete(accountId);
+    }
+
+    /** Refreshes the link's access token; concurrent callers share one refresh. */
+    refresh(accountId: string, options: { retryDeadLink?: boolean } = {}): Promise<LiveSession> {
+        const running = this.#refreshing.get(accountId);
+        if (running) return running;
+        const work = this.#refresh(accountId, false, options.retryDeadLink ?? false).finally(() => this.#refreshing.delete(accountId));
+        this.#refreshing.set(accountId, work);
+        return work;
+    }
+
+    async #refresh(accountId: string, retried: boolean, retryDeadLink: boolean): Promise<LiveSession> {
+        const link = this.#oauthLink(accountId, retryDeadLink);
+        const refreshToken = this.cipher.open(link.refreshToken!);
+        try {
+            const tokens = await this.gateway.refresh(link.loginUrl, refreshToken);
+            if (tokens.refreshToken && tokens.refreshToken !== refreshToken) {
+                const sealed = this.cipher.seal(tokens.refreshToken);
+                await this.store.update((db) => {
+                    const stored = db.links.find((l) => l.accountId === accountId);
+                    if (stored && stored.refreshToken?.data === link.refreshToken!.data) stored.refreshToken = sealed;
+                });
+            }
+            const session = { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId };
+            this.#sessions.set(accountId, session);
+            return session;
+        } catch (error) {
+            if (!(error instanceof SalesforceError) || !error.isDeadGrant) throw error;
+            // The stored token may have changed under us (relink, rotation elsewhere): try that one before giving up.
+            const now = this.#oauthLinkOrNull(accountId);
+            if (!retried && now?.refreshToken && now.refreshToken.data !== link.refreshToken!.data) return this.#refresh(accountId, true, retryDeadLink);
+            await this.markNeedsRelink(accountId, link, describeDeadGrant(error));
+            throw new AppError('NEEDS_RELINK', describeDeadGrant(error), 409);
+        }
+    }
+
+    async markNeedsRelink(accountId: string, link: LinkRecord, message: string): Promise<void> {
+        this.#sessions.delete(accountId);
+        const at = this.clock.now().toISOString();
+        await this.store.update((db) => {
+            const stored = db.links.find((l) => l.accountId === accountId);
+            // Only the link whose token died: a relink that landed meanwhile stays as it is.
+            if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return;
+            const changed = stored.status !== 'needs_relink';
+            stored.status = 'needs_relink';
+            stored.lastError = { code: 'NEEDS_RELINK', message, at };
+            if (changed) {
+                db.audit.push({ at, accountId, action: 'status_changed', outcome: 'needs_relink', orgId: stored.orgId, username: stored.username, detail: message });
+            }
+        });
+        this.logger.warn({ accountId, orgId: link.orgId }, 'link needs relink');
+    }
+
+    #oauthLinkOrNull(accountId: string): LinkRecord | undefined {
+        return this.store.read((db) => db.links.find((l) => l.accountId === accountId && l.method === 'oauth' && l.refreshToken));
+    }
+
+    #oauthLink(accountId: string, allowDead: boolean): LinkRecord {
+        const link = this.#oauthLinkOrNull(accountId);
+        if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce with OAuth. Link it from the Contact Center Link card.', 409);
+        if (link.status === 'needs_relink' && !allowDead) throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the Contact Center Link card.', 409);
+        return structuredClone(link);
+    }
+}

@@ -1,0 +1,57 @@
+import { AppError } from '../errors.ts';
+import type { Actor, Db, Environment, LinkRecord, LinkStatus, PermissionCheck } from '../store/types.ts';
+import { API_USER_LIMIT } from './limits.ts';
+
+export interface LinkStatusView {
+    status: LinkStatus;
+    account: { id: string; name: string };
+    link?: {
+        method: LinkRecord['method'];
+        environment: Environment;
+        orgId?: string;
+        userId?: string;
+        username: string;
+        displayName?: string;
+        instanceUrl?: string;
+        loginUrl: string;
+        linkedAt: string;
+        linkedBy?: Actor;
+        lastVerifiedAt?: string;
+        lastError?: { code: string; message: string; at: string };
+    };
+    apiUser?: { linkedAccounts: number; limit: number };
+    permissions?: { checkedAt: string; checks: PermissionCheck[] };
+    apiUsage?: { used: number; max: number; at: string };
+}
+
+const present = <T>(value: T | '' | undefined): T | undefined => (value === '' ? undefined : value);
+
+/** The `GET /api/v1/link` body: what the card shows, never a secret. */
+export function statusView(db: Readonly<Db>, accountId: string): LinkStatusView {
+    const account = db.accounts.find((a) => a.id === accountId);
+    if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
+    const link = db.links.find((l) => l.accountId === accountId);
+    const view: LinkStatusView = { status: link?.status ?? 'unlinked', account: { id: account.id, name: account.name } };
+    if (!link) return view;
+    view.link = {
+        method: link.method,
+        environment: link.environment,
+        orgId: present(link.orgId),
+        userId: present(link.userId),
+        username: link.username,
+        displayName: present(link.displayName),
+        instanceUrl: present(link.instanceUrl),
+        loginUrl: link.loginUrl,
+        linkedAt: link.linkedAt,
+        linkedBy: link.linkedBy,
+        lastVerifiedAt: link.lastVerifiedAt,
+        lastError: link.lastError
+    };
+    if (link.method === 'oauth') {
+        const linkedAccounts = db.links.filter((l) => l.method === 'oauth' && l.orgId.slice(0, 15) === link.orgId.slice(0, 15) && l.userId === link.userId).length;
+        view.apiUser = { linkedAccounts, limit: API_USER_LIMIT };
+    }
+    if (link.permissions) view.permissions = link.permissions;
+    if (link.apiUsage) view.apiUsage = link.apiUsage;
+    return view;
+}

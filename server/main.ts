@@ -1,0 +1,77 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { createApp, type AppOptions } from './app.ts';
+import { ConfigError, parseConfig, requireCompleteConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { buildServices, type Services } from './services.ts';
+import { LowdbStore } from './store/lowdbStore.ts';
+
+export interface RunningServer {
+    url: string;
+    server: Server;
+    services: Services;
+    close(): Promise<void>;
+}
+
+/** Opens the store, builds the app and listens; `close` stops taking requests, then flushes the store. */
+export async function runServer(config: Config, options: AppOptions & { logger?: Logger } = {}): Promise<RunningServer> {
+    const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+    const store = await LowdbStore.open(config.DATA_DIR);
+    const services = buildServices({ config, store, logger });
+    const app = createApp(services, options);
+    const server = await new Promise<Server>((resolve, reject) => {
+        const listening = app.listen(config.PORT, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    });
+    const { port } = server.address() as AddressInfo;
+    let closing: Promise<void> | undefined;
+    return {
+        url: `http://localhost:${port}`,
+        server,
+        services,
+        close() {
+            closing ??= (async () => {
+                await new Promise<void>((resolve) => {
+                    server.close(() => resolve());
+                    server.closeIdleConnections();
+                });
+                await store.close();
+            })();
+            return closing;
+        }
+    };
+}
+
+export function closeOnSignals(close: () => Promise<void>, logger: Logger): void {
+    const stop = (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        close().then(
+            () => process.exit(0),
+            (error: unknown) => {
+                logger.error({ err: error }, 'shutdown failed');
+                process.exit(1);
+            }
+        );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+    let config: Config;
+    try {
+        config = requireCompleteConfig(parseConfig(process.env));
+    } catch (error) {
+        if (error instanceof ConfigError) {
+            console.error(error.message);
+            process.exit(2);
+        }
+        throw error;
+    }
+    const logger = createLogger(config.LOG_LEVEL);
+    const running = await runServer(config, { logger });
+    logger.info({ url: config.PUBLIC_URL, port: config.PORT }, 'Contact Center Link backend listening');
+    closeOnSignals(running.close, logger);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

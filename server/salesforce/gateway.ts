@@ -1,0 +1,203 @@
+import { createHmac } from 'node:crypto';
+import jsforce from 'jsforce';
+import { setDefaults } from 'jsforce/lib/request.js';
+import { safeEqual } from '../crypto.ts';
+import { isSalesforceOrigin, type LoginHostPolicy } from './loginHosts.ts';
+
+const { Connection, OAuth2 } = jsforce;
+
+export interface TokenSet {
+    accessToken: string;
+    refreshToken?: string;
+    instanceUrl: string;
+    identityUrl: string;
+    orgId: string;
+    userId: string;
+    scope?: string;
+}
+
+export interface Identity {
+    orgId: string;
+    userId: string;
+    username: string;
+    displayName: string;
+    email?: string;
+    userType?: string;
+    active: boolean;
+}
+
+/**
+ * What Salesforce answered, classified: `rejected` means Salesforce said no (a grant is dead, a
+ * permission is missing); `unavailable` means we could not get an answer and should not conclude anything.
+ */
+export class SalesforceError extends Error {
+    override name = 'SalesforceError';
+    constructor(
+        readonly kind: 'rejected' | 'unavailable' | 'invalid_response',
+        readonly code: string,
+        message: string,
+        readonly httpStatus?: number
+    ) {
+        super(message);
+    }
+
+    get isDeadGrant(): boolean {
+        return this.kind === 'rejected' && (this.code === 'invalid_grant' || this.code === 'inactive_user');
+    }
+}
+
+export interface SalesforceGateway {
+    authorizeUrl(loginUrl: string, params: { state: string; codeChallenge: string }): string;
+    exchangeCode(loginUrl: string, code: string, codeVerifier: string): Promise<TokenSet>;
+    refresh(loginUrl: string, refreshToken: string): Promise<TokenSet>;
+    revoke(loginUrl: string, token: string): Promise<void>;
+    identity(tokens: Pick<TokenSet, 'identityUrl' | 'accessToken'>): Promise<Identity>;
+    /** One REST call as the user: proves the user may use the API at all. */
+    checkApiAccess(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>): Promise<void>;
+}
+
+export interface GatewayOptions {
+    clientId: string;
+    clientSecret: string;
+    redirectUri: string;
+    apiVersion: string;
+    timeoutMs: number;
+    hosts: LoginHostPolicy;
+}
+
+const OAUTH_ERROR = /^[a-z_-]+$/;
+
+/** Turns whatever jsforce or the network threw into a SalesforceError that says what happened. */
+export function classify(error: unknown): SalesforceError {
+    if (error instanceof SalesforceError) return error;
+    const err = error as { name?: string; message?: string; errorCode?: string; code?: string; type?: string };
+    const name = err.errorCode ?? err.name ?? '';
+    const httpStatus = /^ERROR_HTTP_(\d{3})$/.exec(name)?.[1];
+    if (httpStatus) {
+        const status = Number(httpStatus);
+        return status >= 500 || status === 429
+            ? new SalesforceError('unavailable', name, `Salesforce answered HTTP ${status}.`, status)
+            : new SalesforceError('invalid_response', name, `Salesforce answered HTTP ${status} with an unexpected body.`, status);
+    }
+    if (OAUTH_ERROR.test(name) && name !== 'error') {
+        return new SalesforceError('rejected', name, err.message || name);
+    }
+    if (/^[A-Z][A-Z_]+$/.test(name)) {
+        return new SalesforceError('rejected', name, err.message || name);
+    }
+    if (name === 'SyntaxError') return new SalesforceError('invalid_response', 'INVALID_RESPONSE', 'Salesforce sent a response that is not valid JSON.');
+    return new SalesforceError('unavailable', 'NETWORK', `Salesforce could not be reached (${err.code ?? err.type ?? err.message ?? 'network error'}).`);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new SalesforceError('unavailable', 'TIMEOUT', `Salesforce did not answer within ${ms / 1000} s.`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface RawTokenResponse {
+    access_token?: unknown;
+    refresh_token?: unknown;
+    instance_url?: unknown;
+    id?: unknown;
+    issued_at?: unknown;
+    signature?: unknown;
+    scope?: unknown;
+}
+
+const IDENTITY_PATH = /^\/id\/(00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)\/(005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)$/;
+
+/** jsforce does the HTTP; this adds the checks jsforce leaves to the caller. */
+export function createSalesforceGateway(options: GatewayOptions): SalesforceGateway {
+    setDefaults({ timeout: options.timeoutMs });
+    const oauth = (loginUrl: string) =>
+        new OAuth2({ loginUrl, clientId: options.clientId, clientSecret: options.clientSecret, redirectUri: options.redirectUri });
+
+    const call = async <T>(work: () => Promise<T>): Promise<T> => {
+        try {
+            return await withTimeout(work(), options.timeoutMs);
+        } catch (error) {
+            throw classify(error);
+        }
+    };
+
+    /** Nothing in a token response is trusted until it is signed by our secret and points at Salesforce. */
+    const readTokenResponse = (raw: RawTokenResponse, previousRefreshToken?: string): TokenSet => {
+        const { access_token, refresh_token, instance_url, id, issued_at, signature } = raw;
+        if (typeof access_token !== 'string' || typeof instance_url !== 'string' || typeof id !== 'string' || typeof issued_at !== 'string' || typeof signature !== 'string') {
+            throw new SalesforceError('invalid_response', 'INVALID_TOKEN_RESPONSE', 'Salesforce returned an incomplete token response.');
+        }
+        const expected = createHmac('sha256', options.clientSecret).update(id + issued_at).digest('base64');
+        if (!safeEqual(expected, signature)) {
+            throw new SalesforceError('invalid_response', 'INVALID_SIGNATURE', 'The token response signature does not match this app’s consumer secret.');
+        }
+        if (!isSalesforceOrigin(options.hosts, instance_url) || !isSalesforceOrigin(options.hosts, id)) {
+            throw new SalesforceError('invalid_response', 'UNTRUSTED_HOST', 'The token response points at a host that is not Salesforce.');
+        }
+        const match = IDENTITY_PATH.exec(new URL(id).pathname);
+        if (!match) throw new SalesforceError('invalid_response', 'INVALID_IDENTITY_URL', 'The token response carries an identity URL Salesforce would not send.');
+        return {
+            accessToken: access_token,
+            refreshToken: typeof refresh_token === 'string' ? refresh_token : previousRefreshToken,
+            instanceUrl: new URL(instance_url).origin,
+            identityUrl: id,
+            orgId: match[1]!,
+            userId: match[2]!,
+            scope: typeof raw.scope === 'string' ? raw.scope : undefined
+        };
+    };
+
+    return {
+        authorizeUrl(loginUrl, { state, codeChallenge }) {
+            return oauth(loginUrl).getAuthorizationUrl({
+                scope: 'api refresh_token',
+                state,
+                code_challenge: codeChallenge,
+                code_challenge_method: 'S256',
+                prompt: 'login',
+                display: 'popup'
+            });
+        },
+
+        async exchangeCode(loginUrl, code, codeVerifier) {
+            const raw = await call(() => oauth(loginUrl).requestToken(code, { code_verifier: codeVerifier }));
+            return readTokenResponse(raw as RawTokenResponse);
+        },
+
+        async refresh(loginUrl, refreshToken) {
+            const raw = await call(() => oauth(loginUrl).refreshToken(refreshToken));
+            return readTokenResponse(raw as RawTokenResponse, refreshToken);
+        },
+
+        async revoke(loginUrl, token) {
+            await call(() => oauth(loginUrl).revokeToken(token));
+        },
+
+        async identity({ identityUrl, accessToken }) {
+            const conn = new Connection({ accessToken, version: options.apiVersion, instanceUrl: new URL(identityUrl).origin });
+            const body = await call(() => conn.request<Record<string, unknown>>({ method: 'GET', url: identityUrl }));
+            const { organization_id, user_id, username, display_name, email, user_type, active } = body;
+            if (typeof organization_id !== 'string' || typeof user_id !== 'string' || typeof username !== 'string') {
+                throw new SalesforceError('invalid_response', 'INVALID_IDENTITY', 'Salesforce returned an identity without the user’s ids.');
+            }
+            return {
+                orgId: organization_id,
+                userId: user_id,
+                username,
+                displayName: typeof display_name === 'string' ? display_name : username,
+                email: typeof email === 'string' ? email : undefined,
+                userType: typeof user_type === 'string' ? user_type : undefined,
+                active: active !== false
+            };
+        },
+
+        async checkApiAccess({ instanceUrl, accessToken, userId }) {
+            const conn = new Connection({ accessToken, instanceUrl, version: options.apiVersion });
+            await call(async () => {
+                await conn.query(`SELECT Id, IsActive FROM User WHERE Id = '${userId.replace(/[^A-Za-z0-9]/g, '')}'`);
+            });
+        }
+    };
+}

@@ -1,0 +1,59 @@
+import { Accounts } from './accounts.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { TokenCipher } from './crypto.ts';
+import { LinkService } from './link/linkService.ts';
+import { LinkTokens } from './link/linkTokens.ts';
+import type { Logger } from './logger.ts';
+import { createSalesforceGateway, type SalesforceGateway } from './salesforce/gateway.ts';
+import type { LoginHostPolicy } from './salesforce/loginHosts.ts';
+import type { Store } from './store/store.ts';
+
+export interface ServiceDeps {
+    config: Config;
+    store: Store;
+    logger: Logger;
+    clock?: Clock;
+    /** The Salesforce client factory; tests may wrap the real one to inject faults. */
+    gateway?: SalesforceGateway;
+}
+
+export interface Services {
+    config: Config;
+    store: Store;
+    logger: Logger;
+    clock: Clock;
+    cipher: TokenCipher;
+    hosts: LoginHostPolicy;
+    gateway: SalesforceGateway;
+    accounts: Accounts;
+    tokens: LinkTokens;
+    links: LinkService;
+}
+
+export const redirectUri = (config: Config): string => `${config.PUBLIC_URL}/oauth/callback`;
+
+export function loginHostPolicy(config: Config): LoginHostPolicy {
+    return { productionUrl: config.SF_LOGIN_URL_PRODUCTION, sandboxUrl: config.SF_LOGIN_URL_SANDBOX, allowedOrigins: config.SF_ALLOWED_LOGIN_ORIGINS };
+}
+
+export function buildServices(deps: ServiceDeps): Services {
+    const { config, store, logger } = deps;
+    const clock = deps.clock ?? systemClock;
+    const cipher = new TokenCipher(config.TOKEN_ENCRYPTION_KEY);
+    const hosts = loginHostPolicy(config);
+    const gateway =
+        deps.gateway ??
+        createSalesforceGateway({
+            clientId: config.SF_CLIENT_ID,
+            clientSecret: config.SF_CLIENT_SECRET,
+            redirectUri: redirectUri(config),
+            apiVersion: config.SF_API_VERSION,
+            timeoutMs: config.SF_HTTP_TIMEOUT_MS,
+            hosts
+        });
+    const accounts = new Accounts(store, clock);
+    const tokens = new LinkTokens(store, cipher, gateway, clock, logger);
+    const links = new LinkService({ store, cipher, gateway, tokens, clock, logger, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts });
+    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links };
+}

@@ -1,0 +1,91 @@
+import type { Sealed } from '../crypto.ts';
+
+export type Environment = 'production' | 'sandbox';
+export type LinkStatus = 'unlinked' | 'linked' | 'legacy' | 'needs_relink';
+export type LinkSessionState = 'pending' | 'linked' | 'failed' | 'expired';
+
+export interface Actor {
+    userId: string;
+    username: string;
+}
+
+export interface ErrorInfo {
+    code: string;
+    message: string;
+}
+
+export interface AccountRecord {
+    id: string;
+    name: string;
+    apiKeyHash: string;
+    createdAt: string;
+    keyRotatedAt?: string;
+}
+
+export interface PermissionCheck {
+    id: string;
+    label: string;
+    ok: boolean;
+    severity?: 'error' | 'warning';
+    detail?: string;
+}
+
+export interface LinkRecord {
+    accountId: string;
+    method: 'oauth' | 'legacy';
+    status: Exclude<LinkStatus, 'unlinked'>;
+    environment: Environment;
+    orgId: string;
+    userId: string;
+    username: string;
+    displayName: string;
+    userType?: string;
+    instanceUrl: string;
+    loginUrl: string;
+    linkedAt: string;
+    linkedBy?: Actor;
+    lastVerifiedAt?: string;
+    lastError?: ErrorInfo & { at: string };
+    /** OAuth links only: the refresh token, sealed. */
+    refreshToken?: Sealed;
+    /** Legacy links only: what the old method stored, sealed until a relink erases it. */
+    legacyCredentials?: Sealed;
+    permissions?: { checkedAt: string; checks: PermissionCheck[] };
+    apiUsage?: { used: number; max: number; at: string };
+}
+
+export interface LinkSessionRecord {
+    id: string;
+    accountId: string;
+    environment: Environment;
+    loginUrl: string;
+    expectedOrgId?: string;
+    initiatedBy?: Actor;
+    state: LinkSessionState;
+    createdAt: string;
+    expiresAt: string;
+    /** Set by /oauth/start: hashes of the state parameter and of the popup's cookie nonce. */
+    attempt?: { stateHash: string; cookieHash: string; codeVerifier: Sealed; startedAt: string };
+    completedAt?: string;
+    error?: ErrorInfo;
+}
+
+export interface AuditEntry {
+    at: string;
+    accountId: string;
+    action: 'link' | 'relink' | 'link_failed' | 'unlink' | 'verify' | 'status_changed' | 'legacy_import' | 'key_rotated' | 'account_created';
+    outcome: string;
+    orgId?: string;
+    username?: string;
+    actor?: Actor;
+    detail?: string;
+}
+
+export interface Db {
+    accounts: AccountRecord[];
+    links: LinkRecord[];
+    linkSessions: LinkSessionRecord[];
+    audit: AuditEntry[];
+}
+
+export const emptyDb = (): Db => ({ accounts: [], links: [], linkSessions: [], audit: [] });

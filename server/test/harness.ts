@@ -1,0 +1,142 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import request from 'supertest';
+import type { Express } from 'express';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.ts';
+import { authorizeInEmulator } from '../../emulator/driver.ts';
+import { createApp } from '../app.ts';
+import { parseConfig, requireCompleteConfig, type Config } from '../config.ts';
+import { generateEncryptionKey } from '../crypto.ts';
+import { createLogger } from '../logger.ts';
+import { buildServices, type Services } from '../services.ts';
+import { LowdbStore } from '../store/lowdbStore.ts';
+import type { SalesforceGateway } from '../salesforce/gateway.ts';
+
+export const PUBLIC_URL = 'http://ccl.test';
+export const CLIENT = { clientId: 'ccl-test-client', clientSecret: 'ccl-test-secret-0123456789' };
+
+export interface Person {
+    username: string;
+    password: string;
+    decision?: 'allow' | 'deny';
+}
+
+export const PEOPLE = {
+    acmeApi: { username: 'api@acme.example', password: 'demo-api-pass' },
+    acmeAdmin: { username: 'admin@acme.example', password: 'demo-admin-pass' },
+    acmeNoApi: { username: 'noapi@acme.example', password: 'demo-noapi-pass' },
+    uatApi: { username: 'api@acme.example.uat', password: 'demo-api-pass' }
+} satisfies Record<string, Person>;
+
+export interface Harness {
+    emulator: Emulator;
+    services: Services;
+    app: Express;
+    dataDir: string;
+    clock: TestClock;
+    logs: () => string;
+    config: Config;
+    newAccount(name?: string): Promise<{ id: string; key: string }>;
+    api(key: string): {
+        get(path: string): request.Test;
+        post(path: string, body?: object): request.Test;
+        delete(path: string): request.Test;
+    };
+    /** Drives a whole popup: session, /oauth/start, the emulator's pages, /oauth/callback. */
+    link(key: string, person: Person, session?: Record<string, unknown>): Promise<{ sessionId: string; callback: request.Response }>;
+    close(): Promise<void>;
+}
+
+/** A clock tests can move forward, to expire sessions without waiting. */
+export class TestClock {
+    offsetMs = 0;
+    now = (): Date => new Date(Date.now() + this.offsetMs);
+    advance(ms: number): void {
+        this.offsetMs += ms;
+    }
+}
+
+/** Remembers every token that passed through the gateway, so tests can look for them where they must not be. */
+export function recordingGateway(real: SalesforceGateway, seen: Set<string>): SalesforceGateway {
+    const note = <T extends { accessToken?: string; refreshToken?: string }>(tokens: T): T => {
+        if (tokens.accessToken) seen.add(tokens.accessToken);
+        if (tokens.refreshToken) seen.add(tokens.refreshToken);
+        return tokens;
+    };
+    return {
+        ...real,
+        exchangeCode: async (...args) => note(await real.exchangeCode(...args)),
+        refresh: async (...args) => note(await real.refresh(...args))
+    };
+}
+
+export async function startHarness(options: { emulator?: EmulatorOptions; gateway?: (real: SalesforceGateway) => SalesforceGateway; env?: Record<string, string> } = {}): Promise<Harness> {
+    const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }], ...options.emulator });
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-test-'));
+    const config = requireCompleteConfig(
+        parseConfig({
+            PUBLIC_URL,
+            SF_CLIENT_ID: CLIENT.clientId,
+            SF_CLIENT_SECRET: CLIENT.clientSecret,
+            SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
+            SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
+            SF_ALLOWED_LOGIN_ORIGINS: emulator.allOrigins.join(','),
+            DATA_DIR: dataDir,
+            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
+            LOG_LEVEL: 'debug',
+            SF_HTTP_TIMEOUT_MS: '5000',
+            ...options.env
+        })
+    );
+    const logStream = new PassThrough();
+    let logText = '';
+    logStream.on('data', (chunk: Buffer) => (logText += chunk.toString()));
+    const logger = createLogger('debug', logStream);
+    const store = await LowdbStore.open(dataDir);
+    const clock = new TestClock();
+    let services = buildServices({ config, store, logger, clock });
+    if (options.gateway) services = buildServices({ config, store, logger, clock, gateway: options.gateway(services.gateway) });
+    const app = createApp(services);
+
+    const api = (key: string) => ({
+        get: (p: string) => request(app).get(p).set('Authorization', `Bearer ${key}`),
+        post: (p: string, body?: object) => {
+            const req = request(app).post(p).set('Authorization', `Bearer ${key}`);
+            return body ? req.send(body) : req;
+        },
+        delete: (p: string) => request(app).delete(p).set('Authorization', `Bearer ${key}`)
+    });
+
+    return {
+        emulator,
+        services,
+        app,
+        dataDir,
+        config,
+        clock,
+        logs: () => logText,
+        async newAccount(name = 'Acme EMEA') {
+            const { account, apiKey } = await services.accounts.create(name);
+            return { id: account.id, key: apiKey };
+        },
+        api,
+        async link(key, person, session = { environment: 'production' }) {
+            const created = await api(key).post('/api/v1/link-sessions', session).expect(201);
+            const sessionId = created.body.id as string;
+            const start = await request(app).get(new URL(created.body.authorizeUrl).pathname).expect(302);
+            const cookie = start.headers['set-cookie'] as unknown as string[];
+            const final = await authorizeInEmulator(start.headers.location!, person);
+            const callback = await request(app)
+                .get(`${final.pathname}${final.search}`)
+                .set('Cookie', cookie.map((c) => c.split(';')[0]).join('; '));
+            return { sessionId, callback };
+        },
+        async close() {
+            await store.close();
+            await emulator.close();
+            await rm(dataDir, { recursive: true, force: true });
+        }
+    };
+}
