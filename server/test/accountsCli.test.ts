@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runAccountsCommand } from '../cli/accounts.ts';
+import { generateEncryptionKey } from '../crypto.ts';
+
+describe('npm run accounts', () => {
+    let dir: string;
+    let env: Record<string, string>;
+    const run = async (...args: string[]) => {
+        const lines: string[] = [];
+        const code = await runAccountsCommand(args, env, (line) => lines.push(line));
+        return { code, text: lines.join('\n') };
+    };
+    const dbText = () => readFile(path.join(dir, 'db.json'), 'utf8').catch(() => '');
+
+    before(async () => {
+        dir = await mkdtemp(path.join(tmpdir(), 'ccl-cli-'));
+        env = { DATA_DIR: dir, TOKEN_ENCRYPTION_KEY: generateEncryptionKey(), SF_CLIENT_ID: 'x', SF_CLIENT_SECRET: 'y' };
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    test('create prints the id and the key once; the file holds only its hash', async () => {
+        const { code, text } = await run('create', '--name', 'Acme EMEA');
+        assert.equal(code, 0);
+        const key = /API key .*: (ccl_\S+)/.exec(text)?.[1];
+        assert.ok(key, text);
+        assert.match(text, /Created account acc_\S+ \(Acme EMEA\)/);
+        assert.equal((await dbText()).includes(key), false);
+    });
+
+    test('list shows accounts with their status', async () => {
+        const { code, text } = await run('list');
+        assert.equal(code, 0);
+        assert.match(text, /acc_\S+\tunlinked\t-\tAcme EMEA/);
+    });
+
+    test('rotate-key replaces the key', async () => {
+        const created = JSON.parse((await run('create', '--name', 'Rotating', '--json')).text) as { id: string; apiKey: string };
+        const rotated = JSON.parse((await run('rotate-key', '--id', created.id, '--json')).text) as { apiKey: string };
+        assert.notEqual(rotated.apiKey, created.apiKey);
+        const missing = await run('rotate-key', '--id', 'acc_nope');
+        assert.equal(missing.code, 1);
+        assert.match(missing.text, /No account has the id acc_nope/);
+    });
+
+    test('wrong input is refused with a clear message and nothing is written', async () => {
+        const before = await dbText();
+        const file = path.join(dir, 'legacy.json');
+        const cases: Array<[string[], RegExp, string?]> = [
+            [['create'], /needs --name/],
+            [['create', '--name', '   '], /account name is empty/],
+            [['rotate-key'], /needs --id/],
+            [['import-legacy'], /needs --file/],
+            [['import-legacy', '--file', path.join(dir, 'missing.json')], /Could not read/],
+            [['import-legacy', '--file', file], /Could not read .* as JSON/, '{"broken"'],
+            [['import-legacy', '--file', file], /legacy file is not valid: 0.password/, '[{"accountId":"acc_x","username":"a@b.c","environment":"production"}]'],
+            [['import-legacy', '--file', file], /no account has the id acc_missing/, '[{"accountId":"acc_missing","username":"a@b.c","password":"p","environment":"production"}]'],
+            [['import-legacy', '--file', file], /not a Salesforce login host/, '[{"accountId":"acc_missing","username":"a@b.c","password":"p","environment":"production","loginUrl":"https://evil.example"}]']
+        ];
+        for (const [args, message, content] of cases) {
+            if (content !== undefined) await writeFile(file, content);
+            const { code, text } = await run(...args);
+            assert.equal(code, 1, `${args.join(' ')}: ${text}`);
+            assert.match(text, message);
+        }
+        assert.equal(await dbText(), before);
+        assert.equal((await run('frobnicate')).code, 2);
+    });
+
+    test('import-legacy stores the password sealed and shows the link as legacy', async () => {
+        const created = JSON.parse((await run('create', '--name', 'Legacy Co', '--json')).text) as { id: string };
+        const file = path.join(dir, 'legacy-ok.json');
+        await writeFile(file, JSON.stringify([{ accountId: created.id, username: 'api@legacy.example', password: 'Sup3rSecret!', securityToken: 'TOK123456789', environment: 'sandbox' }]));
+        const { code, text } = await run('import-legacy', '--file', file);
+        assert.equal(code, 0, text);
+        assert.match(text, /Imported 1 legacy link/);
+        const db = await dbText();
+        assert.equal(db.includes('Sup3rSecret!') || db.includes('TOK123456789'), false);
+        assert.match((await run('list')).text, new RegExp(`${created.id}\\tlegacy\\tapi@legacy.example`));
+    });
+});
