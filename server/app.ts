@@ -25,7 +25,11 @@ export function createApp(services: Services, options: AppOptions = {}): Express
         pinoHttp({
             logger,
             // Paths only: the callback's query string carries the authorization code and state.
-            serializers: { req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }) },
+            serializers: {
+                req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+                // Headers stay out: a redirect's Location carries the OAuth state.
+                res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
+            },
             customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug')
         })
     );
@@ -41,7 +45,8 @@ export function createApp(services: Services, options: AppOptions = {}): Express
                     scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as express.Response).locals.cspNonce}'`],
                     styleSrc: ["'self'", (_req, res) => `'nonce-${(res as express.Response).locals.cspNonce}'`],
                     frameAncestors: ["'none'"],
-                    formAction: ["'self'"]
+                    formAction: ["'self'"],
+                    upgradeInsecureRequests: config.PUBLIC_URL.startsWith('https:') ? [] : null
                 }
             },
             crossOriginOpenerPolicy: false
