@@ -1,0 +1,620 @@
+import { createElement } from '@lwc/engine-dom';
+import LightningConfirm from 'lightning/confirm';
+import ContactCenterLink from 'c/contactCenterLink';
+import getStatus from '@salesforce/apex/ContactCenterLinkController.getStatus';
+import startLink from '@salesforce/apex/ContactCenterLinkController.startLink';
+import getLinkSession from '@salesforce/apex/ContactCenterLinkController.getLinkSession';
+import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
+import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
+
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.getStatus',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.startLink',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.getLinkSession',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.verify',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.unlink',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_ToastLinkedMessage',
+    () => ({ default: 'Now linked as {0}.' }),
+    { virtual: true }
+);
+
+const STATUS_UNLINKED = require('../../linkStatusCard/__tests__/data/statusUnlinked.json');
+const STATUS_LINKED = require('../../linkStatusCard/__tests__/data/statusLinked.json');
+const STATUS_NEEDS_RELINK = require('../../linkStatusCard/__tests__/data/statusNeedsRelink.json');
+const STATUS_LEGACY = require('../../linkStatusCard/__tests__/data/statusLegacy.json');
+const LINK_SESSION = require('./data/linkSession.json');
+const SESSION_PENDING = require('./data/sessionPending.json');
+const SESSION_LINKED = require('./data/sessionLinked.json');
+const SESSION_FAILED = require('./data/sessionFailed.json');
+const SESSION_EXPIRED = require('./data/sessionExpired.json');
+const UNLINK_REVOKED = require('./data/unlinkRevoked.json');
+const UNLINK_NOT_REVOKED = require('./data/unlinkNotRevoked.json');
+
+// The fixtures' link session was created at 10:00 and expires at 10:10.
+const NOW = Date.parse('2024-05-01T10:00:00.000Z');
+const AUTHORIZE_ORIGIN = 'https://ccl.example.com';
+const POLL_MS = 2000;
+
+function apexError(message) {
+    return { body: { message }, status: 500 };
+}
+
+async function flushPromises() {
+    for (let i = 0; i < 10; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+async function advance(ms) {
+    await jest.advanceTimersByTimeAsync(ms);
+    await flushPromises();
+}
+
+async function createComponent() {
+    const element = createElement('c-contact-center-link', {
+        is: ContactCenterLink
+    });
+    const toasts = jest.fn();
+    element.addEventListener('lightning__showtoast', toasts);
+    document.body.appendChild(element);
+    await flushPromises();
+    return { element, toasts };
+}
+
+function card(element) {
+    return element.shadowRoot.querySelector('c-link-status-card');
+}
+
+function cardPart(element, dataId) {
+    return card(element).shadowRoot.querySelector(`[data-id="${dataId}"]`);
+}
+
+async function chooseEnvironment(element, environment) {
+    cardPart(element, 'link-menu').dispatchEvent(
+        new CustomEvent('select', { detail: { value: environment } })
+    );
+    await flushPromises();
+}
+
+async function postFromCallback(origin, data) {
+    window.dispatchEvent(new MessageEvent('message', { origin, data }));
+    await flushPromises();
+}
+
+function lastToast(toasts) {
+    const calls = toasts.mock.calls;
+    return calls.length ? calls[calls.length - 1][0].detail : undefined;
+}
+
+describe('c-contact-center-link', () => {
+    let openWindow;
+
+    beforeEach(() => {
+        jest.useFakeTimers({ now: NOW });
+        openWindow = jest.spyOn(window, 'open').mockReturnValue({});
+        getStatus.mockResolvedValue(STATUS_UNLINKED);
+        startLink.mockResolvedValue(LINK_SESSION);
+    });
+
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.useRealTimers();
+        jest.clearAllMocks();
+        jest.restoreAllMocks();
+    });
+
+    describe('status', () => {
+        it('loads the status through Apex and hands it to the card', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+
+            const { element } = await createComponent();
+
+            expect(getStatus).toHaveBeenCalledTimes(1);
+            expect(card(element).status).toEqual(STATUS_LINKED);
+            expect(cardPart(element, 'badge').label).toBe('c.Ccl_StatusLinked');
+            expect(cardPart(element, 'spinner')).toBeNull();
+        });
+
+        it('shows why the status could not be loaded', async () => {
+            getStatus.mockRejectedValue(
+                apexError('You need the Manage Contact Center Link permission.')
+            );
+
+            const { element } = await createComponent();
+
+            expect(cardPart(element, 'error').textContent).toContain(
+                'You need the Manage Contact Center Link permission.'
+            );
+            expect(cardPart(element, 'spinner')).toBeNull();
+        });
+    });
+
+    describe('the link flow', () => {
+        it('opens the login window, polls every 2 s and reloads the status when linked', async () => {
+            getLinkSession
+                .mockResolvedValueOnce(SESSION_PENDING)
+                .mockResolvedValueOnce(SESSION_LINKED);
+            const { element, toasts } = await createComponent();
+            getStatus.mockResolvedValue(STATUS_LINKED);
+
+            await chooseEnvironment(element, 'production');
+
+            expect(startLink).toHaveBeenCalledWith({
+                environment: 'production'
+            });
+            expect(openWindow).toHaveBeenCalledWith(
+                LINK_SESSION.authorizeUrl,
+                'contactCenterLink',
+                expect.stringMatching(/^popup,width=\d+,height=\d+$/)
+            );
+            expect(card(element).waiting).toBe(true);
+            expect(cardPart(element, 'waiting')).not.toBeNull();
+            expect(cardPart(element, 'popup-link')).toBeNull();
+            expect(getLinkSession).not.toHaveBeenCalled();
+
+            await advance(POLL_MS);
+            expect(getLinkSession).toHaveBeenCalledTimes(1);
+            expect(getLinkSession).toHaveBeenCalledWith({
+                sessionId: LINK_SESSION.id
+            });
+            expect(card(element).waiting).toBe(true);
+
+            await advance(POLL_MS);
+            expect(getLinkSession).toHaveBeenCalledTimes(2);
+            expect(getStatus).toHaveBeenCalledTimes(2);
+            expect(card(element).waiting).toBe(false);
+            expect(cardPart(element, 'badge').label).toBe('c.Ccl_StatusLinked');
+            expect(lastToast(toasts)).toEqual({
+                title: 'c.Ccl_ToastLinkedTitle',
+                message: 'Now linked as api@acme.example.',
+                variant: 'success'
+            });
+
+            await advance(POLL_MS * 5);
+            expect(getLinkSession).toHaveBeenCalledTimes(2);
+        });
+
+        it('toasts the error of a failed link and keeps it in the card', async () => {
+            getLinkSession.mockResolvedValue(SESSION_FAILED);
+            const { element, toasts } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+            await advance(POLL_MS);
+
+            expect(lastToast(toasts)).toEqual({
+                title: 'c.Ccl_ToastLinkFailedTitle',
+                message: SESSION_FAILED.error.message,
+                variant: 'error'
+            });
+            expect(cardPart(element, 'error').textContent).toContain(
+                SESSION_FAILED.error.message
+            );
+            expect(card(element).waiting).toBe(false);
+            expect(getStatus).toHaveBeenCalledTimes(1);
+
+            await advance(POLL_MS * 3);
+            expect(getLinkSession).toHaveBeenCalledTimes(1);
+        });
+
+        it('says so when the backend reports the session expired', async () => {
+            getLinkSession.mockResolvedValue(SESSION_EXPIRED);
+            const { element, toasts } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+            await advance(POLL_MS);
+
+            expect(cardPart(element, 'notice').textContent).toContain(
+                'c.Ccl_LinkExpired'
+            );
+            expect(lastToast(toasts)).toMatchObject({
+                title: 'c.Ccl_ToastExpiredTitle',
+                variant: 'warning'
+            });
+            expect(card(element).waiting).toBe(false);
+        });
+
+        it('stops polling once the session expiry time has passed', async () => {
+            startLink.mockResolvedValue({
+                ...LINK_SESSION,
+                expiresAt: new Date(NOW + 7000).toISOString()
+            });
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element, toasts } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+            await advance(POLL_MS * 6);
+
+            expect(getLinkSession).toHaveBeenCalledTimes(3);
+            expect(card(element).waiting).toBe(false);
+            expect(cardPart(element, 'notice').textContent).toContain(
+                'c.Ccl_LinkExpired'
+            );
+            expect(lastToast(toasts).variant).toBe('warning');
+
+            await advance(POLL_MS * 5);
+            expect(getLinkSession).toHaveBeenCalledTimes(3);
+        });
+
+        it('offers a link when the browser blocks the login window, and keeps polling', async () => {
+            openWindow.mockReturnValue(null);
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+
+            const link = cardPart(element, 'popup-link');
+            expect(link.href).toBe(LINK_SESSION.authorizeUrl);
+            expect(link.target).toBe('_blank');
+
+            await advance(POLL_MS);
+            expect(getLinkSession).toHaveBeenCalledTimes(1);
+        });
+
+        it('stops with a message when polling fails', async () => {
+            getLinkSession.mockRejectedValue(
+                apexError('Could not reach the Contact Center Link service.')
+            );
+            const { element, toasts } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+            await advance(POLL_MS);
+
+            expect(card(element).waiting).toBe(false);
+            expect(card(element).loading).toBe(false);
+            expect(cardPart(element, 'error').textContent).toContain(
+                'Could not reach the Contact Center Link service.'
+            );
+            expect(lastToast(toasts)).toMatchObject({ variant: 'error' });
+
+            await advance(POLL_MS * 3);
+            expect(getLinkSession).toHaveBeenCalledTimes(1);
+        });
+
+        it('opens no window when the link session cannot be started', async () => {
+            startLink.mockRejectedValue(
+                apexError('This API user already serves five accounts.')
+            );
+            const { element, toasts } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+
+            expect(openWindow).not.toHaveBeenCalled();
+            expect(card(element).waiting).toBe(false);
+            expect(card(element).loading).toBe(false);
+            expect(cardPart(element, 'error').textContent).toContain(
+                'This API user already serves five accounts.'
+            );
+            expect(lastToast(toasts)).toEqual({
+                title: 'c.Ccl_ToastErrorTitle',
+                message: 'This API user already serves five accounts.',
+                variant: 'error'
+            });
+        });
+
+        it('links the other environment once the admin confirms', async () => {
+            jest.spyOn(LightningConfirm, 'open').mockResolvedValue(true);
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element } = await createComponent();
+
+            await chooseEnvironment(element, 'sandbox');
+
+            expect(LightningConfirm.open).toHaveBeenCalledTimes(1);
+            expect(startLink).toHaveBeenCalledWith({ environment: 'sandbox' });
+        });
+
+        it('stops waiting when the admin cancels', async () => {
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+            cardPart(element, 'cancel').click();
+            await advance(POLL_MS * 3);
+
+            expect(getLinkSession).not.toHaveBeenCalled();
+            expect(card(element).waiting).toBe(false);
+        });
+    });
+
+    describe("the callback page's message", () => {
+        it('ignores messages from another origin', async () => {
+            getLinkSession.mockResolvedValue(SESSION_LINKED);
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+
+            await postFromCallback('https://evil.example.com', {
+                type: 'ccl:link',
+                sessionId: LINK_SESSION.id,
+                state: 'linked'
+            });
+
+            expect(getLinkSession).not.toHaveBeenCalled();
+            expect(card(element).waiting).toBe(true);
+        });
+
+        it('ignores messages about another session or of another kind', async () => {
+            getLinkSession.mockResolvedValue(SESSION_LINKED);
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+
+            await postFromCallback(AUTHORIZE_ORIGIN, {
+                type: 'ccl:link',
+                sessionId: 'ls_other',
+                state: 'linked'
+            });
+            await postFromCallback(AUTHORIZE_ORIGIN, {
+                type: 'something-else',
+                sessionId: LINK_SESSION.id
+            });
+            await postFromCallback(AUTHORIZE_ORIGIN, 'ccl:link');
+
+            expect(getLinkSession).not.toHaveBeenCalled();
+            expect(card(element).waiting).toBe(true);
+        });
+
+        it('fetches the session at once when the message comes from the authorize origin', async () => {
+            getLinkSession.mockResolvedValue(SESSION_LINKED);
+            const { element, toasts } = await createComponent();
+            await chooseEnvironment(element, 'production');
+            getStatus.mockResolvedValue(STATUS_LINKED);
+
+            await postFromCallback(AUTHORIZE_ORIGIN, {
+                type: 'ccl:link',
+                sessionId: LINK_SESSION.id,
+                state: 'linked'
+            });
+
+            expect(getLinkSession).toHaveBeenCalledTimes(1);
+            expect(card(element).waiting).toBe(false);
+            expect(lastToast(toasts).variant).toBe('success');
+
+            await advance(POLL_MS * 3);
+            expect(getLinkSession).toHaveBeenCalledTimes(1);
+        });
+
+        it('ignores messages when no link is in progress', async () => {
+            await createComponent();
+
+            await postFromCallback(AUTHORIZE_ORIGIN, {
+                type: 'ccl:link',
+                sessionId: LINK_SESSION.id
+            });
+
+            expect(getLinkSession).not.toHaveBeenCalled();
+        });
+    });
+
+    describe('Verify', () => {
+        it('shows the verified status and toasts success', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            verifyLink.mockResolvedValue(STATUS_LINKED);
+            const { element, toasts } = await createComponent();
+
+            cardPart(element, 'verify').click();
+            await flushPromises();
+
+            expect(verifyLink).toHaveBeenCalledTimes(1);
+            expect(lastToast(toasts)).toEqual({
+                title: 'c.Ccl_ToastVerifiedTitle',
+                message: 'c.Ccl_ToastVerifiedMessage',
+                variant: 'success'
+            });
+            expect(card(element).loading).toBe(false);
+        });
+
+        it('warns with the last error when the link needs relinking', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            verifyLink.mockResolvedValue(STATUS_NEEDS_RELINK);
+            const { element, toasts } = await createComponent();
+
+            cardPart(element, 'verify').click();
+            await flushPromises();
+
+            expect(cardPart(element, 'badge').label).toBe(
+                'c.Ccl_StatusNeedsRelink'
+            );
+            expect(lastToast(toasts)).toEqual({
+                title: 'c.Ccl_ToastVerifyProblemTitle',
+                message: STATUS_NEEDS_RELINK.link.lastError.message,
+                variant: 'warning'
+            });
+        });
+
+        it('confirms a legacy link that still works', async () => {
+            getStatus.mockResolvedValue(STATUS_LEGACY);
+            verifyLink.mockResolvedValue(STATUS_LEGACY);
+            const { element, toasts } = await createComponent();
+
+            cardPart(element, 'verify').click();
+            await flushPromises();
+
+            expect(lastToast(toasts).variant).toBe('success');
+            expect(cardPart(element, 'status-help').textContent).toContain(
+                'c.Ccl_LegacyHelp'
+            );
+        });
+
+        it('shows the error of a failed Verify', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            verifyLink.mockRejectedValue(
+                apexError('This account is not linked.')
+            );
+            const { element, toasts } = await createComponent();
+
+            cardPart(element, 'verify').click();
+            await flushPromises();
+
+            expect(cardPart(element, 'error').textContent).toContain(
+                'This account is not linked.'
+            );
+            expect(lastToast(toasts).variant).toBe('error');
+            expect(card(element).loading).toBe(false);
+        });
+    });
+
+    describe('Unlink', () => {
+        it('unlinks after confirmation and reloads the status', async () => {
+            jest.spyOn(LightningConfirm, 'open').mockResolvedValue(true);
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            unlinkOrg.mockResolvedValue(UNLINK_REVOKED);
+            const { element, toasts } = await createComponent();
+            getStatus.mockResolvedValue(STATUS_UNLINKED);
+
+            cardPart(element, 'unlink').click();
+            await flushPromises();
+
+            expect(unlinkOrg).toHaveBeenCalledTimes(1);
+            expect(getStatus).toHaveBeenCalledTimes(2);
+            expect(cardPart(element, 'badge').label).toBe(
+                'c.Ccl_StatusUnlinked'
+            );
+            expect(lastToast(toasts)).toEqual({
+                title: 'c.Ccl_ToastUnlinkedTitle',
+                message: 'c.Ccl_ToastUnlinkedMessage',
+                variant: 'success'
+            });
+        });
+
+        it('warns when Salesforce did not confirm the revocation', async () => {
+            jest.spyOn(LightningConfirm, 'open').mockResolvedValue(true);
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            unlinkOrg.mockResolvedValue(UNLINK_NOT_REVOKED);
+            const { element, toasts } = await createComponent();
+
+            cardPart(element, 'unlink').click();
+            await flushPromises();
+
+            expect(lastToast(toasts)).toEqual({
+                title: 'c.Ccl_ToastUnlinkedTitle',
+                message: 'c.Ccl_ToastUnlinkedNotRevoked',
+                variant: 'warning'
+            });
+        });
+
+        it('does nothing when the admin cancels', async () => {
+            jest.spyOn(LightningConfirm, 'open').mockResolvedValue(false);
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+
+            cardPart(element, 'unlink').click();
+            await flushPromises();
+
+            expect(unlinkOrg).not.toHaveBeenCalled();
+        });
+
+        it('shows the error of a failed Unlink', async () => {
+            jest.spyOn(LightningConfirm, 'open').mockResolvedValue(true);
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            unlinkOrg.mockRejectedValue(
+                apexError('Salesforce did not answer.')
+            );
+            const { element } = await createComponent();
+
+            cardPart(element, 'unlink').click();
+            await flushPromises();
+
+            expect(cardPart(element, 'error').textContent).toContain(
+                'Salesforce did not answer.'
+            );
+            expect(getStatus).toHaveBeenCalledTimes(1);
+            expect(card(element).loading).toBe(false);
+        });
+    });
+
+    describe('errors', () => {
+        it('reads messages from every error shape', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+            const shapes = [
+                [
+                    { body: [{ message: 'First.' }, { message: 'Second.' }] },
+                    'First. Second.'
+                ],
+                [new Error('Plain error.'), 'Plain error.'],
+                [{}, 'c.Ccl_UnknownError'],
+                [undefined, 'c.Ccl_UnknownError']
+            ];
+            for (const [error, expected] of shapes) {
+                verifyLink.mockRejectedValueOnce(error);
+                cardPart(element, 'verify').click();
+                // eslint-disable-next-line no-await-in-loop
+                await flushPromises();
+                expect(card(element).errorMessage).toBe(expected);
+            }
+        });
+    });
+
+    describe('cleanup', () => {
+        it('removes its listener and stops polling when removed', async () => {
+            const removeListener = jest.spyOn(window, 'removeEventListener');
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+
+            document.body.removeChild(element);
+            await advance(POLL_MS * 3);
+            await postFromCallback(AUTHORIZE_ORIGIN, {
+                type: 'ccl:link',
+                sessionId: LINK_SESSION.id
+            });
+
+            expect(removeListener).toHaveBeenCalledWith(
+                'message',
+                expect.any(Function)
+            );
+            expect(getLinkSession).not.toHaveBeenCalled();
+        });
+    });
+
+    describe('accessibility', () => {
+        it('is accessible while waiting for a blocked login window', async () => {
+            openWindow.mockReturnValue(null);
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+            jest.useRealTimers();
+
+            await expect(element).toBeAccessible();
+        });
+
+        it('is accessible after a failed link', async () => {
+            getLinkSession.mockResolvedValue(SESSION_FAILED);
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+            await advance(POLL_MS);
+            jest.useRealTimers();
+
+            await expect(element).toBeAccessible();
+        });
+
+        it('is accessible when linked', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+            jest.useRealTimers();
+
+            await expect(element).toBeAccessible();
+        });
+    });
+});

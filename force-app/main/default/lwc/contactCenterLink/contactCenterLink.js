@@ -1,0 +1,305 @@
+import { LightningElement } from 'lwc';
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import { formatLabel } from 'c/labelFormat';
+
+import getStatus from '@salesforce/apex/ContactCenterLinkController.getStatus';
+import startLink from '@salesforce/apex/ContactCenterLinkController.startLink';
+import getLinkSession from '@salesforce/apex/ContactCenterLinkController.getLinkSession';
+import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
+import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
+
+import LINKED_TITLE from '@salesforce/label/c.Ccl_ToastLinkedTitle';
+import LINKED_MESSAGE from '@salesforce/label/c.Ccl_ToastLinkedMessage';
+import LINK_FAILED_TITLE from '@salesforce/label/c.Ccl_ToastLinkFailedTitle';
+import EXPIRED_TITLE from '@salesforce/label/c.Ccl_ToastExpiredTitle';
+import EXPIRED_MESSAGE from '@salesforce/label/c.Ccl_LinkExpired';
+import VERIFIED_TITLE from '@salesforce/label/c.Ccl_ToastVerifiedTitle';
+import VERIFIED_MESSAGE from '@salesforce/label/c.Ccl_ToastVerifiedMessage';
+import VERIFY_PROBLEM_TITLE from '@salesforce/label/c.Ccl_ToastVerifyProblemTitle';
+import UNLINKED_TITLE from '@salesforce/label/c.Ccl_ToastUnlinkedTitle';
+import UNLINKED_MESSAGE from '@salesforce/label/c.Ccl_ToastUnlinkedMessage';
+import UNLINKED_NOT_REVOKED from '@salesforce/label/c.Ccl_ToastUnlinkedNotRevoked';
+import ERROR_TITLE from '@salesforce/label/c.Ccl_ToastErrorTitle';
+import UNKNOWN_ERROR from '@salesforce/label/c.Ccl_UnknownError';
+import NEEDS_RELINK_HELP from '@salesforce/label/c.Ccl_NeedsRelinkHelp';
+
+/** How often the link session is polled while the login window is open. */
+const POLL_INTERVAL_MS = 2000;
+/** The window name, so a second Link reuses the same login window. */
+const LOGIN_WINDOW_NAME = 'contactCenterLink';
+const LOGIN_WINDOW_FEATURES = 'popup,width=600,height=720';
+/** The type of the message the backend's callback page posts to its opener. */
+const LINK_MESSAGE_TYPE = 'ccl:link';
+/** Used when the backend gives no usable expiry: its link sessions live ten minutes at most. */
+const DEFAULT_SESSION_MS = 10 * 60 * 1000;
+
+/**
+ * Turns an Apex or JavaScript error into a sentence for the admin.
+ * AuraHandledException messages arrive in error.body.message.
+ */
+function reduceError(error) {
+    const body = error?.body;
+    if (Array.isArray(body)) {
+        const messages = body.map((item) => item?.message).filter(Boolean);
+        if (messages.length) {
+            return messages.join(' ');
+        }
+    }
+    if (body?.message) {
+        return body.message;
+    }
+    if (typeof error?.message === 'string' && error.message) {
+        return error.message;
+    }
+    return UNKNOWN_ERROR;
+}
+
+function originOf(url) {
+    try {
+        return new URL(url).origin;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The Contact Center Link container: loads the status through Apex, runs the
+ * link flow (login window, link-session polling, the callback page's message),
+ * Verify and Unlink, and reports outcomes with toasts.
+ */
+export default class ContactCenterLink extends LightningElement {
+    status;
+    loading = false;
+    errorMessage;
+    notice;
+    blockedUrl;
+
+    /** The link session being watched: { id, origin, expiresAt (ms) }. */
+    session;
+    pollTimer;
+    pollInFlight = false;
+
+    messageListener = (event) => this.handleMessage(event);
+
+    get waiting() {
+        return Boolean(this.session);
+    }
+
+    connectedCallback() {
+        window.addEventListener('message', this.messageListener);
+        this.loadStatus();
+    }
+
+    disconnectedCallback() {
+        window.removeEventListener('message', this.messageListener);
+        this.stopWaiting();
+    }
+
+    async loadStatus() {
+        this.loading = true;
+        try {
+            this.status = await getStatus();
+        } catch (error) {
+            this.errorMessage = reduceError(error);
+        } finally {
+            this.loading = false;
+        }
+    }
+
+    async handleLink(event) {
+        const { environment } = event.detail;
+        this.stopWaiting();
+        this.clearMessages();
+        this.loading = true;
+        let session;
+        try {
+            session = await startLink({ environment });
+        } catch (error) {
+            this.showError(error);
+            return;
+        } finally {
+            this.loading = false;
+        }
+        this.startWaiting(session);
+    }
+
+    startWaiting(session) {
+        const expiresAt = Date.parse(session.expiresAt);
+        this.session = {
+            id: session.id,
+            origin: originOf(session.authorizeUrl),
+            expiresAt: Number.isNaN(expiresAt)
+                ? Date.now() + DEFAULT_SESSION_MS
+                : expiresAt
+        };
+        const loginWindow = window.open(
+            session.authorizeUrl,
+            LOGIN_WINDOW_NAME,
+            LOGIN_WINDOW_FEATURES
+        );
+        // A blocked popup returns null: offer the URL as a link the admin can click.
+        this.blockedUrl = loginWindow ? undefined : session.authorizeUrl;
+        this.schedulePoll();
+    }
+
+    schedulePoll() {
+        clearTimeout(this.pollTimer);
+        // eslint-disable-next-line @lwc/lwc/no-async-operation
+        this.pollTimer = setTimeout(() => this.poll(), POLL_INTERVAL_MS);
+    }
+
+    stopWaiting() {
+        clearTimeout(this.pollTimer);
+        this.pollTimer = undefined;
+        this.session = undefined;
+        this.blockedUrl = undefined;
+    }
+
+    handleMessage(event) {
+        const session = this.session;
+        const data = event.data;
+        if (
+            !session ||
+            !session.origin ||
+            event.origin !== session.origin ||
+            data?.type !== LINK_MESSAGE_TYPE ||
+            data.sessionId !== session.id
+        ) {
+            return;
+        }
+        // The callback page says the login finished: ask the backend now rather than at the next tick.
+        this.poll();
+    }
+
+    async poll() {
+        const session = this.session;
+        if (!session) {
+            return;
+        }
+        if (this.pollInFlight) {
+            this.schedulePoll();
+            return;
+        }
+        clearTimeout(this.pollTimer);
+        if (Date.now() >= session.expiresAt) {
+            this.finishExpired();
+            return;
+        }
+        this.pollInFlight = true;
+        let result;
+        try {
+            result = await getLinkSession({ sessionId: session.id });
+        } catch (error) {
+            if (this.session === session) {
+                this.stopWaiting();
+                this.showError(error);
+            }
+            return;
+        } finally {
+            this.pollInFlight = false;
+        }
+        if (this.session !== session) {
+            // Cancelled, or replaced by a newer link session, while the request ran.
+            return;
+        }
+        switch (result?.state) {
+            case 'linked':
+                await this.finishLinked();
+                break;
+            case 'failed':
+                this.finishFailed(result.error);
+                break;
+            case 'expired':
+                this.finishExpired();
+                break;
+            default:
+                this.schedulePoll();
+        }
+    }
+
+    async finishLinked() {
+        this.stopWaiting();
+        await this.loadStatus();
+        const username = this.status?.link?.username;
+        this.toast(
+            LINKED_TITLE,
+            username ? formatLabel(LINKED_MESSAGE, username) : '',
+            'success'
+        );
+    }
+
+    finishFailed(error) {
+        this.stopWaiting();
+        const message = error?.message || UNKNOWN_ERROR;
+        this.errorMessage = message;
+        this.toast(LINK_FAILED_TITLE, message, 'error');
+    }
+
+    finishExpired() {
+        this.stopWaiting();
+        this.notice = EXPIRED_MESSAGE;
+        this.toast(EXPIRED_TITLE, EXPIRED_MESSAGE, 'warning');
+    }
+
+    handleCancel() {
+        this.stopWaiting();
+    }
+
+    async handleVerify() {
+        this.clearMessages();
+        this.loading = true;
+        try {
+            const status = await verifyLink();
+            this.status = status;
+            if (status?.status === 'linked' || status?.status === 'legacy') {
+                this.toast(VERIFIED_TITLE, VERIFIED_MESSAGE, 'success');
+            } else {
+                this.toast(
+                    VERIFY_PROBLEM_TITLE,
+                    status?.link?.lastError?.message || NEEDS_RELINK_HELP,
+                    'warning'
+                );
+            }
+        } catch (error) {
+            this.showError(error);
+        } finally {
+            this.loading = false;
+        }
+    }
+
+    async handleUnlink() {
+        this.stopWaiting();
+        this.clearMessages();
+        this.loading = true;
+        let result;
+        try {
+            result = await unlinkOrg();
+        } catch (error) {
+            this.showError(error);
+            return;
+        } finally {
+            this.loading = false;
+        }
+        this.toast(
+            UNLINKED_TITLE,
+            result?.revoked === false ? UNLINKED_NOT_REVOKED : UNLINKED_MESSAGE,
+            result?.revoked === false ? 'warning' : 'success'
+        );
+        await this.loadStatus();
+    }
+
+    clearMessages() {
+        this.errorMessage = undefined;
+        this.notice = undefined;
+    }
+
+    showError(error) {
+        const message = reduceError(error);
+        this.errorMessage = message;
+        this.toast(ERROR_TITLE, message, 'error');
+    }
+
+    toast(title, message, variant) {
+        this.dispatchEvent(new ShowToastEvent({ title, message, variant }));
+    }
+}

@@ -1,0 +1,441 @@
+import { createElement } from '@lwc/engine-dom';
+import LightningConfirm from 'lightning/confirm';
+import LinkStatusCard from 'c/linkStatusCard';
+
+// Labels with placeholders get their real text, so the filled-in values show.
+jest.mock(
+    '@salesforce/label/c.Ccl_AccountCount',
+    () => ({ default: '{0} of {1}' }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_ThisOrgItem',
+    () => ({ default: '{0} (this org)' }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_OtherOrgConfirmMessage',
+    () => ({ default: 'This org is a {0} org. Choosing {1} links another.' }),
+    { virtual: true }
+);
+
+const STATUS_UNLINKED = require('./data/statusUnlinked.json');
+const STATUS_LINKED = require('./data/statusLinked.json');
+const STATUS_LEGACY = require('./data/statusLegacy.json');
+const STATUS_NEEDS_RELINK = require('./data/statusNeedsRelink.json');
+
+async function flushPromises() {
+    for (let i = 0; i < 5; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await Promise.resolve();
+    }
+}
+
+function createCard(props = {}) {
+    const element = createElement('c-link-status-card', {
+        is: LinkStatusCard
+    });
+    Object.assign(element, props);
+    document.body.appendChild(element);
+    return element;
+}
+
+function query(element, dataId) {
+    return element.shadowRoot.querySelector(`[data-id="${dataId}"]`);
+}
+
+function detailValue(element, key) {
+    const row = query(element, key);
+    return row ? row.querySelector('dd') : null;
+}
+
+function selectEnvironment(element, environment) {
+    query(element, 'link-menu').dispatchEvent(
+        new CustomEvent('select', { detail: { value: environment } })
+    );
+}
+
+describe('c-link-status-card', () => {
+    afterEach(() => {
+        while (document.body.firstChild) {
+            document.body.removeChild(document.body.firstChild);
+        }
+        jest.restoreAllMocks();
+    });
+
+    describe('status rendering', () => {
+        it('shows Unlinked with Link and no Verify or Unlink', () => {
+            const element = createCard({ status: STATUS_UNLINKED });
+
+            expect(query(element, 'badge').label).toBe('c.Ccl_StatusUnlinked');
+            expect(query(element, 'status-help').textContent).toContain(
+                'c.Ccl_UnlinkedHelp'
+            );
+            expect(query(element, 'link-menu').label).toBe('c.Ccl_Link');
+            expect(query(element, 'verify')).toBeNull();
+            expect(query(element, 'unlink')).toBeNull();
+            expect(query(element, 'details')).toBeNull();
+            expect(query(element, 'account').textContent).toContain(
+                'Acme Support'
+            );
+        });
+
+        it('shows Linked with the link details, account count and checks', () => {
+            const element = createCard({ status: STATUS_LINKED });
+
+            const badge = query(element, 'badge');
+            expect(badge.label).toBe('c.Ccl_StatusLinked');
+            expect(badge.className).toContain('slds-theme_success');
+            expect(query(element, 'link-menu').label).toBe('c.Ccl_Relink');
+            expect(query(element, 'verify')).not.toBeNull();
+            expect(query(element, 'unlink')).not.toBeNull();
+
+            expect(detailValue(element, 'username').textContent).toBe(
+                'api@acme.example'
+            );
+            expect(detailValue(element, 'displayName').textContent).toBe(
+                'Acme API User'
+            );
+            expect(detailValue(element, 'orgId').textContent).toBe(
+                '00D5g000004AcmeEAC'
+            );
+            expect(detailValue(element, 'environment').textContent).toBe(
+                'c.Ccl_Production'
+            );
+            expect(detailValue(element, 'instanceUrl').textContent).toBe(
+                'https://acme.my.salesforce.com'
+            );
+            expect(
+                detailValue(element, 'linkedAt').querySelector(
+                    'lightning-formatted-date-time'
+                ).value
+            ).toBe('2024-05-01T10:00:00.000Z');
+            expect(detailValue(element, 'linkedBy').textContent).toBe(
+                'admin@acme.example'
+            );
+            expect(
+                detailValue(element, 'lastVerifiedAt').querySelector(
+                    'lightning-formatted-date-time'
+                ).value
+            ).toBe('2024-05-02T09:30:00.000Z');
+            expect(detailValue(element, 'apiUserAccounts').textContent).toBe(
+                '2 of 5'
+            );
+
+            const checks = query(element, 'checks').querySelectorAll('li');
+            expect(checks).toHaveLength(4);
+            const icon = (id) =>
+                query(element, id).querySelector('lightning-icon');
+            expect(icon('api_enabled').iconName).toBe('utility:success');
+            expect(icon('api_enabled').alternativeText).toBe(
+                'c.Ccl_CheckPassed'
+            );
+            expect(icon('view_all_data').iconName).toBe('utility:warning');
+            expect(icon('view_all_data').alternativeText).toBe(
+                'c.Ccl_CheckWarning'
+            );
+            expect(icon('task_call_fields').iconName).toBe('utility:error');
+            expect(icon('task_call_fields').alternativeText).toBe(
+                'c.Ccl_CheckFailed'
+            );
+            expect(query(element, 'task_call_fields').textContent).toContain(
+                'CallDisposition is not editable.'
+            );
+        });
+
+        it('shows Legacy with the relink recommendation', () => {
+            const element = createCard({ status: STATUS_LEGACY });
+
+            const badge = query(element, 'badge');
+            expect(badge.label).toBe('c.Ccl_StatusLegacy');
+            expect(badge.className).toContain('slds-theme_warning');
+            expect(query(element, 'status-help').textContent).toContain(
+                'c.Ccl_LegacyHelp'
+            );
+            expect(query(element, 'link-menu').label).toBe('c.Ccl_Relink');
+            expect(query(element, 'verify')).not.toBeNull();
+            expect(query(element, 'unlink')).not.toBeNull();
+            expect(query(element, 'linkedBy')).toBeNull();
+            expect(query(element, 'checks')).toBeNull();
+            expect(detailValue(element, 'apiUserAccounts').textContent).toBe(
+                '1 of 5'
+            );
+        });
+
+        it('shows Needs relink with the last error, Relink and Unlink only', () => {
+            const element = createCard({ status: STATUS_NEEDS_RELINK });
+
+            const badge = query(element, 'badge');
+            expect(badge.label).toBe('c.Ccl_StatusNeedsRelink');
+            expect(badge.className).toContain('slds-theme_error');
+            expect(query(element, 'last-error').textContent).toContain(
+                'Salesforce revoked the refresh token: the API user was frozen.'
+            );
+            expect(query(element, 'link-menu').label).toBe('c.Ccl_Relink');
+            expect(query(element, 'verify')).toBeNull();
+            expect(query(element, 'unlink')).not.toBeNull();
+        });
+
+        it('shows the guidance for admins in every state', () => {
+            const element = createCard({ status: STATUS_UNLINKED });
+
+            const guidance = query(element, 'guidance').textContent;
+            expect(guidance).toContain('c.Ccl_GuidanceLoginDirectly');
+            expect(guidance).toContain('c.Ccl_GuidanceFiveAccounts');
+        });
+
+        it('offers Link and shows no badge before the status arrives', () => {
+            const element = createCard({ loading: true });
+
+            expect(query(element, 'badge')).toBeNull();
+            expect(query(element, 'link-menu').label).toBe('c.Ccl_Link');
+            expect(query(element, 'spinner')).not.toBeNull();
+            expect(query(element, 'link-menu').disabled).toBe(true);
+        });
+
+        it('shows no badge for a status it does not know', () => {
+            const element = createCard({
+                status: { ...STATUS_UNLINKED, status: 'constructor' }
+            });
+
+            expect(query(element, 'badge')).toBeNull();
+            expect(query(element, 'link-menu').label).toBe('c.Ccl_Link');
+            expect(query(element, 'verify')).toBeNull();
+        });
+
+        it('disables the actions while loading or waiting', async () => {
+            const element = createCard({ status: STATUS_LINKED });
+            expect(query(element, 'verify').disabled).toBe(false);
+
+            element.loading = true;
+            await flushPromises();
+            expect(query(element, 'verify').disabled).toBe(true);
+            expect(query(element, 'unlink').disabled).toBe(true);
+
+            element.loading = false;
+            element.waiting = true;
+            await flushPromises();
+            expect(query(element, 'spinner')).toBeNull();
+            expect(query(element, 'link-menu').disabled).toBe(true);
+            expect(query(element, 'waiting').textContent).toContain(
+                'c.Ccl_Waiting'
+            );
+        });
+
+        it('shows the error and the notice it is given', () => {
+            const element = createCard({
+                status: STATUS_UNLINKED,
+                errorMessage: 'You logged in to a different org.',
+                notice: 'The login window was not completed in time.'
+            });
+
+            const error = query(element, 'error');
+            expect(error.getAttribute('role')).toBe('alert');
+            expect(error.textContent).toContain(
+                'You logged in to a different org.'
+            );
+            expect(query(element, 'notice').textContent).toContain(
+                'The login window was not completed in time.'
+            );
+            expect(query(element, 'status').getAttribute('aria-live')).toBe(
+                'polite'
+            );
+        });
+
+        it('offers a link to the login when the popup was blocked', () => {
+            const element = createCard({
+                status: STATUS_UNLINKED,
+                waiting: true,
+                blockedUrl: 'https://ccl.example.com/oauth/start/ls_1'
+            });
+
+            const link = query(element, 'popup-link');
+            expect(link.href).toBe('https://ccl.example.com/oauth/start/ls_1');
+            expect(link.target).toBe('_blank');
+            expect(link.textContent).toBe('c.Ccl_PopupBlockedLink');
+            expect(query(element, 'popup-blocked').textContent).toContain(
+                'c.Ccl_PopupBlocked'
+            );
+        });
+    });
+
+    describe('the Link menu', () => {
+        it('marks the item of this org environment', () => {
+            const element = createCard({ status: STATUS_UNLINKED });
+
+            expect(query(element, 'production').label).toBe(
+                'c.Ccl_Production (this org)'
+            );
+            expect(query(element, 'sandbox').label).toBe('c.Ccl_Sandbox');
+        });
+
+        it('marks the sandbox item in a sandbox', () => {
+            const element = createCard({
+                status: {
+                    ...STATUS_UNLINKED,
+                    thisOrg: {
+                        ...STATUS_UNLINKED.thisOrg,
+                        environment: 'sandbox'
+                    }
+                }
+            });
+
+            expect(query(element, 'production').label).toBe('c.Ccl_Production');
+            expect(query(element, 'sandbox').label).toBe(
+                'c.Ccl_Sandbox (this org)'
+            );
+        });
+
+        it('links this org environment without asking', async () => {
+            const confirm = jest.spyOn(LightningConfirm, 'open');
+            const element = createCard({ status: STATUS_UNLINKED });
+            const handler = jest.fn();
+            element.addEventListener('link', handler);
+
+            selectEnvironment(element, 'production');
+            await flushPromises();
+
+            expect(confirm).not.toHaveBeenCalled();
+            expect(handler).toHaveBeenCalledTimes(1);
+            expect(handler.mock.calls[0][0].detail).toEqual({
+                environment: 'production'
+            });
+        });
+
+        it('asks before linking the other environment, and links when confirmed', async () => {
+            const confirm = jest
+                .spyOn(LightningConfirm, 'open')
+                .mockResolvedValue(true);
+            const element = createCard({ status: STATUS_LINKED });
+            const handler = jest.fn();
+            element.addEventListener('link', handler);
+
+            selectEnvironment(element, 'sandbox');
+            await flushPromises();
+
+            expect(confirm).toHaveBeenCalledTimes(1);
+            expect(confirm.mock.calls[0][0]).toMatchObject({
+                label: 'c.Ccl_OtherOrgConfirmTitle',
+                message:
+                    'This org is a c.Ccl_Production org. Choosing c.Ccl_Sandbox links another.',
+                theme: 'warning'
+            });
+            expect(handler).toHaveBeenCalledTimes(1);
+            expect(handler.mock.calls[0][0].detail).toEqual({
+                environment: 'sandbox'
+            });
+        });
+
+        it('does not link the other environment when the admin cancels', async () => {
+            jest.spyOn(LightningConfirm, 'open').mockResolvedValue(false);
+            const element = createCard({ status: STATUS_UNLINKED });
+            const handler = jest.fn();
+            element.addEventListener('link', handler);
+
+            selectEnvironment(element, 'sandbox');
+            await flushPromises();
+
+            expect(handler).not.toHaveBeenCalled();
+        });
+
+        it('ignores values that are not environments', async () => {
+            const confirm = jest.spyOn(LightningConfirm, 'open');
+            const element = createCard({ status: STATUS_UNLINKED });
+            const handler = jest.fn();
+            element.addEventListener('link', handler);
+
+            selectEnvironment(element, 'staging');
+            selectEnvironment(element, 'constructor');
+            await flushPromises();
+
+            expect(confirm).not.toHaveBeenCalled();
+            expect(handler).not.toHaveBeenCalled();
+        });
+    });
+
+    describe('Verify, Unlink and Cancel', () => {
+        it('raises verify', () => {
+            const element = createCard({ status: STATUS_LINKED });
+            const handler = jest.fn();
+            element.addEventListener('verify', handler);
+
+            query(element, 'verify').click();
+
+            expect(handler).toHaveBeenCalledTimes(1);
+        });
+
+        it('raises unlink once the admin confirms', async () => {
+            const confirm = jest
+                .spyOn(LightningConfirm, 'open')
+                .mockResolvedValue(true);
+            const element = createCard({ status: STATUS_NEEDS_RELINK });
+            const handler = jest.fn();
+            element.addEventListener('unlink', handler);
+
+            query(element, 'unlink').click();
+            await flushPromises();
+
+            expect(confirm.mock.calls[0][0]).toMatchObject({
+                label: 'c.Ccl_UnlinkConfirmTitle',
+                message: 'c.Ccl_UnlinkConfirmMessage'
+            });
+            expect(handler).toHaveBeenCalledTimes(1);
+        });
+
+        it('does not unlink when the admin cancels', async () => {
+            jest.spyOn(LightningConfirm, 'open').mockResolvedValue(false);
+            const element = createCard({ status: STATUS_LINKED });
+            const handler = jest.fn();
+            element.addEventListener('unlink', handler);
+
+            query(element, 'unlink').click();
+            await flushPromises();
+
+            expect(handler).not.toHaveBeenCalled();
+        });
+
+        it('raises cancel while waiting', () => {
+            const element = createCard({
+                status: STATUS_UNLINKED,
+                waiting: true
+            });
+            const handler = jest.fn();
+            element.addEventListener('cancel', handler);
+
+            query(element, 'cancel').click();
+
+            expect(handler).toHaveBeenCalledTimes(1);
+        });
+    });
+
+    describe('accessibility', () => {
+        it.each([
+            ['unlinked', STATUS_UNLINKED],
+            ['linked', STATUS_LINKED],
+            ['legacy', STATUS_LEGACY],
+            ['needs_relink', STATUS_NEEDS_RELINK]
+        ])('is accessible when %s', async (name, status) => {
+            const element = createCard({ status });
+
+            await expect(element).toBeAccessible();
+        });
+
+        it('is accessible while loading', async () => {
+            const element = createCard({ loading: true });
+
+            await expect(element).toBeAccessible();
+        });
+
+        it('is accessible while waiting with a blocked popup and an error', async () => {
+            const element = createCard({
+                status: STATUS_LINKED,
+                waiting: true,
+                blockedUrl: 'https://ccl.example.com/oauth/start/ls_1',
+                errorMessage: 'The link failed.',
+                notice: 'Try again.'
+            });
+
+            await expect(element).toBeAccessible();
+        });
+    });
+});

@@ -1,0 +1,333 @@
+import { LightningElement, api } from 'lwc';
+import LightningConfirm from 'lightning/confirm';
+import { formatLabel } from 'c/labelFormat';
+
+import CARD_TITLE from '@salesforce/label/c.Ccl_CardTitle';
+import LOADING from '@salesforce/label/c.Ccl_Loading';
+import STATUS_HEADING from '@salesforce/label/c.Ccl_StatusHeading';
+import STATUS_UNLINKED from '@salesforce/label/c.Ccl_StatusUnlinked';
+import STATUS_LINKED from '@salesforce/label/c.Ccl_StatusLinked';
+import STATUS_LEGACY from '@salesforce/label/c.Ccl_StatusLegacy';
+import STATUS_NEEDS_RELINK from '@salesforce/label/c.Ccl_StatusNeedsRelink';
+import UNLINKED_HELP from '@salesforce/label/c.Ccl_UnlinkedHelp';
+import LINKED_HELP from '@salesforce/label/c.Ccl_LinkedHelp';
+import LEGACY_HELP from '@salesforce/label/c.Ccl_LegacyHelp';
+import NEEDS_RELINK_HELP from '@salesforce/label/c.Ccl_NeedsRelinkHelp';
+import LAST_ERROR from '@salesforce/label/c.Ccl_LastError';
+import LINK from '@salesforce/label/c.Ccl_Link';
+import RELINK from '@salesforce/label/c.Ccl_Relink';
+import LINK_MENU_ALT from '@salesforce/label/c.Ccl_LinkMenuAlt';
+import PRODUCTION from '@salesforce/label/c.Ccl_Production';
+import SANDBOX from '@salesforce/label/c.Ccl_Sandbox';
+import THIS_ORG_ITEM from '@salesforce/label/c.Ccl_ThisOrgItem';
+import OTHER_ORG_TITLE from '@salesforce/label/c.Ccl_OtherOrgConfirmTitle';
+import OTHER_ORG_MESSAGE from '@salesforce/label/c.Ccl_OtherOrgConfirmMessage';
+import VERIFY from '@salesforce/label/c.Ccl_Verify';
+import UNLINK from '@salesforce/label/c.Ccl_Unlink';
+import UNLINK_TITLE from '@salesforce/label/c.Ccl_UnlinkConfirmTitle';
+import UNLINK_MESSAGE from '@salesforce/label/c.Ccl_UnlinkConfirmMessage';
+import CANCEL from '@salesforce/label/c.Ccl_Cancel';
+import WAITING from '@salesforce/label/c.Ccl_Waiting';
+import POPUP_BLOCKED from '@salesforce/label/c.Ccl_PopupBlocked';
+import POPUP_BLOCKED_LINK from '@salesforce/label/c.Ccl_PopupBlockedLink';
+import ACCOUNT from '@salesforce/label/c.Ccl_FieldAccount';
+import DETAILS_HEADING from '@salesforce/label/c.Ccl_DetailsHeading';
+import API_USERNAME from '@salesforce/label/c.Ccl_FieldApiUsername';
+import DISPLAY_NAME from '@salesforce/label/c.Ccl_FieldDisplayName';
+import ORG_ID from '@salesforce/label/c.Ccl_FieldOrgId';
+import ENVIRONMENT from '@salesforce/label/c.Ccl_FieldEnvironment';
+import INSTANCE_URL from '@salesforce/label/c.Ccl_FieldInstanceUrl';
+import LINKED_AT from '@salesforce/label/c.Ccl_FieldLinkedAt';
+import LINKED_BY from '@salesforce/label/c.Ccl_FieldLinkedBy';
+import LAST_VERIFIED from '@salesforce/label/c.Ccl_FieldLastVerified';
+import API_USER_ACCOUNTS from '@salesforce/label/c.Ccl_FieldApiUserAccounts';
+import ACCOUNT_COUNT from '@salesforce/label/c.Ccl_AccountCount';
+import CHECKS_HEADING from '@salesforce/label/c.Ccl_ChecksHeading';
+import CHECKED_AT from '@salesforce/label/c.Ccl_ChecksCheckedAt';
+import CHECK_PASSED from '@salesforce/label/c.Ccl_CheckPassed';
+import CHECK_WARNING from '@salesforce/label/c.Ccl_CheckWarning';
+import CHECK_FAILED from '@salesforce/label/c.Ccl_CheckFailed';
+import GUIDANCE_HEADING from '@salesforce/label/c.Ccl_GuidanceHeading';
+import GUIDANCE_LOGIN from '@salesforce/label/c.Ccl_GuidanceLoginDirectly';
+import GUIDANCE_LIMIT from '@salesforce/label/c.Ccl_GuidanceFiveAccounts';
+
+const ENVIRONMENT_LABELS = { production: PRODUCTION, sandbox: SANDBOX };
+
+const STATUS_VIEWS = {
+    unlinked: { label: STATUS_UNLINKED, badgeClass: '', help: UNLINKED_HELP },
+    linked: {
+        label: STATUS_LINKED,
+        badgeClass: 'slds-theme_success',
+        help: LINKED_HELP
+    },
+    legacy: {
+        label: STATUS_LEGACY,
+        badgeClass: 'slds-theme_warning',
+        help: LEGACY_HELP
+    },
+    needs_relink: {
+        label: STATUS_NEEDS_RELINK,
+        badgeClass: 'slds-theme_error',
+        help: NEEDS_RELINK_HELP
+    }
+};
+
+/**
+ * The Contact Center Link card: shows the link status it is given and raises
+ * `link` (detail: { environment }), `verify`, `unlink` and `cancel` events.
+ * It calls nothing itself; c-contact-center-link owns the data and the link flow.
+ */
+export default class LinkStatusCard extends LightningElement {
+    /** The backend's link status plus `thisOrg`, as ContactCenterLinkController.getStatus returns it. */
+    @api status;
+    /** True while a request is running: shows the spinner and disables the actions. */
+    @api loading = false;
+    /** True while the login window is open and the link session is being watched. */
+    @api waiting = false;
+    /** The authorize URL to offer as a link when the browser blocked the login window. */
+    @api blockedUrl;
+    /** The last error, shown until the next action. */
+    @api errorMessage;
+    /** A neutral message, such as an expired link session. */
+    @api notice;
+
+    labels = {
+        cardTitle: CARD_TITLE,
+        loading: LOADING,
+        statusHeading: STATUS_HEADING,
+        lastError: LAST_ERROR,
+        linkMenuAlt: LINK_MENU_ALT,
+        verify: VERIFY,
+        unlink: UNLINK,
+        cancel: CANCEL,
+        waiting: WAITING,
+        popupBlocked: POPUP_BLOCKED,
+        popupBlockedLink: POPUP_BLOCKED_LINK,
+        account: ACCOUNT,
+        detailsHeading: DETAILS_HEADING,
+        checksHeading: CHECKS_HEADING,
+        checkedAt: CHECKED_AT,
+        guidanceHeading: GUIDANCE_HEADING,
+        guidanceLogin: GUIDANCE_LOGIN,
+        guidanceLimit: GUIDANCE_LIMIT
+    };
+
+    get statusValue() {
+        return this.status?.status;
+    }
+
+    get statusView() {
+        return Object.hasOwn(STATUS_VIEWS, this.statusValue ?? '')
+            ? STATUS_VIEWS[this.statusValue]
+            : undefined;
+    }
+
+    get hasStatus() {
+        return Boolean(this.statusView);
+    }
+
+    get badgeLabel() {
+        return this.statusView?.label;
+    }
+
+    get badgeClass() {
+        return this.statusView?.badgeClass;
+    }
+
+    get statusHelp() {
+        return this.statusView?.help;
+    }
+
+    get isUnlinked() {
+        return this.statusValue === 'unlinked';
+    }
+
+    get isNeedsRelink() {
+        return this.statusValue === 'needs_relink';
+    }
+
+    get accountName() {
+        return this.status?.account?.name;
+    }
+
+    get lastErrorMessage() {
+        return this.isNeedsRelink
+            ? this.status?.link?.lastError?.message
+            : undefined;
+    }
+
+    get actionsDisabled() {
+        return this.loading || this.waiting;
+    }
+
+    get linkMenuLabel() {
+        return this.isUnlinked || !this.hasStatus ? LINK : RELINK;
+    }
+
+    get thisOrgEnvironment() {
+        return this.status?.thisOrg?.environment;
+    }
+
+    get environmentItems() {
+        return Object.keys(ENVIRONMENT_LABELS).map((value) => ({
+            value,
+            label:
+                value === this.thisOrgEnvironment
+                    ? formatLabel(THIS_ORG_ITEM, ENVIRONMENT_LABELS[value])
+                    : ENVIRONMENT_LABELS[value]
+        }));
+    }
+
+    get showVerify() {
+        return this.statusValue === 'linked' || this.statusValue === 'legacy';
+    }
+
+    get showUnlink() {
+        return this.showVerify || this.isNeedsRelink;
+    }
+
+    get details() {
+        const link = this.status?.link;
+        if (!link) {
+            return [];
+        }
+        const rows = [
+            { key: 'username', label: API_USERNAME, value: link.username },
+            {
+                key: 'displayName',
+                label: DISPLAY_NAME,
+                value: link.displayName
+            },
+            { key: 'orgId', label: ORG_ID, value: link.orgId },
+            {
+                key: 'environment',
+                label: ENVIRONMENT,
+                value: ENVIRONMENT_LABELS[link.environment] ?? link.environment
+            },
+            {
+                key: 'instanceUrl',
+                label: INSTANCE_URL,
+                value: link.instanceUrl
+            },
+            {
+                key: 'linkedAt',
+                label: LINKED_AT,
+                value: link.linkedAt,
+                isDate: true
+            },
+            {
+                key: 'linkedBy',
+                label: LINKED_BY,
+                value: link.linkedBy?.username
+            },
+            {
+                key: 'lastVerifiedAt',
+                label: LAST_VERIFIED,
+                value: link.lastVerifiedAt,
+                isDate: true
+            }
+        ];
+        const apiUser = this.status.apiUser;
+        if (apiUser) {
+            rows.push({
+                key: 'apiUserAccounts',
+                label: API_USER_ACCOUNTS,
+                value: formatLabel(
+                    ACCOUNT_COUNT,
+                    apiUser.linkedAccounts,
+                    apiUser.limit
+                )
+            });
+        }
+        return rows.filter((row) => row.value != null && row.value !== '');
+    }
+
+    get hasDetails() {
+        return this.details.length > 0;
+    }
+
+    get checksCheckedAt() {
+        return this.status?.permissions?.checkedAt;
+    }
+
+    get checks() {
+        const checks = this.status?.permissions?.checks ?? [];
+        return checks.map((check) => {
+            let view;
+            if (check.ok) {
+                view = {
+                    iconName: 'utility:success',
+                    variant: 'success',
+                    text: CHECK_PASSED
+                };
+            } else if (check.severity === 'warning') {
+                view = {
+                    iconName: 'utility:warning',
+                    variant: 'warning',
+                    text: CHECK_WARNING
+                };
+            } else {
+                view = {
+                    iconName: 'utility:error',
+                    variant: 'error',
+                    text: CHECK_FAILED
+                };
+            }
+            return {
+                id: check.id,
+                label: check.label,
+                detail: check.detail,
+                ...view
+            };
+        });
+    }
+
+    get hasChecks() {
+        return this.checks.length > 0;
+    }
+
+    async handleLinkSelect(event) {
+        const environment = event.detail.value;
+        if (!Object.hasOwn(ENVIRONMENT_LABELS, environment ?? '')) {
+            return;
+        }
+        const thisOrg = this.thisOrgEnvironment;
+        if (thisOrg && thisOrg !== environment) {
+            // Another environment means another org: make that a deliberate choice.
+            const confirmed = await LightningConfirm.open({
+                label: OTHER_ORG_TITLE,
+                message: formatLabel(
+                    OTHER_ORG_MESSAGE,
+                    ENVIRONMENT_LABELS[thisOrg],
+                    ENVIRONMENT_LABELS[environment]
+                ),
+                theme: 'warning'
+            });
+            if (!confirmed) {
+                return;
+            }
+        }
+        this.dispatchEvent(
+            new CustomEvent('link', { detail: { environment } })
+        );
+    }
+
+    handleVerify() {
+        this.dispatchEvent(new CustomEvent('verify'));
+    }
+
+    async handleUnlink() {
+        const confirmed = await LightningConfirm.open({
+            label: UNLINK_TITLE,
+            message: UNLINK_MESSAGE,
+            theme: 'warning'
+        });
+        if (confirmed) {
+            this.dispatchEvent(new CustomEvent('unlink'));
+        }
+    }
+
+    handleCancel() {
+        this.dispatchEvent(new CustomEvent('cancel'));
+    }
+}
