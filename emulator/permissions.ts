@@ -5,7 +5,7 @@ import { noAccess, noPermissions, PERMISSION_NAMES } from './model.ts';
 import { OBJECTS, type FieldDef, type ObjectDef } from './schema.ts';
 
 /** Setup objects every API user may read in the emulator. */
-const SETUP_OBJECTS = new Set(['Organization', 'User', 'Profile', 'PermissionSet', 'PermissionSetAssignment', 'UserLicense', 'ObjectPermissions', 'FieldPermissions']);
+const SETUP_OBJECTS = new Set(['UserPermissionAccess', 'Organization', 'User', 'Profile', 'PermissionSet', 'PermissionSetAssignment', 'UserLicense', 'ObjectPermissions', 'FieldPermissions']);
 
 export class Access {
   readonly permissions: Record<PermissionName, boolean>;
@@ -25,6 +25,13 @@ export class Access {
     this.permissions = noPermissions();
     for (const ps of this.sets) for (const p of PERMISSION_NAMES) if (ps.permissions[p]) this.permissions[p] = true;
     if (this.permissions.ModifyAllData) this.permissions.ViewAllData = true;
+  }
+
+  /** The UserPermissionAccess row Salesforce answers for the running user. */
+  permissionRow(): Rec {
+    const row: Rec = { Id: null };
+    for (const p of PERMISSION_NAMES) row[`Permissions${p}`] = this.permissions[p];
+    return row;
   }
 
   object(type: string): ObjectAccess {

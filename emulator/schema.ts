@@ -40,7 +40,7 @@ export interface ObjectDef {
   name: string;
   label: string;
   labelPlural: string;
-  keyPrefix: string;
+  keyPrefix: string | null;
   /** stored records the API can create (false for setup objects derived from the org model) */
   dml: boolean;
   searchable: boolean;
@@ -92,6 +92,11 @@ const permissionFields = (): FieldDef[] => [
 ];
 
 export const OBJECTS: Record<string, ObjectDef> = {
+  // The running user's effective permissions: one row, readable by every user.
+  UserPermissionAccess: {
+    name: 'UserPermissionAccess', label: 'User Permission Access', labelPlural: 'User Permission Access', keyPrefix: null, dml: false, searchable: false,
+    fields: [f('Id', 'ID', 'id'), ...permissionFields()],
+  },
   Organization: {
     name: 'Organization', label: 'Organization', labelPlural: 'Organizations', keyPrefix: '00D', dml: false, searchable: false,
     fields: [

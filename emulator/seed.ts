@@ -80,7 +80,7 @@ export const SEED = {
     standard: 'Standard User',
   },
   permissionSets: {
-    apiUser: 'Contact_Center_Link_API_User',
+    apiUser: 'Contact_Center_API_User',
   },
   /** the demo client main.ts registers (overridable by environment) */
   demoClient: {

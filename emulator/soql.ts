@@ -689,7 +689,7 @@ export function runQuery(soql: string, org: OrgModel, access: Access, version: s
   const order = q.orderBy.map((o) => ({ ...o, rp: res.path(root, o.field) }));
   for (const o of order) if (o.rp.leaf.type === 'textarea') res.fail(o.field.pos, `field '${o.rp.leaf.name}' can not be sorted in a query call`);
 
-  let matched = rows(org, root.name).filter((r) => access.canSeeRecord(root.name, r) && where(r));
+  let matched = (root.name === 'UserPermissionAccess' ? [access.permissionRow()] : rows(org, root.name)).filter((r) => access.canSeeRecord(root.name, r) && where(r));
   if (q.count) {
     const n = Math.min(matched.length, q.limit ?? Infinity);
     return { totalSize: n, done: true, records: [] };

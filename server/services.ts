@@ -2,6 +2,7 @@ import { Accounts } from './accounts.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { TokenCipher } from './crypto.ts';
+import { LinkEvents } from './link/events.ts';
 import { LinkService } from './link/linkService.ts';
 import { LinkTokens } from './link/linkTokens.ts';
 import type { Logger } from './logger.ts';
@@ -29,6 +30,7 @@ export interface Services {
     accounts: Accounts;
     tokens: LinkTokens;
     links: LinkService;
+    events: LinkEvents;
 }
 
 export const redirectUri = (config: Config): string => `${config.PUBLIC_URL}/oauth/callback`;
@@ -53,7 +55,8 @@ export function buildServices(deps: ServiceDeps): Services {
             hosts
         });
     const accounts = new Accounts(store, clock);
-    const tokens = new LinkTokens(store, cipher, gateway, clock, logger);
-    const links = new LinkService({ store, cipher, gateway, tokens, clock, logger, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts });
-    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links };
+    const events = new LinkEvents();
+    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events);
+    const links = new LinkService({ store, cipher, gateway, tokens, clock, logger, events, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts });
+    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events };
 }

@@ -5,9 +5,11 @@ import type { Clock } from '../clock.ts';
 import { SalesforceError, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
 import type { Store } from '../store/store.ts';
-import type { Actor, Db, Environment, ErrorInfo, LinkRecord, LinkSessionRecord } from '../store/types.ts';
+import type { Actor, Db, Environment, ErrorInfo, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
 import { describeDeadGrant } from './deadGrant.ts';
 import type { LinkTokens } from './linkTokens.ts';
+import type { LinkEvents } from './events.ts';
+import { evaluatePreflight, failedRequiredChecks, missingPermissionsMessage, preflightRequests } from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
 import { API_USER_LIMIT, MAX_PENDING_SESSIONS } from './limits.ts';
 
@@ -55,6 +57,7 @@ export interface LinkServiceDeps {
     tokens: LinkTokens;
     clock: Clock;
     logger: Logger;
+    events: LinkEvents;
     publicUrl: string;
     sessionTtlSeconds: number;
     hosts: LoginHostPolicy;
@@ -166,13 +169,17 @@ export class LinkService {
             tokens = await this.#exchange(session, input.code, verifier);
             const identity = await this.#identity(tokens);
             this.#checkIdentity(session, tokens, identity);
-            await this.#checkApiAccess(tokens);
-            const link = await this.#commit(session, tokens, identity);
+            const permissions = await this.#preflight(tokens, identity.username);
+            const failed = failedRequiredChecks(permissions.checks);
+            if (failed.length) throw new AppError('PERMISSIONS_MISSING', missingPermissionsMessage(identity.username, failed), 400, { checks: failed });
+            const link = await this.#commit(session, tokens, identity, permissions);
+            this.deps.events.emit('attempt', { accountId: session.accountId, outcome: 'linked' });
             return { sessionId: session.id, link };
         } catch (error) {
             const appError = toLinkError(error);
             if (tokens?.refreshToken) await this.#revokeQuietly(session.loginUrl, tokens.refreshToken);
             await this.#failSession(session.id, appError, tokens);
+            this.deps.events.emit('attempt', { accountId: session.accountId, outcome: appError.code });
             if (appError.code === 'API_USER_LIMIT_REACHED' && tokens) {
                 await this.reverifyUserLinks(tokens.orgId, tokens.userId, session.accountId);
             }
@@ -195,16 +202,24 @@ export class LinkService {
             if (!identity.active) {
                 await tokens.markNeedsRelink(accountId, link, 'The API user is inactive in Salesforce. Reactivate the user, then relink.');
                 outcome = 'needs_relink';
+            } else if (!sameOrg(identity.orgId, link.orgId)) {
+                await tokens.markNeedsRelink(accountId, link, `The link now reaches org ${identity.orgId}, not ${link.orgId}: the sandbox was refreshed. Relink to restore it.`);
+                outcome = 'needs_relink';
             } else {
-                await store.update((db) => {
+                const permissions = await this.#preflight({ ...session }, identity.username);
+                const from = await store.update((db) => {
                     const stored = db.links.find((l) => l.accountId === accountId);
-                    if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return;
+                    if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
+                    const previous = stored.status;
                     stored.status = 'linked';
                     stored.lastVerifiedAt = at;
                     delete stored.lastError;
                     stored.username = identity.username;
                     stored.displayName = identity.displayName;
+                    stored.permissions = permissions;
+                    return previous;
                 });
+                if (from) this.deps.events.statusChanged({ accountId, from, to: 'linked', at, orgId: link.orgId, username: identity.username });
             }
         } catch (error) {
             if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) {
@@ -231,6 +246,7 @@ export class LinkService {
             db.links = db.links.filter((l) => l.accountId !== accountId);
             db.audit.push({ at: this.deps.clock.now().toISOString(), accountId, action: 'unlink', outcome: revoked ? 'ok' : 'not_revoked', orgId: link.orgId, username: link.username, actor });
         });
+        this.deps.events.statusChanged({ accountId, from: link.status, to: 'unlinked', at: this.deps.clock.now().toISOString(), orgId: link.orgId, username: link.username });
         return { status: 'unlinked', revoked };
     }
 
@@ -287,9 +303,12 @@ export class LinkService {
         void tokens;
     }
 
-    async #checkApiAccess(tokens: TokenSet): Promise<void> {
+    /** One Composite request as the new user: API access, permissions and field access, before anything is saved. */
+    async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, username: string): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
+        void username;
         try {
-            await this.deps.gateway.checkApiAccess(tokens);
+            const results = await this.deps.gateway.composite(tokens, preflightRequests(tokens.userId));
+            return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
         } catch (error) {
             if (error instanceof SalesforceError && ['API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'FUNCTIONALITY_NOT_ENABLED'].includes(error.code)) {
                 throw new AppError('API_NOT_ENABLED', 'This user may not use the Salesforce API. Sign in as a user with the "API Enabled" permission (assign the Contact_Center_API_User permission set), then link again.');
@@ -299,7 +318,7 @@ export class LinkService {
     }
 
     /** The one write that makes a link: the five-account rule and the swap happen together. */
-    async #commit(session: LinkSessionRecord, tokens: TokenSet, identity: Identity): Promise<LinkRecord> {
+    async #commit(session: LinkSessionRecord, tokens: TokenSet, identity: Identity, permissions: LinkRecord['permissions']): Promise<LinkRecord> {
         const { store, cipher, clock, tokens: liveTokens } = this.deps;
         const at = clock.now().toISOString();
         const sealed = cipher.seal(tokens.refreshToken!);
@@ -336,7 +355,8 @@ export class LinkService {
                 linkedAt: at,
                 linkedBy: session.initiatedBy,
                 lastVerifiedAt: at,
-                refreshToken: sealed
+                refreshToken: sealed,
+                permissions
             };
             if (index >= 0) db.links[index] = link;
             else db.links.push(link);
@@ -347,6 +367,7 @@ export class LinkService {
             const approvals = holders.length + 1 + (previous?.method === 'oauth' && previous.userId === identity.userId ? 1 : 0);
             return { previous: structuredClone(previous), link: structuredClone(link), crowded: approvals > API_USER_LIMIT };
         });
+        this.deps.events.statusChanged({ accountId: session.accountId, from: previous?.status ?? 'unlinked', to: 'linked', at, orgId: identity.orgId, username: identity.username });
         liveTokens.remember(session.accountId, { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId });
         if (previous?.method === 'oauth' && previous.refreshToken) await this.#revokeQuietly(previous.loginUrl, cipher.open(previous.refreshToken));
         if (crowded) await this.reverifyUserLinks(identity.orgId, identity.userId, session.accountId);

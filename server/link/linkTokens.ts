@@ -6,6 +6,7 @@ import type { Store } from '../store/store.ts';
 import type { LinkRecord } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
 import { describeDeadGrant } from './deadGrant.ts';
+import type { LinkEvents } from './events.ts';
 
 export interface LiveSession {
     accessToken: string;
@@ -27,7 +28,8 @@ export class LinkTokens {
         private readonly cipher: TokenCipher,
         private readonly gateway: SalesforceGateway,
         private readonly clock: Clock,
-        private readonly logger: Logger
+        private readonly logger: Logger,
+        private readonly events: LinkEvents
     ) {}
 
     current(accountId: string): LiveSession | undefined {
@@ -79,17 +81,19 @@ export class LinkTokens {
     async markNeedsRelink(accountId: string, link: LinkRecord, message: string): Promise<void> {
         this.#sessions.delete(accountId);
         const at = this.clock.now().toISOString();
-        await this.store.update((db) => {
+        const from = await this.store.update((db) => {
             const stored = db.links.find((l) => l.accountId === accountId);
             // Only the link whose token died: a relink that landed meanwhile stays as it is.
-            if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return;
-            const changed = stored.status !== 'needs_relink';
+            if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
+            const previous = stored.status;
             stored.status = 'needs_relink';
             stored.lastError = { code: 'NEEDS_RELINK', message, at };
-            if (changed) {
+            if (previous !== 'needs_relink') {
                 db.audit.push({ at, accountId, action: 'status_changed', outcome: 'needs_relink', orgId: stored.orgId, username: stored.username, detail: message });
             }
+            return previous;
         });
+        if (from) this.events.statusChanged({ accountId, from, to: 'needs_relink', at, orgId: link.orgId, username: link.username, reason: message });
         this.logger.warn({ accountId, orgId: link.orgId }, 'link needs relink');
     }
 

@@ -52,8 +52,19 @@ export interface SalesforceGateway {
     refresh(loginUrl: string, refreshToken: string): Promise<TokenSet>;
     revoke(loginUrl: string, token: string): Promise<void>;
     identity(tokens: Pick<TokenSet, 'identityUrl' | 'accessToken'>): Promise<Identity>;
-    /** One REST call as the user: proves the user may use the API at all. */
-    checkApiAccess(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>): Promise<void>;
+    /** One Composite API request (one API call, up to 25 subrequests) as the user. */
+    composite(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken'>, subrequests: CompositeSubrequest[]): Promise<Map<string, CompositeResult>>;
+}
+
+export interface CompositeSubrequest {
+    referenceId: string;
+    /** Relative to /services/data/vXX.X/, e.g. `sobjects/Task/describe`. */
+    path: string;
+}
+
+export interface CompositeResult {
+    status: number;
+    body: unknown;
 }
 
 export interface GatewayOptions {
@@ -193,11 +204,19 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
             };
         },
 
-        async checkApiAccess({ instanceUrl, accessToken, userId }) {
+        async composite({ instanceUrl, accessToken }, subrequests) {
             const conn = new Connection({ accessToken, instanceUrl, version: options.apiVersion });
-            await call(async () => {
-                await conn.query(`SELECT Id, IsActive FROM User WHERE Id = '${userId.replace(/[^A-Za-z0-9]/g, '')}'`);
-            });
+            const base = `/services/data/v${options.apiVersion}/`;
+            const body = await call(() =>
+                conn.request<{ compositeResponse?: Array<{ referenceId: string; httpStatusCode: number; body: unknown }> }>({
+                    method: 'POST',
+                    url: `${base}composite`,
+                    body: JSON.stringify({ allOrNone: false, compositeRequest: subrequests.map((s) => ({ method: 'GET', url: base + s.path, referenceId: s.referenceId })) }),
+                    headers: { 'content-type': 'application/json' }
+                })
+            );
+            if (!Array.isArray(body?.compositeResponse)) throw new SalesforceError('invalid_response', 'INVALID_RESPONSE', 'Salesforce answered the composite request without results.');
+            return new Map(body.compositeResponse.map((r) => [r.referenceId, { status: r.httpStatusCode, body: r.body }]));
         }
     };
 }
