@@ -82,6 +82,12 @@ export function handleControl(ctx: Ctx): void {
       case 'POST users/:id/unfreeze':
         st.setUserFrozen(id, false);
         return ok();
+      case 'POST users/:id/login-restriction': {
+        const r = jsonBody(ctx)['restriction'];
+        if (r !== 'ip' && r !== 'hours' && r !== null) throw new BadRequest('restriction must be "ip", "hours" or null');
+        st.setUserLoginRestriction(id, r);
+        return ok();
+      }
       case 'POST users/:id/password': {
         const b = jsonBody(ctx);
         if (typeof b['password'] !== 'string' || !b['password']) throw new BadRequest('password must be a non-empty string');

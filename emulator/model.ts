@@ -76,6 +76,8 @@ export interface UserModel {
   title: string | null;
   active: boolean;
   frozen: boolean;
+  /** A profile IP range or login-hour rule that this server's requests fall outside of. */
+  loginRestriction?: 'ip' | 'hours';
   profileId: string;
   /** assigned (non-profile) permission set id → assignment id */
   assignments: Map<string, string>;

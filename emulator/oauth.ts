@@ -287,6 +287,8 @@ function authenticateClient(ctx: Ctx, p: URLSearchParams): EmulatorClient | unde
 
 function userProblem(user: UserModel | undefined): string | null {
   if (!user || !user.active || user.frozen) return 'inactive user';
+  if (user.loginRestriction === 'ip') return 'ip restricted';
+  if (user.loginRestriction === 'hours') return 'login hours restricted';
   return null;
 }
 

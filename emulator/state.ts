@@ -284,6 +284,13 @@ export class EmulatorState {
     if (!active) this.killSessionsOf(user.id);
   }
 
+  /** Makes token requests for the user fail as a profile's IP range or login hours would; null lifts it. */
+  setUserLoginRestriction(username: string, restriction: 'ip' | 'hours' | null): void {
+    const { user } = this.requireUser(username);
+    if (restriction) user.loginRestriction = restriction;
+    else delete user.loginRestriction;
+  }
+
   setUserFrozen(username: string, frozen: boolean): void {
     const { user } = this.requireUser(username);
     user.frozen = frozen;

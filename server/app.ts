@@ -4,6 +4,9 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { requireAccount } from './http/auth.ts';
 import { linkRouter } from './http/apiRouter.ts';
+import { webhookRouter } from './http/webhookRouter.ts';
+import { AppError } from './errors.ts';
+import { safeEqual } from './crypto.ts';
 import { jsonErrors, notFound } from './http/errorMiddleware.ts';
 import { newNonce, oauthRouter } from './http/oauthRouter.ts';
 import type { Services } from './services.ts';
@@ -15,7 +18,7 @@ export interface AppOptions {
 
 /** Builds the HTTP app from the services; it holds no state of its own. */
 export function createApp(services: Services, options: AppOptions = {}): Express {
-    const { config, logger, accounts, links } = services;
+    const { config, logger, accounts, links, webhooks, metrics } = services;
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
@@ -57,12 +60,21 @@ export function createApp(services: Services, options: AppOptions = {}): Express
         res.json({ ok: true });
     });
 
+    app.get('/metrics', async (req, res) => {
+        if (config.METRICS_TOKEN && !safeEqual(req.get('authorization') ?? '', `Bearer ${config.METRICS_TOKEN}`)) {
+            throw new AppError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".', 401);
+        }
+        res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+
     app.use('/oauth', cookieParser(), oauthRouter(links, { secureCookies: config.PUBLIC_URL.startsWith('https:'), logger }));
 
     const api = express.Router();
     api.use(express.json({ limit: '16kb', strict: true }));
     api.use(requireAccount(accounts));
+    api.use('/calls', metrics.callActionTimer());
     api.use(linkRouter(links));
+    api.use(webhookRouter(webhooks));
     api.use(notFound);
     app.use('/api/v1', api);
 

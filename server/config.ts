@@ -38,7 +38,9 @@ export const configSchema = z.object({
     DATA_DIR: z.string().min(1).default('./data'),
     TOKEN_ENCRYPTION_KEY: encryptionKey,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600)
+    LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600),
+    HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional()
 });
 
 export type Config = Omit<z.infer<typeof configSchema>, 'SF_CLIENT_ID' | 'SF_CLIENT_SECRET'> & {

@@ -24,6 +24,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
         const listening = app.listen(config.PORT, (error?: Error) => (error ? reject(error) : resolve(listening)));
     });
     const { port } = server.address() as AddressInfo;
+    if (config.HEALTH_SWEEP_INTERVAL_SECONDS > 0) services.health.start();
     let closing: Promise<void> | undefined;
     return {
         url: `http://localhost:${port}`,
@@ -35,6 +36,8 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                     server.close(() => resolve());
                     server.closeIdleConnections();
                 });
+                await services.health.stop();
+                await services.webhooks.settle();
                 await store.close();
             })();
             return closing;

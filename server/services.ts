@@ -5,6 +5,9 @@ import { TokenCipher } from './crypto.ts';
 import { LinkEvents } from './link/events.ts';
 import { LinkService } from './link/linkService.ts';
 import { LinkTokens } from './link/linkTokens.ts';
+import { DEFAULT_SWEEP, HealthSweep } from './link/healthSweep.ts';
+import { Webhooks } from './link/webhooks.ts';
+import { Metrics } from './metrics.ts';
 import type { Logger } from './logger.ts';
 import { createSalesforceGateway, type SalesforceGateway } from './salesforce/gateway.ts';
 import type { LoginHostPolicy } from './salesforce/loginHosts.ts';
@@ -31,6 +34,9 @@ export interface Services {
     tokens: LinkTokens;
     links: LinkService;
     events: LinkEvents;
+    health: HealthSweep;
+    webhooks: Webhooks;
+    metrics: Metrics;
 }
 
 export const redirectUri = (config: Config): string => `${config.PUBLIC_URL}/oauth/callback`;
@@ -44,7 +50,9 @@ export function buildServices(deps: ServiceDeps): Services {
     const clock = deps.clock ?? systemClock;
     const cipher = new TokenCipher(config.TOKEN_ENCRYPTION_KEY);
     const hosts = loginHostPolicy(config);
-    const gateway =
+    const events = new LinkEvents();
+    const metrics = new Metrics(store, events);
+    const baseGateway =
         deps.gateway ??
         createSalesforceGateway({
             clientId: config.SF_CLIENT_ID,
@@ -54,9 +62,11 @@ export function buildServices(deps: ServiceDeps): Services {
             timeoutMs: config.SF_HTTP_TIMEOUT_MS,
             hosts
         });
+    const gateway = metrics.instrument(baseGateway);
     const accounts = new Accounts(store, clock);
-    const events = new LinkEvents();
     const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events);
     const links = new LinkService({ store, cipher, gateway, tokens, clock, logger, events, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts });
-    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events };
+        const health = new HealthSweep(store, links, clock, logger, { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 });
+    const webhooks = new Webhooks(store, cipher, clock, logger, events, { allowHttp: config.PUBLIC_URL.startsWith('http:') });
+    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics };
 }

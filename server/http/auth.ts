@@ -7,6 +7,7 @@ declare module 'express-serve-static-core' {
     interface Locals {
         account?: AccountRecord;
         cspNonce?: string;
+        errorCode?: string;
     }
 }
 

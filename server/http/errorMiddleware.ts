@@ -38,6 +38,7 @@ export function jsonErrors(logger: Logger): ErrorRequestHandler {
         const appError = toAppError(error);
         if (appError.status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
         if (res.headersSent) return;
+        res.locals.errorCode = appError.code;
         res.status(appError.status).json({ error: { code: appError.code, message: appError.message, ...(appError.details ?? {}) } });
     };
 }

@@ -188,49 +188,64 @@ export class LinkService {
     }
 
     async verify(accountId: string, actor?: Actor): Promise<LinkStatusView> {
-        const { store, tokens, gateway, clock } = this.deps;
-        const link = store.read((db) => db.links.find((l) => l.accountId === accountId));
+        const link = this.deps.store.read((db) => db.links.find((l) => l.accountId === accountId));
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
         if (link.method === 'legacy') {
             throw new AppError('LEGACY_LINK', 'This account is linked the old way, with a stored password. Relink it with OAuth to verify it.', 409);
         }
-        let outcome = 'ok';
+        let outcome: string;
         try {
-            const session = await tokens.refresh(accountId, { retryDeadLink: true });
-            const identity = await gateway.identity(session);
-            const at = clock.now().toISOString();
-            if (!identity.active) {
-                await tokens.markNeedsRelink(accountId, link, 'The API user is inactive in Salesforce. Reactivate the user, then relink.');
-                outcome = 'needs_relink';
-            } else if (!sameOrg(identity.orgId, link.orgId)) {
-                await tokens.markNeedsRelink(accountId, link, `The link now reaches org ${identity.orgId}, not ${link.orgId}: the sandbox was refreshed. Relink to restore it.`);
-                outcome = 'needs_relink';
-            } else {
-                const permissions = await this.#preflight({ ...session }, identity.username);
-                const from = await store.update((db) => {
-                    const stored = db.links.find((l) => l.accountId === accountId);
-                    if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
-                    const previous = stored.status;
-                    stored.status = 'linked';
-                    stored.lastVerifiedAt = at;
-                    delete stored.lastError;
-                    stored.username = identity.username;
-                    stored.displayName = identity.displayName;
-                    stored.permissions = permissions;
-                    return previous;
-                });
-                if (from) this.deps.events.statusChanged({ accountId, from, to: 'linked', at, orgId: link.orgId, username: identity.username });
-            }
+            outcome = await this.checkHealth(accountId, { preflight: true, retryDeadLink: true });
         } catch (error) {
-            if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) {
-                const appError = toLinkError(error);
-                await this.#audit({ accountId, action: 'verify', outcome: appError.code, orgId: link.orgId, username: link.username, actor });
-                throw appError;
-            }
-            outcome = 'needs_relink';
+            const appError = toLinkError(error);
+            await this.#audit({ accountId, action: 'verify', outcome: appError.code, orgId: link.orgId, username: link.username, actor });
+            throw appError;
         }
         await this.#audit({ accountId, action: 'verify', outcome, orgId: link.orgId, username: link.username, actor });
         return this.status(accountId);
+    }
+
+    /**
+     * Refreshes the link's access token and re-reads the identity (and, for Verify, the permissions).
+     * A dead grant, an inactive user or another org marks the link `needs_relink`; a network
+     * failure throws and changes nothing.
+     */
+    async checkHealth(accountId: string, options: { preflight?: boolean; retryDeadLink?: boolean } = {}): Promise<'healthy' | 'needs_relink'> {
+        const { store, tokens, gateway, clock } = this.deps;
+        const link = store.read((db) => structuredClone(db.links.find((l) => l.accountId === accountId && l.method === 'oauth')));
+        if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce with OAuth.', 409);
+        let session;
+        try {
+            session = await tokens.refresh(accountId, { retryDeadLink: options.retryDeadLink });
+        } catch (error) {
+            if (error instanceof AppError && error.code === 'NEEDS_RELINK') return 'needs_relink';
+            throw error;
+        }
+        const identity = await gateway.identity(session);
+        if (!identity.active) {
+            await tokens.markNeedsRelink(accountId, link, 'The API user is inactive in Salesforce. Reactivate the user, then relink.');
+            return 'needs_relink';
+        }
+        if (!sameOrg(identity.orgId, link.orgId)) {
+            await tokens.markNeedsRelink(accountId, link, `The link now reaches org ${identity.orgId}, not ${link.orgId}: the sandbox was refreshed. Relink to restore it.`);
+            return 'needs_relink';
+        }
+        const permissions = options.preflight ? await this.#preflight(session, identity.username) : undefined;
+        const at = clock.now().toISOString();
+        const from = await store.update((db) => {
+            const stored = db.links.find((l) => l.accountId === accountId);
+            if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
+            const previous = stored.status;
+            stored.status = 'linked';
+            stored.lastVerifiedAt = at;
+            delete stored.lastError;
+            stored.username = identity.username;
+            stored.displayName = identity.displayName;
+            if (permissions) stored.permissions = permissions;
+            return previous;
+        });
+        if (from) this.deps.events.statusChanged({ accountId, from, to: 'linked', at, orgId: link.orgId, username: identity.username });
+        return 'healthy';
     }
 
     async unlink(accountId: string, actor?: Actor): Promise<{ status: 'unlinked'; revoked: boolean }> {

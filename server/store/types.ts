@@ -20,6 +20,8 @@ export interface AccountRecord {
     apiKeyHash: string;
     createdAt: string;
     keyRotatedAt?: string;
+    /** Where link status changes are posted, signed with the sealed secret. */
+    webhook?: { url: string; secret: Sealed; createdAt: string };
 }
 
 export interface PermissionCheck {
@@ -73,7 +75,7 @@ export interface LinkSessionRecord {
 export interface AuditEntry {
     at: string;
     accountId: string;
-    action: 'link' | 'relink' | 'link_failed' | 'unlink' | 'verify' | 'status_changed' | 'legacy_import' | 'key_rotated' | 'account_created';
+    action: 'link' | 'relink' | 'link_failed' | 'unlink' | 'verify' | 'status_changed' | 'legacy_import' | 'key_rotated' | 'account_created' | 'webhook_set' | 'webhook_removed';
     outcome: string;
     orgId?: string;
     username?: string;
@@ -86,6 +88,25 @@ export interface Db {
     links: LinkRecord[];
     linkSessions: LinkSessionRecord[];
     audit: AuditEntry[];
+    taskLedger: TaskLedger;
 }
 
-export const emptyDb = (): Db => ({ accounts: [], links: [], linkSessions: [], audit: [] });
+/** The call Task of one call: `pending` from just before the create until Salesforce answers with its id. */
+export interface TaskLedgerEntry {
+    state: 'pending' | 'created';
+    taskId?: string;
+    at: string;
+}
+
+/** What the backend knows of the call Tasks it made, so a retried call never makes a second Task. */
+export interface TaskLedger {
+    /** When this ledger began recording: links made before it may have Tasks it does not know. */
+    startedAt: string;
+    /** Keyed `accountId|orgId (15 characters)|callId`. */
+    calls: Record<string, TaskLedgerEntry>;
+    prunedAt?: string;
+}
+
+export const emptyTaskLedger = (at = new Date()): TaskLedger => ({ startedAt: at.toISOString(), calls: {} });
+
+export const emptyDb = (): Db => ({ accounts: [], links: [], linkSessions: [], audit: [], taskLedger: emptyTaskLedger() });

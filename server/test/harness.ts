@@ -42,6 +42,7 @@ export interface Harness {
     api(key: string): {
         get(path: string): request.Test;
         post(path: string, body?: object): request.Test;
+        put(path: string): request.Test;
         delete(path: string): request.Test;
     };
     /** Drives a whole popup: session, /oauth/start, the emulator's pages, /oauth/callback. */
@@ -106,6 +107,7 @@ export async function startHarness(options: { emulator?: EmulatorOptions; gatewa
             const req = request(app).post(p).set('Authorization', `Bearer ${key}`);
             return body ? req.send(body) : req;
         },
+        put: (p: string) => request(app).put(p).set('Authorization', `Bearer ${key}`),
         delete: (p: string) => request(app).delete(p).set('Authorization', `Bearer ${key}`)
     });
 

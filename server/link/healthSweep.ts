@@ -1,0 +1,99 @@
+import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { SalesforceError } from '../salesforce/gateway.ts';
+import type { Store } from '../store/store.ts';
+import type { LinkService } from './linkService.ts';
+
+export interface SweepReport {
+    checked: number;
+    healthy: number;
+    needsRelink: number;
+    unavailable: number;
+    coolingDown: number;
+}
+
+export interface HealthSweepOptions {
+    /** A link not verified for this long is checked (below 24 h, so "expire if not used" policies never bite). */
+    maxAgeMs: number;
+    intervalMs: number;
+    concurrency: number;
+    /** After a failure to reach Salesforce, wait this long (doubling, up to an hour) before trying the link again. */
+    cooldownMs: number;
+}
+
+export const DEFAULT_SWEEP: HealthSweepOptions = { maxAgeMs: 20 * 3600_000, intervalMs: 10 * 60_000, concurrency: 4, cooldownMs: 5 * 60_000 };
+
+/**
+ * Keeps every OAuth link used: refreshes its token and re-reads the identity at least daily, so a
+ * link that died quietly is marked before the first call fails. Only Salesforce's own "no"
+ * (invalid_grant, inactive user, another org) marks a link dead, never an outage.
+ */
+export class HealthSweep {
+    readonly #cooldown = new Map<string, { failures: number; until: number }>();
+    #timer?: NodeJS.Timeout;
+    #running?: Promise<SweepReport>;
+
+    constructor(
+        private readonly store: Store,
+        private readonly links: LinkService,
+        private readonly clock: Clock,
+        private readonly logger: Logger,
+        private readonly options: HealthSweepOptions = DEFAULT_SWEEP
+    ) {}
+
+    start(): void {
+        this.#timer ??= setInterval(() => void this.sweep().catch((error: unknown) => this.logger.error({ err: error }, 'health sweep failed')), this.options.intervalMs);
+        this.#timer.unref();
+    }
+
+    async stop(): Promise<void> {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+        await this.#running;
+    }
+
+    /** One pass over the links that are due; a pass already running is shared, never doubled. */
+    sweep(options: { all?: boolean } = {}): Promise<SweepReport> {
+        this.#running ??= this.#sweep(options.all ?? false).finally(() => (this.#running = undefined));
+        return this.#running;
+    }
+
+    async #sweep(all: boolean): Promise<SweepReport> {
+        const now = this.clock.now().getTime();
+        const due = this.store.read((db) =>
+            db.links
+                .filter((l) => l.method === 'oauth' && l.status === 'linked' && (all || !l.lastVerifiedAt || now - Date.parse(l.lastVerifiedAt) >= this.options.maxAgeMs))
+                .map((l) => l.accountId)
+        );
+        const report: SweepReport = { checked: 0, healthy: 0, needsRelink: 0, unavailable: 0, coolingDown: 0 };
+        const queue = [...due];
+        const worker = async () => {
+            for (let accountId = queue.shift(); accountId; accountId = queue.shift()) {
+                const cooling = this.#cooldown.get(accountId);
+                if (cooling && cooling.until > this.clock.now().getTime()) {
+                    report.coolingDown++;
+                    continue;
+                }
+                report.checked++;
+                try {
+                    const outcome = await this.links.checkHealth(accountId);
+                    this.#cooldown.delete(accountId);
+                    if (outcome === 'healthy') report.healthy++;
+                    else report.needsRelink++;
+                } catch (error) {
+                    if (error instanceof AppError && error.code === 'NOT_LINKED') continue;
+                    report.unavailable++;
+                    const failures = (cooling?.failures ?? 0) + 1;
+                    const wait = Math.min(this.options.cooldownMs * 2 ** (failures - 1), 3600_000);
+                    this.#cooldown.set(accountId, { failures, until: this.clock.now().getTime() + wait });
+                    const reason = error instanceof SalesforceError ? `${error.code}: ${error.message}` : String(error);
+                    this.logger.warn({ accountId, reason, retryInMs: wait }, 'link health check could not reach Salesforce; the link is left as it is');
+                }
+            }
+        };
+        await Promise.all(Array.from({ length: this.options.concurrency }, worker));
+        if (report.checked) this.logger.info(report, 'link health sweep');
+        return report;
+    }
+}

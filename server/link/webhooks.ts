@@ -1,0 +1,125 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../clock.ts';
+import { randomToken, type TokenCipher } from '../crypto.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Store } from '../store/store.ts';
+import type { LinkEvents, LinkStatusChange } from './events.ts';
+
+export const SIGNATURE_HEADER = 'X-CCL-Signature';
+const ATTEMPTS = 3;
+const TIMEOUT_MS = 5_000;
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed by the webhook secret>`, as receivers verify it. */
+export function signWebhook(secret: string, body: string, unixSeconds: number): string {
+    return `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`;
+}
+
+export interface WebhookOptions {
+    /** http:// targets only when the backend itself runs on plain http (the demo and tests). */
+    allowHttp: boolean;
+    retryDelayMs?: number;
+}
+
+/** One webhook per account, fired when its link changes status, so the platform can alert its admins. */
+export class Webhooks {
+    readonly #deliveries = new Set<Promise<void>>();
+
+    constructor(
+        private readonly store: Store,
+        private readonly cipher: TokenCipher,
+        private readonly clock: Clock,
+        private readonly logger: Logger,
+        events: LinkEvents,
+        private readonly options: WebhookOptions
+    ) {
+        events.on('status', (change) => {
+            const delivery = this.#deliver(change).finally(() => this.#deliveries.delete(delivery));
+            this.#deliveries.add(delivery);
+        });
+    }
+
+    validateUrl(raw: string): string {
+        let url: URL;
+        try {
+            url = new URL(raw);
+        } catch {
+            throw new AppError('VALIDATION_FAILED', 'The webhook url is not a URL.');
+        }
+        if (url.protocol !== 'https:' && !(this.options.allowHttp && url.protocol === 'http:')) throw new AppError('VALIDATION_FAILED', 'The webhook url must use https.');
+        if (url.username || url.password) throw new AppError('VALIDATION_FAILED', 'The webhook url must not carry credentials; verify the signature header instead.');
+        return url.toString();
+    }
+
+    /** Sets (or replaces) the account's webhook; the secret is returned this once. */
+    async set(accountId: string, rawUrl: string): Promise<{ url: string; secret: string; createdAt: string }> {
+        const url = this.validateUrl(rawUrl);
+        const secret = `whsec_${randomToken(32)}`;
+        const createdAt = this.clock.now().toISOString();
+        await this.store.update((db) => {
+            const account = db.accounts.find((a) => a.id === accountId);
+            if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
+            account.webhook = { url, secret: this.cipher.seal(secret), createdAt };
+            db.audit.push({ at: createdAt, accountId, action: 'webhook_set', outcome: 'ok', detail: new URL(url).origin });
+        });
+        return { url, secret, createdAt };
+    }
+
+    get(accountId: string): { url: string; createdAt: string } | undefined {
+        return this.store.read((db) => {
+            const hook = db.accounts.find((a) => a.id === accountId)?.webhook;
+            return hook ? { url: hook.url, createdAt: hook.createdAt } : undefined;
+        });
+    }
+
+    async remove(accountId: string): Promise<boolean> {
+        return this.store.update((db) => {
+            const account = db.accounts.find((a) => a.id === accountId);
+            if (!account?.webhook) return false;
+            delete account.webhook;
+            db.audit.push({ at: this.clock.now().toISOString(), accountId, action: 'webhook_removed', outcome: 'ok' });
+            return true;
+        });
+    }
+
+    /** Waits for deliveries under way (shutdown, tests). */
+    async settle(): Promise<void> {
+        await Promise.all([...this.#deliveries]);
+    }
+
+    async #deliver(change: LinkStatusChange): Promise<void> {
+        const hook = this.store.read((db) => db.accounts.find((a) => a.id === change.accountId)?.webhook);
+        if (!hook) return;
+        const secret = this.cipher.open(hook.secret);
+        const body = JSON.stringify({
+            id: randomUUID(),
+            type: 'link.status_changed',
+            createdAt: change.at,
+            data: { accountId: change.accountId, from: change.from, to: change.to, orgId: change.orgId, username: change.username, reason: change.reason }
+        });
+        for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+            try {
+                const response = await fetch(hook.url, {
+                    method: 'POST',
+                    redirect: 'manual',
+                    signal: AbortSignal.timeout(TIMEOUT_MS),
+                    headers: {
+                        'content-type': 'application/json',
+                        'user-agent': 'ContactCenterLink-Webhook/1',
+                        'x-ccl-event': 'link.status_changed',
+                        [SIGNATURE_HEADER.toLowerCase()]: signWebhook(secret, body, Math.floor(this.clock.now().getTime() / 1000))
+                    },
+                    body
+                });
+                await response.body?.cancel();
+                if (response.ok) return;
+                this.logger.warn({ accountId: change.accountId, status: response.status, attempt }, 'webhook answered with an error');
+            } catch (error) {
+                this.logger.warn({ accountId: change.accountId, attempt, reason: (error as Error).message }, 'webhook could not be reached');
+            }
+            if (attempt < ATTEMPTS) await sleep((this.options.retryDelayMs ?? 1000) * 4 ** (attempt - 1));
+        }
+        this.logger.error({ accountId: change.accountId, to: change.to }, 'webhook delivery gave up');
+    }
+}
