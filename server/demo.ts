@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
-import { startEmulator, type Emulator } from '../emulator/index.ts';
+import { SEED, startEmulator, type Emulator, type OrgKey } from '../emulator/index.ts';
+import { mountPreview, type PreviewConfig, type PreviewOrg } from '../preview/server.ts';
 import type { AppOptions } from './app.ts';
 import { requireCompleteConfig, type configSchema } from './config.ts';
 import type { z } from 'zod';
@@ -12,18 +14,51 @@ export const DEMO_CLIENT = { clientId: 'ccl-demo-client', clientSecret: 'ccl-dem
 export const DEMO_ACCOUNT_NAME = 'Demo contact center';
 
 export interface RunningDemo {
+    /** PUBLIC_URL: where the preview page is, and the base of the OAuth redirect URI. */
+    url: string;
     backend: RunningServer;
     emulator: Emulator;
     account: { id: string; apiKey: string };
     close(): Promise<void>;
 }
 
-/** The demo: an emulated Salesforce, the backend pointed at it, and one contact-center account. */
-export async function startDemo(parsed: z.infer<typeof configSchema>, options: AppOptions & { logger?: Logger; emulatorPortBase?: number } = {}): Promise<RunningDemo> {
+export interface DemoOptions extends AppOptions {
+    logger?: Logger;
+    /** First of the four emulator ports (3101); 0 gives each listener a free port. */
+    emulatorPortBase?: number;
+    /** Serve the preview page at / and its configuration at /preview/config.json (default true). */
+    preview?: boolean;
+}
+
+/** A port nobody listens on now, for PORT=0: the OAuth redirect URI has to name the real port before the backend starts. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const probe = createServer();
+        probe.once('error', reject);
+        probe.listen(0, () => {
+            const address = probe.address();
+            const port = typeof address === 'object' && address ? address.port : 0;
+            probe.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+        });
+    });
+}
+
+/**
+ * The demo: an emulated Salesforce, the backend pointed at it, one contact-center account, and the preview page.
+ * With PORT=0 it picks a free port, and a PUBLIC_URL whose port is 0 gets that port.
+ */
+export async function startDemo(settings: z.infer<typeof configSchema>, options: DemoOptions = {}): Promise<RunningDemo> {
+    let parsed = settings;
+    if (parsed.PORT === 0) {
+        const port = await freePort();
+        const publicUrl = new URL(parsed.PUBLIC_URL);
+        if (publicUrl.port === '0') publicUrl.port = String(port);
+        parsed = { ...parsed, PORT: port, PUBLIC_URL: publicUrl.origin };
+    }
     const base = options.emulatorPortBase ?? 3101;
     const emulator = await startEmulator({
         ports: base === 0 ? undefined : { production: base, sandbox: base + 1, acme: base + 2, acmeUat: base + 3 },
-        clients: [{ ...DEMO_CLIENT, redirectUris: [`${parsed.PUBLIC_URL}/oauth/callback`] }],
+        clients: [{ ...DEMO_CLIENT, name: 'Contact Center Link', redirectUris: [`${parsed.PUBLIC_URL}/oauth/callback`] }],
         quiet: true
     });
     try {
@@ -37,9 +72,16 @@ export async function startDemo(parsed: z.infer<typeof configSchema>, options: A
             TOKEN_ENCRYPTION_KEY: parsed.TOKEN_ENCRYPTION_KEY ?? (await demoEncryptionKey(parsed.DATA_DIR))
         });
         const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-        const backend = await runServer(config, { ...options, logger });
+        let previewConfig: (() => PreviewConfig) | undefined;
+        const extend: AppOptions['extend'] = (app) => {
+            options.extend?.(app);
+            if (options.preview ?? true) mountPreview(app, () => previewConfig?.());
+        };
+        const backend = await runServer(config, { ...options, logger, extend });
         const account = await demoAccount(backend, config.DATA_DIR);
+        previewConfig = () => demoPreviewConfig(emulator, account);
         return {
+            url: config.PUBLIC_URL,
             backend,
             emulator,
             account,
@@ -68,4 +110,40 @@ async function demoAccount(backend: RunningServer, dataDir: string): Promise<{ i
     const saved = { id: account.id, apiKey };
     await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
     return saved;
+}
+
+/** The users the preview lists for each emulated org, with what each one shows. */
+const PREVIEW_USERS: Record<OrgKey, Array<{ user: keyof typeof SEED.users; description: string }>> = {
+    acme: [
+        { user: 'acmeApi', description: 'The API user: links' },
+        { user: 'acmeAdmin', description: 'A System Administrator' },
+        { user: 'acmeNoApi', description: 'API not enabled: refused' }
+    ],
+    acmeUat: [
+        { user: 'uatApi', description: 'The API user of the sandbox' },
+        { user: 'uatAdmin', description: 'A System Administrator' }
+    ]
+};
+const PREVIEW_ADMINS: Record<OrgKey, keyof typeof SEED.users> = { acme: 'acmeAdmin', acmeUat: 'uatAdmin' };
+
+/**
+ * What the preview's Apex stand-in needs: the demo account's key (the Named Credential's secret in an org) and, for
+ * each emulated org, what the Apex reads from the platform (org id, sandbox or not, My Domain, the running user).
+ * The org ids are read now, so a sandbox refresh in the emulator shows on the next page load.
+ */
+function demoPreviewConfig(emulator: Emulator, account: { id: string; apiKey: string }): PreviewConfig {
+    const orgs: Record<string, PreviewOrg> = {};
+    for (const key of ['acme', 'acmeUat'] as const) {
+        const org = emulator.state.org(key);
+        const admin = emulator.state.user(SEED.users[PREVIEW_ADMINS[key]].username);
+        orgs[key] = {
+            name: org.name,
+            orgId: org.orgId,
+            environment: org.environment,
+            domainUrl: emulator.origins[key],
+            user: { userId: admin.userId, username: admin.username, name: admin.name, canManageLink: true },
+            demoUsers: PREVIEW_USERS[key].map(({ user, description }) => ({ username: SEED.users[user].username, password: SEED.users[user].password, description }))
+        };
+    }
+    return { apiKey: account.apiKey, apiBase: '/api/v1', account: { id: account.id, name: DEMO_ACCOUNT_NAME }, defaultOrg: 'acme', orgs };
 }

@@ -13,30 +13,33 @@ async function start(): Promise<void> {
         closeOnSignals(running.close, logger);
         return;
     }
-    // The demo's callback must match the port it listens on when no public URL was given.
+    // The demo's callback must match the port it listens on when no public URL was given (PORT=0: a free port).
     if (!process.env.PUBLIC_URL) parsed.PUBLIC_URL = `http://localhost:${parsed.PORT}`;
+    const { buildPreview } = await import('../preview/build.ts');
+    const build = await buildPreview();
     const { startDemo } = await import('./demo.ts');
     const portBase = Number(process.env.EMULATOR_PORT_BASE ?? 3101);
     const demo = await startDemo(parsed, { logger, emulatorPortBase: portBase });
-    const session = await demo.backend.services.links.createSession(demo.account.id, { environment: 'production' });
-    const url = parsed.PUBLIC_URL;
+    const url = demo.url;
+    const key = demo.account.apiKey;
     console.log(`
-Contact Center Link demo (no SF_CLIENT_ID set, so Salesforce is emulated on this machine)
+Contact Center Link demo: Salesforce is emulated on this machine (no SF_CLIENT_ID is set)
 
-  Backend        ${url}
+  Open ${url}/
+
+  It is Setup > Contact Center Link in an emulated org, Acme (production), showing the package's own card;
+  ${url}/?org=acmeUat stands in its sandbox, Acme UAT. Choose Link > Production (this org),
+  log in as api@acme.example / demo-api-pass and click Allow: the card shows Linked.
+
+  Preview        ${build.built ? `built in ${(build.ms / 1000).toFixed(1)} s` : 'up to date'} (npm run build:preview -- --force rebuilds it)
   Emulated orgs  login ${demo.emulator.origins.production}  ·  test ${demo.emulator.origins.sandbox}
                  Acme My Domain ${demo.emulator.origins.acme}  ·  Acme UAT ${demo.emulator.origins.acmeUat}
   Demo account   ${demo.account.id}
-  Demo API key   ${demo.account.apiKey}
+  Demo API key   ${key}
 
-Link the demo account now: open this URL (valid 10 minutes) and log in as api@acme.example / demo-api-pass, then Allow:
-  ${session.authorizeUrl}
-
-Then see the link:
-  curl -s -H "Authorization: Bearer ${demo.account.apiKey}" ${url}/api/v1/link
-
-Start another link later:
-  curl -s -X POST -H "Authorization: Bearer ${demo.account.apiKey}" -H "Content-Type: application/json" -d '{"environment":"production"}' ${url}/api/v1/link-sessions
+The same through the HTTP API:
+  curl -s -H "Authorization: Bearer ${key}" ${url}/api/v1/link
+  curl -s -X POST -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '{"environment":"production"}' ${url}/api/v1/link-sessions
 `);
     closeOnSignals(demo.close, logger);
 }

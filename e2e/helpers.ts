@@ -1,0 +1,221 @@
+// What the browser tests share: the stack `npm start` runs (emulated orgs, backend, demo account, preview page) on
+// free ports with a clean data directory, a Chromium driven by playwright-core, and the steps an admin takes.
+
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { authorizeInEmulator, type Person } from '../emulator/driver.ts';
+import { parseConfig } from '../server/config.ts';
+import { startDemo, type RunningDemo } from '../server/demo.ts';
+import { createLogger } from '../server/logger.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SHOTS_DIR = path.join(ROOT, 'test-results/e2e');
+const DOCS_IMAGES_DIR = path.join(ROOT, 'docs/images');
+
+export const INSTALL_COMMAND = 'apt-get install -y chromium';
+
+export const PEOPLE = {
+    acmeApi: { username: 'api@acme.example', password: 'demo-api-pass' },
+    acmeAdmin: { username: 'admin@acme.example', password: 'demo-admin-pass' },
+    acmeNoApi: { username: 'noapi@acme.example', password: 'demo-noapi-pass' },
+    uatApi: { username: 'api@acme.example.uat', password: 'demo-api-pass' }
+} satisfies Record<string, Person>;
+
+/** How long one browser test may take. */
+export const TEST_TIMEOUT_MS = 60_000;
+/** How long a step waits for the page. */
+const STEP_MS = 15_000;
+
+/** The Chromium to drive: CHROMIUM_PATH, else Debian's /usr/bin/chromium. */
+export function chromiumPath(): string | undefined {
+    const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].filter((candidate): candidate is string => Boolean(candidate));
+    return candidates.find((candidate) => existsSync(candidate));
+}
+
+/** Why the browser tests cannot run here, or false when they can. Under CI a missing Chromium is an error, not a skip. */
+export function missingBrowser(): string | false {
+    if (chromiumPath()) return false;
+    const reason = `no Chromium at ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'}: install it with \`${INSTALL_COMMAND}\` (or set CHROMIUM_PATH)`;
+    if (process.env.CI === 'true') throw new Error(`The browser tests need Chromium under CI: ${reason}`);
+    return reason;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+    const executablePath = chromiumPath();
+    if (!executablePath) throw new Error(`No Chromium: ${INSTALL_COMMAND}`);
+    return chromium.launch({
+        executablePath,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+    });
+}
+
+export interface Stack {
+    demo: RunningDemo;
+    /** PUBLIC_URL, where the preview page is. */
+    url: string;
+    close(): Promise<void>;
+}
+
+/** What `npm start` runs, in process: the backend and the emulator on free ports, over a new, empty data directory. */
+export async function startStack(): Promise<Stack> {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-e2e-'));
+    const parsed = parseConfig({ PORT: '0', PUBLIC_URL: 'http://localhost:0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const demo = await startDemo(parsed, { emulatorPortBase: 0, logger: createLogger('silent') });
+    return {
+        demo,
+        url: demo.url,
+        async close() {
+            await demo.close();
+            await rm(dataDir, { recursive: true, force: true });
+        }
+    };
+}
+
+export interface Session {
+    context: BrowserContext;
+    page: Page;
+    /** Page errors and console errors seen so far. */
+    problems: string[];
+}
+
+/** Opens the preview page in a new browser context; `org` picks the emulated org (?org=acmeUat). */
+export async function openPreview(browser: Browser, stack: Stack, options: { org?: string; initScript?: () => void } = {}): Promise<Session> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US', timezoneId: 'UTC' });
+    context.setDefaultTimeout(STEP_MS);
+    if (options.initScript) await context.addInitScript(options.initScript);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    });
+    await page.goto(options.org ? `${stack.url}/?org=${options.org}` : `${stack.url}/`);
+    await badge(page).waitFor();
+    await markPage(page);
+    return { context, page, problems };
+}
+
+/** Marks the document: a reload loses the mark, so samePage() tells whether the page was reloaded since. */
+export async function markPage(page: Page): Promise<void> {
+    await page.evaluate(() => {
+        (window as unknown as { previewMark?: string }).previewMark = 'same page';
+    });
+}
+
+export async function samePage(page: Page): Promise<boolean> {
+    return page.evaluate(() => (window as unknown as { previewMark?: string }).previewMark === 'same page');
+}
+
+export const badge = (page: Page): Locator => page.locator('[data-id="badge"]');
+export const cardError = (page: Page): Locator => page.locator('[data-id="error"]');
+export const detail = (page: Page, key: string): Locator => page.locator(`[data-id="details"] [data-id="${key}"] dd`);
+export const linkMenuButton = (page: Page): Locator => page.locator('[data-id="link-menu"] button');
+export const toast = (page: Page): Locator => page.locator('[data-id="toast"]');
+
+/** Waits until the status badge says exactly `label`. */
+export async function waitForBadge(page: Page, label: string): Promise<void> {
+    await badge(page)
+        .filter({ hasText: new RegExp(`^\\s*${label}\\s*$`) })
+        .waitFor();
+}
+
+/** Waits until the locator's text matches. */
+export async function waitForText(locator: Locator, pattern: RegExp): Promise<string> {
+    await locator.filter({ hasText: pattern }).first().waitFor();
+    return (await locator.first().innerText()).trim();
+}
+
+/**
+ * Link ▾ (or Relink ▾) → the menu item; `confirm` answers the "Link a different org?" dialog with OK. Returns the login
+ * popup (none when `popup: false`).
+ */
+export async function chooseEnvironment(page: Page, item: RegExp, options: { confirm?: boolean; popup?: boolean } = {}): Promise<Page | undefined> {
+    await linkMenuButton(page).click();
+    const popup = options.popup === false ? undefined : page.waitForEvent('popup');
+    await page.getByRole('menuitem', { name: item }).click();
+    if (options.confirm) await page.getByRole('alertdialog').getByRole('button', { name: 'OK' }).click();
+    if (!popup) return undefined;
+    const opened = await popup;
+    await opened.waitForLoadState();
+    return opened;
+}
+
+/** Runs one browser test on its own stack and browser context, and keeps a screenshot of how the page ended. */
+export async function withPreview(browser: Browser, name: string, options: { org?: string; initScript?: () => void }, run: (session: Session, stack: Stack) => Promise<void>): Promise<void> {
+    const stack = await startStack();
+    let session: Session | undefined;
+    try {
+        session = await openPreview(browser, stack, options);
+        await run(session, stack);
+    } finally {
+        if (session) {
+            await screenshot(session.page, name).catch(() => undefined);
+            await session.context.close().catch(() => undefined);
+        }
+        await stack.close();
+    }
+}
+
+/** The emulator's login page: username, password, Log In. */
+export async function logIn(popup: Page, person: Person): Promise<void> {
+    await popup.locator('input[name="username"]').fill(person.username);
+    await popup.locator('input[name="password"]').fill(person.password);
+    await popup.getByRole('button', { name: 'Log In' }).click();
+    await popup.getByRole('heading', { name: 'Allow Access?' }).waitFor();
+}
+
+export async function decide(popup: Page, decision: 'Allow' | 'Deny'): Promise<void> {
+    await popup.getByRole('button', { name: decision }).click();
+}
+
+/** Links an account without a browser, as the tests of the backend do: link session, /oauth/start, the emulator's pages, /oauth/callback. */
+export async function linkThroughApi(stack: Stack, apiKey: string, person: Person): Promise<void> {
+    const created = await fetch(`${stack.url}/api/v1/link-sessions`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ environment: 'production' })
+    });
+    if (created.status !== 201) throw new Error(`link session: HTTP ${created.status} ${await created.text()}`);
+    const { authorizeUrl } = (await created.json()) as { authorizeUrl: string };
+    const start = await fetch(authorizeUrl, { redirect: 'manual' });
+    const location = start.headers.get('location');
+    if (start.status !== 302 || !location) throw new Error(`/oauth/start: HTTP ${start.status}`);
+    const cookie = start.headers
+        .getSetCookie()
+        .map((line) => line.split(';')[0])
+        .join('; ');
+    const callback = await authorizeInEmulator(location, person);
+    const done = await fetch(callback, { headers: { cookie } });
+    if (done.status !== 200) throw new Error(`/oauth/callback: HTTP ${done.status}`);
+}
+
+function slug(name: string): string {
+    return name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')
+        .slice(0, 80);
+}
+
+/** Saves the page as test-results/e2e/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+    await mkdir(SHOTS_DIR, { recursive: true });
+    const file = path.join(SHOTS_DIR, `${slug(name)}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+}
+
+/** With DOCS_IMAGES=1, also keeps a screenshot as docs/images/<name>.png (npm run docs:images). */
+export async function docsImage(target: Page | Locator, name: string): Promise<void> {
+    await mkdir(SHOTS_DIR, { recursive: true });
+    const file = path.join(SHOTS_DIR, `${name}.png`);
+    await target.screenshot({ path: file });
+    if (process.env.DOCS_IMAGES === '1') {
+        await mkdir(DOCS_IMAGES_DIR, { recursive: true });
+        await copyFile(file, path.join(DOCS_IMAGES_DIR, `${name}.png`));
+    }
+}
