@@ -88,6 +88,12 @@ export function handleControl(ctx: Ctx): void {
         st.setUserLoginRestriction(id, r);
         return ok();
       }
+      case 'POST users/:id/security-token': {
+        const t = jsonBody(ctx)['token'];
+        if (t !== null && (typeof t !== 'string' || !t)) throw new BadRequest('token must be a non-empty string or null');
+        st.setUserSecurityToken(id, t);
+        return ok();
+      }
       case 'POST users/:id/password': {
         const b = jsonBody(ctx);
         if (typeof b['password'] !== 'string' || !b['password']) throw new BadRequest('password must be a non-empty string');

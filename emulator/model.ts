@@ -78,6 +78,8 @@ export interface UserModel {
   frozen: boolean;
   /** A profile IP range or login-hour rule that this server's requests fall outside of. */
   loginRestriction?: 'ip' | 'hours';
+  /** appended to the password by SOAP logins from outside the org's trusted IP ranges; none set: the server is trusted */
+  securityToken?: string;
   profileId: string;
   /** assigned (non-profile) permission set id → assignment id */
   assignments: Map<string, string>;

@@ -7,6 +7,7 @@ import type { OrgKey, OriginKey } from './model.ts';
 import { grantTypeOf, handleAuthorize, handleIdentity, handleRevoke, handleToken, handleUserinfo, hostLabel, orgOfOAuthRequest } from './oauth.ts';
 import { maintenancePage } from './pages.ts';
 import { classifyRest, handleRestRequest } from './rest.ts';
+import { handleSoapLogin, orgOfSoapLogin, SOAP_LOGIN_PATH } from './soap.ts';
 import type { EmulatorState, FaultMode, RequestKind } from './state.ts';
 
 type Route = { kind: RequestKind | null; run: (ctx: Ctx) => void | Promise<void>; rest: boolean };
@@ -24,6 +25,8 @@ function route(ctx: Ctx): Route | undefined {
   if (path === '/services/oauth2/userinfo') return { kind: 'identity', run: handleUserinfo, rest: false };
   const id = /^\/id\/([A-Za-z0-9]{15,18})\/([A-Za-z0-9]{15,18})\/?$/.exec(path);
   if (id) return { kind: 'identity', run: (c) => handleIdentity(c, id[1]!, id[2]!), rest: false };
+  const soap = SOAP_LOGIN_PATH.exec(path);
+  if (soap) return { kind: 'soap-login', run: (c) => handleSoapLogin(c, soap[1]!), rest: false };
   if (path === '/services/data' || path.startsWith('/services/data/')) {
     return { kind: classifyRest(ctx.method, path), run: handleRestRequest, rest: true };
   }
@@ -108,6 +111,7 @@ export function makeHandler(state: EmulatorState, listener: OriginKey, quiet: bo
         let orgKey: OrgKey | undefined;
         if (r.kind) {
           if (listener === 'acme' || listener === 'acmeUat') orgKey = listener;
+          else if (r.kind === 'soap-login') orgKey = orgOfSoapLogin(ctx);
           else orgKey = orgOfOAuthRequest(ctx, r.kind) as OrgKey | undefined;
           state.count(r.kind, orgKey);
           const fault = state.takeFault(r.kind, orgKey);

@@ -24,6 +24,7 @@ export const REQUEST_KINDS = [
   'refresh',
   'revoke',
   'identity',
+  'soap-login',
   'rest',
   'versions',
   'resources',
@@ -295,6 +296,13 @@ export class EmulatorState {
     const { user } = this.requireUser(username);
     user.frozen = frozen;
     if (frozen) this.killSessionsOf(user.id);
+  }
+
+  /** A security token for SOAP logins (password + token); null removes it (the password alone works). */
+  setUserSecurityToken(username: string, token: string | null): void {
+    const { user } = this.requireUser(username);
+    if (token) user.securityToken = token;
+    else delete user.securityToken;
   }
 
   setUserPassword(username: string, password: string): void {

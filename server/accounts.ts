@@ -19,8 +19,18 @@ export const legacyRecordSchema = z.strictObject({
 export const legacyFileSchema = z.array(legacyRecordSchema).min(1, 'the file holds no records');
 export type LegacyRecord = z.infer<typeof legacyRecordSchema>;
 
+const accountsOf = (db: { accounts: AccountRecord[] }): readonly AccountRecord[] => db.accounts;
+
 /** Contact-center accounts and their API keys; a key is shown once and stored only as a hash. */
 export class Accounts {
+    /**
+     * API key hash → where the account was found. An entry is checked against the data on every use (the
+     * account still at that place, with that hash), so it survives writes; a key it does not know is
+     * looked for in the whole data once per version of the store, and then known to be wrong.
+     */
+    #byKeyHash = new Map<string, { account: AccountRecord; at: number }>();
+    #completeAt: number | undefined;
+
     constructor(
         private readonly store: Store,
         private readonly clock: Clock
@@ -59,9 +69,23 @@ export class Accounts {
         return apiKey;
     }
 
+    /** O(1) between writes: every request looks its key up here, and every write is O(n) anyway. */
     authenticate(apiKey: string): AccountRecord | undefined {
         const hash = hashApiKey(apiKey);
-        return this.store.read((db) => db.accounts.find((a) => a.apiKeyHash === hash));
+        const found = this.#live(hash);
+        if (found) return found;
+        const version = this.store.version;
+        if (version !== undefined && version === this.#completeAt) return undefined;
+        this.#byKeyHash = this.store.read((db) => new Map(db.accounts.map((account, at) => [account.apiKeyHash, { account, at }])));
+        this.#completeAt = version;
+        return this.#live(hash);
+    }
+
+    /** The indexed account of this hash, if it is still where it was found and still has this hash. */
+    #live(hash: string): AccountRecord | undefined {
+        const entry = this.#byKeyHash.get(hash);
+        if (!entry || entry.account.apiKeyHash !== hash) return undefined;
+        return this.store.read(accountsOf)[entry.at] === entry.account ? entry.account : undefined;
     }
 
     /** All or nothing: one bad record leaves the store as it was. */

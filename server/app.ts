@@ -1,14 +1,17 @@
 import cookieParser from 'cookie-parser';
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
-import { requireAccount } from './http/auth.ts';
+import { currentAccount, requireAccount } from './http/auth.ts';
 import { linkRouter } from './http/apiRouter.ts';
 import { webhookRouter } from './http/webhookRouter.ts';
+import { CALLS_BODY_LIMIT, callsBodyParser, callsRouter } from './http/callsRouter.ts';
+import { openApiHandler } from './http/openapi.ts';
 import { AppError } from './errors.ts';
 import { safeEqual } from './crypto.ts';
-import { jsonErrors, notFound } from './http/errorMiddleware.ts';
+import { jsonErrors, notFound, toAppError } from './http/errorMiddleware.ts';
+import { paragraph, popupPage } from './http/pages.ts';
 import { newNonce, oauthRouter } from './http/oauthRouter.ts';
+import type { Logger } from './logger.ts';
 import type { Services } from './services.ts';
 
 export interface AppOptions {
@@ -23,38 +26,43 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
     app.set('query parser', 'simple');
+    // Answers are per tenant and change under the client; nothing revalidates them, so no body hash per response.
+    app.set('etag', false);
 
-    app.use(
-        pinoHttp({
-            logger,
-            // Paths only: the callback's query string carries the authorization code and state.
-            serializers: {
-                req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-                // Headers stay out: a redirect's Location carries the OAuth state.
-                res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
-            },
-            customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug')
-        })
-    );
-    app.use((_req, res, next) => {
-        res.locals.cspNonce = newNonce();
-        next();
+    const logRequest = requestLog(logger);
+
+    // JSON answers need no script, style or framing, and are never a document: a fixed, strict set.
+    const apiHeaders = Object.entries(API_SECURITY_HEADERS);
+    // Pages (the popup's, the demo's) get a fresh nonce for their inline script and style.
+    const pageHeaders = helmet({
+        contentSecurityPolicy: {
+            useDefaults: true,
+            directives: {
+                scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as express.Response).locals.cspNonce}'`],
+                styleSrc: ["'self'", (_req, res) => `'nonce-${(res as express.Response).locals.cspNonce}'`],
+                frameAncestors: ["'none'"],
+                formAction: ["'self'"],
+                upgradeInsecureRequests: config.PUBLIC_URL.startsWith('https:') ? [] : null
+            }
+        },
+        crossOriginOpenerPolicy: false
     });
-    app.use(
-        helmet({
-            contentSecurityPolicy: {
-                useDefaults: true,
-                directives: {
-                    scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as express.Response).locals.cspNonce}'`],
-                    styleSrc: ["'self'", (_req, res) => `'nonce-${(res as express.Response).locals.cspNonce}'`],
-                    frameAncestors: ["'none'"],
-                    formAction: ["'self'"],
-                    upgradeInsecureRequests: config.PUBLIC_URL.startsWith('https:') ? [] : null
-                }
-            },
-            crossOriginOpenerPolicy: false
-        })
-    );
+    // One layer for every request: its log line, and its security headers.
+    app.use((req, res, next) => {
+        logRequest(req, res);
+        if (req.path.startsWith('/api/')) {
+            for (const [name, value] of apiHeaders) res.setHeader(name, value);
+            return next();
+        }
+        res.locals.cspNonce = newNonce();
+        pageHeaders(req, res, next);
+    });
+
+    // The card and the Apex class poll the link status: its route comes first, and skips the body parsers (a GET has none).
+    const authenticate = requireAccount(accounts, services.failedAuth);
+    app.get('/api/v1/link', (req, res, next) => {
+        authenticate(req, res, (error?: unknown) => (error ? next(error) : res.json(links.status(currentAccount(res.locals).id))));
+    });
 
     app.get('/healthz', (_req, res) => {
         res.json({ ok: true });
@@ -68,13 +76,29 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     });
 
     app.use('/oauth', cookieParser(), oauthRouter(links, { secureCookies: config.PUBLIC_URL.startsWith('https:'), logger }));
+    // What the popup's routes could not read (an unknown address, one that does not decode) still gets a page, not JSON.
+    app.use('/oauth', (req) => {
+        throw new AppError('NOT_FOUND', `There is no page ${req.originalUrl.split('?')[0]!.slice(0, 100)}.`, 404);
+    });
+    app.use('/oauth', ((error, _req, res, next) => {
+        if (res.headersSent) return next(error);
+        const appError = toAppError(error);
+        if (appError.status >= 500) return next(error);
+        res.status(appError.status).type('html').set('Cache-Control', 'no-store');
+        res.send(popupPage({ nonce: res.locals.cspNonce!, title: 'Not linked', heading: 'This link is not valid', tone: 'error', body: paragraph(`${appError.message} Close this window and start again from the Contact Center Link card in Salesforce.`) }));
+    }) as ErrorRequestHandler);
+
+    app.get('/api/v1/openapi.json', openApiHandler(config.PUBLIC_URL));
 
     const api = express.Router();
-    api.use(express.json({ limit: '16kb', strict: true }));
-    api.use(requireAccount(accounts));
+    api.use(refuseAnnouncedOversize((req) => (req.path.startsWith('/calls/') ? kilobytes(CALLS_BODY_LIMIT) : API_BODY_LIMIT)));
+    api.use(callsBodyParser());
+    api.use(express.json({ limit: API_BODY_LIMIT, strict: true }));
+    api.use(authenticate);
     api.use('/calls', metrics.callActionTimer());
     api.use(linkRouter(links));
     api.use(webhookRouter(webhooks));
+    api.use(callsRouter(services.calls));
     api.use(notFound);
     app.use('/api/v1', api);
 
@@ -82,4 +106,50 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     app.use(notFound);
     app.use(jsonErrors(logger));
     return app;
+}
+
+const API_BODY_LIMIT = 16 * 1024;
+const kilobytes = (limit: string): number => Number.parseInt(limit, 10) * 1024;
+
+/**
+ * A body announced larger than the route accepts is refused at once, before a byte of it is read,
+ * and the connection is closed rather than drained (the body parsers would read it all first).
+ */
+function refuseAnnouncedOversize(limitFor: (req: express.Request) => number): RequestHandler {
+    return (req, res, next) => {
+        const announced = req.headers['content-length'];
+        if (announced === undefined || Number(announced) <= limitFor(req)) return next();
+        res.set('Connection', 'close');
+        res.once('finish', () => req.socket.destroySoon());
+        next(new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than the ${Math.round(limitFor(req) / 1024)} kB this API accepts.`, 413));
+    };
+}
+
+/** The headers of every /api answer (OWASP's list for REST APIs); pages get helmet's full set. */
+export const API_SECURITY_HEADERS = {
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Strict-Transport-Security': 'max-age=31536000; includeSubDomains'
+} as const;
+
+/**
+ * One line per request, without the query string (the callback's carries the authorization code
+ * and the state) or any header: successes at debug, refusals at info, failures at error. Nothing
+ * is built for a line the level leaves out.
+ */
+function requestLog(logger: Logger): (req: express.Request, res: express.Response) => void {
+    let sequence = 0;
+    return (req, res) => {
+        const started = performance.now();
+        const id = ++sequence;
+        res.once('finish', () => {
+            const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
+            if (!logger.isLevelEnabled(level)) return;
+            const path = req.originalUrl.split('?')[0];
+            logger[level]({ req: { id, method: req.method, path }, res: { statusCode: res.statusCode }, responseTime: Math.round(performance.now() - started) }, 'request completed');
+        });
+    };
 }

@@ -12,6 +12,10 @@ import type { Logger } from './logger.ts';
 import { createSalesforceGateway, type SalesforceGateway } from './salesforce/gateway.ts';
 import type { LoginHostPolicy } from './salesforce/loginHosts.ts';
 import type { Store } from './store/store.ts';
+import { CallActions } from './calls/callActions.ts';
+import { CallLedger } from './calls/ledger.ts';
+import { OrgClient } from './salesforce/orgClient.ts';
+import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter } from './http/abuse.ts';
 
 export interface ServiceDeps {
     config: Config;
@@ -37,6 +41,10 @@ export interface Services {
     health: HealthSweep;
     webhooks: Webhooks;
     metrics: Metrics;
+    org: OrgClient;
+    calls: CallActions;
+    /** Wrong API keys per address: slowed, then refused. */
+    failedAuth: FailedAuthLimiter;
 }
 
 export const redirectUri = (config: Config): string => `${config.PUBLIC_URL}/oauth/callback`;
@@ -68,5 +76,8 @@ export function buildServices(deps: ServiceDeps): Services {
     const links = new LinkService({ store, cipher, gateway, tokens, clock, logger, events, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts });
         const health = new HealthSweep(store, links, clock, logger, { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 });
     const webhooks = new Webhooks(store, cipher, clock, logger, events, { allowHttp: config.PUBLIC_URL.startsWith('http:') });
-    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics };
+    const org = new OrgClient({ store, tokens, cipher, hosts, clock, logger, apiVersion: config.SF_API_VERSION, timeoutMs: config.SF_HTTP_TIMEOUT_MS });
+    const calls = new CallActions({ org, ledger: new CallLedger(store, clock, logger), clock, logger });
+    const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime());
+    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics, org, calls, failedAuth };
 }

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Accounts } from '../accounts.ts';
 import { AppError } from '../errors.ts';
 import type { AccountRecord } from '../store/types.ts';
+import { tooManyFailures, type FailedAuthLimiter } from './abuse.ts';
 
 declare module 'express-serve-static-core' {
     interface Locals {
@@ -11,22 +12,33 @@ declare module 'express-serve-static-core' {
     }
 }
 
-/** Every /api/v1 request names its account by its API key; tenants never see each other. */
-export function requireAccount(accounts: Accounts): RequestHandler {
+/**
+ * Every /api/v1 request names its account by its API key; tenants never see each other. Wrong or
+ * missing keys are counted per address by `limiter`: slowed, then refused with 429 and Retry-After.
+ */
+export function requireAccount(accounts: Accounts, limiter?: FailedAuthLimiter): RequestHandler {
     return (req, res, next) => {
         const header = req.get('authorization') ?? '';
         const match = /^Bearer\s+(\S{1,200})$/i.exec(header);
-        if (!match) {
-            res.set('WWW-Authenticate', 'Bearer');
-            throw new AppError('UNAUTHORIZED', 'Send the account API key as "Authorization: Bearer <key>".', 401);
+        const account = match ? accounts.authenticate(match[1]!) : undefined;
+        if (account) {
+            res.locals.account = account;
+            return next();
         }
-        const account = accounts.authenticate(match[1]!);
-        if (!account) {
-            res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-            throw new AppError('UNAUTHORIZED', 'This API key is not valid. Check the key in the Named Credential, or ask the operator for a new one.', 401);
+        res.set('WWW-Authenticate', match ? 'Bearer error="invalid_token"' : 'Bearer');
+        const error = match
+            ? new AppError('UNAUTHORIZED', 'This API key is not valid. Check the key in the Named Credential, or ask the operator for a new one.', 401)
+            : new AppError('UNAUTHORIZED', 'Send the account API key as "Authorization: Bearer <key>".', 401);
+        const verdict = limiter?.fail(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+        if (verdict?.refuseForMs) {
+            res.set('Retry-After', String(Math.ceil(verdict.refuseForMs / 1000)));
+            throw tooManyFailures(verdict.refuseForMs);
         }
-        res.locals.account = account;
-        next();
+        if (verdict?.delayMs) {
+            setTimeout(() => next(error), verdict.delayMs).unref();
+            return;
+        }
+        throw error;
     };
 }
 

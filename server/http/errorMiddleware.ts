@@ -26,6 +26,8 @@ export function toAppError(error: unknown): AppError {
     if (httpError.type === 'entity.parse.failed') return new AppError('INVALID_JSON', 'The request body is not valid JSON.', 400);
     if (httpError.type === 'charset.unsupported' || httpError.type === 'encoding.unsupported') return new AppError('UNSUPPORTED_ENCODING', 'Send the request body as UTF-8 JSON.', 415);
     if (httpError.expose && httpError.status && httpError.status < 500) return new AppError('BAD_REQUEST', 'The request could not be read.', httpError.status);
+    // The router could not decode a path parameter: a % not followed by two hex digits.
+    if (error instanceof URIError) return new AppError('BAD_REQUEST', 'The address is not valid: it holds a % that does not begin an escape such as %2F.', 400);
     return new AppError('INTERNAL', 'Something went wrong on our side; nothing was changed. Try again, and contact support if it keeps happening.', 500);
 }
 

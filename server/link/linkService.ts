@@ -64,10 +64,22 @@ export interface LinkServiceDeps {
 }
 
 export class LinkService {
+    /** Status views already computed from the data as it is now (the store's version): the card and Apex poll the same account. */
+    #views = { version: -1 as number | undefined, byAccount: new Map<string, LinkStatusView>() };
+
     constructor(private readonly deps: LinkServiceDeps) {}
 
+    /** Computed once per account while the data does not move, then answered from memory; treat the view as read-only. */
     status(accountId: string): LinkStatusView {
-        return this.deps.store.read((db) => statusView(db, accountId));
+        const version = this.deps.store.version;
+        if (version === undefined) return this.deps.store.read((db) => statusView(db, accountId));
+        if (this.#views.version !== version) this.#views = { version, byAccount: new Map() };
+        let view = this.#views.byAccount.get(accountId);
+        if (!view) {
+            view = this.deps.store.read((db) => statusView(db, accountId));
+            this.#views.byAccount.set(accountId, view);
+        }
+        return view;
     }
 
     async createSession(accountId: string, input: LinkSessionInput): Promise<{ id: string; authorizeUrl: string; expiresAt: string }> {
@@ -176,11 +188,13 @@ export class LinkService {
             this.deps.events.emit('attempt', { accountId: session.accountId, outcome: 'linked' });
             return { sessionId: session.id, link };
         } catch (error) {
-            const appError = toLinkError(error);
+            // A token that dies between the exchange and the save: Salesforce saw more than five approvals of this user at once.
+            const revokedMeanwhile = tokens !== undefined && error instanceof SalesforceError && (error.code === 'INVALID_SESSION_ID' || error.httpStatus === 401);
+            const appError = revokedMeanwhile ? this.#revokedDuringLink(session, tokens!) : toLinkError(error);
             if (tokens?.refreshToken) await this.#revokeQuietly(session.loginUrl, tokens.refreshToken);
             await this.#failSession(session.id, appError, tokens);
             this.deps.events.emit('attempt', { accountId: session.accountId, outcome: appError.code });
-            if (appError.code === 'API_USER_LIMIT_REACHED' && tokens) {
+            if ((appError.code === 'API_USER_LIMIT_REACHED' || revokedMeanwhile) && tokens) {
                 await this.reverifyUserLinks(tokens.orgId, tokens.userId, session.accountId);
             }
             throw new LinkFailure(session.id, appError);
@@ -293,7 +307,7 @@ export class LinkService {
         } catch (error) {
             if (error instanceof AppError) throw error;
             const sfError = error as SalesforceError;
-            throw new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce did not complete the sign-in (${sfError.code}: ${sfError.message}). Start the link again from the card.`, sfError.kind === 'unavailable' ? 503 : 400);
+            throw new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce did not complete the sign-in (${sfError.code}: ${sfError.message}). Start the link again from the card.`, sfError.kind === 'unavailable' ? 503 : sfError.kind === 'invalid_response' ? 502 : 400);
         }
     }
 
@@ -389,6 +403,27 @@ export class LinkService {
         return link;
     }
 
+    /** What to say when Salesforce revoked the new approval before the link was saved. */
+    #revokedDuringLink(session: LinkSessionRecord, tokens: TokenSet): AppError {
+        const holders = this.deps.store.read((db) =>
+            db.links
+                .filter((l) => l.method === 'oauth' && sameOrg(l.orgId, tokens.orgId) && l.userId === tokens.userId && l.accountId !== session.accountId)
+                .map((l) => `${db.accounts.find((a) => a.id === l.accountId)?.name ?? 'unknown'} (${l.accountId})`)
+        );
+        if (holders.length >= API_USER_LIMIT) {
+            return new AppError(
+                'API_USER_LIMIT_REACHED',
+                `This API user already serves ${holders.length} contact-center accounts, the most one API user may serve: ${holders.join(', ')}. Salesforce revoked this sign-in when it saw a sixth approval. Use another API user, or unlink one of those accounts first.`,
+                409
+            );
+        }
+        return new AppError(
+            'TOKEN_EXCHANGE_FAILED',
+            'Salesforce revoked this sign-in before the link was saved: the API user approved Contact Center Link more than five times at once, and Salesforce keeps only the newest five approvals. Start the link again from the card, once.',
+            409
+        );
+    }
+
     async #failSession(sessionId: string, error: AppError, tokens?: TokenSet): Promise<void> {
         const at = this.deps.clock.now().toISOString();
         await this.deps.store.update((db) => {
@@ -448,7 +483,7 @@ function toLinkError(error: unknown): AppError {
     if (error instanceof SalesforceError) {
         if (error.isDeadGrant) return new AppError('NEEDS_RELINK', describeDeadGrant(error), 409);
         if (error.kind === 'unavailable') return new AppError('SALESFORCE_UNAVAILABLE', `Salesforce could not be reached: ${error.message} Try again in a few minutes.`, 503);
-        return new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce answered unexpectedly (${error.code}: ${error.message}).`, 502);
+        return new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce answered unexpectedly (${error.code}: ${error.message}). Try again in a few minutes; if it keeps happening, check Salesforce’s status at status.salesforce.com.`, 502);
     }
     return new AppError('INTERNAL', 'Something went wrong on our side; nothing was changed. Try again.', 500);
 }

@@ -77,6 +77,7 @@ export interface GatewayOptions {
 }
 
 const OAUTH_ERROR = /^[a-z_-]+$/;
+const SALESFORCE_FAILING = new Set(['server_error', 'temporarily_unavailable', 'SERVER_UNAVAILABLE', 'UNKNOWN_EXCEPTION', 'REQUEST_RUNNING_TOO_LONG']);
 
 /** Turns whatever jsforce or the network threw into a SalesforceError that says what happened. */
 export function classify(error: unknown): SalesforceError {
@@ -90,6 +91,8 @@ export function classify(error: unknown): SalesforceError {
             ? new SalesforceError('unavailable', name, `Salesforce answered HTTP ${status}.`, status)
             : new SalesforceError('invalid_response', name, `Salesforce answered HTTP ${status} with an unexpected body.`, status);
     }
+    // Salesforce failing, whatever shape the answer took: RFC 6749's server errors, the REST API's 5xx codes.
+    if (SALESFORCE_FAILING.has(name)) return new SalesforceError('unavailable', name, `Salesforce failed to answer (${name}: ${err.message || name}).`);
     if (OAUTH_ERROR.test(name) && name !== 'error') {
         return new SalesforceError('rejected', name, err.message || name);
     }
@@ -135,7 +138,8 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
     };
 
     /** Nothing in a token response is trusted until it is signed by our secret and points at Salesforce. */
-    const readTokenResponse = (raw: RawTokenResponse, previousRefreshToken?: string): TokenSet => {
+    const readTokenResponse = (raw: RawTokenResponse | undefined, previousRefreshToken?: string): TokenSet => {
+        if (!raw || typeof raw !== 'object') throw new SalesforceError('invalid_response', 'INVALID_TOKEN_RESPONSE', 'Salesforce returned a token response that is not JSON.');
         const { access_token, refresh_token, instance_url, id, issued_at, signature } = raw;
         if (typeof access_token !== 'string' || typeof instance_url !== 'string' || typeof id !== 'string' || typeof issued_at !== 'string' || typeof signature !== 'string') {
             throw new SalesforceError('invalid_response', 'INVALID_TOKEN_RESPONSE', 'Salesforce returned an incomplete token response.');
@@ -174,12 +178,12 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
 
         async exchangeCode(loginUrl, code, codeVerifier) {
             const raw = await call(() => oauth(loginUrl).requestToken(code, { code_verifier: codeVerifier }));
-            return readTokenResponse(raw as RawTokenResponse);
+            return readTokenResponse(raw as RawTokenResponse | undefined);
         },
 
         async refresh(loginUrl, refreshToken) {
             const raw = await call(() => oauth(loginUrl).refreshToken(refreshToken));
-            return readTokenResponse(raw as RawTokenResponse, refreshToken);
+            return readTokenResponse(raw as RawTokenResponse | undefined, refreshToken);
         },
 
         async revoke(loginUrl, token) {

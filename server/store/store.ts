@@ -6,6 +6,13 @@ import type { Db } from './types.ts';
  */
 export interface Store {
     read<T>(view: (db: Readonly<Db>) => T): T;
+    /**
+     * Changes whenever the data may have changed (a write, a rolled-back write, a reload of another
+     * process's change), so a caller may keep an index of the data until it moves. Optional: without
+     * it a caller must read the data every time.
+     */
+    readonly version?: number;
     update<T>(change: (db: Db) => T): Promise<T>;
     close(): Promise<void>;
 }
+

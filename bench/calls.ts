@@ -1,0 +1,255 @@
+/**
+ * Call actions under a burst: `npm run bench:calls -- [--calls 200] [--latency 20]`.
+ *
+ * Starts the Salesforce emulator (with a per-request latency) and the backend in this process,
+ * links an account as the Acme API user, then sends bursts of concurrent end-of-call Tasks over
+ * HTTP and reports throughput, latency, the Salesforce requests and API calls each call cost and
+ * the token refreshes per burst; beside them the same burst done the naive way (a fresh jsforce
+ * token refresh per call, then the create), and the ratio.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import jsforce from 'jsforce';
+import { authorizeInEmulator } from '../emulator/driver.ts';
+import { startEmulator, type Emulator } from '../emulator/index.ts';
+import { createApp } from '../server/app.ts';
+import { parseConfig, requireCompleteConfig } from '../server/config.ts';
+import { generateEncryptionKey } from '../server/crypto.ts';
+import { createLogger } from '../server/logger.ts';
+import { buildServices, type Services } from '../server/services.ts';
+import { LowdbStore } from '../server/store/lowdbStore.ts';
+
+const { Connection, OAuth2 } = jsforce;
+
+const { values } = parseArgs({
+    options: {
+        calls: { type: 'string', short: 'n', default: '200' },
+        latency: { type: 'string', short: 'l', default: '20' }
+    }
+});
+const CALLS = Number(values.calls);
+const LATENCY_MS = Number(values.latency);
+if (!Number.isInteger(CALLS) || CALLS < 1 || CALLS > 5000) throw new Error('--calls must be an integer from 1 to 5000');
+if (!Number.isFinite(LATENCY_MS) || LATENCY_MS < 0) throw new Error('--latency must be a number of milliseconds');
+
+const PUBLIC_URL = 'http://ccl.bench';
+const CLIENT = { clientId: 'ccl-bench-client', clientSecret: 'ccl-bench-secret-0123456789' };
+const API_USER = { username: 'api@acme.example', password: 'demo-api-pass' };
+const TASK = { direction: 'inbound', durationSeconds: 95, disposition: 'Resolved' };
+
+interface BurstResult {
+    label: string;
+    ok: number;
+    failed: number;
+    failures: Map<string, number>;
+    wallMs: number;
+    latencies: number[];
+    /** HTTP requests Salesforce saw (REST, token, login) */
+    requests: number;
+    /** what the org's daily API allowance was charged */
+    apiCalls: number;
+    refreshes: number;
+    /** summed time the backend's calls spent waiting on Salesforce */
+    salesforceMs: number;
+    /** one call at a time: each call's time outside its Salesforce requests */
+    ownMs: number[];
+}
+
+let salesforceMs = 0;
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+
+async function main(): Promise<void> {
+    const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-bench-'));
+    const config = requireCompleteConfig(
+        parseConfig({
+            PUBLIC_URL,
+            SF_CLIENT_ID: CLIENT.clientId,
+            SF_CLIENT_SECRET: CLIENT.clientSecret,
+            SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
+            SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
+            SF_ALLOWED_LOGIN_ORIGINS: emulator.allOrigins.join(','),
+            DATA_DIR: dataDir,
+            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
+            LOG_LEVEL: 'silent',
+            SF_HTTP_TIMEOUT_MS: '15000'
+        })
+    );
+    const store = await LowdbStore.open(dataDir);
+    const services = buildServices({ config, store, logger: createLogger('silent') });
+    const server = await new Promise<Server>((resolve) => {
+        const listening = createApp(services).listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+        const { apiKey, accountId } = await link(services, base);
+        const headers = { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' };
+        const putTask = (callId: string, extra: Record<string, unknown> = {}) =>
+            fetch(`${base}/api/v1/calls/${callId}/task`, { method: 'PUT', headers, body: JSON.stringify({ ...TASK, ...extra }) }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, any> }));
+        const lookup = (phone: string) =>
+            fetch(`${base}/api/v1/calls/lookup`, { method: 'POST', headers, body: JSON.stringify({ phone }) }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, any> }));
+
+        // Time spent inside Salesforce requests (the emulator's latency and work, jsforce, refreshes), so the backend's own share can be told apart.
+        const org = services.org;
+        const sendToSalesforce = org.request.bind(org);
+        org.request = async (...args: Parameters<typeof org.request>) => {
+            const started = performance.now();
+            try {
+                return await sendToSalesforce(...args);
+            } finally {
+                salesforceMs += performance.now() - started;
+            }
+        };
+
+        // Warm up the sockets and the code paths before measuring.
+        for (let i = 0; i < 5; i++) {
+            await lookup('415 555 1212');
+            await putTask(`warmup-${i}`);
+        }
+        await Promise.all(Array.from({ length: 50 }, (_, i) => putTask(`warmup-burst-${i}`)));
+        emulator.state.setLatency(LATENCY_MS);
+
+        const sequential = await burst(emulator, 'backend, one call at a time', 50, async (i) => ok(await putTask(`seq-${i}`)), false);
+        const warm = await burst(emulator, 'backend, Tasks', CALLS, async (i) => ok(await putTask(`warm-${i}`)));
+        emulator.state.expireAccessTokens(API_USER.username);
+        const expired = await burst(emulator, 'backend, Tasks, token just expired', CALLS, async (i) => ok(await putTask(`expired-${i}`)));
+        const withLookup = await burst(emulator, 'backend, lookup + Task', CALLS, async (i) => {
+            const found = await lookup(i % 2 ? '(415) 555-1212' : '+44 20 7946 0958');
+            ok(found);
+            ok(await putTask(`pop-${i}`, found.body['matches'][0] ? { whoId: found.body['matches'][0].id } : {}));
+        });
+        const retried = await burst(emulator, 'backend, the same Tasks retried', CALLS, async (i) => ok(await putTask(`warm-${i}`)));
+
+        // The naive way: every call refreshes the token itself, then creates the Task.
+        const link0 = services.store.read((db) => db.links.find((l) => l.accountId === accountId)!);
+        const refreshToken = services.cipher.open(link0.refreshToken!);
+        const oauth2 = new OAuth2({ loginUrl: link0.loginUrl, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, redirectUri: `${PUBLIC_URL}/oauth/callback` });
+        const naive = await burst(emulator, 'naive: refresh + create per call', CALLS, async (i) => {
+            const tokens = await oauth2.refreshToken(refreshToken);
+            const conn = new Connection({ instanceUrl: tokens.instance_url, accessToken: tokens.access_token, version: config.SF_API_VERSION });
+            await conn.sobject('Task').create({ Subject: 'Inbound call', Status: 'Completed', TaskSubtype: 'Call', Type: 'Call', CallType: 'Inbound', CallDurationInSeconds: 95, CallObject: `naive-${i}` });
+        });
+
+        const tasksMade = emulator.state.tasks('acme').length;
+        report({ sequential, warm, expired, withLookup, retried, naive, tasksMade });
+    } finally {
+        await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+        });
+        await store.close();
+        await emulator.close();
+        await rm(dataDir, { recursive: true, force: true });
+    }
+}
+
+function ok(res: { status: number; body: Record<string, any> }): void {
+    if (res.status >= 300) throw new Error(res.body['error']?.code ?? `HTTP ${res.status}`);
+}
+
+async function burst(emulator: Emulator, label: string, n: number, one: (i: number) => Promise<void>, concurrent = true): Promise<BurstResult> {
+    const before = emulator.state.requestCounts('acme');
+    const sfBefore = salesforceMs;
+    const usedBefore = emulator.state.org('acme').apiUsage.used;
+    const latencies: number[] = [];
+    const failures = new Map<string, number>();
+    const own: number[] = [];
+    const run = async (i: number): Promise<void> => {
+        const start = performance.now();
+        const sfAtStart = salesforceMs;
+        try {
+            await one(i);
+            const took = performance.now() - start;
+            latencies.push(took);
+            // One call at a time: the Salesforce time since the start is this call's alone.
+            if (!concurrent) own.push(took - (salesforceMs - sfAtStart));
+        } catch (error) {
+            const reason = error instanceof Error ? (error.message.match(/[a-z_ ]*already being processed|[A-Z_]{6,}/)?.[0] ?? error.message) : String(error);
+            failures.set(reason, (failures.get(reason) ?? 0) + 1);
+        }
+    };
+    const started = performance.now();
+    if (concurrent) await Promise.all(Array.from({ length: n }, (_, i) => run(i)));
+    else for (let i = 0; i < n; i++) await run(i);
+    const wallMs = performance.now() - started;
+    const after = emulator.state.requestCounts('acme');
+    const requests = after.rest + after.refresh + after.token + after['soap-login'] - (before.rest + before.refresh + before.token + before['soap-login']);
+    return {
+        label,
+        ok: latencies.length,
+        failed: n - latencies.length,
+        failures,
+        wallMs,
+        latencies: latencies.sort((a, b) => a - b),
+        requests,
+        apiCalls: emulator.state.org('acme').apiUsage.used - usedBefore,
+        refreshes: after.refresh - before.refresh,
+        salesforceMs: salesforceMs - sfBefore,
+        ownMs: own.sort((a, b) => a - b)
+    };
+}
+
+function report(r: { sequential: BurstResult; warm: BurstResult; expired: BurstResult; withLookup: BurstResult; retried: BurstResult; naive: BurstResult; tasksMade: number }): void {
+    const rows = [r.warm, r.expired, r.withLookup, r.retried, r.naive];
+    const n = CALLS;
+    const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+    console.log(`\nCall actions: ${n} concurrent calls per burst, emulator latency ${LATENCY_MS} ms per Salesforce request (Node ${process.version})\n`);
+    const header = ['burst', 'ok/failed', 'calls/s', 'p50 ms', 'p99 ms', 'SF requests/call', 'API calls/call', 'refreshes'];
+    const table = rows.map((b) => [
+        b.label,
+        `${b.ok}/${b.failed}`,
+        fmt((b.ok / b.wallMs) * 1000, 0),
+        fmt(percentile(b.latencies, 50)),
+        fmt(percentile(b.latencies, 99)),
+        fmt(b.requests / n, 2),
+        fmt(b.apiCalls / n, 2),
+        String(b.refreshes)
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+    const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    console.log(line(header));
+    console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+    for (const row of table) console.log(line(row));
+
+    for (const b of rows) if (b.failures.size) console.log(`\n${b.label}: ${[...b.failures].map(([why, count]) => `${count} × ${why}`).join(', ')}`);
+
+    const seqP50 = percentile(r.sequential.latencies, 50);
+    const w = r.warm;
+    const nv = r.naive;
+    console.log('\nBackend vs naive, same burst:');
+    console.log(`  token refreshes per burst: ${w.refreshes} (${r.expired.refreshes} right after an expiry) vs ${nv.refreshes}`);
+    const perTask = (b: BurstResult): number => b.requests / Math.max(1, b.ok);
+    console.log(`  Salesforce requests per Task made: ${fmt(perTask(w), 2)} vs ${fmt(perTask(nv), 2)} (naive ÷ backend ${fmt(perTask(nv) / perTask(w), 1)}×)`);
+    console.log(`  Tasks made: ${w.ok}/${n} vs ${nv.ok}/${n}`);
+    console.log(`  throughput (successful calls/s): ${fmt((w.ok / w.wallMs) * 1000, 0)} vs ${fmt((nv.ok / nv.wallMs) * 1000, 0)} (backend ÷ naive ${fmt(w.ok / w.wallMs / (nv.ok / nv.wallMs || NaN), 1)}×)`);
+    console.log(`  p50 latency: ${fmt(percentile(w.latencies, 50))} ms vs ${fmt(percentile(nv.latencies, 50))} ms`);
+    const seq = r.sequential;
+    console.log(
+        `\nOne call at a time (${seq.ok} Tasks, one ${LATENCY_MS} ms Salesforce request each): p50 ${fmt(seqP50)} ms end to end; the backend's own share (HTTP in, API key, validation, ledger write, HTTP out) p50 ${fmt(percentile(seq.ownMs, 50))} ms, p99 ${fmt(percentile(seq.ownMs, 99))} ms.`
+    );
+    console.log(`Tasks in the org: ${r.tasksMade} (the retried burst made none: ${r.retried.apiCalls} API calls).`);
+}
+
+/** Links an account the way the card does: link session, /oauth/start, the emulator's pages, /oauth/callback. */
+async function link(services: Services, base: string): Promise<{ apiKey: string; accountId: string }> {
+    const { account, apiKey } = await services.accounts.create('Bench contact center');
+    const session = await fetch(`${base}/api/v1/link-sessions`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ environment: 'production' })
+    }).then((res) => res.json() as Promise<{ authorizeUrl: string }>);
+    const start = await fetch(`${base}${new URL(session.authorizeUrl).pathname}`, { redirect: 'manual' });
+    const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const final = await authorizeInEmulator(start.headers.get('location')!, API_USER);
+    const callback = await fetch(`${base}${final.pathname}${final.search}`, { headers: { Cookie: cookie } });
+    if (callback.status !== 200) throw new Error(`the link failed: HTTP ${callback.status}`);
+    return { apiKey, accountId: account.id };
+}
+
+await main();

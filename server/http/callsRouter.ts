@@ -1,0 +1,42 @@
+import express, { Router, type RequestHandler } from 'express';
+import type { CallActions } from '../calls/callActions.ts';
+import { callIdParam, lookupBody, taskBody } from '../calls/schemas.ts';
+import { AppError } from '../errors.ts';
+import { currentAccount } from './auth.ts';
+import { parseOrThrow } from './errorMiddleware.ts';
+
+/** A Task description may hold 32,000 characters, more than the 16 kB the rest of the API accepts. */
+export const CALLS_BODY_LIMIT = '128kb';
+
+/** The body parser of /calls/*, mounted before the API's general one (which then skips the parsed body). */
+export function callsBodyParser(): RequestHandler {
+    const parse = express.json({ limit: CALLS_BODY_LIMIT, strict: true });
+    return (req, res, next) => {
+        if (!req.path.startsWith('/calls/')) return next();
+        parse(req, res, (error?: unknown) => {
+            if ((error as { type?: string } | undefined)?.type === 'entity.too.large') {
+                return next(new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than the 128 kB the calls API accepts.', 413));
+            }
+            next(error);
+        });
+    };
+}
+
+export function callsRouter(calls: CallActions): Router {
+    const router = Router();
+
+    router.post('/calls/lookup', async (req, res) => {
+        const body = parseOrThrow(lookupBody, req.body);
+        res.set('Cache-Control', 'no-store');
+        res.json(await calls.lookup(currentAccount(res.locals).id, body));
+    });
+
+    router.put('/calls/:callId/task', async (req, res) => {
+        const callId = parseOrThrow(callIdParam, req.params.callId, 'call id');
+        const body = parseOrThrow(taskBody, req.body);
+        const result = await calls.logTask(currentAccount(res.locals).id, callId, body);
+        res.status(result.created ? 201 : 200).json(result);
+    });
+
+    return router;
+}

@@ -1,0 +1,262 @@
+import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { callIdParam, lookupBody, lookupResponse, taskBody, taskResponse } from '../calls/schemas.ts';
+import { actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
+import { webhookBody } from './webhookRouter.ts';
+
+/**
+ * The OpenAPI 3.1 document of /api/v1, generated from the very zod schemas the routers validate
+ * with (imported, never copied). A route added to a router must be added to `API_OPERATIONS`:
+ * the OpenAPI test compares this table with the routers' own route lists.
+ */
+
+export const API_PREFIX = '/api/v1';
+
+// ------------------------------------------------------------------ response shapes
+
+export const errorResponse = z
+    .object({
+        error: z
+            .object({
+                code: z.string().describe('stable, SNAKE_CASE, meant for programs'),
+                message: z.string().describe('a sentence a person can act on')
+            })
+            .catchall(z.unknown())
+    })
+    .meta({ id: 'Error' });
+
+const timestamp = z.string().describe('ISO 8601 time');
+const actor = z.object({ userId: z.string(), username: z.string() });
+
+export const linkStatusResponse = z
+    .object({
+        status: z.enum(['unlinked', 'linked', 'legacy', 'needs_relink']),
+        account: z.object({ id: z.string(), name: z.string() }),
+        link: z
+            .object({
+                method: z.enum(['oauth', 'legacy']),
+                environment: z.enum(['production', 'sandbox']),
+                orgId: z.string().optional(),
+                userId: z.string().optional(),
+                username: z.string(),
+                displayName: z.string().optional(),
+                instanceUrl: z.string().optional(),
+                loginUrl: z.string(),
+                linkedAt: timestamp,
+                linkedBy: actor.optional(),
+                lastVerifiedAt: timestamp.optional(),
+                lastError: z.object({ code: z.string(), message: z.string(), at: timestamp }).optional()
+            })
+            .optional(),
+        apiUser: z.object({ linkedAccounts: z.number().int(), limit: z.number().int() }).optional(),
+        permissions: z
+            .object({
+                checkedAt: timestamp,
+                checks: z.array(z.object({ id: z.string(), label: z.string(), ok: z.boolean(), severity: z.enum(['error', 'warning']).optional(), detail: z.string().optional() }))
+            })
+            .optional(),
+        apiUsage: z
+            .object({ used: z.number().int(), max: z.number().int(), at: timestamp })
+            .optional()
+            .describe('the org’s daily API requests, from Salesforce’s Sforce-Limit-Info header, saved at most every few seconds')
+    })
+    .meta({ id: 'LinkStatus' });
+
+export const linkSessionCreated = z.object({ id: z.string(), authorizeUrl: z.string(), expiresAt: timestamp }).meta({ id: 'LinkSessionCreated' });
+
+export const linkSessionView = z
+    .object({
+        id: z.string(),
+        state: z.enum(['pending', 'linked', 'failed', 'expired']),
+        expiresAt: timestamp,
+        error: z.object({ code: z.string(), message: z.string() }).optional()
+    })
+    .meta({ id: 'LinkSession' });
+
+export const unlinkResponse = z.object({ status: z.literal('unlinked'), revoked: z.boolean() }).meta({ id: 'Unlinked' });
+export const webhookView = z.object({ url: z.string(), createdAt: timestamp }).meta({ id: 'Webhook' });
+export const webhookCreated = z.object({ url: z.string(), secret: z.string().describe('shown once: signs every delivery (HMAC-SHA256)'), createdAt: timestamp }).meta({ id: 'WebhookCreated' });
+export const webhookRemoved = z.object({ removed: z.boolean() }).meta({ id: 'WebhookRemoved' });
+
+// ------------------------------------------------------------------ the operations
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+
+export interface ApiOperation {
+    method: Method;
+    /** Express-style, below /api/v1 */
+    path: string;
+    summary: string;
+    description?: string;
+    params?: Record<string, z.ZodType>;
+    body?: z.ZodType;
+    bodyRequired?: boolean;
+    responses: Record<number, { description: string; schema?: z.ZodType }>;
+    /** errors this operation answers besides 401 (the API key) and 400 */
+    errors?: Record<number, string>;
+    public?: boolean;
+}
+
+export const API_OPERATIONS: ApiOperation[] = [
+    {
+        method: 'get',
+        path: '/link',
+        summary: 'The link status the card shows',
+        responses: { 200: { description: 'The status', schema: linkStatusResponse } }
+    },
+    {
+        method: 'post',
+        path: '/link-sessions',
+        summary: 'Start a link: a popup session',
+        body: linkSessionBody,
+        bodyRequired: true,
+        responses: { 201: { description: 'Open authorizeUrl in a popup', schema: linkSessionCreated } },
+        errors: { 429: 'TOO_MANY_LINK_SESSIONS' }
+    },
+    {
+        method: 'get',
+        path: '/link-sessions/:id',
+        summary: 'The state of a link session (the card polls it)',
+        params: { id: sessionIdParam },
+        responses: { 200: { description: 'The session', schema: linkSessionView } },
+        errors: { 404: 'LINK_SESSION_NOT_FOUND' }
+    },
+    {
+        method: 'post',
+        path: '/link/verify',
+        summary: 'Refresh, re-read the identity and check the permissions now',
+        body: actorBody,
+        responses: { 200: { description: 'The status after the check', schema: linkStatusResponse } },
+        errors: { 409: 'NOT_LINKED, LEGACY_LINK', 503: 'SALESFORCE_UNAVAILABLE' }
+    },
+    {
+        method: 'delete',
+        path: '/link',
+        summary: 'Revoke at Salesforce, then delete the link',
+        body: actorBody,
+        responses: { 200: { description: 'Unlinked', schema: unlinkResponse } }
+    },
+    {
+        method: 'get',
+        path: '/webhook',
+        summary: 'The account’s status webhook',
+        responses: { 200: { description: 'The webhook', schema: webhookView } },
+        errors: { 404: 'NOT_FOUND' }
+    },
+    {
+        method: 'put',
+        path: '/webhook',
+        summary: 'Set the status webhook (link status changes are posted to it)',
+        body: webhookBody,
+        bodyRequired: true,
+        responses: { 200: { description: 'The webhook and its signing secret', schema: webhookCreated } }
+    },
+    {
+        method: 'delete',
+        path: '/webhook',
+        summary: 'Remove the status webhook',
+        responses: { 200: { description: 'Whether there was one', schema: webhookRemoved } }
+    },
+    {
+        method: 'post',
+        path: '/calls/lookup',
+        summary: 'Screen pop: the Contacts, Leads and Accounts with this phone number',
+        description:
+            'The number is normalised (E.164 and the national form, in `region`, default US) and searched with SOSL in the phone fields. One Salesforce API call. Text that is not a phone number is refused before any Salesforce request.',
+        body: lookupBody,
+        bodyRequired: true,
+        responses: { 200: { description: 'The matching records (possibly none)', schema: lookupResponse } },
+        errors: {
+            403: 'PERMISSION_MISSING',
+            409: 'NOT_LINKED, NEEDS_RELINK',
+            429: 'SALESFORCE_LIMIT_EXCEEDED',
+            502: 'SALESFORCE_ERROR',
+            503: 'SALESFORCE_UNAVAILABLE'
+        }
+    },
+    {
+        method: 'put',
+        path: '/calls/:callId/task',
+        summary: 'End of call: the call’s Task, made once per callId',
+        description:
+            'Creates a completed call Task (TaskSubtype and Type Call, CallType, CallDurationInSeconds, CallObject = callId, CallDisposition, ActivityDate). Idempotent per callId: a retry, concurrent or after a restart, answers the same Task with created:false. One Salesforce API call per new Task.',
+        params: { callId: callIdParam },
+        body: taskBody,
+        bodyRequired: true,
+        responses: {
+            201: { description: 'The Task was created', schema: taskResponse },
+            200: { description: 'The call already had its Task', schema: taskResponse }
+        },
+        errors: {
+            403: 'PERMISSION_MISSING',
+            409: 'NOT_LINKED, NEEDS_RELINK',
+            413: 'PAYLOAD_TOO_LARGE',
+            422: 'SALESFORCE_REJECTED',
+            429: 'SALESFORCE_LIMIT_EXCEEDED',
+            502: 'SALESFORCE_ERROR',
+            503: 'SALESFORCE_UNAVAILABLE'
+        }
+    }
+];
+
+/** `/link-sessions/:id` → `/api/v1/link-sessions/{id}` */
+export const openApiPath = (path: string): string => API_PREFIX + path.replace(/:([A-Za-z_]+)/g, '{$1}');
+
+const errorContent = (description: string): ResponseConfig => ({ description, content: { 'application/json': { schema: errorResponse } } });
+
+export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+    const registry = new OpenAPIRegistry();
+    const apiKey = registry.registerComponent('securitySchemes', 'ApiKey', {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'The account API key (ccl_…), from `npm run accounts -- create`'
+    });
+    for (const op of API_OPERATIONS) {
+        const responses: Record<number, ResponseConfig> = {};
+        for (const [status, response] of Object.entries(op.responses)) {
+            responses[Number(status)] = response.schema ? { description: response.description, content: { 'application/json': { schema: response.schema } } } : { description: response.description };
+        }
+        responses[400] = errorContent('VALIDATION_FAILED, INVALID_JSON: the request does not fit; the message names the fields');
+        if (!op.public) responses[401] = errorContent('UNAUTHORIZED: no API key, or not a valid one');
+        for (const [status, codes] of Object.entries(op.errors ?? {})) responses[Number(status)] = errorContent(codes);
+        registry.registerPath({
+            method: op.method,
+            path: openApiPath(op.path),
+            summary: op.summary,
+            ...(op.description ? { description: op.description } : {}),
+            security: op.public ? [] : [{ [apiKey.name]: [] }],
+            request: {
+                ...(op.params ? { params: z.object(op.params) } : {}),
+                ...(op.body ? { body: { required: op.bodyRequired ?? false, content: { 'application/json': { schema: op.body } } } } : {})
+            },
+            responses
+        });
+    }
+    registry.registerPath({
+        method: 'get',
+        path: `${API_PREFIX}/openapi.json`,
+        summary: 'This document',
+        security: [],
+        responses: { 200: { description: 'The OpenAPI 3.1 document of /api/v1', content: { 'application/json': { schema: z.object({ openapi: z.string() }).catchall(z.unknown()) } } } }
+    });
+    return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+        openapi: '3.1.0',
+        info: {
+            title: 'Contact Center Link API',
+            version: '1',
+            description: 'Links a contact-center account to a Salesforce org through an API user, and acts in the org for the contact center. Every error is `{"error":{"code","message"}}`.'
+        },
+        ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+        security: [{ [apiKey.name]: [] }]
+    });
+}
+
+/** GET /api/v1/openapi.json: needs no API key; built once. */
+export function openApiHandler(serverUrl: string): RequestHandler {
+    let document: string | undefined;
+    return (_req, res) => {
+        document ??= JSON.stringify(buildOpenApiDocument(serverUrl));
+        res.type('application/json').send(document);
+    };
+}

@@ -1,0 +1,318 @@
+import jsforce from 'jsforce';
+import { Transport } from 'jsforce/lib/transport.js';
+import type { HttpRequest, HttpRequestOptions, HttpResponse } from 'jsforce/lib/types/common.js';
+import type { Clock } from '../clock.ts';
+import type { TokenCipher } from '../crypto.ts';
+import { AppError } from '../errors.ts';
+import type { LinkTokens, LiveSession } from '../link/linkTokens.ts';
+import type { Logger } from '../logger.ts';
+import type { Store } from '../store/store.ts';
+import type { LinkRecord } from '../store/types.ts';
+import { classify, SalesforceError } from './gateway.ts';
+import { isSalesforceOrigin, type LoginHostPolicy } from './loginHosts.ts';
+
+const { Connection } = jsforce;
+type JsforceConnection = InstanceType<typeof Connection>;
+
+export const PERMISSION_SET = 'Contact_Center_API_User';
+
+/** API usage is written to the store at most this often per link (the response headers carry it on every call). */
+export const USAGE_WRITE_INTERVAL_MS = 5000;
+
+/** Salesforce could not be reached or answered 5xx. `outcomeUnknown`: a create may have been applied anyway. */
+export class SalesforceUnavailable extends AppError {
+    constructor(
+        message: string,
+        readonly outcomeUnknown: boolean
+    ) {
+        super('SALESFORCE_UNAVAILABLE', message, 503);
+    }
+}
+
+export interface OrgRequest {
+    method: 'GET' | 'POST';
+    /** relative to /services/data/vXX.X, such as `/sobjects/Task` */
+    path: string;
+    body?: unknown;
+    /** GETs and queries: sending it again cannot change anything, so network errors and 5xx are retried */
+    idempotent: boolean;
+}
+
+export interface OrgClientDeps {
+    store: Store;
+    tokens: LinkTokens;
+    cipher: TokenCipher;
+    hosts: LoginHostPolicy;
+    clock: Clock;
+    logger: Logger;
+    apiVersion: string;
+    timeoutMs: number;
+    /** pauses before the retries of an idempotent request (each gets ±25% jitter) */
+    retryDelaysMs?: number[];
+}
+
+/** A jsforce transport that also hands us the status and headers of the response, which jsforce's errors leave out. */
+class ObservedTransport extends Transport {
+    constructor(private readonly observe: (response: HttpResponse) => void) {
+        super();
+    }
+
+    override httpRequest(req: HttpRequest, options?: HttpRequestOptions) {
+        const pending = super.httpRequest(req, options);
+        pending.then(this.observe, () => undefined);
+        return pending;
+    }
+}
+
+const SOAP_DEAD = new Set([
+    'INVALID_LOGIN',
+    'LOGIN_MUST_USE_SECURITY_TOKEN',
+    'PASSWORD_LOCKOUT',
+    'INVALID_OPERATION_WITH_EXPIRED_PASSWORD',
+    'LOGIN_DURING_RESTRICTED_TIME',
+    'LOGIN_DURING_RESTRICTED_DOMAIN',
+    'USER_FROZEN',
+    'API_CURRENTLY_DISABLED',
+    'API_DISABLED_FOR_ORG'
+]);
+
+const API_DISABLED = new Set(['API_CURRENTLY_DISABLED', 'API_DISABLED_FOR_ORG']);
+
+type Sent = { ok: true; body: unknown } | { ok: false; error: SalesforceError };
+
+/**
+ * The connection layer: acts in a linked org as its API user.
+ *
+ * One access token per link, in memory (LinkTokens), reused by every call. A 401 renews it once
+ * per link however many calls fail together (an OAuth refresh through LinkTokens, or a new SOAP
+ * login for a legacy link), then the request is sent once more. Idempotent requests are retried
+ * on network errors and 5xx with backoff; a create never is. jsforce's own retries are off, so
+ * every request Salesforce sees is one we chose to send.
+ */
+export class OrgClient {
+    readonly #connections = new Map<string, { token: string; conn: JsforceConnection }>();
+    readonly #logins = new Map<string, Promise<LiveSession>>();
+    readonly #usage = new Map<string, { used: number; max: number; at: string; writtenAt: number; timer?: NodeJS.Timeout }>();
+    readonly #retryDelays: number[];
+
+    constructor(private readonly deps: OrgClientDeps) {
+        this.#retryDelays = deps.retryDelaysMs ?? [150, 450];
+    }
+
+    /** The account's link when it can act; NOT_LINKED or NEEDS_RELINK (without asking Salesforce) otherwise. */
+    activeLink(accountId: string): LinkRecord {
+        const link = this.deps.store.read((db) => db.links.find((l) => l.accountId === accountId));
+        if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
+        if (link.status === 'needs_relink') {
+            throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link to Salesforce stopped working. Relink it from the Contact Center Link card.', 409);
+        }
+        return structuredClone(link);
+    }
+
+    /** The org the link acts in; a legacy link learns it from its login. */
+    async orgIdOf(accountId: string, link: LinkRecord): Promise<string> {
+        if (link.orgId) return link.orgId;
+        const session = await this.#session(accountId, link);
+        return orgOfSession(session);
+    }
+
+    /** One REST call as the link's API user; see the class comment for what is retried. */
+    async request<T>(accountId: string, link: LinkRecord, request: OrgRequest): Promise<T> {
+        let session = await this.#session(accountId, link);
+        let renewed = false;
+        let retries = 0;
+        for (;;) {
+            const sent = await this.#send(accountId, link, session, request);
+            if (sent.ok) return sent.body as T;
+            const { error } = sent;
+            if (error.code === 'INVALID_SESSION_ID') {
+                if (renewed) throw new AppError('SALESFORCE_ERROR', `Salesforce refused a session it had just issued (${error.message}). Verify the link from the Contact Center Link card.`, 502);
+                session = await this.#renew(accountId, link, session.accessToken);
+                renewed = true;
+                continue;
+            }
+            if (error.code === 'REQUEST_LIMIT_EXCEEDED') {
+                throw new AppError(
+                    'SALESFORCE_LIMIT_EXCEEDED',
+                    'The Salesforce org has used up its daily API requests (REQUEST_LIMIT_EXCEEDED). Call actions resume when the 24-hour allowance frees up; an admin can see usage in Setup → Company Information.',
+                    429
+                );
+            }
+            if (API_DISABLED.has(error.code)) throw permissionMissing('The API user may not use the Salesforce API (API Enabled is off).');
+            if (error.kind !== 'rejected') {
+                if (request.idempotent && error.code !== 'TIMEOUT' && retries < this.#retryDelays.length) {
+                    await sleep(jitter(this.#retryDelays[retries++]!));
+                    continue;
+                }
+                const tries = retries > 0 ? ` after ${retries + 1} attempts` : '';
+                throw new SalesforceUnavailable(`Salesforce could not be reached${tries}: ${error.message} Try again in a minute.`, !request.idempotent);
+            }
+            throw error;
+        }
+    }
+
+    async #send(accountId: string, link: LinkRecord, session: LiveSession, request: OrgRequest): Promise<Sent> {
+        const conn = this.#connection(accountId, session);
+        let status: number | undefined;
+        let limitInfo: string | undefined;
+        const transport = new ObservedTransport((response) => {
+            status = response.statusCode;
+            limitInfo = response.headers['sforce-limit-info'];
+        });
+        const httpRequest: HttpRequest = {
+            method: request.method,
+            url: request.path,
+            ...(request.body === undefined ? {} : { body: JSON.stringify(request.body), headers: { 'content-type': 'application/json' } })
+        };
+        const options = { transport, retry: { maxRetries: 0 }, timeout: this.deps.timeoutMs };
+        let outcome: Sent;
+        try {
+            const body = await withTimeout(conn.request<unknown>(httpRequest, options), this.deps.timeoutMs + 250);
+            outcome =
+                body !== null && typeof body === 'object'
+                    ? { ok: true, body }
+                    : { ok: false, error: new SalesforceError('invalid_response', 'INVALID_RESPONSE', `Salesforce answered HTTP ${status ?? '?'} with a body that is not JSON.`, status) };
+        } catch (raw) {
+            outcome = { ok: false, error: describeFailure(raw, status) };
+        }
+        if (limitInfo) await this.#noteUsage(accountId, link, limitInfo);
+        return outcome;
+    }
+
+    #connection(accountId: string, session: LiveSession): JsforceConnection {
+        const cached = this.#connections.get(accountId);
+        if (cached && cached.token === session.accessToken) return cached.conn;
+        const conn = new Connection({ instanceUrl: session.instanceUrl, accessToken: session.accessToken, version: this.deps.apiVersion });
+        this.#connections.set(accountId, { token: session.accessToken, conn });
+        return conn;
+    }
+
+    async #session(accountId: string, link: LinkRecord): Promise<LiveSession> {
+        const current = this.deps.tokens.current(accountId);
+        if (current) return current;
+        return this.#renewFor(accountId, link);
+    }
+
+    /** After a 401: a call that failed on a token already replaced just uses the new one. */
+    async #renew(accountId: string, link: LinkRecord, failedToken: string): Promise<LiveSession> {
+        const current = this.deps.tokens.current(accountId);
+        if (current && current.accessToken !== failedToken) return current;
+        return this.#renewFor(accountId, link);
+    }
+
+    async #renewFor(accountId: string, link: LinkRecord): Promise<LiveSession> {
+        try {
+            return link.method === 'legacy' ? await this.#login(accountId) : await this.deps.tokens.refresh(accountId);
+        } catch (error) {
+            if (error instanceof AppError) throw error;
+            const sf = classify(error);
+            if (sf.kind === 'rejected' && !/already being processed/i.test(sf.message)) {
+                throw new AppError('SALESFORCE_ERROR', `Salesforce would not renew the session (${sf.code}: ${sf.message}).`, 502);
+            }
+            throw new SalesforceUnavailable(`Salesforce could not renew the session: ${sf.message} Try again in a minute.`, false);
+        }
+    }
+
+    /** A legacy link's SOAP login, once per link at a time; the session is kept like an OAuth access token. */
+    #login(accountId: string): Promise<LiveSession> {
+        const running = this.#logins.get(accountId);
+        if (running) return running;
+        const work = this.#soapLogin(accountId).finally(() => this.#logins.delete(accountId));
+        this.#logins.set(accountId, work);
+        return work;
+    }
+
+    async #soapLogin(accountId: string): Promise<LiveSession> {
+        const { store, cipher, tokens, hosts, apiVersion, timeoutMs, logger } = this.deps;
+        const link = store.read((db) => structuredClone(db.links.find((l) => l.accountId === accountId && l.method === 'legacy' && l.legacyCredentials)));
+        if (!link) throw new AppError('NOT_LINKED', 'This account is no longer linked the old way. Try the call again.', 409);
+        if (link.status === 'needs_relink') throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the card.', 409);
+        const { password, securityToken } = JSON.parse(cipher.open(link.legacyCredentials!)) as { password: string; securityToken?: string };
+        const conn = new Connection({ loginUrl: link.loginUrl, version: apiVersion });
+        try {
+            await withTimeout(conn.loginBySoap(link.username, password + (securityToken ?? '')), timeoutMs);
+        } catch (error) {
+            const fault = /^([A-Z][A-Z_]+): (.*)$/s.exec(error instanceof Error ? error.message : '');
+            if (fault && SOAP_DEAD.has(fault[1]!)) {
+                const message = `Salesforce refused the stored username, password and security token (${fault[1]}: ${fault[2]!.trim()}). Relink with OAuth from the Contact Center Link card.`;
+                await tokens.markNeedsRelink(accountId, link, message);
+                throw new AppError('NEEDS_RELINK', message, 409);
+            }
+            if (fault) throw new AppError('SALESFORCE_ERROR', `Salesforce refused the login (${fault[1]}: ${fault[2]!.trim()}).`, 502);
+            const reason = error instanceof SalesforceError ? error.message : 'no usable answer to the login request.';
+            throw new SalesforceUnavailable(`Salesforce could not be reached to log in: ${reason} Try again in a minute.`, false);
+        }
+        if (!conn.accessToken || !isSalesforceOrigin(hosts, conn.instanceUrl) || !conn.userInfo) {
+            throw new AppError('SALESFORCE_ERROR', 'The Salesforce login answered with a server that is not Salesforce.', 502);
+        }
+        const session: LiveSession = { accessToken: conn.accessToken, instanceUrl: conn.instanceUrl, identityUrl: conn.userInfo.url, userId: conn.userInfo.id };
+        // A relink that landed meanwhile owns the session slot now.
+        const unchanged = store.read((db) => db.links.find((l) => l.accountId === accountId)?.legacyCredentials?.data === link.legacyCredentials!.data);
+        if (unchanged) tokens.remember(accountId, session);
+        logger.debug({ accountId }, 'legacy link logged in');
+        return session;
+    }
+
+    async #noteUsage(accountId: string, link: LinkRecord, header: string): Promise<void> {
+        const match = /api-usage=(\d+)\/(\d+)/.exec(header);
+        if (!match) return;
+        const now = this.deps.clock.now();
+        let usage = this.#usage.get(accountId);
+        if (!usage) {
+            usage = { used: 0, max: 0, at: '', writtenAt: 0 };
+            this.#usage.set(accountId, usage);
+        }
+        Object.assign(usage, { used: Number(match[1]), max: Number(match[2]), at: now.toISOString() });
+        const since = now.getTime() - usage.writtenAt;
+        if (since >= USAGE_WRITE_INTERVAL_MS) {
+            await this.#writeUsage(accountId, link);
+        } else if (!usage.timer) {
+            usage.timer = setTimeout(() => void this.#writeUsage(accountId, link), USAGE_WRITE_INTERVAL_MS - since);
+            usage.timer.unref();
+        }
+    }
+
+    async #writeUsage(accountId: string, link: LinkRecord): Promise<void> {
+        const usage = this.#usage.get(accountId);
+        if (!usage) return;
+        if (usage.timer) clearTimeout(usage.timer);
+        delete usage.timer;
+        usage.writtenAt = this.deps.clock.now().getTime();
+        const value = { used: usage.used, max: usage.max, at: usage.at };
+        try {
+            await this.deps.store.update((db) => {
+                const stored = db.links.find((l) => l.accountId === accountId);
+                if (stored && stored.method === link.method && stored.orgId === link.orgId) stored.apiUsage = value;
+            });
+        } catch (error) {
+            this.deps.logger.warn({ accountId, err: error instanceof Error ? error.message : String(error) }, 'could not save API usage');
+        }
+    }
+}
+
+export const orgOfSession = (session: LiveSession): string => /\/id\/([A-Za-z0-9]{15,18})\//.exec(session.identityUrl)?.[1] ?? '';
+
+export const permissionMissing = (what: string): AppError =>
+    new AppError('PERMISSION_MISSING', `${what} Assign the ${PERMISSION_SET} permission set to the API user (or grant what it lists), then try again.`, 403);
+
+function describeFailure(raw: unknown, status: number | undefined): SalesforceError {
+    if (raw instanceof SalesforceError) return raw;
+    if (raw instanceof Error && raw.message === 'Request Timeout') return new SalesforceError('unavailable', 'TIMEOUT', 'Salesforce did not answer in time.');
+    const error = classify(raw);
+    if (status !== undefined && (status >= 500 || status === 429)) {
+        return new SalesforceError('unavailable', error.code, `Salesforce answered HTTP ${status} (${error.code}).`, status);
+    }
+    return error;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new SalesforceError('unavailable', 'TIMEOUT', `Salesforce did not answer within ${ms / 1000} s.`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const jitter = (ms: number): number => Math.round(ms * (0.75 + Math.random() * 0.5));

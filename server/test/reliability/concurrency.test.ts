@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { PEOPLE, startHarness, type Harness } from '../harness.ts';
+import request from 'supertest';
+import { random, report, startPopup } from './helpers.ts';
+
+const ROUNDS = Number(process.env.CONCURRENCY_ROUNDS ?? 20);
+const RELINKS = Number(process.env.CONCURRENCY_RELINKS ?? 50);
+
+describe('links completing at the same moment', () => {
+    let h: Harness;
+    before(async () => {
+        // Networks reorder: each answer from Salesforce arrives after a random extra moment.
+        const jitter = random('concurrency-network');
+        const late = async <T>(answer: T): Promise<T> => {
+            await new Promise((resolve) => setTimeout(resolve, Math.floor(jitter() * 40)));
+            return answer;
+        };
+        h = await startHarness({
+            gateway: (real) => ({
+                ...real,
+                exchangeCode: async (...args) => late(await real.exchangeCode(...args)),
+                identity: async (...args) => late(await real.identity(...args)),
+                composite: async (...args) => late(await real.composite(...args))
+            })
+        });
+    });
+    after(() => h.close());
+
+    const userLinks = () => h.services.store.read((db) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username));
+    /** What Salesforce holds must be what the store holds: one live approval per working link, no orphan. */
+    const assertTokensMatchLinks = (label: string) => {
+        const live = userLinks().filter((l) => l.status === 'linked').length;
+        assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), live, `${label}: Salesforce holds another number of approvals than the store has working links`);
+    };
+
+    test(`six completions for one API user at once, ${ROUNDS} times: never more than five links`, async (t) => {
+        let linked = 0;
+        let refused = 0;
+        let most = 0;
+        for (let round = 0; round < ROUNDS; round++) {
+            const accounts = await Promise.all(Array.from({ length: 6 }, (_, i) => h.newAccount(`Round ${round} tenant ${i}`)));
+            const results = await Promise.all(accounts.map((a) => h.link(a.key, PEOPLE.acmeApi)));
+            const statuses = results.map((r) => r.callback.status);
+            assert.ok(statuses.every((s) => s === 200 || s === 409), `round ${round}: ${statuses.join(' ')}`);
+            for (const r of results) assert.doesNotMatch(r.callback.text, /answered unexpectedly/);
+            const held = userLinks().length;
+            assert.ok(held <= 5, `round ${round}: the store holds ${held} links for one API user`);
+            most = Math.max(most, held);
+            linked += statuses.filter((s) => s === 200).length;
+            refused += statuses.filter((s) => s === 409).length;
+            assertTokensMatchLinks(`round ${round}`);
+            await Promise.all(accounts.map((a) => h.api(a.key).delete('/api/v1/link').expect(200)));
+            assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 0, `round ${round}: approvals left after unlinking everything`);
+        }
+        report(t, 'concurrency-six', { rounds: ROUNDS, completions: ROUNDS * 6, linked, refused, mostLinksForOneUser: most });
+    });
+
+    test(`${RELINKS} relinks of one account at once end with exactly one link, and every displaced token revoked`, async (t) => {
+        const { id, key } = await h.newAccount('Relinked many times');
+        await h.link(key, PEOPLE.acmeApi);
+        // An account may have 20 popups open: the relinks come in waves of 20 signed-in popups whose callbacks all land at once.
+        const results: Array<{ callback: request.Response }> = [];
+        for (let left = RELINKS; left > 0; left -= 20) {
+            const popups = await Promise.all(Array.from({ length: Math.min(20, left) }, () => startPopup(h.app, key, PEOPLE.acmeApi)));
+            results.push(...(await Promise.all(popups.map((p) => request(h.app).get(p.callbackPath).set('Cookie', p.cookie).then((callback) => ({ callback }))))));
+        }
+        const statuses = results.map((r) => r.callback.status);
+        // A relink Salesforce cut short (it keeps five approvals per user) says so, as a 409 a person can act on.
+        assert.ok(statuses.every((s) => s === 200 || s === 409), statuses.join(' '));
+        for (const r of results) assert.doesNotMatch(r.callback.text, /answered unexpectedly/);
+        const links = h.services.store.read((db) => db.links.filter((l) => l.accountId === id));
+        assert.equal(links.length, 1, 'one link for the account');
+        assert.equal(userLinks().length, 1, 'one link for the API user');
+        const status = await h.api(key).get('/api/v1/link').expect(200);
+        assertTokensMatchLinks('after the relinks');
+        // The link that stayed works.
+        if (status.body.status === 'linked') {
+            const verified = await h.api(key).post('/api/v1/link/verify').expect(200);
+            assert.equal(verified.body.status, 'linked');
+        }
+        assertTokensMatchLinks('after verify');
+        report(t, 'concurrency-relinks', {
+            relinks: RELINKS,
+            succeeded: statuses.filter((s) => s === 200).length,
+            failed: statuses.filter((s) => s !== 200).length,
+            finalStatus: status.body.status,
+            liveApprovals: h.emulator.state.tokensFor(PEOPLE.acmeApi.username)
+        });
+        await h.api(key).delete('/api/v1/link').expect(200);
+        assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 0);
+    });
+});
