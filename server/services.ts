@@ -76,7 +76,18 @@ export function buildServices(deps: ServiceDeps): Services {
     const links = new LinkService({ store, cipher, gateway, tokens, clock, logger, events, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts });
         const health = new HealthSweep(store, links, clock, logger, { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 });
     const webhooks = new Webhooks(store, cipher, clock, logger, events, { allowHttp: config.PUBLIC_URL.startsWith('http:') });
-    const org = new OrgClient({ store, tokens, cipher, hosts, clock, logger, apiVersion: config.SF_API_VERSION, timeoutMs: config.SF_HTTP_TIMEOUT_MS });
+    const org = new OrgClient({
+        store,
+        tokens,
+        cipher,
+        hosts,
+        clock,
+        logger,
+        apiVersion: config.SF_API_VERSION,
+        timeoutMs: config.SF_HTTP_TIMEOUT_MS,
+        onOutcome: (outcome) => metrics.salesforceRequests.inc({ kind: 'rest', outcome })
+    });
+    links.useLegacyLogin((accountId) => org.verifyLegacy(accountId));
     const calls = new CallActions({ org, ledger: new CallLedger(store, clock, logger), clock, logger });
     const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime());
     return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics, org, calls, failedAuth };

@@ -66,8 +66,14 @@ export interface LinkServiceDeps {
 export class LinkService {
     /** Status views already computed from the data as it is now (the store's version): the card and Apex poll the same account. */
     #views = { version: -1 as number | undefined, byAccount: new Map<string, LinkStatusView>() };
+    #legacyLogin?: (accountId: string) => Promise<void>;
 
     constructor(private readonly deps: LinkServiceDeps) {}
+
+    /** The connection layer logs legacy links in; Verify uses it to prove the stored password still works. */
+    useLegacyLogin(login: (accountId: string) => Promise<void>): void {
+        this.#legacyLogin = login;
+    }
 
     /** Computed once per account while the data does not move, then answered from memory; treat the view as read-only. */
     status(accountId: string): LinkStatusView {
@@ -204,9 +210,7 @@ export class LinkService {
     async verify(accountId: string, actor?: Actor): Promise<LinkStatusView> {
         const link = this.deps.store.read((db) => db.links.find((l) => l.accountId === accountId));
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
-        if (link.method === 'legacy') {
-            throw new AppError('LEGACY_LINK', 'This account is linked the old way, with a stored password. Relink it with OAuth to verify it.', 409);
-        }
+        if (link.method === 'legacy') return this.#verifyLegacy(accountId, link, actor);
         let outcome: string;
         try {
             outcome = await this.checkHealth(accountId, { preflight: true, retryDeadLink: true });
@@ -216,6 +220,29 @@ export class LinkService {
             throw appError;
         }
         await this.#audit({ accountId, action: 'verify', outcome, orgId: link.orgId, username: link.username, actor });
+        return this.status(accountId);
+    }
+
+    /** A legacy link is verified by logging in with what it stored; a refused login marks it needs_relink. */
+    async #verifyLegacy(accountId: string, link: LinkRecord, actor?: Actor): Promise<LinkStatusView> {
+        if (!this.#legacyLogin) throw new AppError('LEGACY_LINK', 'This account is linked the old way, with a stored password. Relink it with OAuth.', 409);
+        let outcome = 'ok';
+        try {
+            await this.#legacyLogin(accountId);
+            const at = this.deps.clock.now().toISOString();
+            await this.deps.store.update((db) => {
+                const stored = db.links.find((l) => l.accountId === accountId && l.method === 'legacy');
+                if (stored) stored.lastVerifiedAt = at;
+            });
+        } catch (error) {
+            if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) {
+                const appError = toLinkError(error);
+                await this.#audit({ accountId, action: 'verify', outcome: appError.code, username: link.username, actor });
+                throw appError;
+            }
+            outcome = 'needs_relink';
+        }
+        await this.#audit({ accountId, action: 'verify', outcome, username: link.username, actor });
         return this.status(accountId);
     }
 

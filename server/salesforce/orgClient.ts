@@ -49,6 +49,8 @@ export interface OrgClientDeps {
     timeoutMs: number;
     /** pauses before the retries of an idempotent request (each gets ±25% jitter) */
     retryDelaysMs?: number[];
+    /** told the outcome of every request sent (`ok` or Salesforce's error code), for metrics */
+    onOutcome?: (outcome: string) => void;
 }
 
 /** A jsforce transport that also hands us the status and headers of the response, which jsforce's errors leave out. */
@@ -107,6 +109,12 @@ export class OrgClient {
             throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link to Salesforce stopped working. Relink it from the Contact Center Link card.', 409);
         }
         return structuredClone(link);
+    }
+
+    /** Logs a legacy link in again now, proving the stored credentials still work (Verify). */
+    async verifyLegacy(accountId: string): Promise<void> {
+        this.deps.tokens.forget(accountId);
+        await this.#login(accountId);
     }
 
     /** The org the link acts in; a legacy link learns it from its login. */
@@ -175,6 +183,7 @@ export class OrgClient {
         } catch (raw) {
             outcome = { ok: false, error: describeFailure(raw, status) };
         }
+        this.deps.onOutcome?.(outcome.ok ? 'ok' : outcome.error.code);
         if (limitInfo) await this.#noteUsage(accountId, link, limitInfo);
         return outcome;
     }

@@ -217,3 +217,28 @@ test('no token, password or API key is ever written in clear to the data file or
         await h.close();
     }
 });
+
+test('Verify of a legacy link logs in with the stored password; a refused password marks it needs_relink', async () => {
+    const h = await startHarness();
+    try {
+        const good = await h.newAccount('Legacy that works');
+        const bad = await h.newAccount('Legacy with an old password');
+        await h.services.accounts.importLegacy(
+            [
+                { accountId: good.id, username: PEOPLE.acmeApi.username, password: PEOPLE.acmeApi.password, securityToken: '', environment: 'production' },
+                { accountId: bad.id, username: PEOPLE.uatApi.username, password: 'changed-since', securityToken: '', environment: 'sandbox' }
+            ],
+            h.services.cipher,
+            h.services.hosts
+        );
+        const verified = await h.api(good.key).post('/api/v1/link/verify').expect(200);
+        assert.equal(verified.body.status, 'legacy');
+        assert.ok(verified.body.link.lastVerifiedAt);
+        const refused = await h.api(bad.key).post('/api/v1/link/verify').expect(200);
+        assert.equal(refused.body.status, 'needs_relink');
+        assert.match(refused.body.link.lastError.message, /Relink with OAuth/);
+        assert.doesNotMatch(JSON.stringify(refused.body), /changed-since/);
+    } finally {
+        await h.close();
+    }
+});
