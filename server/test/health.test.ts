@@ -162,7 +162,13 @@ describe('webhooks and metrics', () => {
         const { key } = await h.newAccount('Measured');
         await h.link(key, PEOPLE.acmeApi);
         await h.link((await h.newAccount('Measured deny')).key, { ...PEOPLE.acmeApi, decision: 'deny' });
+        await h.api(key).post('/api/v1/calls/lookup', { phone: '(415) 555-1212' }).expect(200);
+        await h.api(key).post('/api/v1/calls/lookup', { phone: 'not a phone' }).expect(400);
         const res = await request(h.app).get('/metrics').expect(200);
+        assert.match(res.text, /ccl_salesforce_requests_total\{kind="rest",outcome="ok"\} [1-9]/);
+        assert.match(res.text, /ccl_call_actions_total\{action="lookup",outcome="ok"\} 1/);
+        assert.match(res.text, /ccl_call_actions_total\{action="lookup",outcome="VALIDATION_FAILED"\} 1/);
+        assert.match(res.text, /ccl_call_action_duration_seconds_count\{action="lookup"\} 2/);
         assert.match(res.text, /ccl_links\{status="linked"\} [1-9]/);
         assert.match(res.text, /ccl_link_attempts_total\{outcome="linked"\} [1-9]/);
         assert.match(res.text, /ccl_link_attempts_total\{outcome="ACCESS_DENIED"\} [1-9]/);
