@@ -16,17 +16,8 @@ export interface EmulatorClient {
   rotateRefreshTokens?: boolean;
 }
 
-export const REQUEST_KINDS = [
-  'authorize',
-  'login',
-  'approve',
-  'token',
-  'refresh',
-  'revoke',
-  'identity',
-  'soap-login',
-  'rest',
-  'versions',
+/** REST kinds are also counted under 'rest'. */
+const REST_KIND_LIST = [
   'resources',
   'query',
   'search',
@@ -41,25 +32,12 @@ export const REQUEST_KINDS = [
   'limits',
   'other',
 ] as const;
+
+export const REQUEST_KINDS = ['authorize', 'login', 'approve', 'token', 'refresh', 'revoke', 'identity', 'soap-login', 'rest', 'versions', ...REST_KIND_LIST] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 export type RequestCounts = Record<RequestKind, number>;
 
-/** REST kinds are also counted under 'rest'. */
-export const REST_KINDS: ReadonlySet<RequestKind> = new Set([
-  'resources',
-  'query',
-  'search',
-  'sobject-create',
-  'sobject-get',
-  'sobject-update',
-  'sobject-delete',
-  'describe',
-  'describe-global',
-  'composite',
-  'composite-batch',
-  'limits',
-  'other',
-]);
+export const REST_KINDS: ReadonlySet<RequestKind> = new Set(REST_KIND_LIST);
 
 export type FaultMode = 'http500' | 'http503' | 'html503' | 'malformed' | 'reset' | 'slow';
 /** a request kind, or 'rest' (any REST call), 'oauth' (token, refresh, revoke) or 'any' */
