@@ -131,7 +131,7 @@ async function main(): Promise<void> {
         options: {
             duration: { type: 'string', default: '3' },
             warmup: { type: 'string', default: '2' },
-            rounds: { type: 'string', default: '8' },
+            rounds: { type: 'string', default: '12' },
             connections: { type: 'string', default: '10' },
             accounts: { type: 'string', default: '1000' },
             server: { type: 'boolean', default: false },

@@ -86,14 +86,6 @@ export async function startPopup(
     return { sessionId: created.body.id as string, cookie, callbackPath: `${final.pathname}${final.search}` };
 }
 
-/** The whole popup: start, Salesforce's pages, the callback. */
-export async function linkThrough(target: Target, key: string, person: Person, session?: Record<string, unknown>): Promise<{ sessionId: string; callback: request.Response; code: string }> {
-    const popup = await startPopup(target, key, person, session);
-    const callback = await request(target).get(popup.callbackPath).set('Cookie', popup.cookie);
-    const code = new URLSearchParams(popup.callbackPath.split('?')[1]).get('code') ?? '';
-    return { sessionId: popup.sessionId, callback, code };
-}
-
 /** Runs `work` and fails when it takes longer than `ms`: no request may hang. */
 export async function within<T>(ms: number, what: string, work: () => Promise<T>): Promise<{ value: T; ms: number }> {
     const started = performance.now();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -249,4 +249,3 @@ async function rawRequest(h: Harness, raw: string): Promise<string> {
     }
 }
 
-void readFile;

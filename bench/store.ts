@@ -1,0 +1,287 @@
+/**
+ * Store scale: the lowdb store with 100, 1,000, 10,000 and 100,000 accounts, each linked, with a few audit
+ * entries and call-ledger entries, generated through the Store interface in a temp dir. For each size, in a
+ * fresh process: link, unlink and task-ledger writes, status reads, the data file's size, the time to open
+ * it, and the peak memory.
+ *
+ *   npm run bench:store
+ *   npm run bench:store -- --sizes 100,1000,10000,100000,300000 --writes 100 --calls 20
+ *
+ * Prints p50/p99 per operation and size, each as a ratio to the smallest size, and where a write's p99
+ * passes 20 ms: the point at which the store must move to a database.
+ */
+import { fork } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CallLedger } from '../server/calls/ledger.ts';
+import { parseConfig, requireCompleteConfig } from '../server/config.ts';
+import { generateApiKey, generateEncryptionKey, hashApiKey, TokenCipher } from '../server/crypto.ts';
+import { createLogger } from '../server/logger.ts';
+import { buildServices } from '../server/services.ts';
+import { LowdbStore } from '../server/store/lowdbStore.ts';
+import type { AuditEntry, LinkRecord, PermissionCheck } from '../server/store/types.ts';
+
+const SELF = fileURLToPath(import.meta.url);
+const WRITE_P99_LIMIT_MS = 20;
+
+interface OpStats {
+    p50: number;
+    p99: number;
+    samples: number;
+}
+interface SizeResult {
+    accounts: number;
+    fileBytes: number;
+    generateMs: number;
+    openMs: number;
+    ops: Record<'link' | 'unlink' | 'ledger' | 'statusAfterWrite' | 'statusRepeat' | 'statusOtherAccount', OpStats>;
+    peakRss: number;
+    peakHeap: number;
+}
+
+const percentile = (values: number[], p: number): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+};
+const stats = (values: number[]): OpStats => ({ p50: percentile(values, 50), p99: percentile(values, 99), samples: values.length });
+
+/** The 13 permission checks a real preflight stores on every link, at their real size. */
+const CHECKS: PermissionCheck[] = [
+    ['api_enabled', 'API Enabled'],
+    ['user_active', 'User is active'],
+    ['api_only', 'API Only user (recommended)'],
+    ['user_license', 'Integration user license (recommended)'],
+    ['task_create', 'Create Tasks'],
+    ['task_update', 'Edit Tasks'],
+    ['task_fields', 'Task call fields writable'],
+    ['read_contact', 'Read Contacts'],
+    ['read_lead', 'Read Leads'],
+    ['read_account', 'Read Accounts'],
+    ['read_case', 'Read Cases'],
+    ['phone_search', 'Search phone fields'],
+    ['view_all_users', 'View All Users (recommended)']
+].map(([id, label]) => ({ id: id!, label: label!, ok: true, severity: id!.includes('recommended') ? 'warning' : 'error' }));
+
+// ---------------------------------------------------------------- one size, in its own process
+
+async function measureSize(accounts: number, writes: number, reads: number, callsPerAccount: number): Promise<SizeResult> {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-bench-store-'));
+    let peakRss = 0;
+    let peakHeap = 0;
+    const sample = () => {
+        const m = process.memoryUsage();
+        peakRss = Math.max(peakRss, m.rss);
+        peakHeap = Math.max(peakHeap, m.heapUsed);
+    };
+    const memory = setInterval(sample, 20);
+    try {
+        const cipher = new TokenCipher(generateEncryptionKey());
+        const now = new Date();
+        const at = now.toISOString();
+        const keys: string[] = [];
+        const ids: string[] = [];
+        const orgOf = (i: number) => `00D${String(Math.floor(i / 1000)).padStart(12, '0')}AAA`;
+        /** Five accounts per API user, the most one may serve. */
+        const userOf = (i: number) => `005${String(Math.floor(i / 5)).padStart(12, '0')}AAA`;
+        const linkFor = (accountId: string, i: number): LinkRecord => ({
+            accountId,
+            method: 'oauth',
+            status: 'linked',
+            environment: 'production',
+            orgId: orgOf(i),
+            userId: userOf(i),
+            username: `api${Math.floor(i / 5)}@customer${Math.floor(i / 1000)}.example`,
+            displayName: 'Contact Center Integration',
+            userType: 'STANDARD',
+            instanceUrl: `https://customer${Math.floor(i / 1000)}.my.salesforce.com`,
+            loginUrl: 'https://login.salesforce.com',
+            linkedAt: at,
+            linkedBy: { userId: '005000000000001AAA', username: `admin@customer${Math.floor(i / 1000)}.example` },
+            lastVerifiedAt: at,
+            refreshToken: cipher.seal(`5Aep861${'x'.repeat(80)}${i}`),
+            permissions: { checkedAt: at, checks: CHECKS },
+            apiUsage: { used: 1200, max: 100_000, at }
+        });
+
+        // Generated through the Store interface, in one write.
+        const store0 = await LowdbStore.open(dataDir);
+        let started = performance.now();
+        await store0.update((db) => {
+            for (let i = 0; i < accounts; i++) {
+                const id = `acc_${String(i).padStart(16, '0')}`;
+                const key = generateApiKey();
+                ids.push(id);
+                keys.push(key);
+                db.accounts.push({ id, name: `Contact center ${i}`, apiKeyHash: hashApiKey(key), createdAt: at });
+                db.links.push(linkFor(id, i));
+                const audit: AuditEntry[] = [
+                    { at, accountId: id, action: 'account_created', outcome: 'ok' },
+                    { at, accountId: id, action: 'link', outcome: 'ok', orgId: orgOf(i), username: `api${Math.floor(i / 5)}@customer.example` },
+                    { at, accountId: id, action: 'verify', outcome: 'healthy', orgId: orgOf(i), username: `api${Math.floor(i / 5)}@customer.example` }
+                ];
+                db.audit.push(...audit);
+                for (let c = 0; c < callsPerAccount; c++) db.taskLedger.calls[`${id}|${orgOf(i).slice(0, 15)}|call-${i}-${c}`] = { state: 'created', taskId: '00T000000000001AAA', at };
+            }
+        });
+        const generateMs = performance.now() - started;
+        await store0.close();
+        sample();
+
+        // A restart: the whole file is read and parsed before the first request.
+        started = performance.now();
+        const store = await LowdbStore.open(dataDir);
+        const openMs = performance.now() - started;
+        const fileBytes = (await stat(path.join(dataDir, 'db.json'))).size;
+
+        const config = requireCompleteConfig(
+            parseConfig({ PUBLIC_URL: 'http://ccl.bench', SF_CLIENT_ID: 'bench', SF_CLIENT_SECRET: 'bench', DATA_DIR: dataDir, TOKEN_ENCRYPTION_KEY: generateEncryptionKey(), HEALTH_SWEEP_INTERVAL_SECONDS: '0' })
+        );
+        const logger = createLogger('info', new PassThrough().resume());
+        const services = buildServices({ config, store, logger });
+        const ledger = new CallLedger(store, services.clock, logger);
+
+        let seed = 42;
+        const pick = () => {
+            seed = (seed * 1103515245 + 12345) % 2 ** 31;
+            return seed % accounts;
+        };
+        const timed = async (work: () => unknown) => {
+            const t = performance.now();
+            await work();
+            const ms = performance.now() - t;
+            sample();
+            return ms;
+        };
+        /** What GET /api/v1/link does past HTTP: the key, then the status. */
+        const statusRead = (i: number) => services.links.status(services.accounts.authenticate(keys[i]!)!.id);
+
+        const ops = { link: [] as number[], unlink: [] as number[], ledger: [] as number[], statusAfterWrite: [] as number[], statusRepeat: [] as number[], statusOtherAccount: [] as number[] };
+        statusRead(0); // the key index is built once, as after a start
+        for (let w = 0; w < writes; w++) {
+            const i = pick();
+            const id = ids[i]!;
+            // Unlink as LinkService does it: the link out, an audit entry in.
+            ops.unlink.push(await timed(() => store.update((db) => {
+                db.links = db.links.filter((l) => l.accountId !== id);
+                db.audit.push({ at, accountId: id, action: 'unlink', outcome: 'ok' });
+            })));
+            ops.statusAfterWrite.push(await timed(() => statusRead(i)));
+            // Link as LinkService's commit does it: the five-account rule, the swap, the audit entry.
+            const link = linkFor(id, i);
+            ops.link.push(await timed(() => store.update((db) => {
+                const holders = db.links.filter((l) => l.method === 'oauth' && l.orgId.slice(0, 15) === link.orgId.slice(0, 15) && l.userId === link.userId && l.accountId !== id);
+                if (holders.length >= 5) throw new Error('five');
+                const index = db.links.findIndex((l) => l.accountId === id);
+                if (index >= 0) db.links[index] = link;
+                else db.links.push(link);
+                db.audit.push({ at, accountId: id, action: 'link', outcome: 'ok', orgId: link.orgId, username: link.username });
+            })));
+            ops.statusAfterWrite.push(await timed(() => statusRead(i)));
+            // A call's Task recorded in the ledger, through the ledger itself.
+            ops.ledger.push(await timed(() => ledger.markCreated(id, link.orgId, `bench-call-${w}`, '00T000000000002AAA')));
+            ops.statusAfterWrite.push(await timed(() => statusRead(i)));
+        }
+        for (let r = 0; r < reads; r++) {
+            const i = pick();
+            ops.statusOtherAccount.push(await timed(() => statusRead(i)));
+            ops.statusRepeat.push(await timed(() => statusRead(i)));
+        }
+        await store.close();
+        sample();
+        return {
+            accounts,
+            fileBytes,
+            generateMs,
+            openMs,
+            ops: Object.fromEntries(Object.entries(ops).map(([k, v]) => [k, stats(v)])) as SizeResult['ops'],
+            peakRss,
+            peakHeap
+        };
+    } finally {
+        clearInterval(memory);
+        await rm(dataDir, { recursive: true, force: true });
+    }
+}
+
+// ---------------------------------------------------------------- the report
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+const f = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+
+async function main(): Promise<void> {
+    const { values } = parseArgs({
+        options: {
+            sizes: { type: 'string', default: '100,1000,10000,100000' },
+            writes: { type: 'string' },
+            reads: { type: 'string', default: '400' },
+            calls: { type: 'string', default: '3' },
+            child: { type: 'string' }
+        }
+    });
+    /** Writes sampled per operation: fewer as the file grows, since each rewrites all of it. */
+    const writesFor = (n: number) => (values.writes ? Number(values.writes) : n <= 1_000 ? 200 : n <= 10_000 ? 30 : n <= 100_000 ? 3 : 2);
+    if (values.child) {
+        const n = Number(values.child);
+        const result = await measureSize(n, writesFor(n), Number(values.reads), Number(values.calls));
+        process.send!(result);
+        return;
+    }
+
+    const sizes = values.sizes.split(',').map(Number);
+    console.log(`Store scale benchmark · ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version} · ${new Date().toISOString()}`);
+    console.log(`lowdb (one JSON file, rewritten and fsynced on every write) in ${tmpdir()}; every account linked, 3 audit entries and ${values.calls} ledger entries each; one process per size\n`);
+    const results: SizeResult[] = [];
+    for (const n of sizes) {
+        const started = performance.now();
+        const result = await new Promise<SizeResult>((resolve, reject) => {
+            const child = fork(SELF, ['--child', String(n), '--reads', values.reads, '--calls', values.calls, ...(values.writes ? ['--writes', values.writes] : [])], {
+                execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
+                stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+            });
+            child.once('message', (message) => resolve(message as SizeResult));
+            child.once('exit', (code) => (code ? reject(new Error(`the ${n}-account run exited with ${code}`)) : undefined));
+        });
+        results.push(result);
+        const o = result.ops;
+        console.log(
+            `${String(n).padStart(7)} accounts  ${mb(result.fileBytes).padStart(9)}  open ${f(result.openMs)} ms  ` +
+                `link p50/p99 ${f(o.link.p50)}/${f(o.link.p99)} ms  unlink ${f(o.unlink.p50)}/${f(o.unlink.p99)}  ledger ${f(o.ledger.p50)}/${f(o.ledger.p99)}  ` +
+                `status after a write ${f(o.statusAfterWrite.p50)}/${f(o.statusAfterWrite.p99)}  another account ${f(o.statusOtherAccount.p50)}/${f(o.statusOtherAccount.p99)}  repeat ${f(o.statusRepeat.p50)}/${f(o.statusRepeat.p99)}  ` +
+                `peak RSS ${mb(result.peakRss)} heap ${mb(result.peakHeap)}  (${o.link.samples} writes per op, ${((performance.now() - started) / 1000).toFixed(0)} s)`
+        );
+    }
+
+    const base = results[0]!;
+    console.log(`\nratios to ${base.accounts} accounts (p99):`);
+    for (const r of results.slice(1)) {
+        const ratio = (op: keyof SizeResult['ops']) => (r.ops[op].p99 / Math.max(base.ops[op].p99, 0.001)).toFixed(1);
+        console.log(
+            `  ${String(r.accounts).padStart(7)}: ×${(r.accounts / base.accounts).toFixed(0)} accounts → file ×${(r.fileBytes / base.fileBytes).toFixed(0)}, link ×${ratio('link')}, unlink ×${ratio('unlink')}, ledger ×${ratio('ledger')}, status after a write ×${ratio('statusAfterWrite')}, repeat ×${ratio('statusRepeat')}, peak RSS ×${(r.peakRss / base.peakRss).toFixed(1)}`
+        );
+    }
+
+    // Where a write's p99 passes the limit, and by interpolation on the file size, about how many accounts that is.
+    const worst = (r: SizeResult) => Math.max(r.ops.link.p99, r.ops.unlink.p99, r.ops.ledger.p99);
+    const over = results.findIndex((r) => worst(r) >= WRITE_P99_LIMIT_MS);
+    if (over < 0) {
+        console.log(`\nwrites stay under p99 ${WRITE_P99_LIMIT_MS} ms up to ${results.at(-1)!.accounts} accounts`);
+    } else if (over === 0) {
+        console.log(`\nwrites pass p99 ${WRITE_P99_LIMIT_MS} ms already at ${results[0]!.accounts} accounts`);
+    } else {
+        const a = results[over - 1]!;
+        const b = results[over]!;
+        const t = (WRITE_P99_LIMIT_MS - worst(a)) / (worst(b) - worst(a));
+        const accountsAt = Math.round(a.accounts + t * (b.accounts - a.accounts));
+        const bytesAt = a.fileBytes + t * (b.fileBytes - a.fileBytes);
+        console.log(
+            `\nwrites pass p99 ${WRITE_P99_LIMIT_MS} ms between ${a.accounts} (${f(worst(a))} ms) and ${b.accounts} accounts (${f(worst(b))} ms); ` +
+                `by linear interpolation at about ${accountsAt.toLocaleString('en')} accounts, a ${mb(bytesAt)} data file`
+        );
+    }
+}
+
+await main();
