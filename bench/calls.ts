@@ -19,7 +19,7 @@ import { authorizeInEmulator } from '../emulator/driver.ts';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { createApp } from '../server/app.ts';
 import { parseConfig, requireCompleteConfig } from '../server/config.ts';
-import { generateEncryptionKey } from '../server/crypto.ts';
+import { emulatorEnv } from '../server/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices, type Services } from '../server/services.ts';
 import { LowdbStore } from '../server/store/lowdbStore.ts';
@@ -68,18 +68,7 @@ async function main(): Promise<void> {
     const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-bench-'));
     const config = requireCompleteConfig(
-        parseConfig({
-            PUBLIC_URL,
-            SF_CLIENT_ID: CLIENT.clientId,
-            SF_CLIENT_SECRET: CLIENT.clientSecret,
-            SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
-            SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
-            SF_ALLOWED_LOGIN_ORIGINS: emulator.allOrigins.join(','),
-            DATA_DIR: dataDir,
-            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
-            LOG_LEVEL: 'silent',
-            SF_HTTP_TIMEOUT_MS: '15000'
-        })
+        parseConfig(emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { LOG_LEVEL: 'silent', SF_HTTP_TIMEOUT_MS: '15000' }))
     );
     const store = await LowdbStore.open(dataDir);
     const services = buildServices({ config, store, logger: createLogger('silent') });

@@ -22,7 +22,7 @@ import { startEmulator, type RequestCounts } from '../emulator/index.ts';
 import { authorizeInEmulator } from '../emulator/driver.ts';
 import { createApp } from '../server/app.ts';
 import { parseConfig, requireCompleteConfig } from '../server/config.ts';
-import { generateEncryptionKey } from '../server/crypto.ts';
+import { emulatorEnv } from '../server/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices } from '../server/services.ts';
 import type { SalesforceGateway } from '../server/salesforce/gateway.ts';
@@ -83,18 +83,7 @@ async function main(): Promise<void> {
     emulator.state.setLatency(Number(values.latency));
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-bench-link-'));
     const config = requireCompleteConfig(
-        parseConfig({
-            PUBLIC_URL,
-            SF_CLIENT_ID: CLIENT.clientId,
-            SF_CLIENT_SECRET: CLIENT.clientSecret,
-            SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
-            SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
-            SF_ALLOWED_LOGIN_ORIGINS: emulator.allOrigins.join(','),
-            DATA_DIR: dataDir,
-            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
-            HEALTH_SWEEP_INTERVAL_SECONDS: '0',
-            LOG_LEVEL: 'info'
-        })
+        parseConfig(emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'info' }))
     );
     const store = await LowdbStore.open(dataDir);
     const clock = { salesforceMs: 0 };

@@ -20,7 +20,8 @@ import request from 'supertest';
 import { startEmulator } from '../emulator/index.ts';
 import { authorizeInEmulator } from '../emulator/driver.ts';
 import { parseConfig, requireCompleteConfig } from '../server/config.ts';
-import { generateEncryptionKey, hashApiKey, randomToken } from '../server/crypto.ts';
+import { emulatorEnv } from '../server/emulatorEnv.ts';
+import { hashApiKey, randomToken } from '../server/crypto.ts';
 import { createLogger } from '../server/logger.ts';
 import { runServer } from '../server/main.ts';
 
@@ -51,20 +52,15 @@ async function serve(accountCount: number): Promise<void> {
     const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-bench-status-'));
     const config = requireCompleteConfig(
-        parseConfig({
-            PORT: '0',
-            PUBLIC_URL,
-            SF_CLIENT_ID: CLIENT.clientId,
-            SF_CLIENT_SECRET: CLIENT.clientSecret,
-            SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
-            SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
-            SF_ALLOWED_LOGIN_ORIGINS: emulator.allOrigins.join(','),
-            DATA_DIR: dataDir,
-            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
-            HEALTH_SWEEP_INTERVAL_SECONDS: '0',
-            // The production default: successful requests are logged at debug, so not at all.
-            LOG_LEVEL: 'info'
-        })
+        parseConfig(
+            emulatorEnv(
+                emulator,
+                CLIENT,
+                { PUBLIC_URL, DATA_DIR: dataDir },
+                // The production default: successful requests are logged at debug, so not at all.
+                { PORT: '0', HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'info' }
+            )
+        )
     );
     const running = await runServer(config, { logger: createLogger('info') });
     const { services } = running;

@@ -12,7 +12,6 @@ import {
     decide,
     detail,
     launchBrowser,
-    linkMenuButton,
     linkThroughApi,
     logIn,
     markPage,

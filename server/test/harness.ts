@@ -8,7 +8,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulat
 import { authorizeInEmulator } from '../../emulator/driver.ts';
 import { createApp } from '../app.ts';
 import { parseConfig, requireCompleteConfig, type Config } from '../config.ts';
-import { generateEncryptionKey } from '../crypto.ts';
+import { emulatorEnv } from '../emulatorEnv.ts';
 import { createLogger } from '../logger.ts';
 import { buildServices, type Services } from '../services.ts';
 import { LowdbStore } from '../store/lowdbStore.ts';
@@ -77,19 +77,7 @@ export async function startHarness(options: { emulator?: EmulatorOptions; gatewa
     const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }], ...options.emulator });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-test-'));
     const config = requireCompleteConfig(
-        parseConfig({
-            PUBLIC_URL,
-            SF_CLIENT_ID: CLIENT.clientId,
-            SF_CLIENT_SECRET: CLIENT.clientSecret,
-            SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
-            SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
-            SF_ALLOWED_LOGIN_ORIGINS: emulator.allOrigins.join(','),
-            DATA_DIR: dataDir,
-            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
-            LOG_LEVEL: 'debug',
-            SF_HTTP_TIMEOUT_MS: '5000',
-            ...options.env
-        })
+        parseConfig(emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { LOG_LEVEL: 'debug', SF_HTTP_TIMEOUT_MS: '5000', ...options.env }))
     );
     const logStream = new PassThrough();
     let logText = '';

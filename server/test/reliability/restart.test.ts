@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { startEmulator, type Emulator } from '../../../emulator/index.ts';
 import { parseConfig, requireCompleteConfig, type Config } from '../../config.ts';
-import { generateEncryptionKey } from '../../crypto.ts';
+import { emulatorEnv } from '../../emulatorEnv.ts';
 import { createLogger } from '../../logger.ts';
 import { runServer } from '../../main.ts';
 import { LowdbStore } from '../../store/lowdbStore.ts';
@@ -38,19 +38,7 @@ describe('the backend restarts between the popup’s /oauth/start and its callba
     before(async () => {
         emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
         dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-restart-'));
-        env = {
-            PORT: '0',
-            PUBLIC_URL,
-            SF_CLIENT_ID: CLIENT.clientId,
-            SF_CLIENT_SECRET: CLIENT.clientSecret,
-            SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
-            SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
-            SF_ALLOWED_LOGIN_ORIGINS: emulator.allOrigins.join(','),
-            DATA_DIR: dataDir,
-            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
-            HEALTH_SWEEP_INTERVAL_SECONDS: '0',
-            LOG_LEVEL: 'silent'
-        };
+        env = emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { PORT: '0', HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'silent' });
         config = requireCompleteConfig(parseConfig(env));
     });
     after(async () => {
