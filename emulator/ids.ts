@@ -1,6 +1,9 @@
 // Salesforce record ids: 15-char case-sensitive ids and their 18-char case-insensitive form.
 
-const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+import { normalizeSalesforceId } from '../server/calls/ids.ts';
+
+export { id15 as to15 } from '../server/calls/ids.ts';
+
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 export const KEY_PREFIX = {
@@ -19,26 +22,11 @@ export const KEY_PREFIX = {
   FieldPermissions: '01k',
 } as const;
 
-function isUpper(c: string): boolean {
-  return c >= 'A' && c <= 'Z';
-}
-
-/** The 3-char suffix that makes a 15-char id case-insensitive. */
-export function checksumSuffix(id15: string): string {
-  let out = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    let bits = 0;
-    for (let i = 0; i < 5; i++) {
-      if (isUpper(id15.charAt(chunk * 5 + i))) bits |= 1 << i;
-    }
-    out += SUFFIX_ALPHABET.charAt(bits);
-  }
-  return out;
-}
-
+/** Canonical 18-char form of a 15-char id; throws on anything else. */
 export function to18(id15: string): string {
-  if (!/^[A-Za-z0-9]{15}$/.test(id15)) throw new Error(`not a 15-character id: ${id15}`);
-  return id15 + checksumSuffix(id15);
+  const id = /^[A-Za-z0-9]{15}$/.test(id15) ? normalizeSalesforceId(id15) : undefined;
+  if (!id) throw new Error(`not a 15-character id: ${id15}`);
+  return id;
 }
 
 /**
@@ -46,30 +34,10 @@ export function to18(id15: string): string {
  * An 18-char id restores the case of its first 15 characters from its suffix, as Salesforce does.
  */
 export function normalizeId(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  if (/^[A-Za-z0-9]{15}$/.test(value)) return to18(value);
-  if (!/^[A-Za-z0-9]{18}$/.test(value)) return null;
-  const suffix = value.slice(15).toUpperCase();
-  let restored = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    const bits = SUFFIX_ALPHABET.indexOf(suffix.charAt(chunk));
-    if (bits < 0) return null;
-    for (let i = 0; i < 5; i++) {
-      const c = value.charAt(chunk * 5 + i);
-      const upper = (bits & (1 << i)) !== 0;
-      if (/[A-Za-z]/.test(c)) restored += upper ? c.toUpperCase() : c.toLowerCase();
-      else if (upper) return null; // a digit cannot be flagged as upper case
-      else restored += c;
-    }
-  }
-  return restored + suffix;
+  return typeof value === 'string' ? (normalizeSalesforceId(value) ?? null) : null;
 }
 
-export function to15(id: string): string {
-  return id.slice(0, 15);
-}
-
-export function base62(n: number, width: number): string {
+function base62(n: number, width: number): string {
   let s = '';
   let v = Math.floor(n);
   while (v > 0) {

@@ -4,8 +4,8 @@ import type { FieldAccess, ObjectAccess, OrgModel, PermissionName, PermissionSet
 import { noAccess, noPermissions, PERMISSION_NAMES } from './model.ts';
 import { OBJECTS, type FieldDef, type ObjectDef } from './schema.ts';
 
-/** Setup objects every API user may read in the emulator. */
-const SETUP_OBJECTS = new Set(['UserPermissionAccess', 'Organization', 'User', 'Profile', 'PermissionSet', 'PermissionSetAssignment', 'UserLicense', 'ObjectPermissions', 'FieldPermissions']);
+/** Setup objects (those derived from the org model rather than stored), which every API user may read in the emulator. */
+const SETUP_OBJECTS = new Set(Object.values(OBJECTS).filter((o) => !o.dml).map((o) => o.name));
 
 export class Access {
   readonly permissions: Record<PermissionName, boolean>;
@@ -120,8 +120,4 @@ export function findRecord(org: OrgModel, id: string): { type: string; rec: Rec 
     if (rec) return { type, rec };
   }
   return undefined;
-}
-
-export function objectDef(type: string): ObjectDef | undefined {
-  return OBJECTS[type];
 }

@@ -78,6 +78,13 @@ const sys = (): FieldDef[] => [
 const owner = (): FieldDef =>
   f('OwnerId', 'Owner ID', 'reference', { nillable: false, defaultedOnCreate: true, referenceTo: ['User'], relationshipName: 'Owner' });
 const fls: FieldOpts = { fls: true };
+/** A person's name as Contact and Lead describe it: the parts and the derived full name. */
+const personName = (): FieldDef[] => [
+  f('Salutation', 'Salutation', 'picklist', { picklist: ['Mr.', 'Ms.', 'Mrs.', 'Dr.', 'Prof.'] }),
+  f('FirstName', 'First Name', 'string', { length: 40 }),
+  f('LastName', 'Last Name', 'string', { nillable: false, length: 80 }),
+  f('Name', 'Full Name', 'string', { ...ro, nillable: false, nameField: true, length: 121 }),
+];
 const perm = (name: string, label: string): FieldDef => f(name, label, 'boolean', { nillable: false, ...ro });
 
 const permissionFields = (): FieldDef[] => [
@@ -233,10 +240,7 @@ export const OBJECTS: Record<string, ObjectDef> = {
     fields: [
       f('Id', 'Contact ID', 'id'),
       f('AccountId', 'Account ID', 'reference', { referenceTo: ['Account'], relationshipName: 'Account' }),
-      f('Salutation', 'Salutation', 'picklist', { picklist: ['Mr.', 'Ms.', 'Mrs.', 'Dr.', 'Prof.'] }),
-      f('FirstName', 'First Name', 'string', { length: 40 }),
-      f('LastName', 'Last Name', 'string', { nillable: false, length: 80 }),
-      f('Name', 'Full Name', 'string', { ...ro, nillable: false, nameField: true, length: 121 }),
+      ...personName(),
       f('Title', 'Title', 'string', { ...fls, length: 128 }),
       f('Email', 'Email', 'email', { ...fls, length: 80 }),
       f('Phone', 'Business Phone', 'phone', { ...fls, length: 40 }),
@@ -255,10 +259,7 @@ export const OBJECTS: Record<string, ObjectDef> = {
     name: 'Lead', label: 'Lead', labelPlural: 'Leads', keyPrefix: '00Q', dml: true, searchable: true,
     fields: [
       f('Id', 'Lead ID', 'id'),
-      f('Salutation', 'Salutation', 'picklist', { picklist: ['Mr.', 'Ms.', 'Mrs.', 'Dr.', 'Prof.'] }),
-      f('FirstName', 'First Name', 'string', { length: 40 }),
-      f('LastName', 'Last Name', 'string', { nillable: false, length: 80 }),
-      f('Name', 'Full Name', 'string', { ...ro, nillable: false, nameField: true, length: 121 }),
+      ...personName(),
       f('Company', 'Company', 'string', { nillable: false }),
       f('Title', 'Title', 'string', { ...fls, length: 128 }),
       f('Email', 'Email', 'email', { ...fls, length: 80 }),
@@ -343,8 +344,6 @@ export function findRelationship(obj: ObjectDef, relName: string): FieldDef | un
   const lower = relName.toLowerCase();
   return obj.fields.find((x) => x.type === 'reference' && x.relationshipName?.toLowerCase() === lower);
 }
-
-export const PHONE_TYPES: ReadonlySet<FieldType> = new Set(['phone']);
 
 export function soapType(t: FieldType): string {
   switch (t) {
