@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { authorizeInEmulator, type Person } from '../emulator/driver.ts';
@@ -18,12 +19,8 @@ const DOCS_IMAGES_DIR = path.join(ROOT, 'docs/images');
 
 export const INSTALL_COMMAND = 'apt-get install -y chromium';
 
-export const PEOPLE = {
-    acmeApi: { username: 'api@acme.example', password: 'demo-api-pass' },
-    acmeAdmin: { username: 'admin@acme.example', password: 'demo-admin-pass' },
-    acmeNoApi: { username: 'noapi@acme.example', password: 'demo-noapi-pass' },
-    uatApi: { username: 'api@acme.example.uat', password: 'demo-api-pass' }
-} satisfies Record<string, Person>;
+/** The seeded users the tests log in as: the same table the backend's tests use. */
+export { PEOPLE } from '../server/test/harness.ts';
 
 /** How long one browser test may take. */
 export const TEST_TIMEOUT_MS = 60_000;
@@ -51,6 +48,21 @@ export async function launchBrowser(): Promise<Browser> {
         executablePath,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
     });
+}
+
+/** Launches Chromium before the enclosing suite's tests and closes it after them; returns the running browser. */
+export function useBrowser(): () => Browser {
+    let browser: Browser | undefined;
+    before(async () => {
+        browser = await launchBrowser();
+    });
+    after(async () => {
+        await browser?.close();
+    });
+    return () => {
+        if (!browser) throw new Error('The browser is not running');
+        return browser;
+    };
 }
 
 export interface Stack {

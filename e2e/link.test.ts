@@ -2,8 +2,7 @@
 // approval pages in a real popup, and what the card says afterwards.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import {
     PEOPLE,
     TEST_TIMEOUT_MS,
@@ -13,13 +12,13 @@ import {
     decide,
     detail,
     docsImage,
-    launchBrowser,
     linkMenuButton,
     logIn,
     missingBrowser,
     samePage,
     screenshot,
     toast,
+    useBrowser,
     waitForBadge,
     waitForText,
     withPreview
@@ -28,16 +27,10 @@ import {
 const skip = missingBrowser();
 
 describe('linking from the card', { skip }, () => {
-    let browser: Browser;
-    before(async () => {
-        browser = await launchBrowser();
-    });
-    after(async () => {
-        await browser?.close();
-    });
+    const browser = useBrowser();
 
     it('links Production: the popup opens on the Acme login page, Allow closes it, the card shows Linked without a reload', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        await withPreview(browser, t.name, {}, async ({ page, problems }, stack) => {
+        await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
             const acme = stack.demo.emulator.state.org('acme');
             await waitForBadge(page, 'Unlinked');
 
@@ -79,7 +72,7 @@ describe('linking from the card', { skip }, () => {
     });
 
     it('links Sandbox from the sandbox org (?org=acmeUat) through its My Domain', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        await withPreview(browser, t.name, { org: 'acmeUat' }, async ({ page, problems }, stack) => {
+        await withPreview(browser(), t.name, { org: 'acmeUat' }, async ({ page, problems }, stack) => {
             const uat = stack.demo.emulator.state.org('acmeUat');
             await page.locator('[data-id="sandbox-banner"]').waitFor();
             await waitForBadge(page, 'Unlinked');
@@ -102,7 +95,7 @@ describe('linking from the card', { skip }, () => {
     });
 
     it('says access was denied when the API user clicks Deny, and stays Unlinked', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        await withPreview(browser, t.name, {}, async ({ page }) => {
+        await withPreview(browser(), t.name, {}, async ({ page }) => {
             const popup = (await chooseEnvironment(page, /^Production/))!;
             await logIn(popup, PEOPLE.acmeApi);
             await decide(popup, 'Deny');
@@ -117,7 +110,7 @@ describe('linking from the card', { skip }, () => {
     });
 
     it('explains that a user without API access cannot be the API user', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        await withPreview(browser, t.name, {}, async ({ page }) => {
+        await withPreview(browser(), t.name, {}, async ({ page }) => {
             const popup = (await chooseEnvironment(page, /^Production/))!;
             await logIn(popup, PEOPLE.acmeNoApi);
             await decide(popup, 'Allow');
@@ -134,7 +127,7 @@ describe('linking from the card', { skip }, () => {
         // With the seeds, a My Domain logs in only its own org's users, so the Apex's expectedOrgId can only be missed
         // when the org changed under an open page: the emulator's refresh-sandbox control gives Acme UAT a new org id
         // after the page (standing in the old sandbox) was loaded.
-        await withPreview(browser, t.name, { org: 'acmeUat' }, async ({ page }, stack) => {
+        await withPreview(browser(), t.name, { org: 'acmeUat' }, async ({ page }, stack) => {
             const before = (await page.locator('[data-id="org-id"]').innerText()).trim();
             const refreshed = stack.demo.emulator.state.refreshSandbox('acmeUat');
             assert.notEqual(refreshed.orgId, before);
@@ -153,7 +146,7 @@ describe('linking from the card', { skip }, () => {
     });
 
     it('shows the status, help and guidance before linking, and asks before linking another org', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        await withPreview(browser, t.name, {}, async ({ page, problems }) => {
+        await withPreview(browser(), t.name, {}, async ({ page, problems }) => {
             await waitForBadge(page, 'Unlinked');
             await page.getByRole('heading', { name: 'Contact Center Link', level: 1 }).waitFor();
             await waitForText(page.locator('[data-id="preview-notice"]'), /emulated/);

@@ -2,8 +2,8 @@
 // and the whole flow by keyboard.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import {
     PEOPLE,
     TEST_TIMEOUT_MS,
@@ -11,13 +11,13 @@ import {
     chooseEnvironment,
     decide,
     detail,
-    launchBrowser,
     linkThroughApi,
     logIn,
     markPage,
     missingBrowser,
     samePage,
     toast,
+    useBrowser,
     waitForBadge,
     waitForText,
     withPreview
@@ -57,16 +57,10 @@ async function tabTo(page: Page, matches: RegExp, limit = 25): Promise<void> {
 }
 
 describe('managing the link from the card', { skip }, () => {
-    let browser: Browser;
-    before(async () => {
-        browser = await launchBrowser();
-    });
-    after(async () => {
-        await browser?.close();
-    });
+    const browser = useBrowser();
 
     it('relinks to another user, verifies, and unlinks after a confirmation', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        await withPreview(browser, t.name, {}, async ({ page, problems }, stack) => {
+        await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
             await linkThroughApi(stack, stack.demo.account.apiKey, PEOPLE.acmeApi);
             await page.reload();
             await waitForBadge(page, 'Linked');
@@ -118,7 +112,7 @@ describe('managing the link from the card', { skip }, () => {
     });
 
     it('refuses a sixth account on one API user and names the five that hold it', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        await withPreview(browser, t.name, {}, async ({ page }, stack) => {
+        await withPreview(browser(), t.name, {}, async ({ page }, stack) => {
             const names: string[] = [];
             for (let i = 1; i <= 5; i++) {
                 const name = `Acme Support ${i}`;
@@ -143,7 +137,7 @@ describe('managing the link from the card', { skip }, () => {
         const blockPopups = (): void => {
             window.open = () => null;
         };
-        await withPreview(browser, t.name, { initScript: blockPopups }, async ({ page, context }, stack) => {
+        await withPreview(browser(), t.name, { initScript: blockPopups }, async ({ page, context }, stack) => {
             await chooseEnvironment(page, /^Production/, { popup: false });
             const offered = page.locator('[data-id="popup-link"]');
             await waitForText(page.locator('[data-id="popup-blocked"]'), /blocked the login window/);
@@ -165,7 +159,7 @@ describe('managing the link from the card', { skip }, () => {
     });
 
     it('links by keyboard alone: Tab to Link, arrow keys in the menu, typing in the popup', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        await withPreview(browser, t.name, {}, async ({ page, problems }) => {
+        await withPreview(browser(), t.name, {}, async ({ page, problems }) => {
             await waitForBadge(page, 'Unlinked');
             await tabTo(page, /^button Link/);
             await page.keyboard.press('Enter');

@@ -280,11 +280,12 @@ export default class ContactCenterLink extends LightningElement {
         } finally {
             this.loading = false;
         }
-        this.toast(
-            UNLINKED_TITLE,
-            result?.revoked === false ? UNLINKED_NOT_REVOKED : UNLINKED_MESSAGE,
-            result?.revoked === false ? 'warning' : 'success'
-        );
+        // The link is gone either way; say so when Salesforce kept the grant.
+        if (result?.revoked === false) {
+            this.toast(UNLINKED_TITLE, UNLINKED_NOT_REVOKED, 'warning');
+        } else {
+            this.toast(UNLINKED_TITLE, UNLINKED_MESSAGE, 'success');
+        }
         await this.loadStatus();
     }
 

@@ -72,6 +72,29 @@ const STATUS_VIEWS = {
     }
 };
 
+const CHECK_VIEWS = {
+    passed: {
+        iconName: 'utility:success',
+        variant: 'success',
+        text: CHECK_PASSED
+    },
+    warning: {
+        iconName: 'utility:warning',
+        variant: 'warning',
+        text: CHECK_WARNING
+    },
+    failed: { iconName: 'utility:error', variant: 'error', text: CHECK_FAILED }
+};
+
+function checkView(check) {
+    if (check.ok) {
+        return CHECK_VIEWS.passed;
+    }
+    return check.severity === 'warning'
+        ? CHECK_VIEWS.warning
+        : CHECK_VIEWS.failed;
+}
+
 /**
  * The Contact Center Link card: shows the link status it is given and raises
  * `link` (detail: { environment }), `verify`, `unlink` and `cancel` events.
@@ -252,34 +275,12 @@ export default class LinkStatusCard extends LightningElement {
 
     get checks() {
         const checks = this.status?.permissions?.checks ?? [];
-        return checks.map((check) => {
-            let view;
-            if (check.ok) {
-                view = {
-                    iconName: 'utility:success',
-                    variant: 'success',
-                    text: CHECK_PASSED
-                };
-            } else if (check.severity === 'warning') {
-                view = {
-                    iconName: 'utility:warning',
-                    variant: 'warning',
-                    text: CHECK_WARNING
-                };
-            } else {
-                view = {
-                    iconName: 'utility:error',
-                    variant: 'error',
-                    text: CHECK_FAILED
-                };
-            }
-            return {
-                id: check.id,
-                label: check.label,
-                detail: check.detail,
-                ...view
-            };
-        });
+        return checks.map((check) => ({
+            id: check.id,
+            label: check.label,
+            detail: check.detail,
+            ...checkView(check)
+        }));
     }
 
     get hasChecks() {
