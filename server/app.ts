@@ -1,5 +1,5 @@
 import cookieParser from 'cookie-parser';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { currentAccount, requireAccount } from './http/auth.ts';
 import { linkRouter } from './http/apiRouter.ts';
@@ -8,8 +8,7 @@ import { CALLS_BODY_LIMIT, callsBodyParser, callsRouter } from './http/callsRout
 import { openApiHandler } from './http/openapi.ts';
 import { AppError } from './errors.ts';
 import { safeEqual } from './crypto.ts';
-import { jsonErrors, notFound, toAppError } from './http/errorMiddleware.ts';
-import { paragraph, popupPage } from './http/pages.ts';
+import { jsonErrors, notFound } from './http/errorMiddleware.ts';
 import { newNonce, oauthRouter } from './http/oauthRouter.ts';
 import type { Logger } from './logger.ts';
 import type { Services } from './services.ts';
@@ -76,17 +75,6 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     });
 
     app.use('/oauth', cookieParser(), oauthRouter(links, { secureCookies: config.PUBLIC_URL.startsWith('https:'), logger }));
-    // What the popup's routes could not read (an unknown address, one that does not decode) still gets a page, not JSON.
-    app.use('/oauth', (req) => {
-        throw new AppError('NOT_FOUND', `There is no page ${req.originalUrl.split('?')[0]!.slice(0, 100)}.`, 404);
-    });
-    app.use('/oauth', ((error, _req, res, next) => {
-        if (res.headersSent) return next(error);
-        const appError = toAppError(error);
-        if (appError.status >= 500) return next(error);
-        res.status(appError.status).type('html').set('Cache-Control', 'no-store');
-        res.send(popupPage({ nonce: res.locals.cspNonce!, title: 'Not linked', heading: 'This link is not valid', tone: 'error', body: paragraph(`${appError.message} Close this window and start again from the Contact Center Link card in Salesforce.`) }));
-    }) as ErrorRequestHandler);
 
     app.get('/api/v1/openapi.json', openApiHandler(config.PUBLIC_URL));
 

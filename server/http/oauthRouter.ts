@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Router, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Response } from 'express';
+import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { LinkFailure, sessionCookieName, type LinkService } from '../link/linkService.ts';
 import { toAppError } from './errorMiddleware.ts';
@@ -64,6 +65,17 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
             );
         }
     });
+
+    // What the routes above could not read (an unknown address, one that does not decode) still gets a page, not JSON.
+    router.use((req) => {
+        throw new AppError('NOT_FOUND', `There is no page ${req.originalUrl.split('?')[0]!.slice(0, 100)}.`, 404);
+    });
+    router.use(((error, _req, res, next) => {
+        if (res.headersSent) return next(error);
+        const appError = toAppError(error);
+        if (appError.status >= 500) return next(error);
+        errorPage(res, appError.status, 'This link is not valid', `${appError.message} ${WHAT_NEXT}`);
+    }) as ErrorRequestHandler);
 
     return router;
 }

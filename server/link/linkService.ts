@@ -11,7 +11,7 @@ import type { LinkTokens } from './linkTokens.ts';
 import type { LinkEvents } from './events.ts';
 import { evaluatePreflight, failedRequiredChecks, missingPermissionsMessage, preflightRequests } from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
-import { API_USER_LIMIT, MAX_PENDING_SESSIONS } from './limits.ts';
+import { accountNames, API_USER_LIMIT, apiUserLinks, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
 
 
 export interface LinkSessionInput {
@@ -48,7 +48,6 @@ export class LinkFailure extends AppError {
 
 export const sessionCookieName = (sessionId: string): string => `ccl_link_${sessionId}`;
 
-const sameOrg = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
 
 export interface LinkServiceDeps {
     store: Store;
@@ -310,7 +309,9 @@ export class LinkService {
     async reverifyUserLinks(orgId: string, userId: string, exceptAccountId?: string): Promise<void> {
         const { store, tokens, logger } = this.deps;
         const accountIds = store.read((db) =>
-            db.links.filter((l) => l.method === 'oauth' && l.status === 'linked' && sameOrg(l.orgId, orgId) && l.userId === userId && l.accountId !== exceptAccountId).map((l) => l.accountId)
+            apiUserLinks(db, orgId, userId, exceptAccountId)
+                .filter((l) => l.status === 'linked')
+                .map((l) => l.accountId)
         );
         await Promise.all(
             accountIds.map(async (accountId) => {
@@ -381,12 +382,9 @@ export class LinkService {
         const { previous, link, crowded } = await store.update((db) => {
             const current = db.linkSessions.find((s) => s.id === session.id);
             if (!current || current.state !== 'pending') throw new AppError('LINK_SESSION_EXPIRED', 'The link was cancelled or expired while you signed in. Start it again from the card.', 410);
-            const holders = db.links.filter((l) => l.method === 'oauth' && sameOrg(l.orgId, identity.orgId) && l.userId === identity.userId && l.accountId !== session.accountId);
+            const holders = apiUserLinks(db, identity.orgId, identity.userId, session.accountId);
             if (holders.length >= API_USER_LIMIT) {
-                const names = holders.map((l) => {
-                    const account = db.accounts.find((a) => a.id === l.accountId);
-                    return `${account?.name ?? 'unknown'} (${l.accountId})`;
-                });
+                const names = accountNames(db, holders);
                 throw new AppError(
                     'API_USER_LIMIT_REACHED',
                     `${identity.username} already serves ${holders.length} contact-center accounts, the most one API user may serve: ${names.join(', ')}. Use another API user, or unlink one of those accounts first.`,
@@ -432,11 +430,7 @@ export class LinkService {
 
     /** What to say when Salesforce revoked the new approval before the link was saved. */
     #revokedDuringLink(session: LinkSessionRecord, tokens: TokenSet): AppError {
-        const holders = this.deps.store.read((db) =>
-            db.links
-                .filter((l) => l.method === 'oauth' && sameOrg(l.orgId, tokens.orgId) && l.userId === tokens.userId && l.accountId !== session.accountId)
-                .map((l) => `${db.accounts.find((a) => a.id === l.accountId)?.name ?? 'unknown'} (${l.accountId})`)
-        );
+        const holders = this.deps.store.read((db) => accountNames(db, apiUserLinks(db, tokens.orgId, tokens.userId, session.accountId)));
         if (holders.length >= API_USER_LIMIT) {
             return new AppError(
                 'API_USER_LIMIT_REACHED',

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
 import type { Actor, Db, Environment, LinkRecord, LinkStatus, PermissionCheck } from '../store/types.ts';
-import { API_USER_LIMIT } from './limits.ts';
+import { API_USER_LIMIT, apiUserLinks } from './limits.ts';
 
 export interface LinkStatusView {
     status: LinkStatus;
@@ -48,7 +48,7 @@ export function statusView(db: Readonly<Db>, accountId: string): LinkStatusView 
         lastError: link.lastError
     };
     if (link.method === 'oauth') {
-        const linkedAccounts = db.links.filter((l) => l.method === 'oauth' && l.orgId.slice(0, 15) === link.orgId.slice(0, 15) && l.userId === link.userId).length;
+        const linkedAccounts = apiUserLinks(db, link.orgId, link.userId).length;
         view.apiUser = { linkedAccounts, limit: API_USER_LIMIT };
     }
     if (link.permissions) view.permissions = link.permissions;

@@ -103,7 +103,8 @@ export function classify(error: unknown): SalesforceError {
     return new SalesforceError('unavailable', 'NETWORK', `Salesforce could not be reached (${err.code ?? err.type ?? err.message ?? 'network error'}).`);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** Stops waiting for Salesforce after `ms`; the late answer, if any, is dropped. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new SalesforceError('unavailable', 'TIMEOUT', `Salesforce did not answer within ${ms / 1000} s.`)), ms);
