@@ -38,6 +38,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                 });
                 await services.health.stop();
                 await services.webhooks.settle();
+                await services.org.flush();
                 await store.close();
             })();
             return closing;

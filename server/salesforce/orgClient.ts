@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import jsforce from 'jsforce';
 import { Transport } from 'jsforce/lib/transport.js';
 import type { HttpRequest, HttpRequestOptions, HttpResponse } from 'jsforce/lib/types/common.js';
@@ -8,7 +9,7 @@ import type { LinkTokens, LiveSession } from '../link/linkTokens.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
 import type { LinkRecord } from '../store/types.ts';
-import { classify, SalesforceError } from './gateway.ts';
+import { classify, SalesforceError, withTimeout } from './gateway.ts';
 import { isSalesforceOrigin, type LoginHostPolicy } from './loginHosts.ts';
 
 const { Connection } = jsforce;
@@ -94,7 +95,7 @@ type Sent = { ok: true; body: unknown } | { ok: false; error: SalesforceError };
 export class OrgClient {
     readonly #connections = new Map<string, { token: string; conn: JsforceConnection }>();
     readonly #logins = new Map<string, Promise<LiveSession>>();
-    readonly #usage = new Map<string, { used: number; max: number; at: string; writtenAt: number; timer?: NodeJS.Timeout }>();
+    readonly #usage = new Map<string, { used: number; max: number; at: string; writtenAt: number; timer?: NodeJS.Timeout; link?: LinkRecord }>();
     readonly #retryDelays: number[];
 
     constructor(private readonly deps: OrgClientDeps) {
@@ -276,9 +277,16 @@ export class OrgClient {
         if (since >= USAGE_WRITE_INTERVAL_MS) {
             await this.#writeUsage(accountId, link);
         } else if (!usage.timer) {
+            usage.link = link;
             usage.timer = setTimeout(() => void this.#writeUsage(accountId, link), USAGE_WRITE_INTERVAL_MS - since);
             usage.timer.unref();
         }
+    }
+
+    /** At shutdown: writes the API usage still waiting for its timer, so nothing is written after the store closes. */
+    async flush(): Promise<void> {
+        const waiting = [...this.#usage].filter(([, usage]) => usage.timer && usage.link);
+        await Promise.all(waiting.map(([accountId, usage]) => this.#writeUsage(accountId, usage.link!)));
     }
 
     async #writeUsage(accountId: string, link: LinkRecord): Promise<void> {
@@ -314,14 +322,6 @@ function describeFailure(raw: unknown, status: number | undefined): SalesforceEr
     return error;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SalesforceError('unavailable', 'TIMEOUT', `Salesforce did not answer within ${ms / 1000} s.`)), ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const jitter = (ms: number): number => Math.round(ms * (0.75 + Math.random() * 0.5));

@@ -124,6 +124,7 @@ export async function startHarness(options: { emulator?: EmulatorOptions; gatewa
             return { sessionId, callback };
         },
         async close() {
+            await services.org.flush();
             await store.close();
             await emulator.close();
             await rm(dataDir, { recursive: true, force: true });
