@@ -87,6 +87,8 @@ export interface ApiOperation {
     method: Method;
     /** Express-style, below /api/v1 */
     path: string;
+    /** Unique and stable: client generators name their methods after it. */
+    operationId: string;
     summary: string;
     description?: string;
     params?: Record<string, z.ZodType>;
@@ -102,12 +104,14 @@ export const API_OPERATIONS: ApiOperation[] = [
     {
         method: 'get',
         path: '/link',
+        operationId: 'getLinkStatus',
         summary: 'The link status the card shows',
         responses: { 200: { description: 'The status', schema: linkStatusResponse } }
     },
     {
         method: 'post',
         path: '/link-sessions',
+        operationId: 'createLinkSession',
         summary: 'Start a link: a popup session',
         body: linkSessionBody,
         bodyRequired: true,
@@ -117,6 +121,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     {
         method: 'get',
         path: '/link-sessions/:id',
+        operationId: 'getLinkSession',
         summary: 'The state of a link session (the card polls it)',
         params: { id: sessionIdParam },
         responses: { 200: { description: 'The session', schema: linkSessionView } },
@@ -125,6 +130,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     {
         method: 'post',
         path: '/link/verify',
+        operationId: 'verifyLink',
         summary: 'Refresh, re-read the identity and check the permissions now',
         body: actorBody,
         responses: { 200: { description: 'The status after the check', schema: linkStatusResponse } },
@@ -133,6 +139,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     {
         method: 'delete',
         path: '/link',
+        operationId: 'unlink',
         summary: 'Revoke at Salesforce, then delete the link',
         body: actorBody,
         responses: { 200: { description: 'Unlinked', schema: unlinkResponse } }
@@ -140,6 +147,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     {
         method: 'get',
         path: '/webhook',
+        operationId: 'getWebhook',
         summary: 'The account’s status webhook',
         responses: { 200: { description: 'The webhook', schema: webhookView } },
         errors: { 404: 'NOT_FOUND' }
@@ -147,6 +155,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     {
         method: 'put',
         path: '/webhook',
+        operationId: 'setWebhook',
         summary: 'Set the status webhook (link status changes are posted to it)',
         body: webhookBody,
         bodyRequired: true,
@@ -155,12 +164,14 @@ export const API_OPERATIONS: ApiOperation[] = [
     {
         method: 'delete',
         path: '/webhook',
+        operationId: 'removeWebhook',
         summary: 'Remove the status webhook',
         responses: { 200: { description: 'Whether there was one', schema: webhookRemoved } }
     },
     {
         method: 'post',
         path: '/calls/lookup',
+        operationId: 'lookupCaller',
         summary: 'Screen pop: the Contacts, Leads and Accounts with this phone number',
         description:
             'The number is normalised (E.164 and the national form, in `region`, default US) and searched with SOSL in the phone fields. One Salesforce API call. Text that is not a phone number is refused before any Salesforce request.',
@@ -178,6 +189,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     {
         method: 'put',
         path: '/calls/:callId/task',
+        operationId: 'putCallTask',
         summary: 'End of call: the call’s Task, made once per callId',
         description:
             'Creates a completed call Task (TaskSubtype and Type Call, CallType, CallDurationInSeconds, CallObject = callId, CallDisposition, ActivityDate). Idempotent per callId: a retry, concurrent or after a restart, answers the same Task with created:false. One Salesforce API call per new Task.',
@@ -223,6 +235,7 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         registry.registerPath({
             method: op.method,
             path: openApiPath(op.path),
+            operationId: op.operationId,
             summary: op.summary,
             ...(op.description ? { description: op.description } : {}),
             security: op.public ? [] : [{ [apiKey.name]: [] }],
@@ -236,6 +249,7 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
     registry.registerPath({
         method: 'get',
         path: `${API_PREFIX}/openapi.json`,
+        operationId: 'getOpenApiDocument',
         summary: 'This document',
         security: [],
         responses: { 200: { description: 'The OpenAPI 3.1 document of /api/v1', content: { 'application/json': { schema: z.object({ openapi: z.string() }).catchall(z.unknown()) } } } }
