@@ -35,7 +35,7 @@ export function handleControl(ctx: Ctx): void {
     .split('/')
     .filter(Boolean)
     .map((s) => decodeURIComponent(s));
-  const route = `${ctx.method} ${parts.map((p, i) => (i % 2 === 1 && ['users', 'orgs', 'clients'].includes(parts[i - 1]!) ? ':id' : p)).join('/')}`;
+  const route = `${ctx.method} ${parts.map((p, i) => (i % 2 === 1 && ['users', 'orgs', 'clients', 'apps'].includes(parts[i - 1]!) ? ':id' : p)).join('/')}`;
   const id = parts[1] ?? '';
   const ok = (body: unknown = { ok: true }, status = 200): void => sendJson(ctx, status, body);
   try {
@@ -115,6 +115,12 @@ export function handleControl(ctx: Ctx): void {
         st.setApiLimit(orgKey(id), { max: num(b['max'], 'max'), ...(b['used'] !== undefined ? { used: num(b['used'], 'used') } : {}) });
         return ok(st.org(orgKey(id)).apiUsage);
       }
+      case 'POST orgs/:id/apps/:id/install':
+        st.setAppInstalled(orgKey(id), parts[3] ?? '', true);
+        return ok();
+      case 'POST orgs/:id/apps/:id/uninstall':
+        st.setAppInstalled(orgKey(id), parts[3] ?? '', false);
+        return ok();
       case 'GET orgs/:id/counts':
         return ok(st.requestCounts(orgKey(id)));
       case 'GET orgs/:id/tasks':

@@ -7,7 +7,7 @@ export interface Person {
 }
 
 /** Cookies keyed by host name only: browsers ignore ports, which is why the emulator namespaces its cookies per port. */
-class CookieJar {
+export class CookieJar {
   private readonly byHost = new Map<string, Map<string, string>>();
 
   store(url: URL, res: Response): void {
@@ -90,14 +90,15 @@ function sameTarget(a: URL, b: URL): boolean {
 
 /**
  * Follows the authorize URL through the login and "Allow Access?" pages and returns the final redirect to the
- * client's redirect_uri (code and state, or error=access_denied), without requesting it.
+ * client's redirect_uri (code and state, or error=access_denied), without requesting it. Pass `browser` to share
+ * cookies with other requests, as one browser would.
  */
-export async function authorizeInEmulator(authorizeUrl: string, person: Person): Promise<URL> {
+export async function authorizeInEmulator(authorizeUrl: string, person: Person, browser: CookieJar = new CookieJar()): Promise<URL> {
   const start = new URL(authorizeUrl);
   const redirectUri = start.searchParams.get('redirect_uri');
   if (!redirectUri) throw new Error('authorizeInEmulator: the authorize URL has no redirect_uri');
   const target = new URL(redirectUri);
-  const jar = new CookieJar();
+  const jar = browser;
   let url = start;
   let init: RequestInit = { method: 'GET' };
   let loggedIn = false;

@@ -13,7 +13,10 @@ export type PermissionName =
   | 'ViewAllData'
   | 'ModifyAllData'
   | 'PasswordNeverExpires'
-  | 'ViewSetup';
+  | 'ViewSetup'
+  // "Approve Uninstalled Connected Apps" and "Use Any API Client": either lets a user authorize an app the org has not installed
+  | 'CanApproveUninstalledApps'
+  | 'UseAnyApiClient';
 export const PERMISSION_NAMES: readonly PermissionName[] = [
   'ApiEnabled',
   'ApiUserOnly',
@@ -23,6 +26,8 @@ export const PERMISSION_NAMES: readonly PermissionName[] = [
   'ModifyAllData',
   'PasswordNeverExpires',
   'ViewSetup',
+  'CanApproveUninstalledApps',
+  'UseAnyApiClient',
 ];
 
 export interface ObjectAccess {

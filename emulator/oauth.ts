@@ -27,7 +27,7 @@ const DEFAULT_SCOPES = ['api', 'refresh_token', 'id'];
 const AUTHORIZE_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'state', 'scope', 'code_challenge', 'code_challenge_method', 'display', 'prompt', 'login_hint', 'nonce'];
 const CSRF_TTL_MS = 30 * 60_000;
 const VERIFIER_RE = /^[A-Za-z0-9\-._~]{43,128}$/;
-const GENERIC_LOGIN_ERROR = "Please check your username and password. If you still can't log in, contact your Salesforce administrator.";
+export const GENERIC_LOGIN_ERROR = "Please check your username and password. If you still can't log in, contact your Salesforce administrator.";
 
 export function cookieNames(port: number): { session: string; browser: string } {
   // cookies ignore ports, so each listener namespaces its own
@@ -114,7 +114,7 @@ function validateAuthorize(ctx: Ctx, source: URLSearchParams): AuthorizeRequest 
   return { client, params, redirectUri, scopes, state, prompt, popup: params['display'] === 'popup' };
 }
 
-function currentSession(ctx: Ctx): { org: OrgModel; user: UserModel; id: string } | undefined {
+export function currentSession(ctx: Ctx): { org: OrgModel; user: UserModel; id: string } | undefined {
   const sid = ctx.cookies[cookieNames(ctx.port).session];
   if (!sid) return undefined;
   const s = ctx.state.sessions.get(sid);
@@ -125,7 +125,7 @@ function currentSession(ctx: Ctx): { org: OrgModel; user: UserModel; id: string 
   return { org, user, id: sid };
 }
 
-function browserId(ctx: Ctx, setCookies: string[]): string {
+export function browserId(ctx: Ctx, setCookies: string[]): string {
   const name = cookieNames(ctx.port).browser;
   let bid = ctx.cookies[name];
   if (!bid) {
@@ -135,13 +135,13 @@ function browserId(ctx: Ctx, setCookies: string[]): string {
   return bid;
 }
 
-function newCsrf(ctx: Ctx, bid: string, sessionId?: string): string {
+export function newCsrf(ctx: Ctx, bid: string, sessionId?: string): string {
   const token = randomToken(24);
   ctx.state.csrf.set(token, { listener: ctx.listener, browserId: bid, sessionId, expiresAt: ctx.state.now() + CSRF_TTL_MS });
   return token;
 }
 
-function takeCsrf(ctx: Ctx, token: string | null, sessionId?: string): boolean {
+export function takeCsrf(ctx: Ctx, token: string | null, sessionId?: string): boolean {
   if (!token) return false;
   const entry = ctx.state.csrf.get(token);
   if (!entry) return false;
@@ -192,6 +192,12 @@ function issueCode(ctx: Ctx, ar: AuthorizeRequest, org: OrgModel, user: UserMode
   redirect(ctx, withQuery(ar.redirectUri, { code, state: ar.state }));
 }
 
+/** Salesforce's answer (since September 2025) when a user without the permissions authorizes an app the org has not installed. */
+function appNotInstalled(ctx: Ctx, ar: AuthorizeRequest, setCookies: string[] = []): void {
+  const location = withQuery(ar.redirectUri, { error: 'invalid_client', error_description: 'app must be installed into org', state: ar.state });
+  redirect(ctx, location, setCookies.length ? { 'Set-Cookie': setCookies } : {});
+}
+
 export function handleAuthorize(ctx: Ctx): void {
   if (ctx.method !== 'GET' && ctx.method !== 'POST') {
     send(ctx, 405, 'Method Not Allowed', { Allow: 'GET, POST' });
@@ -213,16 +219,18 @@ export function handleAuthorize(ctx: Ctx): void {
     if (!found.user.active) return showLogin(ctx, ar, 'Your user account is inactive. Contact your Salesforce administrator.', username);
     if (found.user.frozen) return showLogin(ctx, ar, 'Your account is frozen. Contact your Salesforce administrator.', username);
     found.user.lastLoginAt = ctx.state.now();
-    const sid = randomToken(24);
-    ctx.state.sessions.set(sid, { id: sid, orgKey: found.org.key, userId: found.user.id, listener: ctx.listener, createdAt: ctx.state.now() });
-    const setCookies = [cookie(cookieNames(ctx.port).session, sid)];
-    return showApprove(ctx, ar, { org: found.org, user: found.user, id: sid }, setCookies);
+    const setCookies: string[] = [];
+    const session = ctx.state.startUiSession(ctx.listener, found.org, found.user, browserId(ctx, setCookies));
+    setCookies.push(cookie(cookieNames(ctx.port).session, session.id));
+    if (!ctx.state.mayAuthorize(found.org, found.user, ar.client.clientId)) return appNotInstalled(ctx, ar, setCookies);
+    return showApprove(ctx, ar, { org: found.org, user: found.user, id: session.id }, setCookies);
   }
 
   if (action === 'approve') {
     const session = currentSession(ctx);
     if (!session) return showLogin(ctx, ar, 'Your session has ended. Please log in again.');
     if (!takeCsrf(ctx, source.get('_csrf'), session.id)) return showApprove(ctx, ar, session);
+    if (!ctx.state.mayAuthorize(session.org, session.user, ar.client.clientId)) return appNotInstalled(ctx, ar);
     if (source.get('decision') !== 'allow') {
       redirect(ctx, withQuery(ar.redirectUri, { error: 'access_denied', error_description: 'end-user denied authorization', state: ar.state }));
       return;
@@ -231,6 +239,7 @@ export function handleAuthorize(ctx: Ctx): void {
   }
 
   const session = ar.prompt.includes('login') ? undefined : currentSession(ctx);
+  if (session && !ctx.state.mayAuthorize(session.org, session.user, ar.client.clientId)) return appNotInstalled(ctx, ar);
   if (ar.prompt.includes('none')) {
     if (!session) {
       redirect(ctx, withQuery(ar.redirectUri, { error: 'login_required', error_description: 'user is not logged in', state: ar.state }));
@@ -438,7 +447,7 @@ function identityUrls(ctx: Ctx, org: OrgModel, user: UserModel): Record<string, 
   };
 }
 
-function identityFor(ctx: Ctx, org: OrgModel, user: UserModel): Record<string, unknown> {
+function identityFor(ctx: Ctx, org: OrgModel, user: UserModel, clientId: string): Record<string, unknown> {
   const displayName = `${user.firstName} ${user.lastName}`.trim();
   const inst = ctx.state.origins[org.key];
   return {
@@ -471,7 +480,7 @@ function identityFor(ctx: Ctx, org: OrgModel, user: UserModel): Record<string, u
     locale: user.locale,
     utcOffset: -28800000,
     last_modified_date: new Date(user.modifiedAt).toISOString().replace('Z', '+0000'),
-    is_app_installed: true,
+    is_app_installed: ctx.state.appInstalled(org.key, clientId),
   };
 }
 
@@ -498,7 +507,7 @@ export function handleIdentity(ctx: Ctx, orgIdRaw: string, userIdRaw: string): v
     send(ctx, 403, 'Bad_Id', { 'Content-Type': 'text/plain;charset=UTF-8' });
     return;
   }
-  sendJson(ctx, 200, identityFor(ctx, caller.org, caller.user));
+  sendJson(ctx, 200, identityFor(ctx, caller.org, caller.user, caller.grant.clientId));
 }
 
 export function handleUserinfo(ctx: Ctx): void {
@@ -509,7 +518,7 @@ export function handleUserinfo(ctx: Ctx): void {
     send(ctx, 403, 'Bad_Id', { 'Content-Type': 'text/plain;charset=UTF-8' });
     return;
   }
-  const base = identityFor(ctx, caller.org, caller.user);
+  const base = identityFor(ctx, caller.org, caller.user, caller.grant.clientId);
   sendJson(ctx, 200, {
     sub: base['id'],
     user_id: caller.user.id,

@@ -45,7 +45,7 @@ const CLOUD = `<svg width="92" height="62" viewBox="0 0 92 62" aria-hidden="true
 </svg>`;
 
 interface Frame {
-  page: 'login' | 'approve' | 'error' | 'maintenance';
+  page: 'login' | 'approve' | 'error' | 'maintenance' | 'ui-login' | 'setup';
   title: string;
   hostLabel: string;
   popup: boolean;
@@ -167,5 +167,39 @@ export function maintenancePage(): string {
     hostLabel: '',
     popup: false,
     body: `<main class="card"><h1>Down for maintenance</h1><p id="error">This Salesforce instance is temporarily unavailable. Please try again shortly.</p></main>`,
+  });
+}
+
+/** The org's own UI login (not OAuth): what an admin uses to reach Setup in this browser. */
+export function uiLoginPage(args: { hostLabel: string; csrf: string; startUrl: string; error?: string; notice?: string; username?: string }): string {
+  const err = args.error ? `<div class="error" id="error" role="alert">${h(args.error)}</div>` : '';
+  const notice = args.notice ? `<div class="error" id="session-ended" role="alert">${h(args.notice)}</div>` : '';
+  return frame({
+    page: 'ui-login',
+    title: 'Login',
+    hostLabel: args.hostLabel,
+    popup: false,
+    body: `<main class="card">${notice}${err}
+<form method="post" action="/login" autocomplete="off">
+<input type="hidden" name="startURL" value="${h(args.startUrl)}">
+<input type="hidden" name="_csrf" value="${h(args.csrf)}">
+<label for="username">Username</label>
+<input type="email" id="username" name="username" value="${h(args.username ?? '')}" required autofocus>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" required>
+<button class="btn primary wide" type="submit" name="Login" value="Log In">Log In</button>
+</form></main>`,
+  });
+}
+
+/** A stand-in for Lightning Setup: it works only while this browser's session on the domain is the admin's. */
+export function setupPage(args: { hostLabel: string; name: string; username: string }): string {
+  return frame({
+    page: 'setup',
+    title: 'Setup Home',
+    hostLabel: args.hostLabel,
+    popup: false,
+    body: `<main class="card"><h1>Setup Home</h1>
+<p id="setup-user" class="who">Logged in as <strong>${h(args.name)}</strong> (${h(args.username)})</p></main>`,
   });
 }

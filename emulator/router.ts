@@ -8,6 +8,7 @@ import { grantTypeOf, handleAuthorize, handleIdentity, handleRevoke, handleToken
 import { maintenancePage } from './pages.ts';
 import { classifyRest, handleRestRequest } from './rest.ts';
 import { handleSoapLogin, orgOfSoapLogin, SOAP_LOGIN_PATH } from './soap.ts';
+import { handleLightning, handleUiLogin } from './ui.ts';
 import type { EmulatorState, FaultMode, RequestKind } from './state.ts';
 
 type Route = { kind: RequestKind | null; run: (ctx: Ctx) => void | Promise<void>; rest: boolean };
@@ -31,6 +32,8 @@ function route(ctx: Ctx): Route | undefined {
     return { kind: classifyRest(ctx.method, path), run: handleRestRequest, rest: true };
   }
   if (path === '/' && (ctx.method === 'GET' || ctx.method === 'HEAD')) return { kind: null, run: landing, rest: false };
+  if (path.startsWith('/lightning/')) return { kind: null, run: handleLightning, rest: false };
+  if (path === '/login') return { kind: null, run: handleUiLogin, rest: false };
   return undefined;
 }
 

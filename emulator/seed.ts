@@ -167,7 +167,7 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
   };
   const readObjects = ['Account', 'Contact', 'Lead', 'Case'];
   const admin = profile(20, SEED.profiles.admin, 'Full access to the org', licenses[0]!.id, {
-    permissions: { ...allPermissions(true), ApiUserOnly: false },
+    permissions: { ...allPermissions(true), ApiUserOnly: false, UseAnyApiClient: false },
     objects: Object.fromEntries(readObjects.map((t) => [t, access({ read: true, create: true, edit: true, delete: true, viewAll: true, modifyAll: true })])),
     fields: fieldsOf([...readObjects, 'Task'], true),
   });

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { KEY_PREFIX, normalizeId, to15 } from './ids.ts';
 import type { ObjectAccess, OrgKey, OrgModel, OriginKey, PermissionName, Rec, SharingModel, UserModel } from './model.ts';
 import { ORG_KEYS } from './model.ts';
+import { Access } from './permissions.ts';
 import { buildOrg, newRecordId, refreshedOrgId } from './seed.ts';
 
 export interface EmulatorClient {
@@ -105,6 +106,8 @@ export interface UiSession {
   orgKey: OrgKey;
   userId: string;
   listener: OriginKey;
+  /** the browser (its sfem_bid cookie) holding the session: one session per domain per browser */
+  browserId: string;
   createdAt: number;
 }
 
@@ -129,6 +132,8 @@ export interface OrgInfo {
   apiUsage: { used: number; max: number };
   refreshes: number;
   sharing: Record<string, SharingModel>;
+  /** client ids of the registered apps this org has not installed (the others are installed) */
+  uninstalledApps: string[];
 }
 
 export interface UserInfo {
@@ -196,6 +201,8 @@ export class EmulatorState {
   private counts = new Map<string, RequestCounts>();
   private issued = 0;
   private faults: Fault[] = [];
+  /** per org, the client ids it has not installed; every registered client is installed unless listed here */
+  private uninstalled = new Map<OrgKey, Set<string>>();
 
   constructor(opts: StateOptions) {
     this.opts = opts;
@@ -225,6 +232,7 @@ export class EmulatorState {
     this.refreshesInFlight.clear();
     this.counts.clear();
     this.faults = [];
+    this.uninstalled.clear();
   }
 
   registerClient(c: EmulatorClient): void {
@@ -240,6 +248,38 @@ export class EmulatorState {
 
   client(clientId: string): EmulatorClient | undefined {
     return this.clients.get(clientId);
+  }
+
+  /** Installs or uninstalls a registered app in an org (Setup → Connected Apps OAuth Usage → Install / Uninstall). */
+  setAppInstalled(orgKey: OrgKey, clientId: string, installed: boolean): void {
+    this.requireOrg(orgKey);
+    if (!this.clients.has(clientId)) throw new Error(`unknown client ${clientId}`);
+    let set = this.uninstalled.get(orgKey);
+    if (!set) this.uninstalled.set(orgKey, (set = new Set()));
+    if (installed) set.delete(clientId);
+    else set.add(clientId);
+  }
+
+  appInstalled(orgKey: OrgKey, clientId: string): boolean {
+    return !this.uninstalled.get(orgKey)?.has(clientId);
+  }
+
+  /**
+   * Whether the user may authorize the app (enforced since September 2025): the org installed it, or the user has
+   * "Approve Uninstalled Connected Apps" or "Use Any API Client".
+   */
+  mayAuthorize(org: OrgModel, user: UserModel, clientId: string): boolean {
+    if (this.appInstalled(org.key, clientId)) return true;
+    const access = new Access(org, user);
+    return access.permissions.CanApproveUninstalledApps || access.permissions.UseAnyApiClient;
+  }
+
+  /** A login in a browser: Salesforce keeps one session per domain per browser, so it ends the browser's previous one there. */
+  startUiSession(listener: OriginKey, org: OrgModel, user: UserModel, browserId: string): UiSession {
+    for (const [sid, s] of this.sessions) if (s.listener === listener && s.browserId === browserId) this.sessions.delete(sid);
+    const session: UiSession = { id: randomToken(24), orgKey: org.key, userId: user.id, listener, browserId, createdAt: this.now() };
+    this.sessions.set(session.id, session);
+    return session;
   }
 
   /** Revokes every refresh and access token of the user; returns how many refresh tokens died. */
@@ -471,6 +511,7 @@ export class EmulatorState {
       apiUsage: { ...org.apiLimit },
       refreshes: org.refreshes,
       sharing: { ...org.sharing },
+      uninstalledApps: [...(this.uninstalled.get(org.key) ?? [])],
     };
   }
 

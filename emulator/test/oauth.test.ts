@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { authorizeInEmulator } from '../driver.ts';
+import { authorizeInEmulator, CookieJar } from '../driver.ts';
 import { SEED, type Emulator } from '../index.ts';
 import { CLIENT, REDIRECT, authorizeUrl, getCode, link, oauth2, PEOPLE, pkce, restGet, start, tokenPost } from './helpers.ts';
 
@@ -296,5 +296,111 @@ describe('identity', () => {
     const admin = await link(em, PEOPLE.acmeAdmin);
     assert.equal((await restGet(t.id, admin.access_token)).status, 403);
     assert.equal((await restGet(t.id, 'garbage')).status, 401);
+  });
+});
+
+describe('uninstalled apps (blocked since September 2025)', () => {
+  const blocked = async (person: { username: string; password: string }, origin: 'production' | 'acme' = 'production'): Promise<URL> =>
+    authorizeInEmulator(authorizeUrl(em, origin, { state: 'st-1' }), person);
+
+  it('sends a user without the permissions back with invalid_client, per org, and issues nothing', async () => {
+    em.state.setAppInstalled('acme', CLIENT.clientId, false);
+    for (const origin of ['production', 'acme'] as const) {
+      const final = await blocked(PEOPLE.acmeApi, origin);
+      assert.equal(final.searchParams.get('error'), 'invalid_client');
+      assert.equal(final.searchParams.get('error_description'), 'app must be installed into org');
+      assert.equal(final.searchParams.get('state'), 'st-1');
+      assert.equal(final.searchParams.get('code'), null);
+    }
+    assert.equal(em.state.tokensFor(PEOPLE.acmeApi.username), 0);
+    assert.deepEqual(em.state.org('acme').uninstalledApps, [CLIENT.clientId]);
+    // The other org installed it: its API user links.
+    assert.ok((await link(em, PEOPLE.uatApi, 'sandbox')).refresh_token);
+  });
+
+  it('lets a user with "Approve Uninstalled Connected Apps" or "Use Any API Client" through', async () => {
+    em.state.setAppInstalled('acme', CLIENT.clientId, false);
+    assert.ok((await link(em, PEOPLE.acmeAdmin)).refresh_token, 'System Administrator has Approve Uninstalled Connected Apps');
+    em.state.updatePermissions('acme', 'Contact_Center_API_User', { permissions: { UseAnyApiClient: true } });
+    assert.ok((await link(em, PEOPLE.acmeApi)).refresh_token);
+    em.state.updatePermissions('acme', 'Contact_Center_API_User', { permissions: { UseAnyApiClient: false, CanApproveUninstalledApps: true } });
+    assert.ok((await link(em, PEOPLE.acmeApi)).refresh_token);
+  });
+
+  it('keeps approvals made before the block, and lets the user in again once the org installs the app', async () => {
+    const earlier = await link(em, PEOPLE.acmeApi);
+    em.state.setAppInstalled('acme', CLIENT.clientId, false);
+    const refreshed = await oauth2(em).refreshToken(earlier.refresh_token!);
+    assert.ok(refreshed.access_token);
+    assert.equal((await blocked(PEOPLE.acmeApi)).searchParams.get('error'), 'invalid_client');
+    const reported = await restGet(earlier.id, refreshed.access_token);
+    assert.equal(reported.body.is_app_installed, false);
+    em.state.setAppInstalled('acme', CLIENT.clientId, true);
+    assert.ok((await link(em, PEOPLE.acmeApi)).refresh_token);
+  });
+
+  it('is controlled over HTTP, and refuses unknown orgs and clients', async () => {
+    const post = (path: string) => fetch(`${em.origins.production}/__emulator/${path}`, { method: 'POST' });
+    assert.equal((await post(`orgs/acme/apps/${CLIENT.clientId}/uninstall`)).status, 200);
+    assert.equal(em.state.appInstalled('acme', CLIENT.clientId), false);
+    assert.equal((await post(`orgs/acme/apps/${CLIENT.clientId}/install`)).status, 200);
+    assert.equal(em.state.appInstalled('acme', CLIENT.clientId), true);
+    assert.equal((await post('orgs/acme/apps/nope/uninstall')).status, 400);
+    assert.equal((await post(`orgs/globex/apps/${CLIENT.clientId}/uninstall`)).status, 400);
+  });
+});
+
+describe("the admin's browser session on the My Domain", () => {
+  /** A browser: one cookie jar, redirects followed by hand. */
+  async function browse(jar: CookieJar, url: string, init: RequestInit = {}): Promise<{ url: URL; html: string }> {
+    let target = new URL(url);
+    let request = init;
+    for (let hop = 0; hop < 5; hop++) {
+      const headers = new Headers(request.headers);
+      const cookies = jar.header(target);
+      if (cookies) headers.set('cookie', cookies);
+      const res = await fetch(target, { ...request, headers, redirect: 'manual' });
+      jar.store(target, res);
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location) {
+        await res.arrayBuffer();
+        target = new URL(location, target);
+        request = {};
+        continue;
+      }
+      return { url: target, html: await res.text() };
+    }
+    throw new Error('too many redirects');
+  }
+  const field = (html: string, name: string): string => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!;
+  async function uiLogin(jar: CookieJar, person: { username: string; password: string }): Promise<string> {
+    const page = await browse(jar, `${em.origins.acme}/lightning/setup/SetupOneHome/home`);
+    const form = new URLSearchParams({ username: person.username, password: person.password, startURL: field(page.html, 'startURL'), _csrf: field(page.html, '_csrf') });
+    return (await browse(jar, `${em.origins.acme}/login`, { method: 'POST', body: form })).html;
+  }
+
+  it('shows Setup to the admin, and ends that session when the same browser logs in as the API user in the popup', async () => {
+    const adminBrowser = new CookieJar();
+    assert.match(await uiLogin(adminBrowser, PEOPLE.acmeAdmin), /Logged in as <strong>Ada Admin<\/strong>/);
+    const otherBrowser = new CookieJar();
+    assert.match(await uiLogin(otherBrowser, PEOPLE.acmeAdmin), /Setup Home/);
+
+    const final = await authorizeInEmulator(authorizeUrl(em, 'acme', { state: 's' }), PEOPLE.acmeApi, adminBrowser);
+    assert.ok(final.searchParams.get('code'));
+
+    const after = await browse(adminBrowser, `${em.origins.acme}/lightning/setup/SetupOneHome/home`);
+    assert.match(after.html, /Your session has ended/);
+    assert.doesNotMatch(after.html, /Setup Home/);
+    // Another browser (a private window) keeps its own session.
+    assert.match((await browse(otherBrowser, `${em.origins.acme}/lightning/setup/SetupOneHome/home`)).html, /Ada Admin/);
+  });
+
+  it('keeps the admin session when the popup logs in on another host (login.salesforce.com), and refuses API-only users the UI', async () => {
+    const browser = new CookieJar();
+    await uiLogin(browser, PEOPLE.acmeAdmin);
+    assert.ok((await authorizeInEmulator(authorizeUrl(em, 'production', { state: 's' }), PEOPLE.acmeApi, browser)).searchParams.get('code'));
+    assert.match((await browse(browser, `${em.origins.acme}/lightning/setup/SetupOneHome/home`)).html, /Ada Admin/);
+    assert.match(await uiLogin(new CookieJar(), PEOPLE.acmeApi), /API-only/);
+    assert.match(await uiLogin(new CookieJar(), { ...PEOPLE.acmeAdmin, password: 'wrong' }), /check your username and password/);
   });
 });
