@@ -206,8 +206,8 @@ describe('login hosts', () => {
         ['production', 'https://login.salesforce.com/services/oauth2/authorize', 'LOGIN_HOST_NOT_ALLOWED', /bare https origin/],
         ['production', 'https://login.salesforce.com.evil.example', 'LOGIN_HOST_NOT_ALLOWED', /not a Salesforce login host/],
         ['production', 'not a url', 'LOGIN_HOST_NOT_ALLOWED', /not a URL/],
-        ['sandbox', 'https://acme.my.salesforce.com', 'VALIDATION_FAILED', /production login host/],
-        ['production', 'https://acme--uat.sandbox.my.salesforce.com', 'VALIDATION_FAILED', /sandbox login host/]
+        ['sandbox', 'https://acme.my.salesforce.com', 'VALIDATION_FAILED', /My Domain of a production org.*Choose Production/],
+        ['production', 'https://acme--uat.sandbox.my.salesforce.com', 'VALIDATION_FAILED', /My Domain of a sandbox.*Choose Sandbox/]
     ];
     for (const [environment, loginUrl, code, message] of cases) {
         test(`refuses ${loginUrl} for ${environment}`, async () => {
