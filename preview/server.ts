@@ -45,6 +45,8 @@ export interface PreviewOrg {
     environment: 'production' | 'sandbox';
     /** The org's My Domain origin: what URL.getOrgDomainUrl() answers in the org. */
     domainUrl: string;
+    /** Whether the org installed the contact center's OAuth app (what ContactCenterLinkAppInstall reads in an org). */
+    appInstalled?: boolean;
     /** The admin looking at the page (UserInfo in the Apex). */
     user: PreviewUser;
     /** Users of the emulated orgs to log in with in the popup. */

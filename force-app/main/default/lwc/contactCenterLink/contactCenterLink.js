@@ -7,6 +7,7 @@ import startLink from '@salesforce/apex/ContactCenterLinkController.startLink';
 import getLinkSession from '@salesforce/apex/ContactCenterLinkController.getLinkSession';
 import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
+import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
 
 import LINKED_TITLE from '@salesforce/label/c.Ccl_ToastLinkedTitle';
 import LINKED_MESSAGE from '@salesforce/label/c.Ccl_ToastLinkedMessage';
@@ -22,6 +23,7 @@ import UNLINKED_NOT_REVOKED from '@salesforce/label/c.Ccl_ToastUnlinkedNotRevoke
 import ERROR_TITLE from '@salesforce/label/c.Ccl_ToastErrorTitle';
 import UNKNOWN_ERROR from '@salesforce/label/c.Ccl_UnknownError';
 import NEEDS_RELINK_HELP from '@salesforce/label/c.Ccl_NeedsRelinkHelp';
+import OWN_SESSION_ENDED from '@salesforce/label/c.Ccl_OwnSessionEnded';
 
 /** How often the link session is polled while the login window is open. */
 const POLL_INTERVAL_MS = 2000;
@@ -30,6 +32,9 @@ const LOGIN_WINDOW_NAME = 'contactCenterLink';
 const LOGIN_WINDOW_FEATURES = 'popup,width=600,height=720';
 /** The type of the message the backend's callback page posts to its opener. */
 const LINK_MESSAGE_TYPE = 'ccl:link';
+/** The backend's first popup page asks whether this card opened it; the answer spares the admin a confirmation click. */
+const OPENER_CHECK_TYPE = 'ccl:opener-check';
+const OPENER_ANSWER_TYPE = 'ccl:opener';
 /** Used when the backend gives no usable expiry: its link sessions live ten minutes at most. */
 const DEFAULT_SESSION_MS = 10 * 60 * 1000;
 
@@ -73,6 +78,10 @@ export default class ContactCenterLink extends LightningElement {
     errorMessage;
     notice;
     blockedUrl;
+    /** What this org can tell about the OAuth app: { state, appName } from ContactCenterLinkAppInstall. */
+    appInstall;
+    /** While a login into this org runs: the link to open in a private window instead of the popup. */
+    privateWindowUrl;
 
     /** The link session being watched: { id, origin, expiresAt (ms) }. */
     session;
@@ -88,6 +97,7 @@ export default class ContactCenterLink extends LightningElement {
     connectedCallback() {
         window.addEventListener('message', this.messageListener);
         this.loadStatus();
+        this.loadAppInstall();
     }
 
     disconnectedCallback() {
@@ -106,6 +116,15 @@ export default class ContactCenterLink extends LightningElement {
         }
     }
 
+    /** Best effort: when the org cannot tell, the card says nothing and the login's own error explains. */
+    async loadAppInstall() {
+        try {
+            this.appInstall = await getAppInstallState();
+        } catch {
+            this.appInstall = undefined;
+        }
+    }
+
     async handleLink(event) {
         const { environment } = event.detail;
         this.stopWaiting();
@@ -120,13 +139,18 @@ export default class ContactCenterLink extends LightningElement {
         } finally {
             this.loading = false;
         }
-        this.startWaiting(session);
+        // This org's own environment: the login goes through this org's My Domain, in this browser.
+        this.startWaiting(
+            session,
+            environment === this.status?.thisOrg?.environment
+        );
     }
 
-    startWaiting(session) {
+    startWaiting(session, ownOrg) {
         const expiresAt = Date.parse(session.expiresAt);
         this.session = {
             id: session.id,
+            ownOrg,
             origin: originOf(session.authorizeUrl),
             expiresAt: Number.isNaN(expiresAt)
                 ? Date.now() + DEFAULT_SESSION_MS
@@ -140,6 +164,7 @@ export default class ContactCenterLink extends LightningElement {
         );
         // A blocked popup returns null: offer the URL as a link the admin can click.
         this.blockedUrl = loginWindow ? undefined : session.authorizeUrl;
+        this.privateWindowUrl = ownOrg ? session.authorizeUrl : undefined;
         this.schedulePoll();
     }
 
@@ -154,6 +179,7 @@ export default class ContactCenterLink extends LightningElement {
         this.pollTimer = undefined;
         this.session = undefined;
         this.blockedUrl = undefined;
+        this.privateWindowUrl = undefined;
     }
 
     handleMessage(event) {
@@ -163,9 +189,19 @@ export default class ContactCenterLink extends LightningElement {
             !session ||
             !session.origin ||
             event.origin !== session.origin ||
-            data?.type !== LINK_MESSAGE_TYPE ||
-            data.sessionId !== session.id
+            data?.sessionId !== session.id
         ) {
+            return;
+        }
+        if (data.type === OPENER_CHECK_TYPE) {
+            // Only the popup of the link session this card started hears that the card opened it.
+            event.source?.postMessage(
+                { type: OPENER_ANSWER_TYPE, sessionId: session.id },
+                event.origin
+            );
+            return;
+        }
+        if (data.type !== LINK_MESSAGE_TYPE) {
             return;
         }
         // The callback page says the login finished: ask the backend now rather than at the next tick.
@@ -205,7 +241,7 @@ export default class ContactCenterLink extends LightningElement {
         }
         switch (result?.state) {
             case 'linked':
-                await this.finishLinked();
+                await this.finishLinked(session);
                 break;
             case 'failed':
                 this.finishFailed(result.error);
@@ -218,9 +254,12 @@ export default class ContactCenterLink extends LightningElement {
         }
     }
 
-    async finishLinked() {
+    async finishLinked(session) {
         this.stopWaiting();
         await this.loadStatus();
+        if (session.ownOrg) {
+            this.notice = OWN_SESSION_ENDED;
+        }
         const username = this.status?.link?.username;
         this.toast(
             LINKED_TITLE,

@@ -50,6 +50,13 @@ import CHECK_FAILED from '@salesforce/label/c.Ccl_CheckFailed';
 import GUIDANCE_HEADING from '@salesforce/label/c.Ccl_GuidanceHeading';
 import GUIDANCE_LOGIN from '@salesforce/label/c.Ccl_GuidanceLoginDirectly';
 import GUIDANCE_LIMIT from '@salesforce/label/c.Ccl_GuidanceFiveAccounts';
+import GUIDANCE_OWN_SESSION from '@salesforce/label/c.Ccl_GuidanceOwnSession';
+import APP_NOT_INSTALLED from '@salesforce/label/c.Ccl_AppNotInstalled';
+import APP_NOT_INSTALLED_TITLE from '@salesforce/label/c.Ccl_AppNotInstalledTitle';
+import PRIVATE_WINDOW_HELP from '@salesforce/label/c.Ccl_PrivateWindowHelp';
+import PRIVATE_WINDOW_LINK from '@salesforce/label/c.Ccl_PrivateWindowLink';
+import COPY_LINK from '@salesforce/label/c.Ccl_CopyLink';
+import LINK_COPIED from '@salesforce/label/c.Ccl_LinkCopied';
 
 const ENVIRONMENT_LABELS = { production: PRODUCTION, sandbox: SANDBOX };
 
@@ -113,6 +120,12 @@ export default class LinkStatusCard extends LightningElement {
     @api errorMessage;
     /** A neutral message, such as an expired link session. */
     @api notice;
+    /** While this org's own login runs: the login link to open in a private window, which keeps the admin's session. */
+    @api privateWindowUrl;
+    /** What this org can tell about the contact center's OAuth app: { state: 'installed' | 'not_installed' | 'unknown', appName }. */
+    @api appInstall;
+
+    linkCopied = false;
 
     labels = {
         cardTitle: CARD_TITLE,
@@ -132,7 +145,12 @@ export default class LinkStatusCard extends LightningElement {
         checkedAt: CHECKED_AT,
         guidanceHeading: GUIDANCE_HEADING,
         guidanceLogin: GUIDANCE_LOGIN,
-        guidanceLimit: GUIDANCE_LIMIT
+        guidanceLimit: GUIDANCE_LIMIT,
+        appNotInstalledTitle: APP_NOT_INSTALLED_TITLE,
+        privateWindowHelp: PRIVATE_WINDOW_HELP,
+        privateWindowLink: PRIVATE_WINDOW_LINK,
+        copyLink: COPY_LINK,
+        linkCopied: LINK_COPIED
     };
 
     get statusValue() {
@@ -199,6 +217,21 @@ export default class LinkStatusCard extends LightningElement {
                     ? formatLabel(THIS_ORG_ITEM, ENVIRONMENT_LABELS[value])
                     : ENVIRONMENT_LABELS[value]
         }));
+    }
+
+    /** Shown before any popup: the org lists no such app, so the API user's login would likely be blocked. */
+    get appNotInstalledMessage() {
+        return this.appInstall?.state === 'not_installed'
+            ? formatLabel(APP_NOT_INSTALLED, this.appInstall.appName)
+            : undefined;
+    }
+
+    /** The popup's login into this org's My Domain ends the admin's own session in this browser: say so first. */
+    get guidanceOwnSession() {
+        const domainUrl = this.status?.thisOrg?.domainUrl;
+        return domainUrl
+            ? formatLabel(GUIDANCE_OWN_SESSION, domainUrl)
+            : undefined;
     }
 
     get showVerify() {
@@ -332,5 +365,16 @@ export default class LinkStatusCard extends LightningElement {
 
     handleCancel() {
         this.dispatchEvent(new CustomEvent('cancel'));
+    }
+
+    async handleCopyLink() {
+        this.linkCopied = false;
+        try {
+            await navigator.clipboard.writeText(this.privateWindowUrl);
+            this.linkCopied = true;
+        } catch {
+            // No clipboard (permission refused): the link stays selectable in the field.
+            this.refs?.privateWindowLink?.focus();
+        }
     }
 }

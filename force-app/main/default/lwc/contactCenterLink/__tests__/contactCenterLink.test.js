@@ -6,6 +6,7 @@ import startLink from '@salesforce/apex/ContactCenterLinkController.startLink';
 import getLinkSession from '@salesforce/apex/ContactCenterLinkController.getLinkSession';
 import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
+import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
 
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.getStatus',
@@ -30,6 +31,21 @@ jest.mock(
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.unlink',
     () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_AppNotInstalled',
+    () => ({ default: 'This org shows no installed app named {0}.' }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_GuidanceOwnSession',
+    () => ({ default: 'Linking this org signs in to {0} as the API user.' }),
     { virtual: true }
 );
 jest.mock(
@@ -115,6 +131,10 @@ describe('c-contact-center-link', () => {
         openWindow = jest.spyOn(window, 'open').mockReturnValue({});
         getStatus.mockResolvedValue(STATUS_UNLINKED);
         startLink.mockResolvedValue(LINK_SESSION);
+        getAppInstallState.mockResolvedValue({
+            state: 'installed',
+            appName: 'Contact Center Link'
+        });
     });
 
     afterEach(() => {
@@ -585,6 +605,132 @@ describe('c-contact-center-link', () => {
                 expect.any(Function)
             );
             expect(getLinkSession).not.toHaveBeenCalled();
+        });
+    });
+
+    describe('what the org can tell before the popup', () => {
+        it('warns on the card, before any popup, when the org lists no installed app', async () => {
+            getAppInstallState.mockResolvedValue({
+                state: 'not_installed',
+                appName: 'Contact Center Link'
+            });
+
+            const { element } = await createComponent();
+
+            expect(getAppInstallState).toHaveBeenCalledTimes(1);
+            expect(
+                cardPart(element, 'app-not-installed').textContent
+            ).toContain(
+                'This org shows no installed app named Contact Center Link.'
+            );
+            expect(openWindow).not.toHaveBeenCalled();
+        });
+
+        it('says nothing when the app is installed, or when the org cannot tell', async () => {
+            const installed = await createComponent();
+            expect(cardPart(installed.element, 'app-not-installed')).toBeNull();
+            document.body.removeChild(installed.element);
+
+            getAppInstallState.mockResolvedValue({ state: 'unknown' });
+            const unknown = await createComponent();
+            expect(cardPart(unknown.element, 'app-not-installed')).toBeNull();
+            document.body.removeChild(unknown.element);
+
+            getAppInstallState.mockRejectedValue(apexError('No access.'));
+            const refused = await createComponent();
+            expect(cardPart(refused.element, 'app-not-installed')).toBeNull();
+            expect(cardPart(refused.element, 'error')).toBeNull();
+        });
+
+        it("says before the popup that this org's login ends the admin's own session", async () => {
+            const { element } = await createComponent();
+
+            expect(cardPart(element, 'guidance-own-session').textContent).toBe(
+                'Linking this org signs in to https://acme.my.salesforce.com as the API user.'
+            );
+        });
+    });
+
+    describe("the admin's own session", () => {
+        let writeText;
+
+        beforeEach(() => {
+            writeText = jest.fn().mockResolvedValue(undefined);
+            Object.defineProperty(navigator, 'clipboard', {
+                value: { writeText },
+                configurable: true
+            });
+        });
+
+        it('offers the login link for a private window, keeps polling, and says afterwards that the session may have ended', async () => {
+            getLinkSession
+                .mockResolvedValueOnce(SESSION_PENDING)
+                .mockResolvedValueOnce(SESSION_LINKED);
+            const { element } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+
+            expect(cardPart(element, 'private-window-link').value).toBe(
+                LINK_SESSION.authorizeUrl
+            );
+            expect(cardPart(element, 'link-copied')).toBeNull();
+            cardPart(element, 'copy-link').click();
+            await flushPromises();
+            expect(writeText).toHaveBeenCalledWith(LINK_SESSION.authorizeUrl);
+            expect(cardPart(element, 'link-copied')).not.toBeNull();
+
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            await advance(POLL_MS);
+            expect(card(element).waiting).toBe(true);
+            await advance(POLL_MS);
+            expect(card(element).waiting).toBe(false);
+            expect(cardPart(element, 'private-window')).toBeNull();
+            expect(cardPart(element, 'notice').textContent).toContain(
+                'c.Ccl_OwnSessionEnded'
+            );
+        });
+
+        it('keeps the link selectable when the clipboard is refused', async () => {
+            writeText.mockRejectedValue(new Error('denied'));
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+            cardPart(element, 'copy-link').click();
+            await flushPromises();
+
+            expect(cardPart(element, 'link-copied')).toBeNull();
+            expect(cardPart(element, 'private-window-link').value).toBe(
+                LINK_SESSION.authorizeUrl
+            );
+        });
+
+        it('offers no private-window link for a login into another org', async () => {
+            jest.spyOn(LightningConfirm, 'open').mockResolvedValue(true);
+            getLinkSession
+                .mockResolvedValueOnce(SESSION_PENDING)
+                .mockResolvedValueOnce(SESSION_LINKED);
+            const { element } = await createComponent();
+
+            await chooseEnvironment(element, 'sandbox');
+
+            expect(card(element).waiting).toBe(true);
+            expect(cardPart(element, 'private-window')).toBeNull();
+            await advance(POLL_MS * 2);
+            expect(cardPart(element, 'notice')).toBeNull();
+        });
+
+        it('is accessible while offering the private-window link', async () => {
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            getAppInstallState.mockResolvedValue({
+                state: 'not_installed',
+                appName: 'Contact Center Link'
+            });
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+            jest.useRealTimers();
+
+            await expect(element).toBeAccessible();
         });
     });
 
