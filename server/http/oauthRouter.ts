@@ -98,6 +98,8 @@ function headingFor(code: string): string {
             return 'This link expired';
         case 'STATE_MISMATCH':
             return 'This sign-in cannot be trusted';
+        case 'APP_NOT_INSTALLED':
+            return 'The Contact Center Link app is not installed in this org';
         default:
             return 'The link did not complete';
     }

@@ -2,14 +2,14 @@ import { createPkcePair, randomToken, safeEqual, sha256, type TokenCipher } from
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from '../clock.ts';
-import { SalesforceError, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
+import { SalesforceError, type CompositeResult, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
 import type { Store } from '../store/store.ts';
 import type { Actor, Db, Environment, ErrorInfo, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
 import { describeDeadGrant } from './deadGrant.ts';
 import type { LinkTokens } from './linkTokens.ts';
 import type { LinkEvents } from './events.ts';
-import { evaluatePreflight, failedRequiredChecks, missingPermissionsMessage, preflightRequests } from './preflight.ts';
+import { evaluatePreflight, failedRequiredChecks, identityFromPreflight, missingPermissionsMessage, preflightRequests } from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
 import { accountNames, API_USER_LIMIT, apiUserLinks, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
 
@@ -47,6 +47,13 @@ export class LinkFailure extends AppError {
 }
 
 export const sessionCookieName = (sessionId: string): string => `ccl_link_${sessionId}`;
+
+/**
+ * Lightning's window.open distortion can request /oauth/start twice, in either order: a start within this long of
+ * the last one answers with that same attempt (state, verifier, cookie), so whichever request's cookie the popup
+ * keeps, its login completes. Later, a start replaces the attempt (a popup opened again, a private window).
+ */
+export const START_REPLAY_MS = 60_000;
 
 
 export interface LinkServiceDeps {
@@ -127,21 +134,29 @@ export class LinkService {
     async startAuthorization(sessionId: string): Promise<{ redirectTo: string; cookie: { name: string; value: string; maxAgeMs: number } }> {
         const { store, clock, cipher, gateway } = this.deps;
         const now = clock.now();
-        const state = randomToken(32);
-        const nonce = randomToken(32);
-        const pkce = createPkcePair();
-        const session = await store.update((db) => {
+        const fresh = { state: randomToken(32), nonce: randomToken(32), ...createPkcePair() };
+        const { session, attempt } = await store.update((db) => {
             const found = db.linkSessions.find((s) => s.id === sessionId);
             if (!found) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
             if (found.state === 'pending' && isExpired(found, now)) found.state = 'expired';
             if (found.state === 'expired') throw new AppError('LINK_SESSION_EXPIRED', 'This link expired. Close this window and start the link again from the Contact Center Link card.', 410);
             if (found.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
-            found.attempt = { stateHash: sha256(state), cookieHash: sha256(nonce), codeVerifier: cipher.seal(pkce.verifier), startedAt: now.toISOString() };
-            return structuredClone(found);
+            const current = found.attempt;
+            if (current?.replay && now.getTime() - Date.parse(current.startedAt) < START_REPLAY_MS) {
+                return { session: structuredClone(found), attempt: JSON.parse(cipher.open(current.replay)) as typeof fresh };
+            }
+            found.attempt = {
+                stateHash: sha256(fresh.state),
+                cookieHash: sha256(fresh.nonce),
+                codeVerifier: cipher.seal(fresh.verifier),
+                startedAt: now.toISOString(),
+                replay: cipher.seal(JSON.stringify(fresh))
+            };
+            return { session: structuredClone(found), attempt: fresh };
         });
         return {
-            redirectTo: gateway.authorizeUrl(session.loginUrl, { state, codeChallenge: pkce.challenge }),
-            cookie: { name: sessionCookieName(session.id), value: nonce, maxAgeMs: Date.parse(session.expiresAt) - now.getTime() }
+            redirectTo: gateway.authorizeUrl(session.loginUrl, { state: attempt.state, codeChallenge: attempt.challenge }),
+            cookie: { name: sessionCookieName(session.id), value: attempt.nonce, maxAgeMs: Date.parse(session.expiresAt) - now.getTime() }
         };
     }
 
@@ -184,9 +199,9 @@ export class LinkService {
             if (input.error) throw authorizationError(input.error, input.errorDescription);
             if (!input.code) throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce sent no authorization code. Start the link again from the card.');
             tokens = await this.#exchange(session, input.code, verifier);
-            const identity = await this.#identity(tokens);
+            // The second and last round trip: one Composite request answers who signed in and what they may do.
+            const { identity, permissions } = await this.#linkFacts(tokens);
             this.#checkIdentity(session, tokens, identity);
-            const permissions = await this.#preflight(tokens, identity.username);
             const failed = failedRequiredChecks(permissions.checks);
             if (failed.length) throw new AppError('PERMISSIONS_MISSING', missingPermissionsMessage(identity.username, failed), 400, { checks: failed });
             const link = await this.#commit(session, tokens, identity, permissions);
@@ -339,12 +354,10 @@ export class LinkService {
         }
     }
 
-    async #identity(tokens: TokenSet): Promise<Identity> {
-        const identity = await this.deps.gateway.identity(tokens);
-        if (!sameOrg(identity.orgId, tokens.orgId) || identity.userId !== tokens.userId) {
-            throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce’s identity service named a different user than the token. Start the link again from the card.');
-        }
-        return identity;
+    /** Who signed in (the User and Organization records the signed token names) and the permission checks, from one Composite request. */
+    async #linkFacts(tokens: TokenSet): Promise<{ identity: Identity; permissions: { checkedAt: string; checks: PermissionCheck[] } }> {
+        const results = await this.#composite(tokens);
+        return { identity: identityFromPreflight(results, tokens), permissions: { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) } };
     }
 
     #checkIdentity(session: LinkSessionRecord, tokens: TokenSet, identity: Identity): void {
@@ -363,9 +376,13 @@ export class LinkService {
     /** One Composite request as the new user: API access, permissions and field access, before anything is saved. */
     async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, username: string): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
         void username;
+        const results = await this.#composite(tokens);
+        return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
+    }
+
+    async #composite(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>): Promise<Map<string, CompositeResult>> {
         try {
-            const results = await this.deps.gateway.composite(tokens, preflightRequests(tokens.userId));
-            return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
+            return await this.deps.gateway.composite(tokens, preflightRequests(tokens.userId));
         } catch (error) {
             if (error instanceof SalesforceError && ['API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'FUNCTIONALITY_NOT_ENABLED'].includes(error.code)) {
                 throw new AppError('API_NOT_ENABLED', 'This user may not use the Salesforce API. Sign in as a user with the "API Enabled" permission (assign the Contact_Center_API_User permission set), then link again.');
@@ -494,6 +511,13 @@ function expireSessions(db: Db, now: Date): void {
 function authorizationError(error: string, description?: string): AppError {
     if (error === 'access_denied' || error === 'access-denied') {
         return new AppError('ACCESS_DENIED', 'Access was denied in Salesforce, so nothing was linked. To link, sign in as the API user and click Allow.');
+    }
+    // Since September 2025: the org has not installed the app, and the API user may not approve uninstalled apps.
+    if (error === 'invalid_client' && /must be installed/i.test(description ?? '')) {
+        return new AppError(
+            'APP_NOT_INSTALLED',
+            'Salesforce blocked the sign-in: this org has not installed the Contact Center Link app, and the API user may not use an uninstalled app. A Salesforce admin fixes it in the org: Setup → Connected Apps OAuth Usage → Contact Center Link → Install; then Manage Connected Apps → Contact Center Link → Edit Policies → Permitted Users, and give the API user’s profile or permission set access. Then link again.'
+        );
     }
     const detail = description ? `${error}: ${description}` : error;
     return new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce refused the sign-in (${detail.slice(0, 300)}). Check the External Client App’s settings, then start the link again.`);

@@ -1,4 +1,5 @@
-import type { CompositeResult, CompositeSubrequest } from '../salesforce/gateway.ts';
+import { AppError } from '../errors.ts';
+import type { CompositeResult, CompositeSubrequest, Identity, TokenSet } from '../salesforce/gateway.ts';
 import type { PermissionCheck } from '../store/types.ts';
 
 /** The permission set the package ships for the API user; every "grant" message names it. */
@@ -31,12 +32,12 @@ const READ_OBJECTS = [
 /** Composite references (`@{ref.path}`) must stay literal inside the encoded query. */
 const soql = (query: string) => `query?q=${encodeURIComponent(query).replace(/%40%7B[A-Za-z0-9_.%]+?%7D/g, (ref) => decodeURIComponent(ref))}`;
 
-/** Everything the preflight needs, in one Composite request: one API call whatever the org. */
+/** Everything the link needs after the token, in one Composite request: the identity facts and the permission checks. */
 export function preflightRequests(userId: string): CompositeSubrequest[] {
     const safeUserId = userId.replace(/[^A-Za-z0-9]/g, '');
     return [
         { referenceId: 'perms', path: soql('SELECT PermissionsApiEnabled, PermissionsApiUserOnly, PermissionsEditTask, PermissionsViewAllUsers, PermissionsViewAllData FROM UserPermissionAccess') },
-        { referenceId: 'user', path: soql(`SELECT Id, IsActive, UserType, Profile.Name, Profile.UserLicenseId FROM User WHERE Id = '${safeUserId}'`) },
+        { referenceId: 'user', path: soql(`SELECT Id, Username, Name, Email, IsActive, UserType, Profile.Name, Profile.UserLicenseId FROM User WHERE Id = '${safeUserId}'`) },
         { referenceId: 'license', path: soql("SELECT Name FROM UserLicense WHERE Id = '@{user.records[0].Profile.UserLicenseId}'") },
         { referenceId: 'org', path: soql('SELECT Id, IsSandbox, DefaultContactAccess FROM Organization') },
         { referenceId: 'Task', path: 'sobjects/Task/describe' },
@@ -138,4 +139,31 @@ export const failedRequiredChecks = (checks: PermissionCheck[]): PermissionCheck
 /** The PERMISSIONS_MISSING message: exactly what to grant, in one sentence per check. */
 export function missingPermissionsMessage(username: string, failed: PermissionCheck[]): string {
     return `${username} lacks what the contact center needs: ${failed.map((c) => `${c.label} — ${c.detail ?? 'not granted'}`).join(' ')} Assign the ${API_USER_PERMISSION_SET} permission set to the API user, then link again.`;
+}
+
+/** Salesforce ids compare on their first 15 characters (the last three only encode case). */
+const sameId = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
+
+/**
+ * The identity facts the link keeps, from the same Composite answers (no identity URL call): the user and org records
+ * must be the ones the signed token names, or nothing from them is trusted.
+ */
+export function identityFromPreflight(results: Map<string, CompositeResult>, tokens: Pick<TokenSet, 'orgId' | 'userId'>): Identity {
+    const user = firstRecord(results.get('user'));
+    const org = firstRecord(results.get('org'));
+    if (!user || !org || typeof user.Id !== 'string' || typeof org.Id !== 'string' || typeof user.Username !== 'string') {
+        throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce did not describe the user who signed in. Start the link again from the card.', 502);
+    }
+    if (!sameId(org.Id, tokens.orgId) || !sameId(user.Id, tokens.userId)) {
+        throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce described a different user than the token names. Start the link again from the card.', 502);
+    }
+    return {
+        orgId: tokens.orgId,
+        userId: tokens.userId,
+        username: user.Username,
+        displayName: typeof user.Name === 'string' && user.Name ? user.Name : user.Username,
+        email: typeof user.Email === 'string' ? user.Email : undefined,
+        userType: typeof user.UserType === 'string' ? user.UserType : undefined,
+        active: user.IsActive !== false
+    };
 }

@@ -67,7 +67,8 @@ export interface LinkSessionRecord {
     createdAt: string;
     expiresAt: string;
     /** Set by /oauth/start: hashes of the state parameter and of the popup's cookie nonce. */
-    attempt?: { stateHash: string; cookieHash: string; codeVerifier: Sealed; startedAt: string };
+    /** `replay`: the attempt's state, nonce and PKCE pair, sealed, so a repeated /oauth/start answers the same attempt. */
+    attempt?: { stateHash: string; cookieHash: string; codeVerifier: Sealed; startedAt: string; replay?: Sealed };
     completedAt?: string;
     error?: ErrorInfo;
 }

@@ -25,13 +25,13 @@ describe('permission preflight', () => {
         assert.equal(checks.private_sharing, undefined);
     });
 
-    test('a link costs three Salesforce round trips: token, identity, one composite preflight', async () => {
+    test('a link costs two Salesforce round trips: token, then one Composite request with the identity facts and the checks', async () => {
         const { key } = await h.newAccount('Frugal');
         h.emulator.state.resetCounts();
         await h.link(key, PEOPLE.acmeApi);
         const counts = h.emulator.state.requestCounts();
         assert.equal(counts.token, 1);
-        assert.equal(counts.identity, 1);
+        assert.equal(counts.identity, 0);
         assert.equal(counts.composite, 1);
         assert.equal(counts.rest, 1, 'one REST call: the composite');
         assert.equal(h.emulator.state.org('acme').apiUsage.used - 0 >= 1, true);
