@@ -23,6 +23,7 @@ import { emulatorEnv } from '../server/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices, type Services } from '../server/services.ts';
 import { LowdbStore } from '../server/store/lowdbStore.ts';
+import { confirmPopup } from '../server/test/harness.ts';
 
 const { Connection, OAuth2 } = jsforce;
 
@@ -233,9 +234,9 @@ async function link(services: Services, base: string): Promise<{ apiKey: string;
         headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
         body: JSON.stringify({ environment: 'production' })
     }).then((res) => res.json() as Promise<{ authorizeUrl: string }>);
-    const start = await fetch(`${base}${new URL(session.authorizeUrl).pathname}`, { redirect: 'manual' });
-    const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    const final = await authorizeInEmulator(start.headers.get('location')!, API_USER);
+    const start = await confirmPopup(base, new URL(session.authorizeUrl).pathname);
+    const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+    const final = await authorizeInEmulator(start.headers.location!, API_USER);
     const callback = await fetch(`${base}${final.pathname}${final.search}`, { headers: { Cookie: cookie } });
     if (callback.status !== 200) throw new Error(`the link failed: HTTP ${callback.status}`);
     return { apiKey, accountId: account.id };

@@ -27,6 +27,7 @@ import { createLogger } from '../server/logger.ts';
 import { buildServices } from '../server/services.ts';
 import type { SalesforceGateway } from '../server/salesforce/gateway.ts';
 import { LowdbStore } from '../server/store/lowdbStore.ts';
+import { confirmPopup } from '../server/test/harness.ts';
 
 const CLIENT = { clientId: 'ccl-bench-client', clientSecret: 'ccl-bench-secret-0123456789' };
 const PUBLIC_URL = 'http://ccl.bench';
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     const auth = { Authorization: `Bearer ${apiKey}` };
     const once = async (person: typeof API_USER) => {
         const session = await ours(() => request(url).post('/api/v1/link-sessions').set(auth).send({ environment: 'production' }).expect(201));
-        const start = await ours(() => request(url).get(new URL(session.value.body.authorizeUrl as string).pathname).expect(302));
+        const start = await ours(() => confirmPopup(url, new URL(session.value.body.authorizeUrl as string).pathname));
         const cookie = (start.value.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
         const final = await authorizeInEmulator(start.value.headers.location!, person);
         const callback = await ours(() => request(url).get(`${final.pathname}${final.search}`).set('Cookie', cookie).expect(200));

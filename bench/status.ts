@@ -24,6 +24,7 @@ import { emulatorEnv } from '../server/emulatorEnv.ts';
 import { hashApiKey, randomToken } from '../server/crypto.ts';
 import { createLogger } from '../server/logger.ts';
 import { runServer } from '../server/main.ts';
+import { confirmPopup } from '../server/test/harness.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const CLIENT = { clientId: 'ccl-bench-client', clientSecret: 'ccl-bench-secret-0123456789' };
@@ -75,7 +76,7 @@ async function serve(accountCount: number): Promise<void> {
     // The benchmarked account: linked for real, through the popup flow against the emulator.
     const { apiKey } = await services.accounts.create('Bench tenant');
     const created = await request(running.url).post('/api/v1/link-sessions').set('Authorization', `Bearer ${apiKey}`).send({ environment: 'production' }).expect(201);
-    const start = await request(running.url).get(new URL(created.body.authorizeUrl).pathname).expect(302);
+    const start = await confirmPopup(running.url, new URL(created.body.authorizeUrl).pathname);
     const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
     const final = await authorizeInEmulator(start.headers.location!, { username: 'api@acme.example', password: 'demo-api-pass' });
     await request(running.url).get(`${final.pathname}${final.search}`).set('Cookie', cookie).expect(200);

@@ -21,6 +21,7 @@ export const INSTALL_COMMAND = 'apt-get install -y chromium';
 
 /** The seeded users the tests log in as: the same table the backend's tests use. */
 export { PEOPLE } from '../server/test/harness.ts';
+import { confirmPopup } from '../server/test/harness.ts';
 
 /** How long one browser test may take. */
 export const TEST_TIMEOUT_MS = 60_000;
@@ -193,14 +194,10 @@ export async function linkThroughApi(stack: Stack, apiKey: string, person: Perso
     });
     if (created.status !== 201) throw new Error(`link session: HTTP ${created.status} ${await created.text()}`);
     const { authorizeUrl } = (await created.json()) as { authorizeUrl: string };
-    const start = await fetch(authorizeUrl, { redirect: 'manual' });
-    const location = start.headers.get('location');
-    if (start.status !== 302 || !location) throw new Error(`/oauth/start: HTTP ${start.status}`);
-    const cookie = start.headers
-        .getSetCookie()
-        .map((line) => line.split(';')[0])
-        .join('; ');
-    const callback = await authorizeInEmulator(location, person);
+    // The person reads the account's name on the popup's first page and clicks Continue.
+    const start = await confirmPopup(stack.url, new URL(authorizeUrl).pathname);
+    const cookie = (start.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; ');
+    const callback = await authorizeInEmulator(start.headers.location!, person);
     const done = await fetch(callback, { headers: { cookie } });
     if (done.status !== 200) throw new Error(`/oauth/callback: HTTP ${done.status}`);
 }

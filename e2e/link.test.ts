@@ -42,8 +42,8 @@ describe('linking from the card', { skip }, () => {
             const popup = await popupOpened;
             await popup.waitForLoadState();
 
-            // The org's own environment: the login goes through Acme's My Domain.
-            assert.equal(new URL(popup.url()).origin, stack.demo.emulator.origins.acme);
+            // The org's own environment: the login goes through Acme's My Domain, after the popup's first page heard from the card.
+            await popup.waitForURL((url) => url.origin === stack.demo.emulator.origins.acme);
             await popup.getByText('Acme My Domain (emulated)').waitFor();
             await popup.getByText('This is not Salesforce').waitFor();
             await screenshot(popup, 'emulator login page');
@@ -78,7 +78,7 @@ describe('linking from the card', { skip }, () => {
             await waitForBadge(page, 'Unlinked');
 
             const popup = (await chooseEnvironment(page, /^Sandbox \(this org\)$/))!;
-            assert.equal(new URL(popup.url()).origin, stack.demo.emulator.origins.acmeUat);
+            await popup.waitForURL((url) => url.origin === stack.demo.emulator.origins.acmeUat);
             await popup.getByText('Acme UAT My Domain (emulated)').waitFor();
             await logIn(popup, PEOPLE.uatApi);
             const closed = popup.waitForEvent('close');

@@ -10,6 +10,7 @@ import { AppError } from './errors.ts';
 import { safeEqual } from './crypto.ts';
 import { jsonErrors, notFound } from './http/errorMiddleware.ts';
 import { newNonce, oauthRouter } from './http/oauthRouter.ts';
+import { ConsentForms } from './link/consent.ts';
 import type { Logger } from './logger.ts';
 import type { Services } from './services.ts';
 
@@ -74,7 +75,7 @@ export function createApp(services: Services, options: AppOptions = {}): Express
         res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
 
-    app.use('/oauth', cookieParser(), oauthRouter(links, { secureCookies: config.PUBLIC_URL.startsWith('https:'), logger }));
+    app.use('/oauth', cookieParser(), oauthRouter(links, { secureCookies: config.PUBLIC_URL.startsWith('https:'), logger, consent: new ConsentForms(config.TOKEN_ENCRYPTION_KEY) }));
 
     app.get('/api/v1/openapi.json', openApiHandler(config.PUBLIC_URL));
 

@@ -12,6 +12,22 @@ const commaList = z
 
 const origin = z.url().transform((value) => new URL(value).origin);
 
+/** `login-origin=card-origin` pairs: for login hosts that are not Salesforce's (the emulator), where the card's page runs. */
+const cardOriginPairs = commaList.transform((pairs, ctx) => {
+    const map: Record<string, string[]> = {};
+    for (const pair of pairs) {
+        const [login, card, ...rest] = pair.split('=');
+        try {
+            if (!login || !card || rest.length) throw new Error();
+            const from = new URL(login).origin;
+            (map[from] ??= []).push(new URL(card).origin);
+        } catch {
+            ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 100)}" is not login-origin=card-origin` });
+        }
+    }
+    return map;
+});
+
 const encryptionKey = z
     .string()
     .optional()
@@ -30,6 +46,7 @@ export const configSchema = z.object({
     SF_LOGIN_URL_PRODUCTION: origin.default('https://login.salesforce.com'),
     SF_LOGIN_URL_SANDBOX: origin.default('https://test.salesforce.com'),
     SF_ALLOWED_LOGIN_ORIGINS: commaList.pipe(z.array(origin)),
+    SF_CARD_ORIGINS: cardOriginPairs,
     SF_API_VERSION: z
         .string()
         .regex(/^\d{2}\.0$/, 'must look like 62.0')

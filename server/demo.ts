@@ -69,6 +69,8 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
             SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
             SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
             SF_ALLOWED_LOGIN_ORIGINS: [...new Set([...parsed.SF_ALLOWED_LOGIN_ORIGINS, ...emulator.allOrigins])],
+            // The preview page plays every emulated org's Lightning page: the card the popups may hear from.
+            SF_CARD_ORIGINS: { ...parsed.SF_CARD_ORIGINS, ...Object.fromEntries(emulator.allOrigins.map((origin) => [origin, [new URL(parsed.PUBLIC_URL).origin]])) },
             TOKEN_ENCRYPTION_KEY: parsed.TOKEN_ENCRYPTION_KEY ?? (await demoEncryptionKey(parsed.DATA_DIR))
         });
         const logger = options.logger ?? createLogger(config.LOG_LEVEL);

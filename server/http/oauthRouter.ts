@@ -1,29 +1,54 @@
 import { randomBytes } from 'node:crypto';
-import { Router, type ErrorRequestHandler, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Response } from 'express';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { consentCookieName, type ConsentForms } from '../link/consent.ts';
 import { LinkFailure, sessionCookieName, type LinkService } from '../link/linkService.ts';
+import { consentPage } from './consentPage.ts';
 import { toAppError } from './errorMiddleware.ts';
 import { paragraph, popupPage } from './pages.ts';
 import { callbackQuery, sessionIdParam } from './schemas.ts';
 
 const WHAT_NEXT = 'Close this window and start again from the Contact Center Link card in Salesforce.';
 
-export function oauthRouter(links: LinkService, options: { secureCookies: boolean; logger: Logger }): Router {
+export function oauthRouter(links: LinkService, options: { secureCookies: boolean; logger: Logger; consent: ConsentForms }): Router {
     const router = Router();
+    const cookieOptions = { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/oauth' } as const;
 
     router.use((_req, res, next) => {
         res.set('Cache-Control', 'no-store');
         next();
     });
 
-    router.get('/start/:sessionId', async (req, res) => {
+    // The popup's first page names the account and writes nothing; only its form (or the card vouching) goes on to Salesforce.
+    router.get('/start/:sessionId', (req, res) => {
         const id = sessionIdParam.safeParse(req.params.sessionId);
         if (!id.success) return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
         try {
+            const view = links.consent(id.data);
+            const nonce = options.consent.nonceFor(req.cookies?.[consentCookieName(id.data)]);
+            res.cookie(consentCookieName(id.data), nonce, { ...cookieOptions, maxAge: Math.max(Date.parse(view.expiresAt) - Date.now(), 1000) });
+            // The form's answer redirects to the login host: CSP's form-action covers that redirect too.
+            const csp = res.get('Content-Security-Policy');
+            if (csp) res.set('Content-Security-Policy', csp.replace("form-action 'self'", `form-action 'self' ${new URL(view.loginUrl).origin}`));
+            res.status(200).type('html').send(consentPage(view, { nonce: res.locals.cspNonce!, formToken: options.consent.token(id.data, nonce) }));
+        } catch (error) {
+            const appError = toAppError(error);
+            errorPage(res, appError.status, headingFor(appError.code), `${appError.message}`);
+        }
+    });
+
+    router.post('/start/:sessionId', express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 }), async (req, res) => {
+        const id = sessionIdParam.safeParse(req.params.sessionId);
+        if (!id.success) return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
+        if (!options.consent.verify(id.data, req.cookies?.[consentCookieName(id.data)], (req.body as Record<string, unknown> | undefined)?.token)) {
+            return errorPage(res, 403, 'Confirm in the window the card opened', `This confirmation did not come from the page that names the account, in this browser. ${WHAT_NEXT}`);
+        }
+        try {
             const { redirectTo, cookie } = await links.startAuthorization(id.data);
-            res.cookie(cookie.name, cookie.value, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/oauth', maxAge: cookie.maxAgeMs });
-            res.redirect(302, redirectTo);
+            res.clearCookie(consentCookieName(id.data), { path: '/oauth' });
+            res.cookie(cookie.name, cookie.value, { ...cookieOptions, maxAge: cookie.maxAgeMs });
+            res.redirect(303, redirectTo);
         } catch (error) {
             const appError = toAppError(error);
             errorPage(res, appError.status, headingFor(appError.code), `${appError.message}`);
@@ -35,7 +60,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
         if (!query.success) return errorPage(res, 400, 'This sign-in could not be read', `Salesforce’s answer was malformed. ${WHAT_NEXT}`);
         const { state, code, error, error_description } = query.data;
         try {
-            const { sessionId, link } = await links.completeAuthorization({ state, code, error, errorDescription: error_description, cookies: req.cookies ?? {} });
+            const { sessionId, link, account } = await links.completeAuthorization({ state, code, error, errorDescription: error_description, cookies: req.cookies ?? {} });
             res.clearCookie(sessionCookieName(sessionId), { path: '/oauth' });
             res.status(200).type('html').send(
                 popupPage({
@@ -43,8 +68,11 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
                     title: 'Linked',
                     heading: 'Linked to Salesforce',
                     tone: 'success',
-                    body: paragraph(`This contact-center account now acts in Salesforce as ${link.username}.`) + paragraph('This window closes by itself; the card in Salesforce shows the link.'),
+                    body:
+                        paragraph(`The contact-center account “${account.name}” (${account.id}) now acts in Salesforce org ${link.orgId} as ${link.username}.`) +
+                        paragraph('This window closes by itself; the card in Salesforce shows the link. If you did not mean to link this account, unlink it from the card.'),
                     message: { type: 'ccl:link', sessionId, state: 'linked' },
+                    messageTargets: links.sessionCardOrigins(sessionId),
                     closeAfterMs: 1500
                 })
             );
@@ -59,8 +87,9 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
                     title: 'Not linked',
                     heading: headingFor(appError.code),
                     tone: 'error',
-                    body: paragraph(appError.message) + paragraph(`Nothing was changed: any previous link stays as it was. Error code: ${appError.code}.`),
-                    message: sessionId ? { type: 'ccl:link', sessionId, state: 'failed' } : undefined
+                    body: paragraph(failure instanceof LinkFailure ? failure.pageMessage : appError.message) + paragraph(`Nothing was changed: any previous link stays as it was. Error code: ${appError.code}.`),
+                    message: sessionId ? { type: 'ccl:link', sessionId, state: 'failed' } : undefined,
+                    messageTargets: sessionId ? links.sessionCardOrigins(sessionId) : undefined
                 })
             );
         }
@@ -100,6 +129,8 @@ function headingFor(code: string): string {
             return 'This sign-in cannot be trusted';
         case 'APP_NOT_INSTALLED':
             return 'The Contact Center Link app is not installed in this org';
+        case 'LINK_SESSION_COMPLETED':
+            return 'This link was already used';
         default:
             return 'The link did not complete';
     }

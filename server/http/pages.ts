@@ -1,29 +1,36 @@
-const escapeHtml = (value: string): string =>
+export const escapeHtml = (value: string): string =>
     value.replace(/[&<>"'`=/]/g, (char) => `&#${char.charCodeAt(0)};`);
 
 /** JSON that is safe inside a <script> element. */
-const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+export const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 
 interface PageOptions {
     nonce: string;
     title: string;
     heading: string;
     body: string;
-    tone: 'success' | 'error';
+    tone: 'success' | 'error' | 'neutral';
     message?: { type: 'ccl:link'; sessionId: string; state: 'linked' | 'failed' };
+    /** The origins of the card that may have opened the popup: the message goes to these only, never to '*'. */
+    messageTargets?: string[];
     closeAfterMs?: number;
+    /** A script of the page's own (the consent page's check of its opener), run under the page's nonce. */
+    script?: string;
 }
 
 /** The popup's last page: tells the card (when it opened us) and says what happened in words. */
 export function popupPage(options: PageOptions): string {
-    const color = options.tone === 'success' ? '#2e844a' : '#ba0517';
-    const script = options.message
-        ? `<script nonce="${options.nonce}">(function () {
+    const color = { success: '#2e844a', error: '#ba0517', neutral: '#181818' }[options.tone];
+    const messageScript = options.message
+        ? `(function () {
   var message = ${scriptJson(options.message)};
-  if (window.opener) { try { window.opener.postMessage(message, '*'); } catch (e) {} }
+  var targets = ${scriptJson(options.messageTargets ?? [])};
+  if (window.opener) { targets.forEach(function (target) { try { window.opener.postMessage(message, target); } catch (e) {} }); }
   ${options.closeAfterMs ? `setTimeout(function () { window.close(); }, ${options.closeAfterMs});` : ''}
-})();</script>`
+})();`
         : '';
+    const code = [messageScript, options.script ?? ''].filter(Boolean).join('\n');
+    const script = code ? `<script nonce="${options.nonce}">${code}</script>` : '';
     return `<!doctype html>
 <html lang="en">
 <head>
@@ -36,6 +43,9 @@ export function popupPage(options: PageOptions): string {
   h1 { font-size: 1.25rem; margin: 0 0 .75rem; color: ${color}; }
   p { line-height: 1.5; margin: .5rem 0; }
   code { background: #f3f3f3; padding: 0 .25rem; }
+  ul { margin: .5rem 0; padding-left: 1.25rem; line-height: 1.5; }
+  .warning { border-left: 4px solid #dd7a01; padding: .25rem .75rem; background: #fef1e6; }
+  button { font: inherit; background: #0176d3; color: #fff; border: 0; border-radius: .25rem; padding: .5rem 1rem; cursor: pointer; margin-top: .75rem; }
 </style>
 </head>
 <body>

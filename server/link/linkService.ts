@@ -12,6 +12,7 @@ import type { LinkEvents } from './events.ts';
 import { evaluatePreflight, failedRequiredChecks, identityFromPreflight, missingPermissionsMessage, preflightRequests } from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
 import { accountNames, API_USER_LIMIT, apiUserLinks, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
+import { cardOrigins } from './consent.ts';
 
 
 export interface LinkSessionInput {
@@ -38,12 +39,42 @@ export interface CallbackInput {
 
 /** A callback failure that belongs to a known session, so the page can tell the card. */
 export class LinkFailure extends AppError {
+    /** What the popup may say to the person who signed in to that org; the session keeps only `message`. */
+    readonly pageMessage: string;
     constructor(
         readonly sessionId: string | undefined,
         error: AppError
     ) {
         super(error.code, error.message, error.status, error.details);
+        this.pageMessage = error instanceof ApiUserLimitReached ? error.pageMessage : error.message;
     }
+}
+
+/**
+ * The sixth account for one API user. The names of the five accounts are for the person signed in to that org (the
+ * popup); the link session, which the account that started it reads, says only how to fix it.
+ */
+export class ApiUserLimitReached extends AppError {
+    constructor(
+        message: string,
+        readonly pageMessage: string
+    ) {
+        super('API_USER_LIMIT_REACHED', message, 409);
+    }
+}
+
+/** What the popup shows before Salesforce: whose account, what it may do, what it replaces. */
+export interface ConsentView {
+    sessionId: string;
+    account: { id: string; name: string };
+    environment: Environment;
+    loginUrl: string;
+    expectedOrgId?: string;
+    /** The account's link now, when this one may replace it with another org. */
+    replaces?: { orgId: string; username: string };
+    /** Origins of the card that may vouch for this popup; empty: the person must confirm by a click. */
+    cardOrigins: string[];
+    expiresAt: string;
 }
 
 export const sessionCookieName = (sessionId: string): string => `ccl_link_${sessionId}`;
@@ -67,6 +98,8 @@ export interface LinkServiceDeps {
     publicUrl: string;
     sessionTtlSeconds: number;
     hosts: LoginHostPolicy;
+    /** Login origins that are not Salesforce's (the emulator) → the origin of the page that plays the card. */
+    cardOrigins?: Record<string, string[]>;
 }
 
 export class LinkService {
@@ -130,6 +163,49 @@ export class LinkService {
         });
     }
 
+    /**
+     * /oauth/start's page, read only: the account, what a link replaces, and whether the card may vouch for the popup
+     * (only a session that names its org, into an account unlinked or linked to that same org, with a derivable card).
+     */
+    consent(sessionId: string): ConsentView {
+        const now = this.deps.clock.now();
+        return this.deps.store.read((db) => {
+            const session = db.linkSessions.find((s) => s.id === sessionId);
+            if (!session) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
+            if (session.state === 'expired' || (session.state === 'pending' && isExpired(session, now))) {
+                throw new AppError('LINK_SESSION_EXPIRED', 'This link expired. Close this window and start the link again from the Contact Center Link card.', 410);
+            }
+            if (session.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
+            const account = db.accounts.find((a) => a.id === session.accountId);
+            if (!account) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
+            const current = db.links.find((l) => l.accountId === session.accountId);
+            const sameOrgAgain = Boolean(current && session.expectedOrgId && current.orgId && sameOrg(current.orgId, session.expectedOrgId));
+            const replaces = current && !sameOrgAgain ? { orgId: current.orgId, username: current.username } : undefined;
+            const vouchable = Boolean(session.expectedOrgId) && !replaces;
+            return {
+                sessionId: session.id,
+                account: { id: account.id, name: account.name },
+                environment: session.environment,
+                loginUrl: session.loginUrl,
+                expectedOrgId: session.expectedOrgId,
+                replaces,
+                cardOrigins: vouchable ? this.cardOriginsOf(session.loginUrl) : [],
+                expiresAt: session.expiresAt
+            };
+        });
+    }
+
+    /** Where the org's card runs for a login host: the popup's messages go there and nowhere else. */
+    cardOriginsOf(loginUrl: string): string[] {
+        return cardOrigins(loginUrl, this.deps.cardOrigins);
+    }
+
+    /** The card origins of a session's login host, for the callback page's message; none for an unknown session. */
+    sessionCardOrigins(sessionId: string): string[] {
+        const loginUrl = this.deps.store.read((db) => db.linkSessions.find((s) => s.id === sessionId)?.loginUrl);
+        return loginUrl ? this.cardOriginsOf(loginUrl) : [];
+    }
+
     /** /oauth/start: a fresh state, verifier and cookie nonce for this popup; returns where to send it. */
     async startAuthorization(sessionId: string): Promise<{ redirectTo: string; cookie: { name: string; value: string; maxAgeMs: number } }> {
         const { store, clock, cipher, gateway } = this.deps;
@@ -161,7 +237,7 @@ export class LinkService {
     }
 
     /** /oauth/callback: every check explicit; nothing from the redirect is trusted before it passes. */
-    async completeAuthorization(input: CallbackInput): Promise<{ sessionId: string; link: LinkRecord }> {
+    async completeAuthorization(input: CallbackInput): Promise<{ sessionId: string; link: LinkRecord; account: { id: string; name: string } }> {
         const { store, clock, cipher } = this.deps;
         if (!input.state) throw new LinkFailure(undefined, new AppError('STATE_MISMATCH', 'The sign-in came back without its state. Start the link again from the card.'));
         const stateHash = sha256(input.state);
@@ -206,7 +282,8 @@ export class LinkService {
             if (failed.length) throw new AppError('PERMISSIONS_MISSING', missingPermissionsMessage(identity.username, failed), 400, { checks: failed });
             const link = await this.#commit(session, tokens, identity, permissions);
             this.deps.events.emit('attempt', { accountId: session.accountId, outcome: 'linked' });
-            return { sessionId: session.id, link };
+            const name = this.deps.store.read((db) => db.accounts.find((a) => a.id === session.accountId)?.name) ?? session.accountId;
+            return { sessionId: session.id, link, account: { id: session.accountId, name } };
         } catch (error) {
             // A token that dies between the exchange and the save: Salesforce saw more than five approvals of this user at once.
             const revokedMeanwhile = tokens !== undefined && error instanceof SalesforceError && (error.code === 'INVALID_SESSION_ID' || error.httpStatus === 401);
@@ -402,11 +479,9 @@ export class LinkService {
             const holders = apiUserLinks(db, identity.orgId, identity.userId, session.accountId);
             if (holders.length >= API_USER_LIMIT) {
                 const names = accountNames(db, holders);
-                throw new AppError(
-                    'API_USER_LIMIT_REACHED',
-                    `${identity.username} already serves ${holders.length} contact-center accounts, the most one API user may serve: ${names.join(', ')}. Use another API user, or unlink one of those accounts first.`,
-                    409,
-                    { accounts: holders.map((l) => l.accountId) }
+                throw new ApiUserLimitReached(
+                    `${identity.username} already serves ${holders.length} contact-center accounts, the most one API user may serve. Use another API user, or unlink one of those accounts from the card in that org first.`,
+                    `${identity.username} already serves ${holders.length} contact-center accounts, the most one API user may serve: ${names.join(', ')}. Use another API user, or unlink one of those accounts first.`
                 );
             }
             const index = db.links.findIndex((l) => l.accountId === session.accountId);
@@ -449,10 +524,9 @@ export class LinkService {
     #revokedDuringLink(session: LinkSessionRecord, tokens: TokenSet): AppError {
         const holders = this.deps.store.read((db) => accountNames(db, apiUserLinks(db, tokens.orgId, tokens.userId, session.accountId)));
         if (holders.length >= API_USER_LIMIT) {
-            return new AppError(
-                'API_USER_LIMIT_REACHED',
-                `This API user already serves ${holders.length} contact-center accounts, the most one API user may serve: ${holders.join(', ')}. Salesforce revoked this sign-in when it saw a sixth approval. Use another API user, or unlink one of those accounts first.`,
-                409
+            return new ApiUserLimitReached(
+                `This API user already serves ${holders.length} contact-center accounts, the most one API user may serve. Salesforce revoked this sign-in when it saw a sixth approval. Use another API user, or unlink one of those accounts from the card in that org first.`,
+                `This API user already serves ${holders.length} contact-center accounts, the most one API user may serve: ${holders.join(', ')}. Salesforce revoked this sign-in when it saw a sixth approval. Use another API user, or unlink one of those accounts first.`
             );
         }
         return new AppError(

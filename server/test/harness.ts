@@ -50,6 +50,22 @@ export interface Harness {
     close(): Promise<void>;
 }
 
+type Target = Parameters<typeof request>[0];
+
+/**
+ * The popup's first step as a person who reads the page and clicks Continue: GET /oauth/start shows the account and its
+ * form, the form's POST answers 303 to Salesforce with the state cookie. Returns that answer.
+ */
+export async function confirmPopup(target: Target, startPath: string): Promise<request.Response> {
+    const page = await request(target).get(startPath);
+    if (page.status !== 200) throw new Error(`oauth start page: ${page.status} ${page.text.slice(0, 300)}`);
+    const token = /name="token" value="([^"]+)"/.exec(page.text)?.[1];
+    const cookie = (page.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+    const answer = await request(target).post(startPath).set('Cookie', cookie).type('form').send({ token: token ?? '' });
+    if (answer.status !== 303) throw new Error(`oauth start confirm: ${answer.status} ${answer.text.slice(0, 300)}`);
+    return answer;
+}
+
 /** A clock tests can move forward, to expire sessions without waiting. */
 export class TestClock {
     offsetMs = 0;
@@ -73,11 +89,13 @@ export function recordingGateway(real: SalesforceGateway, seen: Set<string>): Sa
     };
 }
 
-export async function startHarness(options: { emulator?: EmulatorOptions; gateway?: (real: SalesforceGateway) => SalesforceGateway; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(
+    options: { emulator?: EmulatorOptions; gateway?: (real: SalesforceGateway) => SalesforceGateway; env?: Record<string, string>; envFor?: (emulator: Emulator) => Record<string, string> } = {}
+): Promise<Harness> {
     const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }], ...options.emulator });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-test-'));
     const config = requireCompleteConfig(
-        parseConfig(emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { LOG_LEVEL: 'debug', SF_HTTP_TIMEOUT_MS: '5000', ...options.env }))
+        parseConfig(emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { LOG_LEVEL: 'debug', SF_HTTP_TIMEOUT_MS: '5000', ...options.env, ...options.envFor?.(emulator) }))
     );
     const logStream = new PassThrough();
     let logText = '';
@@ -115,7 +133,7 @@ export async function startHarness(options: { emulator?: EmulatorOptions; gatewa
         async link(key, person, session = { environment: 'production' }) {
             const created = await api(key).post('/api/v1/link-sessions', session).expect(201);
             const sessionId = created.body.id as string;
-            const start = await request(app).get(new URL(created.body.authorizeUrl).pathname).expect(302);
+            const start = await confirmPopup(app, new URL(created.body.authorizeUrl).pathname);
             const cookie = start.headers['set-cookie'] as unknown as string[];
             const final = await authorizeInEmulator(start.headers.location!, person);
             const callback = await request(app)

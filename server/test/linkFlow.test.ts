@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { authorizeInEmulator } from '../../emulator/driver.ts';
-import { PEOPLE, startHarness, type Harness } from './harness.ts';
+import { confirmPopup, PEOPLE, startHarness, type Harness } from './harness.ts';
 
 describe('linking an account through the OAuth popup', () => {
     let h: Harness;
@@ -61,7 +61,7 @@ describe('linking an account through the OAuth popup', () => {
         const created = await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201);
         assert.equal(created.body.authorizeUrl, `${h.config.PUBLIC_URL}/oauth/start/${created.body.id}`);
         assert.ok(Date.parse(created.body.expiresAt) - Date.now() <= 10 * 60 * 1000);
-        const start = await request(h.app).get(`/oauth/start/${created.body.id}`).expect(302);
+        const start = await confirmPopup(h.app, `/oauth/start/${created.body.id}`);
         const url = new URL(start.headers.location!);
         assert.equal(url.origin, h.emulator.origins.production);
         assert.equal(url.pathname, '/services/oauth2/authorize');
@@ -123,7 +123,7 @@ describe('the OAuth state', () => {
 
     async function popup(key: string) {
         const created = await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201);
-        const start = await request(h.app).get(`/oauth/start/${created.body.id}`).expect(302);
+        const start = await confirmPopup(h.app, `/oauth/start/${created.body.id}`);
         const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
         const final = await authorizeInEmulator(start.headers.location!, PEOPLE.acmeApi);
         return { sessionId: created.body.id as string, cookie, callbackPath: `${final.pathname}${final.search}`, final };
@@ -229,7 +229,7 @@ describe('login hosts', () => {
         test(`accepts ${loginUrl} for ${environment}`, async () => {
             const { key } = await h.newAccount();
             const res = await h.api(key).post('/api/v1/link-sessions', { environment, loginUrl }).expect(201);
-            const start = await request(h.app).get(`/oauth/start/${res.body.id}`).expect(302);
+            const start = await confirmPopup(h.app, `/oauth/start/${res.body.id}`);
             assert.equal(new URL(start.headers.location!).origin, loginUrl);
         });
     }

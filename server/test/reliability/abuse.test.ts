@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter, addressKey } from '../../http/abuse.ts';
-import { PEOPLE, startHarness, type Harness } from '../harness.ts';
+import { confirmPopup, PEOPLE, startHarness, type Harness } from '../harness.ts';
 import { report } from './helpers.ts';
 
 const timed = async (req: request.Test): Promise<{ res: request.Response; ms: number }> => {
@@ -165,7 +165,7 @@ describe('the popup pages', () => {
         let pages = 0;
         for (const description of hostile) {
             const created = await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201);
-            const start = await request(h.app).get(`/oauth/start/${created.body.id}`).expect(302);
+            const start = await confirmPopup(h.app, `/oauth/start/${created.body.id}`);
             const state = new URL(start.headers.location!).searchParams.get('state')!;
             const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
             const page = await request(h.app)

@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import type { Express } from 'express';
 import request from 'supertest';
 import { authorizeInEmulator } from '../../../emulator/driver.ts';
-import type { Person } from '../harness.ts';
+import { confirmPopup, type Person } from '../harness.ts';
 
 /**
  * One seed for the whole run, printed, so a failure can be replayed:
@@ -79,9 +79,12 @@ export async function startPopup(
 ): Promise<{ sessionId: string; cookie: string; callbackPath: string }> {
     const created = await request(target).post('/api/v1/link-sessions').set('Authorization', `Bearer ${key}`).send(session);
     if (created.status !== 201) throw new Error(`link session: ${created.status} ${created.text}`);
-    const start = await request(target).get(new URL(created.body.authorizeUrl as string).pathname);
-    if (start.status !== 302) throw new Error(`oauth start: ${start.status} ${start.text}`);
-    const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+    const start = await confirmPopup(target, new URL(created.body.authorizeUrl as string).pathname);
+    // The cookies the popup holds now: the confirmation's own was cleared by the answer that set the state cookie.
+    const cookie = (start.headers['set-cookie'] as unknown as string[])
+        .map((c) => c.split(';')[0]!)
+        .filter((pair) => !pair.endsWith('='))
+        .join('; ');
     const final = await authorizeInEmulator(start.headers.location!, person);
     return { sessionId: created.body.id as string, cookie, callbackPath: `${final.pathname}${final.search}` };
 }

@@ -15,7 +15,7 @@ import { runServer } from '../../main.ts';
 import { LowdbStore } from '../../store/lowdbStore.ts';
 import { Accounts } from '../../accounts.ts';
 import { systemClock } from '../../clock.ts';
-import { CLIENT, PEOPLE, PUBLIC_URL } from '../harness.ts';
+import { CLIENT, confirmPopup, PEOPLE, PUBLIC_URL } from '../harness.ts';
 import { report, startPopup } from './helpers.ts';
 
 const MAIN = fileURLToPath(new URL('../../main.ts', import.meta.url));
@@ -100,7 +100,7 @@ describe('the backend restarts between the popup’s /oauth/start and its callba
         const created = await request(server.url).post('/api/v1/link-sessions').set('Authorization', `Bearer ${key}`).send({ environment: 'production' }).expect(201);
         await kill(server.child);
         server = await start();
-        const begin = await request(server.url).get(new URL(created.body.authorizeUrl as string).pathname).expect(302);
+        const begin = await confirmPopup(server.url, new URL(created.body.authorizeUrl as string).pathname);
         await kill(server.child);
         const cookie = (begin.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
         const { authorizeInEmulator } = await import('../../../emulator/driver.ts');

@@ -120,8 +120,8 @@ test('after link, verify, relink, failures and unlink, no token, password or key
                 assert.equal(text.includes(secret), false, `${kind} is in ${where}`);
             }
         }
-        // The state and the nonce travel only in /oauth/start's redirect and cookie: never in any other response.
-        const others = recorder.responses.filter((r) => r.status !== 302).map((r) => r.headers + r.body).join('\n');
+        // The state and the nonce travel only in /oauth/start's redirect (303 after the confirmation) and cookie: never in any other response.
+        const others = recorder.responses.filter((r) => r.status !== 303).map((r) => r.headers + r.body).join('\n');
         for (const s of [...states, ...nonces]) assert.equal(others.includes(s), false, 'a state or nonce outside the popup redirect');
         // The webhook secret is in the one answer that sets it, nowhere else.
         for (const s of webhookSecrets) assert.equal(recorder.responses.filter((r) => r.body.includes(s)).length, 1);
