@@ -424,6 +424,32 @@ describe('c-contact-center-link', () => {
 
             expect(getLinkSession).not.toHaveBeenCalled();
         });
+
+        it('tells its own popup, and only it, that this card opened it', async () => {
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+            const popup = { postMessage: jest.fn() };
+            const ask = async (origin, sessionId) => {
+                const event = new MessageEvent('message', {
+                    origin,
+                    data: { type: 'ccl:opener-check', sessionId }
+                });
+                Object.defineProperty(event, 'source', { value: popup });
+                window.dispatchEvent(event);
+                await flushPromises();
+            };
+
+            await ask('https://evil.example.com', LINK_SESSION.id);
+            await ask(AUTHORIZE_ORIGIN, 'ls_other');
+            expect(popup.postMessage).not.toHaveBeenCalled();
+
+            await ask(AUTHORIZE_ORIGIN, LINK_SESSION.id);
+            expect(popup.postMessage).toHaveBeenCalledWith(
+                { type: 'ccl:opener', sessionId: LINK_SESSION.id },
+                AUTHORIZE_ORIGIN
+            );
+            expect(getLinkSession).not.toHaveBeenCalled();
+        });
     });
 
     describe('Verify', () => {
