@@ -1,6 +1,8 @@
-// Salesforce Code Analyzer's PMD rules on the package's Apex: the Security and
-// BestPractices categories and the AppExchange security-review rules. A finding is
-// either fixed or suppressed in the code with a one-line reason.
+// Salesforce Code Analyzer's PMD rules on the package: on the Apex, the Security and
+// BestPractices categories and the AppExchange security-review rules; on the metadata
+// XML, the AppExchange rules (insecure remote sites, connected app scope, secrets in
+// unprotected settings...). A finding is either fixed or suppressed in the code with a
+// one-line reason.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,8 +23,8 @@ export interface PmdFinding {
 export async function runPmd(directories: string[], java = process.env.PMD_JAVA ?? 'java'): Promise<{ rules: string[]; findings: PmdFinding[] }> {
     const engine = new PmdEngine({
         java_command: java,
-        rule_languages: ['apex'] as never,
-        file_extensions: { apex: ['.cls', '.trigger'] } as never,
+        rule_languages: ['apex', 'xml'] as never,
+        file_extensions: { apex: ['.cls', '.trigger'], xml: ['.xml'] } as never,
         java_classpath_entries: [],
         custom_rulesets: []
     });
@@ -31,7 +33,11 @@ export async function runPmd(directories: string[], java = process.env.PMD_JAVA 
     try {
         const options = { logFolder: work, workingFolder: work, workspace };
         const described = await engine.describeRules(options);
-        const rules = described.filter((rule) => RULE_TAGS.some((tag) => rule.tags.includes(tag))).map((rule) => rule.name);
+        const rules = described
+            .filter((rule) =>
+                rule.tags.includes('Apex') ? RULE_TAGS.some((tag) => rule.tags.includes(tag)) : rule.tags.includes('AppExchange')
+            )
+            .map((rule) => rule.name);
         const results = await engine.runRules(rules, options);
         const findings = results.violations.map((violation) => {
             const location = violation.codeLocations[violation.primaryLocationIndex] ?? violation.codeLocations[0];
@@ -55,7 +61,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     for (const finding of findings) {
         console.error(`${finding.file}:${finding.line}: ${finding.rule}: ${finding.message}`);
     }
-    const summary = `PMD (Code Analyzer, ${rules.length} rules tagged ${RULE_TAGS.join('/')})`;
+    const summary = `PMD (Code Analyzer: ${rules.length} rules, ${RULE_TAGS.join('/')} on Apex, AppExchange on metadata XML)`;
     if (findings.length > 0) {
         console.error(`${summary}: ${findings.length} violation(s) (${seconds}s)`);
         process.exitCode = 1;

@@ -55,7 +55,7 @@ describe('Apex checks on injected defects', () => {
         }
     });
 
-    test('PMD reports an injected SOQL query that ignores the user\'s access', async () => {
+    test('PMD reports an injected SOQL query that ignores the user\'s access, and an http remote site', async () => {
         const dir = path.join(work, 'pmd', 'classes');
         await mkdir(dir, { recursive: true });
         await writeFile(
@@ -69,9 +69,28 @@ describe('Apex checks on injected defects', () => {
                 ''
             ].join('\n')
         );
+        const sites = path.join(work, 'pmd', 'remoteSiteSettings');
+        await mkdir(sites, { recursive: true });
+        await writeFile(
+            path.join(sites, 'Backend.remoteSite-meta.xml'),
+            [
+                '<?xml version="1.0" encoding="UTF-8"?>',
+                '<RemoteSiteSetting xmlns="http://soap.sforce.com/2006/04/metadata">',
+                '    <disableProtocolSecurity>false</disableProtocolSecurity>',
+                '    <isActive>true</isActive>',
+                '    <url>http://backend.example.com</url>',
+                '</RemoteSiteSetting>',
+                ''
+            ].join('\n')
+        );
         const { rules, findings } = await runPmd([path.join(work, 'pmd')]);
         assert.ok(rules.includes('ApexCRUDViolation') && rules.includes('ApexSOQLInjection'), 'security rules are selected');
-        assert.ok(rules.some((rule) => rule.startsWith('AvoidHardcodedCredentials')), 'AppExchange rules are selected');
-        assert.deepEqual(findings.map((f) => `${path.basename(f.file)}:${f.line}:${f.rule}`), ['LeakyLookup.cls:3:ApexCRUDViolation']);
+        assert.ok(rules.some((rule) => rule.startsWith('AvoidHardcodedCredentials')), 'AppExchange Apex rules are selected');
+        assert.ok(rules.includes('AvoidInsecureHttpRemoteSiteSetting'), 'AppExchange metadata rules are selected');
+        assert.deepEqual(findings.map((f) => `${path.basename(f.file)}:${f.rule}`).sort(), [
+            'Backend.remoteSite-meta.xml:AvoidInsecureHttpRemoteSiteSetting',
+            'LeakyLookup.cls:ApexCRUDViolation'
+        ]);
+        assert.equal(findings.find((f) => f.rule === 'ApexCRUDViolation')?.line, 3);
     });
 });
