@@ -37,8 +37,8 @@ async function javaMajorVersion(java: string): Promise<number | undefined> {
     }
 }
 
-/** The first Java of at least minMajor among APEX_LS_JAVA, JAVA_HOME, PATH and the JDKs under /usr/lib/jvm. */
-export async function findJava(minMajor: number, jvmRoot = '/usr/lib/jvm'): Promise<{ java?: string; tried: string[] }> {
+/** The first Java of at least minMajor among APEX_LS_JAVA, JAVA_HOME, PATH and the JDKs under /usr/lib/jvm (or APEX_LS_JVM_ROOT). */
+export async function findJava(minMajor: number, jvmRoot = process.env.APEX_LS_JVM_ROOT ?? '/usr/lib/jvm'): Promise<{ java?: string; tried: string[] }> {
     const candidates: string[] = [];
     if (process.env.APEX_LS_JAVA) candidates.push(process.env.APEX_LS_JAVA);
     if (process.env.JAVA_HOME) candidates.push(path.join(process.env.JAVA_HOME, 'bin', 'java'));
