@@ -80,6 +80,29 @@ export function parseConfig(env: Record<string, string | undefined>): z.infer<ty
     return result.data;
 }
 
+/** Settings only a real deployment sets: with any of them present, `npm start` never falls back to the demo. */
+const PRODUCTION_SETTINGS = ['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'DATA_DIR', 'DATABASE_URL', 'TRUST_PROXY', 'METRICS_TOKEN'] as const;
+/** What the backend proper cannot run without. */
+const REQUIRED_IN_PRODUCTION = ['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'PUBLIC_URL'] as const;
+
+/**
+ * `npm start`: the demo only when no production setting is present at all; the backend when every required one is;
+ * otherwise a refusal that names what is missing (a half-configured deployment must not serve the demo's open key).
+ */
+export function startMode(env: Record<string, string | undefined>): 'demo' | 'backend' {
+    const set = (name: string): boolean => Boolean(env[name]?.trim());
+    const present: string[] = PRODUCTION_SETTINGS.filter(set);
+    if (env.PUBLIC_URL?.trim().toLowerCase().startsWith('https:')) present.push('an https PUBLIC_URL');
+    if (present.length === 0) return 'demo';
+    const missing = REQUIRED_IN_PRODUCTION.filter((name) => !set(name));
+    if (missing.length > 0) {
+        throw new ConfigError(
+            `Invalid configuration: ${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set, so this is a real deployment, but it also needs:\n${missing.map((name) => `  ${name}: required`).join('\n')}\nSet ${missing.length === 1 ? 'it' : 'them'}, or unset every production setting to run the demo on this machine.`
+        );
+    }
+    return 'backend';
+}
+
 /** The backend proper needs the OAuth client and the key; the demo launcher fills them in before this. */
 export function requireCompleteConfig(parsed: z.infer<typeof configSchema>): Config {
     const missing = (['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY'] as const).filter((name) => !parsed[name]);

@@ -13,9 +13,14 @@ import { demoEncryptionKey } from './secretKey.ts';
 export const DEMO_CLIENT = { clientId: 'ccl-demo-client', clientSecret: 'ccl-demo-secret' };
 export const DEMO_ACCOUNT_NAME = 'Demo contact center';
 
+/** The demo serves a working API key to its page: it listens on loopback only. */
+export const DEMO_HOST = '127.0.0.1';
+
 export interface RunningDemo {
     /** PUBLIC_URL: where the preview page is, and the base of the OAuth redirect URI. */
     url: string;
+    /** The address it listens on: loopback only. */
+    host: string;
     backend: RunningServer;
     emulator: Emulator;
     account: { id: string; apiKey: string };
@@ -79,11 +84,12 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
             options.extend?.(app);
             if (options.preview ?? true) mountPreview(app, () => previewConfig?.());
         };
-        const backend = await runServer(config, { ...options, logger, extend });
+        const backend = await runServer(config, { ...options, logger, extend, host: DEMO_HOST });
         const account = await demoAccount(backend, config.DATA_DIR);
         previewConfig = () => demoPreviewConfig(emulator, account);
         return {
             url: config.PUBLIC_URL,
+            host: DEMO_HOST,
             backend,
             emulator,
             account,

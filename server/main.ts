@@ -15,13 +15,15 @@ export interface RunningServer {
 }
 
 /** Opens the store, builds the app and listens; `close` stops taking requests, then flushes the store. */
-export async function runServer(config: Config, options: AppOptions & { logger?: Logger } = {}): Promise<RunningServer> {
+export async function runServer(config: Config, options: AppOptions & { logger?: Logger; host?: string } = {}): Promise<RunningServer> {
     const logger = options.logger ?? createLogger(config.LOG_LEVEL);
     const store = await LowdbStore.open(config.DATA_DIR);
     const services = buildServices({ config, store, logger });
     const app = createApp(services, options);
     const server = await new Promise<Server>((resolve, reject) => {
-        const listening = app.listen(config.PORT, (error?: Error) => (error ? reject(error) : resolve(listening)));
+        const done = (error?: Error) => (error ? reject(error) : resolve(listening));
+        // The demo passes a loopback host; the backend proper listens on every interface, behind its TLS proxy.
+        const listening = options.host ? app.listen(config.PORT, options.host, done) : app.listen(config.PORT, done);
     });
     const { port } = server.address() as AddressInfo;
     if (config.HEALTH_SWEEP_INTERVAL_SECONDS > 0) services.health.start();

@@ -1,12 +1,13 @@
-import { ConfigError, parseConfig, requireCompleteConfig } from './config.ts';
+import { ConfigError, parseConfig, requireCompleteConfig, startMode } from './config.ts';
 import { createLogger } from './logger.ts';
 import { closeOnSignals, runServer } from './main.ts';
 
-/** `npm start`: the real backend when SF_CLIENT_ID is set, otherwise the demo against the emulator. */
+/** `npm start`: the real backend when it is configured, the demo when nothing of a deployment is set, else a refusal. */
 async function start(): Promise<void> {
+    const mode = startMode(process.env);
     const parsed = parseConfig(process.env);
     const logger = createLogger(parsed.LOG_LEVEL);
-    if (parsed.SF_CLIENT_ID) {
+    if (mode === 'backend') {
         const config = requireCompleteConfig(parsed);
         const running = await runServer(config, { logger });
         logger.info({ url: config.PUBLIC_URL }, 'Contact Center Link backend listening');
@@ -23,7 +24,8 @@ async function start(): Promise<void> {
     const url = demo.url;
     const key = demo.account.apiKey;
     console.log(`
-Contact Center Link demo: Salesforce is emulated on this machine (no SF_CLIENT_ID is set)
+Contact Center Link demo: Salesforce is emulated on this machine (no production setting is set).
+It listens on this machine only (${demo.host}), and its API key is readable by anyone who can open the page.
 
   Open ${url}/
 

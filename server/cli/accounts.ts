@@ -7,7 +7,6 @@ import { ConfigError, parseConfig } from '../config.ts';
 import { TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import { validationError } from '../http/errorMiddleware.ts';
-import { demoEncryptionKey } from '../secretKey.ts';
 import { loginHostPolicy } from '../services.ts';
 import type { Config } from '../config.ts';
 import { LowdbStore } from '../store/lowdbStore.ts';
@@ -67,8 +66,9 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
                 }
                 const records = legacyFileSchema.safeParse(raw);
                 if (!records.success) throw validationError(records.error, 'legacy file');
-                const key = env.TOKEN_ENCRYPTION_KEY ?? (parsed.SF_CLIENT_ID ? undefined : await demoEncryptionKey(parsed.DATA_DIR));
-                if (!key) throw new AppError('VALIDATION_FAILED', 'import-legacy needs TOKEN_ENCRYPTION_KEY, the same key the server uses.');
+                // Never a key of its own beside the data: the server could not open what it sealed, and the key would sit with the data.
+                const key = parsed.TOKEN_ENCRYPTION_KEY;
+                if (!key) throw new AppError('VALIDATION_FAILED', 'import-legacy needs TOKEN_ENCRYPTION_KEY, the same key the server uses (from your secret store). Nothing was imported.');
                 const count = await accounts.importLegacy(records.data, new TokenCipher(key), loginHostPolicy(parsed as Config));
                 out(`Imported ${count} legacy link${count === 1 ? '' : 's'}. Ask each customer's admin to relink from the card: it replaces the stored password with OAuth.`);
                 return 0;

@@ -70,6 +70,21 @@ describe('npm run accounts', () => {
         assert.equal((await run('frobnicate')).code, 2);
     });
 
+    test('import-legacy without TOKEN_ENCRYPTION_KEY refuses, makes no key of its own and imports nothing', async () => {
+        const created = JSON.parse((await run('create', '--name', 'Keyless Co', '--json')).text) as { id: string };
+        const file = path.join(dir, 'legacy-keyless.json');
+        await writeFile(file, JSON.stringify([{ accountId: created.id, username: 'api@keyless.example', password: 'Sup3rSecret!', environment: 'production' }]));
+        const before = await dbText();
+        for (const keyless of [{ DATA_DIR: dir }, { DATA_DIR: dir, SF_CLIENT_ID: 'x', SF_CLIENT_SECRET: 'y' }]) {
+            const lines: string[] = [];
+            const code = await runAccountsCommand(['import-legacy', '--file', file], keyless, (line) => lines.push(line));
+            assert.equal(code, 1);
+            assert.match(lines.join('\n'), /needs TOKEN_ENCRYPTION_KEY/);
+        }
+        assert.equal(await dbText(), before);
+        await assert.rejects(readFile(path.join(dir, 'secret.key')), { code: 'ENOENT' });
+    });
+
     test('import-legacy stores the password sealed and shows the link as legacy', async () => {
         const created = JSON.parse((await run('create', '--name', 'Legacy Co', '--json')).text) as { id: string };
         const file = path.join(dir, 'legacy-ok.json');

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, parseConfig, startMode } from '../config.ts';
+import { generateEncryptionKey } from '../crypto.ts';
+import { startDemo } from '../demo.ts';
+import { createLogger } from '../logger.ts';
+
+const COMPLETE = { SF_CLIENT_ID: 'id', SF_CLIENT_SECRET: 'secret', TOKEN_ENCRYPTION_KEY: generateEncryptionKey(), PUBLIC_URL: 'https://ccl.example.com' };
+
+describe('npm start', () => {
+    test('runs the demo only when no production setting is present', () => {
+        assert.equal(startMode({}), 'demo');
+        assert.equal(startMode({ PORT: '3000', LOG_LEVEL: 'debug', PUBLIC_URL: 'http://localhost:3000' }), 'demo');
+        assert.equal(startMode(COMPLETE), 'backend');
+    });
+
+    test('refuses a half-configured deployment and names what is missing', () => {
+        const cases: Array<[Record<string, string>, RegExp[]]> = [
+            [{ PUBLIC_URL: 'https://ccl.example.com' }, [/an https PUBLIC_URL is set/, /SF_CLIENT_ID: required/, /SF_CLIENT_SECRET: required/, /TOKEN_ENCRYPTION_KEY: required/]],
+            [{ TOKEN_ENCRYPTION_KEY: COMPLETE.TOKEN_ENCRYPTION_KEY }, [/SF_CLIENT_ID: required/, /PUBLIC_URL: required/]],
+            [{ DATA_DIR: '/var/lib/ccl' }, [/DATA_DIR is set/, /SF_CLIENT_ID: required/]],
+            [{ SF_CLIENT_ID: 'id' }, [/SF_CLIENT_SECRET: required/, /TOKEN_ENCRYPTION_KEY: required/, /PUBLIC_URL: required/]],
+            [{ ...COMPLETE, TOKEN_ENCRYPTION_KEY: '' }, [/TOKEN_ENCRYPTION_KEY: required/]]
+        ];
+        for (const [env, messages] of cases) {
+            assert.throws(() => startMode(env), (error: Error) => {
+                assert.ok(error instanceof ConfigError);
+                for (const message of messages) assert.match(error.message, message);
+                return true;
+            });
+        }
+    });
+
+    test('the process exits 2 with the message, before building or listening', () => {
+        const result = spawnSync(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+            env: { PATH: process.env.PATH, PUBLIC_URL: 'https://ccl.example.com', TOKEN_ENCRYPTION_KEY: COMPLETE.TOKEN_ENCRYPTION_KEY },
+            encoding: 'utf8',
+            timeout: 30_000
+        });
+        assert.equal(result.status, 2, result.stderr);
+        assert.match(result.stderr, /SF_CLIENT_ID: required/);
+        assert.doesNotMatch(result.stdout, /demo/i);
+    });
+
+    test('the demo listens on loopback only', async () => {
+        const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-demo-'));
+        const demo = await startDemo(parseConfig({ PORT: '0', PUBLIC_URL: 'http://localhost:0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), {
+            emulatorPortBase: 0,
+            preview: false,
+            logger: createLogger('silent')
+        });
+        try {
+            assert.equal((demo.backend.server.address() as AddressInfo).address, '127.0.0.1');
+            assert.equal((await fetch(`${demo.url}/healthz`)).status, 200);
+        } finally {
+            await demo.close();
+            await rm(dataDir, { recursive: true, force: true });
+        }
+    });
+});
