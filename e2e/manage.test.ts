@@ -155,12 +155,43 @@ describe('managing the link from the card', { skip }, () => {
             await logIn(tab, PEOPLE.acmeApi);
             await decide(tab, 'Allow');
             await tab.getByRole('heading', { name: 'Linked to Salesforce' }).waitFor();
+            // A tab opened from a link cannot close itself: the page says it can be closed.
+            await waitForText(tab.locator('#close-hint'), /you can close it now/);
 
             // No opener to tell (the link opens with noopener): the card's polling sees the link.
             await waitForBadge(page, 'Linked');
             assert.equal((await detail(page, 'username').innerText()).trim(), PEOPLE.acmeApi.username);
             assert.ok(await samePage(page));
             await tab.close().catch(() => undefined);
+        });
+    });
+
+    it('opens the login window from the offered link when the click allows it, and that window closes itself', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+        // The first window.open (after the Apex call, with no click behind it) is blocked; the link's click is not.
+        const blockFirstPopup = (): void => {
+            const open = window.open.bind(window);
+            let blocked = false;
+            window.open = (...args: Parameters<typeof window.open>) => {
+                if (!blocked) {
+                    blocked = true;
+                    return null;
+                }
+                return open(...args);
+            };
+        };
+        await withPreview(browser(), t.name, { initScript: blockFirstPopup }, async ({ page }) => {
+            await chooseEnvironment(page, /^Production/, { popup: false });
+            await waitForText(page.locator('[data-id="popup-blocked"]'), /blocked the login window/);
+            const opened = page.waitForEvent('popup');
+            await page.locator('[data-id="popup-link"]').click();
+            const popup = await opened;
+            await popup.locator('input[name="username"]').waitFor();
+            assert.equal(await page.locator('[data-id="popup-link"]').count(), 0);
+            await logIn(popup, PEOPLE.acmeApi);
+            const closed = popup.waitForEvent('close');
+            await decide(popup, 'Allow');
+            await closed;
+            await waitForBadge(page, 'Linked');
         });
     });
 

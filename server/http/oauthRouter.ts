@@ -73,7 +73,8 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
                         paragraph('This window closes by itself; the card in Salesforce shows the link. If you did not mean to link this account, unlink it from the card.'),
                     message: { type: 'ccl:link', sessionId, state: 'linked' },
                     messageTargets: links.sessionCardOrigins(sessionId),
-                    closeAfterMs: 1500
+                    closeAfterMs: 1500,
+                    closeHint: 'This tab cannot close itself: you can close it now. The card in Salesforce shows the link.'
                 })
             );
         } catch (failure) {

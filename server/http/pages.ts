@@ -14,6 +14,8 @@ interface PageOptions {
     /** The origins of the card that may have opened the popup: the message goes to these only, never to '*'. */
     messageTargets?: string[];
     closeAfterMs?: number;
+    /** Said instead when the window stays open: a tab opened from the card's link (no opener) cannot close itself. */
+    closeHint?: string;
     /** A script of the page's own (the consent page's check of its opener), run under the page's nonce. */
     script?: string;
 }
@@ -26,7 +28,9 @@ export function popupPage(options: PageOptions): string {
   var message = ${scriptJson(options.message)};
   var targets = ${scriptJson(options.messageTargets ?? [])};
   if (window.opener) { targets.forEach(function (target) { try { window.opener.postMessage(message, target); } catch (e) {} }); }
-  ${options.closeAfterMs ? `setTimeout(function () { window.close(); }, ${options.closeAfterMs});` : ''}
+  ${options.closeAfterMs ? `var hint = function () { var p = document.getElementById('close-hint'); if (p) p.hidden = false; };
+  if (!window.opener) hint();
+  setTimeout(function () { window.close(); setTimeout(hint, 500); }, ${options.closeAfterMs});` : ''}
 })();`
         : '';
     const code = [messageScript, options.script ?? ''].filter(Boolean).join('\n');
@@ -51,7 +55,7 @@ export function popupPage(options: PageOptions): string {
 <body>
 <main role="main">
 <h1>${escapeHtml(options.heading)}</h1>
-${options.body}
+${options.body}${options.closeHint ? `\n<p id="close-hint" role="status" hidden>${escapeHtml(options.closeHint)}</p>` : ''}
 </main>
 ${script}
 </body>

@@ -68,6 +68,18 @@ describe("Salesforce's rules in the link flow", () => {
         });
     });
 
+    describe('the popup-blocked fallback tab', () => {
+        test('the success page closes its window, or says it can be closed when it cannot (a tab opened from a link)', async () => {
+            const { key } = await h.newAccount('Fallback tab');
+            // Another API user: the tests here link api@acme.example to five accounts already.
+            const { callback } = await h.link(key, PEOPLE.acmeAdmin);
+            assert.equal(callback.status, 200);
+            assert.match(callback.text, /<p id="close-hint" role="status" hidden>This tab cannot close itself: you can close it now\./);
+            assert.match(callback.text, /if \(!window\.opener\) hint\(\);/);
+            assert.match(callback.text, /window\.close\(\); setTimeout\(hint, 500\);/);
+        });
+    });
+
     describe('a repeated /oauth/start', () => {
         test('answers the same attempt, so the login completes with the first request’s cookie', async () => {
             const { key } = await h.newAccount('First wins');

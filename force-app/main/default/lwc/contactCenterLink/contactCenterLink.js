@@ -168,6 +168,26 @@ export default class ContactCenterLink extends LightningElement {
         this.schedulePoll();
     }
 
+    /**
+     * A click on the blocked popup's link may open the login window after all (a click lets it): opened by the script,
+     * the window can post to the card and close itself. When it is still refused, the link opens a tab.
+     */
+    handleOpenLogin(event) {
+        if (!this.blockedUrl) {
+            return;
+        }
+        // eslint-disable-next-line @locker/locker/distorted-xml-http-request-window-open -- the same login popup, opened on the admin's click
+        const loginWindow = window.open(
+            this.blockedUrl,
+            LOGIN_WINDOW_NAME,
+            LOGIN_WINDOW_FEATURES
+        );
+        if (loginWindow) {
+            event.preventDefault();
+            this.blockedUrl = undefined;
+        }
+    }
+
     schedulePoll() {
         clearTimeout(this.pollTimer);
         // eslint-disable-next-line @lwc/lwc/no-async-operation, @locker/locker/distorted-window-set-timeout -- a function callback, which Lightning Web Security allows (it blocks string callbacks)

@@ -367,6 +367,15 @@ export default class LinkStatusCard extends LightningElement {
         this.dispatchEvent(new CustomEvent('cancel'));
     }
 
+    /** The blocked popup's link: the container opens it as a script-opened window, which can close itself when done. */
+    handlePopupLink(event) {
+        const open = new CustomEvent('openlogin', { cancelable: true });
+        this.dispatchEvent(open);
+        if (open.defaultPrevented) {
+            event.preventDefault();
+        }
+    }
+
     async handleCopyLink() {
         this.linkCopied = false;
         try {

@@ -293,6 +293,48 @@ describe('c-contact-center-link', () => {
             expect(getLinkSession).toHaveBeenCalledTimes(1);
         });
 
+        it('opens the login window from the offered link when a click allows it, so the window can close itself', async () => {
+            openWindow.mockReturnValueOnce(null).mockReturnValueOnce({});
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+
+            const click = new MouseEvent('click', {
+                bubbles: true,
+                cancelable: true
+            });
+            cardPart(element, 'popup-link').dispatchEvent(click);
+            await flushPromises();
+
+            expect(openWindow).toHaveBeenCalledTimes(2);
+            expect(openWindow).toHaveBeenLastCalledWith(
+                LINK_SESSION.authorizeUrl,
+                'contactCenterLink',
+                expect.stringMatching(/^popup,/)
+            );
+            expect(click.defaultPrevented).toBe(true);
+            expect(cardPart(element, 'popup-link')).toBeNull();
+            expect(card(element).waiting).toBe(true);
+        });
+
+        it('lets the offered link open a tab when the window is still refused', async () => {
+            openWindow.mockReturnValue(null);
+            getLinkSession.mockResolvedValue(SESSION_PENDING);
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+
+            const click = new MouseEvent('click', {
+                bubbles: true,
+                cancelable: true
+            });
+            cardPart(element, 'popup-link').dispatchEvent(click);
+            await flushPromises();
+
+            expect(openWindow).toHaveBeenCalledTimes(2);
+            expect(click.defaultPrevented).toBe(false);
+            expect(cardPart(element, 'popup-link')).not.toBeNull();
+        });
+
         it('stops with a message when polling fails', async () => {
             getLinkSession.mockRejectedValue(
                 apexError('Could not reach the Contact Center Link service.')
