@@ -1,13 +1,12 @@
 import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { currentAccount, requireAccount } from './http/auth.ts';
+import { currentAccount, requireAccount, requireMetricsToken } from './http/auth.ts';
 import { linkRouter } from './http/apiRouter.ts';
 import { webhookRouter } from './http/webhookRouter.ts';
 import { CALLS_BODY_LIMIT, callsBodyParser, callsRouter } from './http/callsRouter.ts';
 import { openApiHandler } from './http/openapi.ts';
 import { AppError } from './errors.ts';
-import { safeEqual } from './crypto.ts';
 import { jsonErrors, notFound } from './http/errorMiddleware.ts';
 import { newNonce, oauthRouter } from './http/oauthRouter.ts';
 import { ConsentForms } from './link/consent.ts';
@@ -24,7 +23,8 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     const { config, logger, accounts, links, webhooks, metrics } = services;
     const app = express();
     app.disable('x-powered-by');
-    app.set('trust proxy', 'loopback');
+    // X-Forwarded-For names the client only when it comes from a proxy the operator listed; otherwise the peer counts.
+    app.set('trust proxy', config.TRUST_PROXY.length > 0 ? config.TRUST_PROXY : false);
     app.set('query parser', 'simple');
     // Answers are per tenant and change under the client; nothing revalidates them, so no body hash per response.
     app.set('etag', false);
@@ -68,10 +68,7 @@ export function createApp(services: Services, options: AppOptions = {}): Express
         res.json({ ok: true });
     });
 
-    app.get('/metrics', async (req, res) => {
-        if (config.METRICS_TOKEN && !safeEqual(req.get('authorization') ?? '', `Bearer ${config.METRICS_TOKEN}`)) {
-            throw new AppError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".', 401);
-        }
+    app.get('/metrics', requireMetricsToken(config.METRICS_TOKEN, config.PUBLIC_URL, services.failedAuth), async (_req, res) => {
         res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
 
@@ -80,10 +77,11 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     app.get('/api/v1/openapi.json', openApiHandler(config.PUBLIC_URL));
 
     const api = express.Router();
+    // The key first: a request without one is refused before a byte of its body is read or parsed.
+    api.use(authenticate);
     api.use(refuseAnnouncedOversize((req) => (req.path.startsWith('/calls/') ? kilobytes(CALLS_BODY_LIMIT) : API_BODY_LIMIT)));
     api.use(callsBodyParser());
     api.use(express.json({ limit: API_BODY_LIMIT, strict: true }));
-    api.use(authenticate);
     api.use('/calls', metrics.callActionTimer());
     api.use(linkRouter(links));
     api.use(webhookRouter(webhooks));

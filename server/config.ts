@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const commaList = z
@@ -26,6 +27,17 @@ const cardOriginPairs = commaList.transform((pairs, ctx) => {
         }
     }
     return map;
+});
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** The proxies whose X-Forwarded-For is believed: Express's named ranges, addresses or CIDRs. None by default. */
+const trustedProxies = commaList.superRefine((items, ctx) => {
+    for (const item of items) {
+        const [address, bits, ...rest] = item.split('/');
+        const family = isIP(address ?? '');
+        const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+        if (!PROXY_NAMES.has(item) && (!family || !validBits || rest.length)) ctx.addIssue({ code: 'custom', message: `"${item.slice(0, 100)}" is not loopback, linklocal, uniquelocal, an IP address or a CIDR range` });
+    }
 });
 
 const encryptionKey = z
@@ -57,7 +69,8 @@ export const configSchema = z.object({
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600),
     HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
-    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional()
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    TRUST_PROXY: trustedProxies
 });
 
 export type Config = Omit<z.infer<typeof configSchema>, 'SF_CLIENT_ID' | 'SF_CLIENT_SECRET'> & {

@@ -8,9 +8,9 @@ import { AppError } from '../errors.ts';
  * passes. That a blocked address can still tell a valid key from a wrong one gives nothing away:
  * a key is 256 random bits.
  *
- * The address is Express's `req.ip`: behind a proxy on the same machine (trust proxy: loopback), the
- * client the proxy names in X-Forwarded-For. Requests from the machine itself (the demo, an
- * operator's curl, a proxy that names nobody) are not counted.
+ * The address is Express's `req.ip`: the client a proxy listed in TRUST_PROXY names in X-Forwarded-For,
+ * else the peer of the connection. No address is exempt, loopback included: behind a proxy that names
+ * nobody, every client shares the proxy's address and is counted there, never waved through.
  */
 export interface FailedAuthPolicy {
     /** Failures are counted over this window, from the first one. */
@@ -56,7 +56,6 @@ export class FailedAuthLimiter {
 
     /** Counts one failed authentication from `address` and says how to answer it. */
     fail(address: string): FailedAuthVerdict {
-        if (isLoopback(address)) return { refuseForMs: 0, delayMs: 0 };
         const now = this.now();
         const key = addressKey(address);
         let tally = this.#tallies.get(key);
@@ -98,8 +97,6 @@ export class FailedAuthLimiter {
         this.#tallies.set(key, tally);
     }
 }
-
-export const isLoopback = (address: string): boolean => address === '::1' || /^(::ffff:)?127\./i.test(address);
 
 /** An IPv4 address as is; an IPv6 address by its /64, which one host usually holds whole. */
 export function addressKey(address: string): string {

@@ -1,4 +1,5 @@
-import type { RequestHandler } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { safeEqual } from '../crypto.ts';
 import type { Accounts } from '../accounts.ts';
 import { AppError } from '../errors.ts';
 import type { AccountRecord } from '../store/types.ts';
@@ -29,16 +30,37 @@ export function requireAccount(accounts: Accounts, limiter?: FailedAuthLimiter):
         const error = match
             ? new AppError('UNAUTHORIZED', 'This API key is not valid. Check the key in the Named Credential, or ask the operator for a new one.', 401)
             : new AppError('UNAUTHORIZED', 'Send the account API key as "Authorization: Bearer <key>".', 401);
-        const verdict = limiter?.fail(req.ip ?? req.socket.remoteAddress ?? 'unknown');
-        if (verdict?.refuseForMs) {
-            res.set('Retry-After', String(Math.ceil(verdict.refuseForMs / 1000)));
-            throw tooManyFailures(verdict.refuseForMs);
+        refuse(req, res, next, error, limiter);
+    };
+}
+
+/** A failed authentication: counted per address, answered at once, later, or with 429 once the address is refused. */
+function refuse(req: Request, res: Response, next: NextFunction, error: AppError, limiter?: FailedAuthLimiter): void {
+    const verdict = limiter?.fail(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+    if (verdict?.refuseForMs) {
+        res.set('Retry-After', String(Math.ceil(verdict.refuseForMs / 1000)));
+        return next(tooManyFailures(verdict.refuseForMs));
+    }
+    if (verdict?.delayMs) {
+        setTimeout(() => next(error), verdict.delayMs).unref();
+        return;
+    }
+    next(error);
+}
+
+/**
+ * /metrics: the token when one is set (wrong ones count as failed authentications); without one, open only to a
+ * backend on plain http (the demo, a private network), never on an https PUBLIC_URL.
+ */
+export function requireMetricsToken(token: string | undefined, publicUrl: string, limiter?: FailedAuthLimiter): RequestHandler {
+    return (req, res, next) => {
+        if (!token) {
+            if (!publicUrl.startsWith('https:')) return next();
+            return next(new AppError('METRICS_TOKEN_REQUIRED', 'Metrics are not served on a public https address without a token. Set METRICS_TOKEN and send it as "Authorization: Bearer <METRICS_TOKEN>".', 403));
         }
-        if (verdict?.delayMs) {
-            setTimeout(() => next(error), verdict.delayMs).unref();
-            return;
-        }
-        throw error;
+        if (safeEqual(req.get('authorization') ?? '', `Bearer ${token}`)) return next();
+        res.set('WWW-Authenticate', 'Bearer');
+        refuse(req, res, next, new AppError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".', 401), limiter);
     };
 }
 

@@ -13,8 +13,10 @@ import { createLogger } from '../logger.ts';
 import { buildServices, type Services } from '../services.ts';
 import { LowdbStore } from '../store/lowdbStore.ts';
 import type { SalesforceGateway } from '../salesforce/gateway.ts';
+import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter, type FailedAuthPolicy } from '../http/abuse.ts';
 
 export const PUBLIC_URL = 'http://ccl.test';
+const UNLIMITED_FAILED_AUTH: FailedAuthPolicy = { ...DEFAULT_FAILED_AUTH_POLICY, freeFailures: Number.MAX_SAFE_INTEGER, blockAfter: Number.MAX_SAFE_INTEGER };
 export const CLIENT = { clientId: 'ccl-test-client', clientSecret: 'ccl-test-secret-0123456789' };
 
 export interface Person {
@@ -90,7 +92,14 @@ export function recordingGateway(real: SalesforceGateway, seen: Set<string>): Sa
 }
 
 export async function startHarness(
-    options: { emulator?: EmulatorOptions; gateway?: (real: SalesforceGateway) => SalesforceGateway; env?: Record<string, string>; envFor?: (emulator: Emulator) => Record<string, string> } = {}
+    options: {
+        emulator?: EmulatorOptions;
+        gateway?: (real: SalesforceGateway) => SalesforceGateway;
+        env?: Record<string, string>;
+        envFor?: (emulator: Emulator) => Record<string, string>;
+        /** The wrong-key limiter's policy; by default one that never slows or refuses, since every test client is one address. */
+        failedAuth?: FailedAuthPolicy;
+    } = {}
 ): Promise<Harness> {
     const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }], ...options.emulator });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-test-'));
@@ -105,6 +114,7 @@ export async function startHarness(
     const clock = new TestClock();
     let services = buildServices({ config, store, logger, clock });
     if (options.gateway) services = buildServices({ config, store, logger, clock, gateway: options.gateway(services.gateway) });
+    services.failedAuth = new FailedAuthLimiter(options.failedAuth ?? UNLIMITED_FAILED_AUTH, () => clock.now().getTime());
     const app = createApp(services);
 
     const api = (key: string) => ({
