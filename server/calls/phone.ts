@@ -32,7 +32,9 @@ export function phoneTerms(input: string, region: string): PhoneTerms {
     if (!phone || !phone.isPossible()) {
         throw new AppError('VALIDATION_FAILED', `The request body is not valid: phone "${text}" is not a possible phone number in region ${region}. Send it in international form (+44 20 7946 0958) or set region.`);
     }
-    return { e164: phone.number, national: phone.formatNational().replace(/\D/g, '') };
+    // The extension is dialled after the call connects: it is no part of the number stored on a record.
+    const number = phone.ext ? parsePhoneNumberFromString(phone.number)! : phone;
+    return { e164: number.number, national: number.formatNational().replace(/\D/g, '') };
 }
 
 /** The screen-pop search: every stored shape of the number in the phone fields of Contacts, Leads and Accounts. */
