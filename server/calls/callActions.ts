@@ -138,7 +138,9 @@ export class CallActions {
     }
 
     async #findByCallObject(accountId: string, link: LinkRecord, callId: string): Promise<string | undefined> {
-        const soql = `SELECT Id FROM Task WHERE CallObject = ${soqlString(callId)} ORDER BY CreatedDate ASC LIMIT 1`;
+        // Only Tasks this account's API user made: another account linked to the org may use the same call ids.
+        const userId = await this.deps.org.userIdOf(accountId, link);
+        const soql = `SELECT Id FROM Task WHERE CallObject = ${soqlString(callId)} AND CreatedById = ${soqlString(userId)} ORDER BY CreatedDate ASC LIMIT 1`;
         let result: { records?: Array<{ Id?: unknown }> };
         try {
             result = await this.deps.org.request(accountId, link, { method: 'GET', path: `/query?q=${encodeURIComponent(soql)}`, idempotent: true });

@@ -125,6 +125,12 @@ export class OrgClient {
         return orgOfSession(session);
     }
 
+    /** The API user the link acts as; a legacy link learns it from its login. */
+    async userIdOf(accountId: string, link: LinkRecord): Promise<string> {
+        if (link.userId) return link.userId;
+        return (await this.#session(accountId, link)).userId;
+    }
+
     /** One REST call as the link's API user; see the class comment for what is retried. */
     async request<T>(accountId: string, link: LinkRecord, request: OrgRequest): Promise<T> {
         let session = await this.#session(accountId, link);

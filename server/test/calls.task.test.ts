@@ -286,7 +286,7 @@ describe('the ledger across restarts', () => {
 
     test('with an empty ledger, the CallObject query finds the Task made before', async () => {
         const first = await c.task('call-lost-ledger', CALL).expect(201);
-        const outside = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Logged by the old adapter', CallObject: 'call-made-elsewhere', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId });
+        const outside = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Logged by the old adapter', CallObject: 'call-made-elsewhere', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId, CreatedById: SEED.users.acmeApi.userId });
         // The ledger is wiped (a data file from before the ledger, or one restored without it).
         await c.h.services.calls.settled();
         await c.h.services.store.update((db) => {
@@ -318,7 +318,7 @@ describe('the ledger across restarts', () => {
 
     test('a crash between the create and its answer: the pending entry makes the retry look first, and it finds the Task', async () => {
         const orgId15 = SEED.orgs.acme.orgId.slice(0, 15);
-        const made = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Inbound call', CallObject: 'call-crashed', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId });
+        const made = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Inbound call', CallObject: 'call-crashed', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId, CreatedById: SEED.users.acmeApi.userId });
         await c.h.services.store.update((db) => {
             db.taskLedger.calls[`${c.accountId}|${orgId15}|call-crashed`] = { state: 'pending', at: c.h.clock.now().toISOString() };
         });
