@@ -1,9 +1,10 @@
 // Every My Domain format Salesforce documents, the environment each one implies, and what is refused.
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
 import { describeLoginHost, isSalesforceOrigin, MY_DOMAIN_FORMATS, resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
+import { startHarness, type Harness } from './harness.ts';
 
 const policy: LoginHostPolicy = { productionUrl: 'https://login.salesforce.com', sandboxUrl: 'https://test.salesforce.com', allowedOrigins: ['http://127.0.0.1:3103'] };
 
@@ -89,4 +90,29 @@ describe('login hosts', () => {
         assert.equal(resolveLoginUrl(policy, 'production', 'http://127.0.0.1:3103'), 'http://127.0.0.1:3103');
         assert.equal(resolveLoginUrl(policy, 'sandbox'), 'https://test.salesforce.com');
     });
+});
+
+describe('a link session on every My Domain format', () => {
+    let h: Harness;
+    before(async () => {
+        h = await startHarness();
+    });
+    after(() => h.close());
+
+    for (const format of MY_DOMAIN_FORMATS) {
+        it(`${format.kind} (${format.example}) starts a login on its own host, as ${format.environment}`, async () => {
+            const { key } = await h.newAccount(format.kind);
+            const other = format.environment === 'production' ? 'sandbox' : 'production';
+            const refused = await h.api(key).post('/api/v1/link-sessions', { environment: other, loginUrl: `https://${format.example}` }).expect(400);
+            assert.equal(refused.body.error.code, 'VALIDATION_FAILED');
+            assert.match(refused.body.error.message, new RegExp(`Choose ${format.environment === 'production' ? 'Production' : 'Sandbox'}`));
+
+            const created = await h.api(key).post('/api/v1/link-sessions', { environment: format.environment, loginUrl: `https://${format.example}/` }).expect(201);
+            const { redirectTo } = await h.services.links.startAuthorization(created.body.id);
+            const authorize = new URL(redirectTo);
+            assert.equal(authorize.origin, `https://${format.example}`);
+            assert.equal(authorize.pathname, '/services/oauth2/authorize');
+            assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+        });
+    }
 });

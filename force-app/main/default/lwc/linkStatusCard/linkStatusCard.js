@@ -219,9 +219,13 @@ export default class LinkStatusCard extends LightningElement {
         }));
     }
 
-    /** Shown before any popup: the org lists no such app, so the API user's login would likely be blocked. */
+    /**
+     * Shown before any popup: the org lists no such app, so the API user's login would likely be blocked. Not once
+     * linked: the login worked, and a packaged External Client App may be installed without being listed.
+     */
     get appNotInstalledMessage() {
-        return this.appInstall?.state === 'not_installed'
+        return this.appInstall?.state === 'not_installed' &&
+            this.statusValue !== 'linked'
             ? formatLabel(APP_NOT_INSTALLED, this.appInstall.appName)
             : undefined;
     }

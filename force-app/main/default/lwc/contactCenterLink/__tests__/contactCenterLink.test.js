@@ -694,6 +694,19 @@ describe('c-contact-center-link', () => {
             expect(openWindow).not.toHaveBeenCalled();
         });
 
+        it('drops the warning once linked: the login worked', async () => {
+            getAppInstallState.mockResolvedValue({
+                state: 'not_installed',
+                appName: 'Contact Center Link'
+            });
+            getStatus.mockResolvedValue(STATUS_LINKED);
+
+            const { element } = await createComponent();
+
+            expect(cardPart(element, 'badge').label).toBe('c.Ccl_StatusLinked');
+            expect(cardPart(element, 'app-not-installed')).toBeNull();
+        });
+
         it('says nothing when the app is installed, or when the org cannot tell', async () => {
             const installed = await createComponent();
             expect(cardPart(installed.element, 'app-not-installed')).toBeNull();
