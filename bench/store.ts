@@ -102,7 +102,7 @@ async function measureSize(accounts: number, writes: number, reads: number, call
             linkedAt: at,
             linkedBy: { userId: '005000000000001AAA', username: `admin@customer${Math.floor(i / 1000)}.example` },
             lastVerifiedAt: at,
-            refreshToken: cipher.seal(`5Aep861${'x'.repeat(80)}${i}`),
+            refreshToken: cipher.seal(`5Aep861${'x'.repeat(80)}${i}`, { purpose: 'refresh_token', owner: accountId }),
             permissions: { checkedAt: at, checks: CHECKS },
             apiUsage: { used: 1200, max: 100_000, at }
         });

@@ -110,7 +110,7 @@ export class Accounts {
                 instanceUrl: '',
                 loginUrl,
                 linkedAt: at,
-                legacyCredentials: cipher.seal(JSON.stringify({ password: record.password, securityToken: record.securityToken }))
+                legacyCredentials: cipher.seal(JSON.stringify({ password: record.password, securityToken: record.securityToken }), { purpose: 'legacy_credentials', owner: record.accountId })
             };
         });
         await this.store.update((db) => {

@@ -40,11 +40,12 @@ const trustedProxies = commaList.superRefine((items, ctx) => {
     }
 });
 
+/** The current key first, then older keys that still open what they sealed (rotation). */
 const encryptionKey = z
     .string()
     .optional()
-    .refine((value) => value === undefined || Buffer.from(value, 'base64').length === 32, {
-        message: 'must be 32 bytes, base64 encoded (openssl rand -base64 32)'
+    .refine((value) => value === undefined || (value.split(',').some((key) => key.trim()) && value.split(',').every((key) => !key.trim() || Buffer.from(key.trim(), 'base64').length === 32)), {
+        message: 'must be 32 bytes, base64 encoded (openssl rand -base64 32); older keys may follow, comma separated'
     });
 
 export const configSchema = z.object({

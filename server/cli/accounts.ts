@@ -10,6 +10,7 @@ import { validationError } from '../http/errorMiddleware.ts';
 import { loginHostPolicy } from '../services.ts';
 import type { Config } from '../config.ts';
 import { LowdbStore } from '../store/lowdbStore.ts';
+import { resealSecrets } from '../resealSecrets.ts';
 
 const USAGE = `Usage: npm run accounts -- <command> [options]
 
@@ -17,8 +18,10 @@ const USAGE = `Usage: npm run accounts -- <command> [options]
   list                          list accounts and their link status
   rotate-key --id ACCOUNT_ID    issue a new API key; the old one stops working at once
   import-legacy --file F.json   import links made the old way (username, password, security token)
+  reseal                        seal every stored secret again with the current key (after a key rotation)
 
-Uses DATA_DIR (default ./data) and TOKEN_ENCRYPTION_KEY, like the server.`;
+Uses DATA_DIR (default ./data) and TOKEN_ENCRYPTION_KEY, like the server. To rotate the key, put the new key
+first and the old one after it (TOKEN_ENCRYPTION_KEY=new,old), restart the server, run reseal, then drop the old key.`;
 
 export async function runAccountsCommand(argv: string[], env: Record<string, string | undefined>, out: (line: string) => void): Promise<number> {
     const { positionals, values } = parseArgs({
@@ -71,6 +74,13 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
                 if (!key) throw new AppError('VALIDATION_FAILED', 'import-legacy needs TOKEN_ENCRYPTION_KEY, the same key the server uses (from your secret store). Nothing was imported.');
                 const count = await accounts.importLegacy(records.data, new TokenCipher(key), loginHostPolicy(parsed as Config));
                 out(`Imported ${count} legacy link${count === 1 ? '' : 's'}. Ask each customer's admin to relink from the card: it replaces the stored password with OAuth.`);
+                return 0;
+            }
+            case 'reseal': {
+                if (!parsed.TOKEN_ENCRYPTION_KEY) throw new AppError('VALIDATION_FAILED', 'reseal needs TOKEN_ENCRYPTION_KEY: the new key first, then the older keys. Nothing was changed.');
+                const cipher = new TokenCipher(parsed.TOKEN_ENCRYPTION_KEY);
+                const { resealed, total } = await resealSecrets(store, cipher);
+                out(values.json ? JSON.stringify({ resealed, total, keyId: cipher.currentKeyId }) : `Sealed ${resealed} of ${total} stored secrets again with key ${cipher.currentKeyId}; the others already used it.`);
                 return 0;
             }
             default:

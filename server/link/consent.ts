@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
-import { randomToken, safeEqual } from '../crypto.ts';
+import { parseEncryptionKeys, randomToken, safeEqual } from '../crypto.ts';
 
 /**
  * Knowing consent: before the popup goes to Salesforce, the person in it either confirms the contact-center account
@@ -15,9 +15,9 @@ const NONCE = /^[A-Za-z0-9_-]{43}$/;
 export class ConsentForms {
     readonly #key: Buffer;
 
-    constructor(base64Key: string) {
-        // A key of its own, derived from the encryption key: every instance shares it, nothing extra to configure.
-        this.#key = Buffer.from(hkdfSync('sha256', Buffer.from(base64Key, 'base64'), Buffer.alloc(0), 'ccl consent form v1', 32));
+    constructor(encryptionKeys: string) {
+        // A key of its own, derived from the current encryption key: every instance shares it, nothing extra to configure.
+        this.#key = Buffer.from(hkdfSync('sha256', parseEncryptionKeys(encryptionKeys)[0]!, Buffer.alloc(0), 'ccl consent form v1', 32));
     }
 
     /** The browser's nonce for this session: the one it already holds (a repeated page load), or a new one. */

@@ -219,14 +219,14 @@ export class LinkService {
             if (found.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
             const current = found.attempt;
             if (current?.replay && now.getTime() - Date.parse(current.startedAt) < START_REPLAY_MS) {
-                return { session: structuredClone(found), attempt: JSON.parse(cipher.open(current.replay)) as typeof fresh };
+                return { session: structuredClone(found), attempt: JSON.parse(cipher.open(current.replay, { purpose: 'link_replay', owner: found.id })) as typeof fresh };
             }
             found.attempt = {
                 stateHash: sha256(fresh.state),
                 cookieHash: sha256(fresh.nonce),
-                codeVerifier: cipher.seal(fresh.verifier),
+                codeVerifier: cipher.seal(fresh.verifier, { purpose: 'pkce_verifier', owner: found.id }),
                 startedAt: now.toISOString(),
-                replay: cipher.seal(JSON.stringify(fresh))
+                replay: cipher.seal(JSON.stringify(fresh), { purpose: 'link_replay', owner: found.id })
             };
             return { session: structuredClone(found), attempt: fresh };
         });
@@ -262,7 +262,7 @@ export class LinkService {
                     fail: true
                 };
             }
-            return { session: structuredClone(session), verifier: cipher.open(attempt.codeVerifier) };
+            return { session: structuredClone(session), verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id }) };
         });
         if ('error' in claimed && claimed.error) {
             if (claimed.fail && claimed.sessionId) await this.#failSession(claimed.sessionId, claimed.error);
@@ -386,7 +386,7 @@ export class LinkService {
         if (!link) return { status: 'unlinked', revoked: false };
         let revoked = false;
         if (link.method === 'oauth' && link.refreshToken) {
-            revoked = await this.#revokeQuietly(link.loginUrl, cipher.open(link.refreshToken));
+            revoked = await this.#revokeQuietly(link.loginUrl, cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId }));
         }
         tokens.forget(accountId);
         await store.update((db) => {
@@ -472,7 +472,7 @@ export class LinkService {
     async #commit(session: LinkSessionRecord, tokens: TokenSet, identity: Identity, permissions: LinkRecord['permissions']): Promise<LinkRecord> {
         const { store, cipher, clock, tokens: liveTokens } = this.deps;
         const at = clock.now().toISOString();
-        const sealed = cipher.seal(tokens.refreshToken!);
+        const sealed = cipher.seal(tokens.refreshToken!, { purpose: 'refresh_token', owner: session.accountId });
         const { previous, link, crowded } = await store.update((db) => {
             const current = db.linkSessions.find((s) => s.id === session.id);
             if (!current || current.state !== 'pending') throw new AppError('LINK_SESSION_EXPIRED', 'The link was cancelled or expired while you signed in. Start it again from the card.', 410);
@@ -515,7 +515,7 @@ export class LinkService {
         });
         this.deps.events.statusChanged({ accountId: session.accountId, from: previous?.status ?? 'unlinked', to: 'linked', at, orgId: identity.orgId, username: identity.username });
         liveTokens.remember(session.accountId, { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId });
-        if (previous?.method === 'oauth' && previous.refreshToken) await this.#revokeQuietly(previous.loginUrl, cipher.open(previous.refreshToken));
+        if (previous?.method === 'oauth' && previous.refreshToken) await this.#revokeQuietly(previous.loginUrl, cipher.open(previous.refreshToken, { purpose: 'refresh_token', owner: session.accountId }));
         if (crowded) await this.reverifyUserLinks(identity.orgId, identity.userId, session.accountId);
         return link;
     }

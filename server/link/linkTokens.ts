@@ -55,11 +55,11 @@ export class LinkTokens {
 
     async #refresh(accountId: string, retried: boolean, retryDeadLink: boolean): Promise<LiveSession> {
         const link = this.#oauthLink(accountId, retryDeadLink);
-        const refreshToken = this.cipher.open(link.refreshToken!);
+        const refreshToken = this.cipher.open(link.refreshToken!, { purpose: 'refresh_token', owner: accountId });
         try {
             const tokens = await this.gateway.refresh(link.loginUrl, refreshToken);
             if (tokens.refreshToken && tokens.refreshToken !== refreshToken) {
-                const sealed = this.cipher.seal(tokens.refreshToken);
+                const sealed = this.cipher.seal(tokens.refreshToken, { purpose: 'refresh_token', owner: accountId });
                 await this.store.update((db) => {
                     const stored = db.links.find((l) => l.accountId === accountId);
                     if (stored && stored.refreshToken?.data === link.refreshToken!.data) stored.refreshToken = sealed;

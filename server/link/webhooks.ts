@@ -81,7 +81,7 @@ export class Webhooks {
         await this.store.update((db) => {
             const account = db.accounts.find((a) => a.id === accountId);
             if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
-            account.webhook = { url, secret: this.cipher.seal(secret), createdAt };
+            account.webhook = { url, secret: this.cipher.seal(secret, { purpose: 'webhook_secret', owner: accountId }), createdAt };
             db.audit.push({ at: createdAt, accountId, action: 'webhook_set', outcome: 'ok', detail: new URL(url).origin });
         });
         return { url, secret, createdAt };
@@ -112,7 +112,7 @@ export class Webhooks {
     async #deliver(change: LinkStatusChange): Promise<void> {
         const hook = this.store.read((db) => db.accounts.find((a) => a.id === change.accountId)?.webhook);
         if (!hook) return;
-        const secret = this.cipher.open(hook.secret);
+        const secret = this.cipher.open(hook.secret, { purpose: 'webhook_secret', owner: change.accountId });
         const body = JSON.stringify({
             id: randomUUID(),
             type: 'link.status_changed',

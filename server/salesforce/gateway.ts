@@ -127,8 +127,11 @@ const IDENTITY_PATH = /^\/id\/(00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)\/(005[A-Za
 /** jsforce does the HTTP; this adds the checks jsforce leaves to the caller. */
 export function createSalesforceGateway(options: GatewayOptions): SalesforceGateway {
     setDefaults({ timeout: options.timeoutMs });
-    const oauth = (loginUrl: string) =>
-        new OAuth2({ loginUrl, clientId: options.clientId, clientSecret: options.clientSecret, redirectUri: options.redirectUri });
+    const oauth = (loginUrl: string) => {
+        // A stored login URL is checked again before the client secret or a token is sent there.
+        if (!isSalesforceOrigin(options.hosts, loginUrl)) throw new SalesforceError('rejected', 'LOGIN_HOST_NOT_ALLOWED', `${loginUrl.slice(0, 200)} is not a Salesforce login host; nothing was sent there.`);
+        return new OAuth2({ loginUrl, clientId: options.clientId, clientSecret: options.clientSecret, redirectUri: options.redirectUri });
+    };
 
     const call = async <T>(work: () => Promise<T>): Promise<T> => {
         try {

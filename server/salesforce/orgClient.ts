@@ -243,7 +243,7 @@ export class OrgClient {
         const link = store.read((db) => structuredClone(db.links.find((l) => l.accountId === accountId && l.method === 'legacy' && l.legacyCredentials)));
         if (!link) throw new AppError('NOT_LINKED', 'This account is no longer linked the old way. Try the call again.', 409);
         if (link.status === 'needs_relink') throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the card.', 409);
-        const { password, securityToken } = JSON.parse(cipher.open(link.legacyCredentials!)) as { password: string; securityToken?: string };
+        const { password, securityToken } = JSON.parse(cipher.open(link.legacyCredentials!, { purpose: 'legacy_credentials', owner: link.accountId })) as { password: string; securityToken?: string };
         const conn = new Connection({ loginUrl: link.loginUrl, version: apiVersion });
         try {
             await withTimeout(conn.loginBySoap(link.username, password + (securityToken ?? '')), timeoutMs);

@@ -1,5 +1,18 @@
 import type { Sealed } from '../crypto.ts';
 
+/*
+ * Sealed values (`Sealed`, see crypto.ts), for a store that maps them to columns:
+ *  - v2 `{ v: 2, kid, iv, tag, data }`: AES-256-GCM, `kid` = first 16 hex characters of SHA-256(key), a 16-byte tag,
+ *    and additional data `ccl|<purpose>|<owner>` that is not stored but derived from where the value lives:
+ *      refresh_token       LinkRecord.refreshToken              owner = accountId
+ *      legacy_credentials  LinkRecord.legacyCredentials         owner = accountId
+ *      webhook_secret      AccountRecord.webhook.secret         owner = account id
+ *      pkce_verifier       LinkSessionRecord.attempt.codeVerifier  owner = session id
+ *      link_replay         LinkSessionRecord.attempt.replay        owner = session id
+ *    A copy keeps the owner ids exactly as they are, or the values no longer open.
+ *  - v1 `{ v: 1, iv, tag, data }`: the first format (no key id, no additional data), read until `accounts reseal`.
+ */
+
 export type Environment = 'production' | 'sandbox';
 export type LinkStatus = 'unlinked' | 'linked' | 'legacy' | 'needs_relink';
 export type LinkSessionState = 'pending' | 'linked' | 'failed' | 'expired';
