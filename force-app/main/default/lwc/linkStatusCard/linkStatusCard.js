@@ -57,6 +57,17 @@ import PRIVATE_WINDOW_HELP from '@salesforce/label/c.Ccl_PrivateWindowHelp';
 import PRIVATE_WINDOW_LINK from '@salesforce/label/c.Ccl_PrivateWindowLink';
 import COPY_LINK from '@salesforce/label/c.Ccl_CopyLink';
 import LINK_COPIED from '@salesforce/label/c.Ccl_LinkCopied';
+import API_USAGE_HEADING from '@salesforce/label/c.Ccl_ApiUsageHeading';
+import API_USAGE_COUNT from '@salesforce/label/c.Ccl_ApiUsageCount';
+import API_USAGE_READ_AT from '@salesforce/label/c.Ccl_ApiUsageReadAt';
+import API_USAGE_NEAR_LIMIT from '@salesforce/label/c.Ccl_ApiUsageNearLimit';
+import HELP_URL from '@salesforce/label/c.Ccl_HelpUrl';
+import HELP_SETUP_LINK from '@salesforce/label/c.Ccl_HelpSetupLink';
+import HELP_NEEDS_RELINK_LINK from '@salesforce/label/c.Ccl_HelpNeedsRelinkLink';
+import HELP_ERROR_LINK from '@salesforce/label/c.Ccl_HelpErrorLink';
+import ACTION_API_USER_LIMIT from '@salesforce/label/c.Ccl_ErrorActionApiUserLimit';
+import ACTION_NEEDS_RELINK from '@salesforce/label/c.Ccl_ErrorActionNeedsRelink';
+import ACTION_APP_NOT_INSTALLED from '@salesforce/label/c.Ccl_ErrorActionAppNotInstalled';
 
 const ENVIRONMENT_LABELS = { production: PRODUCTION, sandbox: SANDBOX };
 
@@ -93,6 +104,139 @@ const CHECK_VIEWS = {
     failed: { iconName: 'utility:error', variant: 'error', text: CHECK_FAILED }
 };
 
+/** Share of the org's daily API requests from which the card warns that calls may soon fail. */
+const API_USAGE_WARNING_SHARE = 0.8;
+
+/** Sections of the help page (anchors of docs/installing-the-package.md, which the help URL points at). */
+const HELP_SECTIONS = {
+    setup: '6-create-the-api-user',
+    needsRelink: 'needs-relink',
+    errors: 'when-something-goes-wrong',
+    oauthApp: 'the-oauth-app'
+};
+
+/** What the card does with a backend error code: what to tell the admin, and which help section answers it. */
+const ERROR_ACTIONS = {
+    API_USER_LIMIT_REACHED: {
+        action: ACTION_API_USER_LIMIT,
+        helpSection: HELP_SECTIONS.setup
+    },
+    NEEDS_RELINK: {
+        action: ACTION_NEEDS_RELINK,
+        helpSection: HELP_SECTIONS.needsRelink
+    },
+    APP_NOT_INSTALLED: {
+        action: ACTION_APP_NOT_INSTALLED,
+        helpSection: HELP_SECTIONS.oauthApp
+    }
+};
+
+/** The help page's URL, at a section; undefined when the label holds no http(s) URL. */
+function helpUrl(section) {
+    let url;
+    try {
+        url = new URL(HELP_URL);
+    } catch {
+        return undefined;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        return undefined;
+    }
+    if (section) {
+        url.hash = section;
+    }
+    return url.href;
+}
+
+function detailRows(status) {
+    const link = status?.link;
+    if (!link) {
+        return [];
+    }
+    const rows = [
+        { key: 'username', label: API_USERNAME, value: link.username },
+        {
+            key: 'displayName',
+            label: DISPLAY_NAME,
+            value: link.displayName
+        },
+        { key: 'orgId', label: ORG_ID, value: link.orgId },
+        {
+            key: 'environment',
+            label: ENVIRONMENT,
+            value: ENVIRONMENT_LABELS[link.environment] ?? link.environment
+        },
+        {
+            key: 'instanceUrl',
+            label: INSTANCE_URL,
+            value: link.instanceUrl
+        },
+        {
+            key: 'linkedAt',
+            label: LINKED_AT,
+            value: link.linkedAt,
+            isDate: true
+        },
+        {
+            key: 'linkedBy',
+            label: LINKED_BY,
+            value: link.linkedBy?.username
+        },
+        {
+            key: 'lastVerifiedAt',
+            label: LAST_VERIFIED,
+            value: link.lastVerifiedAt,
+            isDate: true
+        }
+    ];
+    const apiUser = status.apiUser;
+    if (apiUser) {
+        rows.push({
+            key: 'apiUserAccounts',
+            label: API_USER_ACCOUNTS,
+            value: formatLabel(
+                ACCOUNT_COUNT,
+                apiUser.linkedAccounts,
+                apiUser.accountLimit
+            )
+        });
+    }
+    return rows.filter((row) => row.value != null && row.value !== '');
+}
+
+function checkRows(status) {
+    const checks = status?.permissions?.checks ?? [];
+    return checks.map((check) => ({
+        id: check.id,
+        label: check.label,
+        detail: check.detail,
+        ...checkView(check)
+    }));
+}
+
+/** The org's API requests today: { text, at, nearLimit }, or undefined when Salesforce has not reported them. */
+function apiUsageView(status) {
+    const usage = status?.apiUsage;
+    if (
+        !usage ||
+        !Number.isInteger(usage.used) ||
+        !Number.isInteger(usage.max) ||
+        usage.max <= 0
+    ) {
+        return undefined;
+    }
+    const number = new Intl.NumberFormat();
+    return {
+        text: formatLabel(
+            API_USAGE_COUNT,
+            number.format(usage.used),
+            number.format(usage.max)
+        ),
+        at: usage.at,
+        nearLimit: usage.used >= usage.max * API_USAGE_WARNING_SHARE
+    };
+}
+
 function checkView(check) {
     if (check.ok) {
         return CHECK_VIEWS.passed;
@@ -109,7 +253,18 @@ function checkView(check) {
  */
 export default class LinkStatusCard extends LightningElement {
     /** The backend's link status plus `thisOrg`, as ContactCenterLinkController.getStatus returns it. */
-    @api status;
+    @api
+    get status() {
+        return this._status;
+    }
+    set status(value) {
+        this._status = value;
+        // Derived once per status, not on every render.
+        this.details = detailRows(value);
+        this.checks = checkRows(value);
+        this.checksCheckedAt = value?.permissions?.checkedAt;
+        this.apiUsage = apiUsageView(value);
+    }
     /** True while a request is running: shows the spinner and disables the actions. */
     @api loading = false;
     /** True while the login window is open and the link session is being watched. */
@@ -118,6 +273,8 @@ export default class LinkStatusCard extends LightningElement {
     @api blockedUrl;
     /** The last error, shown until the next action. */
     @api errorMessage;
+    /** The last error's code (the backend's, such as NEEDS_RELINK), which decides what the card suggests. */
+    @api errorCode;
     /** A neutral message, such as an expired link session. */
     @api notice;
     /** While this org's own login runs: the login link to open in a private window, which keeps the admin's session. */
@@ -126,6 +283,11 @@ export default class LinkStatusCard extends LightningElement {
     @api appInstall;
 
     linkCopied = false;
+    _status;
+    details = [];
+    checks = [];
+    checksCheckedAt;
+    apiUsage;
 
     labels = {
         cardTitle: CARD_TITLE,
@@ -150,7 +312,13 @@ export default class LinkStatusCard extends LightningElement {
         privateWindowHelp: PRIVATE_WINDOW_HELP,
         privateWindowLink: PRIVATE_WINDOW_LINK,
         copyLink: COPY_LINK,
-        linkCopied: LINK_COPIED
+        linkCopied: LINK_COPIED,
+        apiUsageHeading: API_USAGE_HEADING,
+        apiUsageReadAt: API_USAGE_READ_AT,
+        apiUsageNearLimit: API_USAGE_NEAR_LIMIT,
+        helpSetupLink: HELP_SETUP_LINK,
+        helpNeedsRelinkLink: HELP_NEEDS_RELINK_LINK,
+        helpErrorLink: HELP_ERROR_LINK
     };
 
     get statusValue() {
@@ -238,6 +406,41 @@ export default class LinkStatusCard extends LightningElement {
             : undefined;
     }
 
+    get apiUsageClass() {
+        return this.apiUsage?.nearLimit
+            ? 'slds-text-color_error slds-m-bottom_small'
+            : 'slds-m-bottom_small';
+    }
+
+    /** What the card suggests after an error whose code it knows. */
+    get errorAction() {
+        return Object.hasOwn(ERROR_ACTIONS, this.errorCode ?? '')
+            ? ERROR_ACTIONS[this.errorCode].action
+            : undefined;
+    }
+
+    /** The help section for the error shown: the code's own, else the troubleshooting table. */
+    get errorHelpUrl() {
+        if (!this.errorMessage) {
+            return undefined;
+        }
+        return helpUrl(
+            Object.hasOwn(ERROR_ACTIONS, this.errorCode ?? '')
+                ? ERROR_ACTIONS[this.errorCode].helpSection
+                : HELP_SECTIONS.errors
+        );
+    }
+
+    get needsRelinkHelpUrl() {
+        return this.isNeedsRelink
+            ? helpUrl(HELP_SECTIONS.needsRelink)
+            : undefined;
+    }
+
+    get setupHelpUrl() {
+        return helpUrl(HELP_SECTIONS.setup);
+    }
+
     get showVerify() {
         return this.statusValue === 'linked' || this.statusValue === 'legacy';
     }
@@ -246,78 +449,8 @@ export default class LinkStatusCard extends LightningElement {
         return this.showVerify || this.isNeedsRelink;
     }
 
-    get details() {
-        const link = this.status?.link;
-        if (!link) {
-            return [];
-        }
-        const rows = [
-            { key: 'username', label: API_USERNAME, value: link.username },
-            {
-                key: 'displayName',
-                label: DISPLAY_NAME,
-                value: link.displayName
-            },
-            { key: 'orgId', label: ORG_ID, value: link.orgId },
-            {
-                key: 'environment',
-                label: ENVIRONMENT,
-                value: ENVIRONMENT_LABELS[link.environment] ?? link.environment
-            },
-            {
-                key: 'instanceUrl',
-                label: INSTANCE_URL,
-                value: link.instanceUrl
-            },
-            {
-                key: 'linkedAt',
-                label: LINKED_AT,
-                value: link.linkedAt,
-                isDate: true
-            },
-            {
-                key: 'linkedBy',
-                label: LINKED_BY,
-                value: link.linkedBy?.username
-            },
-            {
-                key: 'lastVerifiedAt',
-                label: LAST_VERIFIED,
-                value: link.lastVerifiedAt,
-                isDate: true
-            }
-        ];
-        const apiUser = this.status.apiUser;
-        if (apiUser) {
-            rows.push({
-                key: 'apiUserAccounts',
-                label: API_USER_ACCOUNTS,
-                value: formatLabel(
-                    ACCOUNT_COUNT,
-                    apiUser.linkedAccounts,
-                    apiUser.limit
-                )
-            });
-        }
-        return rows.filter((row) => row.value != null && row.value !== '');
-    }
-
     get hasDetails() {
         return this.details.length > 0;
-    }
-
-    get checksCheckedAt() {
-        return this.status?.permissions?.checkedAt;
-    }
-
-    get checks() {
-        const checks = this.status?.permissions?.checks ?? [];
-        return checks.map((check) => ({
-            id: check.id,
-            label: check.label,
-            detail: check.detail,
-            ...checkView(check)
-        }));
     }
 
     get hasChecks() {

@@ -19,6 +19,19 @@ jest.mock(
     { virtual: true }
 );
 
+jest.mock(
+    '@salesforce/label/c.Ccl_ApiUsageCount',
+    () => ({ default: '{0} of {1} requests' }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_HelpUrl',
+    () => ({ default: 'https://docs.example.com/contact-center-link/install' }),
+    { virtual: true }
+);
+
+const HELP = 'https://docs.example.com/contact-center-link/install';
+
 const STATUS_UNLINKED = require('./data/statusUnlinked.json');
 const STATUS_LINKED = require('./data/statusLinked.json');
 const STATUS_LEGACY = require('./data/statusLegacy.json');
@@ -408,7 +421,188 @@ describe('c-link-status-card', () => {
         });
     });
 
+    describe('API usage', () => {
+        const withUsage = (apiUsage) => ({ ...STATUS_LINKED, apiUsage });
+
+        it('shows used of allowance and when Salesforce reported it', () => {
+            const element = createCard({ status: STATUS_LINKED });
+
+            const usage = query(element, 'api-usage');
+            expect(query(element, 'api-usage-count').textContent).toBe(
+                `${new Intl.NumberFormat().format(1234)} of ${new Intl.NumberFormat().format(15000)} requests`
+            );
+            expect(query(element, 'api-usage-at').value).toBe(
+                '2024-05-02T09:35:00.000Z'
+            );
+            expect(usage.className).not.toContain('slds-text-color_error');
+            expect(query(element, 'api-usage-warning')).toBeNull();
+        });
+
+        it('warns in the error colour, with words, from 80% of the daily limit', () => {
+            const below = createCard({
+                status: withUsage({ used: 11999, max: 15000, at: 'x' })
+            });
+            expect(query(below, 'api-usage-warning')).toBeNull();
+
+            const near = createCard({
+                status: withUsage({
+                    used: 12000,
+                    max: 15000,
+                    at: '2024-05-02T09:35:00.000Z'
+                })
+            });
+            expect(query(near, 'api-usage').className).toContain(
+                'slds-text-color_error'
+            );
+            expect(query(near, 'api-usage-warning').textContent).toContain(
+                'c.Ccl_ApiUsageNearLimit'
+            );
+        });
+
+        it('shows nothing when Salesforce has not reported usage, or reported it in another shape', () => {
+            for (const apiUsage of [
+                undefined,
+                null,
+                { used: '1234', max: 15000 },
+                { used: 10, max: 0 },
+                { used: 1.5, max: 15000 }
+            ]) {
+                const element = createCard({ status: withUsage(apiUsage) });
+                expect(query(element, 'api-usage')).toBeNull();
+                document.body.removeChild(element);
+            }
+        });
+
+        it('follows a new status', async () => {
+            const element = createCard({ status: STATUS_LINKED });
+            element.status = withUsage({ used: 14990, max: 15000, at: 'y' });
+            await flushPromises();
+
+            expect(query(element, 'api-usage-warning')).not.toBeNull();
+        });
+    });
+
+    describe('derived once per status', () => {
+        it('reads the status for its details and checks when it changes, not on every render', async () => {
+            let permissionReads = 0;
+            const status = { ...STATUS_LINKED };
+            Object.defineProperty(status, 'permissions', {
+                enumerable: true,
+                get() {
+                    permissionReads++;
+                    return STATUS_LINKED.permissions;
+                }
+            });
+            const element = createCard({ status });
+            const readsAfterFirstRender = permissionReads;
+            expect(readsAfterFirstRender).toBeGreaterThan(0);
+
+            for (const loading of [true, false, true, false]) {
+                element.loading = loading;
+                // eslint-disable-next-line no-await-in-loop
+                await flushPromises();
+            }
+
+            expect(permissionReads).toBe(readsAfterFirstRender);
+            expect(
+                query(element, 'checks').querySelectorAll('li')
+            ).toHaveLength(4);
+        });
+    });
+
+    describe('help at hand', () => {
+        it('links to the help page on creating the API user', () => {
+            const element = createCard({ status: STATUS_UNLINKED });
+
+            const link = query(element, 'help-setup');
+            expect(link.href).toBe(`${HELP}#6-create-the-api-user`);
+            expect(link.target).toBe('_blank');
+            expect(link.rel).toContain('noopener');
+        });
+
+        it('links Needs relink to its section, and no other status', () => {
+            const needsRelink = createCard({ status: STATUS_NEEDS_RELINK });
+            expect(query(needsRelink, 'help-needs-relink').href).toBe(
+                `${HELP}#needs-relink`
+            );
+
+            const linked = createCard({ status: STATUS_LINKED });
+            expect(query(linked, 'help-needs-relink')).toBeNull();
+        });
+
+        it('links an error without a known code to the troubleshooting section', () => {
+            const element = createCard({
+                status: STATUS_LINKED,
+                errorMessage: 'Could not reach the service.',
+                errorCode: 'SERVICE_UNREACHABLE'
+            });
+
+            expect(query(element, 'error-action')).toBeNull();
+            expect(query(element, 'help-error').href).toBe(
+                `${HELP}#when-something-goes-wrong`
+            );
+        });
+    });
+
+    describe('acting on the error code', () => {
+        it.each([
+            [
+                'API_USER_LIMIT_REACHED',
+                'c.Ccl_ErrorActionApiUserLimit',
+                '6-create-the-api-user'
+            ],
+            ['NEEDS_RELINK', 'c.Ccl_ErrorActionNeedsRelink', 'needs-relink'],
+            [
+                'APP_NOT_INSTALLED',
+                'c.Ccl_ErrorActionAppNotInstalled',
+                'the-oauth-app'
+            ]
+        ])(
+            '%s: says what to do and links its section',
+            (code, action, section) => {
+                const element = createCard({
+                    status: STATUS_UNLINKED,
+                    errorMessage: 'The backend says why.',
+                    errorCode: code
+                });
+
+                const error = query(element, 'error');
+                expect(error.getAttribute('role')).toBe('alert');
+                expect(error.textContent).toContain('The backend says why.');
+                expect(query(element, 'error-action').textContent).toBe(action);
+                expect(query(element, 'help-error').href).toBe(
+                    `${HELP}#${section}`
+                );
+            }
+        );
+
+        it('suggests nothing for a code it does not know, even an inherited name', () => {
+            for (const errorCode of ['constructor', 'toString', undefined]) {
+                const element = createCard({
+                    status: STATUS_UNLINKED,
+                    errorMessage: 'Something.',
+                    errorCode
+                });
+                expect(query(element, 'error-action')).toBeNull();
+                document.body.removeChild(element);
+            }
+        });
+    });
+
     describe('accessibility', () => {
+        it('is accessible with API usage near the limit and an error it acts on', async () => {
+            const element = createCard({
+                status: {
+                    ...STATUS_LINKED,
+                    apiUsage: { used: 14900, max: 15000, at: 'x' }
+                },
+                errorMessage: 'This API user already serves five accounts.',
+                errorCode: 'API_USER_LIMIT_REACHED'
+            });
+
+            await expect(element).toBeAccessible();
+        });
+
         it.each([
             ['unlinked', STATUS_UNLINKED],
             ['linked', STATUS_LINKED],
