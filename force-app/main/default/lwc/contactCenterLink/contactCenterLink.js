@@ -1,6 +1,7 @@
 import { LightningElement } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import { formatLabel } from 'c/labelFormat';
+import { errorDetails } from 'c/errorDetails';
 
 import getStatus from '@salesforce/apex/ContactCenterLinkController.getStatus';
 import startLink from '@salesforce/apex/ContactCenterLinkController.startLink';
@@ -38,26 +39,8 @@ const OPENER_ANSWER_TYPE = 'ccl:opener';
 /** Used when the backend gives no usable expiry: its link sessions live ten minutes at most. */
 const DEFAULT_SESSION_MS = 10 * 60 * 1000;
 
-/**
- * Turns an Apex or JavaScript error into a sentence for the admin.
- * AuraHandledException messages arrive in error.body.message.
- */
-function reduceError(error) {
-    const body = error?.body;
-    if (Array.isArray(body)) {
-        const messages = body.map((item) => item?.message).filter(Boolean);
-        if (messages.length) {
-            return messages.join(' ');
-        }
-    }
-    if (body?.message) {
-        return body.message;
-    }
-    if (typeof error?.message === 'string' && error.message) {
-        return error.message;
-    }
-    return UNKNOWN_ERROR;
-}
+/** Error codes after which the link's status has changed under the card: read it again. */
+const CODES_THAT_CHANGE_THE_STATUS = new Set(['NEEDS_RELINK', 'NOT_LINKED']);
 
 function originOf(url) {
     try {
@@ -76,6 +59,8 @@ export default class ContactCenterLink extends LightningElement {
     status;
     loading = false;
     errorMessage;
+    /** The last error's code (the backend's, such as API_USER_LIMIT_REACHED), for the card to act on. */
+    errorCode;
     notice;
     blockedUrl;
     /** What this org can tell about the OAuth app: { state, appName } from ContactCenterLinkAppInstall. */
@@ -110,7 +95,9 @@ export default class ContactCenterLink extends LightningElement {
         try {
             this.status = await getStatus();
         } catch (error) {
-            this.errorMessage = reduceError(error);
+            const { code, message } = errorDetails(error, UNKNOWN_ERROR);
+            this.errorMessage = message;
+            this.errorCode = code;
         } finally {
             this.loading = false;
         }
@@ -292,7 +279,20 @@ export default class ContactCenterLink extends LightningElement {
         this.stopWaiting();
         const message = error?.message || UNKNOWN_ERROR;
         this.errorMessage = message;
+        this.errorCode = error?.code;
         this.toast(LINK_FAILED_TITLE, message, 'error');
+        this.actOnErrorCode(error?.code);
+    }
+
+    /** What the card does itself about an error code; the card then says what the admin can do. */
+    actOnErrorCode(code) {
+        if (CODES_THAT_CHANGE_THE_STATUS.has(code)) {
+            // The error stays shown: loading the status replaces it only with its own error.
+            this.loadStatus();
+        } else if (code === 'APP_NOT_INSTALLED' && this.appInstall?.appName) {
+            // Salesforce's own refusal outweighs what the org could list: warn before the next popup.
+            this.appInstall = { ...this.appInstall, state: 'not_installed' };
+        }
     }
 
     finishExpired() {
@@ -351,13 +351,16 @@ export default class ContactCenterLink extends LightningElement {
 
     clearMessages() {
         this.errorMessage = undefined;
+        this.errorCode = undefined;
         this.notice = undefined;
     }
 
     showError(error) {
-        const message = reduceError(error);
+        const { code, message } = errorDetails(error, UNKNOWN_ERROR);
         this.errorMessage = message;
+        this.errorCode = code;
         this.toast(ERROR_TITLE, message, 'error');
+        this.actOnErrorCode(code);
     }
 
     toast(title, message, variant) {

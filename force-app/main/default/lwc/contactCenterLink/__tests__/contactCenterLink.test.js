@@ -75,6 +75,11 @@ function apexError(message) {
     return { body: { message }, status: 500 };
 }
 
+/** What ContactCenterLinkController throws: an AuraHandledException whose message is {"code","message"}. */
+function codedApexError(code, message) {
+    return apexError(JSON.stringify({ code, message }));
+}
+
 async function flushPromises() {
     for (let i = 0; i < 10; i++) {
         // eslint-disable-next-line no-await-in-loop
@@ -641,6 +646,19 @@ describe('c-contact-center-link', () => {
                     'First. Second.'
                 ],
                 [new Error('Plain error.'), 'Plain error.'],
+                [
+                    { body: { pageErrors: [{ message: 'Page error.' }] } },
+                    'Page error.'
+                ],
+                [
+                    {
+                        body: {
+                            fieldErrors: { Phone: [{ message: 'Bad phone.' }] }
+                        }
+                    },
+                    'Bad phone.'
+                ],
+                [codedApexError('NOT_LINKED', 'Not linked.'), 'Not linked.'],
                 [{}, 'c.Ccl_UnknownError'],
                 [undefined, 'c.Ccl_UnknownError']
             ];
@@ -651,6 +669,117 @@ describe('c-contact-center-link', () => {
                 await flushPromises();
                 expect(card(element).errorMessage).toBe(expected);
             }
+        });
+    });
+
+    describe('acting on the error code', () => {
+        it('reloads the status after NEEDS_RELINK, so the card offers Relink, and keeps the error shown', async () => {
+            getStatus.mockResolvedValueOnce(STATUS_LINKED);
+            const { element } = await createComponent();
+            getStatus.mockResolvedValueOnce(STATUS_NEEDS_RELINK);
+            verifyLink.mockRejectedValueOnce(
+                codedApexError(
+                    'NEEDS_RELINK',
+                    'Salesforce revoked the link: relink it.'
+                )
+            );
+
+            cardPart(element, 'verify').click();
+            await flushPromises();
+
+            expect(getStatus).toHaveBeenCalledTimes(2);
+            expect(cardPart(element, 'badge').label).toBe(
+                'c.Ccl_StatusNeedsRelink'
+            );
+            expect(cardPart(element, 'link-menu').label).toBe('c.Ccl_Relink');
+            expect(card(element).errorCode).toBe('NEEDS_RELINK');
+            expect(cardPart(element, 'error').textContent).toContain(
+                'Salesforce revoked the link: relink it.'
+            );
+            expect(cardPart(element, 'error-action').textContent).toBe(
+                'c.Ccl_ErrorActionNeedsRelink'
+            );
+        });
+
+        it('after API_USER_LIMIT_REACHED says to use another API user, and does not reload', async () => {
+            startLink.mockRejectedValueOnce(
+                codedApexError(
+                    'API_USER_LIMIT_REACHED',
+                    'This API user already serves five accounts.'
+                )
+            );
+            const { element, toasts } = await createComponent();
+
+            await chooseEnvironment(element, 'production');
+
+            expect(getStatus).toHaveBeenCalledTimes(1);
+            expect(card(element).errorMessage).toBe(
+                'This API user already serves five accounts.'
+            );
+            expect(cardPart(element, 'error-action').textContent).toBe(
+                'c.Ccl_ErrorActionApiUserLimit'
+            );
+            expect(lastToast(toasts)).toMatchObject({
+                message: 'This API user already serves five accounts.',
+                variant: 'error'
+            });
+        });
+
+        it('after a login refused with APP_NOT_INSTALLED warns before the next popup', async () => {
+            getLinkSession.mockResolvedValue({
+                id: LINK_SESSION.id,
+                state: 'failed',
+                error: {
+                    code: 'APP_NOT_INSTALLED',
+                    message: 'This org has not installed the app.'
+                }
+            });
+            const { element } = await createComponent();
+            expect(cardPart(element, 'app-not-installed')).toBeNull();
+
+            await chooseEnvironment(element, 'production');
+            await advance(POLL_MS);
+
+            expect(
+                cardPart(element, 'app-not-installed').textContent
+            ).toContain(
+                'This org shows no installed app named Contact Center Link.'
+            );
+            expect(cardPart(element, 'error-action').textContent).toBe(
+                'c.Ccl_ErrorActionAppNotInstalled'
+            );
+        });
+
+        it('clears the code with the message on the next action', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+            verifyLink.mockRejectedValueOnce(
+                codedApexError('SALESFORCE_UNAVAILABLE', 'Try again.')
+            );
+            cardPart(element, 'verify').click();
+            await flushPromises();
+            expect(card(element).errorCode).toBe('SALESFORCE_UNAVAILABLE');
+
+            verifyLink.mockResolvedValueOnce(STATUS_LINKED);
+            cardPart(element, 'verify').click();
+            await flushPromises();
+
+            expect(card(element).errorCode).toBeUndefined();
+            expect(cardPart(element, 'error')).toBeNull();
+        });
+
+        it('is accessible while it shows what to do about a code', async () => {
+            startLink.mockRejectedValueOnce(
+                codedApexError(
+                    'API_USER_LIMIT_REACHED',
+                    'This API user already serves five accounts.'
+                )
+            );
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+            jest.useRealTimers();
+
+            await expect(element).toBeAccessible();
         });
     });
 
