@@ -226,12 +226,12 @@ function report(r: { sequential: BurstResult; warm: BurstResult; expired: BurstR
     console.log(`Tasks in the org: ${r.tasksMade} (the retried burst made none: ${r.retried.apiCalls} API calls).`);
 }
 
-/** Links an account the way the card does: link session, /oauth/start, the emulator's pages, /oauth/callback. */
+/** Links an account the way the card does: link session, /oauth/start, the emulator's pages, /oauth/callback. Returns the platform's key, which makes the calls. */
 async function link(services: Services, base: string): Promise<{ apiKey: string; accountId: string }> {
-    const { account, apiKey } = await services.accounts.create('Bench contact center');
+    const { account, apiKey: orgKey, platformKey } = await services.accounts.create('Bench contact center');
     const session = await fetch(`${base}/api/v1/link-sessions`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+        headers: { Authorization: `Bearer ${orgKey}`, 'Content-Type': 'application/json' },
         body: JSON.stringify({ environment: 'production' })
     }).then((res) => res.json() as Promise<{ authorizeUrl: string }>);
     const start = await confirmPopup(base, new URL(session.authorizeUrl).pathname);
@@ -239,7 +239,7 @@ async function link(services: Services, base: string): Promise<{ apiKey: string;
     const final = await authorizeInEmulator(start.headers.location!, API_USER);
     const callback = await fetch(`${base}${final.pathname}${final.search}`, { headers: { Cookie: cookie } });
     if (callback.status !== 200) throw new Error(`the link failed: HTTP ${callback.status}`);
-    return { apiKey, accountId: account.id };
+    return { apiKey: platformKey!, accountId: account.id };
 }
 
 await main();

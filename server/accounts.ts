@@ -3,7 +3,7 @@ import { generateApiKey, hashApiKey, randomToken, type TokenCipher } from './cry
 import { AppError } from './errors.ts';
 import type { Clock } from './clock.ts';
 import type { Store } from './store/store.ts';
-import type { AccountRecord, LinkRecord } from './store/types.ts';
+import type { AccountRecord, KeyScope, LinkRecord } from './store/types.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from './salesforce/loginHosts.ts';
 
 export const accountNameSchema = z.string().trim().min(1, 'the account name is empty').max(120, 'the account name is longer than 120 characters');
@@ -21,6 +21,13 @@ export type LegacyRecord = z.infer<typeof legacyRecordSchema>;
 
 const accountsOf = (db: { accounts: AccountRecord[] }): readonly AccountRecord[] => db.accounts;
 
+/** The scopes of the key with this hash: the org's key manages the link, the platform's makes calls; one key alone does both. */
+export function keyScopes(account: AccountRecord, keyHash: string): KeyScope[] {
+    if (account.platformKeyHash && keyHash === account.platformKeyHash) return ['platform'];
+    if (keyHash === account.apiKeyHash) return account.platformKeyHash ? ['link'] : ['link', 'platform'];
+    return [];
+}
+
 /** Contact-center accounts and their API keys; a key is shown once and stored only as a hash. */
 export class Accounts {
     /**
@@ -36,15 +43,21 @@ export class Accounts {
         private readonly clock: Clock
     ) {}
 
-    async create(name: string): Promise<{ account: AccountRecord; apiKey: string }> {
+    /**
+     * A new account with the org's key and, unless `platformKey: false`, the platform's key. Without a platform key the
+     * one key keeps every scope, as accounts made before scopes do.
+     */
+    async create(name: string, options: { platformKey?: boolean } = {}): Promise<{ account: AccountRecord; apiKey: string; platformKey?: string }> {
         const parsedName = accountNameSchema.parse(name);
         const apiKey = generateApiKey();
+        const platformKey = options.platformKey === false ? undefined : generateApiKey();
         const account: AccountRecord = { id: `acc_${randomToken(12)}`, name: parsedName, apiKeyHash: hashApiKey(apiKey), createdAt: this.clock.now().toISOString() };
+        if (platformKey) account.platformKeyHash = hashApiKey(platformKey);
         await this.store.update((db) => {
             db.accounts.push(account);
             db.audit.push({ at: account.createdAt, accountId: account.id, action: 'account_created', outcome: 'ok' });
         });
-        return { account, apiKey };
+        return { account, apiKey, platformKey };
     }
 
     list(): Array<Pick<AccountRecord, 'id' | 'name' | 'createdAt' | 'keyRotatedAt'> & { status: string; username?: string }> {
@@ -56,15 +69,23 @@ export class Accounts {
         );
     }
 
-    async rotateKey(accountId: string): Promise<string> {
+    /** A new key for one scope; the old key of that scope stops working at once. Issuing the first platform key splits the scopes. */
+    async rotateKey(accountId: string, scope: KeyScope = 'link'): Promise<string> {
         const apiKey = generateApiKey();
         const at = this.clock.now().toISOString();
         await this.store.update((db) => {
             const account = db.accounts.find((a) => a.id === accountId);
             if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `No account has the id ${accountId}. Run "npm run accounts -- list" to see the ids.`, 404);
-            account.apiKeyHash = hashApiKey(apiKey);
-            account.keyRotatedAt = at;
-            db.audit.push({ at, accountId, action: 'key_rotated', outcome: 'ok' });
+            if (scope === 'platform') {
+                const first = !account.platformKeyHash;
+                account.platformKeyHash = hashApiKey(apiKey);
+                account.platformKeyRotatedAt = at;
+                db.audit.push({ at, accountId, action: first ? 'platform_key_issued' : 'key_rotated', outcome: 'ok', detail: 'platform' });
+            } else {
+                account.apiKeyHash = hashApiKey(apiKey);
+                account.keyRotatedAt = at;
+                db.audit.push({ at, accountId, action: 'key_rotated', outcome: 'ok', detail: 'link' });
+            }
         });
         return apiKey;
     }
@@ -76,7 +97,9 @@ export class Accounts {
         if (found) return found;
         const version = this.store.version;
         if (version !== undefined && version === this.#completeAt) return undefined;
-        this.#byKeyHash = this.store.read((db) => new Map(db.accounts.map((account, at) => [account.apiKeyHash, { account, at }])));
+        this.#byKeyHash = this.store.read(
+            (db) => new Map(db.accounts.flatMap((account, at) => [[account.apiKeyHash, { account, at }] as const, ...(account.platformKeyHash ? [[account.platformKeyHash, { account, at }] as const] : [])]))
+        );
         this.#completeAt = version;
         return this.#live(hash);
     }
@@ -84,7 +107,7 @@ export class Accounts {
     /** The indexed account of this hash, if it is still where it was found and still has this hash. */
     #live(hash: string): AccountRecord | undefined {
         const entry = this.#byKeyHash.get(hash);
-        if (!entry || entry.account.apiKeyHash !== hash) return undefined;
+        if (!entry || keyScopes(entry.account, hash).length === 0) return undefined;
         return this.store.read(accountsOf)[entry.at] === entry.account ? entry.account : undefined;
     }
 

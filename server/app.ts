@@ -1,7 +1,7 @@
 import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { currentAccount, requireAccount, requireMetricsToken } from './http/auth.ts';
+import { currentAccount, requireAccount, requireMetricsToken, requireScope } from './http/auth.ts';
 import { linkRouter } from './http/apiRouter.ts';
 import { webhookRouter } from './http/webhookRouter.ts';
 import { CALLS_BODY_LIMIT, callsBodyParser, callsRouter } from './http/callsRouter.ts';
@@ -60,8 +60,9 @@ export function createApp(services: Services, options: AppOptions = {}): Express
 
     // The card and the Apex class poll the link status: its route comes first, and skips the body parsers (a GET has none).
     const authenticate = requireAccount(accounts, services.failedAuth);
+    const linkScope = requireScope('link');
     app.get('/api/v1/link', (req, res, next) => {
-        authenticate(req, res, (error?: unknown) => (error ? next(error) : res.json(links.status(currentAccount(res.locals).id))));
+        authenticate(req, res, (error?: unknown) => (error ? next(error) : linkScope(req, res, (denied?: unknown) => (denied ? next(denied) : res.json(links.status(currentAccount(res.locals).id))))));
     });
 
     app.get('/healthz', (_req, res) => {

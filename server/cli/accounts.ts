@@ -14,9 +14,11 @@ import { resealSecrets } from '../resealSecrets.ts';
 
 const USAGE = `Usage: npm run accounts -- <command> [options]
 
-  create --name "Acme EMEA"     create an account; prints its id and API key (shown once)
+  create --name "Acme EMEA"     create an account; prints its id and its two API keys (shown once): the org's key
+                                (the link; for the org's External Credential) and the platform's key (calls, webhook)
   list                          list accounts and their link status
-  rotate-key --id ACCOUNT_ID    issue a new API key; the old one stops working at once
+  rotate-key --id ACCOUNT_ID [--scope link|platform]
+                                issue a new key of that scope (default link); the old one stops working at once
   import-legacy --file F.json   import links made the old way (username, password, security token)
   reseal                        seal every stored secret again with the current key (after a key rotation)
 
@@ -27,7 +29,7 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
     const { positionals, values } = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { name: { type: 'string' }, id: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
+        options: { name: { type: 'string' }, id: { type: 'string' }, scope: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
     });
     const command = positionals[0];
     if (values.help || !command) {
@@ -41,9 +43,12 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
         switch (command) {
             case 'create': {
                 if (!values.name) throw new AppError('VALIDATION_FAILED', 'create needs --name "Account name".');
-                const { account, apiKey } = await accounts.create(values.name);
-                if (values.json) out(JSON.stringify({ id: account.id, name: account.name, apiKey }));
-                else out(`Created account ${account.id} (${account.name}).\nAPI key (shown once; put it in the org's External Credential): ${apiKey}`);
+                const { account, apiKey, platformKey } = await accounts.create(values.name);
+                if (values.json) out(JSON.stringify({ id: account.id, name: account.name, apiKey, platformKey }));
+                else
+                    out(
+                        `Created account ${account.id} (${account.name}). Each key is shown once.\nOrg key (the link; put it in the org's External Credential): ${apiKey}\nPlatform key (call actions and the webhook; keep it in the contact-center platform): ${platformKey}`
+                    );
                 return 0;
             }
             case 'list': {
@@ -55,8 +60,10 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
             }
             case 'rotate-key': {
                 if (!values.id) throw new AppError('VALIDATION_FAILED', 'rotate-key needs --id ACCOUNT_ID.');
-                const apiKey = await accounts.rotateKey(values.id);
-                out(values.json ? JSON.stringify({ id: values.id, apiKey }) : `New API key for ${values.id} (shown once; the old key no longer works): ${apiKey}`);
+                const scope = values.scope ?? 'link';
+                if (scope !== 'link' && scope !== 'platform') throw new AppError('VALIDATION_FAILED', 'rotate-key --scope must be link (the org’s key) or platform (the platform’s key).');
+                const apiKey = await accounts.rotateKey(values.id, scope);
+                out(values.json ? JSON.stringify({ id: values.id, scope, apiKey }) : `New ${scope === 'link' ? 'org' : 'platform'} key for ${values.id} (shown once; the old ${scope} key no longer works): ${apiKey}`);
                 return 0;
             }
             case 'import-legacy': {

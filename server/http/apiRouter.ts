@@ -1,35 +1,39 @@
 import { Router } from 'express';
 import type { LinkService } from '../link/linkService.ts';
-import { currentAccount } from './auth.ts';
+import type { Actor } from '../store/types.ts';
+import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
 import { actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
+
+/** Who the caller says asked: kept, but marked as said rather than proven. */
+const claimed = (actor: Omit<Actor, 'claimed'> | undefined): Actor | undefined => (actor ? { ...actor, claimed: true } : undefined);
 
 export function linkRouter(links: LinkService): Router {
     const router = Router();
 
-    router.get('/link', (_req, res) => {
+    router.get('/link', requireScope('link'), (_req, res) => {
         res.json(links.status(currentAccount(res.locals).id));
     });
 
-    router.post('/link-sessions', async (req, res) => {
+    router.post('/link-sessions', requireScope('link'), async (req, res) => {
         const body = parseOrThrow(linkSessionBody, req.body);
-        const session = await links.createSession(currentAccount(res.locals).id, body);
+        const session = await links.createSession(currentAccount(res.locals).id, { ...body, initiatedBy: claimed(body.initiatedBy) });
         res.status(201).location(`/api/v1/link-sessions/${session.id}`).json(session);
     });
 
-    router.get('/link-sessions/:id', (req, res) => {
+    router.get('/link-sessions/:id', requireScope('link'), (req, res) => {
         const id = parseOrThrow(sessionIdParam, req.params.id, 'link session id');
         res.json(links.session(currentAccount(res.locals).id, id));
     });
 
-    router.post('/link/verify', async (req, res) => {
+    router.post('/link/verify', requireScope('link'), async (req, res) => {
         const body = parseOrThrow(actorBody, req.body);
-        res.json(await links.verify(currentAccount(res.locals).id, body?.actor));
+        res.json(await links.verify(currentAccount(res.locals).id, claimed(body?.actor)));
     });
 
-    router.delete('/link', async (req, res) => {
+    router.delete('/link', requireScope('link'), async (req, res) => {
         const body = parseOrThrow(actorBody, req.body);
-        res.json(await links.unlink(currentAccount(res.locals).id, body?.actor));
+        res.json(await links.unlink(currentAccount(res.locals).id, claimed(body?.actor)));
     });
 
     return router;

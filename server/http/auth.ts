@@ -1,13 +1,16 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { safeEqual } from '../crypto.ts';
-import type { Accounts } from '../accounts.ts';
+import { keyScopes, type Accounts } from '../accounts.ts';
+import { hashApiKey } from '../crypto.ts';
 import { AppError } from '../errors.ts';
-import type { AccountRecord } from '../store/types.ts';
+import type { AccountRecord, KeyScope } from '../store/types.ts';
 import { tooManyFailures, type FailedAuthLimiter } from './abuse.ts';
 
 declare module 'express-serve-static-core' {
     interface Locals {
         account?: AccountRecord;
+        /** What the request's key may do. */
+        scopes?: KeyScope[];
         cspNonce?: string;
         errorCode?: string;
     }
@@ -24,6 +27,7 @@ export function requireAccount(accounts: Accounts, limiter?: FailedAuthLimiter):
         const account = match ? accounts.authenticate(match[1]!) : undefined;
         if (account) {
             res.locals.account = account;
+            res.locals.scopes = keyScopes(account, hashApiKey(match![1]!));
             return next();
         }
         res.set('WWW-Authenticate', match ? 'Bearer error="invalid_token"' : 'Bearer');
@@ -61,6 +65,19 @@ export function requireMetricsToken(token: string | undefined, publicUrl: string
         if (safeEqual(req.get('authorization') ?? '', `Bearer ${token}`)) return next();
         res.set('WWW-Authenticate', 'Bearer');
         refuse(req, res, next, new AppError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".', 401), limiter);
+    };
+}
+
+const SCOPE_HELP: Record<KeyScope, string> = {
+    link: 'Managing the link needs the org’s key (the one in the org’s External Credential).',
+    platform: 'Call actions and the webhook need the platform’s key, not the key in the org’s External Credential.'
+};
+
+/** Refuses a valid key that lacks the scope: 403 FORBIDDEN, saying which key to use. */
+export function requireScope(scope: KeyScope): RequestHandler {
+    return (_req, res, next) => {
+        if (res.locals.scopes?.includes(scope)) return next();
+        next(new AppError('FORBIDDEN', `This key may not do this. ${SCOPE_HELP[scope]}`, 403));
     };
 }
 

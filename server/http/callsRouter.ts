@@ -2,7 +2,7 @@ import express, { Router, type RequestHandler } from 'express';
 import type { CallActions } from '../calls/callActions.ts';
 import { callIdParam, lookupBody, taskBody } from '../calls/schemas.ts';
 import { AppError } from '../errors.ts';
-import { currentAccount } from './auth.ts';
+import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
 
 /** A Task description may hold 32,000 characters, more than the 16 kB the rest of the API accepts. */
@@ -25,13 +25,13 @@ export function callsBodyParser(): RequestHandler {
 export function callsRouter(calls: CallActions): Router {
     const router = Router();
 
-    router.post('/calls/lookup', async (req, res) => {
+    router.post('/calls/lookup', requireScope('platform'), async (req, res) => {
         const body = parseOrThrow(lookupBody, req.body);
         res.set('Cache-Control', 'no-store');
         res.json(await calls.lookup(currentAccount(res.locals).id, body));
     });
 
-    router.put('/calls/:callId/task', async (req, res) => {
+    router.put('/calls/:callId/task', requireScope('platform'), async (req, res) => {
         const callId = parseOrThrow(callIdParam, req.params.callId, 'call id');
         const body = parseOrThrow(taskBody, req.body);
         const result = await calls.logTask(currentAccount(res.locals).id, callId, body);

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Webhooks } from '../link/webhooks.ts';
-import { currentAccount } from './auth.ts';
+import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
 
 export const webhookBody = z.strictObject({ url: z.string().trim().min(1).max(500) });
@@ -10,18 +10,18 @@ export const webhookBody = z.strictObject({ url: z.string().trim().min(1).max(50
 export function webhookRouter(webhooks: Webhooks): Router {
     const router = Router();
 
-    router.get('/webhook', (_req, res) => {
+    router.get('/webhook', requireScope('platform'), (_req, res) => {
         const hook = webhooks.get(currentAccount(res.locals).id);
         if (!hook) throw new AppError('NOT_FOUND', 'This account has no webhook. Set one with PUT /api/v1/webhook.', 404);
         res.json(hook);
     });
 
-    router.put('/webhook', async (req, res) => {
+    router.put('/webhook', requireScope('platform'), async (req, res) => {
         const body = parseOrThrow(webhookBody, req.body);
         res.json(await webhooks.set(currentAccount(res.locals).id, body.url));
     });
 
-    router.delete('/webhook', async (_req, res) => {
+    router.delete('/webhook', requireScope('platform'), async (_req, res) => {
         res.json({ removed: await webhooks.remove(currentAccount(res.locals).id) });
     });
 

@@ -20,7 +20,15 @@ export type LinkSessionState = 'pending' | 'linked' | 'failed' | 'expired';
 export interface Actor {
     userId: string;
     username: string;
+    /** Named by the caller (the org's Apex sends the running admin); the backend records it as said, not as proven. */
+    claimed?: true;
 }
+
+/**
+ * What a key may do. `link`: the org's key, in its External Credential: the link, its sessions, verify, unlink.
+ * `platform`: the contact-center platform's key: call actions and the webhook.
+ */
+export type KeyScope = 'link' | 'platform';
 
 export interface ErrorInfo {
     code: string;
@@ -30,9 +38,13 @@ export interface ErrorInfo {
 export interface AccountRecord {
     id: string;
     name: string;
+    /** The org's key (scope `link`). While the account has no platform key, it is its one key, with every scope (as before scopes). */
     apiKeyHash: string;
     createdAt: string;
     keyRotatedAt?: string;
+    /** The platform's key (scope `platform`); once it exists, the org's key can no longer make calls or set the webhook. */
+    platformKeyHash?: string;
+    platformKeyRotatedAt?: string;
     /** Where link status changes are posted, signed with the sealed secret. */
     webhook?: { url: string; secret: Sealed; createdAt: string };
 }
@@ -89,7 +101,7 @@ export interface LinkSessionRecord {
 export interface AuditEntry {
     at: string;
     accountId: string;
-    action: 'link' | 'relink' | 'link_failed' | 'unlink' | 'verify' | 'status_changed' | 'legacy_import' | 'key_rotated' | 'account_created' | 'webhook_set' | 'webhook_removed';
+    action: 'link' | 'relink' | 'link_failed' | 'unlink' | 'verify' | 'status_changed' | 'legacy_import' | 'key_rotated' | 'platform_key_issued' | 'account_created' | 'webhook_set' | 'webhook_removed';
     outcome: string;
     orgId?: string;
     username?: string;

@@ -22,13 +22,26 @@ describe('npm run accounts', () => {
     });
     after(() => rm(dir, { recursive: true, force: true }));
 
-    test('create prints the id and the key once; the file holds only its hash', async () => {
+    test('create prints the id and the two scoped keys once; the file holds only their hashes', async () => {
         const { code, text } = await run('create', '--name', 'Acme EMEA');
         assert.equal(code, 0);
-        const key = /API key .*: (ccl_\S+)/.exec(text)?.[1];
-        assert.ok(key, text);
+        const orgKey = /Org key .*: (ccl_\S+)/.exec(text)?.[1];
+        const platformKey = /Platform key .*: (ccl_\S+)/.exec(text)?.[1];
+        assert.ok(orgKey && platformKey && orgKey !== platformKey, text);
         assert.match(text, /Created account acc_\S+ \(Acme EMEA\)/);
-        assert.equal((await dbText()).includes(key), false);
+        assert.equal((await dbText()).includes(orgKey) || (await dbText()).includes(platformKey), false);
+    });
+
+    test('rotate-key --scope platform issues the platform key; a wrong scope is refused', async () => {
+        const created = JSON.parse((await run('create', '--name', 'Rotating', '--json')).text) as { id: string; platformKey: string };
+        const rotated = await run('rotate-key', '--id', created.id, '--scope', 'platform', '--json');
+        assert.equal(rotated.code, 0, rotated.text);
+        const { apiKey, scope } = JSON.parse(rotated.text) as { apiKey: string; scope: string };
+        assert.equal(scope, 'platform');
+        assert.notEqual(apiKey, created.platformKey);
+        const wrong = await run('rotate-key', '--id', created.id, '--scope', 'admin');
+        assert.equal(wrong.code, 1);
+        assert.match(wrong.text, /--scope must be link .* or platform/);
     });
 
     test('list shows accounts with their status', async () => {

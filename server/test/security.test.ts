@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import request from 'supertest';
 import { ConfigError, parseConfig } from '../config.ts';
 import { DEFAULT_FAILED_AUTH_POLICY } from '../http/abuse.ts';
-import { startHarness } from './harness.ts';
+import { PEOPLE, startHarness } from './harness.ts';
 
 // No delays, so a test reaches the refusal at once; the counting is the real limiter's.
 const COUNTING = { ...DEFAULT_FAILED_AUTH_POLICY, delayStepMs: 0 };
@@ -87,6 +87,61 @@ describe('/metrics', () => {
         const h = await startHarness();
         try {
             await request(h.app).get('/metrics').expect(200);
+        } finally {
+            await h.close();
+        }
+    });
+});
+
+describe('key scopes', () => {
+    test('the org’s key manages the link only; the platform’s key makes calls and manages the webhook only', async () => {
+        const h = await startHarness();
+        try {
+            const { account, apiKey: orgKey, platformKey } = await h.services.accounts.create('Scoped');
+            const as = (key: string) => ({ Authorization: `Bearer ${key}` });
+            await request(h.app).get('/api/v1/link').set(as(orgKey)).expect(200);
+            await request(h.app).post('/api/v1/link-sessions').set(as(orgKey)).send({ environment: 'production' }).expect(201);
+            // The key in the customer's External Credential can no longer replace the platform's webhook or act as the platform.
+            for (const denied of [
+                request(h.app).put('/api/v1/webhook').set(as(orgKey)).send({ url: 'https://hooks.example.com/ccl' }),
+                request(h.app).delete('/api/v1/webhook').set(as(orgKey)),
+                request(h.app).post('/api/v1/calls/lookup').set(as(orgKey)).send({ phone: '+14155551212' }),
+                request(h.app).put('/api/v1/calls/c-1/task').set(as(orgKey)).send({ direction: 'inbound', durationSeconds: 1 }),
+                request(h.app).get('/api/v1/link').set(as(platformKey!)),
+                request(h.app).post('/api/v1/link-sessions').set(as(platformKey!)).send({ environment: 'production' }),
+                request(h.app).delete('/api/v1/link').set(as(platformKey!))
+            ]) {
+                const res = await denied;
+                assert.equal(res.status, 403, res.text);
+                assert.equal(res.body.error.code, 'FORBIDDEN');
+            }
+            await request(h.app).get('/api/v1/webhook').set(as(platformKey!)).expect(404);
+            assert.equal((await request(h.app).post('/api/v1/calls/lookup').set(as(platformKey!)).send({ phone: '+14155551212' })).body.error.code, 'NOT_LINKED');
+            // An account from before scopes keeps one key for everything until the CLI issues its platform key.
+            const { id, key } = await h.newAccount('Before scopes');
+            await request(h.app).put('/api/v1/webhook').set(as(key)).send({ url: 'http://hooks.example.com/ccl' }).expect((res) => assert.notEqual(res.status, 403));
+            const issued = await h.services.accounts.rotateKey(id, 'platform');
+            await request(h.app).delete('/api/v1/webhook').set(as(key)).expect(403);
+            await request(h.app).delete('/api/v1/webhook').set(as(issued)).expect(200);
+            await request(h.app).get('/api/v1/link').set(as(key)).expect(200);
+            assert.equal(account.platformKeyHash === undefined, false);
+        } finally {
+            await h.close();
+        }
+    });
+
+    test('the admin the caller names is recorded as claimed', async () => {
+        const h = await startHarness();
+        try {
+            const { id, key } = await h.newAccount('Claimed');
+            const actor = { userId: '005000000000001AAA', username: 'someone@acme.example' };
+            const { callback } = await h.link(key, PEOPLE.acmeApi, { environment: 'production', initiatedBy: actor });
+            assert.equal(callback.status, 200, callback.text);
+            assert.deepEqual((await request(h.app).get('/api/v1/link').set('Authorization', `Bearer ${key}`)).body.link.linkedBy, { ...actor, claimed: true });
+            await request(h.app).delete('/api/v1/link').set('Authorization', `Bearer ${key}`).send({ actor }).expect(200);
+            const audit = h.services.store.read((db) => db.audit.filter((a) => a.accountId === id && a.actor));
+            assert.deepEqual(audit.map((a) => a.action).sort(), ['link', 'unlink']);
+            for (const entry of audit) assert.deepEqual(entry.actor, { ...actor, claimed: true });
         } finally {
             await h.close();
         }
