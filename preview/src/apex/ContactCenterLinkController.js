@@ -1,6 +1,8 @@
 // The preview's stand-in for the Apex class ContactCenterLinkController (with ContactCenterLinkClient):
-// the same methods, inputs, outputs (getStatus and verify add `thisOrg`) and error messages. Errors
-// reach the components as the platform delivers an AuraHandledException: { body: { message } }.
+// the same methods, inputs, outputs (the typed contract: only the Apex classes' @AuraEnabled fields, with
+// apiUser.accountLimit for the backend's apiUser.limit; getStatus and verify add `thisOrg`) and errors. Errors
+// reach the components as the platform delivers an AuraHandledException: { body: { message } }, the message
+// being the controller's JSON {"code","message"}.
 // Where the Apex calls callout:ContactCenterLink/api/v1 with the account key from the Named
 // Credential, this module calls the demo backend's /api/v1 with the demo account's key.
 
@@ -15,39 +17,213 @@ import ERROR_UNREACHABLE from '@salesforce/label/c.Ccl_ErrorUnreachable';
 const ENVIRONMENTS = new Set(['production', 'sandbox']);
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const LINK_STATUSES = new Set(['unlinked', 'linked', 'legacy', 'needs_relink']);
+/** ContactCenterLinkClient's and ContactCenterLinkController's own codes. */
+const CODE_UNREACHABLE = 'SERVICE_UNREACHABLE';
+const CODE_UNEXPECTED_RESPONSE = 'UNEXPECTED_RESPONSE';
+const CODE_FORBIDDEN = 'FORBIDDEN';
+const CODE_VALIDATION_FAILED = 'VALIDATION_FAILED';
 
-/** What an AuraHandledException looks like to the component that called the method. */
-function auraError(message) {
+/** What the controller's AuraHandledException looks like to the component that called the method. */
+function auraError(code, message) {
     return {
         ok: false,
         status: 500,
         statusText: 'Server Error',
         headers: {},
-        body: { message, exceptionType: 'AuraHandledException' }
+        body: {
+            message: JSON.stringify({ code, message }),
+            exceptionType: 'AuraHandledException'
+        }
     };
 }
 
-/** ContactCenterLinkException: a message a person can act on. */
-class ClientError extends Error {}
+/** ContactCenterLinkException: a message a person can act on, and the backend's code. */
+class ClientError extends Error {
+    constructor(message, code) {
+        super(message);
+        this.code = code;
+    }
+}
 
 function unexpected(status) {
     return new ClientError(
-        formatLabel(ERROR_UNEXPECTED_RESPONSE, String(status))
+        formatLabel(ERROR_UNEXPECTED_RESPONSE, String(status)),
+        CODE_UNEXPECTED_RESPONSE
     );
 }
 
-/** Like Apex JSON.deserialize: null when the body is blank or not a JSON object. */
-function parseObject(text) {
+/** ContactCenterLinkClient.MalformedBodyException: the body is not the contract's shape. */
+class MalformedBody extends Error {}
+
+/** ContactCenterLinkClient.JsonFields: one JSON object read field by field; a field of another type is malformed. */
+class JsonFields {
+    constructor(value, path) {
+        if (!value || typeof value !== 'object' || Array.isArray(value)) {
+            throw new MalformedBody(`${path} is not an object`);
+        }
+        this.fields = value;
+        this.path = path;
+    }
+
+    read(key, isType, kind) {
+        const value = this.fields[key];
+        if (value == null) {
+            return undefined;
+        }
+        if (!isType(value)) {
+            throw new MalformedBody(`${this.path}.${key} is not ${kind}`);
+        }
+        return value;
+    }
+
+    text(key) {
+        return this.read(key, (v) => typeof v === 'string', 'a string');
+    }
+
+    whole(key) {
+        return this.read(key, Number.isInteger, 'a whole number');
+    }
+
+    flag(key) {
+        return this.read(key, (v) => typeof v === 'boolean', 'true or false');
+    }
+
+    child(key) {
+        const value = this.fields[key];
+        return value == null
+            ? undefined
+            : new JsonFields(value, `${this.path}.${key}`);
+    }
+
+    children(key) {
+        const value = this.fields[key];
+        if (value == null) {
+            return [];
+        }
+        if (!Array.isArray(value)) {
+            throw new MalformedBody(`${this.path}.${key} is not an array`);
+        }
+        return value.map(
+            (item, index) =>
+                new JsonFields(item, `${this.path}.${key}[${index}]`)
+        );
+    }
+}
+
+/** The typed classes of ContactCenterLinkClient, as the component receives them (absent fields left out). */
+const contract = {
+    linkStatus(fields) {
+        const status = fields.text('status');
+        if (!LINK_STATUSES.has(status)) {
+            throw new MalformedBody(`unknown status ${status}`);
+        }
+        return withoutEmpty({
+            status,
+            account: optional(fields.child('account'), (f) =>
+                withoutEmpty({ id: f.text('id'), name: f.text('name') })
+            ),
+            link: optional(fields.child('link'), contract.linkInfo),
+            apiUser: optional(fields.child('apiUser'), (f) =>
+                withoutEmpty({
+                    linkedAccounts: f.whole('linkedAccounts'),
+                    accountLimit: f.whole('limit')
+                })
+            ),
+            permissions: optional(fields.child('permissions'), (f) =>
+                withoutEmpty({
+                    checkedAt: f.text('checkedAt'),
+                    checks: f.children('checks').map((check) =>
+                        withoutEmpty({
+                            id: check.text('id'),
+                            label: check.text('label'),
+                            ok: check.flag('ok'),
+                            severity: check.text('severity'),
+                            detail: check.text('detail')
+                        })
+                    )
+                })
+            ),
+            apiUsage: optional(fields.child('apiUsage'), (f) =>
+                withoutEmpty({
+                    used: f.whole('used'),
+                    max: f.whole('max'),
+                    at: f.text('at')
+                })
+            )
+        });
+    },
+    linkInfo(f) {
+        return withoutEmpty({
+            method: f.text('method'),
+            environment: f.text('environment'),
+            orgId: f.text('orgId'),
+            userId: f.text('userId'),
+            username: f.text('username'),
+            displayName: f.text('displayName'),
+            instanceUrl: f.text('instanceUrl'),
+            loginUrl: f.text('loginUrl'),
+            linkedAt: f.text('linkedAt'),
+            linkedBy: optional(f.child('linkedBy'), (u) =>
+                withoutEmpty({
+                    userId: u.text('userId'),
+                    username: u.text('username')
+                })
+            ),
+            lastVerifiedAt: f.text('lastVerifiedAt'),
+            lastError: optional(f.child('lastError'), contract.linkError)
+        });
+    },
+    linkError(f) {
+        return withoutEmpty({
+            code: f.text('code'),
+            message: f.text('message'),
+            at: f.text('at')
+        });
+    },
+    /** The LinkSession Apex class. */
+    linkSession(f) {
+        return withoutEmpty({
+            id: f.text('id'),
+            authorizeUrl: f.text('authorizeUrl'),
+            expiresAt: f.text('expiresAt'),
+            state: f.text('state'),
+            error: optional(f.child('error'), contract.linkError)
+        });
+    },
+    unlinkResult(f) {
+        const status = f.text('status');
+        if (!status) {
+            throw new MalformedBody('no status');
+        }
+        return withoutEmpty({ status, revoked: f.flag('revoked') });
+    }
+};
+
+function optional(fields, read) {
+    return fields === undefined ? undefined : read(fields);
+}
+
+/** The body's one parse into a contract type; an unreadable body is an unexpected response. */
+function typed({ status, text }, read) {
+    try {
+        return read(new JsonFields(parseJson(text), 'body'));
+    } catch (error) {
+        if (error instanceof MalformedBody) {
+            throw unexpected(status);
+        }
+        throw error;
+    }
+}
+
+/** Like Apex JSON.deserializeUntyped: MalformedBody when the body is blank or not JSON. */
+function parseJson(text) {
     if (!text || !text.trim()) {
-        return null;
+        throw new MalformedBody('empty body');
     }
     try {
-        const value = JSON.parse(text);
-        return value && typeof value === 'object' && !Array.isArray(value)
-            ? value
-            : null;
+        return JSON.parse(text);
     } catch {
-        return null;
+        throw new MalformedBody('not JSON');
     }
 }
 
@@ -71,53 +247,29 @@ async function send(method, path, body) {
         });
     } catch (error) {
         throw new ClientError(
-            formatLabel(ERROR_UNREACHABLE, error?.message || 'network error')
+            formatLabel(ERROR_UNREACHABLE, error?.message || 'network error'),
+            CODE_UNREACHABLE
         );
     }
     const text = await response.text();
     if (response.status < 200 || response.status > 299) {
-        const parsed = parseObject(text);
-        const message = parsed?.error?.message;
-        if (typeof message !== 'string' || !message.trim()) {
-            throw unexpected(response.status);
-        }
-        throw new ClientError(message);
+        // The ErrorBody class: a message is required.
+        const error = typed({ status: response.status, text }, (f) => {
+            const inner = optional(f.child('error'), contract.linkError);
+            if (!inner?.message?.trim()) {
+                throw new MalformedBody('no error message');
+            }
+            return inner;
+        });
+        throw new ClientError(error.message, error.code);
     }
     return { status: response.status, text };
-}
-
-async function parseLinkStatus(responsePromise) {
-    const { status, text } = await responsePromise;
-    const parsed = parseObject(text);
-    if (!parsed || !LINK_STATUSES.has(parsed.status)) {
-        throw unexpected(status);
-    }
-    return parsed;
-}
-
-function pickError(error) {
-    if (!error || typeof error !== 'object') {
-        return undefined;
-    }
-    const { code, message, at } = error;
-    return withoutEmpty({ code, message, at });
 }
 
 function withoutEmpty(object) {
     return Object.fromEntries(
         Object.entries(object).filter(([, value]) => value != null)
     );
-}
-
-/** The LinkSession Apex class: only its @AuraEnabled fields reach the component. */
-function linkSession(parsed) {
-    return withoutEmpty({
-        id: parsed.id,
-        authorizeUrl: parsed.authorizeUrl,
-        expiresAt: parsed.expiresAt,
-        state: parsed.state,
-        error: pickError(parsed.error)
-    });
 }
 
 async function thisOrg() {
@@ -128,7 +280,7 @@ async function thisOrg() {
 async function requirePermission() {
     const org = await thisOrg();
     if (!org.user?.canManageLink) {
-        throw auraError(ERROR_NO_PERMISSION);
+        throw auraError(CODE_FORBIDDEN, ERROR_NO_PERMISSION);
     }
     return org;
 }
@@ -155,12 +307,13 @@ async function asAura(work) {
         return await work();
     } catch (error) {
         if (error instanceof ClientError) {
-            throw auraError(error.message);
+            throw auraError(error.code, error.message);
         }
         if (error && typeof error === 'object' && error.body) {
             throw error;
         }
         throw auraError(
+            CODE_UNREACHABLE,
             formatLabel(ERROR_UNREACHABLE, error?.message || String(error))
         );
     }
@@ -170,7 +323,7 @@ async function asAura(work) {
 export async function getStatus() {
     const org = await asAura(requirePermission);
     return asAura(async () =>
-        withThisOrg(await parseLinkStatus(send('GET', '/link')), org)
+        withThisOrg(typed(await send('GET', '/link'), contract.linkStatus), org)
     );
 }
 
@@ -182,7 +335,7 @@ export async function startLink(params) {
     const org = await asAura(requirePermission);
     const environment = params?.environment;
     if (environment == null || !ENVIRONMENTS.has(environment)) {
-        throw auraError(ERROR_INVALID_ENVIRONMENT);
+        throw auraError(CODE_VALIDATION_FAILED, ERROR_INVALID_ENVIRONMENT);
     }
     const request = { environment };
     if (environment === org.environment) {
@@ -191,14 +344,10 @@ export async function startLink(params) {
     }
     request.initiatedBy = currentUser(org);
     return asAura(async () => {
-        const { status, text } = await send('POST', '/link-sessions', request);
-        const parsed = parseObject(text);
-        if (!parsed) {
-            throw unexpected(status);
-        }
-        const session = linkSession(parsed);
+        const response = await send('POST', '/link-sessions', request);
+        const session = typed(response, contract.linkSession);
         if (!session.id || !session.authorizeUrl) {
-            throw unexpected(status);
+            throw unexpected(response.status);
         }
         return session;
     });
@@ -209,20 +358,16 @@ export async function getLinkSession(params) {
     await asAura(requirePermission);
     const sessionId = params?.sessionId;
     if (sessionId == null || !SESSION_ID.test(sessionId)) {
-        throw auraError(ERROR_INVALID_SESSION_ID);
+        throw auraError(CODE_VALIDATION_FAILED, ERROR_INVALID_SESSION_ID);
     }
     return asAura(async () => {
-        const { status, text } = await send(
+        const response = await send(
             'GET',
             `/link-sessions/${encodeURIComponent(sessionId)}`
         );
-        const parsed = parseObject(text);
-        if (!parsed) {
-            throw unexpected(status);
-        }
-        const session = linkSession(parsed);
+        const session = typed(response, contract.linkSession);
         if (!session.state) {
-            throw unexpected(status);
+            throw unexpected(response.status);
         }
         return session;
     });
@@ -237,21 +382,20 @@ export async function verify() {
     const body = { actor: currentUser(org) };
     return asAura(async () =>
         withThisOrg(
-            await parseLinkStatus(send('POST', '/link/verify', body)),
+            typed(
+                await send('POST', '/link/verify', body),
+                contract.linkStatus
+            ),
             org
         )
     );
 }
 
-/** unlink(): revokes and deletes the link; { status: 'unlinked', revoked }. */
+/** unlink(): revokes and deletes the link, naming the admin who asked (the audit trail); { status: 'unlinked', revoked }. */
 export async function unlink() {
-    await asAura(requirePermission);
-    return asAura(async () => {
-        const { status, text } = await send('DELETE', '/link');
-        const parsed = parseObject(text);
-        if (!parsed || !parsed.status) {
-            throw unexpected(status);
-        }
-        return withoutEmpty({ status: parsed.status, revoked: parsed.revoked });
-    });
+    const org = await asAura(requirePermission);
+    const body = { actor: currentUser(org) };
+    return asAura(async () =>
+        typed(await send('DELETE', '/link', body), contract.unlinkResult)
+    );
 }
