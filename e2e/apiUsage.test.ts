@@ -1,5 +1,6 @@
 // What the admin sees of the org's API usage and where help is: the card shows the daily API requests Salesforce
-// reported on the link's last calls, warns near the daily limit, and links to the help page's sections.
+// reported on the link's last calls, warns near the daily limit, and links to the help page's sections. And what the
+// card tells the backend: Unlink names the admin who did it.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -78,6 +79,23 @@ describe('API usage and help on the card', { skip }, () => {
             const relinkHelp = page.locator('[data-id="help-needs-relink"]');
             await relinkHelp.waitFor();
             assert.equal(await relinkHelp.getAttribute('href'), `${new URL(helpUrl).href.split('#')[0]}#needs-relink`);
+            assert.deepEqual(problems, []);
+        });
+    });
+
+    it('Unlink from the card records the admin who did it', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+        await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
+            await linkThroughApi(stack, stack.demo.account.apiKey, PEOPLE.acmeApi);
+            await page.reload();
+            await waitForBadge(page, 'Linked');
+
+            await page.locator('[data-id="unlink"] button').click();
+            await page.getByRole('alertdialog').getByRole('button', { name: 'OK' }).click();
+            await waitForBadge(page, 'Unlinked');
+
+            const unlinks = stack.demo.backend.services.store.read((db) => db.audit.filter((entry) => entry.accountId === stack.demo.account.id && entry.action === 'unlink'));
+            assert.equal(unlinks.length, 1);
+            assert.equal(unlinks[0]!.actor?.username, PEOPLE.acmeAdmin.username, 'the admin the page stands for');
             assert.deepEqual(problems, []);
         });
     });
