@@ -1,4 +1,7 @@
-import { ConfigError, parseConfig, requireCompleteConfig, startMode } from './config.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig, requireCompleteConfig, startMode } from './config.ts';
 import { createLogger } from './logger.ts';
 import { closeOnSignals, runServer } from './main.ts';
 
@@ -16,9 +19,13 @@ async function start(): Promise<void> {
     }
     // The demo's callback must match the port it listens on when no public URL was given (PORT=0: a free port).
     if (!process.env.PUBLIC_URL) parsed.PUBLIC_URL = `http://localhost:${parsed.PORT}`;
-    const { buildPreview } = await import('../preview/build.ts');
+    // The demo is a development tool (the emulator, the preview's build): it runs from the sources through tsx, so the
+    // compiled backend (npm run build) holds none of it.
+    const { tsImport } = await import('tsx/esm/api');
+    const sources = repositoryRoot();
+    const { buildPreview } = (await tsImport(path.join(sources, 'preview/build.ts'), import.meta.url)) as PreviewModule;
     const build = await buildPreview();
-    const { startDemo } = await import('./demo.ts');
+    const { startDemo } = (await tsImport(path.join(sources, 'server/demo.ts'), import.meta.url)) as DemoModule;
     const portBase = Number(process.env.EMULATOR_PORT_BASE ?? 3101);
     const demo = await startDemo(parsed, { logger, emulatorPortBase: portBase });
     const url = demo.url;
@@ -46,8 +53,33 @@ The same through the HTTP API:
     closeOnSignals(demo.close, logger);
 }
 
+/** What start needs of preview/build.ts and demo.ts, said here so that the compiled backend does not pull them in. */
+interface PreviewModule {
+    buildPreview(): Promise<{ built: boolean; ms: number }>;
+}
+interface DemoModule {
+    startDemo(
+        settings: ReturnType<typeof parseConfig>,
+        options: { logger: ReturnType<typeof createLogger>; emulatorPortBase: number }
+    ): Promise<{
+        url: string;
+        host: string;
+        account: { id: string; apiKey: string };
+        emulator: { origins: Record<'production' | 'sandbox' | 'acme' | 'acmeUat', string> };
+        close(): Promise<void>;
+    }>;
+}
+
+/** The folder with package.json, from the sources (server/) or the compiled output (dist/server/). */
+function repositoryRoot(): string {
+    let dir = path.dirname(fileURLToPath(import.meta.url));
+    while (!existsSync(path.join(dir, 'package.json')) || path.basename(dir) === 'dist') dir = path.dirname(dir);
+    return dir;
+}
+
 start().catch((error: unknown) => {
-    if (error instanceof ConfigError) {
+    // By name: the demo's modules come from the sources, so their ConfigError is another class than this one.
+    if (error instanceof Error && error.name === 'ConfigError') {
         console.error(error.message);
         process.exit(2);
     }

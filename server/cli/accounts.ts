@@ -109,7 +109,7 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
     }
 }
 
-if (process.argv[1]?.endsWith('accounts.ts')) {
+if (/[/\\]cli[/\\]accounts\.[jt]s$/.test(process.argv[1] ?? '')) {
     runAccountsCommand(process.argv.slice(2), process.env, (line) => console.log(line)).then(
         (code) => process.exit(code),
         (error: unknown) => {
