@@ -212,6 +212,13 @@ export const API_OPERATIONS: ApiOperation[] = [
     }
 ];
 
+/** Which of the account's keys an operation takes; the routers enforce the same with requireScope. */
+const keyScopeOf = (path: string): 'link' | 'platform' => (/^\/(calls|webhook)\b/.test(path) ? 'platform' : 'link');
+const KEY_SCOPE_HELP = {
+    link: 'Key: the org’s key (scope `link`, in the org’s External Credential).',
+    platform: 'Key: the platform’s key (scope `platform`), not the key in the org’s External Credential.'
+};
+
 /** `/link-sessions/:id` → `/api/v1/link-sessions/{id}` */
 export const openApiPath = (path: string): string => API_PREFIX + path.replace(/:([A-Za-z_]+)/g, '{$1}');
 
@@ -232,12 +239,14 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         responses[400] = errorContent('VALIDATION_FAILED, INVALID_JSON: the request does not fit; the message names the fields');
         if (!op.public) responses[401] = errorContent('UNAUTHORIZED: no API key, or not a valid one');
         for (const [status, codes] of Object.entries(op.errors ?? {})) responses[Number(status)] = errorContent(codes);
+        const scope = keyScopeOf(op.path);
+        if (!op.public) responses[403] = errorContent([op.errors?.[403], `FORBIDDEN: a key without the ${scope} scope`].filter(Boolean).join(', '));
         registry.registerPath({
             method: op.method,
             path: openApiPath(op.path),
             operationId: op.operationId,
             summary: op.summary,
-            ...(op.description ? { description: op.description } : {}),
+            description: [op.description, op.public ? undefined : KEY_SCOPE_HELP[scope]].filter(Boolean).join('\n\n'),
             security: op.public ? [] : [{ [apiKey.name]: [] }],
             request: {
                 ...(op.params ? { params: z.object(op.params) } : {}),
