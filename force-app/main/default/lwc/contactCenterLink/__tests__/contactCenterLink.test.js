@@ -672,6 +672,23 @@ describe('c-contact-center-link', () => {
         });
     });
 
+    describe('help links', () => {
+        it('shows none while the Ccl_HelpUrl label holds no http(s) URL', async () => {
+            // Here the label is its name, as sfdx-lwc-jest resolves an unmocked label.
+            getStatus.mockResolvedValue(STATUS_NEEDS_RELINK);
+            startLink.mockRejectedValueOnce(
+                codedApexError('SALESFORCE_UNAVAILABLE', 'Try again.')
+            );
+            const { element } = await createComponent();
+            await chooseEnvironment(element, 'production');
+
+            expect(cardPart(element, 'error')).not.toBeNull();
+            expect(cardPart(element, 'help-setup')).toBeNull();
+            expect(cardPart(element, 'help-needs-relink')).toBeNull();
+            expect(cardPart(element, 'help-error')).toBeNull();
+        });
+    });
+
     describe('acting on the error code', () => {
         it('reloads the status after NEEDS_RELINK, so the card offers Relink, and keeps the error shown', async () => {
             getStatus.mockResolvedValueOnce(STATUS_LINKED);
