@@ -170,21 +170,17 @@ export class LinkService {
     consent(sessionId: string): ConsentView {
         const now = this.deps.clock.now();
         return this.deps.store.read((db) => {
-            const session = db.linkSessions.find((s) => s.id === sessionId);
-            if (!session) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
-            if (session.state === 'expired' || (session.state === 'pending' && isExpired(session, now))) {
-                throw new AppError('LINK_SESSION_EXPIRED', 'This link expired. Close this window and start the link again from the Contact Center Link card.', 410);
-            }
-            if (session.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
-            const account = db.accounts.find((a) => a.id === session.accountId);
-            if (!account) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
+            const found = db.linkSessions.find((s) => s.id === sessionId);
+            const account = db.accounts.find((a) => a.id === found?.accountId);
+            const session = account ? found : undefined;
+            assertUsable(session, now);
             const current = db.links.find((l) => l.accountId === session.accountId);
             const sameOrgAgain = Boolean(current && session.expectedOrgId && current.orgId && sameOrg(current.orgId, session.expectedOrgId));
             const replaces = current && !sameOrgAgain ? { orgId: current.orgId, username: current.username } : undefined;
             const vouchable = Boolean(session.expectedOrgId) && !replaces;
             return {
                 sessionId: session.id,
-                account: { id: account.id, name: account.name },
+                account: { id: account!.id, name: account!.name },
                 environment: session.environment,
                 loginUrl: session.loginUrl,
                 expectedOrgId: session.expectedOrgId,
@@ -213,10 +209,8 @@ export class LinkService {
         const fresh = { state: randomToken(32), nonce: randomToken(32), ...createPkcePair() };
         const { session, attempt } = await store.update((db) => {
             const found = db.linkSessions.find((s) => s.id === sessionId);
-            if (!found) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
-            if (found.state === 'pending' && isExpired(found, now)) found.state = 'expired';
-            if (found.state === 'expired') throw new AppError('LINK_SESSION_EXPIRED', 'This link expired. Close this window and start the link again from the Contact Center Link card.', 410);
-            if (found.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
+            if (found?.state === 'pending' && isExpired(found, now)) found.state = 'expired';
+            assertUsable(found, now);
             const current = found.attempt;
             if (current?.replay && now.getTime() - Date.parse(current.startedAt) < START_REPLAY_MS) {
                 return { session: structuredClone(found), attempt: JSON.parse(cipher.open(current.replay, { purpose: 'link_replay', owner: found.id })) as typeof fresh };
@@ -573,6 +567,15 @@ export class LinkService {
 
 function isExpired(session: LinkSessionRecord, now: Date): boolean {
     return Date.parse(session.expiresAt) <= now.getTime();
+}
+
+/** Throws why a popup cannot go on with this session: unknown, expired or already used. */
+function assertUsable(session: LinkSessionRecord | undefined, now: Date): asserts session is LinkSessionRecord {
+    if (!session) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
+    if (session.state === 'expired' || (session.state === 'pending' && isExpired(session, now))) {
+        throw new AppError('LINK_SESSION_EXPIRED', 'This link expired. Close this window and start the link again from the Contact Center Link card.', 410);
+    }
+    if (session.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
 }
 
 /** Old sessions are kept for a day so the card can still read their outcome, then dropped. */
