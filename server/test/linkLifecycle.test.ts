@@ -92,7 +92,7 @@ describe('relink, verify and unlink', () => {
         assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), apiTokens - 1);
         const status = await h.api(key).get('/api/v1/link').expect(200);
         assert.equal(status.body.link.username, PEOPLE.acmeAdmin.username);
-        assert.deepEqual(status.body.link.linkedBy, { userId: '005000000000001AAA', username: 'admin@acme.example' });
+        assert.deepEqual(status.body.link.linkedBy, { userId: '005000000000001AAA', username: 'admin@acme.example', claimed: true });
         const audit = h.services.store.read((db) => db.audit.filter((e) => e.accountId === status.body.account.id).map((e) => e.action));
         assert.deepEqual(audit, ['account_created', 'link', 'relink']);
     });
