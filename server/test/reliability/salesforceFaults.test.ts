@@ -39,9 +39,9 @@ describe('Salesforce failing during every step', () => {
     const linkOf = (id: string) => h.services.store.read((db) => structuredClone(db.links.find((l) => l.accountId === id)));
 
     for (const [kind, step] of [
+        // A link makes two round trips: the token exchange, then one Composite request (identity facts and permission checks).
         ['token', 'token exchange'],
-        ['identity', 'identity'],
-        ['composite', 'permission preflight']
+        ['composite', 'identity and permission preflight']
     ] as const) {
         for (const mode of MODES) {
             test(`${step}: ${mode} → a clear error page, the previous link untouched, the new token revoked`, async () => {
@@ -130,9 +130,8 @@ describe('Salesforce failing during every step', () => {
 
     test('a fault on the first attempt only: the retried GETs recover, the POSTs fail cleanly', async () => {
         for (const [kind, mode] of [
-            ['identity', 'http503'],
-            ['identity', 'reset'],
             ['token', 'http503'],
+            ['composite', 'http503'],
             ['composite', 'reset']
         ] as const) {
             const { key } = await h.newAccount(`Transient ${kind} ${mode}`);
