@@ -2,6 +2,7 @@
 // tenant's account and never reaches Salesforce by itself; the org's own card goes straight to the login page.
 
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../server/store/types.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -29,7 +30,7 @@ async function assertStopped(popup: Page, stack: Stack, sessionId: string): Prom
     await sleep(2500);
     assert.equal(new URL(popup.url()).origin, stack.url);
     assert.equal(await popup.getByRole('heading', { name: /Mallory Contact Center/ }).count(), 1);
-    const attempt = stack.demo.backend.services.store.read((db) => db.linkSessions.find((s) => s.id === sessionId)?.attempt);
+    const attempt = ((db: Snapshot) => db.linkSessions.find((s) => s.id === sessionId)?.attempt)(await stack.demo.backend.services.store.dump());
     assert.equal(attempt, undefined, 'no sign-in was started for the session');
 }
 

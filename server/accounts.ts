@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { generateApiKey, hashApiKey, randomToken, type TokenCipher } from './crypto.ts';
 import { AppError } from './errors.ts';
 import type { Clock } from './clock.ts';
-import type { Store } from './store/store.ts';
+import { accountLock, type Store } from './store/store.ts';
 import type { AccountRecord, KeyScope, LinkRecord } from './store/types.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from './salesforce/loginHosts.ts';
 
@@ -19,8 +19,6 @@ export const legacyRecordSchema = z.strictObject({
 export const legacyFileSchema = z.array(legacyRecordSchema).min(1, 'the file holds no records');
 export type LegacyRecord = z.infer<typeof legacyRecordSchema>;
 
-const accountsOf = (db: { accounts: AccountRecord[] }): readonly AccountRecord[] => db.accounts;
-
 /** The scopes of the key with this hash: the org's key manages the link, the platform's makes calls; one key alone does both. */
 export function keyScopes(account: AccountRecord, keyHash: string): KeyScope[] {
     if (account.platformKeyHash && keyHash === account.platformKeyHash) return ['platform'];
@@ -30,14 +28,6 @@ export function keyScopes(account: AccountRecord, keyHash: string): KeyScope[] {
 
 /** Contact-center accounts and their API keys; a key is shown once and stored only as a hash. */
 export class Accounts {
-    /**
-     * API key hash → where the account was found. An entry is checked against the data on every use (the
-     * account still at that place, with that hash), so it survives writes; a key it does not know is
-     * looked for in the whole data once per version of the store, and then known to be wrong.
-     */
-    #byKeyHash = new Map<string, { account: AccountRecord; at: number }>();
-    #completeAt: number | undefined;
-
     constructor(
         private readonly store: Store,
         private readonly clock: Clock
@@ -53,62 +43,38 @@ export class Accounts {
         const platformKey = options.platformKey === false ? undefined : generateApiKey();
         const account: AccountRecord = { id: `acc_${randomToken(12)}`, name: parsedName, apiKeyHash: hashApiKey(apiKey), createdAt: this.clock.now().toISOString() };
         if (platformKey) account.platformKeyHash = hashApiKey(platformKey);
-        await this.store.update((db) => {
-            db.accounts.push(account);
-            db.audit.push({ at: account.createdAt, accountId: account.id, action: 'account_created', outcome: 'ok' });
+        await this.store.transaction(async (tx) => {
+            await tx.accounts.insert(account);
+            await tx.audit.append({ at: account.createdAt, accountId: account.id, action: 'account_created', outcome: 'ok' });
         });
         return { account, apiKey, platformKey };
     }
 
-    list(): Array<Pick<AccountRecord, 'id' | 'name' | 'createdAt' | 'keyRotatedAt'> & { status: string; username?: string }> {
-        return this.store.read((db) =>
-            db.accounts.map((a) => {
-                const link = db.links.find((l) => l.accountId === a.id);
-                return { id: a.id, name: a.name, createdAt: a.createdAt, keyRotatedAt: a.keyRotatedAt, status: link?.status ?? 'unlinked', username: link?.username };
-            })
-        );
+    async list(): Promise<Array<Pick<AccountRecord, 'id' | 'name' | 'createdAt' | 'keyRotatedAt'> & { status: string; username?: string }>> {
+        return (await this.store.accounts.list()).map(({ account: a, link }) => ({ id: a.id, name: a.name, createdAt: a.createdAt, keyRotatedAt: a.keyRotatedAt, status: link?.status ?? 'unlinked', username: link?.username }));
     }
 
     /** A new key for one scope; the old key of that scope stops working at once. Issuing the first platform key splits the scopes. */
     async rotateKey(accountId: string, scope: KeyScope = 'link'): Promise<string> {
         const apiKey = generateApiKey();
         const at = this.clock.now().toISOString();
-        await this.store.update((db) => {
-            const account = db.accounts.find((a) => a.id === accountId);
+        await this.store.transaction(async (tx) => {
+            const account = await tx.accounts.get(accountId);
             if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `No account has the id ${accountId}. Run "npm run accounts -- list" to see the ids.`, 404);
             if (scope === 'platform') {
-                const first = !account.platformKeyHash;
-                account.platformKeyHash = hashApiKey(apiKey);
-                account.platformKeyRotatedAt = at;
-                db.audit.push({ at, accountId, action: first ? 'platform_key_issued' : 'key_rotated', outcome: 'ok', detail: 'platform' });
+                await tx.accounts.patch(accountId, { platformKeyHash: hashApiKey(apiKey), platformKeyRotatedAt: at });
+                await tx.audit.append({ at, accountId, action: account.platformKeyHash ? 'key_rotated' : 'platform_key_issued', outcome: 'ok', detail: 'platform' });
             } else {
-                account.apiKeyHash = hashApiKey(apiKey);
-                account.keyRotatedAt = at;
-                db.audit.push({ at, accountId, action: 'key_rotated', outcome: 'ok', detail: 'link' });
+                await tx.accounts.patch(accountId, { apiKeyHash: hashApiKey(apiKey), keyRotatedAt: at });
+                await tx.audit.append({ at, accountId, action: 'key_rotated', outcome: 'ok', detail: 'link' });
             }
         });
         return apiKey;
     }
 
-    /** O(1) between writes: every request looks its key up here, and every write is O(n) anyway. */
-    authenticate(apiKey: string): AccountRecord | undefined {
-        const hash = hashApiKey(apiKey);
-        const found = this.#live(hash);
-        if (found) return found;
-        const version = this.store.version;
-        if (version !== undefined && version === this.#completeAt) return undefined;
-        this.#byKeyHash = this.store.read(
-            (db) => new Map(db.accounts.flatMap((account, at) => [[account.apiKeyHash, { account, at }] as const, ...(account.platformKeyHash ? [[account.platformKeyHash, { account, at }] as const] : [])]))
-        );
-        this.#completeAt = version;
-        return this.#live(hash);
-    }
-
-    /** The indexed account of this hash, if it is still where it was found and still has this hash. */
-    #live(hash: string): AccountRecord | undefined {
-        const entry = this.#byKeyHash.get(hash);
-        if (!entry || keyScopes(entry.account, hash).length === 0) return undefined;
-        return this.store.read(accountsOf)[entry.at] === entry.account ? entry.account : undefined;
+    /** One indexed lookup by the key's hash, the org's or the platform's (unique indexes on PostgreSQL, a map on lowdb). */
+    authenticate(apiKey: string): Promise<AccountRecord | undefined> {
+        return this.store.accounts.byKeyHash(hashApiKey(apiKey));
     }
 
     /** All or nothing: one bad record leaves the store as it was. */
@@ -136,18 +102,19 @@ export class Accounts {
                 legacyCredentials: cipher.seal(JSON.stringify({ password: record.password, securityToken: record.securityToken }), { purpose: 'legacy_credentials', owner: record.accountId })
             };
         });
-        await this.store.update((db) => {
+        await this.store.transaction(async (tx) => {
+            await tx.lock(...links.map((l) => accountLock(l.accountId)));
             const seen = new Set<string>();
             for (const [index, link] of links.entries()) {
                 const label = `Record ${index + 1} (${link.username})`;
-                if (!db.accounts.some((a) => a.id === link.accountId)) throw new AppError('VALIDATION_FAILED', `${label}: no account has the id ${link.accountId}.`);
+                if (!(await tx.accounts.get(link.accountId))) throw new AppError('VALIDATION_FAILED', `${label}: no account has the id ${link.accountId}.`);
                 if (seen.has(link.accountId)) throw new AppError('VALIDATION_FAILED', `${label}: the account ${link.accountId} appears twice in the file.`);
-                if (db.links.some((l) => l.accountId === link.accountId)) throw new AppError('VALIDATION_FAILED', `${label}: the account ${link.accountId} is already linked; unlink it first or leave it out.`);
+                if (await tx.links.get(link.accountId, { forUpdate: true })) throw new AppError('VALIDATION_FAILED', `${label}: the account ${link.accountId} is already linked; unlink it first or leave it out.`);
                 seen.add(link.accountId);
             }
             for (const link of links) {
-                db.links.push(link);
-                db.audit.push({ at, accountId: link.accountId, action: 'legacy_import', outcome: 'ok', username: link.username });
+                await tx.links.put(link);
+                await tx.audit.append({ at, accountId: link.accountId, action: 'legacy_import', outcome: 'ok', username: link.username });
             }
         });
         return links.length;

@@ -62,7 +62,13 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     const authenticate = requireAccount(accounts, services.failedAuth);
     const linkScope = requireScope('link');
     app.get('/api/v1/link', (req, res, next) => {
-        authenticate(req, res, (error?: unknown) => (error ? next(error) : linkScope(req, res, (denied?: unknown) => (denied ? next(denied) : res.json(links.status(currentAccount(res.locals).id))))));
+        void authenticate(req, res, (error?: unknown) => {
+            if (error) return next(error);
+            linkScope(req, res, (denied?: unknown) => {
+                if (denied) return next(denied);
+                links.status(currentAccount(res.locals).id).then((view) => res.json(view), next);
+            });
+        });
     });
 
     app.get('/healthz', (_req, res) => {

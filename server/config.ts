@@ -66,6 +66,14 @@ export const configSchema = z.object({
         .default('62.0'),
     SF_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
     DATA_DIR: z.string().min(1).default('./data'),
+    /** postgres://…: the PostgreSQL store instead of the files in DATA_DIR. */
+    DATABASE_URL: z.preprocess(
+        (value) => (value === '' ? undefined : value),
+        z
+            .string()
+            .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+            .optional()
+    ),
     TOKEN_ENCRYPTION_KEY: encryptionKey,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600),

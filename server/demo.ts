@@ -110,7 +110,7 @@ async function demoAccount(backend: RunningServer, dataDir: string): Promise<{ i
     const { accounts } = backend.services;
     try {
         const saved = JSON.parse(await readFile(file, 'utf8')) as { id: string; apiKey: string };
-        if (accounts.authenticate(saved.apiKey)?.id === saved.id) return saved;
+        if ((await accounts.authenticate(saved.apiKey))?.id === saved.id) return saved;
     } catch {
         // First start, or the data was reset: make a new demo account.
     }

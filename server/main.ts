@@ -5,7 +5,7 @@ import { createApp, type AppOptions } from './app.ts';
 import { ConfigError, parseConfig, requireCompleteConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { buildServices, type Services } from './services.ts';
-import { LowdbStore } from './store/lowdbStore.ts';
+import { openStore } from './store/openStore.ts';
 
 export interface RunningServer {
     url: string;
@@ -17,7 +17,7 @@ export interface RunningServer {
 /** Opens the store, builds the app and listens; `close` stops taking requests, then flushes the store. */
 export async function runServer(config: Config, options: AppOptions & { logger?: Logger; host?: string } = {}): Promise<RunningServer> {
     const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-    const store = await LowdbStore.open(config.DATA_DIR);
+    const store = await openStore(config);
     const services = buildServices({ config, store, logger });
     const app = createApp(services, options);
     const server = await new Promise<Server>((resolve, reject) => {

@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import type { LinkEvents } from './link/events.ts';
 import type { SalesforceGateway } from './salesforce/gateway.ts';
 import { SalesforceError } from './salesforce/gateway.ts';
-import type { Store } from './store/store.ts';
+import { assertOutsideTransaction, type Store } from './store/store.ts';
 
 /** The operator's view, for alerting: one registry per app, no global state. */
 export class Metrics {
@@ -32,12 +32,8 @@ export class Metrics {
             help: 'Links by status.',
             labelNames: ['status'],
             registers: [this.registry],
-            collect() {
-                const counts = store.read((db) => {
-                    const byStatus: Record<string, number> = { linked: 0, legacy: 0, needs_relink: 0 };
-                    for (const link of db.links) byStatus[link.status] = (byStatus[link.status] ?? 0) + 1;
-                    return byStatus;
-                });
+            async collect() {
+                const counts = { linked: 0, legacy: 0, needs_relink: 0, ...(await store.links.countByStatus()) };
                 this.reset();
                 for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
             }
@@ -50,6 +46,7 @@ export class Metrics {
     instrument(gateway: SalesforceGateway): SalesforceGateway {
         const count = <A extends unknown[], R>(kind: string, fn: (...args: A) => Promise<R>) =>
             async (...args: A): Promise<R> => {
+                assertOutsideTransaction(`Salesforce (${kind})`);
                 try {
                     const result = await fn(...args);
                     this.salesforceRequests.inc({ kind, outcome: 'ok' });

@@ -1,49 +1,73 @@
 import { SealedValueError, type Sealed, type SealContext, type TokenCipher } from './crypto.ts';
 import { AppError } from './errors.ts';
 import type { Store } from './store/store.ts';
-import type { Db } from './store/types.ts';
+import type { AccountRecord, LinkRecord, LinkSessionRecord, Snapshot } from './store/types.ts';
 
-/** Every sealed value in the data, with what it is and whose it is (its additional data), and how to replace it. */
-function* sealedValues(db: Db): Generator<{ where: string; value: Sealed; context: SealContext; replace: (sealed: Sealed) => void }> {
+type Row = { table: 'links'; row: LinkRecord } | { table: 'accounts'; row: AccountRecord } | { table: 'sessions'; row: LinkSessionRecord };
+
+/** Every sealed value in the data, with what it is and whose it is (its additional data), and how to replace it in its row. */
+function* sealedValues(db: Snapshot): Generator<{ where: string; value: Sealed; context: SealContext; row: Row; replace: (sealed: Sealed) => void }> {
     for (const link of db.links) {
-        if (link.refreshToken) yield { where: `the refresh token of ${link.accountId}`, value: link.refreshToken, context: { purpose: 'refresh_token', owner: link.accountId }, replace: (s) => (link.refreshToken = s) };
+        const row: Row = { table: 'links', row: link };
+        if (link.refreshToken) yield { where: `the refresh token of ${link.accountId}`, value: link.refreshToken, context: { purpose: 'refresh_token', owner: link.accountId }, row, replace: (s) => (link.refreshToken = s) };
         if (link.legacyCredentials) {
-            yield { where: `the legacy credentials of ${link.accountId}`, value: link.legacyCredentials, context: { purpose: 'legacy_credentials', owner: link.accountId }, replace: (s) => (link.legacyCredentials = s) };
+            yield { where: `the legacy credentials of ${link.accountId}`, value: link.legacyCredentials, context: { purpose: 'legacy_credentials', owner: link.accountId }, row, replace: (s) => (link.legacyCredentials = s) };
         }
     }
     for (const account of db.accounts) {
         const hook = account.webhook;
-        if (hook) yield { where: `the webhook secret of ${account.id}`, value: hook.secret, context: { purpose: 'webhook_secret', owner: account.id }, replace: (s) => (hook.secret = s) };
+        if (hook) yield { where: `the webhook secret of ${account.id}`, value: hook.secret, context: { purpose: 'webhook_secret', owner: account.id }, row: { table: 'accounts', row: account }, replace: (s) => (hook.secret = s) };
     }
     for (const session of db.linkSessions) {
         const attempt = session.attempt;
         if (!attempt) continue;
-        yield { where: `the verifier of link session ${session.id}`, value: attempt.codeVerifier, context: { purpose: 'pkce_verifier', owner: session.id }, replace: (s) => (attempt.codeVerifier = s) };
-        if (attempt.replay) yield { where: `the replay of link session ${session.id}`, value: attempt.replay, context: { purpose: 'link_replay', owner: session.id }, replace: (s) => (attempt.replay = s) };
+        const row: Row = { table: 'sessions', row: session };
+        yield { where: `the verifier of link session ${session.id}`, value: attempt.codeVerifier, context: { purpose: 'pkce_verifier', owner: session.id }, row, replace: (s) => (attempt.codeVerifier = s) };
+        if (attempt.replay) yield { where: `the replay of link session ${session.id}`, value: attempt.replay, context: { purpose: 'link_replay', owner: session.id }, row, replace: (s) => (attempt.replay = s) };
     }
 }
 
+const sealedIn = (row: Row): string =>
+    JSON.stringify(row.table === 'links' ? [row.row.refreshToken, row.row.legacyCredentials] : row.table === 'accounts' ? [row.row.webhook?.secret] : [row.row.attempt?.codeVerifier, row.row.attempt?.replay]);
+
 /**
  * Key rotation's last step: every sealed value that is of the first format or sealed with an older key is sealed again
- * with the current key and its additional data, in one write. All or nothing: a value no listed key opens stops it.
+ * with the current key and its additional data, in one transaction. All or nothing: a value no listed key opens stops
+ * it, and so does a row whose sealed values changed while they were resealed (run it again).
  */
 export async function resealSecrets(store: Store, cipher: TokenCipher): Promise<{ resealed: number; total: number }> {
-    return store.update((db) => {
-        let resealed = 0;
-        let total = 0;
-        for (const { where, value, context, replace } of sealedValues(db)) {
-            total++;
-            if (!cipher.isStale(value)) continue;
-            try {
-                replace(cipher.reseal(value, context));
-            } catch (error) {
-                if (error instanceof SealedValueError || (error as Error).message?.includes('authenticate')) {
-                    throw new AppError('RESEAL_FAILED', `Could not open ${where}: ${(error as Error).message} Nothing was changed.`);
-                }
-                throw error;
+    const db = await store.dump();
+    let resealed = 0;
+    let total = 0;
+    const changed = new Map<Row['row'], { row: Row; before: string }>();
+    for (const { where, value, context, row, replace } of sealedValues(db)) {
+        total++;
+        if (!cipher.isStale(value)) continue;
+        const before = changed.get(row.row)?.before ?? sealedIn(row);
+        try {
+            replace(cipher.reseal(value, context));
+        } catch (error) {
+            if (error instanceof SealedValueError || (error as Error).message?.includes('authenticate')) {
+                throw new AppError('RESEAL_FAILED', `Could not open ${where}: ${(error as Error).message} Nothing was changed.`);
             }
-            resealed++;
+            throw error;
         }
-        return { resealed, total };
+        changed.set(row.row, { row, before });
+        resealed++;
+    }
+    await store.transaction(async (tx) => {
+        for (const { row, before } of changed.values()) {
+            const current: Row | undefined =
+                row.table === 'links'
+                    ? (await tx.links.get(row.row.accountId, { forUpdate: true }).then((r) => r && { table: 'links' as const, row: r }))
+                    : row.table === 'accounts'
+                      ? (await tx.accounts.get(row.row.id).then((r) => r && { table: 'accounts' as const, row: r }))
+                      : (await tx.sessions.get(row.row.id, { forUpdate: true }).then((r) => r && { table: 'sessions' as const, row: r }));
+            if (!current || sealedIn(current) !== before) throw new AppError('RESEAL_FAILED', 'The data changed while it was resealed. Nothing was changed; run reseal again.');
+            if (row.table === 'links') await tx.links.patch(row.row.accountId, { refreshToken: row.row.refreshToken ?? null, legacyCredentials: row.row.legacyCredentials ?? null });
+            else if (row.table === 'accounts') await tx.accounts.patch(row.row.id, { webhook: row.row.webhook ?? null });
+            else await tx.sessions.patch(row.row.id, { attempt: row.row.attempt ?? null });
+        }
     });
+    return { resealed, total };
 }

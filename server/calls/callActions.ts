@@ -57,7 +57,7 @@ export class CallActions {
     async lookup(accountId: string, input: { phone: string; region?: string }): Promise<{ matches: LookupMatch[] }> {
         const terms = phoneTerms(input.phone, input.region ?? DEFAULT_REGION);
         const { org } = this.deps;
-        const link = org.activeLink(accountId);
+        const link = await org.activeLink(accountId);
         let body: { searchRecords?: unknown[] } | unknown[];
         try {
             body = await org.request(accountId, link, { method: 'GET', path: `/search?q=${encodeURIComponent(phoneSearch(terms))}`, idempotent: true });
@@ -83,7 +83,7 @@ export class CallActions {
      */
     async logTask(accountId: string, callId: string, input: TaskInput): Promise<TaskResult> {
         const { org } = this.deps;
-        const link = org.activeLink(accountId);
+        const link = await org.activeLink(accountId);
         const orgId = await org.orgIdOf(accountId, link);
         const key = ledgerKey(accountId, orgId, callId);
         const running = this.#inFlight.get(key);
@@ -95,18 +95,21 @@ export class CallActions {
 
     async #logTask(accountId: string, link: LinkRecord, orgId: string, callId: string, input: TaskInput): Promise<TaskResult> {
         const { org, ledger } = this.deps;
-        const known = ledger.find(accountId, orgId, callId);
+        let known = await ledger.find(accountId, orgId, callId);
         if (known?.taskId) return { taskId: known.taskId, created: false };
         // A pending entry means an earlier create may have reached Salesforce; a ledger that cannot
         // vouch for this account and org may simply not know an earlier Task. Look before creating.
-        if (known || !ledger.provesAbsence(accountId, orgId, link)) {
+        if (known || !(await ledger.provesAbsence(accountId, orgId, link))) {
             const existing = await this.#findByCallObject(accountId, link, callId);
             if (existing) {
                 this.#record(accountId, orgId, callId, existing);
                 return { taskId: existing, created: false };
             }
         }
-        if (!known) await ledger.markPending(accountId, orgId, callId);
+        if (!known) {
+            known = await ledger.markPending(accountId, orgId, callId);
+            if (known?.taskId) return { taskId: known.taskId, created: false };
+        }
         let taskId: string;
         try {
             const result = await org.request<{ id?: unknown; success?: unknown }>(accountId, link, { method: 'POST', path: '/sobjects/Task', body: this.#taskFields(callId, input), idempotent: false });

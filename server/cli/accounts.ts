@@ -9,7 +9,7 @@ import { AppError } from '../errors.ts';
 import { validationError } from '../http/errorMiddleware.ts';
 import { loginHostPolicy } from '../services.ts';
 import type { Config } from '../config.ts';
-import { LowdbStore } from '../store/lowdbStore.ts';
+import { openStore } from '../store/openStore.ts';
 import { resealSecrets } from '../resealSecrets.ts';
 
 const USAGE = `Usage: npm run accounts -- <command> [options]
@@ -22,7 +22,7 @@ const USAGE = `Usage: npm run accounts -- <command> [options]
   import-legacy --file F.json   import links made the old way (username, password, security token)
   reseal                        seal every stored secret again with the current key (after a key rotation)
 
-Uses DATA_DIR (default ./data) and TOKEN_ENCRYPTION_KEY, like the server. To rotate the key, put the new key
+Uses DATABASE_URL or DATA_DIR (default ./data), and TOKEN_ENCRYPTION_KEY, like the server. To rotate the key, put the new key
 first and the old one after it (TOKEN_ENCRYPTION_KEY=new,old), restart the server, run reseal, then drop the old key.`;
 
 export async function runAccountsCommand(argv: string[], env: Record<string, string | undefined>, out: (line: string) => void): Promise<number> {
@@ -37,7 +37,7 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
         return command ? 0 : 2;
     }
     const parsed = parseConfig(env);
-    const store = await LowdbStore.open(parsed.DATA_DIR);
+    const store = await openStore(parsed);
     const accounts = new Accounts(store, systemClock);
     try {
         switch (command) {
@@ -52,7 +52,7 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
                 return 0;
             }
             case 'list': {
-                const rows = accounts.list();
+                const rows = await accounts.list();
                 if (values.json) out(JSON.stringify(rows));
                 else if (rows.length === 0) out('No accounts yet. Create one with: npm run accounts -- create --name "Acme EMEA"');
                 else for (const row of rows) out(`${row.id}\t${row.status}\t${row.username ?? '-'}\t${row.name}`);

@@ -11,8 +11,8 @@ const claimed = (actor: Omit<Actor, 'claimed'> | undefined): Actor | undefined =
 export function linkRouter(links: LinkService): Router {
     const router = Router();
 
-    router.get('/link', requireScope('link'), (_req, res) => {
-        res.json(links.status(currentAccount(res.locals).id));
+    router.get('/link', requireScope('link'), async (_req, res) => {
+        res.json(await links.status(currentAccount(res.locals).id));
     });
 
     router.post('/link-sessions', requireScope('link'), async (req, res) => {
@@ -21,9 +21,9 @@ export function linkRouter(links: LinkService): Router {
         res.status(201).location(`/api/v1/link-sessions/${session.id}`).json(session);
     });
 
-    router.get('/link-sessions/:id', requireScope('link'), (req, res) => {
+    router.get('/link-sessions/:id', requireScope('link'), async (req, res) => {
         const id = parseOrThrow(sessionIdParam, req.params.id, 'link session id');
-        res.json(links.session(currentAccount(res.locals).id, id));
+        res.json(await links.session(currentAccount(res.locals).id, id));
     });
 
     router.post('/link/verify', requireScope('link'), async (req, res) => {

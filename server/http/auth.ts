@@ -21,10 +21,15 @@ declare module 'express-serve-static-core' {
  * missing keys are counted per address by `limiter`: slowed, then refused with 429 and Retry-After.
  */
 export function requireAccount(accounts: Accounts, limiter?: FailedAuthLimiter): RequestHandler {
-    return (req, res, next) => {
+    return async (req, res, next) => {
         const header = req.get('authorization') ?? '';
         const match = /^Bearer\s+(\S{1,200})$/i.exec(header);
-        const account = match ? accounts.authenticate(match[1]!) : undefined;
+        let account: AccountRecord | undefined;
+        try {
+            account = match ? await accounts.authenticate(match[1]!) : undefined;
+        } catch (error) {
+            return next(error);
+        }
         if (account) {
             res.locals.account = account;
             res.locals.scopes = keyScopes(account, hashApiKey(match![1]!));

@@ -21,11 +21,11 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
     });
 
     // The popup's first page names the account and writes nothing; only its form (or the card vouching) goes on to Salesforce.
-    router.get('/start/:sessionId', (req, res) => {
+    router.get('/start/:sessionId', async (req, res) => {
         const id = sessionIdParam.safeParse(req.params.sessionId);
         if (!id.success) return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
         try {
-            const view = links.consent(id.data);
+            const view = await links.consent(id.data);
             const nonce = options.consent.nonceFor(req.cookies?.[consentCookieName(id.data)]);
             res.cookie(consentCookieName(id.data), nonce, { ...cookieOptions, maxAge: Math.max(Date.parse(view.expiresAt) - Date.now(), 1000) });
             // The form's answer redirects to the login host: CSP's form-action covers that redirect too.
@@ -72,7 +72,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
                         paragraph(`The contact-center account “${account.name}” (${account.id}) now acts in Salesforce org ${link.orgId} as ${link.username}.`) +
                         paragraph('This window closes by itself; the card in Salesforce shows the link. If you did not mean to link this account, unlink it from the card.'),
                     message: { type: 'ccl:link', sessionId, state: 'linked' },
-                    messageTargets: links.sessionCardOrigins(sessionId),
+                    messageTargets: await links.sessionCardOrigins(sessionId),
                     closeAfterMs: 1500,
                     closeHint: 'This tab cannot close itself: you can close it now. The card in Salesforce shows the link.'
                 })
@@ -90,7 +90,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
                     tone: 'error',
                     body: paragraph(failure instanceof LinkFailure ? failure.pageMessage : appError.message) + paragraph(`Nothing was changed: any previous link stays as it was. Error code: ${appError.code}.`),
                     message: sessionId ? { type: 'ccl:link', sessionId, state: 'failed' } : undefined,
-                    messageTargets: sessionId ? links.sessionCardOrigins(sessionId) : undefined
+                    messageTargets: sessionId ? await links.sessionCardOrigins(sessionId) : undefined
                 })
             );
         }

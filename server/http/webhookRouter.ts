@@ -10,8 +10,8 @@ export const webhookBody = z.strictObject({ url: z.string().trim().min(1).max(50
 export function webhookRouter(webhooks: Webhooks): Router {
     const router = Router();
 
-    router.get('/webhook', requireScope('platform'), (_req, res) => {
-        const hook = webhooks.get(currentAccount(res.locals).id);
+    router.get('/webhook', requireScope('platform'), async (_req, res) => {
+        const hook = await webhooks.get(currentAccount(res.locals).id);
         if (!hook) throw new AppError('NOT_FOUND', 'This account has no webhook. Set one with PUT /api/v1/webhook.', 404);
         res.json(hook);
     });

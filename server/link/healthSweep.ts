@@ -61,11 +61,9 @@ export class HealthSweep {
 
     async #sweep(all: boolean): Promise<SweepReport> {
         const now = this.clock.now().getTime();
-        const due = this.store.read((db) =>
-            db.links
-                .filter((l) => l.method === 'oauth' && l.status === 'linked' && (all || !l.lastVerifiedAt || now - Date.parse(l.lastVerifiedAt) >= this.options.maxAgeMs))
-                .map((l) => l.accountId)
-        );
+        // Verified at or before the cutoff is due: a just-verified link is not.
+        const cutoff = new Date(now - this.options.maxAgeMs + 1).toISOString();
+        const due = await this.store.links.dueForCheck(all ? undefined : cutoff);
         const report: SweepReport = { checked: 0, healthy: 0, needsRelink: 0, unavailable: 0, coolingDown: 0 };
         const queue = [...due];
         const worker = async () => {

@@ -4,14 +4,14 @@ import type { Logger } from '../logger.ts';
 import type { Clock } from '../clock.ts';
 import { SalesforceError, type CompositeResult, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
-import type { Store } from '../store/store.ts';
-import type { Actor, Db, Environment, ErrorInfo, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
+import { accountLock, apiUserLock, type Store } from '../store/store.ts';
+import type { Actor, AuditEntry, Environment, ErrorInfo, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
 import { describeDeadGrant } from './deadGrant.ts';
 import type { LinkTokens } from './linkTokens.ts';
 import type { LinkEvents } from './events.ts';
 import { evaluatePreflight, failedRequiredChecks, identityFromPreflight, missingPermissionsMessage, preflightRequests } from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
-import { accountNames, API_USER_LIMIT, apiUserLinks, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
+import { accountNames, API_USER_LIMIT, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
 import { cardOrigins } from './consent.ts';
 
 
@@ -103,8 +103,6 @@ export interface LinkServiceDeps {
 }
 
 export class LinkService {
-    /** Status views already computed from the data as it is now (the store's version): the card and Apex poll the same account. */
-    #views = { version: -1 as number | undefined, byAccount: new Map<string, LinkStatusView>() };
     #legacyLogin?: (accountId: string) => Promise<void>;
 
     constructor(private readonly deps: LinkServiceDeps) {}
@@ -114,17 +112,9 @@ export class LinkService {
         this.#legacyLogin = login;
     }
 
-    /** Computed once per account while the data does not move, then answered from memory; treat the view as read-only. */
-    status(accountId: string): LinkStatusView {
-        const version = this.deps.store.version;
-        if (version === undefined) return this.deps.store.read((db) => statusView(db, accountId));
-        if (this.#views.version !== version) this.#views = { version, byAccount: new Map() };
-        let view = this.#views.byAccount.get(accountId);
-        if (!view) {
-            view = this.deps.store.read((db) => statusView(db, accountId));
-            this.#views.byAccount.set(accountId, view);
-        }
-        return view;
+    /** What the card shows: read from the store on every call, so every instance answers alike. */
+    status(accountId: string): Promise<LinkStatusView> {
+        return statusView(this.deps.store, accountId);
     }
 
     async createSession(accountId: string, input: LinkSessionInput): Promise<{ id: string; authorizeUrl: string; expiresAt: string }> {
@@ -142,39 +132,40 @@ export class LinkService {
             createdAt: now.toISOString(),
             expiresAt: new Date(now.getTime() + sessionTtlSeconds * 1000).toISOString()
         };
-        await store.update((db) => {
-            expireSessions(db, now);
-            const pending = db.linkSessions.filter((s) => s.accountId === accountId && s.state === 'pending').length;
+        await store.transaction(async (tx) => {
+            await tx.lock(accountLock(accountId));
+            // Old sessions are kept for a day so the card can still read their outcome, then dropped.
+            await tx.sessions.purge(new Date(now.getTime() - 24 * 3600 * 1000).toISOString());
+            const pending = await tx.sessions.countPending(accountId, now.toISOString());
             if (pending >= MAX_PENDING_SESSIONS) {
                 throw new AppError('TOO_MANY_LINK_SESSIONS', `This account already has ${pending} link popups open. Finish or close one, or wait ${Math.ceil(sessionTtlSeconds / 60)} minutes.`, 429);
             }
-            db.linkSessions.push(session);
+            await tx.sessions.insert(session);
         });
         return { id: session.id, authorizeUrl: `${publicUrl}/oauth/start/${session.id}`, expiresAt: session.expiresAt };
     }
 
-    session(accountId: string, sessionId: string): LinkSessionView {
+    async session(accountId: string, sessionId: string): Promise<LinkSessionView> {
         const now = this.deps.clock.now();
-        return this.deps.store.read((db) => {
-            const session = db.linkSessions.find((s) => s.id === sessionId && s.accountId === accountId);
-            if (!session) throw new AppError('LINK_SESSION_NOT_FOUND', 'No link session with this id exists for this account. Start the link again from the card.', 404);
-            const state = session.state === 'pending' && isExpired(session, now) ? 'expired' : session.state;
-            return { id: session.id, state, expiresAt: session.expiresAt, ...(session.error ? { error: session.error } : {}) };
-        });
+        const session = await this.deps.store.sessions.get(sessionId);
+        if (!session || session.accountId !== accountId) throw new AppError('LINK_SESSION_NOT_FOUND', 'No link session with this id exists for this account. Start the link again from the card.', 404);
+        const state = session.state === 'pending' && isExpired(session, now) ? 'expired' : session.state;
+        return { id: session.id, state, expiresAt: session.expiresAt, ...(session.error ? { error: session.error } : {}) };
     }
 
     /**
      * /oauth/start's page, read only: the account, what a link replaces, and whether the card may vouch for the popup
      * (only a session that names its org, into an account unlinked or linked to that same org, with a derivable card).
      */
-    consent(sessionId: string): ConsentView {
+    async consent(sessionId: string): Promise<ConsentView> {
         const now = this.deps.clock.now();
-        return this.deps.store.read((db) => {
-            const found = db.linkSessions.find((s) => s.id === sessionId);
-            const account = db.accounts.find((a) => a.id === found?.accountId);
+        const { store } = this.deps;
+        {
+            const found = await store.sessions.get(sessionId);
+            const account = found ? await store.accounts.get(found.accountId) : undefined;
             const session = account ? found : undefined;
             assertUsable(session, now);
-            const current = db.links.find((l) => l.accountId === session.accountId);
+            const current = await store.links.get(session.accountId);
             const sameOrgAgain = Boolean(current && session.expectedOrgId && current.orgId && sameOrg(current.orgId, session.expectedOrgId));
             const replaces = current && !sameOrgAgain ? { orgId: current.orgId, username: current.username } : undefined;
             const vouchable = Boolean(session.expectedOrgId) && !replaces;
@@ -188,7 +179,7 @@ export class LinkService {
                 cardOrigins: vouchable ? this.cardOriginsOf(session.loginUrl) : [],
                 expiresAt: session.expiresAt
             };
-        });
+        }
     }
 
     /** Where the org's card runs for a login host: the popup's messages go there and nowhere else. */
@@ -197,8 +188,8 @@ export class LinkService {
     }
 
     /** The card origins of a session's login host, for the callback page's message; none for an unknown session. */
-    sessionCardOrigins(sessionId: string): string[] {
-        const loginUrl = this.deps.store.read((db) => db.linkSessions.find((s) => s.id === sessionId)?.loginUrl);
+    async sessionCardOrigins(sessionId: string): Promise<string[]> {
+        const loginUrl = (await this.deps.store.sessions.get(sessionId))?.loginUrl;
         return loginUrl ? this.cardOriginsOf(loginUrl) : [];
     }
 
@@ -207,22 +198,42 @@ export class LinkService {
         const { store, clock, cipher, gateway } = this.deps;
         const now = clock.now();
         const fresh = { state: randomToken(32), nonce: randomToken(32), ...createPkcePair() };
-        const { session, attempt } = await store.update((db) => {
-            const found = db.linkSessions.find((s) => s.id === sessionId);
-            if (found?.state === 'pending' && isExpired(found, now)) found.state = 'expired';
-            assertUsable(found, now);
-            const current = found.attempt;
-            if (current?.replay && now.getTime() - Date.parse(current.startedAt) < START_REPLAY_MS) {
-                return { session: structuredClone(found), attempt: JSON.parse(cipher.open(current.replay, { purpose: 'link_replay', owner: found.id })) as typeof fresh };
+        // An id that matches nothing, a session that cannot start, or a repeat of a fresh start is answered from a read: no write, no lock.
+        const refusal = (found: LinkSessionRecord | undefined): AppError | undefined => {
+            try {
+                assertUsable(found, now);
+                return undefined;
+            } catch (error) {
+                return error as AppError;
             }
-            found.attempt = {
-                stateHash: sha256(fresh.state),
-                cookieHash: sha256(fresh.nonce),
-                codeVerifier: cipher.seal(fresh.verifier, { purpose: 'pkce_verifier', owner: found.id }),
-                startedAt: now.toISOString(),
-                replay: cipher.seal(JSON.stringify(fresh), { purpose: 'link_replay', owner: found.id })
-            };
-            return { session: structuredClone(found), attempt: fresh };
+        };
+        const replayOf = (found: LinkSessionRecord): typeof fresh | undefined => {
+            const current = found.attempt;
+            if (!current?.replay || now.getTime() - Date.parse(current.startedAt) >= START_REPLAY_MS) return undefined;
+            return JSON.parse(cipher.open(current.replay, { purpose: 'link_replay', owner: found.id })) as typeof fresh;
+        };
+        const seen = await store.sessions.get(sessionId);
+        const refusedEarly = refusal(seen);
+        if (refusedEarly) throw refusedEarly;
+        const replayed = replayOf(seen!);
+        const { session, attempt } = replayed
+            ? { session: seen!, attempt: replayed }
+            : await store.transaction(async (tx) => {
+                  const found = await tx.sessions.get(sessionId, { forUpdate: true });
+                  const refused = refusal(found);
+                  if (refused) throw refused;
+                  const again = replayOf(found!);
+                  if (again) return { session: found!, attempt: again };
+                  await tx.sessions.patch(sessionId, {
+                      attempt: {
+                          stateHash: sha256(fresh.state),
+                          cookieHash: sha256(fresh.nonce),
+                          codeVerifier: cipher.seal(fresh.verifier, { purpose: 'pkce_verifier', owner: sessionId }),
+                          startedAt: now.toISOString(),
+                          replay: cipher.seal(JSON.stringify(fresh), { purpose: 'link_replay', owner: sessionId })
+                      }
+                  });
+                  return { session: found!, attempt: fresh };
         });
         return {
             redirectTo: gateway.authorizeUrl(session.loginUrl, { state: attempt.state, codeChallenge: attempt.challenge }),
@@ -237,17 +248,24 @@ export class LinkService {
         const stateHash = sha256(input.state);
         const now = clock.now();
 
-        // Consume the state first: whatever happens next, it can never be used twice.
-        const claimed = await store.update((db) => {
-            const session = db.linkSessions.find((s) => s.attempt?.stateHash === stateHash);
-            if (!session) return { error: new AppError('STATE_MISMATCH', 'This sign-in does not belong to a link in progress, or it was already used. Start the link again from the card.') };
-            const attempt = session.attempt!;
-            delete session.attempt;
-            if (session.state !== 'pending') return { error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'), sessionId: session.id };
+        const unknownState = () => new LinkFailure(undefined, new AppError('STATE_MISMATCH', 'This sign-in does not belong to a link in progress, or it was already used. Start the link again from the card.'));
+        // A state that matches nothing is refused from a read: no write, no lock.
+        if (!(await store.sessions.byStateHash(stateHash))) throw unknownState();
+
+        // Consume the state first: whatever happens next, it can never be used twice. A refusal is returned, and thrown after COMMIT.
+        const claimed = await store.transaction(async (tx): Promise<{ error: AppError; sessionId?: string; fail?: boolean } | { session: LinkSessionRecord; verifier: string }> => {
+            const session = await tx.sessions.byStateHash(stateHash, { forUpdate: true });
+            if (!session?.attempt) return { error: unknownState() };
+            const attempt = session.attempt;
+            if (session.state !== 'pending') {
+                await tx.sessions.patch(session.id, { attempt: null });
+                return { error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'), sessionId: session.id };
+            }
             if (isExpired(session, now)) {
-                session.state = 'expired';
+                await tx.sessions.patch(session.id, { attempt: null, state: 'expired' });
                 return { error: new AppError('LINK_SESSION_EXPIRED', 'The link took longer than 10 minutes and expired. Start it again from the card.', 410), sessionId: session.id };
             }
+            await tx.sessions.patch(session.id, { attempt: null });
             const cookie = input.cookies[sessionCookieName(session.id)];
             if (!cookie || !safeEqual(sha256(cookie), attempt.cookieHash)) {
                 return {
@@ -256,13 +274,16 @@ export class LinkService {
                     fail: true
                 };
             }
-            return { session: structuredClone(session), verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id }) };
+            const { attempt: _attempt, ...rest } = session;
+            void _attempt;
+            return { session: rest, verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id }) };
         });
-        if ('error' in claimed && claimed.error) {
+        if ('error' in claimed) {
+            if (claimed.error instanceof LinkFailure) throw claimed.error;
             if (claimed.fail && claimed.sessionId) await this.#failSession(claimed.sessionId, claimed.error);
             throw new LinkFailure(claimed.sessionId, claimed.error);
         }
-        const { session, verifier } = claimed as { session: LinkSessionRecord; verifier: string };
+        const { session, verifier } = claimed;
 
         let tokens: TokenSet | undefined;
         try {
@@ -276,12 +297,12 @@ export class LinkService {
             if (failed.length) throw new AppError('PERMISSIONS_MISSING', missingPermissionsMessage(identity.username, failed), 400, { checks: failed });
             const link = await this.#commit(session, tokens, identity, permissions);
             this.deps.events.emit('attempt', { accountId: session.accountId, outcome: 'linked' });
-            const name = this.deps.store.read((db) => db.accounts.find((a) => a.id === session.accountId)?.name) ?? session.accountId;
+            const name = (await this.deps.store.accounts.get(session.accountId))?.name ?? session.accountId;
             return { sessionId: session.id, link, account: { id: session.accountId, name } };
         } catch (error) {
             // A token that dies between the exchange and the save: Salesforce saw more than five approvals of this user at once.
             const revokedMeanwhile = tokens !== undefined && error instanceof SalesforceError && (error.code === 'INVALID_SESSION_ID' || error.httpStatus === 401);
-            const appError = revokedMeanwhile ? this.#revokedDuringLink(session, tokens!) : toLinkError(error);
+            const appError = revokedMeanwhile ? await this.#revokedDuringLink(session, tokens!) : toLinkError(error);
             if (tokens?.refreshToken) await this.#revokeQuietly(session.loginUrl, tokens.refreshToken);
             await this.#failSession(session.id, appError, tokens);
             this.deps.events.emit('attempt', { accountId: session.accountId, outcome: appError.code });
@@ -293,7 +314,7 @@ export class LinkService {
     }
 
     async verify(accountId: string, actor?: Actor): Promise<LinkStatusView> {
-        const link = this.deps.store.read((db) => db.links.find((l) => l.accountId === accountId));
+        const link = await this.deps.store.links.get(accountId);
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
         if (link.method === 'legacy') return this.#verifyLegacy(accountId, link, actor);
         let outcome: string;
@@ -315,9 +336,9 @@ export class LinkService {
         try {
             await this.#legacyLogin(accountId);
             const at = this.deps.clock.now().toISOString();
-            await this.deps.store.update((db) => {
-                const stored = db.links.find((l) => l.accountId === accountId && l.method === 'legacy');
-                if (stored) stored.lastVerifiedAt = at;
+            await this.deps.store.transaction(async (tx) => {
+                const stored = await tx.links.get(accountId, { forUpdate: true });
+                if (stored?.method === 'legacy') await tx.links.patch(accountId, { lastVerifiedAt: at });
             });
         } catch (error) {
             if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) {
@@ -338,7 +359,8 @@ export class LinkService {
      */
     async checkHealth(accountId: string, options: { preflight?: boolean; retryDeadLink?: boolean } = {}): Promise<'healthy' | 'needs_relink'> {
         const { store, tokens, gateway, clock } = this.deps;
-        const link = store.read((db) => structuredClone(db.links.find((l) => l.accountId === accountId && l.method === 'oauth')));
+        const found = await store.links.get(accountId);
+        const link = found?.method === 'oauth' ? found : undefined;
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce with OAuth.', 409);
         let session;
         try {
@@ -358,17 +380,12 @@ export class LinkService {
         }
         const permissions = options.preflight ? await this.#preflight(session, identity.username) : undefined;
         const at = clock.now().toISOString();
-        const from = await store.update((db) => {
-            const stored = db.links.find((l) => l.accountId === accountId);
+        const from = await store.transaction(async (tx) => {
+            // Compare-and-set: only the link whose token was just used; a relink that landed meanwhile stays as it is.
+            const stored = await tx.links.get(accountId, { forUpdate: true });
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
-            const previous = stored.status;
-            stored.status = 'linked';
-            stored.lastVerifiedAt = at;
-            delete stored.lastError;
-            stored.username = identity.username;
-            stored.displayName = identity.displayName;
-            if (permissions) stored.permissions = permissions;
-            return previous;
+            await tx.links.patch(accountId, { status: 'linked', lastVerifiedAt: at, lastError: null, username: identity.username, displayName: identity.displayName, ...(permissions ? { permissions } : {}) });
+            return stored.status;
         });
         if (from) this.deps.events.statusChanged({ accountId, from, to: 'linked', at, orgId: link.orgId, username: identity.username });
         return 'healthy';
@@ -376,16 +393,17 @@ export class LinkService {
 
     async unlink(accountId: string, actor?: Actor): Promise<{ status: 'unlinked'; revoked: boolean }> {
         const { store, cipher, tokens } = this.deps;
-        const link = store.read((db) => structuredClone(db.links.find((l) => l.accountId === accountId)));
+        const link = await store.links.get(accountId);
         if (!link) return { status: 'unlinked', revoked: false };
         let revoked = false;
         if (link.method === 'oauth' && link.refreshToken) {
             revoked = await this.#revokeQuietly(link.loginUrl, cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId }));
         }
         tokens.forget(accountId);
-        await store.update((db) => {
-            db.links = db.links.filter((l) => l.accountId !== accountId);
-            db.audit.push({ at: this.deps.clock.now().toISOString(), accountId, action: 'unlink', outcome: revoked ? 'ok' : 'not_revoked', orgId: link.orgId, username: link.username, actor });
+        await store.transaction(async (tx) => {
+            await tx.lock(accountLock(accountId));
+            await tx.links.delete(accountId);
+            await tx.audit.append({ at: this.deps.clock.now().toISOString(), accountId, action: 'unlink', outcome: revoked ? 'ok' : 'not_revoked', orgId: link.orgId, username: link.username, actor });
         });
         this.deps.events.statusChanged({ accountId, from: link.status, to: 'unlinked', at: this.deps.clock.now().toISOString(), orgId: link.orgId, username: link.username });
         return { status: 'unlinked', revoked };
@@ -394,11 +412,7 @@ export class LinkService {
     /** After Salesforce saw a sixth approval for a user, find which of that user's links it revoked. */
     async reverifyUserLinks(orgId: string, userId: string, exceptAccountId?: string): Promise<void> {
         const { store, tokens, logger } = this.deps;
-        const accountIds = store.read((db) =>
-            apiUserLinks(db, orgId, userId, exceptAccountId)
-                .filter((l) => l.status === 'linked')
-                .map((l) => l.accountId)
-        );
+        const accountIds = (await store.links.ofApiUser(orgId, userId, { except: exceptAccountId })).filter((l) => l.status === 'linked').map((l) => l.accountId);
         await Promise.all(
             accountIds.map(async (accountId) => {
                 try {
@@ -467,45 +481,43 @@ export class LinkService {
         const { store, cipher, clock, tokens: liveTokens } = this.deps;
         const at = clock.now().toISOString();
         const sealed = cipher.seal(tokens.refreshToken!, { purpose: 'refresh_token', owner: session.accountId });
-        const { previous, link, crowded } = await store.update((db) => {
-            const current = db.linkSessions.find((s) => s.id === session.id);
-            if (!current || current.state !== 'pending') throw new AppError('LINK_SESSION_EXPIRED', 'The link was cancelled or expired while you signed in. Start it again from the card.', 410);
-            const holders = apiUserLinks(db, identity.orgId, identity.userId, session.accountId);
+        const link: LinkRecord = {
+            accountId: session.accountId,
+            method: 'oauth',
+            status: 'linked',
+            environment: session.environment,
+            orgId: identity.orgId,
+            userId: identity.userId,
+            username: identity.username,
+            displayName: identity.displayName,
+            userType: identity.userType,
+            instanceUrl: tokens.instanceUrl,
+            loginUrl: session.loginUrl,
+            linkedAt: at,
+            linkedBy: session.initiatedBy,
+            lastVerifiedAt: at,
+            refreshToken: sealed,
+            permissions
+        };
+        const { previous, crowded } = await store.transaction(async (tx) => {
+            // The five-account rule and the swap: one holder of this API user's links and of this account at a time.
+            await tx.lock(apiUserLock(identity.orgId, identity.userId), accountLock(session.accountId));
+            const current = await tx.sessions.get(session.id, { forUpdate: true });
+            if (current?.state !== 'pending') throw new AppError('LINK_SESSION_EXPIRED', 'The link was cancelled or expired while you signed in. Start it again from the card.', 410);
+            const holders = await tx.links.ofApiUser(identity.orgId, identity.userId, { except: session.accountId });
             if (holders.length >= API_USER_LIMIT) {
-                const names = accountNames(db, holders);
+                const names = accountNames(await tx.accounts.names(holders.map((l) => l.accountId)), holders);
                 throw new ApiUserLimitReached(
                     `${identity.username} already serves ${holders.length} contact-center accounts, the most one API user may serve. Use another API user, or unlink one of those accounts from the card in that org first.`,
                     `${identity.username} already serves ${holders.length} contact-center accounts, the most one API user may serve: ${names.join(', ')}. Use another API user, or unlink one of those accounts first.`
                 );
             }
-            const index = db.links.findIndex((l) => l.accountId === session.accountId);
-            const previous = index >= 0 ? db.links[index] : undefined;
-            const link: LinkRecord = {
-                accountId: session.accountId,
-                method: 'oauth',
-                status: 'linked',
-                environment: session.environment,
-                orgId: identity.orgId,
-                userId: identity.userId,
-                username: identity.username,
-                displayName: identity.displayName,
-                userType: identity.userType,
-                instanceUrl: tokens.instanceUrl,
-                loginUrl: session.loginUrl,
-                linkedAt: at,
-                linkedBy: session.initiatedBy,
-                lastVerifiedAt: at,
-                refreshToken: sealed,
-                permissions
-            };
-            if (index >= 0) db.links[index] = link;
-            else db.links.push(link);
-            current.state = 'linked';
-            current.completedAt = at;
-            db.audit.push({ at, accountId: session.accountId, action: previous ? 'relink' : 'link', outcome: 'ok', orgId: identity.orgId, username: identity.username, actor: session.initiatedBy });
+            const previous = await tx.links.put(link);
+            await tx.sessions.patch(session.id, { state: 'linked', completedAt: at });
+            await tx.audit.append({ at, accountId: session.accountId, action: previous ? 'relink' : 'link', outcome: 'ok', orgId: identity.orgId, username: identity.username, actor: session.initiatedBy });
             // Salesforce counts approvals, not our links: the old token of a same-user relink is one more.
             const approvals = holders.length + 1 + (previous?.method === 'oauth' && previous.userId === identity.userId ? 1 : 0);
-            return { previous: structuredClone(previous), link: structuredClone(link), crowded: approvals > API_USER_LIMIT };
+            return { previous, crowded: approvals > API_USER_LIMIT };
         });
         this.deps.events.statusChanged({ accountId: session.accountId, from: previous?.status ?? 'unlinked', to: 'linked', at, orgId: identity.orgId, username: identity.username });
         liveTokens.remember(session.accountId, { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId });
@@ -515,8 +527,9 @@ export class LinkService {
     }
 
     /** What to say when Salesforce revoked the new approval before the link was saved. */
-    #revokedDuringLink(session: LinkSessionRecord, tokens: TokenSet): AppError {
-        const holders = this.deps.store.read((db) => accountNames(db, apiUserLinks(db, tokens.orgId, tokens.userId, session.accountId)));
+    async #revokedDuringLink(session: LinkSessionRecord, tokens: TokenSet): Promise<AppError> {
+        const links = await this.deps.store.links.ofApiUser(tokens.orgId, tokens.userId, { except: session.accountId });
+        const holders = accountNames(await this.deps.store.accounts.names(links.map((l) => l.accountId)), links);
         if (holders.length >= API_USER_LIMIT) {
             return new ApiUserLimitReached(
                 `This API user already serves ${holders.length} contact-center accounts, the most one API user may serve. Salesforce revoked this sign-in when it saw a sixth approval. Use another API user, or unlink one of those accounts from the card in that org first.`,
@@ -532,16 +545,11 @@ export class LinkService {
 
     async #failSession(sessionId: string, error: AppError, tokens?: TokenSet): Promise<void> {
         const at = this.deps.clock.now().toISOString();
-        await this.deps.store.update((db) => {
-            const session = db.linkSessions.find((s) => s.id === sessionId);
+        await this.deps.store.transaction(async (tx) => {
+            const session = await tx.sessions.get(sessionId, { forUpdate: true });
             if (!session) return;
-            if (session.state === 'pending') {
-                session.state = 'failed';
-                session.error = { code: error.code, message: error.message };
-                session.completedAt = at;
-            }
-            delete session.attempt;
-            db.audit.push({ at, accountId: session.accountId, action: 'link_failed', outcome: error.code, orgId: tokens?.orgId, actor: session.initiatedBy, detail: error.message });
+            await tx.sessions.patch(sessionId, session.state === 'pending' ? { state: 'failed', error: { code: error.code, message: error.message }, completedAt: at, attempt: null } : { attempt: null });
+            await tx.audit.append({ at, accountId: session.accountId, action: 'link_failed', outcome: error.code, orgId: tokens?.orgId, actor: session.initiatedBy, detail: error.message });
         });
         this.deps.logger.info({ sessionId, code: error.code }, 'link attempt failed');
     }
@@ -558,10 +566,9 @@ export class LinkService {
         }
     }
 
-    async #audit(entry: Omit<Db['audit'][number], 'at'>): Promise<void> {
-        await this.deps.store.update((db) => {
-            db.audit.push({ at: this.deps.clock.now().toISOString(), ...entry });
-        });
+    /** A Verify that finds what the last one found says nothing new: not recorded again. */
+    async #audit(entry: Omit<AuditEntry, 'at'>): Promise<void> {
+        await this.deps.store.audit.append({ at: this.deps.clock.now().toISOString(), ...entry }, { unlessRepeat: true });
     }
 }
 
@@ -576,13 +583,6 @@ function assertUsable(session: LinkSessionRecord | undefined, now: Date): assert
         throw new AppError('LINK_SESSION_EXPIRED', 'This link expired. Close this window and start the link again from the Contact Center Link card.', 410);
     }
     if (session.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
-}
-
-/** Old sessions are kept for a day so the card can still read their outcome, then dropped. */
-function expireSessions(db: Db, now: Date): void {
-    const dayAgo = now.getTime() - 24 * 3600 * 1000;
-    for (const session of db.linkSessions) if (session.state === 'pending' && isExpired(session, now)) session.state = 'expired';
-    db.linkSessions = db.linkSessions.filter((s) => Date.parse(s.expiresAt) > dayAgo);
 }
 
 function authorizationError(error: string, description?: string): AppError {

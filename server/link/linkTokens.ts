@@ -54,15 +54,16 @@ export class LinkTokens {
     }
 
     async #refresh(accountId: string, retried: boolean, retryDeadLink: boolean): Promise<LiveSession> {
-        const link = this.#oauthLink(accountId, retryDeadLink);
+        const link = await this.#oauthLink(accountId, retryDeadLink);
         const refreshToken = this.cipher.open(link.refreshToken!, { purpose: 'refresh_token', owner: accountId });
         try {
             const tokens = await this.gateway.refresh(link.loginUrl, refreshToken);
             if (tokens.refreshToken && tokens.refreshToken !== refreshToken) {
                 const sealed = this.cipher.seal(tokens.refreshToken, { purpose: 'refresh_token', owner: accountId });
-                await this.store.update((db) => {
-                    const stored = db.links.find((l) => l.accountId === accountId);
-                    if (stored && stored.refreshToken?.data === link.refreshToken!.data) stored.refreshToken = sealed;
+                await this.store.transaction(async (tx) => {
+                    // Compare-and-set: a relink that landed meanwhile keeps its own token.
+                    const stored = await tx.links.get(accountId, { forUpdate: true });
+                    if (stored && stored.refreshToken?.data === link.refreshToken!.data) await tx.links.patch(accountId, { refreshToken: sealed });
                 });
             }
             const session = { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId };
@@ -71,7 +72,7 @@ export class LinkTokens {
         } catch (error) {
             if (!(error instanceof SalesforceError) || !error.isDeadGrant) throw error;
             // The stored token may have changed under us (relink, rotation elsewhere): try that one before giving up.
-            const now = this.#oauthLinkOrNull(accountId);
+            const now = await this.#oauthLinkOrNull(accountId);
             if (!retried && now?.refreshToken && now.refreshToken.data !== link.refreshToken!.data) return this.#refresh(accountId, true, retryDeadLink);
             await this.markNeedsRelink(accountId, link, describeDeadGrant(error));
             throw new AppError('NEEDS_RELINK', describeDeadGrant(error), 409);
@@ -81,30 +82,29 @@ export class LinkTokens {
     async markNeedsRelink(accountId: string, link: LinkRecord, message: string): Promise<void> {
         this.#sessions.delete(accountId);
         const at = this.clock.now().toISOString();
-        const from = await this.store.update((db) => {
-            const stored = db.links.find((l) => l.accountId === accountId);
+        const from = await this.store.transaction(async (tx) => {
+            const stored = await tx.links.get(accountId, { forUpdate: true });
             // Only the link whose token died: a relink that landed meanwhile stays as it is.
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
-            const previous = stored.status;
-            stored.status = 'needs_relink';
-            stored.lastError = { code: 'NEEDS_RELINK', message, at };
-            if (previous !== 'needs_relink') {
-                db.audit.push({ at, accountId, action: 'status_changed', outcome: 'needs_relink', orgId: stored.orgId, username: stored.username, detail: message });
+            await tx.links.patch(accountId, { status: 'needs_relink', lastError: { code: 'NEEDS_RELINK', message, at } });
+            if (stored.status !== 'needs_relink') {
+                await tx.audit.append({ at, accountId, action: 'status_changed', outcome: 'needs_relink', orgId: stored.orgId, username: stored.username, detail: message });
             }
-            return previous;
+            return stored.status;
         });
         if (from) this.events.statusChanged({ accountId, from, to: 'needs_relink', at, orgId: link.orgId, username: link.username, reason: message });
         this.logger.warn({ accountId, orgId: link.orgId }, 'link needs relink');
     }
 
-    #oauthLinkOrNull(accountId: string): LinkRecord | undefined {
-        return this.store.read((db) => db.links.find((l) => l.accountId === accountId && l.method === 'oauth' && l.refreshToken));
+    async #oauthLinkOrNull(accountId: string): Promise<LinkRecord | undefined> {
+        const link = await this.store.links.get(accountId);
+        return link?.method === 'oauth' && link.refreshToken ? link : undefined;
     }
 
-    #oauthLink(accountId: string, allowDead: boolean): LinkRecord {
-        const link = this.#oauthLinkOrNull(accountId);
+    async #oauthLink(accountId: string, allowDead: boolean): Promise<LinkRecord> {
+        const link = await this.#oauthLinkOrNull(accountId);
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce with OAuth. Link it from the Contact Center Link card.', 409);
         if (link.status === 'needs_relink' && !allowDead) throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the Contact Center Link card.', 409);
-        return structuredClone(link);
+        return link;
     }
 }

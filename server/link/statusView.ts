@@ -1,6 +1,7 @@
 import { AppError } from '../errors.ts';
-import type { Actor, Db, Environment, LinkRecord, LinkStatus, PermissionCheck } from '../store/types.ts';
-import { API_USER_LIMIT, apiUserLinks } from './limits.ts';
+import type { Repos } from '../store/store.ts';
+import type { Actor, Environment, LinkRecord, LinkStatus, PermissionCheck } from '../store/types.ts';
+import { API_USER_LIMIT } from './limits.ts';
 
 export interface LinkStatusView {
     status: LinkStatus;
@@ -27,10 +28,9 @@ export interface LinkStatusView {
 const present = <T>(value: T | '' | undefined): T | undefined => (value === '' ? undefined : value);
 
 /** The `GET /api/v1/link` body: what the card shows, never a secret. */
-export function statusView(db: Readonly<Db>, accountId: string): LinkStatusView {
-    const account = db.accounts.find((a) => a.id === accountId);
+export async function statusView(store: Pick<Repos, 'accounts' | 'links'>, accountId: string): Promise<LinkStatusView> {
+    const [account, link] = await Promise.all([store.accounts.get(accountId), store.links.get(accountId)]);
     if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
-    const link = db.links.find((l) => l.accountId === accountId);
     const view: LinkStatusView = { status: link?.status ?? 'unlinked', account: { id: account.id, name: account.name } };
     if (!link) return view;
     view.link = {
@@ -48,7 +48,7 @@ export function statusView(db: Readonly<Db>, accountId: string): LinkStatusView 
         lastError: link.lastError
     };
     if (link.method === 'oauth') {
-        const linkedAccounts = apiUserLinks(db, link.orgId, link.userId).length;
+        const linkedAccounts = (await store.links.ofApiUser(link.orgId, link.userId)).length;
         view.apiUser = { linkedAccounts, limit: API_USER_LIMIT };
     }
     if (link.permissions) view.permissions = link.permissions;

@@ -78,28 +78,29 @@ export class Webhooks {
         const url = await this.validateUrl(rawUrl);
         const secret = `whsec_${randomToken(32)}`;
         const createdAt = this.clock.now().toISOString();
-        await this.store.update((db) => {
-            const account = db.accounts.find((a) => a.id === accountId);
-            if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
-            account.webhook = { url, secret: this.cipher.seal(secret, { purpose: 'webhook_secret', owner: accountId }), createdAt };
-            db.audit.push({ at: createdAt, accountId, action: 'webhook_set', outcome: 'ok', detail: new URL(url).origin });
+        await this.store.transaction(async (tx) => {
+            if (!(await tx.accounts.patch(accountId, { webhook: { url, secret: this.cipher.seal(secret, { purpose: 'webhook_secret', owner: accountId }), createdAt } }))) {
+                throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
+            }
+            // Setting the same address again (a new secret) is not news for the audit.
+            await tx.audit.append({ at: createdAt, accountId, action: 'webhook_set', outcome: 'ok', detail: new URL(url).origin }, { unlessRepeat: true });
         });
         return { url, secret, createdAt };
     }
 
-    get(accountId: string): { url: string; createdAt: string } | undefined {
-        return this.store.read((db) => {
-            const hook = db.accounts.find((a) => a.id === accountId)?.webhook;
-            return hook ? { url: hook.url, createdAt: hook.createdAt } : undefined;
-        });
+    async get(accountId: string): Promise<{ url: string; createdAt: string } | undefined> {
+        const hook = (await this.store.accounts.get(accountId))?.webhook;
+        return hook ? { url: hook.url, createdAt: hook.createdAt } : undefined;
     }
 
     async remove(accountId: string): Promise<boolean> {
-        return this.store.update((db) => {
-            const account = db.accounts.find((a) => a.id === accountId);
+        // Removing no webhook changes nothing: answered from a read, no write.
+        if (!(await this.store.accounts.get(accountId))?.webhook) return false;
+        return this.store.transaction(async (tx) => {
+            const account = await tx.accounts.get(accountId);
             if (!account?.webhook) return false;
-            delete account.webhook;
-            db.audit.push({ at: this.clock.now().toISOString(), accountId, action: 'webhook_removed', outcome: 'ok' });
+            await tx.accounts.patch(accountId, { webhook: null });
+            await tx.audit.append({ at: this.clock.now().toISOString(), accountId, action: 'webhook_removed', outcome: 'ok' });
             return true;
         });
     }
@@ -110,7 +111,7 @@ export class Webhooks {
     }
 
     async #deliver(change: LinkStatusChange): Promise<void> {
-        const hook = this.store.read((db) => db.accounts.find((a) => a.id === change.accountId)?.webhook);
+        const hook = (await this.store.accounts.get(change.accountId))?.webhook;
         if (!hook) return;
         const secret = this.cipher.open(hook.secret, { purpose: 'webhook_secret', owner: change.accountId });
         const body = JSON.stringify({

@@ -7,7 +7,7 @@ import type { TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import type { LinkTokens, LiveSession } from '../link/linkTokens.ts';
 import type { Logger } from '../logger.ts';
-import type { Store } from '../store/store.ts';
+import { assertOutsideTransaction, type Store } from '../store/store.ts';
 import type { LinkRecord } from '../store/types.ts';
 import { classify, SalesforceError, withTimeout } from './gateway.ts';
 import { isSalesforceOrigin, type LoginHostPolicy } from './loginHosts.ts';
@@ -103,13 +103,13 @@ export class OrgClient {
     }
 
     /** The account's link when it can act; NOT_LINKED or NEEDS_RELINK (without asking Salesforce) otherwise. */
-    activeLink(accountId: string): LinkRecord {
-        const link = this.deps.store.read((db) => db.links.find((l) => l.accountId === accountId));
+    async activeLink(accountId: string): Promise<LinkRecord> {
+        const link = await this.deps.store.links.get(accountId);
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
         if (link.status === 'needs_relink') {
             throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link to Salesforce stopped working. Relink it from the Contact Center Link card.', 409);
         }
-        return structuredClone(link);
+        return link;
     }
 
     /** Logs a legacy link in again now, proving the stored credentials still work (Verify). */
@@ -133,6 +133,7 @@ export class OrgClient {
 
     /** One REST call as the link's API user; see the class comment for what is retried. */
     async request<T>(accountId: string, link: LinkRecord, request: OrgRequest): Promise<T> {
+        assertOutsideTransaction('A Salesforce request');
         let session = await this.#session(accountId, link);
         let renewed = false;
         let retries = 0;
@@ -240,7 +241,8 @@ export class OrgClient {
 
     async #soapLogin(accountId: string): Promise<LiveSession> {
         const { store, cipher, tokens, hosts, apiVersion, timeoutMs, logger } = this.deps;
-        const link = store.read((db) => structuredClone(db.links.find((l) => l.accountId === accountId && l.method === 'legacy' && l.legacyCredentials)));
+        const found = await store.links.get(accountId);
+        const link = found?.method === 'legacy' && found.legacyCredentials ? found : undefined;
         if (!link) throw new AppError('NOT_LINKED', 'This account is no longer linked the old way. Try the call again.', 409);
         if (link.status === 'needs_relink') throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the card.', 409);
         const { password, securityToken } = JSON.parse(cipher.open(link.legacyCredentials!, { purpose: 'legacy_credentials', owner: link.accountId })) as { password: string; securityToken?: string };
@@ -263,7 +265,7 @@ export class OrgClient {
         }
         const session: LiveSession = { accessToken: conn.accessToken, instanceUrl: conn.instanceUrl, identityUrl: conn.userInfo.url, userId: conn.userInfo.id };
         // A relink that landed meanwhile owns the session slot now.
-        const unchanged = store.read((db) => db.links.find((l) => l.accountId === accountId)?.legacyCredentials?.data === link.legacyCredentials!.data);
+        const unchanged = (await store.links.get(accountId))?.legacyCredentials?.data === link.legacyCredentials!.data;
         if (unchanged) tokens.remember(accountId, session);
         logger.debug({ accountId }, 'legacy link logged in');
         return session;
@@ -303,9 +305,9 @@ export class OrgClient {
         usage.writtenAt = this.deps.clock.now().getTime();
         const value = { used: usage.used, max: usage.max, at: usage.at };
         try {
-            await this.deps.store.update((db) => {
-                const stored = db.links.find((l) => l.accountId === accountId);
-                if (stored && stored.method === link.method && stored.orgId === link.orgId) stored.apiUsage = value;
+            await this.deps.store.transaction(async (tx) => {
+                const stored = await tx.links.get(accountId, { forUpdate: true });
+                if (stored && stored.method === link.method && stored.orgId === link.orgId) await tx.links.patch(accountId, { apiUsage: value });
             });
         } catch (error) {
             this.deps.logger.warn({ accountId, err: error instanceof Error ? error.message : String(error) }, 'could not save API usage');

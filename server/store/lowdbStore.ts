@@ -1,41 +1,50 @@
-import { closeSync, fstatSync, openSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Low } from 'lowdb';
 import type { Adapter } from 'lowdb';
-import { emptyDb, type Db } from './types.ts';
-import type { Store } from './store.ts';
+import { JsonLines, markOf, replaceFile, type FileMark } from './jsonFiles.ts';
+import { id15, markTransaction, refuseNested, type AccountOverview, type AuditPage, type LockKey, type Patch, type Repos, type Store, type Tx } from './store.ts';
+import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, Snapshot, TaskLedgerEntry } from './types.ts';
 
 const LOCK_WAIT_MS = 10_000;
 const STALE_LOCK_MS = 30_000;
 const EMPTY_LOCK_MS = 1_000;
 
-const parseDb = (text: string): Db => {
+/** db.json: the rows link writes touch. The audit and the task ledger live in their own append-only files. */
+interface Doc {
+    accounts: AccountRecord[];
+    links: LinkRecord[];
+    linkSessions: LinkSessionRecord[];
+    /** The audit entries of the last transaction that also changed this file: appended to audit.jsonl after, and again on open if a crash came between. */
+    auditPending?: SeqAudit[];
+}
+type SeqAudit = AuditEntry & { seq: number };
+type Table = 'accounts' | 'links' | 'linkSessions';
+type LedgerLine = { startedAt: string } | { k: string; e: TaskLedgerEntry } | { k: string; d: 1 };
+
+const emptyDoc = (): Doc => ({ accounts: [], links: [], linkSessions: [] });
+
+const parseDoc = (text: string): Doc & { audit?: AuditEntry[]; taskLedger?: { startedAt?: string; calls?: Record<string, TaskLedgerEntry> } } => {
     try {
-        return { ...emptyDb(), ...(JSON.parse(text) as Partial<Db>) };
+        return { ...emptyDoc(), ...(JSON.parse(text) as Partial<Doc>) };
     } catch (error) {
         throw new Error(`The data file is not valid JSON; restore it from a backup: ${(error as Error).message}`);
     }
 };
 
-/**
- * lowdb adapter that remembers the last text it committed, so a failed change can be rolled back, and
- * which version of the file (mtime, size, inode) that text is, so a change by another process is seen.
- * A write is durable before it is acknowledged: temp file, fsync, rename over the old file, fsync of
- * the directory. A change that changes nothing writes nothing.
- */
-class CommittedJsonFile implements Adapter<Db> {
-    committed = JSON.stringify(emptyDb());
+const versionOf = (s: { mtimeMs: number; size: number; ino: number }): string => `${s.mtimeMs}:${s.size}:${s.ino}`;
+
+/** lowdb adapter for db.json: remembers which version of the file it read or wrote, so a change by another process is seen; durable writes. */
+class DocFile implements Adapter<Doc> {
     version = 'absent';
-    readonly #temp: string;
+    committed = '';
+    raw: ReturnType<typeof parseDoc> | undefined;
 
-    constructor(private readonly filename: string) {
-        this.#temp = path.join(path.dirname(filename), `.${path.basename(filename)}.tmp`);
-    }
+    constructor(readonly filename: string) {}
 
-    /** Reads through one file handle, so the text and its version are of the same file even while another process renames a new one in. */
-    async read(): Promise<Db | null> {
+    async read(): Promise<Doc | null> {
         let handle;
         try {
             handle = await open(this.filename, 'r');
@@ -47,158 +56,743 @@ class CommittedJsonFile implements Adapter<Db> {
         try {
             const version = versionOf(await handle.stat());
             const text = await handle.readFile('utf8');
-            const db = parseDb(text);
+            const doc = parseDoc(text);
+            this.raw = doc;
             this.committed = text;
             this.version = version;
-            return db;
+            return { accounts: doc.accounts, links: doc.links, linkSessions: doc.linkSessions, ...(doc.auditPending ? { auditPending: doc.auditPending } : {}) };
         } finally {
             await handle.close();
         }
     }
 
-    readSync(): Db | null {
-        let fd: number;
-        try {
-            fd = openSync(this.filename, 'r');
-        } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-            return null;
-        }
-        try {
-            const version = versionOf(fstatSync(fd));
-            const text = readFileSync(fd, 'utf8');
-            const db = parseDb(text);
-            this.committed = text;
-            this.version = version;
-            return db;
-        } finally {
-            closeSync(fd);
-        }
-    }
-
-    async write(data: Db): Promise<void> {
+    async write(data: Doc): Promise<void> {
         const text = JSON.stringify(data);
         if (text === this.committed) return;
-        const handle = await open(this.#temp, 'w', 0o600);
-        try {
-            await handle.writeFile(text);
-            await handle.sync();
-        } finally {
-            await handle.close();
-        }
-        await rename(this.#temp, this.filename);
-        await syncDirectory(path.dirname(this.filename));
+        await replaceFile(this.filename, text);
         this.committed = text;
         this.version = versionOf(await stat(this.filename));
     }
 }
 
-/** The rename itself is durable only once the directory is; some platforms cannot open a directory, and there is nothing more to do. */
-async function syncDirectory(dir: string): Promise<void> {
-    let handle;
-    try {
-        handle = await open(dir, 'r');
-        await handle.sync();
-    } catch {
-        // EISDIR / EPERM on Windows: the rename is as durable as the platform makes it.
-    } finally {
-        await handle?.close();
+/** What the committed rows look like, indexed once per commit for the lookups requests make. */
+class Indexes {
+    readonly accounts = new Map<string, AccountRecord>();
+    readonly byKeyHash = new Map<string, AccountRecord>();
+    readonly links = new Map<string, LinkRecord>();
+    readonly byApiUser = new Map<string, LinkRecord[]>();
+    readonly sessions = new Map<string, LinkSessionRecord>();
+    readonly byStateHash = new Map<string, LinkSessionRecord>();
+
+    constructor(readonly doc: Doc) {
+        for (const a of doc.accounts) {
+            this.accounts.set(a.id, a);
+            this.byKeyHash.set(a.apiKeyHash, a);
+        }
+        for (const l of doc.links) {
+            this.links.set(l.accountId, l);
+            if (l.method !== 'oauth') continue;
+            const key = apiUserKey(l.orgId, l.userId);
+            const list = this.byApiUser.get(key);
+            if (list) list.push(l);
+            else this.byApiUser.set(key, [l]);
+        }
+        for (const s of doc.linkSessions) {
+            this.sessions.set(s.id, s);
+            if (s.attempt) this.byStateHash.set(s.attempt.stateHash, s);
+        }
     }
 }
 
-const versionOf = (s: { mtimeMs: number; size: number; ino: number }): string => `${s.mtimeMs}:${s.size}:${s.ino}`;
+const apiUserKey = (orgId: string, userId: string): string => `${id15(orgId)}|${id15(userId)}`;
+const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
+const applyPatch = <T extends object>(row: T, patch: Patch<T>): T => {
+    const next = { ...row } as Record<string, unknown>;
+    for (const [key, value] of Object.entries(patch)) {
+        if (value === null) delete next[key];
+        else if (value !== undefined) next[key] = structuredClone(value);
+    }
+    return next as T;
+};
+const sameAudit = (a: AuditEntry, b: AuditEntry): boolean => {
+    const { at: _a, ...left } = a;
+    const { at: _b, ...right } = b;
+    void _a;
+    void _b;
+    return JSON.stringify(left) === JSON.stringify(right);
+};
+const stripSeq = ({ seq: _seq, ...entry }: SeqAudit): AuditEntry => (void _seq, structuredClone(entry));
+
+/** The changes of one transaction, swapped in only after they are durable: readers outside never see them before. */
+class Draft {
+    readonly doc: Doc;
+    readonly copied = new Set<Table>();
+    readonly audit: SeqAudit[] = [];
+    readonly ledger = new Map<string, TaskLedgerEntry | null>();
+    ledgerStartedAt?: string;
+
+    constructor(
+        readonly base: LowdbStore,
+        committed: Doc
+    ) {
+        this.doc = { accounts: committed.accounts, links: committed.links, linkSessions: committed.linkSessions };
+    }
+
+    rows<K extends Table>(table: K, forWrite: boolean): Doc[K] {
+        if (forWrite && !this.copied.has(table)) {
+            (this.doc[table] as unknown[]) = [...this.doc[table]];
+            this.copied.add(table);
+        }
+        return this.doc[table];
+    }
+}
+
+/** Rows of the committed state, or of a transaction's draft. Reads return copies; writes replace rows, never mutate them. */
+class LowdbRepos implements Repos {
+    constructor(
+        private readonly store: LowdbStore,
+        private readonly draft?: Draft
+    ) {}
+
+    #index(): Indexes | undefined {
+        return this.draft ? undefined : this.store.indexes();
+    }
+    #rows<K extends Table>(table: K): Doc[K] {
+        return this.draft ? this.draft.doc[table] : this.store.committedDoc()[table];
+    }
+    #write<T>(change: (draft: Draft) => T): Promise<T> {
+        if (this.draft) return Promise.resolve(change(this.draft));
+        return this.store.transaction(async (tx) => change((tx as LowdbTx).draftState));
+    }
+    /** Outside a transaction, reads first pick up what another process wrote. */
+    async #fresh(): Promise<void> {
+        if (!this.draft) await this.store.fresh();
+    }
+    #findAccount(id: string): AccountRecord | undefined {
+        const index = this.#index();
+        return index ? index.accounts.get(id) : this.#rows('accounts').find((a) => a.id === id);
+    }
+    #findLink(accountId: string): LinkRecord | undefined {
+        const index = this.#index();
+        return index ? index.links.get(accountId) : this.#rows('links').find((l) => l.accountId === accountId);
+    }
+    #findSession(id: string): LinkSessionRecord | undefined {
+        const index = this.#index();
+        return index ? index.sessions.get(id) : this.#rows('linkSessions').find((s) => s.id === id);
+    }
+    #replace<K extends Table>(draft: Draft, table: K, match: (row: Doc[K][number]) => boolean, next: Doc[K][number] | undefined): Doc[K][number] | undefined {
+        const rows = draft.rows(table, true) as Array<Doc[K][number]>;
+        const at = rows.findIndex(match);
+        const previous = at >= 0 ? rows[at] : undefined;
+        if (next === undefined) {
+            if (at >= 0) rows.splice(at, 1);
+        } else if (at >= 0) rows[at] = next;
+        else rows.push(next);
+        return previous;
+    }
+    #auditOf(accountId: string): SeqAudit[] {
+        const committed = this.store.auditOf(accountId);
+        const pending = this.draft?.audit.filter((e) => e.accountId === accountId) ?? [];
+        return pending.length ? [...committed, ...pending] : committed;
+    }
+    #ledgerGet(key: string): TaskLedgerEntry | undefined {
+        if (this.draft?.ledger.has(key)) return this.draft.ledger.get(key) ?? undefined;
+        return this.store.ledgerGet(key);
+    }
+
+    accounts: Repos['accounts'] = {
+        get: async (id) => (await this.#fresh(), copy(this.#findAccount(id))),
+        byKeyHash: async (hash) => {
+            await this.#fresh();
+            const index = this.#index();
+            return copy(index ? index.byKeyHash.get(hash) : this.#rows('accounts').find((a) => a.apiKeyHash === hash));
+        },
+        names: async (ids) => {
+            await this.#fresh();
+            return new Map(ids.flatMap((id) => {
+                const account = this.#findAccount(id);
+                return account ? [[id, account.name] as const] : [];
+            }));
+        },
+        list: async () => {
+            await this.#fresh();
+            return this.#rows('accounts').map((account): AccountOverview => {
+                const link = this.#findLink(account.id);
+                return { account: copy(account), ...(link ? { link: { status: link.status, username: link.username } } : {}) };
+            });
+        },
+        insert: (account) =>
+            this.#write((draft) => {
+                if (draft.rows('accounts', false).some((a) => a.id === account.id || a.apiKeyHash === account.apiKeyHash)) throw new Error(`An account with the id ${account.id} or its key already exists.`);
+                draft.rows('accounts', true).push(structuredClone(account));
+            }),
+        patch: (id, patch) =>
+            this.#write((draft) => {
+                const current = draft.rows('accounts', false).find((a) => a.id === id);
+                if (!current) return false;
+                this.#replace(draft, 'accounts', (a) => a.id === id, applyPatch(current, patch));
+                return true;
+            })
+    };
+
+    links: Repos['links'] = {
+        get: async (accountId) => (await this.#fresh(), copy(this.#findLink(accountId))),
+        ofApiUser: async (orgId, userId, options = {}) => {
+            await this.#fresh();
+            const index = this.#index();
+            const key = apiUserKey(orgId, userId);
+            const all = index ? (index.byApiUser.get(key) ?? []) : this.#rows('links').filter((l) => l.method === 'oauth' && apiUserKey(l.orgId, l.userId) === key);
+            return all.filter((l) => l.accountId !== options.except).map(copy);
+        },
+        dueForCheck: async (verifiedBefore) => {
+            await this.#fresh();
+            return this.#rows('links')
+                .filter((l) => l.method === 'oauth' && l.status === 'linked' && (verifiedBefore === undefined || !l.lastVerifiedAt || l.lastVerifiedAt < verifiedBefore))
+                .sort((a, b) => (a.lastVerifiedAt ?? '').localeCompare(b.lastVerifiedAt ?? ''))
+                .map((l) => l.accountId);
+        },
+        countByStatus: async () => {
+            await this.#fresh();
+            const counts: Record<string, number> = {};
+            for (const link of this.#rows('links')) counts[link.status] = (counts[link.status] ?? 0) + 1;
+            return counts;
+        },
+        put: (link) => this.#write((draft) => copy(this.#replace(draft, 'links', (l) => l.accountId === link.accountId, structuredClone(link)))),
+        patch: (accountId, patch) =>
+            this.#write((draft) => {
+                const current = draft.rows('links', false).find((l) => l.accountId === accountId);
+                if (!current) return false;
+                this.#replace(draft, 'links', (l) => l.accountId === accountId, applyPatch(current, patch));
+                return true;
+            }),
+        delete: (accountId) => this.#write((draft) => copy(this.#replace(draft, 'links', (l) => l.accountId === accountId, undefined)))
+    };
+
+    sessions: Repos['sessions'] = {
+        get: async (id) => (await this.#fresh(), copy(this.#findSession(id))),
+        byStateHash: async (hash) => {
+            await this.#fresh();
+            const index = this.#index();
+            return copy(index ? index.byStateHash.get(hash) : this.#rows('linkSessions').find((s) => s.attempt?.stateHash === hash));
+        },
+        countPending: async (accountId, now) => {
+            await this.#fresh();
+            return this.#rows('linkSessions').filter((s) => s.accountId === accountId && s.state === 'pending' && s.expiresAt > now).length;
+        },
+        insert: (session) =>
+            this.#write((draft) => {
+                if (draft.rows('linkSessions', false).some((s) => s.id === session.id)) throw new Error(`A link session with the id ${session.id} already exists.`);
+                draft.rows('linkSessions', true).push(structuredClone(session));
+            }),
+        patch: (id, patch) =>
+            this.#write((draft) => {
+                const current = draft.rows('linkSessions', false).find((s) => s.id === id);
+                if (!current) return false;
+                const next = applyPatch(current, patch);
+                // The state hash is unique, as PostgreSQL's index makes it.
+                if (next.attempt && draft.rows('linkSessions', false).some((s) => s.id !== id && s.attempt?.stateHash === next.attempt!.stateHash)) throw new Error('This state is already in use.');
+                this.#replace(draft, 'linkSessions', (s) => s.id === id, next);
+                return true;
+            }),
+        purge: (before) =>
+            this.#write((draft) => {
+                const rows = draft.rows('linkSessions', false);
+                if (!rows.some((s) => s.expiresAt < before)) return 0;
+                const kept = rows.filter((s) => s.expiresAt >= before);
+                (draft.doc.linkSessions as LinkSessionRecord[]) = kept;
+                draft.copied.add('linkSessions');
+                return rows.length - kept.length;
+            })
+    };
+
+    audit: Repos['audit'] = {
+        append: (entry, options = {}) =>
+            this.#write((draft) => {
+                if (options.unlessRepeat) {
+                    const latest = this.#auditOf(entry.accountId).at(-1);
+                    if (latest && sameAudit(stripSeq(latest), entry)) return false;
+                }
+                draft.audit.push({ ...structuredClone(entry), seq: this.store.nextAuditSeq(draft) });
+                return true;
+            }),
+        page: async (accountId, { cursor, limit }) => {
+            await this.#fresh();
+            const before = cursor ? Number(cursor) : Infinity;
+            const all = this.#auditOf(accountId);
+            const entries: SeqAudit[] = [];
+            for (let i = all.length - 1; i >= 0 && entries.length <= limit; i--) if (all[i]!.seq < before) entries.push(all[i]!);
+            const page: AuditPage = { entries: entries.slice(0, limit).map(stripSeq) };
+            if (entries.length > limit) page.nextCursor = String(entries[limit - 1]!.seq);
+            return page;
+        },
+        firstLinkedAt: async (accountId, orgId) => {
+            await this.#fresh();
+            for (const e of this.#auditOf(accountId)) {
+                if (e.outcome !== 'ok') continue;
+                if (e.action === 'legacy_import' || ((e.action === 'link' || e.action === 'relink') && e.orgId && id15(e.orgId) === id15(orgId))) return e.at;
+            }
+            return undefined;
+        },
+        prune: async (before, keepPerAccount) => {
+            if (this.draft) throw new Error('Prune the audit outside a transaction.');
+            return this.store.pruneAudit(before, keepPerAccount);
+        }
+    };
+
+    ledger: Repos['ledger'] = {
+        startedAt: async () => {
+            await this.#fresh();
+            return this.draft?.ledgerStartedAt ?? this.store.ledgerStartedAt() ?? (this.draft ? (this.draft.ledgerStartedAt = new Date().toISOString()) : await this.store.startLedger());
+        },
+        get: async (key) => (await this.#fresh(), copy(this.#ledgerGet(key))),
+        claim: (key, entry) => {
+            if (!this.draft) return this.store.ledgerOp((get, set) => (get(key) ? copy(get(key)) : (set(key, { state: 'pending', at: entry.at, by: entry.by }), undefined)));
+            const found = this.#ledgerGet(key);
+            if (found) return Promise.resolve(copy(found));
+            this.draft.ledger.set(key, { state: 'pending', at: entry.at, by: entry.by });
+            return Promise.resolve(undefined);
+        },
+        settle: (key, taskId, at) => {
+            if (!this.draft) return this.store.ledgerOp((_get, set) => set(key, { state: 'created', taskId, at }));
+            this.draft.ledger.set(key, { state: 'created', taskId, at });
+            return Promise.resolve();
+        },
+        release: (key) => {
+            if (!this.draft) return this.store.ledgerOp((get, set) => (get(key)?.state === 'pending' ? set(key, null) : undefined));
+            if (this.#ledgerGet(key)?.state === 'pending') this.draft.ledger.set(key, null);
+            return Promise.resolve();
+        },
+        prune: async (before) => {
+            if (this.draft) throw new Error('Prune the ledger outside a transaction.');
+            return this.store.pruneLedger(before);
+        }
+    };
+}
+
+class LowdbTx extends LowdbRepos implements Tx {
+    constructor(
+        store: LowdbStore,
+        readonly draftState: Draft
+    ) {
+        super(store, draftState);
+    }
+    async lock(...keys: LockKey[]): Promise<void> {
+        void keys; // writers already run one at a time, across processes too (the lock file)
+    }
+}
+
+type LedgerChange = (get: (key: string) => TaskLedgerEntry | undefined, set: (key: string, entry: TaskLedgerEntry | null) => void) => unknown;
+type Job = { kind: 'tx'; run: () => Promise<unknown>; settle: (error: unknown, value?: unknown) => void } | { kind: 'ledger'; change: LedgerChange; settle: (error: unknown, value?: unknown) => void };
 
 /**
- * lowdb keeps the whole file in memory and writes it atomically and durably (temp file, fsync, rename) on every change.
- * Writes take a lock file, so the operator's accounts command and the server can share one data
- * directory; each picks up the other's changes before it reads or writes.
+ * The embedded store: db.json (accounts, links, link sessions) replaced durably on every change that
+ * touches it (temp file, fsync, rename); audit.jsonl and ledger.jsonl appended and fsynced, so calls and
+ * audit entries never rewrite the links' file. Everything is in memory; writers run one at a time and
+ * take a lock file, so the operator's accounts command and the server can share one data directory.
+ * Task-ledger changes made while another write runs are committed together (one fsync).
  */
-export class LowdbStore implements Store {
-    #queue: Promise<unknown> = Promise.resolve();
-    #stale = false;
+export class LowdbStore extends LowdbRepos implements Store {
+    readonly kind = 'lowdb' as const;
+    #doc: Doc = emptyDoc();
+    #indexes?: Indexes;
+    #audit = new Map<string, SeqAudit[]>();
+    #auditSeq = 0;
+    #auditLines = 0;
+    #ledger = new Map<string, TaskLedgerEntry>();
+    #ledgerStartedAt?: string;
+    #ledgerLines = 0;
+    #jobs: Job[] = [];
+    #pumping = false;
+    #stale = true;
     #watcher?: FSWatcher;
-    #version = 0;
+    readonly #low: Low<Doc>;
+    readonly #docFile: DocFile;
+    readonly #auditFile: JsonLines;
+    readonly #ledgerFile: JsonLines;
+    #marks: { audit?: FileMark; ledger?: FileMark } = {};
 
-    private constructor(
-        private readonly db: Low<Db>,
-        private readonly adapter: CommittedJsonFile,
-        private readonly file: string
-    ) {}
+    private constructor(readonly dataDir: string) {
+        super(undefined as unknown as LowdbStore);
+        (this as unknown as { store: LowdbStore }).store = this;
+        this.#docFile = new DocFile(path.join(dataDir, 'db.json'));
+        this.#low = new Low<Doc>(this.#docFile, emptyDoc());
+        this.#auditFile = new JsonLines(path.join(dataDir, 'audit.jsonl'));
+        this.#ledgerFile = new JsonLines(path.join(dataDir, 'ledger.jsonl'));
+    }
 
     static async open(dataDir: string): Promise<LowdbStore> {
         await mkdir(dataDir, { recursive: true, mode: 0o700 });
-        const file = path.join(dataDir, 'db.json');
-        const adapter = new CommittedJsonFile(file);
-        const db = new Low<Db>(adapter, emptyDb());
-        await db.read();
-        const store = new LowdbStore(db, adapter, file);
+        const store = new LowdbStore(dataDir);
+        await store.#locked(() => store.#load());
         store.#watcher = watch(dataDir, (_event, name) => {
-            if (name === 'db.json') store.#stale = true;
+            if (name === 'db.json' || name === 'audit.jsonl' || name === 'ledger.jsonl') store.#stale = true;
         });
         store.#watcher.unref();
         return store;
     }
 
-    read<T>(view: (db: Readonly<Db>) => T): T {
-        if (this.#stale) this.#reloadIfChangedSync();
-        return view(this.db.data);
+    // ------------------------------------------------------------ committed state, for the repositories
+
+    committedDoc(): Doc {
+        return this.#doc;
+    }
+    indexes(): Indexes {
+        if (this.#indexes?.doc !== this.#doc) this.#indexes = new Indexes(this.#doc);
+        return this.#indexes;
+    }
+    auditOf(accountId: string): SeqAudit[] {
+        return this.#audit.get(accountId) ?? [];
+    }
+    nextAuditSeq(draft: Draft): number {
+        return this.#auditSeq + draft.audit.length + 1;
+    }
+    ledgerGet(key: string): TaskLedgerEntry | undefined {
+        return this.#ledger.get(key);
+    }
+    ledgerStartedAt(): string | undefined {
+        return this.#ledgerStartedAt;
     }
 
-    get version(): number {
-        if (this.#stale) this.#reloadIfChangedSync();
-        return this.#version;
+    /** Reads see another process's writes: a change to any file since it was read reloads it first. */
+    async fresh(): Promise<void> {
+        if (!this.#stale) return;
+        this.#stale = false;
+        const [version, audit, ledger] = await Promise.all([fileVersion(this.#docFile.filename), markOf(this.#auditFile.file), markOf(this.#ledgerFile.file)]);
+        if (version === this.#docFile.version && sameMark(audit, this.#marks.audit) && sameMark(ledger, this.#marks.ledger)) return;
+        await this.#enqueue({ kind: 'tx', run: async () => undefined });
     }
 
-    update<T>(change: (db: Db) => T): Promise<T> {
-        const run = this.#queue.then(() =>
-            this.#locked(async () => {
-                if ((await fileVersion(this.file)) !== this.adapter.version) await this.#reload();
-                let result: T;
-                this.#version++;
-                try {
-                    result = change(this.db.data);
-                    await this.db.write();
-                } catch (error) {
-                    this.db.data = JSON.parse(this.adapter.committed) as Db;
-                    throw error;
-                } finally {
-                    this.#version++;
+    // ------------------------------------------------------------ Store
+
+    transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+        refuseNested();
+        return this.#enqueue<T>({
+            kind: 'tx',
+            run: () =>
+                markTransaction('lowdb', async () => {
+                    const draft = new Draft(this, this.#doc);
+                    const result = await work(new LowdbTx(this, draft));
+                    await this.#commit(draft);
+                    return result;
+                })
+        });
+    }
+
+    ledgerOp<T>(change: LedgerChange): Promise<T> {
+        refuseNested();
+        return this.#enqueue<T>({ kind: 'ledger', change });
+    }
+
+    async startLedger(): Promise<string> {
+        return this.#enqueue<string>({
+            kind: 'tx',
+            run: async () => {
+                if (!this.#ledgerStartedAt) {
+                    const startedAt = new Date().toISOString();
+                    await this.#ledgerFile.append([{ startedAt }]);
+                    this.#ledgerLines++;
+                    this.#ledgerStartedAt = startedAt;
                 }
-                return result;
-            })
-        );
-        this.#queue = run.catch(() => undefined);
-        return run;
+                return this.#ledgerStartedAt;
+            }
+        });
+    }
+
+    async pruneAudit(before: string, keepPerAccount: number): Promise<number> {
+        return this.#enqueue<number>({
+            kind: 'tx',
+            run: async () => {
+                let dropped = 0;
+                for (const [accountId, entries] of this.#audit) {
+                    const kept = entries.filter((e) => e.at >= before).slice(-keepPerAccount);
+                    dropped += entries.length - kept.length;
+                    if (kept.length) this.#audit.set(accountId, kept);
+                    else this.#audit.delete(accountId);
+                }
+                if (dropped > 0 || this.#auditLines > this.#auditCount() * 2) await this.#compactAudit();
+                return dropped;
+            }
+        });
+    }
+
+    async pruneLedger(before: string): Promise<number> {
+        return this.#enqueue<number>({
+            kind: 'tx',
+            run: async () => {
+                let dropped = 0;
+                for (const [key, entry] of this.#ledger) {
+                    if (entry.at < before) {
+                        this.#ledger.delete(key);
+                        dropped++;
+                    }
+                }
+                if (dropped > 0 || this.#ledgerLines > this.#ledger.size * 2 + 1000) await this.#compactLedger();
+                return dropped;
+            }
+        });
+    }
+
+    async seed(data: Partial<Snapshot>): Promise<void> {
+        await this.transaction(async (tx) => {
+            const draft = (tx as LowdbTx).draftState;
+            for (const a of data.accounts ?? []) draft.rows('accounts', true).push(structuredClone(a));
+            for (const l of data.links ?? []) draft.rows('links', true).push(structuredClone(l));
+            for (const s of data.linkSessions ?? []) draft.rows('linkSessions', true).push(structuredClone(s));
+            for (const e of data.audit ?? []) draft.audit.push({ ...structuredClone(e), seq: this.nextAuditSeq(draft) });
+            if (data.taskLedger) {
+                draft.ledgerStartedAt = data.taskLedger.startedAt;
+                for (const [key, entry] of Object.entries(data.taskLedger.calls)) draft.ledger.set(key, structuredClone(entry));
+            }
+        });
+    }
+
+    async dump(): Promise<Snapshot> {
+        await this.fresh();
+        await this.#enqueue({ kind: 'tx', run: async () => undefined });
+        const audit = [...this.#audit.values()].flat().sort((a, b) => a.seq - b.seq).map(stripSeq);
+        return structuredClone({
+            accounts: this.#doc.accounts,
+            links: this.#doc.links,
+            linkSessions: this.#doc.linkSessions,
+            audit,
+            taskLedger: { startedAt: this.#ledgerStartedAt ?? new Date(0).toISOString(), calls: Object.fromEntries(this.#ledger) }
+        });
     }
 
     async close(): Promise<void> {
-        await this.#queue;
+        await this.#enqueue({ kind: 'tx', run: async () => undefined }).catch(() => undefined);
         this.#watcher?.close();
     }
 
-    async #reload(): Promise<void> {
-        await this.db.read();
-        this.#version++;
-        this.#stale = false;
+    // ------------------------------------------------------------ the write queue
+
+    #enqueue<T>(job: { kind: 'tx'; run: () => Promise<unknown> } | { kind: 'ledger'; change: LedgerChange }): Promise<T> {
+        return new Promise<T>((resolve, reject) => {
+            this.#jobs.push({ ...job, settle: (error, value) => (error === undefined ? resolve(value as T) : reject(error)) } as Job);
+            if (!this.#pumping) {
+                this.#pumping = true;
+                void this.#pump();
+            }
+        });
     }
 
-    #reloadIfChangedSync(): void {
-        this.#stale = false;
-        let version: string;
-        try {
-            version = versionOf(statSync(this.file));
-        } catch {
+    async #pump(): Promise<void> {
+        for (;;) {
+            const job = this.#jobs.shift();
+            if (!job) {
+                // In the same tick as the last look at the queue: a job queued from here on starts a new pump.
+                this.#pumping = false;
+                return;
+            }
+            if (job.kind === 'tx') {
+                try {
+                    const value = await this.#locked(async () => {
+                        await this.#refresh();
+                        return job.run();
+                    });
+                    job.settle(undefined, value);
+                } catch (error) {
+                    job.settle(error ?? new Error('transaction failed'));
+                }
+                continue;
+            }
+            const batch = [job];
+            while (this.#jobs[0]?.kind === 'ledger') batch.push(this.#jobs.shift() as typeof job);
+            const results: unknown[] = [];
+            try {
+                await this.#locked(async () => {
+                    await this.#refresh();
+                    const draft = new Draft(this, this.#doc);
+                    const get = (key: string) => (draft.ledger.has(key) ? (draft.ledger.get(key) ?? undefined) : this.#ledger.get(key));
+                    const set = (key: string, entry: TaskLedgerEntry | null) => void draft.ledger.set(key, entry);
+                    for (const item of batch) results.push(item.change(get, set));
+                    await this.#commit(draft);
+                });
+                batch.forEach((item, i) => item.settle(undefined, results[i]));
+            } catch (error) {
+                for (const item of batch) item.settle(error ?? new Error('ledger write failed'));
+            }
+        }
+    }
+
+    /** Durable first, then visible: db.json (with this transaction's audit entries), then the append-only files. */
+    async #commit(draft: Draft): Promise<void> {
+        if (draft.copied.size > 0) {
+            const doc: Doc = { ...draft.doc };
+            if (draft.audit.length) doc.auditPending = draft.audit;
+            this.#low.data = doc;
+            await this.#low.write();
+        }
+        if (draft.audit.length) {
+            await this.#auditFile.append(draft.audit);
+            this.#auditLines += draft.audit.length;
+            this.#marks.audit = this.#auditFile.mark;
+        }
+        if (draft.ledger.size || draft.ledgerStartedAt) {
+            const lines: LedgerLine[] = [];
+            if (draft.ledgerStartedAt) lines.push({ startedAt: draft.ledgerStartedAt });
+            for (const [k, e] of draft.ledger) lines.push(e ? { k, e } : { k, d: 1 });
+            await this.#ledgerFile.append(lines);
+            this.#ledgerLines += lines.length;
+            this.#marks.ledger = this.#ledgerFile.mark;
+        }
+        // Visible only now.
+        if (draft.copied.size > 0) this.#doc = { accounts: draft.doc.accounts, links: draft.doc.links, linkSessions: draft.doc.linkSessions };
+        for (const entry of draft.audit) this.#addAudit(entry);
+        if (draft.ledgerStartedAt) this.#ledgerStartedAt = draft.ledgerStartedAt;
+        for (const [k, e] of draft.ledger) {
+            if (e) this.#ledger.set(k, e);
+            else this.#ledger.delete(k);
+        }
+    }
+
+    #addAudit(entry: SeqAudit | { floor: number }): void {
+        if ('floor' in entry) {
+            this.#auditSeq = Math.max(this.#auditSeq, entry.floor);
             return;
         }
-        if (version === this.adapter.version) return;
-        const db = this.adapter.readSync();
-        if (!db) return;
-        this.db.data = db;
-        this.#version++;
+        const list = this.#audit.get(entry.accountId);
+        if (list) list.push(entry);
+        else this.#audit.set(entry.accountId, [entry]);
+        this.#auditSeq = Math.max(this.#auditSeq, entry.seq);
+    }
+
+    #auditCount(): number {
+        let n = 0;
+        for (const list of this.#audit.values()) n += list.length;
+        return n;
+    }
+
+    async #compactAudit(): Promise<void> {
+        const all = [...this.#audit.values()].flat().sort((a, b) => a.seq - b.seq);
+        // The highest sequence number ever given stays known, so a pruned entry is never taken for a missing one.
+        await this.#auditFile.replace([{ floor: this.#auditSeq }, ...all]);
+        this.#auditLines = all.length + 1;
+        this.#marks.audit = this.#auditFile.mark;
+    }
+
+    async #compactLedger(): Promise<void> {
+        const lines: LedgerLine[] = [{ startedAt: this.#ledgerStartedAt ?? new Date().toISOString() }, ...[...this.#ledger].map(([k, e]) => ({ k, e }))];
+        await this.#ledgerFile.replace(lines);
+        this.#ledgerLines = lines.length;
+        this.#marks.ledger = this.#ledgerFile.mark;
+    }
+
+    // ------------------------------------------------------------ loading, and other processes' writes
+
+    async #load(): Promise<void> {
+        const doc = (await this.#low.read(), this.#low.data) ?? emptyDoc();
+        this.#doc = doc ?? emptyDoc();
+        this.#audit = new Map();
+        this.#auditSeq = 0;
+        const auditLines = (await this.#auditFile.read()) as SeqAudit[];
+        for (const entry of auditLines) this.#addAudit(entry);
+        this.#auditLines = auditLines.length;
+        this.#ledger = new Map();
+        this.#ledgerStartedAt = undefined;
+        const ledgerLines = (await this.#ledgerFile.read()) as LedgerLine[];
+        for (const line of ledgerLines) this.#applyLedgerLine(line);
+        this.#ledgerLines = ledgerLines.length;
+        this.#marks = { audit: this.#auditFile.mark, ledger: this.#ledgerFile.mark };
+        await this.#recover();
+    }
+
+    #applyLedgerLine(line: LedgerLine): void {
+        if ('startedAt' in line) this.#ledgerStartedAt = line.startedAt;
+        else if ('d' in line) this.#ledger.delete(line.k);
+        else this.#ledger.set(line.k, line.e);
+    }
+
+    /**
+     * A crash between db.json and audit.jsonl leaves the last transaction's entries only in db.json: append
+     * them now. A data directory from before the split (audit and ledger inside db.json) is split once.
+     */
+    async #recover(): Promise<void> {
+        const missing = this.#unappendedAudit();
+        const raw = this.#docFile.raw;
+        const legacyAudit = raw?.audit ?? [];
+        const legacyLedger = raw?.taskLedger;
+        if (legacyAudit.length) missing.push(...legacyAudit.map((e, i) => ({ ...e, seq: this.#auditSeq + missing.length + i + 1 })));
+        if (missing.length) {
+            await this.#auditFile.append(missing);
+            for (const entry of missing) this.#addAudit(entry);
+            this.#auditLines += missing.length;
+        }
+        if (legacyLedger && typeof legacyLedger === 'object') {
+            const lines: LedgerLine[] = [];
+            if (!this.#ledgerStartedAt && legacyLedger.startedAt) lines.push({ startedAt: legacyLedger.startedAt });
+            for (const [k, e] of Object.entries(legacyLedger.calls ?? {})) if (!this.#ledger.has(k)) lines.push({ k, e });
+            await this.#ledgerFile.append(lines);
+            for (const line of lines) this.#applyLedgerLine(line);
+            this.#ledgerLines += lines.length;
+        }
+        // A new data directory starts recording now: every Task of the links made from here on goes through the ledger.
+        if (!this.#ledgerStartedAt) {
+            const startedAt = new Date().toISOString();
+            await this.#ledgerFile.append([{ startedAt }]);
+            this.#ledgerStartedAt = startedAt;
+            this.#ledgerLines++;
+        }
+        if (raw && (raw.audit !== undefined || raw.taskLedger !== undefined)) {
+            this.#low.data = { accounts: this.#doc.accounts, links: this.#doc.links, linkSessions: this.#doc.linkSessions };
+            await this.#low.write();
+        }
+        this.#marks = { audit: this.#auditFile.mark, ledger: this.#ledgerFile.mark };
+    }
+
+    /** Entries of the last transaction that reached db.json but not audit.jsonl (its process died between the two). */
+    #unappendedAudit(): SeqAudit[] {
+        return (this.#doc.auditPending ?? []).filter((e) => e.seq > this.#auditSeq);
+    }
+
+    /** Under the lock: whatever another process changed since we read it is read again (the appended tail of a log, or all of it after a compaction). */
+    async #refresh(): Promise<void> {
+        const version = await fileVersion(this.#docFile.filename);
+        if (version !== this.#docFile.version) {
+            await this.#low.read();
+            this.#doc = this.#low.data ?? emptyDoc();
+        }
+        const audit = await markOf(this.#auditFile.file);
+        if (!sameMark(audit, this.#marks.audit)) {
+            if (audit && this.#marks.audit && audit.ino === this.#marks.audit.ino && audit.size > this.#marks.audit.size) {
+                const tail = (await this.#auditFile.read(this.#marks.audit.size)) as SeqAudit[];
+                for (const entry of tail) this.#addAudit(entry);
+                this.#auditLines += tail.length;
+            } else {
+                this.#audit = new Map();
+                this.#auditSeq = 0;
+                const lines = (await this.#auditFile.read()) as SeqAudit[];
+                for (const entry of lines) this.#addAudit(entry);
+                this.#auditLines = lines.length;
+            }
+            this.#marks.audit = this.#auditFile.mark;
+        }
+        const ledger = await markOf(this.#ledgerFile.file);
+        if (!sameMark(ledger, this.#marks.ledger)) {
+            if (ledger && this.#marks.ledger && ledger.ino === this.#marks.ledger.ino && ledger.size > this.#marks.ledger.size) {
+                const tail = (await this.#ledgerFile.read(this.#marks.ledger.size)) as LedgerLine[];
+                for (const line of tail) this.#applyLedgerLine(line);
+                this.#ledgerLines += tail.length;
+            } else {
+                this.#ledger = new Map();
+                this.#ledgerStartedAt = undefined;
+                const lines = (await this.#ledgerFile.read()) as LedgerLine[];
+                for (const line of lines) this.#applyLedgerLine(line);
+                this.#ledgerLines = lines.length;
+            }
+            this.#marks.ledger = this.#ledgerFile.mark;
+        }
+        const missing = this.#unappendedAudit();
+        if (missing.length) {
+            await this.#auditFile.append(missing);
+            for (const entry of missing) this.#addAudit(entry);
+            this.#auditLines += missing.length;
+            this.#marks.audit = this.#auditFile.mark;
+        }
     }
 
     async #locked<T>(work: () => Promise<T>): Promise<T> {
-        const lock = `${this.file}.lock`;
+        const lock = `${this.#docFile.filename}.lock`;
         const deadline = Date.now() + LOCK_WAIT_MS;
         for (;;) {
             try {
@@ -223,6 +817,8 @@ export class LowdbStore implements Store {
         }
     }
 }
+
+const sameMark = (a: FileMark | undefined, b: FileMark | undefined): boolean => a?.ino === b?.ino && a?.size === b?.size;
 
 /**
  * A lock whose process is gone (killed mid-write, power cut) is stale and is removed at once; so is

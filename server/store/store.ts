@@ -1,18 +1,116 @@
-import type { Db } from './types.ts';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, LinkStatus, Snapshot, TaskLedgerEntry } from './types.ts';
 
 /**
- * The storage boundary: link logic sees only this, so a database can replace the JSON file later.
- * `update` runs one write at a time; a callback that throws leaves the data exactly as it was.
+ * The storage boundary: the domain asks for rows, locks and claims, never for a whole document.
+ * Two implementations pass one contract suite (server/test/storeContract.test.ts): lowdb (files in
+ * DATA_DIR, the default) and PostgreSQL (DATABASE_URL). Every read returns a copy.
  */
-export interface Store {
-    read<T>(view: (db: Readonly<Db>) => T): T;
-    /**
-     * Changes whenever the data may have changed (a write, a rolled-back write, a reload of another
-     * process's change), so a caller may keep an index of the data until it moves. Optional: without
-     * it a caller must read the data every time.
-     */
-    readonly version?: number;
-    update<T>(change: (db: Db) => T): Promise<T>;
+export interface Store extends Repos {
+    readonly kind: 'lowdb' | 'postgres';
+    /** All or nothing; rolls back on throw. No network I/O inside (it would hold the lock or the connection). */
+    transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
     close(): Promise<void>;
+    /** Adds rows as they are (tests, the move command); never replaces. */
+    seed(data: Partial<Snapshot>): Promise<void>;
+    /** Every row (tests, the move command). */
+    dump(): Promise<Snapshot>;
 }
 
+export interface Tx extends Repos {
+    /** First thing in a transaction. PostgreSQL: one advisory lock per key, held to COMMIT; lowdb: writers are serial already. */
+    lock(...keys: LockKey[]): Promise<void>;
+}
+
+/** null clears a field. */
+export type Patch<T> = { [K in keyof T]?: T[K] | null };
+export type LockKey = `api-user:${string}` | `account:${string}`;
+
+/** Salesforce ids compare on their first 15 characters: locks and indexed columns use that form. */
+export const id15 = (id: string): string => id.slice(0, 15);
+export const apiUserLock = (orgId: string, userId: string): LockKey => `api-user:${id15(orgId)}:${id15(userId)}`;
+export const accountLock = (accountId: string): LockKey => `account:${accountId}`;
+
+export interface AccountOverview {
+    account: AccountRecord;
+    link?: Pick<LinkRecord, 'status' | 'username'>;
+}
+
+export interface AuditPage {
+    entries: AuditEntry[];
+    nextCursor?: string;
+}
+
+export interface Repos {
+    accounts: {
+        get(id: string): Promise<AccountRecord | undefined>;
+        byKeyHash(hash: string): Promise<AccountRecord | undefined>;
+        /** id → name, for the ids that exist. */
+        names(ids: string[]): Promise<Map<string, string>>;
+        list(): Promise<AccountOverview[]>;
+        insert(account: AccountRecord): Promise<void>;
+        /** false when there is no such account. */
+        patch(id: string, patch: Patch<AccountRecord>): Promise<boolean>;
+    };
+    links: {
+        /** forUpdate: PostgreSQL locks the row to COMMIT (inside a transaction). */
+        get(accountId: string, options?: { forUpdate?: boolean }): Promise<LinkRecord | undefined>;
+        /** The OAuth links of one Salesforce user (org and user compared on 15 characters). */
+        ofApiUser(orgId: string, userId: string, options?: { except?: string }): Promise<LinkRecord[]>;
+        /** Linked OAuth links not verified since `verifiedBefore` (all of them without it), oldest first. */
+        dueForCheck(verifiedBefore?: string): Promise<string[]>;
+        countByStatus(): Promise<Partial<Record<Exclude<LinkStatus, 'unlinked'>, number>>>;
+        /** Inserts or replaces the account's link; returns the one it replaced. */
+        put(link: LinkRecord): Promise<LinkRecord | undefined>;
+        patch(accountId: string, patch: Patch<LinkRecord>): Promise<boolean>;
+        delete(accountId: string): Promise<LinkRecord | undefined>;
+    };
+    sessions: {
+        get(id: string, options?: { forUpdate?: boolean }): Promise<LinkSessionRecord | undefined>;
+        byStateHash(stateHash: string, options?: { forUpdate?: boolean }): Promise<LinkSessionRecord | undefined>;
+        /** Pending and not expired at `now`. */
+        countPending(accountId: string, now: string): Promise<number>;
+        insert(session: LinkSessionRecord): Promise<void>;
+        patch(id: string, patch: Patch<LinkSessionRecord>): Promise<boolean>;
+        /** Drops sessions that expired before `before`; returns how many. */
+        purge(before: string): Promise<number>;
+    };
+    audit: {
+        /** Appends the entry; with `unlessRepeat`, not when it only repeats the account's latest entry (a change that changed nothing). True when written. */
+        append(entry: AuditEntry, options?: { unlessRepeat?: boolean }): Promise<boolean>;
+        /** Newest first; the cursor is opaque. */
+        page(accountId: string, options: { cursor?: string; limit: number }): Promise<AuditPage>;
+        /** When the account was first linked (or imported) into this org, from what the audit still holds. */
+        firstLinkedAt(accountId: string, orgId: string): Promise<string | undefined>;
+        /** Drops entries older than `before`, and an account's oldest beyond `keepPerAccount`; returns how many. */
+        prune(before: string, keepPerAccount: number): Promise<number>;
+    };
+    ledger: {
+        /** When the ledger began recording (set once, at its first use). */
+        startedAt(): Promise<string>;
+        get(key: string): Promise<TaskLedgerEntry | undefined>;
+        /** Claims a call: undefined means the caller owns it now (a pending entry was written); otherwise the entry already there. */
+        claim(key: string, entry: { at: string; by: string }): Promise<TaskLedgerEntry | undefined>;
+        settle(key: string, taskId: string, at: string): Promise<void>;
+        /** Drops a pending entry (the create was refused outright). */
+        release(key: string): Promise<void>;
+        prune(before: string): Promise<number>;
+    };
+}
+
+const inTransaction = new AsyncLocalStorage<string>();
+
+/** A transaction (or a top-level write) started inside another would wait for it forever on lowdb's queue: refused. */
+export function refuseNested(): void {
+    if (inTransaction.getStore()) throw new Error('A store write was started inside a transaction; do it inside the transaction (tx.…) or after it.');
+}
+
+/** Runs a transaction's work marked, so the guards below can see it. */
+export function markTransaction<T>(store: string, work: () => Promise<T>): Promise<T> {
+    return inTransaction.run(store, work);
+}
+
+/** Guard for calls that leave the process (Salesforce, webhooks): never while a transaction holds the store. */
+export function assertOutsideTransaction(what: string): void {
+    if (inTransaction.getStore()) throw new Error(`${what} was called inside a store transaction; call it after COMMIT.`);
+}

@@ -109,10 +109,12 @@ export interface AuditEntry {
     detail?: string;
 }
 
-export interface Db {
+/** Every row of a store, in the shape the lowdb files had: what `seed` takes and `dump` gives (tests, the move command). */
+export interface Snapshot {
     accounts: AccountRecord[];
     links: LinkRecord[];
     linkSessions: LinkSessionRecord[];
+    /** Oldest first. */
     audit: AuditEntry[];
     taskLedger: TaskLedger;
 }
@@ -122,6 +124,8 @@ export interface TaskLedgerEntry {
     state: 'pending' | 'created';
     taskId?: string;
     at: string;
+    /** Pending entries: which backend process claimed the call. */
+    by?: string;
 }
 
 /** What the backend knows of the call Tasks it made, so a retried call never makes a second Task. */
@@ -130,9 +134,8 @@ export interface TaskLedger {
     startedAt: string;
     /** Keyed `accountId|orgId (15 characters)|callId`. */
     calls: Record<string, TaskLedgerEntry>;
-    prunedAt?: string;
 }
 
 export const emptyTaskLedger = (at = new Date()): TaskLedger => ({ startedAt: at.toISOString(), calls: {} });
 
-export const emptyDb = (): Db => ({ accounts: [], links: [], linkSessions: [], audit: [], taskLedger: emptyTaskLedger() });
+export const emptySnapshot = (): Snapshot => ({ accounts: [], links: [], linkSessions: [], audit: [], taskLedger: emptyTaskLedger() });

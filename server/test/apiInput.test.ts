@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { startHarness, type Harness } from './harness.ts';
@@ -6,11 +7,11 @@ import { startHarness, type Harness } from './harness.ts';
 describe('the API refuses bad input with a clear 4xx and changes nothing', () => {
     let h: Harness;
     let key: string;
-    let snapshot: () => string;
+    let snapshot: () => Promise<string>;
     before(async () => {
         h = await startHarness();
         key = (await h.newAccount('Input checks')).key;
-        snapshot = () => h.services.store.read((db) => JSON.stringify({ links: db.links, accounts: db.accounts, sessions: db.linkSessions.length }));
+        snapshot = async () => ((db: Snapshot) => JSON.stringify({ links: db.links, accounts: db.accounts, sessions: db.linkSessions.length }))(await h.services.store.dump());
     });
     after(() => h.close());
 
@@ -45,11 +46,11 @@ describe('the API refuses bad input with a clear 4xx and changes nothing', () =>
     ];
     for (const [what, body, message] of badBodies) {
         test(`POST /api/v1/link-sessions with ${what}`, async () => {
-            const before = snapshot();
+            const before = await snapshot();
             const res = await h.api(key).post('/api/v1/link-sessions', body as object).expect(400);
             assert.equal(res.body.error.code, 'VALIDATION_FAILED');
             assert.match(res.body.error.message, message);
-            assert.equal(snapshot(), before);
+            assert.equal(await snapshot(), before);
         });
     }
 

@@ -20,9 +20,8 @@ test('the CallObject lookup sees only the Tasks of the account’s own API user,
     assert.equal(callback.status, 200, callback.text);
     // A ledger that cannot vouch for either account (restored without its ledger): both look by CallObject first.
     await c.h.services.calls.settled();
-    await c.h.services.store.update((db) => {
-        db.taskLedger = emptyTaskLedger(c.h.clock.now());
-    });
+    await c.h.store.ledger.prune('9999');
+    await c.h.store.seed({ taskLedger: emptyTaskLedger(c.h.clock.now()) });
     c.mark();
     const theirs = await c.task('shared-7', CALL, other.key);
     assert.equal(theirs.status, 201, 'the other account makes its own Task rather than reading or being blocked by ours');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import { SEED } from '../../emulator/index.ts';
 import { escapeSosl, phoneSearch, phoneTerms } from '../calls/phone.ts';
@@ -118,10 +119,10 @@ describe('POST /api/v1/calls/lookup', () => {
     test('API usage is saved at most every five seconds per link, not on every call', async () => {
         c.h.clock.advance(6000);
         await c.lookup({ phone: '4155551212' }).expect(200);
-        const saved = c.h.services.store.read((db) => structuredClone(db.links.find((l) => l.accountId === c.accountId)!.apiUsage!));
+        const saved = ((db: Snapshot) => structuredClone(db.links.find((l) => l.accountId === c.accountId)!.apiUsage!))(await c.h.services.store.dump());
         assert.equal(saved.used, c.h.emulator.state.org(ACME).apiUsage.used);
         for (let i = 0; i < 5; i++) await c.lookup({ phone: '4155551212' }).expect(200);
-        const later = c.h.services.store.read((db) => db.links.find((l) => l.accountId === c.accountId)!.apiUsage!);
+        const later = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.apiUsage!)(await c.h.services.store.dump());
         assert.deepEqual(later, saved, 'unchanged in the store within five seconds');
         assert.equal(c.h.emulator.state.org(ACME).apiUsage.used, saved.used + 5);
     });

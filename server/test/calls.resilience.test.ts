@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SEED } from '../../emulator/index.ts';
@@ -41,13 +42,13 @@ describe('the access token: one per link, renewed once however many calls fail t
         c.h.emulator.state.setRotateRefreshTokens(true);
         try {
             for (let round = 0; round < 3; round++) {
-                const stored = c.h.services.store.read((db) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data);
+                const stored = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(await c.h.services.store.dump());
                 c.h.emulator.state.expireAccessTokens(PEOPLE.acmeApi.username);
                 c.mark();
                 const results = await Promise.all(Array.from({ length: 30 }, (_, i) => c.task(`rotation-${round}-${i}`, CALL)));
                 assert.ok(results.every((r) => r.status === 201));
                 assert.equal(c.spent().refresh, 1);
-                const rotated = c.h.services.store.read((db) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data);
+                const rotated = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(await c.h.services.store.dump());
                 assert.notEqual(rotated, stored, 'the rotated refresh token replaced the old one in the store');
             }
         } finally {
@@ -168,7 +169,7 @@ describe('Salesforce unavailable', () => {
             const first = await c.task(callId, CALL).expect(503);
             assert.equal(first.body.error.code, 'SALESFORCE_UNAVAILABLE');
             assert.equal(c.spent()['sobject-create'], 1, 'sent once');
-            const pending = c.h.services.store.read((db) => Object.entries(db.taskLedger.calls).find(([k]) => k.endsWith(`|${callId}`))?.[1]);
+            const pending = ((db: Snapshot) => Object.entries(db.taskLedger.calls).find(([k]) => k.endsWith(`|${callId}`))?.[1])(await c.h.services.store.dump());
             assert.equal(pending?.state, 'pending');
 
             c.mark();

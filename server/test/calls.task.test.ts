@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { SEED, to18 } from '../../emulator/index.ts';
 import { emptyTaskLedger } from '../store/types.ts';
 import { createApp } from '../app.ts';
 import { buildServices } from '../services.ts';
-import { LowdbStore } from '../store/lowdbStore.ts';
 import { createLogger } from '../logger.ts';
 import { taskResponse } from '../calls/schemas.ts';
 import { ACME, startCallsHarness, total, type CallsHarness } from './callsHarness.ts';
@@ -178,13 +178,13 @@ describe('PUT /api/v1/calls/:callId/task', () => {
         test(`refuses ${what} with 400 VALIDATION_FAILED, nothing asked or stored`, async () => {
             await c.h.services.calls.settled();
             c.mark();
-            const ledgerBefore = c.h.services.store.read((db) => JSON.stringify(db.taskLedger));
+            const ledgerBefore = ((db: Snapshot) => JSON.stringify(db.taskLedger))(await c.h.services.store.dump());
             const req = c.task(callId, body);
             const res = await (body === undefined ? req : req).expect(400);
             assert.equal(res.body.error.code, 'VALIDATION_FAILED');
             assert.match(res.body.error.message, message);
             assert.equal(total(c.spent()), 0);
-            assert.equal(c.h.services.store.read((db) => JSON.stringify(db.taskLedger)), ledgerBefore);
+            assert.equal(((db: Snapshot) => JSON.stringify(db.taskLedger))(await c.h.services.store.dump()), ledgerBefore);
         });
     }
 
@@ -260,7 +260,7 @@ describe('the ledger across restarts', () => {
 
     /** A second backend over the same data directory, as after a restart: nothing in memory. */
     async function restarted() {
-        const store = await LowdbStore.open(c.h.dataDir);
+        const store = await c.h.reopenStore();
         const services = buildServices({ config: c.h.config, store, logger: createLogger('silent') });
         const app = createApp(services);
         return {
@@ -289,9 +289,8 @@ describe('the ledger across restarts', () => {
         const outside = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Logged by the old adapter', CallObject: 'call-made-elsewhere', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId, CreatedById: SEED.users.acmeApi.userId });
         // The ledger is wiped (a data file from before the ledger, or one restored without it).
         await c.h.services.calls.settled();
-        await c.h.services.store.update((db) => {
-            db.taskLedger = emptyTaskLedger(c.h.clock.now());
-        });
+        await c.h.store.ledger.prune('9999');
+        await c.h.store.seed({ taskLedger: emptyTaskLedger(c.h.clock.now()) });
         const next = await restarted();
         try {
             c.mark();
@@ -319,9 +318,8 @@ describe('the ledger across restarts', () => {
     test('a crash between the create and its answer: the pending entry makes the retry look first, and it finds the Task', async () => {
         const orgId15 = SEED.orgs.acme.orgId.slice(0, 15);
         const made = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Inbound call', CallObject: 'call-crashed', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId, CreatedById: SEED.users.acmeApi.userId });
-        await c.h.services.store.update((db) => {
-            db.taskLedger.calls[`${c.accountId}|${orgId15}|call-crashed`] = { state: 'pending', at: c.h.clock.now().toISOString() };
-        });
+        // Claimed by a process that died before Salesforce answered.
+        await c.h.store.ledger.claim(`${c.accountId}|${orgId15}|call-crashed`, { at: c.h.clock.now().toISOString(), by: 'crashed-process' });
         c.mark();
         const res = await c.task('call-crashed', CALL).expect(200);
         assert.deepEqual(res.body, { taskId: made, created: false });
@@ -333,7 +331,7 @@ describe('the ledger across restarts', () => {
         await c.task('call-in-file', CALL).expect(201);
         await c.h.services.calls.settled();
         const orgId15 = SEED.orgs.acme.orgId.slice(0, 15);
-        const entry = c.h.services.store.read((db) => db.taskLedger.calls[`${c.accountId}|${orgId15}|call-in-file`]);
+        const entry = ((db: Snapshot) => db.taskLedger.calls[`${c.accountId}|${orgId15}|call-in-file`])(await c.h.services.store.dump());
         assert.equal(entry?.state, 'created');
         assert.match(entry!.taskId!, /^00T/);
     });

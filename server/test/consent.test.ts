@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { cardOrigins, ConsentForms } from '../link/consent.ts';
@@ -33,7 +34,7 @@ describe('knowing consent: the popup names the account before Salesforce', () =>
         assert.doesNotMatch(page.text, /services\/oauth2\/authorize/);
         // No session that leaves its org open is ever continued by a script.
         assert.equal(scriptOf(page.text), '');
-        assert.equal(h.services.store.read((db) => db.linkSessions.find((s) => s.id === created.body.id)?.attempt), undefined, 'showing the page wrote nothing');
+        assert.equal(((db: Snapshot) => db.linkSessions.find((s) => s.id === created.body.id)?.attempt)(await h.services.store.dump()), undefined, 'showing the page wrote nothing');
 
         // A page elsewhere cannot post the confirmation for the victim: no cookie (SameSite=Lax), or no token, or the attacker's own token.
         await request(h.app).post(path).type('form').send({ token: 'x' }).expect(403);
@@ -42,7 +43,7 @@ describe('knowing consent: the popup names the account before Salesforce', () =>
         const token = /name="token" value="([^"]+)"/.exec(attackersOwn.text)![1]!;
         const forged = await request(h.app).post(path).type('form').send({ token }).expect(403);
         assert.match(forged.text, /did not come from the page that names the account/);
-        assert.equal(h.services.store.read((db) => db.linkSessions.find((s) => s.id === created.body.id)?.attempt), undefined);
+        assert.equal(((db: Snapshot) => db.linkSessions.find((s) => s.id === created.body.id)?.attempt)(await h.services.store.dump()), undefined);
     });
 
     test('only the confirmation posted by the page in that browser goes on to Salesforce', async () => {

@@ -67,9 +67,9 @@ describe('sealed values', () => {
             const newKey = generateEncryptionKey();
             const old = new TokenCipher(oldKey);
             const store = await LowdbStore.open(dir);
-            await store.update((db) => {
-                db.accounts.push({ id: 'acc_one', name: 'One', apiKeyHash: 'h1', createdAt: '2026-01-01T00:00:00.000Z', webhook: { url: 'https://hooks.example/a', secret: old.seal('whsec_a', { purpose: 'webhook_secret', owner: 'acc_one' }), createdAt: '2026-01-01T00:00:00.000Z' } });
-                db.links.push({
+            await store.seed({
+                accounts: [{ id: 'acc_one', name: 'One', apiKeyHash: 'h1', createdAt: '2026-01-01T00:00:00.000Z', webhook: { url: 'https://hooks.example/a', secret: old.seal('whsec_a', { purpose: 'webhook_secret', owner: 'acc_one' }), createdAt: '2026-01-01T00:00:00.000Z' } }],
+                links: [{
                     accountId: 'acc_one',
                     method: 'oauth',
                     status: 'linked',
@@ -82,7 +82,7 @@ describe('sealed values', () => {
                     loginUrl: 'https://login.salesforce.com',
                     linkedAt: '2026-01-01T00:00:00.000Z',
                     refreshToken: sealV1(oldKey, 'refresh-one')
-                });
+                }]
             });
             await store.close();
             const lines: string[] = [];
@@ -96,7 +96,7 @@ describe('sealed values', () => {
             assert.match(lines.at(-1)!, /Sealed 2 of 2 stored secrets/);
             const reopened = await LowdbStore.open(dir);
             const current = new TokenCipher(newKey);
-            const { link, hook } = reopened.read((db) => ({ link: db.links[0]!, hook: db.accounts[0]!.webhook! }));
+            const { link, hook } = ((db) => ({ link: db.links[0]!, hook: db.accounts[0]!.webhook! }))(await reopened.dump());
             assert.equal(current.open(link.refreshToken!, REFRESH), 'refresh-one');
             assert.equal(current.open(hook.secret, { purpose: 'webhook_secret', owner: 'acc_one' }), 'whsec_a');
             assert.ok(!current.isStale(link.refreshToken!) && !current.isStale(hook.secret));

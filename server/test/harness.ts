@@ -12,6 +12,9 @@ import { emulatorEnv } from '../emulatorEnv.ts';
 import { createLogger } from '../logger.ts';
 import { buildServices, type Services } from '../services.ts';
 import { LowdbStore } from '../store/lowdbStore.ts';
+import { PgStore } from '../store/pgStore.ts';
+import type { Store } from '../store/store.ts';
+import { createTestDatabase, type TestDatabase } from './pgDatabase.ts';
 import type { SalesforceGateway } from '../salesforce/gateway.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter, type FailedAuthPolicy } from '../http/abuse.ts';
 
@@ -32,8 +35,21 @@ export const PEOPLE = {
     uatApi: { username: 'api@acme.example.uat', password: 'demo-api-pass' }
 } satisfies Record<string, Person>;
 
+/** Which store the integration tests run on: lowdb unless CCL_TEST_STORE=postgres (with DATABASE_URL). */
+export const TEST_STORE = process.env.CCL_TEST_STORE === 'postgres' ? 'postgres' : 'lowdb';
+
+/** A store for one test: lowdb in `dataDir`, or a PostgreSQL database of its own, dropped by `drop`. */
+export async function openTestStore(kind: 'lowdb' | 'postgres', dataDir: string): Promise<{ store: Store; database?: TestDatabase; drop(): Promise<void> }> {
+    if (kind === 'lowdb') return { store: await LowdbStore.open(dataDir), drop: async () => undefined };
+    const database = await createTestDatabase();
+    return { store: await PgStore.open(database.url), database, drop: () => database.drop() };
+}
+
 export interface Harness {
     emulator: Emulator;
+    store: Store;
+    /** Another store over the same data (a restarted process); the caller closes it. */
+    reopenStore(): Promise<Store>;
     services: Services;
     app: Express;
     dataDir: string;
@@ -99,6 +115,7 @@ export async function startHarness(
         envFor?: (emulator: Emulator) => Record<string, string>;
         /** The wrong-key limiter's policy; by default one that never slows or refuses, since every test client is one address. */
         failedAuth?: FailedAuthPolicy;
+        store?: 'lowdb' | 'postgres';
     } = {}
 ): Promise<Harness> {
     const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }], ...options.emulator });
@@ -110,7 +127,8 @@ export async function startHarness(
     let logText = '';
     logStream.on('data', (chunk: Buffer) => (logText += chunk.toString()));
     const logger = createLogger('debug', logStream);
-    const store = await LowdbStore.open(dataDir);
+    const opened = await openTestStore(options.store ?? TEST_STORE, dataDir);
+    const { store } = opened;
     const clock = new TestClock();
     let services = buildServices({ config, store, logger, clock });
     if (options.gateway) services = buildServices({ config, store, logger, clock, gateway: options.gateway(services.gateway) });
@@ -129,6 +147,8 @@ export async function startHarness(
 
     return {
         emulator,
+        store,
+        reopenStore: () => (opened.database ? PgStore.open(opened.database.url) : LowdbStore.open(dataDir)),
         services,
         app,
         dataDir,
@@ -154,7 +174,9 @@ export async function startHarness(
         },
         async close() {
             await services.org.flush();
+            await services.calls.settled();
             await store.close();
+            await opened.drop();
             await emulator.close();
             await rm(dataDir, { recursive: true, force: true });
         }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -56,7 +57,7 @@ describe('the health sweep', () => {
             const status = await statusOf(key);
             assert.equal(status.status, 'needs_relink');
             assert.match(status.link.lastError.message, reason);
-            const audit = h.services.store.read((db) => db.audit.filter((e) => e.accountId === id && e.action === 'status_changed'));
+            const audit = ((db: Snapshot) => db.audit.filter((e) => e.accountId === id && e.action === 'status_changed'))(await h.services.store.dump());
             assert.equal(audit.length, 1);
             assert.equal(audit[0]?.outcome, 'needs_relink');
             await h.api(key).delete('/api/v1/link');

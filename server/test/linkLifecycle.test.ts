@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -54,7 +55,7 @@ test('six completions for one API user at the same moment never make six links',
             const refused = results.filter((r) => r.callback.status === 409).length;
             assert.ok(ok <= 5, `round ${round}: ${ok} links`);
             assert.equal(ok + refused, 6);
-            const held = h.services.store.read((db) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username).length);
+            const held = ((db: Snapshot) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username).length)(await h.services.store.dump());
             assert.ok(held <= 5, `round ${round}: the store holds ${held} links for one user`);
             await Promise.all(accounts.map((a) => h.api(a.key).delete('/api/v1/link').expect(200)));
         }
@@ -73,10 +74,10 @@ describe('relink, verify and unlink', () => {
     test('a relink that fails leaves the old link exactly as it was, still working', async () => {
         const { id, key } = await h.newAccount('Keeps its link');
         await h.link(key, PEOPLE.acmeApi);
-        const before = h.services.store.read((db) => structuredClone(db.links.find((l) => l.accountId === id)));
+        const before = ((db: Snapshot) => structuredClone(db.links.find((l) => l.accountId === id)))(await h.services.store.dump());
         const { callback } = await h.link(key, PEOPLE.acmeNoApi);
         assert.equal(callback.status, 400);
-        const afterwards = h.services.store.read((db) => db.links.find((l) => l.accountId === id));
+        const afterwards = ((db: Snapshot) => db.links.find((l) => l.accountId === id))(await h.services.store.dump());
         assert.deepEqual(afterwards, before);
         const verified = await h.api(key).post('/api/v1/link/verify').expect(200);
         assert.equal(verified.body.status, 'linked');
@@ -93,7 +94,7 @@ describe('relink, verify and unlink', () => {
         const status = await h.api(key).get('/api/v1/link').expect(200);
         assert.equal(status.body.link.username, PEOPLE.acmeAdmin.username);
         assert.deepEqual(status.body.link.linkedBy, { userId: '005000000000001AAA', username: 'admin@acme.example', claimed: true });
-        const audit = h.services.store.read((db) => db.audit.filter((e) => e.accountId === status.body.account.id).map((e) => e.action));
+        const audit = ((db: Snapshot) => db.audit.filter((e) => e.accountId === status.body.account.id).map((e) => e.action))(await h.services.store.dump());
         assert.deepEqual(audit, ['account_created', 'link', 'relink']);
     });
 
@@ -159,7 +160,7 @@ test('unlink while Salesforce is unreachable deletes the link and says it was no
         await h.link(key, PEOPLE.acmeApi);
         const res = await h.api(key).delete('/api/v1/link').expect(200);
         assert.deepEqual(res.body, { status: 'unlinked', revoked: false });
-        const audit = h.services.store.read((db) => db.audit.at(-1));
+        const audit = ((db: Snapshot) => db.audit.at(-1))(await h.services.store.dump());
         assert.equal(audit?.outcome, 'not_revoked');
     } finally {
         await h.close();
@@ -189,7 +190,7 @@ test('legacy links: imported encrypted, shown without secrets, erased by an OAut
 
         const { callback } = await h.link(key, PEOPLE.acmeApi);
         assert.equal(callback.status, 200, callback.text);
-        const relinked = h.services.store.read((db) => db.links.find((l) => l.accountId === id));
+        const relinked = ((db: Snapshot) => db.links.find((l) => l.accountId === id))(await h.services.store.dump());
         assert.equal(relinked?.method, 'oauth');
         assert.equal(relinked?.legacyCredentials, undefined);
         assert.equal((await h.api(key).get('/api/v1/link')).body.status, 'linked');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { PEOPLE, startHarness, type Harness } from './harness.ts';
 
@@ -51,7 +52,7 @@ describe('permission preflight', () => {
     test('without the permission set the link fails with PERMISSIONS_MISSING and says what to grant; the old link stays', async () => {
         const { id, key } = await h.newAccount('Missing perms');
         await h.link(key, PEOPLE.uatApi, { environment: 'sandbox' });
-        const before = h.services.store.read((db) => structuredClone(db.links.find((l) => l.accountId === id)));
+        const before = ((db: Snapshot) => structuredClone(db.links.find((l) => l.accountId === id)))(await h.services.store.dump());
         h.emulator.state.unassignPermissionSet(PEOPLE.acmeApi.username, 'Contact_Center_API_User');
         const tokens = h.emulator.state.tokensFor(PEOPLE.acmeApi.username);
         const { sessionId } = await h.link(key, PEOPLE.acmeApi);
@@ -61,7 +62,7 @@ describe('permission preflight', () => {
         assert.match(session.body.error.message, /Read Contact/);
         assert.match(session.body.error.message, /Contact_Center_API_User/);
         assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), tokens, 'the new token was revoked');
-        assert.deepEqual(h.services.store.read((db) => db.links.find((l) => l.accountId === id)), before);
+        assert.deepEqual(((db: Snapshot) => db.links.find((l) => l.accountId === id))(await h.services.store.dump()), before);
     });
 
     test('a Task call field without field-level access is named', async () => {

@@ -2,6 +2,7 @@
 // /oauth/start, and a link in two round trips (token, one Composite request).
 
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { after, afterEach, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { authorizeInEmulator } from '../../emulator/driver.ts';
@@ -41,7 +42,7 @@ describe("Salesforce's rules in the link flow", () => {
             assert.match(session.body.error.message, /Manage Connected Apps → Contact Center Link → Edit Policies → Permitted Users/);
             assert.equal((await h.api(key).get('/api/v1/link').expect(200)).body.status, 'unlinked');
             assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 0);
-            const audit = h.services.store.read((db) => db.audit.filter((a) => a.accountId === id && a.action === 'link_failed'));
+            const audit = ((db: Snapshot) => db.audit.filter((a) => a.accountId === id && a.action === 'link_failed'))(await h.services.store.dump());
             assert.equal(audit.at(-1)?.outcome, 'APP_NOT_INSTALLED');
         });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../store/types.ts';
 import { describe, test } from 'node:test';
 import request from 'supertest';
 import { ConfigError, parseConfig } from '../config.ts';
@@ -139,7 +140,7 @@ describe('key scopes', () => {
             assert.equal(callback.status, 200, callback.text);
             assert.deepEqual((await request(h.app).get('/api/v1/link').set('Authorization', `Bearer ${key}`)).body.link.linkedBy, { ...actor, claimed: true });
             await request(h.app).delete('/api/v1/link').set('Authorization', `Bearer ${key}`).send({ actor }).expect(200);
-            const audit = h.services.store.read((db) => db.audit.filter((a) => a.accountId === id && a.actor));
+            const audit = ((db: Snapshot) => db.audit.filter((a) => a.accountId === id && a.actor))(await h.services.store.dump());
             assert.deepEqual(audit.map((a) => a.action).sort(), ['link', 'unlink']);
             for (const entry of audit) assert.deepEqual(entry.actor, { ...actor, claimed: true });
         } finally {

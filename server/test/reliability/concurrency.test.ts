@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import { PEOPLE, startHarness, type Harness } from '../harness.ts';
 import request from 'supertest';
@@ -27,10 +28,10 @@ describe('links completing at the same moment', () => {
     });
     after(() => h.close());
 
-    const userLinks = () => h.services.store.read((db) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username));
+    const userLinks = async () => ((db: Snapshot) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username))(await h.services.store.dump());
     /** What Salesforce holds must be what the store holds: one live approval per working link, no orphan. */
-    const assertTokensMatchLinks = (label: string) => {
-        const live = userLinks().filter((l) => l.status === 'linked').length;
+    const assertTokensMatchLinks = async (label: string) => {
+        const live = (await userLinks()).filter((l) => l.status === 'linked').length;
         assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), live, `${label}: Salesforce holds another number of approvals than the store has working links`);
     };
 
@@ -44,12 +45,12 @@ describe('links completing at the same moment', () => {
             const statuses = results.map((r) => r.callback.status);
             assert.ok(statuses.every((s) => s === 200 || s === 409), `round ${round}: ${statuses.join(' ')}`);
             for (const r of results) assert.doesNotMatch(r.callback.text, /answered unexpectedly/);
-            const held = userLinks().length;
+            const held = (await userLinks()).length;
             assert.ok(held <= 5, `round ${round}: the store holds ${held} links for one API user`);
             most = Math.max(most, held);
             linked += statuses.filter((s) => s === 200).length;
             refused += statuses.filter((s) => s === 409).length;
-            assertTokensMatchLinks(`round ${round}`);
+            await assertTokensMatchLinks(`round ${round}`);
             await Promise.all(accounts.map((a) => h.api(a.key).delete('/api/v1/link').expect(200)));
             assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 0, `round ${round}: approvals left after unlinking everything`);
         }
@@ -69,17 +70,17 @@ describe('links completing at the same moment', () => {
         // A relink Salesforce cut short (it keeps five approvals per user) says so, as a 409 a person can act on.
         assert.ok(statuses.every((s) => s === 200 || s === 409), statuses.join(' '));
         for (const r of results) assert.doesNotMatch(r.callback.text, /answered unexpectedly/);
-        const links = h.services.store.read((db) => db.links.filter((l) => l.accountId === id));
+        const links = ((db: Snapshot) => db.links.filter((l) => l.accountId === id))(await h.services.store.dump());
         assert.equal(links.length, 1, 'one link for the account');
-        assert.equal(userLinks().length, 1, 'one link for the API user');
+        assert.equal((await userLinks()).length, 1, 'one link for the API user');
         const status = await h.api(key).get('/api/v1/link').expect(200);
-        assertTokensMatchLinks('after the relinks');
+        await assertTokensMatchLinks('after the relinks');
         // The link that stayed works.
         if (status.body.status === 'linked') {
             const verified = await h.api(key).post('/api/v1/link/verify').expect(200);
             assert.equal(verified.body.status, 'linked');
         }
-        assertTokensMatchLinks('after verify');
+        await assertTokensMatchLinks('after verify');
         report(t, 'concurrency-relinks', {
             relinks: RELINKS,
             succeeded: statuses.filter((s) => s === 200).length,

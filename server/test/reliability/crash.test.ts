@@ -7,8 +7,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LowdbStore } from '../../store/lowdbStore.ts';
-import type { Db } from '../../store/types.ts';
+import { openStore } from '../../store/openStore.ts';
+import type { Snapshot } from '../../store/types.ts';
+import { createTestDatabase, PG_SKIP, warnIfNoPostgres } from '../pgDatabase.ts';
 import { random, report } from './helpers.ts';
+
+warnIfNoPostgres();
 
 const require = createRequire(import.meta.url);
 const WRITER = fileURLToPath(new URL('./crashWriter.ts', import.meta.url));
@@ -22,8 +26,8 @@ interface Run {
 }
 
 /** Starts a writer, waits for its first acknowledged write, lets it run a random moment, then SIGKILLs it. */
-async function killWriterAtRandom(dataDir: string, tag: string, holdMs: number): Promise<Run> {
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dataDir, tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function killWriterAtRandom(target: string, tag: string, holdMs: number): Promise<Run> {
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, target, tag], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked: string[] = [];
     let stderr = '';
     let buffered = '';
@@ -57,54 +61,67 @@ async function killWriterAtRandom(dataDir: string, tag: string, holdMs: number):
     return { acked, killedAfterAcks };
 }
 
-test(`writers SIGKILLed at random moments ${RUNS} times: the file always parses and every acknowledged write is there`, async (t) => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-crash-'));
-    const started = Date.now();
-    const everyAck = new Set<string>();
-    let writes = 0;
-    let checks = 0;
+const crashSuite = (kind: 'lowdb' | 'postgres') =>
+    test(`${kind}: writers SIGKILLed at random moments ${RUNS} times: the store always opens and every acknowledged write is there`, { skip: kind === 'postgres' && PG_SKIP }, async (t) => {
+        const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-crash-'));
+        const database = kind === 'postgres' ? await createTestDatabase() : undefined;
+        const target = database?.url ?? dataDir;
+        const config = database ? { DATA_DIR: dataDir, DATABASE_URL: database.url } : { DATA_DIR: dataDir };
+        const started = Date.now();
+        const everyAck = new Set<string>();
+        let writes = 0;
+        let checks = 0;
 
-    /** What must be in the file now: every write acknowledged before the file is read. */
-    const check = async (label: string) => {
-        const expected = [...everyAck];
-        const text = await readFile(path.join(dataDir, 'db.json'), 'utf8');
-        let db: Db;
+        /** What must be stored now: every write acknowledged before the store is read. */
+        const check = async (label: string) => {
+            const expected = [...everyAck];
+            let db: Snapshot;
+            try {
+                const store = await openStore(config);
+                db = await store.dump();
+                await store.close();
+            } catch (error) {
+                assert.fail(`${label}: the store does not open after SIGKILL (${(error as Error).message})`);
+            }
+            const audited = new Set(db.audit.map((e) => e.accountId));
+            const present = new Set([...db.links.map((l) => l.accountId), ...Object.keys(db.taskLedger.calls)]);
+            const lost = expected.filter((id) => !present.has(id));
+            assert.deepEqual(lost, [], `${label}: acknowledged writes missing after SIGKILL`);
+            // A link and its audit entry were written together: both or neither.
+            const halves = db.links.filter((l) => !audited.has(l.accountId)).map((l) => l.accountId);
+            assert.deepEqual(halves, [], `${label}: links without their audit entry`);
+            checks++;
+        };
+
+        // Two lanes share the store, so a writer is often killed while the other waits for its lock.
+        const lane = async (name: string, runs: number) => {
+            const rnd = random(`crash-${kind}-${name}`);
+            for (let run = 0; run < runs; run++) {
+                const { acked } = await killWriterAtRandom(target, `${name}${run}`, Math.floor(rnd() * 250));
+                writes += acked.length;
+                for (const id of acked) everyAck.add(id);
+                await check(`${name}${run}`);
+            }
+        };
         try {
-            db = JSON.parse(text) as Db;
-        } catch (error) {
-            assert.fail(`${label}: the data file does not parse after SIGKILL (${(error as Error).message}), ${text.length} bytes`);
+            await Promise.all([lane('a', Math.ceil(RUNS / 2)), lane('b', Math.floor(RUNS / 2))]);
+            // The store opens and writes at once after the last kill, too.
+            const t0 = Date.now();
+            const store = await openStore(config);
+            await store.audit.append({ at: new Date().toISOString(), accountId: 'after', action: 'link', outcome: 'ok' });
+            await store.close();
+            assert.ok(Date.now() - t0 < 2_000, `the store took ${Date.now() - t0} ms to accept a write after the last kill`);
+            await check('after the last kill');
+            const left = (await readdir(dataDir)).filter((name) => !['db.json', 'audit.jsonl', 'ledger.jsonl'].includes(name));
+            report(t, `crash-${kind}`, { kills: RUNS, writersAtOnce: 2, acknowledgedWrites: writes, storeChecks: checks, lost: 0, corruptFiles: 0, seconds: (Date.now() - started) / 1000, leftBehind: left });
+        } finally {
+            await rm(dataDir, { recursive: true, force: true });
+            await database?.drop();
         }
-        const present = new Set([...db.links.map((l) => l.accountId), ...Object.keys(db.taskLedger.calls)]);
-        const lost = expected.filter((id) => !present.has(id));
-        assert.deepEqual(lost, [], `${label}: acknowledged writes missing after SIGKILL`);
-        checks++;
-    };
+    });
 
-    // Two lanes share the data directory, so a writer is often killed while the other waits for its lock.
-    const lane = async (name: string, runs: number) => {
-        const rnd = random(`crash-${name}`);
-        for (let run = 0; run < runs; run++) {
-            const { acked } = await killWriterAtRandom(dataDir, `${name}${run}`, Math.floor(rnd() * 250));
-            writes += acked.length;
-            for (const id of acked) everyAck.add(id);
-            await check(`${name}${run}`);
-        }
-    };
-    try {
-        await Promise.all([lane('a', Math.ceil(RUNS / 2)), lane('b', Math.floor(RUNS / 2))]);
-        // The store opens and writes at once after the last kill, too.
-        const t0 = Date.now();
-        const store = await LowdbStore.open(dataDir);
-        await store.update((db) => void db.audit.push({ at: new Date().toISOString(), accountId: 'after', action: 'link', outcome: 'ok' }));
-        await store.close();
-        assert.ok(Date.now() - t0 < 2_000, `the store took ${Date.now() - t0} ms to accept a write after the last kill`);
-        await check('after the last kill');
-        const left = (await readdir(dataDir)).filter((name) => name !== 'db.json');
-        report(t, 'crash', { kills: RUNS, writersAtOnce: 2, acknowledgedWrites: writes, fileChecks: checks, lost: 0, corruptFiles: 0, seconds: (Date.now() - started) / 1000, leftBehind: left });
-    } finally {
-        await rm(dataDir, { recursive: true, force: true });
-    }
-});
+crashSuite('lowdb');
+crashSuite('postgres');
 
 test('a write by another process that lands just after this store read the file is not lost', async (t) => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-open-race-'));
@@ -129,12 +146,15 @@ test('a write by another process that lands just after this store read the file 
     syncBuiltinESMExports();
     try {
         const other = await LowdbStore.open(dataDir);
-        await other.update((db) => void db.accounts.push({ id: 'first', name: 'first', apiKeyHash: 'h1', createdAt: '' }));
-        interleave = () => other.update((db) => void db.accounts.push({ id: 'landed-during-open', name: 'x', apiKeyHash: 'h2', createdAt: '' }));
+        await other.accounts.insert({ id: 'first', name: 'first', apiKeyHash: 'h1', createdAt: '' });
+        // Started while this store reads the files; it waits for the lock the open holds, then lands.
+        let landed: Promise<void> | undefined;
+        interleave = async () => void (landed = other.accounts.insert({ id: 'landed-during-open', name: 'x', apiKeyHash: 'h2', createdAt: '' }));
         const store = await LowdbStore.open(dataDir);
         assert.equal(interleave, undefined, 'the interleaved write ran');
-        await store.update((db) => void db.accounts.push({ id: 'mine', name: 'mine', apiKeyHash: 'h3', createdAt: '' }));
-        const onDisk = JSON.parse(await readFile(path.join(dataDir, 'db.json'), 'utf8')) as Db;
+        await landed;
+        await store.accounts.insert({ id: 'mine', name: 'mine', apiKeyHash: 'h3', createdAt: '' });
+        const onDisk = JSON.parse(await readFile(path.join(dataDir, 'db.json'), 'utf8')) as Snapshot;
         assert.deepEqual(onDisk.accounts.map((a) => a.id), ['first', 'landed-during-open', 'mine']);
         await store.close();
         await other.close();
@@ -163,14 +183,14 @@ test('a lock left by a dead process, or left empty, does not hold the next write
             await writeFile(lock, content);
             if (ageMs) await utimes(lock, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
             const started = Date.now();
-            await store.update((db) => void db.audit.push({ at: new Date().toISOString(), accountId: `after-${content || 'empty'}`, action: 'link', outcome: 'ok' }));
+            await store.audit.append({ at: new Date().toISOString(), accountId: `after-${content || 'empty'}`, action: 'link', outcome: 'ok' });
             timings.push(Date.now() - started);
         }
         assert.ok(timings.every((ms) => ms < 1_000), `writes waited ${timings.join(', ')} ms for a stale lock`);
         // A live lock is respected: the write waits for it.
         await writeFile(lock, String(process.pid));
         let done = false;
-        const waiting = store.update((db) => void db.audit.push({ at: '', accountId: 'waited', action: 'link', outcome: 'ok' })).then(() => (done = true));
+        const waiting = store.audit.append({ at: '', accountId: 'waited', action: 'link', outcome: 'ok' }).then(() => (done = true));
         await new Promise((resolve) => setTimeout(resolve, 100));
         assert.equal(done, false, 'a write went ahead of a live lock');
         await rm(lock);

@@ -1,16 +1,17 @@
 /**
- * The process the crash test kills: writes links and task-ledger entries through LowdbStore.update
- * as fast as it can, and prints the id of each write once `update` has resolved (acknowledged).
+ * The process the crash test kills: writes links (with their audit entry, in one transaction) and
+ * task-ledger entries as fast as it can, and prints the id of each write once the store has
+ * acknowledged it.
  *
- *   node --import tsx server/test/reliability/crashWriter.ts <dataDir> <tag>
+ *   node --import tsx server/test/reliability/crashWriter.ts <dataDir | postgres://…> <tag>
  */
-import { LowdbStore } from '../../store/lowdbStore.ts';
+import { openStore } from '../../store/openStore.ts';
 import type { LinkRecord } from '../../store/types.ts';
 
-const [dataDir, tag] = process.argv.slice(2);
-if (!dataDir || !tag) throw new Error('usage: crashWriter.ts <dataDir> <tag>');
+const [target, tag] = process.argv.slice(2);
+if (!target || !tag) throw new Error('usage: crashWriter.ts <dataDir | postgres://…> <tag>');
 
-const store = await LowdbStore.open(dataDir);
+const store = await openStore(target.startsWith('postgres') ? { DATA_DIR: '', DATABASE_URL: target } : { DATA_DIR: target });
 process.stdout.write('open\n');
 
 const link = (id: string): LinkRecord => ({
@@ -32,14 +33,12 @@ const link = (id: string): LinkRecord => ({
 for (let n = 0; ; n++) {
     const id = `${tag}-${n}`;
     if (n % 2 === 0) {
-        await store.update((db) => {
-            db.links.push(link(id));
-            db.audit.push({ at: new Date().toISOString(), accountId: id, action: 'link', outcome: 'ok' });
+        await store.transaction(async (tx) => {
+            await tx.links.put(link(id));
+            await tx.audit.append({ at: new Date().toISOString(), accountId: id, action: 'link', outcome: 'ok' });
         });
     } else {
-        await store.update((db) => {
-            db.taskLedger.calls[id] = { state: 'created', taskId: '00T000000000001AAA', at: new Date().toISOString() };
-        });
+        await store.ledger.settle(id, '00T000000000001AAA', new Date().toISOString());
     }
     // Pipes are written synchronously on Linux: once this returns, the parent will read the line.
     process.stdout.write(`${id}\n`);

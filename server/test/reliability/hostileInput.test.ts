@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../../store/types.ts';
 import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -16,8 +17,8 @@ const RUNS = Number(process.env.HOSTILE_RUNS ?? 120);
 const STACK_TRACE = /\bat [\w$.<>]+ \(|\.ts:\d+|\.js:\d+|node_modules|TypeError|ReferenceError|RangeError|Cannot read prop/;
 
 /** Everything a request could change (the failed-authentication counts live in memory, not in the store). */
-const snapshot = (h: Harness) =>
-    h.services.store.read((db) => JSON.stringify({ accounts: db.accounts, links: db.links, sessions: db.linkSessions, audit: db.audit.length, ledger: db.taskLedger }));
+const snapshot = async (h: Harness) =>
+    ((db: Snapshot) => JSON.stringify({ accounts: db.accounts, links: db.links, sessions: db.linkSessions, audit: db.audit.length, ledger: db.taskLedger }))(await h.services.store.dump());
 
 describe('hostile input never gets a 500, a stack trace or a changed store', () => {
     let h: Harness;
@@ -38,7 +39,7 @@ describe('hostile input never gets a 500, a stack trace or a changed store', () 
 
     /** Sends one request and checks the answer; a refused request must leave the store exactly as it was. */
     const check = async (send: () => request.Test, what: string, options: { html?: boolean } = {}) => {
-        const before = snapshot(h);
+        const before = await snapshot(h);
         const res = await send();
         cases++;
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
@@ -47,7 +48,7 @@ describe('hostile input never gets a 500, a stack trace or a changed store', () 
         assert.doesNotMatch(res.text, STACK_TRACE, `${what}: a stack trace`);
         if (res.status >= 400) {
             rejected++;
-            assert.equal(snapshot(h), before, `${what}: refused with ${res.status}, but the store changed`);
+            assert.equal(await snapshot(h), before, `${what}: refused with ${res.status}, but the store changed`);
             if (options.html) assert.match(res.headers['content-type'] ?? '', /text\/html/, what);
             else if (res.status !== 431) {
                 assert.match(res.headers['content-type'] ?? '', /application\/json/, `${what}: ${res.status} ${res.text.slice(0, 200)}`);
@@ -199,7 +200,7 @@ describe('hostile input never gets a 500, a stack trace or a changed store', () 
             ['an absolute URL with a path trick', `GET http://evil.example/api/v1/../v1/link HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n\r\n`],
             ['a TRACE request', `TRACE /api/v1/link HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n\r\n`]
         ];
-        const before = snapshot(h);
+        const before = await snapshot(h);
         for (const [what, raw] of attempts) {
             const answer = await rawRequest(h, raw);
             cases++;
@@ -212,7 +213,7 @@ describe('hostile input never gets a 500, a stack trace or a changed store', () 
         // The second of two Authorization headers is never the one used.
         const twice = await rawRequest(h, attempts[4]![1]);
         assert.match(twice, /^HTTP\/1\.1 401 /);
-        assert.equal(snapshot(h), before);
+        assert.equal(await snapshot(h), before);
     });
 
     test('the figures', (t) => {

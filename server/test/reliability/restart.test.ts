@@ -12,7 +12,8 @@ import { parseConfig, requireCompleteConfig, type Config } from '../../config.ts
 import { emulatorEnv } from '../../emulatorEnv.ts';
 import { createLogger } from '../../logger.ts';
 import { runServer } from '../../main.ts';
-import { LowdbStore } from '../../store/lowdbStore.ts';
+import { openStore } from '../../store/openStore.ts';
+import { createTestDatabase, PG_SKIP, warnIfNoPostgres, type TestDatabase } from '../pgDatabase.ts';
 import { Accounts } from '../../accounts.ts';
 import { systemClock } from '../../clock.ts';
 import { CLIENT, confirmPopup, PEOPLE, PUBLIC_URL } from '../harness.ts';
@@ -30,24 +31,30 @@ function freePort(): Promise<number> {
     });
 }
 
-describe('the backend restarts between the popup’s /oauth/start and its callback', () => {
+warnIfNoPostgres();
+
+const restartSuite = (kind: 'lowdb' | 'postgres') =>
+    describe(`${kind}: the backend restarts between the popup’s /oauth/start and its callback`, { skip: kind === 'postgres' && PG_SKIP }, () => {
     let emulator: Emulator;
+    let database: TestDatabase | undefined;
     let dataDir: string;
     let env: Record<string, string>;
     let config: Config;
     before(async () => {
         emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
         dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-restart-'));
-        env = emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { PORT: '0', HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'silent' });
+        database = kind === 'postgres' ? await createTestDatabase() : undefined;
+        env = emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { PORT: '0', HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'silent', DATABASE_URL: database?.url ?? '' });
         config = requireCompleteConfig(parseConfig(env));
     });
     after(async () => {
         await emulator.close();
+        await database?.drop();
         await rm(dataDir, { recursive: true, force: true });
     });
 
     const newAccount = async (name: string) => {
-        const store = await LowdbStore.open(dataDir);
+        const store = await openStore(config);
         const { account, apiKey } = await new Accounts(store, systemClock).create(name);
         await store.close();
         return { id: account.id, key: apiKey };
@@ -73,7 +80,7 @@ describe('the backend restarts between the popup’s /oauth/start and its callba
         } finally {
             await second.close();
         }
-        report(t, 'restart-clean', { restarts: 1, linked: 1 });
+        report(t, `restart-clean-${kind}`, { restarts: 1, linked: 1 });
     });
 
     test('killed (SIGKILL) and started again: the link completes', async (t) => {
@@ -115,6 +122,9 @@ describe('the backend restarts between the popup’s /oauth/start and its callba
         } finally {
             await kill(server.child);
         }
-        report(t, 'restart-sigkill', { kills: 2, linked: 1 });
+        report(t, `restart-sigkill-${kind}`, { kills: 2, linked: 1 });
     });
 });
+
+restartSuite('lowdb');
+restartSuite('postgres');

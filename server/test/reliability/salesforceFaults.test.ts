@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Snapshot } from '../../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import type { FaultKind, FaultMode } from '../../../emulator/index.ts';
@@ -36,7 +37,7 @@ describe('Salesforce failing during every step', () => {
         h.emulator.state.failNext(kind, modeOf(mode), { count, delayMs: delayOf(mode) });
         faults++;
     };
-    const linkOf = (id: string) => h.services.store.read((db) => structuredClone(db.links.find((l) => l.accountId === id)));
+    const linkOf = async (id: string) => ((db: Snapshot) => structuredClone(db.links.find((l) => l.accountId === id)))(await h.services.store.dump());
 
     for (const [kind, step] of [
         // A link makes two round trips: the token exchange, then one Composite request (identity facts and permission checks).
@@ -47,7 +48,7 @@ describe('Salesforce failing during every step', () => {
             test(`${step}: ${mode} → a clear error page, the previous link untouched, the new token revoked`, async () => {
                 const { id, key } = await h.newAccount(`Fault ${kind} ${mode}`);
                 await h.link(key, PEOPLE.uatApi, { environment: 'sandbox' });
-                const before = linkOf(id);
+                const before = await linkOf(id);
                 assert.equal(before?.status, 'linked');
                 const approvals = h.emulator.state.tokensFor(PEOPLE.acmeApi.username);
                 const popup = await startPopup(h.app, key, PEOPLE.acmeApi);
@@ -63,7 +64,7 @@ describe('Salesforce failing during every step', () => {
                 assert.doesNotMatch(page.text, /TypeError|undefined|at [\w.]+ \(|\.ts:\d+/);
                 const session = await h.api(key).get(`/api/v1/link-sessions/${popup.sessionId}`).expect(200);
                 assert.equal(session.body.state, 'failed');
-                assert.deepEqual(linkOf(id), before, 'the previous link changed');
+                assert.deepEqual(await linkOf(id), before, 'the previous link changed');
                 // Whatever token the exchange got was revoked.
                 assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), approvals);
                 if (kind === 'token' && (mode === 'slow' || mode === 'hang')) {
@@ -82,7 +83,7 @@ describe('Salesforce failing during every step', () => {
         test(`refresh during verify: ${mode} → 503 or 502 with a clear message, the link still linked`, async () => {
             const { id, key } = await h.newAccount(`Fault refresh ${mode}`);
             await h.link(key, PEOPLE.uatApi, { environment: 'sandbox' });
-            const before = linkOf(id);
+            const before = await linkOf(id);
             assert.equal(before?.status, 'linked');
             inject('refresh', mode, PERSISTENT);
             const { value: res, ms } = await within(BOUND_MS, `verify (${mode})`, () => h.api(key).post('/api/v1/link/verify'));
@@ -92,7 +93,7 @@ describe('Salesforce failing during every step', () => {
             assert.ok(res.status === 503 || res.status === 502, `status ${res.status}: ${res.text}`);
             assert.ok(['SALESFORCE_UNAVAILABLE', 'TOKEN_EXCHANGE_FAILED'].includes(res.body.error.code), res.text);
             assert.match(res.body.error.message, ACTIONABLE);
-            const after = linkOf(id);
+            const after = await linkOf(id);
             assert.equal(after?.status, 'linked');
             assert.deepEqual(after, before, 'the link changed');
             // Salesforce back: the link works.

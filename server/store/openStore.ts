@@ -1,0 +1,12 @@
+import { LowdbStore } from './lowdbStore.ts';
+import type { Store } from './store.ts';
+
+/** PostgreSQL when DATABASE_URL is set (migrated at open), otherwise the files in DATA_DIR. */
+export async function openStore(config: { DATA_DIR: string; DATABASE_URL?: string }): Promise<Store> {
+    if (config.DATABASE_URL) {
+        // Loaded only when used: the embedded store starts without the PostgreSQL client and migrator.
+        const { PgStore } = await import('./pgStore.ts');
+        return PgStore.open(config.DATABASE_URL);
+    }
+    return LowdbStore.open(config.DATA_DIR);
+}

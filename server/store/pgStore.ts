@@ -1,0 +1,311 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { runner } from 'node-pg-migrate';
+import { id15, markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
+import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, Snapshot, TaskLedgerEntry } from './types.ts';
+
+export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+export const MIGRATIONS_TABLE = 'ccl_migrations';
+const RETRIES = 3;
+const SEED_CHUNK = 2000;
+
+interface Queryable {
+    query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** Applies the schema's migrations that have not run yet (node-pg-migrate, under its own advisory lock). */
+export async function migrate(databaseUrl: string, log: (line: string) => void = () => undefined): Promise<void> {
+    await runner({
+        databaseUrl,
+        dir: MIGRATIONS_DIR,
+        direction: 'up',
+        migrationsTable: MIGRATIONS_TABLE,
+        checkOrder: true,
+        advisoryLockMode: 'wait',
+        log,
+        logger: { debug: () => undefined, info: log, warn: log, error: log }
+    });
+}
+
+const ledgerEntry = (row: { state: string; task_id: string | null; at: string; claimed_by: string | null }): TaskLedgerEntry => ({
+    state: row.state as TaskLedgerEntry['state'],
+    ...(row.task_id ? { taskId: row.task_id } : {}),
+    at: row.at,
+    ...(row.claimed_by ? { by: row.claimed_by } : {})
+});
+const json = (value: unknown): string => JSON.stringify(value);
+const forUpdate = (options?: { forUpdate?: boolean }): string => (options?.forUpdate ? ' FOR UPDATE' : '');
+
+/** The repositories as SQL over one connection (a transaction's) or the pool (each statement on its own). */
+class PgRepos implements Repos {
+    constructor(protected readonly db: Queryable) {}
+
+    /** Statements that must run together: inside a transaction as they are, outside in one of their own. */
+    protected atomically<T>(work: (tx: PgRepos) => Promise<T>): Promise<T> {
+        return work(this);
+    }
+
+    async #one<T>(text: string, values: unknown[]): Promise<T | undefined> {
+        const { rows } = await this.db.query<{ doc: T }>(text, values);
+        return rows[0]?.doc;
+    }
+
+    accounts: Repos['accounts'] = {
+        get: (id) => this.#one('SELECT doc FROM accounts WHERE id = $1', [id]),
+        byKeyHash: (hash) => this.#one('SELECT doc FROM accounts WHERE api_key_hash = $1', [hash]),
+        names: async (ids) => {
+            const { rows } = await this.db.query<{ id: string; name: string }>(`SELECT id, doc->>'name' AS name FROM accounts WHERE id = ANY($1::text[])`, [ids]);
+            return new Map(rows.map((r) => [r.id, r.name]));
+        },
+        list: async () => {
+            const { rows } = await this.db.query<{ doc: AccountRecord; status: LinkRecord['status'] | null; username: string | null }>(
+                `SELECT a.doc, l.status, l.doc->>'username' AS username FROM accounts a LEFT JOIN links l ON l.account_id = a.id ORDER BY a.doc->>'createdAt', a.id`
+            );
+            return rows.map((r): AccountOverview => ({ account: r.doc, ...(r.status ? { link: { status: r.status, username: r.username ?? '' } } : {}) }));
+        },
+        insert: async (account) => {
+            await this.db.query('INSERT INTO accounts (id, doc) VALUES ($1, $2)', [account.id, json(account)]);
+        },
+        patch: async (id, patch) => (await this.db.query('UPDATE accounts SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE id = $1', [id, json(patch)])).rowCount === 1
+    };
+
+    links: Repos['links'] = {
+        get: (accountId, options) => this.#one(`SELECT doc FROM links WHERE account_id = $1${forUpdate(options)}`, [accountId]),
+        ofApiUser: async (orgId, userId, options = {}) => {
+            const { rows } = await this.db.query<{ doc: LinkRecord }>(
+                `SELECT doc FROM links WHERE org_id15 = $1 AND user_id15 = $2 AND method = 'oauth' AND account_id IS DISTINCT FROM $3 ORDER BY account_id`,
+                [id15(orgId), id15(userId), options.except ?? null]
+            );
+            return rows.map((r) => r.doc);
+        },
+        dueForCheck: async (verifiedBefore) => {
+            const { rows } = await this.db.query<{ account_id: string }>(
+                `SELECT account_id FROM links WHERE method = 'oauth' AND status = 'linked' AND ($1::text IS NULL OR last_verified_at IS NULL OR last_verified_at < $1) ORDER BY last_verified_at NULLS FIRST`,
+                [verifiedBefore ?? null]
+            );
+            return rows.map((r) => r.account_id);
+        },
+        countByStatus: async () => {
+            const { rows } = await this.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM links GROUP BY status');
+            return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+        },
+        put: (link) =>
+            this.atomically(async (tx) => {
+                const previous = await tx.links.get(link.accountId, { forUpdate: true });
+                await tx.db.query('INSERT INTO links (account_id, doc) VALUES ($1, $2) ON CONFLICT (account_id) DO UPDATE SET doc = EXCLUDED.doc', [link.accountId, json(link)]);
+                return previous;
+            }),
+        patch: async (accountId, patch) => (await this.db.query('UPDATE links SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE account_id = $1', [accountId, json(patch)])).rowCount === 1,
+        delete: (accountId) => this.#one('DELETE FROM links WHERE account_id = $1 RETURNING doc', [accountId])
+    };
+
+    sessions: Repos['sessions'] = {
+        get: (id, options) => this.#one(`SELECT doc FROM link_sessions WHERE id = $1${forUpdate(options)}`, [id]),
+        byStateHash: (hash, options) => this.#one(`SELECT doc FROM link_sessions WHERE state_hash = $1${forUpdate(options)}`, [hash]),
+        countPending: async (accountId, now) => {
+            const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM link_sessions WHERE account_id = $1 AND state = 'pending' AND expires_at > $2`, [accountId, now]);
+            return rows[0]!.n;
+        },
+        insert: async (session) => {
+            await this.db.query('INSERT INTO link_sessions (id, doc) VALUES ($1, $2)', [session.id, json(session)]);
+        },
+        patch: async (id, patch) => (await this.db.query('UPDATE link_sessions SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE id = $1', [id, json(patch)])).rowCount === 1,
+        purge: async (before) => (await this.db.query('DELETE FROM link_sessions WHERE expires_at < $1', [before])).rowCount ?? 0
+    };
+
+    audit: Repos['audit'] = {
+        append: async (entry, options = {}) => {
+            const result = await this.db.query(
+                `INSERT INTO audit (doc) SELECT $1::jsonb WHERE NOT $2::boolean OR NOT EXISTS (
+                    SELECT 1 FROM (SELECT doc FROM audit WHERE account_id = $3 ORDER BY seq DESC LIMIT 1) latest WHERE latest.doc - 'at' = $1::jsonb - 'at')`,
+                [json(entry), options.unlessRepeat ?? false, entry.accountId]
+            );
+            return result.rowCount === 1;
+        },
+        page: async (accountId, { cursor, limit }) => {
+            const before = cursor && /^\d+$/.test(cursor) ? cursor : null;
+            const { rows } = await this.db.query<{ seq: string; doc: AuditEntry }>(
+                'SELECT seq, doc FROM audit WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint) ORDER BY seq DESC LIMIT $3',
+                [accountId, before, limit + 1]
+            );
+            const entries = rows.slice(0, limit);
+            return { entries: entries.map((r) => r.doc), ...(rows.length > limit ? { nextCursor: entries.at(-1)!.seq } : {}) };
+        },
+        firstLinkedAt: async (accountId, orgId) => {
+            const { rows } = await this.db.query<{ at: string }>(
+                `SELECT at FROM audit WHERE account_id = $1 AND doc->>'outcome' = 'ok'
+                   AND (doc->>'action' = 'legacy_import' OR (doc->>'action' IN ('link', 'relink') AND left(doc->>'orgId', 15) = $2))
+                 ORDER BY seq LIMIT 1`,
+                [accountId, id15(orgId)]
+            );
+            return rows[0]?.at;
+        },
+        prune: async (before, keepPerAccount) => {
+            const old = await this.db.query('DELETE FROM audit WHERE at < $1', [before]);
+            const over = await this.db.query(
+                `DELETE FROM audit WHERE seq IN (SELECT seq FROM (SELECT seq, row_number() OVER (PARTITION BY account_id ORDER BY seq DESC) AS n FROM audit) ranked WHERE n > $1)`,
+                [keepPerAccount]
+            );
+            return (old.rowCount ?? 0) + (over.rowCount ?? 0);
+        }
+    };
+
+    ledger: Repos['ledger'] = {
+        startedAt: async () => {
+            const found = await this.db.query<{ value: string }>(`SELECT value FROM store_meta WHERE key = 'ledger_started_at'`);
+            if (found.rows[0]) return found.rows[0].value;
+            const { rows } = await this.db.query<{ value: string }>(
+                `INSERT INTO store_meta (key, value) VALUES ('ledger_started_at', $1) ON CONFLICT (key) DO UPDATE SET value = store_meta.value RETURNING value`,
+                [new Date().toISOString()]
+            );
+            return rows[0]!.value;
+        },
+        get: async (key) => {
+            const { rows } = await this.db.query<{ state: string; task_id: string | null; at: string; claimed_by: string | null }>('SELECT state, task_id, at, claimed_by FROM task_ledger WHERE key = $1', [key]);
+            return rows[0] ? ledgerEntry(rows[0]) : undefined;
+        },
+        claim: async (key, entry) => {
+            const inserted = await this.db.query(`INSERT INTO task_ledger (key, state, at, claimed_by) VALUES ($1, 'pending', $2, $3) ON CONFLICT (key) DO NOTHING`, [key, entry.at, entry.by]);
+            if (inserted.rowCount === 1) return undefined;
+            return (await this.ledger.get(key)) ?? this.ledger.claim(key, entry);
+        },
+        settle: async (key, taskId, at) => {
+            await this.db.query(
+                `INSERT INTO task_ledger (key, state, task_id, at) VALUES ($1, 'created', $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET state = 'created', task_id = EXCLUDED.task_id, at = EXCLUDED.at, claimed_by = NULL`,
+                [key, taskId, at]
+            );
+        },
+        release: async (key) => {
+            await this.db.query(`DELETE FROM task_ledger WHERE key = $1 AND state = 'pending'`, [key]);
+        },
+        prune: async (before) => (await this.db.query('DELETE FROM task_ledger WHERE at < $1', [before])).rowCount ?? 0
+    };
+}
+
+class PgTx extends PgRepos implements Tx {
+    constructor(readonly client: pg.PoolClient) {
+        super(client);
+    }
+
+    /** Sorted, so two transactions that want the same keys take them in one order and never deadlock each other. */
+    async lock(...keys: LockKey[]): Promise<void> {
+        for (const key of [...new Set(keys)].sort()) await this.client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+    }
+}
+
+/**
+ * The PostgreSQL store (DATABASE_URL): one row per record, the record whole in a jsonb column, the
+ * looked-up fields as generated, indexed columns. Transactions run at READ COMMITTED with row locks
+ * (FOR UPDATE) and advisory locks where the rules span rows; a deadlock or serialization failure
+ * retries the transaction. Any number of processes may share the database.
+ */
+export class PgStore extends PgRepos implements Store {
+    readonly kind = 'postgres' as const;
+
+    private constructor(readonly pool: pg.Pool) {
+        super(pool);
+    }
+
+    protected override atomically<T>(work: (tx: PgRepos) => Promise<T>): Promise<T> {
+        return this.transaction((tx) => work(tx as PgTx));
+    }
+
+    /** Opens a pool; `migrate` (default true) applies pending migrations first. */
+    static async open(databaseUrl: string, options: { migrate?: boolean; max?: number } = {}): Promise<PgStore> {
+        if (options.migrate ?? true) await migrate(databaseUrl);
+        const pool = new pg.Pool({
+            connectionString: databaseUrl,
+            max: options.max ?? 10,
+            // A transaction left open (a bug, a stalled process) must not hold its locks for long.
+            idle_in_transaction_session_timeout: 30_000,
+            application_name: 'contact-center-link'
+        });
+        pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it
+        const store = new PgStore(pool);
+        const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'links' AND table_schema = current_schema()`);
+        if (rows[0]!.n === 0) {
+            await pool.end();
+            throw new Error('The database has no Contact Center Link tables: run "npm run store -- migrate" (or start the server, which migrates).');
+        }
+        return store;
+    }
+
+    async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+        refuseNested();
+        for (let attempt = 1; ; attempt++) {
+            const client = await this.pool.connect();
+            let broken = false;
+            try {
+                await client.query('BEGIN');
+                const result = await markTransaction('postgres', () => work(new PgTx(client)));
+                await client.query('COMMIT');
+                return result;
+            } catch (error) {
+                await client.query('ROLLBACK').catch(() => (broken = true));
+                const code = (error as { code?: string }).code;
+                if ((code === '40P01' || code === '40001') && attempt < RETRIES) continue;
+                throw error;
+            } finally {
+                client.release(broken);
+            }
+        }
+    }
+
+    async seed(data: Partial<Snapshot>): Promise<void> {
+        await this.transaction(async (tx) => {
+            const db = (tx as PgTx).client;
+            const insert = async (rows: unknown[], sql: string) => {
+                for (let i = 0; i < rows.length; i += SEED_CHUNK) await db.query(sql, [json(rows.slice(i, i + SEED_CHUNK))]);
+            };
+            await insert(data.accounts ?? [], `INSERT INTO accounts (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`);
+            await insert(data.links ?? [], `INSERT INTO links (account_id, doc) SELECT x->>'accountId', x FROM jsonb_array_elements($1::jsonb) x`);
+            await insert(data.linkSessions ?? [], `INSERT INTO link_sessions (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`);
+            await insert(data.audit ?? [], `INSERT INTO audit (doc) SELECT x FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, n) ORDER BY n`);
+            if (data.taskLedger) {
+                await db.query(`INSERT INTO store_meta (key, value) VALUES ('ledger_started_at', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [data.taskLedger.startedAt]);
+                const calls = Object.entries(data.taskLedger.calls).map(([k, e]) => ({ k, ...e }));
+                await insert(
+                    calls,
+                    `INSERT INTO task_ledger (key, state, task_id, at, claimed_by) SELECT x->>'k', x->>'state', x->>'taskId', x->>'at', x->>'by' FROM jsonb_array_elements($1::jsonb) x`
+                );
+            }
+        });
+    }
+
+    async dump(): Promise<Snapshot> {
+        const client = await this.pool.connect();
+        let broken = false;
+        try {
+            // One snapshot of every table.
+            await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+            const docs = async <T>(sql: string) => (await client.query<{ doc: T }>(sql)).rows.map((r) => r.doc);
+            const accounts = await docs<AccountRecord>(`SELECT doc FROM accounts ORDER BY doc->>'createdAt', id`);
+            const links = await docs<LinkRecord>('SELECT doc FROM links ORDER BY account_id');
+            const linkSessions = await docs<LinkSessionRecord>(`SELECT doc FROM link_sessions ORDER BY doc->>'createdAt', id`);
+            const audit = await docs<AuditEntry>('SELECT doc FROM audit ORDER BY seq');
+            const started = await client.query<{ value: string }>(`SELECT value FROM store_meta WHERE key = 'ledger_started_at'`);
+            const ledger = await client.query<{ key: string; state: string; task_id: string | null; at: string; claimed_by: string | null }>('SELECT key, state, task_id, at, claimed_by FROM task_ledger ORDER BY key');
+            await client.query('COMMIT');
+            return {
+                accounts,
+                links,
+                linkSessions,
+                audit,
+                taskLedger: { startedAt: started.rows[0]?.value ?? new Date(0).toISOString(), calls: Object.fromEntries(ledger.rows.map((r) => [r.key, ledgerEntry(r)])) }
+            };
+        } catch (error) {
+            await client.query('ROLLBACK').catch(() => (broken = true));
+            throw error;
+        } finally {
+            client.release(broken);
+        }
+    }
+
+    #closed?: Promise<void>;
+    close(): Promise<void> {
+        this.#closed ??= this.pool.end();
+        return this.#closed;
+    }
+}
