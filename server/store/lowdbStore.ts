@@ -88,6 +88,7 @@ class Indexes {
         for (const a of doc.accounts) {
             this.accounts.set(a.id, a);
             this.byKeyHash.set(a.apiKeyHash, a);
+            if (a.platformKeyHash) this.byKeyHash.set(a.platformKeyHash, a);
         }
         for (const l of doc.links) {
             this.links.set(l.accountId, l);
@@ -205,7 +206,7 @@ class LowdbRepos implements Repos {
         byKeyHash: async (hash) => {
             await this.#fresh();
             const index = this.#index();
-            return copy(index ? index.byKeyHash.get(hash) : this.#rows('accounts').find((a) => a.apiKeyHash === hash));
+            return copy(index ? index.byKeyHash.get(hash) : this.#rows('accounts').find((a) => a.apiKeyHash === hash || a.platformKeyHash === hash));
         },
         names: async (ids) => {
             await this.#fresh();
@@ -223,7 +224,8 @@ class LowdbRepos implements Repos {
         },
         insert: (account) =>
             this.#write((draft) => {
-                if (draft.rows('accounts', false).some((a) => a.id === account.id || a.apiKeyHash === account.apiKeyHash)) throw new Error(`An account with the id ${account.id} or its key already exists.`);
+                const hashes = [account.apiKeyHash, account.platformKeyHash].filter(Boolean);
+                if (draft.rows('accounts', false).some((a) => a.id === account.id || hashes.includes(a.apiKeyHash) || (a.platformKeyHash && hashes.includes(a.platformKeyHash)))) throw new Error(`An account with the id ${account.id} or its key already exists.`);
                 draft.rows('accounts', true).push(structuredClone(account));
             }),
         patch: (id, patch) =>

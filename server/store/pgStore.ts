@@ -53,7 +53,7 @@ class PgRepos implements Repos {
 
     accounts: Repos['accounts'] = {
         get: (id) => this.#one('SELECT doc FROM accounts WHERE id = $1', [id]),
-        byKeyHash: (hash) => this.#one('SELECT doc FROM accounts WHERE api_key_hash = $1', [hash]),
+        byKeyHash: (hash) => this.#one('SELECT doc FROM accounts WHERE api_key_hash = $1 OR platform_key_hash = $1 LIMIT 1', [hash]),
         names: async (ids) => {
             const { rows } = await this.db.query<{ id: string; name: string }>(`SELECT id, doc->>'name' AS name FROM accounts WHERE id = ANY($1::text[])`, [ids]);
             return new Map(rows.map((r) => [r.id, r.name]));

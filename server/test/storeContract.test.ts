@@ -74,6 +74,8 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await store.accounts.insert(account('a2', { webhook: { url: 'https://hooks.example/x', secret: { v: 1, iv: 'i', tag: 't', data: 'd' }, createdAt: '2026-01-01T00:00:00.000Z' } }));
             assert.deepEqual(await store.accounts.get('a1'), account('a1'));
             assert.equal((await store.accounts.byKeyHash('hash-a2'))?.id, 'a2');
+            await store.accounts.insert(account('a9', { platformKeyHash: 'platform-hash-a9' }));
+            assert.equal((await store.accounts.byKeyHash('platform-hash-a9'))?.id, 'a9', 'the platform key finds its account too');
             assert.equal(await store.accounts.byKeyHash('hash-nobody'), undefined);
             assert.deepEqual(await store.accounts.names(['a1', 'a2', 'missing']), new Map([['a1', 'Name a1'], ['a2', 'Name a2']]));
             assert.equal(await store.accounts.patch('a2', { webhook: null, keyRotatedAt: '2026-02-01T00:00:00.000Z' }), true);
@@ -81,7 +83,7 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.equal(await store.accounts.patch('missing', { name: 'x' }), false);
             await store.links.put(link('a1'));
             const list = await store.accounts.list();
-            assert.deepEqual(list.map((r) => [r.account.id, r.link?.status]).sort(), [['a1', 'linked'], ['a2', undefined]]);
+            assert.deepEqual(list.map((r) => [r.account.id, r.link?.status]).sort(), [['a1', 'linked'], ['a2', undefined], ['a9', undefined]]);
             // A key hash is unique.
             await assert.rejects(store.accounts.insert(account('a3', { apiKeyHash: 'hash-a1' })));
             // Reads are copies.

@@ -4,10 +4,13 @@
 
 CREATE TABLE accounts (
     id text PRIMARY KEY,
+    -- The org's key and the platform's key: a request finds its account by either hash.
     api_key_hash text GENERATED ALWAYS AS (doc->>'apiKeyHash') STORED,
+    platform_key_hash text GENERATED ALWAYS AS (doc->>'platformKeyHash') STORED,
     doc jsonb NOT NULL
 );
 CREATE UNIQUE INDEX accounts_api_key_hash ON accounts (api_key_hash);
+CREATE UNIQUE INDEX accounts_platform_key_hash ON accounts (platform_key_hash) WHERE platform_key_hash IS NOT NULL;
 
 CREATE TABLE links (
     account_id text PRIMARY KEY,
