@@ -12,6 +12,7 @@ import { newNonce, oauthRouter } from './http/oauthRouter.ts';
 import { ConsentForms } from './link/consent.ts';
 import type { Logger } from './logger.ts';
 import type { Services } from './services.ts';
+import { clientAddress, rateLimit } from './http/rateLimit.ts';
 
 export interface AppOptions {
     /** Extra routes mounted before the 404 handler (the demo's preview page). */
@@ -79,13 +80,27 @@ export function createApp(services: Services, options: AppOptions = {}): Express
         res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
 
-    app.use('/oauth', cookieParser(), oauthRouter(links, { secureCookies: config.PUBLIC_URL.startsWith('https:'), logger, consent: new ConsentForms(config.TOKEN_ENCRYPTION_KEY) }));
+    // Unauthenticated: limited per client address before anything reads the store.
+    const oauthFlood = rateLimit(services.oauthRate, clientAddress, (res, error) => {
+        res.status(error.status).type('text').send(`${error.message} Close this window and start the link again from the Contact Center Link card in a minute.`);
+    });
+    app.use('/oauth', oauthFlood, cookieParser(), oauthRouter(links, { secureCookies: config.PUBLIC_URL.startsWith('https:'), logger, consent: new ConsentForms(config.TOKEN_ENCRYPTION_KEY) }));
 
     app.get('/api/v1/openapi.json', openApiHandler(config.PUBLIC_URL));
 
     const api = express.Router();
     // The key first: a request without one is refused before a byte of its body is read or parsed.
     api.use(authenticate);
+    // Writes that leave an audit entry are limited per account, so no tenant can grow the audit at will; call actions are not.
+    api.use(
+        rateLimit(
+            services.accountWriteRate,
+            (req, res) => (req.method === 'GET' || req.path.startsWith('/calls/') ? undefined : res.locals.account?.id),
+            (_res, error) => {
+                throw error;
+            }
+        )
+    );
     api.use(refuseAnnouncedOversize((req) => (req.path.startsWith('/calls/') ? kilobytes(CALLS_BODY_LIMIT) : API_BODY_LIMIT)));
     api.use(callsBodyParser());
     api.use(express.json({ limit: API_BODY_LIMIT, strict: true }));

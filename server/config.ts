@@ -66,6 +66,9 @@ export const configSchema = z.object({
         .default('62.0'),
     SF_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
     DATA_DIR: z.string().min(1).default('./data'),
+    /** The audit keeps entries this long, and at most this many per account (the newest). */
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
+    AUDIT_MAX_PER_ACCOUNT: z.coerce.number().int().min(10).max(1_000_000).default(1000),
     /** postgres://…: the PostgreSQL store instead of the files in DATA_DIR. */
     DATABASE_URL: z.preprocess(
         (value) => (value === '' ? undefined : value),

@@ -27,6 +27,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
     });
     const { port } = server.address() as AddressInfo;
     if (config.HEALTH_SWEEP_INTERVAL_SECONDS > 0) services.health.start();
+    services.auditRetention.start();
     let closing: Promise<void> | undefined;
     return {
         url: `http://localhost:${port}`,
@@ -39,6 +40,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                     server.closeIdleConnections();
                 });
                 await services.health.stop();
+                services.auditRetention.stop();
                 await services.webhooks.settle();
                 await services.org.flush();
                 await store.close();

@@ -16,6 +16,8 @@ import { CallActions } from './calls/callActions.ts';
 import { CallLedger } from './calls/ledger.ts';
 import { OrgClient } from './salesforce/orgClient.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter } from './http/abuse.ts';
+import { ACCOUNT_WRITE_RATE, OAUTH_RATE, RateLimiter } from './http/rateLimit.ts';
+import { AuditRetention } from './link/auditRetention.ts';
 
 export interface ServiceDeps {
     config: Config;
@@ -45,6 +47,12 @@ export interface Services {
     calls: CallActions;
     /** Wrong API keys per address: slowed, then refused. */
     failedAuth: FailedAuthLimiter;
+    /** /oauth requests per client address. */
+    oauthRate: RateLimiter;
+    /** Audited writes per account. */
+    accountWriteRate: RateLimiter;
+    /** Keeps the audit within its age and count. */
+    auditRetention: AuditRetention;
 }
 
 export const redirectUri = (config: Config): string => `${config.PUBLIC_URL}/oauth/callback`;
@@ -91,5 +99,9 @@ export function buildServices(deps: ServiceDeps): Services {
     links.useLegacyLogin((accountId) => org.verifyLegacy(accountId));
     const calls = new CallActions({ org, ledger: new CallLedger(store, clock, logger), clock, logger });
     const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime());
-    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics, org, calls, failedAuth };
+    const now = () => clock.now().getTime();
+    const oauthRate = new RateLimiter(OAUTH_RATE, now);
+    const accountWriteRate = new RateLimiter(ACCOUNT_WRITE_RATE, now);
+    const auditRetention = new AuditRetention(store, clock, logger, { maxAgeDays: config.AUDIT_RETENTION_DAYS, maxPerAccount: config.AUDIT_MAX_PER_ACCOUNT });
+    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics, org, calls, failedAuth, oauthRate, accountWriteRate, auditRetention };
 }

@@ -254,8 +254,29 @@ export class PgStore extends PgRepos implements Store {
     }
 
     async seed(data: Partial<Snapshot>): Promise<void> {
+        await this.transaction(async (tx) => this.#seed((tx as PgTx).client, data));
+    }
+
+    /** Rows in each table (the move command refuses a target that has any). */
+    async counts(): Promise<Record<string, number>> {
+        const { rows } = await this.pool.query<{ t: string; n: number }>(
+            `SELECT 'accounts' AS t, count(*)::int AS n FROM accounts UNION ALL SELECT 'links', count(*)::int FROM links UNION ALL SELECT 'linkSessions', count(*)::int FROM link_sessions
+             UNION ALL SELECT 'audit', count(*)::int FROM audit UNION ALL SELECT 'taskLedger', count(*)::int FROM task_ledger`
+        );
+        return Object.fromEntries(rows.map((r) => [r.t, r.n]));
+    }
+
+    /** Every table emptied and filled with `data`, in one transaction (the move command's --force). */
+    async replaceAll(data: Snapshot): Promise<void> {
         await this.transaction(async (tx) => {
             const db = (tx as PgTx).client;
+            await db.query('TRUNCATE accounts, links, link_sessions, audit, task_ledger RESTART IDENTITY');
+            await this.#seed(db, data);
+        });
+    }
+
+    async #seed(db: pg.PoolClient, data: Partial<Snapshot>): Promise<void> {
+        {
             const insert = async (rows: unknown[], sql: string) => {
                 for (let i = 0; i < rows.length; i += SEED_CHUNK) await db.query(sql, [json(rows.slice(i, i + SEED_CHUNK))]);
             };
@@ -271,7 +292,7 @@ export class PgStore extends PgRepos implements Store {
                     `INSERT INTO task_ledger (key, state, task_id, at, claimed_by) SELECT x->>'k', x->>'state', x->>'taskId', x->>'at', x->>'by' FROM jsonb_array_elements($1::jsonb) x`
                 );
             }
-        });
+        }
     }
 
     async dump(): Promise<Snapshot> {

@@ -12,6 +12,7 @@ import { emulatorEnv } from '../emulatorEnv.ts';
 import { createLogger } from '../logger.ts';
 import { buildServices, type Services } from '../services.ts';
 import { LowdbStore } from '../store/lowdbStore.ts';
+import { RateLimiter, type RatePolicy } from '../http/rateLimit.ts';
 import { PgStore } from '../store/pgStore.ts';
 import type { Store } from '../store/store.ts';
 import { createTestDatabase, type TestDatabase } from './pgDatabase.ts';
@@ -107,6 +108,8 @@ export function recordingGateway(real: SalesforceGateway, seen: Set<string>): Sa
     };
 }
 
+const UNLIMITED_RATE: RatePolicy = { limit: Number.POSITIVE_INFINITY, windowMs: 60_000, maxKeys: 10 };
+
 export async function startHarness(
     options: {
         emulator?: EmulatorOptions;
@@ -115,6 +118,9 @@ export async function startHarness(
         envFor?: (emulator: Emulator) => Record<string, string>;
         /** The wrong-key limiter's policy; by default one that never slows or refuses, since every test client is one address. */
         failedAuth?: FailedAuthPolicy;
+        /** The /oauth and per-account write limits; by default none, for the same reason. */
+        oauthRate?: RatePolicy;
+        accountWriteRate?: RatePolicy;
         store?: 'lowdb' | 'postgres';
     } = {}
 ): Promise<Harness> {
@@ -133,6 +139,8 @@ export async function startHarness(
     let services = buildServices({ config, store, logger, clock });
     if (options.gateway) services = buildServices({ config, store, logger, clock, gateway: options.gateway(services.gateway) });
     services.failedAuth = new FailedAuthLimiter(options.failedAuth ?? UNLIMITED_FAILED_AUTH, () => clock.now().getTime());
+    services.oauthRate = new RateLimiter(options.oauthRate ?? UNLIMITED_RATE, () => clock.now().getTime());
+    services.accountWriteRate = new RateLimiter(options.accountWriteRate ?? UNLIMITED_RATE, () => clock.now().getTime());
     const app = createApp(services);
 
     const api = (key: string) => ({
