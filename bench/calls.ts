@@ -117,7 +117,7 @@ async function main(): Promise<void> {
         const retried = await burst(emulator, 'backend, the same Tasks retried', CALLS, async (i) => ok(await putTask(`warm-${i}`)));
 
         // The naive way: every call refreshes the token itself, then creates the Task.
-        const link0 = services.store.read((db) => db.links.find((l) => l.accountId === accountId)!);
+        const link0 = (await services.store.links.get(accountId))!;
         const refreshToken = services.cipher.open(link0.refreshToken!, { purpose: 'refresh_token', owner: link0.accountId });
         const oauth2 = new OAuth2({ loginUrl: link0.loginUrl, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, redirectUri: `${PUBLIC_URL}/oauth/callback` });
         const naive = await burst(emulator, 'naive: refresh + create per call', CALLS, async (i) => {

@@ -67,10 +67,8 @@ async function serve(accountCount: number): Promise<void> {
     const { services } = running;
 
     // Other tenants, so the key lookup and the status view work on a store of a realistic size.
-    await services.store.update((db) => {
-        for (let i = 0; i < accountCount; i++) {
-            db.accounts.push({ id: `acc_${randomToken(12)}`, name: `Tenant ${i}`, apiKeyHash: hashApiKey(`ccl_${randomToken(32)}`), createdAt: new Date().toISOString() });
-        }
+    await services.store.seed({
+        accounts: Array.from({ length: accountCount }, (_, i) => ({ id: `acc_${randomToken(12)}`, name: `Tenant ${i}`, apiKeyHash: hashApiKey(`ccl_${randomToken(32)}`), createdAt: new Date().toISOString() }))
     });
 
     // The benchmarked account: linked for real, through the popup flow against the emulator.

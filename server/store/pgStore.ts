@@ -5,6 +5,7 @@ import { runner } from 'node-pg-migrate';
 import { id15, markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
 import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, Snapshot, TaskLedgerEntry } from './types.ts';
 
+/** Beside this module: the sources' folder, or its copy in the build's output (npm run build copies it). */
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 export const MIGRATIONS_TABLE = 'ccl_migrations';
 const RETRIES = 3;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -51,6 +51,8 @@ export interface Harness {
     store: Store;
     /** Another store over the same data (a restarted process); the caller closes it. */
     reopenStore(): Promise<Store>;
+    /** Everything the store keeps, as text: lowdb's files as written, or every PostgreSQL row. */
+    storedText(): Promise<string>;
     services: Services;
     app: Express;
     dataDir: string;
@@ -157,6 +159,15 @@ export async function startHarness(
         emulator,
         store,
         reopenStore: () => (opened.database ? PgStore.open(opened.database.url) : LowdbStore.open(dataDir)),
+        async storedText() {
+            if (!opened.database) return (await Promise.all(['db.json', 'audit.jsonl', 'ledger.jsonl'].map((name) => readFile(path.join(dataDir, name), 'utf8').catch(() => '')))).join('\n');
+            const other = await PgStore.open(opened.database.url);
+            try {
+                return JSON.stringify(await other.dump());
+            } finally {
+                await other.close();
+            }
+        },
         services,
         app,
         dataDir,

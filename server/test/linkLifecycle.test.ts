@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import type { Snapshot } from '../store/types.ts';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PEOPLE, recordingGateway, startHarness, type Harness } from './harness.ts';
 
@@ -179,8 +177,8 @@ test('legacy links: imported encrypted, shown without secrets, erased by an OAut
         assert.equal(status.body.link.username, 'api@acme.example');
         assert.equal(status.body.link.method, 'legacy');
         assert.doesNotMatch(JSON.stringify(status.body), new RegExp(`${secret}|${token}|legacyCredentials`));
+        const file = await h.storedText();
         await h.services.store.close();
-        const file = await readFile(path.join(h.dataDir, 'db.json'), 'utf8');
         assert.equal(file.includes(secret) || file.includes(token), false);
 
         await assert.rejects(
@@ -208,8 +206,9 @@ test('no token, password or API key is ever written in clear to the data file or
         await h.api(key).post('/api/v1/link/verify').expect(200);
         const other = await h.newAccount('Secret keeper 2');
         await h.link(other.key, PEOPLE.acmeNoApi);
+        await h.services.calls.settled();
+        const file = await h.storedText();
         await h.services.store.close();
-        const file = await readFile(path.join(h.dataDir, 'db.json'), 'utf8');
         const logs = h.logs();
         assert.ok(seen.size >= 3, 'the test saw tokens');
         assert.ok(logs.length > 0, 'the test captured logs');
