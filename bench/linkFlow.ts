@@ -25,6 +25,7 @@ import { parseConfig, requireCompleteConfig } from '../server/config.ts';
 import { emulatorEnv } from '../server/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices } from '../server/services.ts';
+import { RateLimiter } from '../server/http/rateLimit.ts';
 import type { SalesforceGateway } from '../server/salesforce/gateway.ts';
 import { LowdbStore } from '../server/store/lowdbStore.ts';
 import { confirmPopup } from '../server/test/harness.ts';
@@ -91,6 +92,9 @@ async function main(): Promise<void> {
     const logger = createLogger('info', new PassThrough().resume());
     const plain = buildServices({ config, store, logger });
     const services = buildServices({ config, store, logger, gateway: timedGateway(plain.gateway, clock) });
+    // One client address and one account make every link here: the abuse limits would refuse the benchmark itself.
+    services.oauthRate = new RateLimiter({ limit: Number.POSITIVE_INFINITY, windowMs: 60_000, maxKeys: 10 });
+    services.accountWriteRate = new RateLimiter({ limit: Number.POSITIVE_INFINITY, windowMs: 60_000, maxKeys: 10 });
     const server = await new Promise<Server>((resolve) => {
         const s = createApp(services).listen(0, '127.0.0.1', () => resolve(s));
     });
