@@ -178,7 +178,6 @@ test('legacy links: imported encrypted, shown without secrets, erased by an OAut
         assert.equal(status.body.link.method, 'legacy');
         assert.doesNotMatch(JSON.stringify(status.body), new RegExp(`${secret}|${token}|legacyCredentials`));
         const file = await h.storedText();
-        await h.services.store.close();
         assert.equal(file.includes(secret) || file.includes(token), false);
 
         await assert.rejects(
