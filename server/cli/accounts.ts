@@ -7,6 +7,7 @@ import { ConfigError, parseConfig } from '../config.ts';
 import { TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import { validationError } from '../http/errorMiddleware.ts';
+import { activityQuery } from '../http/schemas.ts';
 import { loginHostPolicy } from '../services.ts';
 import type { Config } from '../config.ts';
 import { openStore } from '../store/openStore.ts';
@@ -19,6 +20,9 @@ const USAGE = `Usage: npm run accounts -- <command> [options]
   list                          list accounts and their link status
   rotate-key --id ACCOUNT_ID [--scope link|platform]
                                 issue a new key of that scope (default link); the old one stops working at once
+  activity --id ACCOUNT_ID [--limit N] [--cursor C]
+                                the account's link history, newest first (10 by default, at most 100); --cursor goes on
+                                from where the last page ended
   import-legacy --file F.json   import links made the old way (username, password, security token)
   reseal                        seal every stored secret again with the current key (after a key rotation)
 
@@ -29,7 +33,7 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
     const { positionals, values } = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { name: { type: 'string' }, id: { type: 'string' }, scope: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
+        options: { name: { type: 'string' }, id: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' }, scope: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
     });
     const command = positionals[0];
     if (values.help || !command) {
@@ -64,6 +68,21 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
                 if (scope !== 'link' && scope !== 'platform') throw new AppError('VALIDATION_FAILED', 'rotate-key --scope must be link (the org’s key) or platform (the platform’s key).');
                 const apiKey = await accounts.rotateKey(values.id, scope);
                 out(values.json ? JSON.stringify({ id: values.id, scope, apiKey }) : `New ${scope === 'link' ? 'org' : 'platform'} key for ${values.id} (shown once; the old ${scope} key no longer works): ${apiKey}`);
+                return 0;
+            }
+            case 'activity': {
+                if (!values.id) throw new AppError('VALIDATION_FAILED', 'activity needs --id ACCOUNT_ID.');
+                if (!(await store.accounts.get(values.id))) throw new AppError('ACCOUNT_NOT_FOUND', `No account has the id ${values.id}. Run "npm run accounts -- list" to see the ids.`);
+                const query = activityQuery.safeParse({ ...(values.limit !== undefined ? { limit: values.limit } : {}), ...(values.cursor !== undefined ? { cursor: values.cursor } : {}) });
+                if (!query.success) throw validationError(query.error, 'activity');
+                const page = await store.audit.page(values.id, query.data);
+                const entries = page.entries.map(({ accountId: _own, ...entry }) => entry);
+                if (values.json) out(JSON.stringify({ entries, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }));
+                else if (entries.length === 0) out('No activity recorded for this account.');
+                else {
+                    for (const e of entries) out([e.at, e.action, e.outcome, e.username ?? '-', e.actor ? `by ${e.actor.username}${e.actor.claimed ? ' (as said by the org)' : ''}` : '-', e.detail ?? ''].join('\t').trimEnd());
+                    if (page.nextCursor) out(`Older entries: npm run accounts -- activity --id ${values.id} --cursor ${page.nextCursor}`);
+                }
                 return 0;
             }
             case 'import-legacy': {

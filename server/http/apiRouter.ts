@@ -3,7 +3,7 @@ import type { LinkService } from '../link/linkService.ts';
 import type { Actor } from '../store/types.ts';
 import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
-import { actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
+import { activityQuery, actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
 
 /** Who the caller says asked: kept, but marked as said rather than proven. */
 const claimed = (actor: Omit<Actor, 'claimed'> | undefined): Actor | undefined => (actor ? { ...actor, claimed: true } : undefined);
@@ -13,6 +13,12 @@ export function linkRouter(links: LinkService): Router {
 
     router.get('/link', requireScope('link'), async (_req, res) => {
         res.json(await links.status(currentAccount(res.locals).id));
+    });
+
+    // The link's history: the org's admin (the card) and the platform both may read it.
+    router.get('/link/activity', requireScope('link', 'platform'), async (req, res) => {
+        const query = parseOrThrow(activityQuery, req.query, 'query');
+        res.json(await links.activity(currentAccount(res.locals).id, query));
     });
 
     router.post('/link-sessions', requireScope('link'), async (req, res) => {

@@ -78,11 +78,11 @@ const SCOPE_HELP: Record<KeyScope, string> = {
     platform: 'Call actions and the webhook need the platform’s key, not the key in the org’s External Credential.'
 };
 
-/** Refuses a valid key that lacks the scope: 403 FORBIDDEN, saying which key to use. */
-export function requireScope(scope: KeyScope): RequestHandler {
+/** Refuses a valid key that lacks the scope (or every one of several): 403 FORBIDDEN, saying which key to use. */
+export function requireScope(...scopes: [KeyScope, ...KeyScope[]]): RequestHandler {
     return (_req, res, next) => {
-        if (res.locals.scopes?.includes(scope)) return next();
-        next(new AppError('FORBIDDEN', `This key may not do this. ${SCOPE_HELP[scope]}`, 403));
+        if (scopes.some((scope) => res.locals.scopes?.includes(scope))) return next();
+        next(new AppError('FORBIDDEN', `This key may not do this. ${SCOPE_HELP[scopes[0]]}`, 403));
     };
 }
 

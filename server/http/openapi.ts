@@ -2,7 +2,7 @@ import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig } from '@aste
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { callIdParam, lookupBody, lookupResponse, taskBody, taskResponse } from '../calls/schemas.ts';
-import { actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
+import { activityQuery, actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
 import { webhookBody } from './webhookRouter.ts';
 
 /**
@@ -74,6 +74,23 @@ export const linkSessionView = z
     })
     .meta({ id: 'LinkSession' });
 
+export const activityResponse = z
+    .object({
+        entries: z.array(
+            z.object({
+                at: timestamp,
+                action: z.enum(['link', 'relink', 'link_failed', 'unlink', 'verify', 'status_changed', 'legacy_import', 'key_rotated', 'platform_key_issued', 'account_created', 'webhook_set', 'webhook_removed']),
+                outcome: z.string().describe('`ok`, an error code, or the new status'),
+                actor: actor.extend({ claimed: z.literal(true).optional().describe('named by the caller, not proven') }).optional(),
+                orgId: z.string().optional(),
+                username: z.string().optional(),
+                detail: z.string().optional()
+            })
+        ),
+        nextCursor: z.string().optional().describe('pass as `cursor` for the next, older page; absent on the last page')
+    })
+    .meta({ id: 'LinkActivity' });
+
 export const unlinkResponse = z.object({ status: z.literal('unlinked'), revoked: z.boolean() }).meta({ id: 'Unlinked' });
 export const webhookView = z.object({ url: z.string(), createdAt: timestamp }).meta({ id: 'Webhook' });
 export const webhookCreated = z.object({ url: z.string(), secret: z.string().describe('shown once: signs every delivery (HMAC-SHA256)'), createdAt: timestamp }).meta({ id: 'WebhookCreated' });
@@ -92,12 +109,15 @@ export interface ApiOperation {
     summary: string;
     description?: string;
     params?: Record<string, z.ZodType>;
+    query?: z.ZodObject;
     body?: z.ZodType;
     bodyRequired?: boolean;
     responses: Record<number, { description: string; schema?: z.ZodType }>;
     /** errors this operation answers besides 401 (the API key) and 400 */
     errors?: Record<number, string>;
     public?: boolean;
+    /** Taken with either of the account's keys, not only the one its path implies. */
+    anyKey?: boolean;
 }
 
 export const API_OPERATIONS: ApiOperation[] = [
@@ -107,6 +127,15 @@ export const API_OPERATIONS: ApiOperation[] = [
         operationId: 'getLinkStatus',
         summary: 'The link status the card shows',
         responses: { 200: { description: 'The status', schema: linkStatusResponse } }
+    },
+    {
+        method: 'get',
+        path: '/link/activity',
+        operationId: 'getLinkActivity',
+        summary: 'The link’s history: this account’s audit entries, newest first, a page at a time',
+        query: activityQuery,
+        responses: { 200: { description: 'A page of entries', schema: activityResponse } },
+        anyKey: true
     },
     {
         method: 'post',
@@ -216,7 +245,8 @@ export const API_OPERATIONS: ApiOperation[] = [
 const keyScopeOf = (path: string): 'link' | 'platform' => (/^\/(calls|webhook)\b/.test(path) ? 'platform' : 'link');
 const KEY_SCOPE_HELP = {
     link: 'Key: the org’s key (scope `link`, in the org’s External Credential).',
-    platform: 'Key: the platform’s key (scope `platform`), not the key in the org’s External Credential.'
+    platform: 'Key: the platform’s key (scope `platform`), not the key in the org’s External Credential.',
+    any: 'Key: either of the account’s keys (scope `link` or `platform`).'
 };
 
 /** `/link-sessions/:id` → `/api/v1/link-sessions/{id}` */
@@ -239,8 +269,8 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         responses[400] = errorContent('VALIDATION_FAILED, INVALID_JSON: the request does not fit; the message names the fields');
         if (!op.public) responses[401] = errorContent('UNAUTHORIZED: no API key, or not a valid one');
         for (const [status, codes] of Object.entries(op.errors ?? {})) responses[Number(status)] = errorContent(codes);
-        const scope = keyScopeOf(op.path);
-        if (!op.public) responses[403] = errorContent([op.errors?.[403], `FORBIDDEN: a key without the ${scope} scope`].filter(Boolean).join(', '));
+        const scope = op.anyKey ? 'any' : keyScopeOf(op.path);
+        if (!op.public && !op.anyKey) responses[403] = errorContent([op.errors?.[403], `FORBIDDEN: a key without the ${scope} scope`].filter(Boolean).join(', '));
         registry.registerPath({
             method: op.method,
             path: openApiPath(op.path),
@@ -250,6 +280,7 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
             security: op.public ? [] : [{ [apiKey.name]: [] }],
             request: {
                 ...(op.params ? { params: z.object(op.params) } : {}),
+                ...(op.query ? { query: op.query } : {}),
                 ...(op.body ? { body: { required: op.bodyRequired ?? false, content: { 'application/json': { schema: op.body } } } } : {})
             },
             responses

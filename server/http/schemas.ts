@@ -27,3 +27,9 @@ export const callbackQuery = z.object({
 
 /** Optional body of verify and unlink: who in the org asked, for the audit trail. */
 export const actorBody = z.strictObject({ actor: actorSchema.optional() }).optional();
+
+/** GET /link/activity: how many entries (1–100, 10 by default) and where the last page ended (its nextCursor). */
+export const activityQuery = z.strictObject({
+    limit: z.coerce.number({ error: 'must be a whole number from 1 to 100' }).int('must be a whole number from 1 to 100').min(1, 'must be a whole number from 1 to 100').max(100, 'must be a whole number from 1 to 100').default(10),
+    cursor: z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be the nextCursor of the previous page').optional()
+});

@@ -63,6 +63,14 @@ export class ApiUserLimitReached extends AppError {
     }
 }
 
+/** One entry of the link's history as the API shows it: the account's own entries only, so its id is left out. */
+export type ActivityEntry = Omit<AuditEntry, 'accountId'>;
+
+export interface ActivityPage {
+    entries: ActivityEntry[];
+    nextCursor?: string;
+}
+
 /** What the popup shows before Salesforce: whose account, what it may do, what it replaces. */
 export interface ConsentView {
     sessionId: string;
@@ -115,6 +123,13 @@ export class LinkService {
     /** What the card shows: read from the store on every call, so every instance answers alike. */
     status(accountId: string): Promise<LinkStatusView> {
         return statusView(this.deps.store, accountId);
+    }
+
+    /** The account's audit entries, newest first, a page at a time. */
+    async activity(accountId: string, options: { limit: number; cursor?: string }): Promise<ActivityPage> {
+        const page = await this.deps.store.audit.page(accountId, options);
+        const entries = page.entries.map(({ accountId: _own, ...entry }): ActivityEntry => entry);
+        return { entries, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
     }
 
     async createSession(accountId: string, input: LinkSessionInput): Promise<{ id: string; authorizeUrl: string; expiresAt: string }> {

@@ -32,6 +32,32 @@ describe('npm run accounts', () => {
         assert.equal((await dbText()).includes(orgKey) || (await dbText()).includes(platformKey), false);
     });
 
+    test('activity shows the account’s history newest first, pages with --cursor, and refuses a wrong id, limit or cursor', async () => {
+        const created = JSON.parse((await run('create', '--name', 'Audited', '--json')).text) as { id: string };
+        await run('rotate-key', '--id', created.id, '--scope', 'platform');
+        await run('rotate-key', '--id', created.id);
+        const first = await run('activity', '--id', created.id, '--limit', '2');
+        assert.equal(first.code, 0, first.text);
+        const lines = first.text.split('\n');
+        assert.match(lines[0]!, /^\S+Z\tkey_rotated\tok\t-\t-\tlink$/);
+        assert.match(lines[1]!, /\tkey_rotated\tok\t-\t-\tplatform$/);
+        const cursor = /--cursor (\d+)$/.exec(lines[2]!)?.[1];
+        assert.ok(cursor, first.text);
+        const rest = JSON.parse((await run('activity', '--id', created.id, '--cursor', cursor, '--json')).text) as { entries: Array<{ action: string }>; nextCursor?: string };
+        assert.deepEqual(rest.entries.map((e) => e.action), ['account_created']);
+        assert.equal(rest.nextCursor, undefined);
+        for (const [args, message] of [
+            [['activity'], /needs --id/],
+            [['activity', '--id', 'acc_nope'], /No account has the id acc_nope/],
+            [['activity', '--id', created.id, '--limit', '0'], /limit/],
+            [['activity', '--id', created.id, '--cursor', 'x'], /cursor/]
+        ] as const) {
+            const refused = await run(...args);
+            assert.equal(refused.code, 1, refused.text);
+            assert.match(refused.text, message);
+        }
+    });
+
     test('rotate-key --scope platform issues the platform key; a wrong scope is refused', async () => {
         const created = JSON.parse((await run('create', '--name', 'Rotating', '--json')).text) as { id: string; platformKey: string };
         const rotated = await run('rotate-key', '--id', created.id, '--scope', 'platform', '--json');
