@@ -8,6 +8,7 @@
 
 import { formatLabel } from 'c/labelFormat';
 import { previewContext } from 'preview/context';
+import ERROR_INVALID_CURSOR from '@salesforce/label/c.Ccl_ErrorInvalidCursor';
 import ERROR_INVALID_ENVIRONMENT from '@salesforce/label/c.Ccl_ErrorInvalidEnvironment';
 import ERROR_INVALID_SESSION_ID from '@salesforce/label/c.Ccl_ErrorInvalidSessionId';
 import ERROR_NO_PERMISSION from '@salesforce/label/c.Ccl_ErrorNoPermission';
@@ -16,6 +17,9 @@ import ERROR_UNREACHABLE from '@salesforce/label/c.Ccl_ErrorUnreachable';
 
 const ENVIRONMENTS = new Set(['production', 'sandbox']);
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** ContactCenterLinkController.ACTIVITY_PAGE_SIZE and its cursor pattern. */
+const ACTIVITY_PAGE_SIZE = 10;
+const ACTIVITY_CURSOR = /^[1-9][0-9]{0,17}$/;
 const LINK_STATUSES = new Set(['unlinked', 'linked', 'legacy', 'needs_relink']);
 /** ContactCenterLinkClient's and ContactCenterLinkController's own codes. */
 const CODE_UNREACHABLE = 'SERVICE_UNREACHABLE';
@@ -188,6 +192,35 @@ const contract = {
             expiresAt: f.text('expiresAt'),
             state: f.text('state'),
             error: optional(f.child('error'), contract.linkError)
+        });
+    },
+    /** The ActivityPage and ActivityEntry Apex classes. */
+    activityPage(f) {
+        return withoutEmpty({
+            entries: f.children('entries').map(contract.activityEntry),
+            nextCursor: f.text('nextCursor')
+        });
+    },
+    activityEntry(f) {
+        const at = f.text('at');
+        const action = f.text('action');
+        const outcome = f.text('outcome');
+        if (!at || !action) {
+            throw new MalformedBody('an entry without at or action');
+        }
+        return withoutEmpty({
+            at,
+            action,
+            outcome,
+            actor: optional(f.child('actor'), (u) =>
+                withoutEmpty({
+                    userId: u.text('userId'),
+                    username: u.text('username')
+                })
+            ),
+            orgId: f.text('orgId'),
+            username: f.text('username'),
+            detail: f.text('detail')
         });
     },
     unlinkResult(f) {
@@ -398,4 +431,15 @@ export async function unlink() {
     return asAura(async () =>
         typed(await send('DELETE', '/link', body), contract.unlinkResult)
     );
+}
+
+/** getActivity({ cursor }): the link's history, ten entries a page, newest first: { entries, nextCursor? }. */
+export async function getActivity(params) {
+    await asAura(requirePermission);
+    const cursor = params?.cursor ?? null;
+    if (cursor !== null && !ACTIVITY_CURSOR.test(cursor)) {
+        throw auraError(CODE_VALIDATION_FAILED, ERROR_INVALID_CURSOR);
+    }
+    const query = `?limit=${ACTIVITY_PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    return asAura(async () => typed(await send('GET', `/link/activity${query}`), contract.activityPage));
 }

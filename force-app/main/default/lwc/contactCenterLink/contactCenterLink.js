@@ -8,6 +8,7 @@ import startLink from '@salesforce/apex/ContactCenterLinkController.startLink';
 import getLinkSession from '@salesforce/apex/ContactCenterLinkController.getLinkSession';
 import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
+import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
 import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
 
 import LINKED_TITLE from '@salesforce/label/c.Ccl_ToastLinkedTitle';
@@ -67,6 +68,8 @@ export default class ContactCenterLink extends LightningElement {
     appInstall;
     /** While a login into this org runs: the link to open in a private window instead of the popup. */
     privateWindowUrl;
+    /** The link's history: { entries, nextCursor, loading, errorMessage }, newest first, ten more per Show more. */
+    activity;
 
     /** The link session being watched: { id, origin, expiresAt (ms) }. */
     session;
@@ -100,6 +103,49 @@ export default class ContactCenterLink extends LightningElement {
             this.errorCode = code;
         } finally {
             this.loading = false;
+        }
+        // Whatever changed the status wrote to the history too: read its newest page again.
+        this.loadActivity();
+    }
+
+    /** The newest page of the link's history, or with `more` the page after the last one shown. */
+    async loadActivity(more = false) {
+        const shown = more ? (this.activity?.entries ?? []) : [];
+        const cursor = more ? this.activity?.nextCursor : undefined;
+        const request = {};
+        this.activityRequest = request;
+        this.activity = {
+            entries: shown,
+            nextCursor: cursor,
+            loading: true
+        };
+        try {
+            const page = await getActivity({ cursor: cursor ?? null });
+            if (this.activityRequest !== request) {
+                return;
+            }
+            this.activity = {
+                entries: [...shown, ...(page?.entries ?? [])],
+                nextCursor: page?.nextCursor ?? undefined,
+                loading: false
+            };
+        } catch (error) {
+            if (this.activityRequest !== request) {
+                return;
+            }
+            // The history is an extra: its failure is said in its own section, the status stays usable.
+            this.activity = {
+                entries: shown,
+                nextCursor: cursor,
+                loading: false,
+                errorMessage: errorDetails(error, UNKNOWN_ERROR).message
+            };
+        }
+    }
+
+    handleShowMoreActivity() {
+        if (this.activity?.nextCursor && !this.activity.loading) {
+            this.loadActivity(true);
         }
     }
 
@@ -311,6 +357,7 @@ export default class ContactCenterLink extends LightningElement {
         try {
             const status = await verifyLink();
             this.status = status;
+            this.loadActivity();
             if (status?.status === 'linked' || status?.status === 'legacy') {
                 this.toast(VERIFIED_TITLE, VERIFIED_MESSAGE, 'success');
             } else {

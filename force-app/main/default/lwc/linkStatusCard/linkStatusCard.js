@@ -68,6 +68,23 @@ import HELP_ERROR_LINK from '@salesforce/label/c.Ccl_HelpErrorLink';
 import ACTION_API_USER_LIMIT from '@salesforce/label/c.Ccl_ErrorActionApiUserLimit';
 import ACTION_NEEDS_RELINK from '@salesforce/label/c.Ccl_ErrorActionNeedsRelink';
 import ACTION_APP_NOT_INSTALLED from '@salesforce/label/c.Ccl_ErrorActionAppNotInstalled';
+import ACTIVITY_LINK from '@salesforce/label/c.Ccl_ActivityAction_link';
+import ACTIVITY_RELINK from '@salesforce/label/c.Ccl_ActivityAction_relink';
+import ACTIVITY_LINK_FAILED from '@salesforce/label/c.Ccl_ActivityAction_link_failed';
+import ACTIVITY_UNLINK from '@salesforce/label/c.Ccl_ActivityAction_unlink';
+import ACTIVITY_VERIFY from '@salesforce/label/c.Ccl_ActivityAction_verify';
+import ACTIVITY_STATUS_CHANGED from '@salesforce/label/c.Ccl_ActivityAction_status_changed';
+import ACTIVITY_LEGACY_IMPORT from '@salesforce/label/c.Ccl_ActivityAction_legacy_import';
+import ACTIVITY_KEY_ROTATED from '@salesforce/label/c.Ccl_ActivityAction_key_rotated';
+import ACTIVITY_PLATFORM_KEY_ISSUED from '@salesforce/label/c.Ccl_ActivityAction_platform_key_issued';
+import ACTIVITY_ACCOUNT_CREATED from '@salesforce/label/c.Ccl_ActivityAction_account_created';
+import ACTIVITY_WEBHOOK_SET from '@salesforce/label/c.Ccl_ActivityAction_webhook_set';
+import ACTIVITY_WEBHOOK_REMOVED from '@salesforce/label/c.Ccl_ActivityAction_webhook_removed';
+import ACTIVITY_HEADING from '@salesforce/label/c.Ccl_ActivityHeading';
+import ACTIVITY_SHOW_MORE from '@salesforce/label/c.Ccl_ActivityShowMore';
+import ACTIVITY_EMPTY from '@salesforce/label/c.Ccl_ActivityEmpty';
+import ACTIVITY_BY from '@salesforce/label/c.Ccl_ActivityBy';
+import ACTIVITY_LOAD_FAILED from '@salesforce/label/c.Ccl_ActivityLoadFailed';
 
 const ENVIRONMENT_LABELS = { production: PRODUCTION, sandbox: SANDBOX };
 
@@ -103,6 +120,45 @@ const CHECK_VIEWS = {
     },
     failed: { iconName: 'utility:error', variant: 'error', text: CHECK_FAILED }
 };
+
+/** What each audit action is called on the card; an action the card does not know shows as the backend names it. */
+const ACTIVITY_ACTIONS = {
+    link: ACTIVITY_LINK,
+    relink: ACTIVITY_RELINK,
+    link_failed: ACTIVITY_LINK_FAILED,
+    unlink: ACTIVITY_UNLINK,
+    verify: ACTIVITY_VERIFY,
+    status_changed: ACTIVITY_STATUS_CHANGED,
+    legacy_import: ACTIVITY_LEGACY_IMPORT,
+    key_rotated: ACTIVITY_KEY_ROTATED,
+    platform_key_issued: ACTIVITY_PLATFORM_KEY_ISSUED,
+    account_created: ACTIVITY_ACCOUNT_CREATED,
+    webhook_set: ACTIVITY_WEBHOOK_SET,
+    webhook_removed: ACTIVITY_WEBHOOK_REMOVED
+};
+
+/** Outcomes that are no failure, shown quietly; any other (an error code, needs_relink) in the error colour. */
+const QUIET_OUTCOMES = new Set(['ok', 'linked', 'unlinked']);
+
+/** The rows of the activity section: { key, actionLabel, at, outcome, failed, subject, by, detail }. */
+function activityRows(entries) {
+    return (entries ?? []).map((entry, index) => ({
+        key: `${entry.at}-${index}`,
+        actionLabel: Object.hasOwn(ACTIVITY_ACTIONS, entry.action)
+            ? ACTIVITY_ACTIONS[entry.action]
+            : entry.action,
+        at: entry.at,
+        outcome: entry.outcome === 'ok' ? undefined : entry.outcome,
+        outcomeClass: QUIET_OUTCOMES.has(entry.outcome)
+            ? 'slds-text-color_weak'
+            : 'slds-text-color_error',
+        subject: entry.username,
+        by: entry.actor?.username
+            ? formatLabel(ACTIVITY_BY, entry.actor.username)
+            : undefined,
+        detail: entry.detail
+    }));
+}
 
 /** Share of the org's daily API requests from which the card warns that calls may soon fail. */
 const API_USAGE_WARNING_SHARE = 0.8;
@@ -279,6 +335,18 @@ export default class LinkStatusCard extends LightningElement {
     @api notice;
     /** While this org's own login runs: the login link to open in a private window, which keeps the admin's session. */
     @api privateWindowUrl;
+    /**
+     * The link's history as the container loaded it: { entries, nextCursor, loading, errorMessage }; the card shows
+     * the entries and raises `showmoreactivity` for the page after nextCursor.
+     */
+    @api
+    get activity() {
+        return this._activity;
+    }
+    set activity(value) {
+        this._activity = value;
+        this.activityEntries = activityRows(value?.entries);
+    }
     /** What this org can tell about the contact center's OAuth app: { state: 'installed' | 'not_installed' | 'unknown', appName }. */
     @api appInstall;
 
@@ -288,8 +356,13 @@ export default class LinkStatusCard extends LightningElement {
     checks = [];
     checksCheckedAt;
     apiUsage;
+    _activity;
+    activityEntries = [];
 
     labels = {
+        activityHeading: ACTIVITY_HEADING,
+        activityShowMore: ACTIVITY_SHOW_MORE,
+        activityEmpty: ACTIVITY_EMPTY,
         cardTitle: CARD_TITLE,
         loading: LOADING,
         statusHeading: STATUS_HEADING,
@@ -482,6 +555,40 @@ export default class LinkStatusCard extends LightningElement {
         this.dispatchEvent(
             new CustomEvent('link', { detail: { environment } })
         );
+    }
+
+    get showActivity() {
+        return Boolean(this._activity);
+    }
+
+    get hasActivity() {
+        return this.activityEntries.length > 0;
+    }
+
+    get activityEmpty() {
+        return (
+            !this.hasActivity &&
+            !this._activity?.loading &&
+            !this._activity?.errorMessage
+        );
+    }
+
+    get activityError() {
+        return this._activity?.errorMessage
+            ? formatLabel(ACTIVITY_LOAD_FAILED, this._activity.errorMessage)
+            : undefined;
+    }
+
+    get activityHasMore() {
+        return Boolean(this._activity?.nextCursor);
+    }
+
+    get activityLoading() {
+        return Boolean(this._activity?.loading);
+    }
+
+    handleShowMoreActivity() {
+        this.dispatchEvent(new CustomEvent('showmoreactivity'));
     }
 
     handleVerify() {

@@ -6,6 +6,7 @@ import startLink from '@salesforce/apex/ContactCenterLinkController.startLink';
 import getLinkSession from '@salesforce/apex/ContactCenterLinkController.getLinkSession';
 import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
+import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
 import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
 
 jest.mock(
@@ -31,6 +32,19 @@ jest.mock(
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.unlink',
     () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.getActivity',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock('@salesforce/label/c.Ccl_ActivityBy', () => ({ default: 'by {0}' }), {
+    virtual: true
+});
+jest.mock(
+    '@salesforce/label/c.Ccl_ActivityLoadFailed',
+    () => ({ default: 'The activity could not be read: {0}' }),
     { virtual: true }
 );
 jest.mock(
@@ -65,6 +79,8 @@ const SESSION_FAILED = require('./data/sessionFailed.json');
 const SESSION_EXPIRED = require('./data/sessionExpired.json');
 const UNLINK_REVOKED = require('./data/unlinkRevoked.json');
 const UNLINK_NOT_REVOKED = require('./data/unlinkNotRevoked.json');
+const ACTIVITY_FIRST_PAGE = require('./data/activityFirstPage.json');
+const ACTIVITY_LAST_PAGE = require('./data/activityLastPage.json');
 
 // The fixtures' link session was created at 10:00 and expires at 10:10.
 const NOW = Date.parse('2024-05-01T10:00:00.000Z');
@@ -140,6 +156,7 @@ describe('c-contact-center-link', () => {
             state: 'installed',
             appName: 'Contact Center Link'
         });
+        getActivity.mockResolvedValue({ entries: [] });
     });
 
     afterEach(() => {
@@ -174,6 +191,93 @@ describe('c-contact-center-link', () => {
                 'You need the Manage Contact Center Link permission.'
             );
             expect(cardPart(element, 'spinner')).toBeNull();
+        });
+    });
+
+    describe('activity', () => {
+        function activityTexts(element) {
+            return [
+                ...card(element).shadowRoot.querySelectorAll(
+                    '[data-id="activity-entry"]'
+                )
+            ].map((entry) => entry.textContent);
+        }
+
+        it('shows the newest ten, then the next page with Show more, and hides Show more on the last page', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getActivity
+                .mockResolvedValueOnce(ACTIVITY_FIRST_PAGE)
+                .mockResolvedValueOnce(ACTIVITY_LAST_PAGE);
+
+            const { element } = await createComponent();
+
+            expect(getActivity).toHaveBeenCalledWith({ cursor: null });
+            let texts = activityTexts(element);
+            expect(texts).toHaveLength(2);
+            expect(texts[0]).toContain('c.Ccl_ActivityAction_verify');
+            expect(texts[0]).toContain('needs_relink');
+            expect(texts[0]).toContain('by admin@acme.example');
+            expect(texts[1]).toContain('c.Ccl_ActivityAction_link');
+            expect(texts[1]).not.toContain('ok');
+            expect(cardPart(element, 'activity-outcome').className).toContain(
+                'slds-text-color_error'
+            );
+
+            cardPart(element, 'activity-more').click();
+            await flushPromises();
+
+            expect(getActivity).toHaveBeenLastCalledWith({ cursor: '41' });
+            texts = activityTexts(element);
+            expect(texts).toHaveLength(3);
+            expect(texts[2]).toContain('ACCESS_DENIED');
+            expect(texts[2]).toContain(
+                'Access was denied in Salesforce, so nothing was linked.'
+            );
+            expect(cardPart(element, 'activity-more')).toBeNull();
+            jest.useRealTimers();
+            await expect(element).toBeAccessible();
+        });
+
+        it('says so when nothing happened yet', async () => {
+            const { element } = await createComponent();
+
+            expect(cardPart(element, 'activity-empty')).not.toBeNull();
+            expect(cardPart(element, 'activity-more')).toBeNull();
+        });
+
+        it('says why the activity could not be read, keeps the entries shown and the status usable', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getActivity
+                .mockResolvedValueOnce(ACTIVITY_FIRST_PAGE)
+                .mockRejectedValueOnce(
+                    codedApexError('FORBIDDEN', 'This key may not do this.')
+                );
+
+            const { element } = await createComponent();
+            cardPart(element, 'activity-more').click();
+            await flushPromises();
+
+            expect(cardPart(element, 'activity-error').textContent).toContain(
+                'The activity could not be read: This key may not do this.'
+            );
+            expect(activityTexts(element)).toHaveLength(2);
+            expect(cardPart(element, 'activity-more')).not.toBeNull();
+            expect(cardPart(element, 'badge').label).toBe('c.Ccl_StatusLinked');
+            expect(cardPart(element, 'error')).toBeNull();
+        });
+
+        it('reads the newest page again after Verify', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            verifyLink.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+            getActivity.mockResolvedValueOnce(ACTIVITY_FIRST_PAGE);
+
+            cardPart(element, 'verify').click();
+            await flushPromises();
+
+            expect(getActivity).toHaveBeenCalledTimes(2);
+            expect(getActivity).toHaveBeenLastCalledWith({ cursor: null });
+            expect(activityTexts(element)).toHaveLength(2);
         });
     });
 
