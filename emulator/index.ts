@@ -44,6 +44,8 @@ export interface Emulator {
   origins: Record<OriginKey, string>;
   allOrigins: string[];
   state: EmulatorState;
+  /** Connections with a request still being answered: a request its client cancelled must leave none. */
+  requestsInFlight(): number;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const quiet = opts.quiet ?? false;
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
+  const answering = new Set<Socket>();
   const urlHost = host.includes(':') ? `[${host}]` : host;
   try {
     for (const key of ORIGIN_KEYS) {
@@ -79,6 +82,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       server.on('connection', (s: Socket) => {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
+      });
+      server.on('request', (req, res) => {
+        answering.add(req.socket);
+        res.on('close', () => answering.delete(req.socket));
       });
       servers.push(server);
       const port = await listen(server, host, opts.ports?.[key] ?? 0);
@@ -94,6 +101,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     origins,
     allOrigins: ORIGIN_KEYS.map((k) => origins[k]),
     state,
+    requestsInFlight: () => answering.size,
     close(): Promise<void> {
       closed ??= Promise.all(
         servers.map(

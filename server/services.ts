@@ -14,6 +14,7 @@ import type { LoginHostPolicy } from './salesforce/loginHosts.ts';
 import type { Store } from './store/store.ts';
 import { CallActions } from './calls/callActions.ts';
 import { CallLedger } from './calls/ledger.ts';
+import { LegacyLogin } from './salesforce/legacyLogin.ts';
 import { OrgClient } from './salesforce/orgClient.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter } from './http/abuse.ts';
 import { ACCOUNT_WRITE_RATE, OAUTH_RATE, RateLimiter } from './http/rateLimit.ts';
@@ -44,6 +45,7 @@ export interface Services {
     webhooks: Webhooks;
     metrics: Metrics;
     org: OrgClient;
+    legacyLogin: LegacyLogin;
     calls: CallActions;
     /** Wrong API keys per address: slowed, then refused. */
     failedAuth: FailedAuthLimiter;
@@ -85,23 +87,23 @@ export function buildServices(deps: ServiceDeps): Services {
     const health = new HealthSweep(store, links, clock, logger, { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 });
     const onPlainHttp = config.PUBLIC_URL.startsWith('http:');
     const webhooks = new Webhooks(store, cipher, clock, logger, events, { allowHttp: onPlainHttp, allowPrivateNetworks: onPlainHttp });
+    const legacyLogin = new LegacyLogin({ store, tokens, cipher, hosts, logger, apiVersion: config.SF_API_VERSION, timeoutMs: config.SF_HTTP_TIMEOUT_MS });
     const org = new OrgClient({
         store,
         tokens,
-        cipher,
-        hosts,
+        legacyLogin,
         clock,
         logger,
         apiVersion: config.SF_API_VERSION,
         timeoutMs: config.SF_HTTP_TIMEOUT_MS,
         onOutcome: (outcome) => metrics.salesforceRequests.inc({ kind: 'rest', outcome })
     });
-    links.useLegacyLogin((accountId) => org.verifyLegacy(accountId));
+    links.useLegacyLogin((accountId) => legacyLogin.verify(accountId));
     const calls = new CallActions({ org, ledger: new CallLedger(store, clock, logger), clock, logger });
     const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime());
     const now = () => clock.now().getTime();
     const oauthRate = new RateLimiter(OAUTH_RATE, now);
     const accountWriteRate = new RateLimiter(ACCOUNT_WRITE_RATE, now);
     const auditRetention = new AuditRetention(store, clock, logger, { maxAgeDays: config.AUDIT_RETENTION_DAYS, maxPerAccount: config.AUDIT_MAX_PER_ACCOUNT });
-    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics, org, calls, failedAuth, oauthRate, accountWriteRate, auditRetention };
+    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics, org, legacyLogin, calls, failedAuth, oauthRate, accountWriteRate, auditRetention };
 }

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import jsforce from 'jsforce';
-import { setDefaults } from 'jsforce/lib/request.js';
+import jsforce, { type HttpRequest } from 'jsforce';
 import { safeEqual } from '../crypto.ts';
 import { isSalesforceOrigin, type LoginHostPolicy } from './loginHosts.ts';
+import { abortableTransport, requestSignal, sendRequest } from './transport.ts';
 
 const { Connection, OAuth2 } = jsforce;
 
@@ -46,14 +46,18 @@ export class SalesforceError extends Error {
     }
 }
 
+/**
+ * Every call takes an optional `signal` (the caller's deadline): when it fires, the HTTP request itself is cancelled.
+ * Each call also has its own limit (`timeoutMs`), whichever comes first.
+ */
 export interface SalesforceGateway {
     authorizeUrl(loginUrl: string, params: { state: string; codeChallenge: string }): string;
-    exchangeCode(loginUrl: string, code: string, codeVerifier: string): Promise<TokenSet>;
-    refresh(loginUrl: string, refreshToken: string): Promise<TokenSet>;
-    revoke(loginUrl: string, token: string): Promise<void>;
-    identity(tokens: Pick<TokenSet, 'identityUrl' | 'accessToken'>): Promise<Identity>;
+    exchangeCode(loginUrl: string, code: string, codeVerifier: string, signal?: AbortSignal): Promise<TokenSet>;
+    refresh(loginUrl: string, refreshToken: string, signal?: AbortSignal): Promise<TokenSet>;
+    revoke(loginUrl: string, token: string, signal?: AbortSignal): Promise<void>;
+    identity(tokens: Pick<TokenSet, 'identityUrl' | 'accessToken'>, signal?: AbortSignal): Promise<Identity>;
     /** One Composite API request (one API call, up to 25 subrequests) as the user. */
-    composite(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken'>, subrequests: CompositeSubrequest[]): Promise<Map<string, CompositeResult>>;
+    composite(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken'>, subrequests: CompositeSubrequest[], signal?: AbortSignal): Promise<Map<string, CompositeResult>>;
 }
 
 export interface CompositeSubrequest {
@@ -84,6 +88,8 @@ export function classify(error: unknown): SalesforceError {
     if (error instanceof SalesforceError) return error;
     const err = error as { name?: string; message?: string; errorCode?: string; code?: string; type?: string };
     const name = err.errorCode ?? err.name ?? '';
+    // A fired AbortSignal: the request was cancelled, its socket closed.
+    if (name === 'TimeoutError' || name === 'AbortError') return new SalesforceError('unavailable', 'TIMEOUT', 'Salesforce did not answer in time; the request was cancelled.');
     const httpStatus = /^ERROR_HTTP_(\d{3})$/.exec(name)?.[1];
     if (httpStatus) {
         const status = Number(httpStatus);
@@ -103,15 +109,6 @@ export function classify(error: unknown): SalesforceError {
     return new SalesforceError('unavailable', 'NETWORK', `Salesforce could not be reached (${err.code ?? err.type ?? err.message ?? 'network error'}).`);
 }
 
-/** Stops waiting for Salesforce after `ms`; the late answer, if any, is dropped. */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SalesforceError('unavailable', 'TIMEOUT', `Salesforce did not answer within ${ms / 1000} s.`)), ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 interface RawTokenResponse {
     access_token?: unknown;
     refresh_token?: unknown;
@@ -126,19 +123,37 @@ const IDENTITY_PATH = /^\/id\/(00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)\/(005[A-Za
 
 /** jsforce does the HTTP; this adds the checks jsforce leaves to the caller. */
 export function createSalesforceGateway(options: GatewayOptions): SalesforceGateway {
-    setDefaults({ timeout: options.timeoutMs });
     const oauth = (loginUrl: string) => {
         // A stored login URL is checked again before the client secret or a token is sent there.
         if (!isSalesforceOrigin(options.hosts, loginUrl)) throw new SalesforceError('rejected', 'LOGIN_HOST_NOT_ALLOWED', `${loginUrl.slice(0, 200)} is not a Salesforce login host; nothing was sent there.`);
         return new OAuth2({ loginUrl, clientId: options.clientId, clientSecret: options.clientSecret, redirectUri: options.redirectUri });
     };
 
-    const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    const call = async <T>(work: (signal: AbortSignal) => Promise<T>, caller?: AbortSignal): Promise<T> => {
         try {
-            return await withTimeout(work(), options.timeoutMs);
+            return await work(requestSignal(options.timeoutMs, caller));
         } catch (error) {
             throw classify(error);
         }
+    };
+
+    /** A form POST to the login host's OAuth endpoint; an error answer is thrown as `{ name: error, message: error_description }`, as jsforce's OAuth2 does. */
+    const postOAuth = async (url: string, params: Record<string, string>, signal: AbortSignal): Promise<unknown> => {
+        const request: HttpRequest = { method: 'POST', url, body: new URLSearchParams(params).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+        const response = await sendRequest(request, signal);
+        let body: unknown;
+        try {
+            body = JSON.parse(response.body);
+        } catch {
+            body = undefined;
+        }
+        if (response.statusCode >= 400) {
+            const answer = (body ?? {}) as { error?: unknown; error_description?: unknown };
+            const failure = new Error(typeof answer.error_description === 'string' ? answer.error_description : response.body.slice(0, 200));
+            failure.name = typeof answer.error === 'string' ? answer.error : `ERROR_HTTP_${response.statusCode}`;
+            throw failure;
+        }
+        return body;
     };
 
     /** Nothing in a token response is trusted until it is signed by our secret and points at Salesforce. */
@@ -180,23 +195,28 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
             });
         },
 
-        async exchangeCode(loginUrl, code, codeVerifier) {
-            const raw = await call(() => oauth(loginUrl).requestToken(code, { code_verifier: codeVerifier }));
+        async exchangeCode(loginUrl, code, codeVerifier, signal) {
+            const client = oauth(loginUrl);
+            const params = { grant_type: 'authorization_code', code, client_id: options.clientId, client_secret: options.clientSecret, redirect_uri: options.redirectUri, code_verifier: codeVerifier };
+            const raw = await call((s) => postOAuth(client.tokenServiceUrl, params, s), signal);
             return readTokenResponse(raw as RawTokenResponse | undefined);
         },
 
-        async refresh(loginUrl, refreshToken) {
-            const raw = await call(() => oauth(loginUrl).refreshToken(refreshToken));
+        async refresh(loginUrl, refreshToken, signal) {
+            const client = oauth(loginUrl);
+            const params = { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: options.clientId, client_secret: options.clientSecret };
+            const raw = await call((s) => postOAuth(client.tokenServiceUrl, params, s), signal);
             return readTokenResponse(raw as RawTokenResponse | undefined, refreshToken);
         },
 
-        async revoke(loginUrl, token) {
-            await call(() => oauth(loginUrl).revokeToken(token));
+        async revoke(loginUrl, token, signal) {
+            const client = oauth(loginUrl);
+            await call((s) => postOAuth(client.revokeServiceUrl, { token }, s), signal);
         },
 
-        async identity({ identityUrl, accessToken }) {
+        async identity({ identityUrl, accessToken }, signal) {
             const conn = new Connection({ accessToken, version: options.apiVersion, instanceUrl: new URL(identityUrl).origin });
-            const body = await call(() => conn.request<Record<string, unknown>>({ method: 'GET', url: identityUrl }));
+            const body = await call((s) => conn.request<Record<string, unknown>>({ method: 'GET', url: identityUrl }, { transport: abortableTransport(s) }), signal);
             const { organization_id, user_id, username, display_name, email, user_type, active } = body;
             if (typeof organization_id !== 'string' || typeof user_id !== 'string' || typeof username !== 'string') {
                 throw new SalesforceError('invalid_response', 'INVALID_IDENTITY', 'Salesforce returned an identity without the user’s ids.');
@@ -212,16 +232,21 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
             };
         },
 
-        async composite({ instanceUrl, accessToken }, subrequests) {
+        async composite({ instanceUrl, accessToken }, subrequests, signal) {
             const conn = new Connection({ accessToken, instanceUrl, version: options.apiVersion });
             const base = `/services/data/v${options.apiVersion}/`;
-            const body = await call(() =>
-                conn.request<{ compositeResponse?: Array<{ referenceId: string; httpStatusCode: number; body: unknown }> }>({
-                    method: 'POST',
-                    url: `${base}composite`,
-                    body: JSON.stringify({ allOrNone: false, compositeRequest: subrequests.map((s) => ({ method: 'GET', url: base + s.path, referenceId: s.referenceId })) }),
-                    headers: { 'content-type': 'application/json' }
-                })
+            const body = await call(
+                (s) =>
+                    conn.request<{ compositeResponse?: Array<{ referenceId: string; httpStatusCode: number; body: unknown }> }>(
+                        {
+                            method: 'POST',
+                            url: `${base}composite`,
+                            body: JSON.stringify({ allOrNone: false, compositeRequest: subrequests.map((sub) => ({ method: 'GET', url: base + sub.path, referenceId: sub.referenceId })) }),
+                            headers: { 'content-type': 'application/json' }
+                        },
+                        { transport: abortableTransport(s) }
+                    ),
+                signal
             );
             if (!Array.isArray(body?.compositeResponse)) throw new SalesforceError('invalid_response', 'INVALID_RESPONSE', 'Salesforce answered the composite request without results.');
             return new Map(body.compositeResponse.map((r) => [r.referenceId, { status: r.httpStatusCode, body: r.body }]));

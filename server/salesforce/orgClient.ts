@@ -1,16 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import jsforce from 'jsforce';
-import { Transport } from 'jsforce/lib/transport.js';
-import type { HttpRequest, HttpRequestOptions, HttpResponse } from 'jsforce/lib/types/common.js';
+import jsforce, { type HttpRequest } from 'jsforce';
 import type { Clock } from '../clock.ts';
-import type { TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import type { LinkTokens, LiveSession } from '../link/linkTokens.ts';
 import type { Logger } from '../logger.ts';
 import { assertOutsideTransaction, type Store } from '../store/store.ts';
 import type { LinkRecord } from '../store/types.ts';
-import { classify, SalesforceError, withTimeout } from './gateway.ts';
-import { isSalesforceOrigin, type LoginHostPolicy } from './loginHosts.ts';
+import { classify, SalesforceError } from './gateway.ts';
+import type { LegacyLogin } from './legacyLogin.ts';
+import { abortableTransport, requestSignal } from './transport.ts';
 
 const { Connection } = jsforce;
 type JsforceConnection = InstanceType<typeof Connection>;
@@ -42,8 +40,7 @@ export interface OrgRequest {
 export interface OrgClientDeps {
     store: Store;
     tokens: LinkTokens;
-    cipher: TokenCipher;
-    hosts: LoginHostPolicy;
+    legacyLogin: LegacyLogin;
     clock: Clock;
     logger: Logger;
     apiVersion: string;
@@ -53,31 +50,6 @@ export interface OrgClientDeps {
     /** told the outcome of every request sent (`ok` or Salesforce's error code), for metrics */
     onOutcome?: (outcome: string) => void;
 }
-
-/** A jsforce transport that also hands us the status and headers of the response, which jsforce's errors leave out. */
-class ObservedTransport extends Transport {
-    constructor(private readonly observe: (response: HttpResponse) => void) {
-        super();
-    }
-
-    override httpRequest(req: HttpRequest, options?: HttpRequestOptions) {
-        const pending = super.httpRequest(req, options);
-        pending.then(this.observe, () => undefined);
-        return pending;
-    }
-}
-
-const SOAP_DEAD = new Set([
-    'INVALID_LOGIN',
-    'LOGIN_MUST_USE_SECURITY_TOKEN',
-    'PASSWORD_LOCKOUT',
-    'INVALID_OPERATION_WITH_EXPIRED_PASSWORD',
-    'LOGIN_DURING_RESTRICTED_TIME',
-    'LOGIN_DURING_RESTRICTED_DOMAIN',
-    'USER_FROZEN',
-    'API_CURRENTLY_DISABLED',
-    'API_DISABLED_FOR_ORG'
-]);
 
 const API_DISABLED = new Set(['API_CURRENTLY_DISABLED', 'API_DISABLED_FOR_ORG']);
 
@@ -94,7 +66,6 @@ type Sent = { ok: true; body: unknown } | { ok: false; error: SalesforceError };
  */
 export class OrgClient {
     readonly #connections = new Map<string, { token: string; conn: JsforceConnection }>();
-    readonly #logins = new Map<string, Promise<LiveSession>>();
     readonly #usage = new Map<string, { used: number; max: number; at: string; writtenAt: number; timer?: NodeJS.Timeout; link?: LinkRecord }>();
     readonly #retryDelays: number[];
 
@@ -112,12 +83,6 @@ export class OrgClient {
         return link;
     }
 
-    /** Logs a legacy link in again now, proving the stored credentials still work (Verify). */
-    async verifyLegacy(accountId: string): Promise<void> {
-        this.deps.tokens.forget(accountId);
-        await this.#login(accountId);
-    }
-
     /** The org the link acts in; a legacy link learns it from its login. */
     async orgIdOf(accountId: string, link: LinkRecord): Promise<string> {
         if (link.orgId) return link.orgId;
@@ -131,19 +96,19 @@ export class OrgClient {
         return (await this.#session(accountId, link)).userId;
     }
 
-    /** One REST call as the link's API user; see the class comment for what is retried. */
-    async request<T>(accountId: string, link: LinkRecord, request: OrgRequest): Promise<T> {
+    /** One REST call as the link's API user; see the class comment for what is retried. `signal` cancels it, retries included. */
+    async request<T>(accountId: string, link: LinkRecord, request: OrgRequest, signal?: AbortSignal): Promise<T> {
         assertOutsideTransaction('A Salesforce request');
-        let session = await this.#session(accountId, link);
+        let session = await this.#session(accountId, link, signal);
         let renewed = false;
         let retries = 0;
         for (;;) {
-            const sent = await this.#send(accountId, link, session, request);
+            const sent = await this.#send(accountId, link, session, request, signal);
             if (sent.ok) return sent.body as T;
             const { error } = sent;
             if (error.code === 'INVALID_SESSION_ID') {
                 if (renewed) throw new AppError('SALESFORCE_ERROR', `Salesforce refused a session it had just issued (${error.message}). Verify the link from the Contact Center Link card.`, 502);
-                session = await this.#renew(accountId, link, session.accessToken);
+                session = await this.#renew(accountId, link, session.accessToken, signal);
                 renewed = true;
                 continue;
             }
@@ -156,9 +121,9 @@ export class OrgClient {
             }
             if (API_DISABLED.has(error.code)) throw permissionMissing('The API user may not use the Salesforce API (API Enabled is off).');
             if (error.kind !== 'rejected') {
-                if (request.idempotent && error.code !== 'TIMEOUT' && retries < this.#retryDelays.length) {
-                    await sleep(jitter(this.#retryDelays[retries++]!));
-                    continue;
+                if (request.idempotent && error.code !== 'TIMEOUT' && retries < this.#retryDelays.length && !signal?.aborted) {
+                    await sleep(jitter(this.#retryDelays[retries++]!), undefined, { signal }).catch(() => undefined);
+                    if (!signal?.aborted) continue;
                 }
                 const tries = retries > 0 ? ` after ${retries + 1} attempts` : '';
                 throw new SalesforceUnavailable(`Salesforce could not be reached${tries}: ${error.message} Try again in a minute.`, !request.idempotent);
@@ -167,11 +132,12 @@ export class OrgClient {
         }
     }
 
-    async #send(accountId: string, link: LinkRecord, session: LiveSession, request: OrgRequest): Promise<Sent> {
+    async #send(accountId: string, link: LinkRecord, session: LiveSession, request: OrgRequest, signal?: AbortSignal): Promise<Sent> {
         const conn = this.#connection(accountId, session);
         let status: number | undefined;
         let limitInfo: string | undefined;
-        const transport = new ObservedTransport((response) => {
+        // Our own transport: the request is cancelled when the signal fires, and we see the status and Sforce-Limit-Info.
+        const transport = abortableTransport(requestSignal(this.deps.timeoutMs, signal), (response) => {
             status = response.statusCode;
             limitInfo = response.headers['sforce-limit-info'];
         });
@@ -180,10 +146,9 @@ export class OrgClient {
             url: request.path,
             ...(request.body === undefined ? {} : { body: JSON.stringify(request.body), headers: { 'content-type': 'application/json' } })
         };
-        const options = { transport, retry: { maxRetries: 0 }, timeout: this.deps.timeoutMs };
         let outcome: Sent;
         try {
-            const body = await withTimeout(conn.request<unknown>(httpRequest, options), this.deps.timeoutMs + 250);
+            const body = await conn.request<unknown>(httpRequest, { transport });
             outcome =
                 body !== null && typeof body === 'object'
                     ? { ok: true, body }
@@ -204,22 +169,22 @@ export class OrgClient {
         return conn;
     }
 
-    async #session(accountId: string, link: LinkRecord): Promise<LiveSession> {
+    async #session(accountId: string, link: LinkRecord, signal?: AbortSignal): Promise<LiveSession> {
         const current = this.deps.tokens.current(accountId);
         if (current) return current;
-        return this.#renewFor(accountId, link);
+        return this.#renewFor(accountId, link, signal);
     }
 
     /** After a 401: a call that failed on a token already replaced just uses the new one. */
-    async #renew(accountId: string, link: LinkRecord, failedToken: string): Promise<LiveSession> {
+    async #renew(accountId: string, link: LinkRecord, failedToken: string, signal?: AbortSignal): Promise<LiveSession> {
         const current = this.deps.tokens.current(accountId);
         if (current && current.accessToken !== failedToken) return current;
-        return this.#renewFor(accountId, link);
+        return this.#renewFor(accountId, link, signal);
     }
 
-    async #renewFor(accountId: string, link: LinkRecord): Promise<LiveSession> {
+    async #renewFor(accountId: string, link: LinkRecord, signal?: AbortSignal): Promise<LiveSession> {
         try {
-            return link.method === 'legacy' ? await this.#login(accountId) : await this.deps.tokens.refresh(accountId);
+            return link.method === 'legacy' ? await this.deps.legacyLogin.login(accountId, signal) : await this.deps.tokens.refresh(accountId);
         } catch (error) {
             if (error instanceof AppError) throw error;
             const sf = classify(error);
@@ -228,47 +193,6 @@ export class OrgClient {
             }
             throw new SalesforceUnavailable(`Salesforce could not renew the session: ${sf.message} Try again in a minute.`, false);
         }
-    }
-
-    /** A legacy link's SOAP login, once per link at a time; the session is kept like an OAuth access token. */
-    #login(accountId: string): Promise<LiveSession> {
-        const running = this.#logins.get(accountId);
-        if (running) return running;
-        const work = this.#soapLogin(accountId).finally(() => this.#logins.delete(accountId));
-        this.#logins.set(accountId, work);
-        return work;
-    }
-
-    async #soapLogin(accountId: string): Promise<LiveSession> {
-        const { store, cipher, tokens, hosts, apiVersion, timeoutMs, logger } = this.deps;
-        const found = await store.links.get(accountId);
-        const link = found?.method === 'legacy' && found.legacyCredentials ? found : undefined;
-        if (!link) throw new AppError('NOT_LINKED', 'This account is no longer linked the old way. Try the call again.', 409);
-        if (link.status === 'needs_relink') throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the card.', 409);
-        const { password, securityToken } = JSON.parse(cipher.open(link.legacyCredentials!, { purpose: 'legacy_credentials', owner: link.accountId })) as { password: string; securityToken?: string };
-        const conn = new Connection({ loginUrl: link.loginUrl, version: apiVersion });
-        try {
-            await withTimeout(conn.loginBySoap(link.username, password + (securityToken ?? '')), timeoutMs);
-        } catch (error) {
-            const fault = /^([A-Z][A-Z_]+): (.*)$/s.exec(error instanceof Error ? error.message : '');
-            if (fault && SOAP_DEAD.has(fault[1]!)) {
-                const message = `Salesforce refused the stored username, password and security token (${fault[1]}: ${fault[2]!.trim()}). Relink with OAuth from the Contact Center Link card.`;
-                await tokens.markNeedsRelink(accountId, link, message);
-                throw new AppError('NEEDS_RELINK', message, 409);
-            }
-            if (fault) throw new AppError('SALESFORCE_ERROR', `Salesforce refused the login (${fault[1]}: ${fault[2]!.trim()}).`, 502);
-            const reason = error instanceof SalesforceError ? error.message : 'no usable answer to the login request.';
-            throw new SalesforceUnavailable(`Salesforce could not be reached to log in: ${reason} Try again in a minute.`, false);
-        }
-        if (!conn.accessToken || !isSalesforceOrigin(hosts, conn.instanceUrl) || !conn.userInfo) {
-            throw new AppError('SALESFORCE_ERROR', 'The Salesforce login answered with a server that is not Salesforce.', 502);
-        }
-        const session: LiveSession = { accessToken: conn.accessToken, instanceUrl: conn.instanceUrl, identityUrl: conn.userInfo.url, userId: conn.userInfo.id };
-        // A relink that landed meanwhile owns the session slot now.
-        const unchanged = (await store.links.get(accountId))?.legacyCredentials?.data === link.legacyCredentials!.data;
-        if (unchanged) tokens.remember(accountId, session);
-        logger.debug({ accountId }, 'legacy link logged in');
-        return session;
     }
 
     async #noteUsage(accountId: string, link: LinkRecord, header: string): Promise<void> {
@@ -322,7 +246,6 @@ export const permissionMissing = (what: string): AppError =>
 
 function describeFailure(raw: unknown, status: number | undefined): SalesforceError {
     if (raw instanceof SalesforceError) return raw;
-    if (raw instanceof Error && raw.message === 'Request Timeout') return new SalesforceError('unavailable', 'TIMEOUT', 'Salesforce did not answer in time.');
     const error = classify(raw);
     if (status !== undefined && (status >= 500 || status === 429)) {
         return new SalesforceError('unavailable', error.code, `Salesforce answered HTTP ${status} (${error.code}).`, status);
