@@ -131,6 +131,8 @@ export interface OrgInfo {
   loginUrl: string;
   apiUsage: { used: number; max: number };
   refreshes: number;
+  /** Organization.CreatedDate: when the org was created, or a sandbox last refreshed (ISO 8601) */
+  createdDate: string;
   sharing: Record<string, SharingModel>;
   /** client ids of the registered apps this org has not installed (the others are installed) */
   uninstalledApps: string[];
@@ -334,6 +336,8 @@ export class EmulatorState {
     const generation = org.refreshes + 1;
     const fresh = buildOrg(orgKey, this.now(), generation);
     fresh.orgId = refreshedOrgId(orgKey, generation);
+    // A sandbox copy is a new org: its Organization.CreatedDate is the refresh
+    fresh.createdAt = this.now();
     // passwords and activation survive the copy; everything else comes back as seeded
     for (const u of fresh.users) {
       const old = org.users.find((x) => x.id === u.id);
@@ -510,6 +514,7 @@ export class EmulatorState {
       loginUrl: this.origins[org.isSandbox ? 'sandbox' : 'production'],
       apiUsage: { ...org.apiLimit },
       refreshes: org.refreshes,
+      createdDate: new Date(org.createdAt).toISOString(),
       sharing: { ...org.sharing },
       uninstalledApps: [...(this.uninstalled.get(org.key) ?? [])],
     };

@@ -43,6 +43,8 @@ export interface PreviewOrg {
     name: string;
     orgId: string;
     environment: 'production' | 'sandbox';
+    /** Organization.CreatedDate: when the org was created, or a sandbox last refreshed. */
+    createdDate?: string;
     /** The org's My Domain origin: what URL.getOrgDomainUrl() answers in the org. */
     domainUrl: string;
     /** Whether the org installed the contact center's OAuth app (what ContactCenterLinkAppInstall reads in an org). */

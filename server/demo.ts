@@ -148,6 +148,7 @@ function demoPreviewConfig(emulator: Emulator, account: { id: string; apiKey: st
             name: org.name,
             orgId: org.orgId,
             environment: org.environment,
+            createdDate: org.createdDate,
             domainUrl: emulator.origins[key],
             appInstalled: emulator.state.appInstalled(key, DEMO_CLIENT.clientId),
             user: { userId: admin.userId, username: admin.username, name: admin.name, canManageLink: true },

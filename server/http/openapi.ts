@@ -38,6 +38,7 @@ export const linkStatusResponse = z
                 method: z.enum(['oauth', 'legacy']),
                 environment: z.enum(['production', 'sandbox']),
                 orgId: z.string().optional(),
+                orgName: z.string().optional().describe('the org’s name (Organization.Name), read when the link was made'),
                 userId: z.string().optional(),
                 username: z.string(),
                 displayName: z.string().optional(),

@@ -8,8 +8,9 @@ import { accountLock, apiUserLock, type Store } from '../store/store.ts';
 import type { Actor, AuditEntry, Environment, ErrorInfo, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
 import { describeDeadGrant } from './deadGrant.ts';
 import type { LinkTokens } from './linkTokens.ts';
+import type { LegacyLogin } from '../salesforce/legacyLogin.ts';
 import type { LinkEvents } from './events.ts';
-import { evaluatePreflight, failedRequiredChecks, identityFromPreflight, missingPermissionsMessage, preflightRequests } from './preflight.ts';
+import { evaluatePreflight, failedRequiredChecks, identityFromPreflight, missingPermissionsMessage, preflightRequests, type LinkIdentity } from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
 import { accountNames, API_USER_LIMIT, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
 import { cardOrigins } from './consent.ts';
@@ -106,19 +107,14 @@ export interface LinkServiceDeps {
     publicUrl: string;
     sessionTtlSeconds: number;
     hosts: LoginHostPolicy;
+    /** Verify proves a legacy link's stored password with it (the call actions log in with the same unit). */
+    legacyLogin: LegacyLogin;
     /** Login origins that are not Salesforce's (the emulator) → the origin of the page that plays the card. */
     cardOrigins?: Record<string, string[]>;
 }
 
 export class LinkService {
-    #legacyLogin?: (accountId: string) => Promise<void>;
-
     constructor(private readonly deps: LinkServiceDeps) {}
-
-    /** The connection layer logs legacy links in; Verify uses it to prove the stored password still works. */
-    useLegacyLogin(login: (accountId: string) => Promise<void>): void {
-        this.#legacyLogin = login;
-    }
 
     /** What the card shows: read from the store on every call, so every instance answers alike. */
     status(accountId: string): Promise<LinkStatusView> {
@@ -328,15 +324,16 @@ export class LinkService {
         }
     }
 
-    async verify(accountId: string, actor?: Actor): Promise<LinkStatusView> {
+    /** `deadline`: the caller's request budget; when it runs out, Verify answers DEADLINE_EXCEEDED and changes nothing after. */
+    async verify(accountId: string, actor?: Actor, deadline?: AbortSignal): Promise<LinkStatusView> {
         const link = await this.deps.store.links.get(accountId);
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
-        if (link.method === 'legacy') return this.#verifyLegacy(accountId, link, actor);
+        if (link.method === 'legacy') return this.#verifyLegacy(accountId, link, actor, deadline);
         let outcome: string;
         try {
-            outcome = await this.checkHealth(accountId, { preflight: true, retryDeadLink: true });
+            outcome = await this.checkHealth(accountId, { preflight: true, retryDeadLink: true, deadline });
         } catch (error) {
-            const appError = toLinkError(error);
+            const appError = deadline?.aborted ? deadlineExceeded() : toLinkError(error);
             await this.#audit({ accountId, action: 'verify', outcome: appError.code, orgId: link.orgId, username: link.username, actor });
             throw appError;
         }
@@ -345,11 +342,11 @@ export class LinkService {
     }
 
     /** A legacy link is verified by logging in with what it stored; a refused login marks it needs_relink. */
-    async #verifyLegacy(accountId: string, link: LinkRecord, actor?: Actor): Promise<LinkStatusView> {
-        if (!this.#legacyLogin) throw new AppError('LEGACY_LINK', 'This account is linked the old way, with a stored password. Relink it with OAuth.', 409);
+    async #verifyLegacy(accountId: string, link: LinkRecord, actor?: Actor, deadline?: AbortSignal): Promise<LinkStatusView> {
         let outcome = 'ok';
         try {
-            await this.#legacyLogin(accountId);
+            await this.deps.legacyLogin.verify(accountId, deadline);
+            stopIfPast(deadline);
             const at = this.deps.clock.now().toISOString();
             await this.deps.store.transaction(async (tx) => {
                 const stored = await tx.links.get(accountId, { forUpdate: true });
@@ -357,7 +354,7 @@ export class LinkService {
             });
         } catch (error) {
             if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) {
-                const appError = toLinkError(error);
+                const appError = deadline?.aborted ? deadlineExceeded() : toLinkError(error);
                 await this.#audit({ accountId, action: 'verify', outcome: appError.code, username: link.username, actor });
                 throw appError;
             }
@@ -372,19 +369,22 @@ export class LinkService {
      * A dead grant, an inactive user or another org marks the link `needs_relink`; a network
      * failure throws and changes nothing.
      */
-    async checkHealth(accountId: string, options: { preflight?: boolean; retryDeadLink?: boolean } = {}): Promise<'healthy' | 'needs_relink'> {
+    async checkHealth(accountId: string, options: { preflight?: boolean; retryDeadLink?: boolean; deadline?: AbortSignal } = {}): Promise<'healthy' | 'needs_relink'> {
+        const { deadline } = options;
         const { store, tokens, gateway, clock } = this.deps;
         const found = await store.links.get(accountId);
         const link = found?.method === 'oauth' ? found : undefined;
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce with OAuth.', 409);
         let session;
         try {
-            session = await tokens.refresh(accountId, { retryDeadLink: options.retryDeadLink });
+            // The refresh is shared and may rotate the token, so it is not cancelled (it saves what it gets); Verify only stops waiting.
+            session = await untilDeadline(tokens.refresh(accountId, { retryDeadLink: options.retryDeadLink }), deadline);
         } catch (error) {
             if (error instanceof AppError && error.code === 'NEEDS_RELINK') return 'needs_relink';
             throw error;
         }
-        const identity = await gateway.identity(session);
+        const identity = await gateway.identity(session, deadline);
+        stopIfPast(deadline);
         if (!identity.active) {
             await tokens.markNeedsRelink(accountId, link, 'The API user is inactive in Salesforce. Reactivate the user, then relink.');
             return 'needs_relink';
@@ -393,7 +393,9 @@ export class LinkService {
             await tokens.markNeedsRelink(accountId, link, `The link now reaches org ${identity.orgId}, not ${link.orgId}: the sandbox was refreshed. Relink to restore it.`);
             return 'needs_relink';
         }
-        const permissions = options.preflight ? await this.#preflight(session, identity.username) : undefined;
+        const permissions = options.preflight ? await this.#preflight(session, identity.username, deadline) : undefined;
+        // Past the deadline the caller has its answer already: nothing is written.
+        stopIfPast(deadline);
         const at = clock.now().toISOString();
         const from = await store.transaction(async (tx) => {
             // Compare-and-set: only the link whose token was just used; a relink that landed meanwhile stays as it is.
@@ -455,7 +457,7 @@ export class LinkService {
     }
 
     /** Who signed in (the User and Organization records the signed token names) and the permission checks, from one Composite request. */
-    async #linkFacts(tokens: TokenSet): Promise<{ identity: Identity; permissions: { checkedAt: string; checks: PermissionCheck[] } }> {
+    async #linkFacts(tokens: TokenSet): Promise<{ identity: LinkIdentity; permissions: { checkedAt: string; checks: PermissionCheck[] } }> {
         const results = await this.#composite(tokens);
         return { identity: identityFromPreflight(results, tokens), permissions: { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) } };
     }
@@ -474,15 +476,15 @@ export class LinkService {
     }
 
     /** One Composite request as the new user: API access, permissions and field access, before anything is saved. */
-    async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, username: string): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
+    async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, username: string, deadline?: AbortSignal): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
         void username;
-        const results = await this.#composite(tokens);
+        const results = await this.#composite(tokens, deadline);
         return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
     }
 
-    async #composite(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>): Promise<Map<string, CompositeResult>> {
+    async #composite(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, deadline?: AbortSignal): Promise<Map<string, CompositeResult>> {
         try {
-            return await this.deps.gateway.composite(tokens, preflightRequests(tokens.userId));
+            return await this.deps.gateway.composite(tokens, preflightRequests(tokens.userId), deadline);
         } catch (error) {
             if (error instanceof SalesforceError && ['API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'FUNCTIONALITY_NOT_ENABLED'].includes(error.code)) {
                 throw new AppError('API_NOT_ENABLED', 'This user may not use the Salesforce API. Sign in as a user with the "API Enabled" permission (assign the Contact_Center_API_User permission set), then link again.');
@@ -492,7 +494,7 @@ export class LinkService {
     }
 
     /** The one write that makes a link: the five-account rule and the swap happen together. */
-    async #commit(session: LinkSessionRecord, tokens: TokenSet, identity: Identity, permissions: LinkRecord['permissions']): Promise<LinkRecord> {
+    async #commit(session: LinkSessionRecord, tokens: TokenSet, identity: LinkIdentity, permissions: LinkRecord['permissions']): Promise<LinkRecord> {
         const { store, cipher, clock, tokens: liveTokens } = this.deps;
         const at = clock.now().toISOString();
         const sealed = cipher.seal(tokens.refreshToken!, { purpose: 'refresh_token', owner: session.accountId });
@@ -502,6 +504,7 @@ export class LinkService {
             status: 'linked',
             environment: session.environment,
             orgId: identity.orgId,
+            ...(identity.orgName ? { orgName: identity.orgName } : {}),
             userId: identity.userId,
             username: identity.username,
             displayName: identity.displayName,
@@ -613,6 +616,25 @@ function authorizationError(error: string, description?: string): AppError {
     }
     const detail = description ? `${error}: ${description}` : error;
     return new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce refused the sign-in (${detail.slice(0, 300)}). Check the External Client App’s settings, then start the link again.`);
+}
+
+/** The request's budget ran out: the backend answers now, inside the caller's own timeout, and writes nothing after. */
+const deadlineExceeded = (): AppError =>
+    new AppError('DEADLINE_EXCEEDED', 'Salesforce did not answer in time, so the backend stopped waiting and changed nothing. Try again in a minute.', 504);
+
+function stopIfPast(deadline: AbortSignal | undefined): void {
+    if (deadline?.aborted) throw deadlineExceeded();
+}
+
+/** Waits for `work` until the deadline; the work itself goes on (and finishes what it must). */
+function untilDeadline<T>(work: Promise<T>, deadline: AbortSignal | undefined): Promise<T> {
+    if (!deadline) return work;
+    if (deadline.aborted) return Promise.reject(deadlineExceeded());
+    return new Promise<T>((resolve, reject) => {
+        const stop = () => reject(deadlineExceeded());
+        deadline.addEventListener('abort', stop, { once: true });
+        work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', stop));
+    });
 }
 
 function toLinkError(error: unknown): AppError {

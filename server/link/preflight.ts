@@ -39,7 +39,7 @@ export function preflightRequests(userId: string): CompositeSubrequest[] {
         { referenceId: 'perms', path: soql('SELECT PermissionsApiEnabled, PermissionsApiUserOnly, PermissionsEditTask, PermissionsViewAllUsers, PermissionsViewAllData FROM UserPermissionAccess') },
         { referenceId: 'user', path: soql(`SELECT Id, Username, Name, Email, IsActive, UserType, Profile.Name, Profile.UserLicenseId FROM User WHERE Id = '${safeUserId}'`) },
         { referenceId: 'license', path: soql("SELECT Name FROM UserLicense WHERE Id = '@{user.records[0].Profile.UserLicenseId}'") },
-        { referenceId: 'org', path: soql('SELECT Id, IsSandbox, DefaultContactAccess FROM Organization') },
+        { referenceId: 'org', path: soql('SELECT Id, Name, IsSandbox, DefaultContactAccess FROM Organization') },
         { referenceId: 'Task', path: 'sobjects/Task/describe' },
         ...READ_OBJECTS.map((o) => ({ referenceId: o.name, path: `sobjects/${o.name}/describe` }))
     ];
@@ -144,11 +144,14 @@ export function missingPermissionsMessage(username: string, failed: PermissionCh
 /** Salesforce ids compare on their first 15 characters (the last three only encode case). */
 const sameId = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
 
+/** Who signed in, and the name of their org (the card shows it beside the org id). */
+export type LinkIdentity = Identity & { orgName?: string };
+
 /**
  * The identity facts the link keeps, from the same Composite answers (no identity URL call): the user and org records
  * must be the ones the signed token names, or nothing from them is trusted.
  */
-export function identityFromPreflight(results: Map<string, CompositeResult>, tokens: Pick<TokenSet, 'orgId' | 'userId'>): Identity {
+export function identityFromPreflight(results: Map<string, CompositeResult>, tokens: Pick<TokenSet, 'orgId' | 'userId'>): LinkIdentity {
     const user = firstRecord(results.get('user'));
     const org = firstRecord(results.get('org'));
     if (!user || !org || typeof user.Id !== 'string' || typeof org.Id !== 'string' || typeof user.Username !== 'string') {
@@ -164,6 +167,7 @@ export function identityFromPreflight(results: Map<string, CompositeResult>, tok
         displayName: typeof user.Name === 'string' && user.Name ? user.Name : user.Username,
         email: typeof user.Email === 'string' ? user.Email : undefined,
         userType: typeof user.UserType === 'string' ? user.UserType : undefined,
-        active: user.IsActive !== false
+        active: user.IsActive !== false,
+        orgName: typeof org.Name === 'string' && org.Name ? org.Name : undefined
     };
 }

@@ -10,6 +10,7 @@ export interface LinkStatusView {
         method: LinkRecord['method'];
         environment: Environment;
         orgId?: string;
+        orgName?: string;
         userId?: string;
         username: string;
         displayName?: string;
@@ -37,6 +38,7 @@ export async function statusView(store: Pick<Repos, 'accounts' | 'links'>, accou
         method: link.method,
         environment: link.environment,
         orgId: present(link.orgId),
+        orgName: present(link.orgName),
         userId: present(link.userId),
         username: link.username,
         displayName: present(link.displayName),

@@ -63,6 +63,8 @@ export interface LinkRecord {
     status: Exclude<LinkStatus, 'unlinked'>;
     environment: Environment;
     orgId: string;
+    /** The org's name (Organization.Name) when the link was made; links from before it was read have none. */
+    orgName?: string;
     userId: string;
     username: string;
     displayName: string;

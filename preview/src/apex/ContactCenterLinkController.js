@@ -161,6 +161,7 @@ const contract = {
             method: f.text('method'),
             environment: f.text('environment'),
             orgId: f.text('orgId'),
+            orgName: f.text('orgName'),
             userId: f.text('userId'),
             username: f.text('username'),
             displayName: f.text('displayName'),
@@ -329,7 +330,9 @@ function withThisOrg(status, org) {
         thisOrg: {
             orgId: org.orgId,
             environment: org.environment,
-            domainUrl: org.domainUrl
+            domainUrl: org.domainUrl,
+            name: org.name,
+            createdDate: org.createdDate
         }
     };
 }

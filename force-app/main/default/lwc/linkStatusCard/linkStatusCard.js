@@ -80,6 +80,9 @@ import ACTIVITY_PLATFORM_KEY_ISSUED from '@salesforce/label/c.Ccl_ActivityAction
 import ACTIVITY_ACCOUNT_CREATED from '@salesforce/label/c.Ccl_ActivityAction_account_created';
 import ACTIVITY_WEBHOOK_SET from '@salesforce/label/c.Ccl_ActivityAction_webhook_set';
 import ACTIVITY_WEBHOOK_REMOVED from '@salesforce/label/c.Ccl_ActivityAction_webhook_removed';
+import REASON_SANDBOX_REFRESHED from '@salesforce/label/c.Ccl_ReasonSandboxRefreshed';
+import REASON_OTHER_ORG from '@salesforce/label/c.Ccl_ReasonOtherOrg';
+import ORG_NAME_AND_ID from '@salesforce/label/c.Ccl_OrgNameAndId';
 import ACTIVITY_HEADING from '@salesforce/label/c.Ccl_ActivityHeading';
 import ACTIVITY_SHOW_MORE from '@salesforce/label/c.Ccl_ActivityShowMore';
 import ACTIVITY_EMPTY from '@salesforce/label/c.Ccl_ActivityEmpty';
@@ -160,6 +163,72 @@ function activityRows(entries) {
     }));
 }
 
+/** An org as the admin knows it: its name and id, or the id alone. */
+function orgText(name, orgId) {
+    return name && orgId ? formatLabel(ORG_NAME_AND_ID, name, orgId) : orgId;
+}
+
+/** Salesforce ids compare on their first 15 characters. */
+function sameOrgId(a, b) {
+    return a.slice(0, 15) === b.slice(0, 15);
+}
+
+function hostOf(url) {
+    try {
+        return new URL(url).host.toLowerCase();
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * Why the card's org and the link's org differ, when they do: the card knows its own org (thisOrg). A sandbox whose
+ * My Domain is the link's host but whose org id is new was refreshed (its Organization.CreatedDate says when); any
+ * other org is simply not the linked one.
+ */
+function orgReason(status) {
+    const link = status?.link;
+    const thisOrg = status?.thisOrg;
+    if (
+        !link?.orgId ||
+        !thisOrg?.orgId ||
+        sameOrgId(link.orgId, thisOrg.orgId)
+    ) {
+        return undefined;
+    }
+    const linkedOrg = orgText(link.orgName, link.orgId);
+    const thisHost = hostOf(thisOrg.domainUrl);
+    const sameHost =
+        thisHost !== undefined &&
+        (hostOf(link.loginUrl) === thisHost ||
+            hostOf(link.instanceUrl) === thisHost);
+    const refreshedOn = Date.parse(thisOrg.createdDate ?? '');
+    if (
+        thisOrg.environment === 'sandbox' &&
+        sameHost &&
+        !Number.isNaN(refreshedOn)
+    ) {
+        const day = new Intl.DateTimeFormat(undefined, {
+            year: 'numeric',
+            month: 'short',
+            day: 'numeric',
+            timeZone: 'UTC'
+        }).format(new Date(refreshedOn));
+        return {
+            kind: 'sandboxRefreshed',
+            text: formatLabel(REASON_SANDBOX_REFRESHED, day, linkedOrg)
+        };
+    }
+    return {
+        kind: 'otherOrg',
+        text: formatLabel(
+            REASON_OTHER_ORG,
+            orgText(thisOrg.name, thisOrg.orgId),
+            linkedOrg
+        )
+    };
+}
+
 /** Share of the org's daily API requests from which the card warns that calls may soon fail. */
 const API_USAGE_WARNING_SHARE = 0.8;
 
@@ -216,7 +285,11 @@ function detailRows(status) {
             label: DISPLAY_NAME,
             value: link.displayName
         },
-        { key: 'orgId', label: ORG_ID, value: link.orgId },
+        {
+            key: 'orgId',
+            label: ORG_ID,
+            value: orgText(link.orgName, link.orgId)
+        },
         {
             key: 'environment',
             label: ENVIRONMENT,
@@ -320,6 +393,7 @@ export default class LinkStatusCard extends LightningElement {
         this.checks = checkRows(value);
         this.checksCheckedAt = value?.permissions?.checkedAt;
         this.apiUsage = apiUsageView(value);
+        this.orgReason = orgReason(value);
     }
     /** True while a request is running: shows the spinner and disables the actions. */
     @api loading = false;
@@ -356,6 +430,8 @@ export default class LinkStatusCard extends LightningElement {
     checks = [];
     checksCheckedAt;
     apiUsage;
+    /** Why this org is not the linked org: { kind: 'sandboxRefreshed' | 'otherOrg', text }, or undefined. */
+    orgReason;
     _activity;
     activityEntries = [];
 
@@ -430,6 +506,13 @@ export default class LinkStatusCard extends LightningElement {
 
     get accountName() {
         return this.status?.account?.name;
+    }
+
+    /** A refreshed sandbox or a dead link is a problem; a card in another org than a working link only says so. */
+    get orgReasonClass() {
+        const problem =
+            this.orgReason?.kind === 'sandboxRefreshed' || this.isNeedsRelink;
+        return `slds-m-bottom_x-small ${problem ? 'slds-text-color_error' : 'slds-text-color_weak'}`;
     }
 
     get lastErrorMessage() {

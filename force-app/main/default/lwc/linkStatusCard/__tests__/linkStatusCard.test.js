@@ -30,6 +30,26 @@ jest.mock(
     { virtual: true }
 );
 
+jest.mock(
+    '@salesforce/label/c.Ccl_OrgNameAndId',
+    () => ({ default: '{0} ({1})' }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_ReasonSandboxRefreshed',
+    () => ({
+        default:
+            'This sandbox was refreshed on {0}: the link still points at {1}, the org it was copied from. Relink it.'
+    }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_ReasonOtherOrg',
+    () => ({
+        default: 'This card runs in {0}, but the account is linked to {1}.'
+    }),
+    { virtual: true }
+);
 const HELP = 'https://docs.example.com/contact-center-link/install';
 
 const STATUS_UNLINKED = require('./data/statusUnlinked.json');
@@ -586,6 +606,97 @@ describe('c-link-status-card', () => {
                 expect(query(element, 'error-action')).toBeNull();
                 document.body.removeChild(element);
             }
+        });
+    });
+
+    describe('the org: its name, and why it is not the linked one', () => {
+        const SANDBOX_LINK = {
+            ...STATUS_NEEDS_RELINK.link,
+            environment: 'sandbox',
+            orgId: '00D5g000004UatOEAS',
+            orgName: 'Acme UAT',
+            instanceUrl: 'https://acme--uat.sandbox.my.salesforce.com',
+            loginUrl: 'https://acme--uat.sandbox.my.salesforce.com'
+        };
+
+        it('shows the linked org by its name and id', () => {
+            const element = createCard({
+                status: {
+                    ...STATUS_LINKED,
+                    link: { ...STATUS_LINKED.link, orgName: 'Acme' }
+                }
+            });
+
+            expect(detailValue(element, 'orgId').textContent).toBe(
+                'Acme (00D5g000004AcmeEAC)'
+            );
+            expect(query(element, 'org-reason')).toBeNull();
+        });
+
+        it('says the sandbox was refreshed, and when, when this sandbox on the link’s host has a new org id', async () => {
+            const element = createCard({
+                status: {
+                    ...STATUS_NEEDS_RELINK,
+                    link: SANDBOX_LINK,
+                    thisOrg: {
+                        orgId: '00D5g000004UatNEWX',
+                        environment: 'sandbox',
+                        domainUrl:
+                            'https://acme--uat.sandbox.my.salesforce.com',
+                        name: 'Acme UAT',
+                        createdDate: '2024-06-03T05:00:00.000Z'
+                    }
+                }
+            });
+
+            const reason = query(element, 'org-reason');
+            expect(reason.dataset.kind).toBe('sandboxRefreshed');
+            expect(reason.textContent).toContain(
+                'This sandbox was refreshed on Jun 3, 2024: the link still points at Acme UAT (00D5g000004UatOEAS)'
+            );
+            expect(reason.className).toContain('slds-text-color_error');
+            await expect(element).toBeAccessible();
+        });
+
+        it('names both orgs when the card runs in another org than the linked one', () => {
+            const element = createCard({
+                status: {
+                    ...STATUS_LINKED,
+                    link: { ...STATUS_LINKED.link, orgName: 'Acme' },
+                    thisOrg: {
+                        orgId: '00D5g000004UatOEAS',
+                        environment: 'sandbox',
+                        domainUrl:
+                            'https://acme--uat.sandbox.my.salesforce.com',
+                        name: 'Acme UAT',
+                        createdDate: '2024-06-03T05:00:00.000Z'
+                    }
+                }
+            });
+
+            const reason = query(element, 'org-reason');
+            expect(reason.dataset.kind).toBe('otherOrg');
+            expect(reason.textContent).toContain(
+                'This card runs in Acme UAT (00D5g000004UatOEAS), but the account is linked to Acme (00D5g000004AcmeEAC).'
+            );
+            expect(reason.className).toContain('slds-text-color_weak');
+        });
+
+        it('takes a 15-character org id for the same org, and says nothing without thisOrg', () => {
+            const same = createCard({
+                status: {
+                    ...STATUS_LINKED,
+                    thisOrg: {
+                        ...STATUS_LINKED.thisOrg,
+                        orgId: '00D5g000004Acme'
+                    }
+                }
+            });
+            expect(query(same, 'org-reason')).toBeNull();
+            const unknown = createCard({
+                status: { ...STATUS_LINKED, thisOrg: undefined }
+            });
+            expect(query(unknown, 'org-reason')).toBeNull();
         });
     });
 
