@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { currentAccount, requireAccount, requireMetricsToken, requireScope } from './http/auth.ts';
 import { linkRouter } from './http/apiRouter.ts';
+import { requestBudget } from './http/requestBudget.ts';
 import { webhookRouter } from './http/webhookRouter.ts';
 import { CALLS_BODY_LIMIT, callsBodyParser, callsRouter } from './http/callsRouter.ts';
 import { openApiHandler } from './http/openapi.ts';
@@ -89,6 +90,8 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     app.get('/api/v1/openapi.json', openApiHandler(config.PUBLIC_URL));
 
     const api = express.Router();
+    // The request's budget starts before anything else, so Salesforce calls made for it stop in time for Apex.
+    api.use(requestBudget(config.API_REQUEST_BUDGET_MS));
     // The key first: a request without one is refused before a byte of its body is read or parsed.
     api.use(authenticate);
     // Writes that leave an audit entry are limited per account, so no tenant can grow the audit at will; call actions are not.

@@ -65,6 +65,8 @@ export const configSchema = z.object({
         .regex(/^\d{2}\.0$/, 'must look like 62.0')
         .default('62.0'),
     SF_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    /** How long an /api/v1 request may take in all: under the Apex callout's 20 s, with room to answer (see http/requestBudget.ts). */
+    API_REQUEST_BUDGET_MS: z.coerce.number().int().min(100).max(18_000).default(16_000),
     DATA_DIR: z.string().min(1).default('./data'),
     /** The audit keeps entries this long, and at most this many per account (the newest). */
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),

@@ -83,11 +83,11 @@ export function buildServices(deps: ServiceDeps): Services {
     const gateway = metrics.instrument(baseGateway);
     const accounts = new Accounts(store, clock);
     const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events);
-    const links = new LinkService({ store, cipher, gateway, tokens, clock, logger, events, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts, cardOrigins: config.SF_CARD_ORIGINS });
+    const legacyLogin = new LegacyLogin({ store, tokens, cipher, hosts, logger, apiVersion: config.SF_API_VERSION, timeoutMs: config.SF_HTTP_TIMEOUT_MS });
+    const links = new LinkService({ store, cipher, gateway, tokens, legacyLogin, clock, logger, events, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts, cardOrigins: config.SF_CARD_ORIGINS });
     const health = new HealthSweep(store, links, clock, logger, { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 });
     const onPlainHttp = config.PUBLIC_URL.startsWith('http:');
     const webhooks = new Webhooks(store, cipher, clock, logger, events, { allowHttp: onPlainHttp, allowPrivateNetworks: onPlainHttp });
-    const legacyLogin = new LegacyLogin({ store, tokens, cipher, hosts, logger, apiVersion: config.SF_API_VERSION, timeoutMs: config.SF_HTTP_TIMEOUT_MS });
     const org = new OrgClient({
         store,
         tokens,
@@ -98,7 +98,6 @@ export function buildServices(deps: ServiceDeps): Services {
         timeoutMs: config.SF_HTTP_TIMEOUT_MS,
         onOutcome: (outcome) => metrics.salesforceRequests.inc({ kind: 'rest', outcome })
     });
-    links.useLegacyLogin((accountId) => legacyLogin.verify(accountId));
     const calls = new CallActions({ org, ledger: new CallLedger(store, clock, logger), clock, logger });
     const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime());
     const now = () => clock.now().getTime();

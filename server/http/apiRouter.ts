@@ -3,6 +3,7 @@ import type { LinkService } from '../link/linkService.ts';
 import type { Actor } from '../store/types.ts';
 import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
+import { requestDeadline } from './requestBudget.ts';
 import { activityQuery, actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
 
 /** Who the caller says asked: kept, but marked as said rather than proven. */
@@ -34,7 +35,7 @@ export function linkRouter(links: LinkService): Router {
 
     router.post('/link/verify', requireScope('link'), async (req, res) => {
         const body = parseOrThrow(actorBody, req.body);
-        res.json(await links.verify(currentAccount(res.locals).id, claimed(body?.actor)));
+        res.json(await links.verify(currentAccount(res.locals).id, claimed(body?.actor), requestDeadline(res.locals)));
     });
 
     router.delete('/link', requireScope('link'), async (req, res) => {

@@ -164,7 +164,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         summary: 'Refresh, re-read the identity and check the permissions now',
         body: actorBody,
         responses: { 200: { description: 'The status after the check', schema: linkStatusResponse } },
-        errors: { 409: 'NOT_LINKED, LEGACY_LINK', 503: 'SALESFORCE_UNAVAILABLE' }
+        errors: { 409: 'NOT_LINKED, LEGACY_LINK', 503: 'SALESFORCE_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' }
     },
     {
         method: 'delete',

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, parseConfig } from '../config.ts';
+import { PEOPLE, TEST_STORE } from './harness.ts';
+import { startCallsHarness, type CallsHarness } from './callsHarness.ts';
+
+/** How long Apex waits for the backend (ContactCenterLinkClient.TIMEOUT_MS), read from the class itself. */
+async function apexTimeoutMs(): Promise<number> {
+    const source = await readFile(new URL('../../force-app/main/default/classes/ContactCenterLinkClient.cls', import.meta.url), 'utf8');
+    const found = /TIMEOUT_MS\s*=\s*(\d+)\s*;/.exec(source);
+    assert.ok(found, 'ContactCenterLinkClient declares TIMEOUT_MS');
+    return Number(found[1]);
+}
+
+describe('every /api/v1 request has a budget that fits inside the Apex callout', () => {
+    test('the default budget leaves at least 2 s of the Apex timeout to answer; a budget as long as Apex’s is refused', async () => {
+        const apex = await apexTimeoutMs();
+        const budget = parseConfig({}).API_REQUEST_BUDGET_MS;
+        assert.ok(budget + 2000 <= apex, `budget ${budget} ms, Apex ${apex} ms`);
+        for (const bad of [String(apex), '25000', '-1', 'soon']) assert.throws(() => parseConfig({ API_REQUEST_BUDGET_MS: bad }), ConfigError, bad);
+    });
+});
+
+describe(`Verify with Salesforce slowed past the Apex deadline (${TEST_STORE})`, () => {
+    // Scaled down: the budget is 1.5 s and "Apex" waits 2 s, while each Salesforce call takes 4 s.
+    const BUDGET_MS = 1500;
+    const APEX_MS = 2000;
+    let c: CallsHarness;
+    before(async () => {
+        c = await startCallsHarness({ env: { API_REQUEST_BUDGET_MS: String(BUDGET_MS) }, store: TEST_STORE });
+    });
+    after(() => c.close());
+
+    test('answers DEADLINE_EXCEEDED inside the Apex deadline, and the link is unchanged after', async () => {
+        const before = await c.h.services.store.links.get(c.accountId);
+        c.h.emulator.state.setLatency(4000);
+        try {
+            const started = Date.now();
+            const answer = await c.h.api(c.key).post('/api/v1/link/verify', {});
+            const took = Date.now() - started;
+            assert.equal(answer.status, 504, answer.text);
+            assert.equal(answer.body.error.code, 'DEADLINE_EXCEEDED');
+            assert.ok(took < APEX_MS, `answered after ${took} ms`);
+            assert.ok(took >= BUDGET_MS - 50, `answered after ${took} ms, before the budget ran out`);
+            // Let everything Salesforce was still doing finish (the shared refresh goes on), then look again.
+            await sleep(4500);
+        } finally {
+            c.h.emulator.state.setLatency(0);
+        }
+        assert.deepEqual(await c.h.services.store.links.get(c.accountId), before, 'nothing written after the answer');
+        assert.equal(c.h.emulator.requestsInFlight(), 0, 'nothing left running at Salesforce');
+        const status = await c.get('/api/v1/link').expect(200);
+        assert.equal(status.body.status, 'linked');
+    });
+
+    test('a legacy link’s Verify stops at the deadline too, and stays as it was', async () => {
+        const account = await c.h.newAccount('Legacy');
+        await c.h.services.accounts.importLegacy(
+            [{ accountId: account.id, username: PEOPLE.acmeApi.username, password: PEOPLE.acmeApi.password, securityToken: '', environment: 'production' }],
+            c.h.services.cipher,
+            c.h.services.hosts
+        );
+        const before = await c.h.services.store.links.get(account.id);
+        c.h.emulator.state.setLatency(4000);
+        try {
+            const started = Date.now();
+            const answer = await c.h.api(account.key).post('/api/v1/link/verify', {});
+            assert.equal(answer.status, 504, answer.text);
+            assert.equal(answer.body.error.code, 'DEADLINE_EXCEEDED');
+            assert.ok(Date.now() - started < APEX_MS);
+        } finally {
+            c.h.emulator.state.setLatency(0);
+        }
+        assert.equal(c.h.emulator.requestsInFlight(), 0, 'the SOAP login was cancelled');
+        assert.deepEqual(await c.h.services.store.links.get(account.id), before);
+    });
+
+    test('with Salesforce answering in time, Verify still verifies', async () => {
+        const verified = await c.h.api(c.key).post('/api/v1/link/verify', {}).expect(200);
+        assert.equal(verified.body.status, 'linked');
+    });
+});
