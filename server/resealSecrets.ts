@@ -64,7 +64,7 @@ export async function resealSecrets(store: Store, cipher: TokenCipher): Promise<
                       ? (await tx.accounts.get(row.row.id).then((r) => r && { table: 'accounts' as const, row: r }))
                       : (await tx.sessions.get(row.row.id, { forUpdate: true }).then((r) => r && { table: 'sessions' as const, row: r }));
             if (!current || sealedIn(current) !== before) throw new AppError('RESEAL_FAILED', 'The data changed while it was resealed. Nothing was changed; run reseal again.');
-            if (row.table === 'links') await tx.links.patch(row.row.accountId, { refreshToken: row.row.refreshToken ?? null, legacyCredentials: row.row.legacyCredentials ?? null });
+            if (row.table === 'links') await tx.links.patch(row.row.accountId, row.row.method === 'oauth' ? { refreshToken: row.row.refreshToken } : { legacyCredentials: row.row.legacyCredentials });
             else if (row.table === 'accounts') await tx.accounts.patch(row.row.id, { webhook: row.row.webhook ?? null });
             else await tx.sessions.patch(row.row.id, { attempt: row.row.attempt ?? null });
         }

@@ -3,7 +3,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError, type SalesforceGateway } from '../salesforce/gateway.ts';
 import type { Store } from '../store/store.ts';
-import type { LinkRecord } from '../store/types.ts';
+import type { LinkRecord, OAuthLinkRecord } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
 import { describeDeadGrant } from './deadGrant.ts';
 import type { LinkEvents } from './events.ts';
@@ -55,7 +55,7 @@ export class LinkTokens {
 
     async #refresh(accountId: string, retried: boolean, retryDeadLink: boolean): Promise<LiveSession> {
         const link = await this.#oauthLink(accountId, retryDeadLink);
-        const refreshToken = this.cipher.open(link.refreshToken!, { purpose: 'refresh_token', owner: accountId });
+        const refreshToken = this.cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId });
         try {
             const tokens = await this.gateway.refresh(link.loginUrl, refreshToken);
             if (tokens.refreshToken && tokens.refreshToken !== refreshToken) {
@@ -63,7 +63,7 @@ export class LinkTokens {
                 await this.store.transaction(async (tx) => {
                     // Compare-and-set: a relink that landed meanwhile keeps its own token.
                     const stored = await tx.links.get(accountId, { forUpdate: true });
-                    if (stored && stored.refreshToken?.data === link.refreshToken!.data) await tx.links.patch(accountId, { refreshToken: sealed });
+                    if (stored && stored.refreshToken?.data === link.refreshToken.data) await tx.links.patch(accountId, { refreshToken: sealed });
                 });
             }
             const session = { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId };
@@ -73,7 +73,7 @@ export class LinkTokens {
             if (!(error instanceof SalesforceError) || !error.isDeadGrant) throw error;
             // The stored token may have changed under us (relink, rotation elsewhere): try that one before giving up.
             const now = await this.#oauthLinkOrNull(accountId);
-            if (!retried && now?.refreshToken && now.refreshToken.data !== link.refreshToken!.data) return this.#refresh(accountId, true, retryDeadLink);
+            if (!retried && now && now.refreshToken.data !== link.refreshToken.data) return this.#refresh(accountId, true, retryDeadLink);
             await this.markNeedsRelink(accountId, link, describeDeadGrant(error));
             throw new AppError('NEEDS_RELINK', describeDeadGrant(error), 409);
         }
@@ -96,12 +96,12 @@ export class LinkTokens {
         this.logger.warn({ accountId, orgId: link.orgId }, 'link needs relink');
     }
 
-    async #oauthLinkOrNull(accountId: string): Promise<LinkRecord | undefined> {
+    async #oauthLinkOrNull(accountId: string): Promise<OAuthLinkRecord | undefined> {
         const link = await this.store.links.get(accountId);
-        return link?.method === 'oauth' && link.refreshToken ? link : undefined;
+        return link?.method === 'oauth' ? link : undefined;
     }
 
-    async #oauthLink(accountId: string, allowDead: boolean): Promise<LinkRecord> {
+    async #oauthLink(accountId: string, allowDead: boolean): Promise<OAuthLinkRecord> {
         const link = await this.#oauthLinkOrNull(accountId);
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce with OAuth. Link it from the Contact Center Link card.', 409);
         if (link.status === 'needs_relink' && !allowDead) throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the Contact Center Link card.', 409);

@@ -59,8 +59,8 @@ export class LegacyLogin {
     async #login(accountId: string, signal?: AbortSignal): Promise<LiveSession> {
         const { store, cipher, tokens, hosts, logger } = this.deps;
         const found = await store.links.get(accountId);
-        const link = found?.method === 'legacy' && found.legacyCredentials ? found : undefined;
-        if (!link?.legacyCredentials) throw new AppError('NOT_LINKED', 'This account is no longer linked the old way. Try the call again.', 409);
+        const link = found?.method === 'legacy' ? found : undefined;
+        if (!link) throw new AppError('NOT_LINKED', 'This account is no longer linked the old way. Try the call again.', 409);
         if (link.status === 'needs_relink') throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the card.', 409);
         const sealed = link.legacyCredentials;
         const { password, securityToken } = JSON.parse(cipher.open(sealed, { purpose: 'legacy_credentials', owner: link.accountId })) as { password: string; securityToken?: string };

@@ -57,9 +57,9 @@ export interface PermissionCheck {
     detail?: string;
 }
 
-export interface LinkRecord {
+/** What every link has, however it was made. */
+interface LinkFields {
     accountId: string;
-    method: 'oauth' | 'legacy';
     status: Exclude<LinkStatus, 'unlinked'>;
     environment: Environment;
     orgId: string;
@@ -75,13 +75,25 @@ export interface LinkRecord {
     linkedBy?: Actor;
     lastVerifiedAt?: string;
     lastError?: ErrorInfo & { at: string };
-    /** OAuth links only: the refresh token, sealed. */
-    refreshToken?: Sealed;
-    /** Legacy links only: what the old method stored, sealed until a relink erases it. */
-    legacyCredentials?: Sealed;
     permissions?: { checkedAt: string; checks: PermissionCheck[] };
     apiUsage?: { used: number; max: number; at: string };
 }
+
+/** A link made with the OAuth web server flow: it acts with its refresh token, sealed. */
+export interface OAuthLinkRecord extends LinkFields {
+    method: 'oauth';
+    refreshToken: Sealed;
+    legacyCredentials?: never;
+}
+
+/** A link imported from the old method: username, password and security token, sealed until a relink replaces the link. */
+export interface LegacyLinkRecord extends LinkFields {
+    method: 'legacy';
+    legacyCredentials: Sealed;
+    refreshToken?: never;
+}
+
+export type LinkRecord = OAuthLinkRecord | LegacyLinkRecord;
 
 export interface LinkSessionRecord {
     id: string;

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Accounts } from '../accounts.ts';
 import { systemClock } from '../clock.ts';
 import { accountLock, apiUserLock, type Store } from '../store/store.ts';
-import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord } from '../store/types.ts';
+import type { AccountRecord, AuditEntry, LegacyLinkRecord, LinkSessionRecord, OAuthLinkRecord } from '../store/types.ts';
 import { openTestStore } from './harness.ts';
 import { PG_SKIP, warnIfNoPostgres } from './pgDatabase.ts';
 
@@ -20,7 +20,7 @@ warnIfNoPostgres();
 const ORG = '00D000000000001AAA';
 const USER = '005000000000001AAA';
 const account = (id: string, extra: Partial<AccountRecord> = {}): AccountRecord => ({ id, name: `Name ${id}`, apiKeyHash: `hash-${id}`, createdAt: `2026-01-01T00:00:00.00${id.length % 10}Z`, ...extra });
-const link = (accountId: string, extra: Partial<LinkRecord> = {}): LinkRecord => ({
+const link = (accountId: string, extra: Partial<OAuthLinkRecord> = {}): OAuthLinkRecord => ({
     accountId,
     method: 'oauth',
     status: 'linked',
@@ -35,6 +35,11 @@ const link = (accountId: string, extra: Partial<LinkRecord> = {}): LinkRecord =>
     refreshToken: { v: 1, iv: 'iv', tag: 'tag', data: `token-${accountId}` },
     ...extra
 });
+/** A link imported from the old method: its sealed password instead of a refresh token. */
+const legacyLink = (accountId: string): LegacyLinkRecord => {
+    const { refreshToken: _oauthOnly, ...fields } = link(accountId);
+    return { ...fields, method: 'legacy', status: 'legacy', legacyCredentials: { v: 1, iv: 'iv', tag: 'tag', data: `password-${accountId}` } };
+};
 const session = (id: string, extra: Partial<LinkSessionRecord> = {}): LinkSessionRecord => ({
     id,
     accountId: 'a1',
@@ -98,7 +103,7 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             const replaced = await store.links.put(link('l1', { username: 'new@acme.example', lastVerifiedAt: '2026-01-02T00:00:00.000Z' }));
             assert.equal(replaced?.username, 'api@acme.example');
             await store.links.put(link('l2', { orgId: ORG.slice(0, 15), lastVerifiedAt: '2026-01-03T00:00:00.000Z' }));
-            await store.links.put(link('l3', { method: 'legacy', status: 'legacy', refreshToken: undefined }));
+            await store.links.put(legacyLink('l3'));
             await store.links.put(link('l4', { userId: '005000000000002AAA' }));
             await store.links.put(link('l5', { status: 'needs_relink' }));
             const holders = (await store.links.ofApiUser(ORG, USER.slice(0, 15), { except: 'l2' })).map((l) => l.accountId).sort();
