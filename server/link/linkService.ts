@@ -47,7 +47,7 @@ export class LinkFailure extends AppError {
         error: AppError
     ) {
         super(error.code, error.message, error.status, error.details);
-        this.pageMessage = error instanceof ApiUserLimitReached ? error.pageMessage : error.message;
+        this.pageMessage = error instanceof ApiUserLimitReached || error instanceof PageDetailedError ? error.pageMessage : error.message;
     }
 }
 
@@ -72,6 +72,32 @@ export interface ActivityPage {
     nextCursor?: string;
 }
 
+/** A refusal that tells the popup (the person signed in to that org) more than the link session. */
+class PageDetailedError extends AppError {
+    constructor(
+        error: AppError,
+        message: string,
+        readonly pageMessage: string
+    ) {
+        super(error.code, message, error.status, error.details);
+    }
+}
+
+/**
+ * A refused sixth approval cost the accounts in `lost` their link: said on the popup, and in the session when the
+ * session was started for that very org (the org's own card, whose admin may see its accounts); otherwise unnamed.
+ */
+function withLostLinks(error: AppError, lost: string[], sessionMayName: boolean): AppError {
+    const named =
+        lost.length === 1
+            ? `Account ${lost[0]} lost its link; relink it, or use another API user for the new account.`
+            : `Accounts ${lost.join(', ')} lost their links; relink them, or use another API user for the new account.`;
+    const unnamed = `Salesforce revoked an older approval of this API user when it saw this one: ${lost.length === 1 ? 'one of its other accounts lost its link and shows' : `${lost.length} of its other accounts lost their links and show`} Needs relink. Relink ${lost.length === 1 ? 'it' : 'them'}, or use another API user for the new account.`;
+    const sessionMessage = `${error.message} ${sessionMayName ? named : unnamed}`;
+    if (error instanceof ApiUserLimitReached) return new ApiUserLimitReached(sessionMessage, `${error.pageMessage} ${named}`);
+    return new PageDetailedError(error, sessionMessage, `${error.message} ${named}`);
+}
+
 /** What the popup shows before Salesforce: whose account, what it may do, what it replaces. */
 export interface ConsentView {
     sessionId: string;
@@ -85,12 +111,6 @@ export interface ConsentView {
     cardOrigins: string[];
     expiresAt: string;
 }
-
-/**
- * What consuming a callback's state found: the session and its PKCE verifier, or a refusal that is thrown after
- * COMMIT (`fail`: the session is marked failed first).
- */
-type StateClaim = { claimed: true; session: LinkSessionRecord; verifier: string } | { claimed: false; error: AppError; sessionId?: string; fail?: boolean };
 
 export const sessionCookieName = (sessionId: string): string => `ccl_link_${sessionId}`;
 
@@ -221,8 +241,7 @@ export class LinkService {
                 assertUsable(found, now);
                 return undefined;
             } catch (error) {
-                if (error instanceof AppError) return error;
-                throw error;
+                return error as AppError;
             }
         };
         const replayOf = (found: LinkSessionRecord): typeof fresh | undefined => {
@@ -271,23 +290,22 @@ export class LinkService {
         if (!(await store.sessions.byStateHash(stateHash))) throw unknownState();
 
         // Consume the state first: whatever happens next, it can never be used twice. A refusal is returned, and thrown after COMMIT.
-        const claimed = await store.transaction(async (tx): Promise<StateClaim> => {
+        const claimed = await store.transaction(async (tx): Promise<{ error: AppError; sessionId?: string; fail?: boolean } | { session: LinkSessionRecord; verifier: string }> => {
             const session = await tx.sessions.byStateHash(stateHash, { forUpdate: true });
-            if (!session?.attempt) return { claimed: false, error: unknownState() };
+            if (!session?.attempt) return { error: unknownState() };
             const attempt = session.attempt;
             if (session.state !== 'pending') {
                 await tx.sessions.patch(session.id, { attempt: null });
-                return { claimed: false, error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'), sessionId: session.id };
+                return { error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'), sessionId: session.id };
             }
             if (isExpired(session, now)) {
                 await tx.sessions.patch(session.id, { attempt: null, state: 'expired' });
-                return { claimed: false, error: new AppError('LINK_SESSION_EXPIRED', 'The link took longer than 10 minutes and expired. Start it again from the card.', 410), sessionId: session.id };
+                return { error: new AppError('LINK_SESSION_EXPIRED', 'The link took longer than 10 minutes and expired. Start it again from the card.', 410), sessionId: session.id };
             }
             await tx.sessions.patch(session.id, { attempt: null });
             const cookie = input.cookies[sessionCookieName(session.id)];
             if (!cookie || !safeEqual(sha256(cookie), attempt.cookieHash)) {
                 return {
-                    claimed: false,
                     error: new AppError('STATE_MISMATCH', 'This sign-in was finished in a different browser window than the one the card opened. Start the link again from the card and finish it in the popup.'),
                     sessionId: session.id,
                     fail: true
@@ -295,9 +313,9 @@ export class LinkService {
             }
             const { attempt: _attempt, ...rest } = session;
             void _attempt;
-            return { claimed: true, session: rest, verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id }) };
+            return { session: rest, verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id }) };
         });
-        if (!claimed.claimed) {
+        if ('error' in claimed) {
             if (claimed.error instanceof LinkFailure) throw claimed.error;
             if (claimed.fail && claimed.sessionId) await this.#failSession(claimed.sessionId, claimed.error);
             throw new LinkFailure(claimed.sessionId, claimed.error);
@@ -311,7 +329,7 @@ export class LinkService {
             tokens = await this.#exchange(session, input.code, verifier);
             // The second and last round trip: one Composite request answers who signed in and what they may do.
             const { identity, permissions } = await this.#linkFacts(tokens);
-            this.#checkIdentity(session, identity);
+            this.#checkIdentity(session, tokens, identity);
             const failed = failedRequiredChecks(permissions.checks);
             if (failed.length) throw new AppError('PERMISSIONS_MISSING', missingPermissionsMessage(identity.username, failed), 400, { checks: failed });
             const link = await this.#commit(session, tokens, identity, permissions);
@@ -321,13 +339,16 @@ export class LinkService {
         } catch (error) {
             // A token that dies between the exchange and the save: Salesforce saw more than five approvals of this user at once.
             const revokedMeanwhile = tokens !== undefined && error instanceof SalesforceError && (error.code === 'INVALID_SESSION_ID' || error.httpStatus === 401);
-            const appError = revokedMeanwhile ? await this.#revokedDuringLink(session, tokens!) : toLinkError(error);
+            let appError = revokedMeanwhile ? await this.#revokedDuringLink(session, tokens!) : toLinkError(error);
             if (tokens?.refreshToken) await this.#revokeQuietly(session.loginUrl, tokens.refreshToken);
+            if ((appError.code === 'API_USER_LIMIT_REACHED' || revokedMeanwhile) && tokens) {
+                // Re-verified before the session says how it ended, so it can say which link the sixth approval cost.
+                const lost = await this.reverifyUserLinks(tokens.orgId, tokens.userId, session.accountId);
+                const ownOrgCard = Boolean(session.expectedOrgId && sameOrg(session.expectedOrgId, tokens.orgId));
+                if (lost.length) appError = withLostLinks(appError, lost, ownOrgCard);
+            }
             await this.#failSession(session.id, appError, tokens);
             this.deps.events.emit('attempt', { accountId: session.accountId, outcome: appError.code });
-            if ((appError.code === 'API_USER_LIMIT_REACHED' || revokedMeanwhile) && tokens) {
-                await this.reverifyUserLinks(tokens.orgId, tokens.userId, session.accountId);
-            }
             throw new LinkFailure(session.id, appError);
         }
     }
@@ -401,7 +422,7 @@ export class LinkService {
             await tokens.markNeedsRelink(accountId, link, `The link now reaches org ${identity.orgId}, not ${link.orgId}: the sandbox was refreshed. Relink to restore it.`);
             return 'needs_relink';
         }
-        const permissions = options.preflight ? await this.#preflight(session, deadline) : undefined;
+        const permissions = options.preflight ? await this.#preflight(session, identity.username, deadline) : undefined;
         // Past the deadline the caller has its answer already: nothing is written.
         stopIfPast(deadline);
         const at = clock.now().toISOString();
@@ -434,19 +455,28 @@ export class LinkService {
         return { status: 'unlinked', revoked };
     }
 
-    /** After Salesforce saw a sixth approval for a user, find which of that user's links it revoked. */
-    async reverifyUserLinks(orgId: string, userId: string, exceptAccountId?: string): Promise<void> {
+    /**
+     * After Salesforce saw a sixth approval for a user, find which of that user's links it revoked: each is marked
+     * needs_relink with a reason that names it (its card and its webhook say so). Returns them as "Name (id)".
+     */
+    async reverifyUserLinks(orgId: string, userId: string, exceptAccountId?: string): Promise<string[]> {
         const { store, tokens, logger } = this.deps;
-        const accountIds = (await store.links.ofApiUser(orgId, userId, { except: exceptAccountId })).filter((l) => l.status === 'linked').map((l) => l.accountId);
+        const links = (await store.links.ofApiUser(orgId, userId, { except: exceptAccountId })).filter((l) => l.status === 'linked');
+        const names = await store.accounts.names(links.map((l) => l.accountId));
+        const lost: string[] = [];
         await Promise.all(
-            accountIds.map(async (accountId) => {
+            links.map(async (link) => {
+                const name = accountNames(names, [link])[0]!;
+                const deadReason = `Account ${name} lost its link: Salesforce revoked it when its API user ${link.username} approved another contact-center account (it keeps only the five newest approvals of a user). Relink it, or use another API user for the new account.`;
                 try {
-                    await tokens.refresh(accountId);
+                    await tokens.refresh(link.accountId, { deadReason });
                 } catch (error) {
-                    if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) logger.warn({ accountId, err: describe(error) }, 'could not re-verify a link of this API user');
+                    if (error instanceof AppError && error.code === 'NEEDS_RELINK') lost.push(name);
+                    else logger.warn({ accountId: link.accountId, err: describe(error) }, 'could not re-verify a link of this API user');
                 }
             })
         );
+        return lost.sort();
     }
 
     async #exchange(session: LinkSessionRecord, code: string, verifier: string): Promise<TokenSet> {
@@ -470,7 +500,7 @@ export class LinkService {
         return { identity: identityFromPreflight(results, tokens), permissions: { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) } };
     }
 
-    #checkIdentity(session: LinkSessionRecord, identity: Identity): void {
+    #checkIdentity(session: LinkSessionRecord, tokens: TokenSet, identity: Identity): void {
         if (session.expectedOrgId && !sameOrg(session.expectedOrgId, identity.orgId)) {
             throw new AppError(
                 'ORG_MISMATCH',
@@ -480,10 +510,12 @@ export class LinkService {
             );
         }
         if (!identity.active) throw new AppError('USER_INACTIVE', `${identity.username} is not active in Salesforce. Activate the API user, then link again.`);
+        void tokens;
     }
 
     /** One Composite request as the new user: API access, permissions and field access, before anything is saved. */
-    async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, deadline?: AbortSignal): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
+    async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, username: string, deadline?: AbortSignal): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
+        void username;
         const results = await this.#composite(tokens, deadline);
         return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
     }

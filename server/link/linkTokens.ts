@@ -44,16 +44,19 @@ export class LinkTokens {
         this.#sessions.delete(accountId);
     }
 
-    /** Refreshes the link's access token; concurrent callers share one refresh. */
-    refresh(accountId: string, options: { retryDeadLink?: boolean } = {}): Promise<LiveSession> {
+    /**
+     * Refreshes the link's access token; concurrent callers share one refresh. `deadReason`: what the link's error (and
+     * its webhook) says when the grant turns out dead, when the caller knows better than Salesforce's answer why.
+     */
+    refresh(accountId: string, options: { retryDeadLink?: boolean; deadReason?: string } = {}): Promise<LiveSession> {
         const running = this.#refreshing.get(accountId);
         if (running) return running;
-        const work = this.#refresh(accountId, false, options.retryDeadLink ?? false).finally(() => this.#refreshing.delete(accountId));
+        const work = this.#refresh(accountId, false, options.retryDeadLink ?? false, options.deadReason).finally(() => this.#refreshing.delete(accountId));
         this.#refreshing.set(accountId, work);
         return work;
     }
 
-    async #refresh(accountId: string, retried: boolean, retryDeadLink: boolean): Promise<LiveSession> {
+    async #refresh(accountId: string, retried: boolean, retryDeadLink: boolean, deadReason?: string): Promise<LiveSession> {
         const link = await this.#oauthLink(accountId, retryDeadLink);
         const refreshToken = this.cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId });
         try {
@@ -73,9 +76,10 @@ export class LinkTokens {
             if (!(error instanceof SalesforceError) || !error.isDeadGrant) throw error;
             // The stored token may have changed under us (relink, rotation elsewhere): try that one before giving up.
             const now = await this.#oauthLinkOrNull(accountId);
-            if (!retried && now && now.refreshToken.data !== link.refreshToken.data) return this.#refresh(accountId, true, retryDeadLink);
-            await this.markNeedsRelink(accountId, link, describeDeadGrant(error));
-            throw new AppError('NEEDS_RELINK', describeDeadGrant(error), 409);
+            if (!retried && now && now.refreshToken.data !== link.refreshToken.data) return this.#refresh(accountId, true, retryDeadLink, deadReason);
+            const reason = deadReason ?? describeDeadGrant(error);
+            await this.markNeedsRelink(accountId, link, reason);
+            throw new AppError('NEEDS_RELINK', reason, 409);
         }
     }
 
