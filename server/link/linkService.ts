@@ -112,6 +112,12 @@ export interface ConsentView {
     expiresAt: string;
 }
 
+/**
+ * What consuming a callback's state found: the session and its PKCE verifier, or a refusal that is thrown after
+ * COMMIT (`fail`: the session is marked failed first).
+ */
+type StateClaim = { claimed: true; session: LinkSessionRecord; verifier: string } | { claimed: false; error: AppError; sessionId?: string; fail?: boolean };
+
 export const sessionCookieName = (sessionId: string): string => `ccl_link_${sessionId}`;
 
 /**
@@ -241,7 +247,8 @@ export class LinkService {
                 assertUsable(found, now);
                 return undefined;
             } catch (error) {
-                return error as AppError;
+                if (error instanceof AppError) return error;
+                throw error;
             }
         };
         const replayOf = (found: LinkSessionRecord): typeof fresh | undefined => {
@@ -290,22 +297,23 @@ export class LinkService {
         if (!(await store.sessions.byStateHash(stateHash))) throw unknownState();
 
         // Consume the state first: whatever happens next, it can never be used twice. A refusal is returned, and thrown after COMMIT.
-        const claimed = await store.transaction(async (tx): Promise<{ error: AppError; sessionId?: string; fail?: boolean } | { session: LinkSessionRecord; verifier: string }> => {
+        const claimed = await store.transaction(async (tx): Promise<StateClaim> => {
             const session = await tx.sessions.byStateHash(stateHash, { forUpdate: true });
-            if (!session?.attempt) return { error: unknownState() };
+            if (!session?.attempt) return { claimed: false, error: unknownState() };
             const attempt = session.attempt;
             if (session.state !== 'pending') {
                 await tx.sessions.patch(session.id, { attempt: null });
-                return { error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'), sessionId: session.id };
+                return { claimed: false, error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'), sessionId: session.id };
             }
             if (isExpired(session, now)) {
                 await tx.sessions.patch(session.id, { attempt: null, state: 'expired' });
-                return { error: new AppError('LINK_SESSION_EXPIRED', 'The link took longer than 10 minutes and expired. Start it again from the card.', 410), sessionId: session.id };
+                return { claimed: false, error: new AppError('LINK_SESSION_EXPIRED', 'The link took longer than 10 minutes and expired. Start it again from the card.', 410), sessionId: session.id };
             }
             await tx.sessions.patch(session.id, { attempt: null });
             const cookie = input.cookies[sessionCookieName(session.id)];
             if (!cookie || !safeEqual(sha256(cookie), attempt.cookieHash)) {
                 return {
+                    claimed: false,
                     error: new AppError('STATE_MISMATCH', 'This sign-in was finished in a different browser window than the one the card opened. Start the link again from the card and finish it in the popup.'),
                     sessionId: session.id,
                     fail: true
@@ -313,9 +321,9 @@ export class LinkService {
             }
             const { attempt: _attempt, ...rest } = session;
             void _attempt;
-            return { session: rest, verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id }) };
+            return { claimed: true, session: rest, verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id }) };
         });
-        if ('error' in claimed) {
+        if (!claimed.claimed) {
             if (claimed.error instanceof LinkFailure) throw claimed.error;
             if (claimed.fail && claimed.sessionId) await this.#failSession(claimed.sessionId, claimed.error);
             throw new LinkFailure(claimed.sessionId, claimed.error);
@@ -329,7 +337,7 @@ export class LinkService {
             tokens = await this.#exchange(session, input.code, verifier);
             // The second and last round trip: one Composite request answers who signed in and what they may do.
             const { identity, permissions } = await this.#linkFacts(tokens);
-            this.#checkIdentity(session, tokens, identity);
+            this.#checkIdentity(session, identity);
             const failed = failedRequiredChecks(permissions.checks);
             if (failed.length) throw new AppError('PERMISSIONS_MISSING', missingPermissionsMessage(identity.username, failed), 400, { checks: failed });
             const link = await this.#commit(session, tokens, identity, permissions);
@@ -422,7 +430,7 @@ export class LinkService {
             await tokens.markNeedsRelink(accountId, link, `The link now reaches org ${identity.orgId}, not ${link.orgId}: the sandbox was refreshed. Relink to restore it.`);
             return 'needs_relink';
         }
-        const permissions = options.preflight ? await this.#preflight(session, identity.username, deadline) : undefined;
+        const permissions = options.preflight ? await this.#preflight(session, deadline) : undefined;
         // Past the deadline the caller has its answer already: nothing is written.
         stopIfPast(deadline);
         const at = clock.now().toISOString();
@@ -500,7 +508,7 @@ export class LinkService {
         return { identity: identityFromPreflight(results, tokens), permissions: { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) } };
     }
 
-    #checkIdentity(session: LinkSessionRecord, tokens: TokenSet, identity: Identity): void {
+    #checkIdentity(session: LinkSessionRecord, identity: Identity): void {
         if (session.expectedOrgId && !sameOrg(session.expectedOrgId, identity.orgId)) {
             throw new AppError(
                 'ORG_MISMATCH',
@@ -510,12 +518,10 @@ export class LinkService {
             );
         }
         if (!identity.active) throw new AppError('USER_INACTIVE', `${identity.username} is not active in Salesforce. Activate the API user, then link again.`);
-        void tokens;
     }
 
     /** One Composite request as the new user: API access, permissions and field access, before anything is saved. */
-    async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, username: string, deadline?: AbortSignal): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
-        void username;
+    async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, deadline?: AbortSignal): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
         const results = await this.#composite(tokens, deadline);
         return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
     }
