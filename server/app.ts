@@ -1,8 +1,8 @@
 import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { currentAccount, requireAccount, requireMetricsToken, requireScope } from './http/auth.ts';
-import { linkRouter } from './http/apiRouter.ts';
+import { requireAccount, requireMetricsToken } from './http/auth.ts';
+import { linkRouter, linkStatusHandler } from './http/apiRouter.ts';
 import { requestBudget } from './http/requestBudget.ts';
 import { webhookRouter } from './http/webhookRouter.ts';
 import { CALLS_BODY_LIMIT, callsBodyParser, callsRouter } from './http/callsRouter.ts';
@@ -62,16 +62,7 @@ export function createApp(services: Services, options: AppOptions = {}): Express
 
     // The card and the Apex class poll the link status: its route comes first, and skips the body parsers (a GET has none).
     const authenticate = requireAccount(accounts, services.failedAuth);
-    const linkScope = requireScope('link');
-    app.get('/api/v1/link', (req, res, next) => {
-        void authenticate(req, res, (error?: unknown) => {
-            if (error) return next(error);
-            linkScope(req, res, (denied?: unknown) => {
-                if (denied) return next(denied);
-                links.status(currentAccount(res.locals).id).then((view) => res.json(view), next);
-            });
-        });
-    });
+    app.get('/api/v1/link', linkStatusHandler(links, authenticate));
 
     app.get('/healthz', (_req, res) => {
         res.json({ ok: true });

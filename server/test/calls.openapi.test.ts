@@ -4,7 +4,7 @@ import type { Router } from 'express';
 import request from 'supertest';
 import { z } from 'zod';
 import { callIdParam, lookupBody, taskBody } from '../calls/schemas.ts';
-import { linkRouter } from '../http/apiRouter.ts';
+import { APP_LEVEL_ROUTES, linkRouter } from '../http/apiRouter.ts';
 import { callsRouter } from '../http/callsRouter.ts';
 import { API_OPERATIONS, openApiPath, type ApiOperation } from '../http/openapi.ts';
 import { actorBody, linkSessionBody, sessionIdParam } from '../http/schemas.ts';
@@ -94,7 +94,8 @@ describe('GET /api/v1/openapi.json', () => {
         const served = [
             ...routesOf(linkRouter({} as never)),
             ...routesOf(webhookRouter({} as never)),
-            ...routesOf(callsRouter({} as never))
+            ...routesOf(callsRouter({} as never)),
+            ...APP_LEVEL_ROUTES
         ].map((r) => {
             const [method, path] = r.split(' ');
             return `${method} ${openApiPath(path!)}`;
