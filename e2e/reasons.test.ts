@@ -24,6 +24,9 @@ describe('Needs relink reasons on the card', { skip }, () => {
             await page.reload();
             await page.locator('[data-id="verify"] button').click();
             await waitForBadge(page, 'Needs relink');
+            // Read again as the admin finds it later (no toast over it).
+            await page.reload();
+            await waitForBadge(page, 'Needs relink');
             const day = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(new Date(refreshed.createdDate));
             const reason = await waitForText(page.locator('[data-id="org-reason"]'), /refreshed/);
             assert.equal(reason.trim(), `This sandbox was refreshed on ${day}: the link still points at Acme UAT (${linkedOrg.orgId}), the org it was copied from. Relink it.`);
