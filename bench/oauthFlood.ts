@@ -6,7 +6,7 @@
  * store write); autocannon floods it from this process.
  *
  *   npm run bench:oauth-flood
- *   npm run bench:oauth-flood -- --accounts 400 --writes 100 --connections 50
+ *   npm run bench:oauth-flood -- --accounts 400 --writes 40 --connections 20
  *
  * Two rounds: the flood reaching the handlers (no rate limit: shows that an unmatched request takes
  * no lock), and the flood from one address against the default /oauth limit (60 a minute).
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateEncryptionKey } from '../server/crypto.ts';
 import { parseConfig, requireCompleteConfig } from '../server/config.ts';
-import { OAUTH_RATE, RateLimiter } from '../server/http/rateLimit.ts';
+import { OAUTH_RATE } from '../server/http/rateLimit.ts';
 import { runServer } from '../server/main.ts';
 import { createLogger } from '../server/logger.ts';
 import { LowdbStore } from '../server/store/lowdbStore.ts';
@@ -74,8 +74,9 @@ async function serve(accounts: number, limited: boolean): Promise<void> {
     );
     const running = await runServer(config, { logger: createLogger('error') });
     const { services } = running;
-    services.oauthRate = limited ? new RateLimiter(OAUTH_RATE) : new RateLimiter({ limit: Number.POSITIVE_INFINITY, windowMs: 60_000, maxKeys: 10 });
-    services.accountWriteRate = new RateLimiter({ limit: Number.POSITIVE_INFINITY, windowMs: 60_000, maxKeys: 10 });
+    // The app holds these limiters: their policies are changed in place.
+    services.oauthRate.policy.limit = limited ? OAUTH_RATE.limit : Number.POSITIVE_INFINITY;
+    services.accountWriteRate.policy.limit = Number.POSITIVE_INFINITY;
     const { account, platformKey } = await services.accounts.create('Bench tenant');
     void account;
     const fileBytes = (await stat(path.join(dataDir, 'db.json'))).size;
@@ -123,7 +124,7 @@ async function round(accounts: number, writes: number, connections: number, limi
 
 async function main(): Promise<void> {
     const { values } = parseArgs({
-        options: { accounts: { type: 'string', default: '400' }, writes: { type: 'string', default: '100' }, connections: { type: 'string', default: '50' }, serve: { type: 'string' }, limited: { type: 'boolean' } }
+        options: { accounts: { type: 'string', default: '400' }, writes: { type: 'string', default: '40' }, connections: { type: 'string', default: '20' }, serve: { type: 'string' }, limited: { type: 'boolean' } }
     });
     if (values.serve) return serve(Number(values.serve), values.limited ?? false);
     const accounts = Number(values.accounts);

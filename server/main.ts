@@ -6,6 +6,7 @@ import { ConfigError, parseConfig, requireCompleteConfig, type Config } from './
 import { createLogger, type Logger } from './logger.ts';
 import { buildServices, type Services } from './services.ts';
 import { openStore } from './store/openStore.ts';
+import { claimServing, DataDirInUse } from './store/servingLock.ts';
 
 export interface RunningServer {
     url: string;
@@ -17,14 +18,25 @@ export interface RunningServer {
 /** Opens the store, builds the app and listens; `close` stops taking requests, then flushes the store. */
 export async function runServer(config: Config, options: AppOptions & { logger?: Logger; host?: string } = {}): Promise<RunningServer> {
     const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-    const store = await openStore(config);
-    const services = buildServices({ config, store, logger });
-    const app = createApp(services, options);
-    const server = await new Promise<Server>((resolve, reject) => {
-        const done = (error?: Error) => (error ? reject(error) : resolve(listening));
-        // The demo passes a loopback host; the backend proper listens on every interface, behind its TLS proxy.
-        const listening = options.host ? app.listen(config.PORT, options.host, done) : app.listen(config.PORT, done);
-    });
+    // The embedded store serves one backend per data directory: a second one is refused here, saying why.
+    const release = config.DATABASE_URL ? async () => undefined : await claimServing(config.DATA_DIR);
+    let store;
+    let server: Server;
+    let services;
+    try {
+        store = await openStore(config);
+        services = buildServices({ config, store, logger });
+        const app = createApp(services, options);
+        server = await new Promise<Server>((resolve, reject) => {
+            const done = (error?: Error) => (error ? reject(error) : resolve(listening));
+            // The demo passes a loopback host; the backend proper listens on every interface, behind its TLS proxy.
+            const listening = options.host ? app.listen(config.PORT, options.host, done) : app.listen(config.PORT, done);
+        });
+    } catch (error) {
+        await store?.close();
+        await release();
+        throw error;
+    }
     const { port } = server.address() as AddressInfo;
     if (config.HEALTH_SWEEP_INTERVAL_SECONDS > 0) services.health.start();
     services.auditRetention.start();
@@ -44,6 +56,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                 await services.webhooks.settle();
                 await services.org.flush();
                 await store.close();
+                await release();
             })();
             return closing;
         }
@@ -77,7 +90,16 @@ async function main(): Promise<void> {
         throw error;
     }
     const logger = createLogger(config.LOG_LEVEL);
-    const running = await runServer(config, { logger });
+    let running: RunningServer;
+    try {
+        running = await runServer(config, { logger });
+    } catch (error) {
+        if (error instanceof DataDirInUse) {
+            console.error(error.message);
+            process.exit(2);
+        }
+        throw error;
+    }
     logger.info({ url: config.PUBLIC_URL, port: config.PORT }, 'Contact Center Link backend listening');
     closeOnSignals(running.close, logger);
 }

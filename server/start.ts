@@ -79,7 +79,7 @@ function repositoryRoot(): string {
 
 start().catch((error: unknown) => {
     // By name: the demo's modules come from the sources, so their ConfigError is another class than this one.
-    if (error instanceof Error && error.name === 'ConfigError') {
+    if (error instanceof Error && (error.name === 'ConfigError' || error.name === 'DataDirInUse')) {
         console.error(error.message);
         process.exit(2);
     }

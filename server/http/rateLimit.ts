@@ -18,11 +18,15 @@ export const ACCOUNT_WRITE_RATE: RatePolicy = { limit: 30, windowMs: 60_000, max
 /** A fixed-window counter per key, in memory: cheap enough to run before anything else touches the request. */
 export class RateLimiter {
     readonly #windows = new Map<string, { start: number; count: number }>();
+    /** This limiter's own copy: changing it (a benchmark lifting the limit) changes no other limiter. */
+    readonly policy: RatePolicy;
 
     constructor(
-        readonly policy: RatePolicy,
+        policy: RatePolicy,
         private readonly now: () => number = Date.now
-    ) {}
+    ) {
+        this.policy = { ...policy };
+    }
 
     /** Counts one request; 0 when it may go on, otherwise how long until the key's window ends. */
     hit(key: string): number {

@@ -161,3 +161,21 @@ test('lowdb: a corrupt data file is reported, not replaced', () =>
         await assert.rejects(LowdbStore.open(dir), /not valid JSON; restore it from a backup/);
         assert.equal(await readFile(path.join(dir, 'db.json'), 'utf8'), '{"accounts": [');
     }));
+
+test('lowdb: a second backend on the same data directory is refused at start, saying why; a dead one’s claim is taken over', () =>
+    inTempDir(async (dir) => {
+        const { claimServing } = await import('../store/servingLock.ts');
+        const release = await claimServing(dir);
+        const { spawn } = await import('node:child_process');
+        await assert.rejects(claimServing(dir), /Another backend \(pid \d+\) already serves .* PostgreSQL \(DATABASE_URL\)/);
+        await release();
+        const again = await claimServing(dir);
+        await again();
+        // A claim left by a process that is gone.
+        const dead = spawn(process.execPath, ['-e', '']);
+        await new Promise((resolve) => dead.once('close', resolve));
+        await writeFile(path.join(dir, 'server.pid'), String(dead.pid));
+        const taken = await claimServing(dir);
+        assert.equal(await readFile(path.join(dir, 'server.pid'), 'utf8'), String(process.pid));
+        await taken();
+    }));
