@@ -56,7 +56,7 @@ export function linkRouter(links: LinkService): Router {
 
     router.delete('/link', requireScope('link'), async (req, res) => {
         const body = parseOrThrow(actorBody, req.body);
-        res.json(await links.unlink(currentAccount(res.locals).id, claimed(body?.actor)));
+        res.json(await links.unlink(currentAccount(res.locals).id, claimed(body?.actor), requestDeadline(res.locals)));
     });
 
     return router;

@@ -445,13 +445,14 @@ export class LinkService {
         return 'healthy';
     }
 
-    async unlink(accountId: string, actor?: Actor): Promise<{ status: 'unlinked'; revoked: boolean }> {
+    /** Revokes at Salesforce within the request's deadline, then deletes: a revoke that runs out of time leaves `revoked: false`, never the link. */
+    async unlink(accountId: string, actor?: Actor, deadline?: AbortSignal): Promise<{ status: 'unlinked'; revoked: boolean }> {
         const { store, cipher, tokens } = this.deps;
         const link = await store.links.get(accountId);
         if (!link) return { status: 'unlinked', revoked: false };
         let revoked = false;
         if (link.method === 'oauth' && link.refreshToken) {
-            revoked = await this.#revokeQuietly(link.loginUrl, cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId }));
+            revoked = await this.#revokeQuietly(link.loginUrl, cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId }), deadline);
         }
         tokens.forget(accountId);
         await store.transaction(async (tx) => {
@@ -617,9 +618,9 @@ export class LinkService {
     }
 
     /** Revocation is best effort; `true` when Salesforce confirms the token is dead. */
-    async #revokeQuietly(loginUrl: string, token: string): Promise<boolean> {
+    async #revokeQuietly(loginUrl: string, token: string, signal?: AbortSignal): Promise<boolean> {
         try {
-            await this.deps.gateway.revoke(loginUrl, token);
+            await this.deps.gateway.revoke(loginUrl, token, signal);
             return true;
         } catch (error) {
             if (error instanceof SalesforceError && error.kind !== 'unavailable') return true;

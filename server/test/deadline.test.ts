@@ -81,4 +81,23 @@ describe(`Verify with Salesforce slowed past the Apex deadline (${TEST_STORE})`,
         const verified = await c.h.api(c.key).post('/api/v1/link/verify', {}).expect(200);
         assert.equal(verified.body.status, 'linked');
     });
+
+    test('Unlink with Salesforce slowed past the deadline still unlinks inside the Apex deadline, saying the token was not revoked', async () => {
+        c.h.emulator.state.setLatency(4000);
+        try {
+            const started = Date.now();
+            const answer = await c.h.api(c.key).delete('/api/v1/link');
+            const took = Date.now() - started;
+            assert.equal(answer.status, 200, answer.text);
+            assert.deepEqual(answer.body, { status: 'unlinked', revoked: false });
+            assert.ok(took < APEX_MS, `answered after ${took} ms`);
+            await sleep(500);
+        } finally {
+            c.h.emulator.state.setLatency(0);
+        }
+        assert.equal(c.h.emulator.requestsInFlight(), 0, 'the revoke was cancelled');
+        assert.equal(await c.h.services.store.links.get(c.accountId), undefined);
+        const status = await c.get('/api/v1/link').expect(200);
+        assert.equal(status.body.status, 'unlinked');
+    });
 });
