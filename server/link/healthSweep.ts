@@ -73,14 +73,16 @@ export class HealthSweep {
                     report.coolingDown++;
                     continue;
                 }
-                report.checked++;
                 try {
                     const outcome = await this.links.checkHealth(accountId);
+                    if (outcome === 'not_due') continue;
+                    report.checked++;
                     this.#cooldown.delete(accountId);
                     if (outcome === 'healthy') report.healthy++;
                     else report.needsRelink++;
                 } catch (error) {
                     if (error instanceof AppError && error.code === 'NOT_LINKED') continue;
+                    report.checked++;
                     report.unavailable++;
                     const failures = (cooling?.failures ?? 0) + 1;
                     const wait = Math.min(this.options.cooldownMs * 2 ** (failures - 1), 3600_000);

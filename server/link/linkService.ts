@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 import { SalesforceError, type CompositeResult, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
 import { accountLock, apiUserLock, type Store } from '../store/store.ts';
-import type { Actor, AuditEntry, Environment, ErrorInfo, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
+import type { Actor, AuditEntry, Environment, ErrorInfo, LegacyLinkRecord, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
 import { describeDeadGrant } from './deadGrant.ts';
 import type { LinkTokens } from './linkTokens.ts';
 import type { LegacyLogin } from '../salesforce/legacyLogin.ts';
@@ -406,10 +406,11 @@ export class LinkService {
      * A dead grant, an inactive user or another org marks the link `needs_relink`; a network
      * failure throws and changes nothing.
      */
-    async checkHealth(accountId: string, options: { preflight?: boolean; retryDeadLink?: boolean; deadline?: AbortSignal } = {}): Promise<'healthy' | 'needs_relink'> {
+    async checkHealth(accountId: string, options: { preflight?: boolean; retryDeadLink?: boolean; deadline?: AbortSignal } = {}): Promise<'healthy' | 'needs_relink' | 'not_due'> {
         const { deadline } = options;
         const { store, tokens, gateway, clock } = this.deps;
         const found = await store.links.get(accountId);
+        if (found?.method === 'legacy' && found.status === 'legacy') return this.#checkLegacyHealth(found);
         const link = found?.method === 'oauth' ? found : undefined;
         if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce with OAuth.', 409);
         let session;
@@ -442,6 +443,28 @@ export class LinkService {
             return stored.status;
         });
         if (from) this.deps.events.statusChanged({ accountId, from, to: 'linked', at, orgId: link.orgId, username: identity.username });
+        return 'healthy';
+    }
+
+    /**
+     * The sweep's check of a legacy link: a SOAP login with what it stored, at most once a day, so a changed password or
+     * security token shows as needs_relink before a call fails. A refused login marks the link; a network failure throws.
+     */
+    async #checkLegacyHealth(link: LegacyLinkRecord): Promise<'healthy' | 'needs_relink' | 'not_due'> {
+        const { store, clock, legacyLogin } = this.deps;
+        const verifiedAt = link.lastVerifiedAt ? Date.parse(link.lastVerifiedAt) : 0;
+        if (clock.now().getTime() - verifiedAt < LEGACY_CHECK_INTERVAL_MS) return 'not_due';
+        try {
+            await legacyLogin.verify(link.accountId);
+        } catch (error) {
+            if (error instanceof AppError && error.code === 'NEEDS_RELINK') return 'needs_relink';
+            throw error;
+        }
+        const at = clock.now().toISOString();
+        await store.transaction(async (tx) => {
+            const stored = await tx.links.get(link.accountId, { forUpdate: true });
+            if (stored?.method === 'legacy' && stored.status === 'legacy') await tx.links.patch(link.accountId, { lastVerifiedAt: at });
+        });
         return 'healthy';
     }
 
@@ -664,6 +687,9 @@ function authorizationError(error: string, description?: string): AppError {
 }
 
 /** The request's budget ran out: the backend answers now, inside the caller's own timeout, and writes nothing after. */
+/** A legacy link's SOAP login by the sweep: at most once a day. */
+const LEGACY_CHECK_INTERVAL_MS = 24 * 3600_000;
+
 const deadlineExceeded = (): AppError =>
     new AppError('DEADLINE_EXCEEDED', 'Salesforce did not answer in time, so the backend stopped waiting and changed nothing. Try again in a minute.', 504);
 

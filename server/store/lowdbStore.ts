@@ -249,7 +249,7 @@ class LowdbRepos implements Repos {
         dueForCheck: async (verifiedBefore) => {
             await this.#fresh();
             return this.#rows('links')
-                .filter((l) => l.method === 'oauth' && l.status === 'linked' && (verifiedBefore === undefined || !l.lastVerifiedAt || l.lastVerifiedAt < verifiedBefore))
+                .filter((l) => ((l.method === 'oauth' && l.status === 'linked') || (l.method === 'legacy' && l.status === 'legacy')) && (verifiedBefore === undefined || !l.lastVerifiedAt || l.lastVerifiedAt < verifiedBefore))
                 .sort((a, b) => (a.lastVerifiedAt ?? '').localeCompare(b.lastVerifiedAt ?? ''))
                 .map((l) => l.accountId);
         },

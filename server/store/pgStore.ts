@@ -82,7 +82,7 @@ class PgRepos implements Repos {
         },
         dueForCheck: async (verifiedBefore) => {
             const { rows } = await this.db.query<{ account_id: string }>(
-                `SELECT account_id FROM links WHERE method = 'oauth' AND status = 'linked' AND ($1::text IS NULL OR last_verified_at IS NULL OR last_verified_at < $1) ORDER BY last_verified_at NULLS FIRST`,
+                `SELECT account_id FROM links WHERE ((method = 'oauth' AND status = 'linked') OR (method = 'legacy' AND status = 'legacy')) AND ($1::text IS NULL OR last_verified_at IS NULL OR last_verified_at < $1) ORDER BY last_verified_at NULLS FIRST`,
                 [verifiedBefore ?? null]
             );
             return rows.map((r) => r.account_id);

@@ -57,7 +57,7 @@ export interface Repos {
         get(accountId: string, options?: { forUpdate?: boolean }): Promise<LinkRecord | undefined>;
         /** The OAuth links of one Salesforce user (org and user compared on 15 characters). */
         ofApiUser(orgId: string, userId: string, options?: { except?: string }): Promise<LinkRecord[]>;
-        /** Linked OAuth links not verified since `verifiedBefore` (all of them without it), oldest first. */
+        /** Working links (OAuth `linked`, legacy `legacy`) not verified since `verifiedBefore` (all of them without it), oldest first. */
         dueForCheck(verifiedBefore?: string): Promise<string[]>;
         countByStatus(): Promise<Partial<Record<Exclude<LinkStatus, 'unlinked'>, number>>>;
         /** Inserts or replaces the account's link; returns the one it replaced. */

@@ -189,3 +189,50 @@ test('/metrics wants its token when METRICS_TOKEN is set', async () => {
         await h.close();
     }
 });
+
+describe('the health sweep and legacy links', () => {
+    let h: Harness;
+    before(async () => {
+        h = await startHarness();
+    });
+    after(() => h.close());
+
+    const HOUR = 3600_000;
+    const soapLogins = () => h.emulator.state.requestCounts()['soap-login'];
+
+    test('logs a legacy link in at most once a day, and a changed password shows as Needs relink before any call', async () => {
+        const account = await h.newAccount('Legacy');
+        await h.services.accounts.importLegacy(
+            [{ accountId: account.id, username: PEOPLE.acmeApi.username, password: PEOPLE.acmeApi.password, securityToken: '', environment: 'production' }],
+            h.services.cipher,
+            h.services.hosts
+        );
+        h.emulator.state.resetCounts();
+        const first = await h.services.health.sweep();
+        assert.deepEqual([first.checked, first.healthy], [1, 1], JSON.stringify(first));
+        assert.equal(soapLogins(), 1);
+        const verifiedAt = (await h.services.store.links.get(account.id))?.lastVerifiedAt;
+        assert.ok(verifiedAt, 'the sweep records when it verified the legacy link');
+
+        // Due for the OAuth cadence (20 h) but not a day old: no second login.
+        h.clock.advance(21 * HOUR);
+        const early = await h.services.health.sweep();
+        assert.equal(early.checked, 0, JSON.stringify(early));
+        assert.equal(soapLogins(), 1);
+
+        // The password changed in Salesforce; a day after the last login the sweep finds out.
+        h.emulator.state.setUserPassword(PEOPLE.acmeApi.username, 'changed-by-the-admin');
+        h.clock.advance(4 * HOUR);
+        const later = await h.services.health.sweep();
+        assert.deepEqual([later.checked, later.needsRelink], [1, 1], JSON.stringify(later));
+        assert.equal(soapLogins(), 2);
+        const status = (await h.api(account.key).get('/api/v1/link').expect(200)).body;
+        assert.equal(status.status, 'needs_relink');
+        assert.ok(status.link.lastError?.message, 'the card says why');
+
+        // Needs relink is not swept again: no login with what is known to fail.
+        h.clock.advance(25 * HOUR);
+        await h.services.health.sweep();
+        assert.equal(soapLogins(), 2);
+    });
+});

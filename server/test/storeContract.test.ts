@@ -108,8 +108,8 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await store.links.put(link('l5', { status: 'needs_relink' }));
             const holders = (await store.links.ofApiUser(ORG, USER.slice(0, 15), { except: 'l2' })).map((l) => l.accountId).sort();
             assert.deepEqual(holders, ['a1', 'l1', 'l5']);
-            assert.deepEqual((await store.links.dueForCheck('2026-01-02T12:00:00.000Z')).sort(), ['a1', 'l1', 'l4']);
-            assert.deepEqual((await store.links.dueForCheck()).sort(), ['a1', 'l1', 'l2', 'l4']);
+            assert.deepEqual((await store.links.dueForCheck('2026-01-02T12:00:00.000Z')).sort(), ['a1', 'l1', 'l3', 'l4'], 'legacy links are checked too');
+            assert.deepEqual((await store.links.dueForCheck()).sort(), ['a1', 'l1', 'l2', 'l3', 'l4']);
             assert.deepEqual(await store.links.countByStatus(), { linked: 4, legacy: 1, needs_relink: 1 });
             assert.equal(await store.links.patch('l5', { status: 'linked', lastError: null }), true);
             assert.equal((await store.links.get('l5'))?.status, 'linked');
