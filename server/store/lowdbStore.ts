@@ -854,7 +854,8 @@ async function breakStaleLock(lock: string): Promise<boolean> {
     return true;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs (EPERM: it does, as another user). Shared with the serving claim. */
+export function processAlive(pid: number): boolean {
     if (pid === process.pid) return true;
     try {
         process.kill(pid, 0);

@@ -1,19 +1,10 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { processAlive } from './lowdbStore.ts';
 
 /** Thrown when another live backend already serves the data directory. */
 export class DataDirInUse extends Error {
     override name = 'DataDirInUse';
-}
-
-function alive(pid: number): boolean {
-    if (pid === process.pid) return true;
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (error) {
-        return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
 }
 
 /**
@@ -36,7 +27,7 @@ export async function claimServing(dataDir: string): Promise<() => Promise<void>
         } catch (error) {
             if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
             const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-            if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+            if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
                 throw new DataDirInUse(
                     `Another backend (pid ${holder}) already serves ${dataDir}. The embedded store serves one process per data directory: stop the other one, give this one its own DATA_DIR, or run several instances on PostgreSQL (DATABASE_URL).`
                 );
