@@ -57,7 +57,7 @@ describe('linking from the card', { skip }, () => {
 
             await waitForBadge(page, 'Linked');
             assert.equal((await detail(page, 'username').innerText()).trim(), PEOPLE.acmeApi.username);
-            assert.equal((await detail(page, 'orgId').innerText()).trim(), acme.orgId);
+            assert.equal((await detail(page, 'orgId').innerText()).trim(), `Acme (${acme.orgId})`, 'the org by name, with its id');
             assert.equal((await detail(page, 'environment').innerText()).trim(), 'Production');
             assert.equal((await detail(page, 'linkedBy').innerText()).trim(), 'admin@acme.example');
             await waitForText(toast(page), /Linked/);
@@ -87,7 +87,7 @@ describe('linking from the card', { skip }, () => {
 
             await waitForBadge(page, 'Linked');
             assert.equal((await detail(page, 'username').innerText()).trim(), PEOPLE.uatApi.username);
-            assert.equal((await detail(page, 'orgId').innerText()).trim(), uat.orgId);
+            assert.equal((await detail(page, 'orgId').innerText()).trim(), `Acme UAT (${uat.orgId})`, 'the org by name, with its id');
             assert.equal((await detail(page, 'environment').innerText()).trim(), 'Sandbox');
             assert.ok(await samePage(page));
             assert.deepEqual(problems, []);
