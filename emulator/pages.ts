@@ -88,12 +88,7 @@ export function loginPage(args: { hostLabel: string; popup: boolean; params: Rec
 <form method="post" action="/services/oauth2/authorize" autocomplete="off">
 ${hidden(args.params)}
 <input type="hidden" name="_action" value="login">
-<input type="hidden" name="_csrf" value="${h(args.csrf)}">
-<label for="username">Username</label>
-<input type="email" id="username" name="username" value="${h(args.username ?? '')}" required autofocus>
-<label for="password">Password</label>
-<input type="password" id="password" name="password" required>
-<button class="btn primary wide" type="submit" name="Login" value="Log In">Log In</button>
+${credentialFields(args.csrf, args.username)}
 </form>
 <div class="links" aria-hidden="true"><span>Forgot Your Password?</span><span>Use Custom Domain</span></div>
 </main>
@@ -182,12 +177,7 @@ export function uiLoginPage(args: { hostLabel: string; csrf: string; startUrl: s
     body: `<main class="card">${notice}${err}
 <form method="post" action="/login" autocomplete="off">
 <input type="hidden" name="startURL" value="${h(args.startUrl)}">
-<input type="hidden" name="_csrf" value="${h(args.csrf)}">
-<label for="username">Username</label>
-<input type="email" id="username" name="username" value="${h(args.username ?? '')}" required autofocus>
-<label for="password">Password</label>
-<input type="password" id="password" name="password" required>
-<button class="btn primary wide" type="submit" name="Login" value="Log In">Log In</button>
+${credentialFields(args.csrf, args.username)}
 </form></main>`,
   });
 }
@@ -202,4 +192,14 @@ export function setupPage(args: { hostLabel: string; name: string; username: str
     body: `<main class="card"><h1>Setup Home</h1>
 <p id="setup-user" class="who">Logged in as <strong>${h(args.name)}</strong> (${h(args.username)})</p></main>`,
   });
+}
+
+/** The username and password fields of Salesforce's login form, on the OAuth login page and on the UI login page alike. */
+function credentialFields(csrf: string, username: string | undefined): string {
+  return `<input type="hidden" name="_csrf" value="${h(csrf)}">
+<label for="username">Username</label>
+<input type="email" id="username" name="username" value="${h(username ?? '')}" required autofocus>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" required>
+<button class="btn primary wide" type="submit" name="Login" value="Log In">Log In</button>`;
 }
