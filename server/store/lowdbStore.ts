@@ -6,7 +6,7 @@ import { Low } from 'lowdb';
 import type { Adapter } from 'lowdb';
 import { JsonLines, markOf, replaceFile, type FileMark } from './jsonFiles.ts';
 import { id15, markTransaction, refuseNested, type AccountOverview, type AuditPage, type LockKey, type Patch, type Repos, type Store, type Tx } from './store.ts';
-import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, Snapshot, TaskLedgerEntry } from './types.ts';
+import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
 
 const LOCK_WAIT_MS = 10_000;
 const STALE_LOCK_MS = 30_000;
@@ -17,14 +17,17 @@ interface Doc {
     accounts: AccountRecord[];
     links: LinkRecord[];
     linkSessions: LinkSessionRecord[];
+    /** Webhook events: written with the status change that makes them, so they share its commit. */
+    outbox: OutboxEvent[];
     /** The audit entries of the last transaction that also changed this file: appended to audit.jsonl after, and again on open if a crash came between. */
     auditPending?: SeqAudit[];
 }
 type SeqAudit = AuditEntry & { seq: number };
-type Table = 'accounts' | 'links' | 'linkSessions';
+type Table = 'accounts' | 'links' | 'linkSessions' | 'outbox';
 type LedgerLine = { startedAt: string } | { k: string; e: TaskLedgerEntry } | { k: string; d: 1 };
 
-const emptyDoc = (): Doc => ({ accounts: [], links: [], linkSessions: [] });
+const emptyDoc = (): Doc => ({ accounts: [], links: [], linkSessions: [], outbox: [] });
+const rowsOf = (doc: Doc): Doc => ({ accounts: doc.accounts, links: doc.links, linkSessions: doc.linkSessions, outbox: doc.outbox });
 
 const parseDoc = (text: string): Doc & { audit?: AuditEntry[]; taskLedger?: { startedAt?: string; calls?: Record<string, TaskLedgerEntry> } } => {
     try {
@@ -60,7 +63,7 @@ class DocFile implements Adapter<Doc> {
             this.raw = doc;
             this.committed = text;
             this.version = version;
-            return { accounts: doc.accounts, links: doc.links, linkSessions: doc.linkSessions, ...(doc.auditPending ? { auditPending: doc.auditPending } : {}) };
+            return { ...rowsOf(doc), ...(doc.auditPending ? { auditPending: doc.auditPending } : {}) };
         } finally {
             await handle.close();
         }
@@ -136,7 +139,7 @@ class Draft {
         readonly base: LowdbStore,
         committed: Doc
     ) {
-        this.doc = { accounts: committed.accounts, links: committed.links, linkSessions: committed.linkSessions };
+        this.doc = rowsOf(committed);
     }
 
     rows<K extends Table>(table: K, forWrite: boolean): Doc[K] {
@@ -364,9 +367,82 @@ class LowdbRepos implements Repos {
             if (this.#ledgerGet(key)?.state === 'pending') this.draft.ledger.set(key, null);
             return Promise.resolve();
         },
+        reclaim: (key, expected, next) => {
+            const holds = (found: TaskLedgerEntry | undefined) => found?.state === 'pending' && found.at === expected.at && found.by === expected.by;
+            const entry = (): TaskLedgerEntry => ({ state: 'pending', at: next.at, ...(next.by ? { by: next.by } : {}) });
+            if (!this.draft) return this.store.ledgerOp((get, set) => (holds(get(key)) ? (set(key, entry()), true) : false));
+            if (!holds(this.#ledgerGet(key))) return Promise.resolve(false);
+            this.draft.ledger.set(key, entry());
+            return Promise.resolve(true);
+        },
         prune: async (before) => {
             if (this.draft) throw new Error('Prune the ledger outside a transaction.');
             return this.store.pruneLedger(before);
+        }
+    };
+
+    outbox: Repos['outbox'] = {
+        add: (event) =>
+            this.#write((draft) => {
+                if (draft.rows('outbox', false).some((e) => e.id === event.id)) throw new Error(`An outbox event with the id ${event.id} already exists.`);
+                draft.rows('outbox', true).push(structuredClone(event));
+            }),
+        claimDue: ({ now, by, until, limit }) =>
+            this.#write((draft) => {
+                const due = draft
+                    .rows('outbox', false)
+                    .filter((e) => e.state === 'pending' && e.nextAttemptAt <= now && (!e.claim || e.claim.until < now))
+                    .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.id.localeCompare(b.id))
+                    .slice(0, limit);
+                return due.map((event) => {
+                    const claimed = { ...event, claim: { by, until } };
+                    this.#replace(draft, 'outbox', (e) => e.id === event.id, claimed);
+                    return structuredClone(claimed);
+                });
+            }),
+        record: (id, by, patch) =>
+            this.#write((draft) => {
+                const current = draft.rows('outbox', false).find((e) => e.id === id);
+                if (current?.claim?.by !== by) return false;
+                this.#replace(draft, 'outbox', (e) => e.id === id, applyPatch(current, patch));
+                return true;
+            }),
+        recent: async (accountId, limit) => {
+            await this.#fresh();
+            return this.#rows('outbox')
+                .filter((e) => e.accountId === accountId)
+                .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+                .slice(0, limit)
+                .map(copy);
+        },
+        prune: (before, keepPerAccount) =>
+            this.#write((draft) => {
+                const rows = draft.rows('outbox', false);
+                const newestFirst = [...rows].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+                const seen = new Map<string, number>();
+                const drop = new Set<string>();
+                for (const e of newestFirst) {
+                    const n = (seen.get(e.accountId) ?? 0) + 1;
+                    seen.set(e.accountId, n);
+                    if (e.state !== 'pending' && (e.createdAt < before || n > keepPerAccount)) drop.add(e.id);
+                }
+                if (!drop.size) return 0;
+                (draft.doc.outbox as OutboxEvent[]) = rows.filter((e) => !drop.has(e.id));
+                draft.copied.add('outbox');
+                return drop.size;
+            })
+    };
+
+    /** One process serves a data directory (server.pid): its leases live in its memory. */
+    leases: Repos['leases'] = {
+        acquire: async (key, by, { now, until }) => {
+            const held = this.store.leaseTable.get(key);
+            if (held && held.by !== by && held.until >= now) return false;
+            this.store.leaseTable.set(key, { by, until });
+            return true;
+        },
+        release: async (key, by) => {
+            if (this.store.leaseTable.get(key)?.by === by) this.store.leaseTable.delete(key);
         }
     };
 }
@@ -451,6 +527,7 @@ export class LowdbStore extends LowdbRepos implements Store {
     ledgerGet(key: string): TaskLedgerEntry | undefined {
         return this.#ledger.get(key);
     }
+    readonly leaseTable = new Map<string, { by: string; until: string }>();
     ledgerStartedAt(): string | undefined {
         return this.#ledgerStartedAt;
     }
@@ -540,6 +617,7 @@ export class LowdbStore extends LowdbRepos implements Store {
             for (const a of data.accounts ?? []) draft.rows('accounts', true).push(structuredClone(a));
             for (const l of data.links ?? []) draft.rows('links', true).push(structuredClone(l));
             for (const s of data.linkSessions ?? []) draft.rows('linkSessions', true).push(structuredClone(s));
+            for (const e of data.outbox ?? []) draft.rows('outbox', true).push(structuredClone(e));
             for (const e of data.audit ?? []) draft.audit.push({ ...structuredClone(e), seq: this.nextAuditSeq(draft) });
             if (data.taskLedger) {
                 draft.ledgerStartedAt = data.taskLedger.startedAt;
@@ -557,7 +635,8 @@ export class LowdbStore extends LowdbRepos implements Store {
             links: this.#doc.links,
             linkSessions: this.#doc.linkSessions,
             audit,
-            taskLedger: { startedAt: this.#ledgerStartedAt ?? new Date(0).toISOString(), calls: Object.fromEntries(this.#ledger) }
+            taskLedger: { startedAt: this.#ledgerStartedAt ?? new Date(0).toISOString(), calls: Object.fromEntries(this.#ledger) },
+            outbox: [...this.#doc.outbox].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
         });
     }
 
@@ -639,7 +718,7 @@ export class LowdbStore extends LowdbRepos implements Store {
             this.#marks.ledger = this.#ledgerFile.mark;
         }
         // Visible only now.
-        if (draft.copied.size > 0) this.#doc = { accounts: draft.doc.accounts, links: draft.doc.links, linkSessions: draft.doc.linkSessions };
+        if (draft.copied.size > 0) this.#doc = rowsOf(draft.doc);
         for (const entry of draft.audit) this.#addAudit(entry);
         if (draft.ledgerStartedAt) this.#ledgerStartedAt = draft.ledgerStartedAt;
         for (const [k, e] of draft.ledger) {
@@ -736,7 +815,7 @@ export class LowdbStore extends LowdbRepos implements Store {
             this.#ledgerLines++;
         }
         if (raw && (raw.audit !== undefined || raw.taskLedger !== undefined)) {
-            this.#low.data = { accounts: this.#doc.accounts, links: this.#doc.links, linkSessions: this.#doc.linkSessions };
+            this.#low.data = rowsOf(this.#doc);
             await this.#low.write();
         }
         this.#marks = { audit: this.#auditFile.mark, ledger: this.#ledgerFile.mark };

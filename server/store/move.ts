@@ -3,7 +3,7 @@ import { LowdbStore } from './lowdbStore.ts';
 import { PgStore } from './pgStore.ts';
 import type { Snapshot } from './types.ts';
 
-export type TableName = 'accounts' | 'links' | 'linkSessions' | 'audit' | 'taskLedger';
+export type TableName = 'accounts' | 'links' | 'linkSessions' | 'audit' | 'taskLedger' | 'outbox';
 export interface TableCheck {
     table: TableName;
     source: number;
@@ -33,7 +33,8 @@ function rowsOf(snapshot: Snapshot): Record<TableName, unknown[]> {
         links: by(snapshot.links, (l) => l.accountId),
         linkSessions: by(snapshot.linkSessions, (s) => s.id),
         audit: snapshot.audit,
-        taskLedger: [snapshot.taskLedger.startedAt, ...by(Object.entries(snapshot.taskLedger.calls), ([k]) => k)]
+        taskLedger: [snapshot.taskLedger.startedAt, ...by(Object.entries(snapshot.taskLedger.calls), ([k]) => k)],
+        outbox: by(snapshot.outbox ?? [], (e) => e.id)
     };
 }
 

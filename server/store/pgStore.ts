@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { id15, markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
-import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, Snapshot, TaskLedgerEntry } from './types.ts';
+import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
 
 /** Beside this module: the sources' folder, or its copy in the build's output (npm run build copies it). */
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -181,7 +181,62 @@ class PgRepos implements Repos {
         release: async (key) => {
             await this.db.query(`DELETE FROM task_ledger WHERE key = $1 AND state = 'pending'`, [key]);
         },
+        reclaim: async (key, expected, next) =>
+            (
+                await this.db.query(`UPDATE task_ledger SET at = $4, claimed_by = $5 WHERE key = $1 AND state = 'pending' AND at = $2 AND claimed_by IS NOT DISTINCT FROM $3`, [
+                    key,
+                    expected.at,
+                    expected.by ?? null,
+                    next.at,
+                    next.by ?? null
+                ])
+            ).rowCount === 1,
         prune: async (before) => (await this.db.query('DELETE FROM task_ledger WHERE at < $1', [before])).rowCount ?? 0
+    };
+
+    outbox: Repos['outbox'] = {
+        add: async (event) => {
+            await this.db.query('INSERT INTO webhook_outbox (id, doc) VALUES ($1, $2)', [event.id, json(event)]);
+        },
+        claimDue: async ({ now, by, until, limit }) => {
+            // SKIP LOCKED: instances polling at the same moment claim different events, never wait on each other.
+            const { rows } = await this.db.query<{ doc: OutboxEvent }>(
+                `UPDATE webhook_outbox SET doc = doc || jsonb_build_object('claim', jsonb_build_object('by', $2::text, 'until', $3::text))
+                 WHERE id IN (SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= $1 AND (claim_until IS NULL OR claim_until < $1)
+                              ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+                 RETURNING doc`,
+                [now, by, until, limit]
+            );
+            return rows.map((r) => r.doc).sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.id.localeCompare(b.id));
+        },
+        record: async (id, by, patch) =>
+            (await this.db.query(`UPDATE webhook_outbox SET doc = jsonb_strip_nulls(doc || $3::jsonb) WHERE id = $1 AND doc->'claim'->>'by' = $2`, [id, by, json(patch)])).rowCount === 1,
+        recent: async (accountId, limit) => {
+            const { rows } = await this.db.query<{ doc: OutboxEvent }>('SELECT doc FROM webhook_outbox WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [accountId, limit]);
+            return rows.map((r) => r.doc);
+        },
+        prune: async (before, keepPerAccount) => {
+            const old = await this.db.query(`DELETE FROM webhook_outbox WHERE state <> 'pending' AND created_at < $1`, [before]);
+            const over = await this.db.query(
+                `DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM (SELECT id, state, row_number() OVER (PARTITION BY account_id ORDER BY created_at DESC, id DESC) AS n FROM webhook_outbox) ranked WHERE n > $1 AND state <> 'pending')`,
+                [keepPerAccount]
+            );
+            return (old.rowCount ?? 0) + (over.rowCount ?? 0);
+        }
+    };
+
+    leases: Repos['leases'] = {
+        acquire: async (key, by, { now, until }) =>
+            (
+                await this.db.query(
+                    `INSERT INTO leases (key, holder, until) VALUES ($1, $2, $4)
+                     ON CONFLICT (key) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until WHERE leases.until < $3 OR leases.holder = EXCLUDED.holder`,
+                    [key, by, now, until]
+                )
+            ).rowCount === 1,
+        release: async (key, by) => {
+            await this.db.query('DELETE FROM leases WHERE key = $1 AND holder = $2', [key, by]);
+        }
     };
 }
 
@@ -262,7 +317,7 @@ export class PgStore extends PgRepos implements Store {
     async counts(): Promise<Record<string, number>> {
         const { rows } = await this.pool.query<{ t: string; n: number }>(
             `SELECT 'accounts' AS t, count(*)::int AS n FROM accounts UNION ALL SELECT 'links', count(*)::int FROM links UNION ALL SELECT 'linkSessions', count(*)::int FROM link_sessions
-             UNION ALL SELECT 'audit', count(*)::int FROM audit UNION ALL SELECT 'taskLedger', count(*)::int FROM task_ledger`
+             UNION ALL SELECT 'audit', count(*)::int FROM audit UNION ALL SELECT 'taskLedger', count(*)::int FROM task_ledger UNION ALL SELECT 'outbox', count(*)::int FROM webhook_outbox`
         );
         return Object.fromEntries(rows.map((r) => [r.t, r.n]));
     }
@@ -271,7 +326,7 @@ export class PgStore extends PgRepos implements Store {
     async replaceAll(data: Snapshot): Promise<void> {
         await this.transaction(async (tx) => {
             const db = (tx as PgTx).client;
-            await db.query('TRUNCATE accounts, links, link_sessions, audit, task_ledger RESTART IDENTITY');
+            await db.query('TRUNCATE accounts, links, link_sessions, audit, task_ledger, webhook_outbox RESTART IDENTITY');
             await this.#seed(db, data);
         });
     }
@@ -285,6 +340,7 @@ export class PgStore extends PgRepos implements Store {
             await insert(data.links ?? [], `INSERT INTO links (account_id, doc) SELECT x->>'accountId', x FROM jsonb_array_elements($1::jsonb) x`);
             await insert(data.linkSessions ?? [], `INSERT INTO link_sessions (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`);
             await insert(data.audit ?? [], `INSERT INTO audit (doc) SELECT x FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, n) ORDER BY n`);
+            await insert(data.outbox ?? [], `INSERT INTO webhook_outbox (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`);
             if (data.taskLedger) {
                 await db.query(`INSERT INTO store_meta (key, value) VALUES ('ledger_started_at', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [data.taskLedger.startedAt]);
                 const calls = Object.entries(data.taskLedger.calls).map(([k, e]) => ({ k, ...e }));
@@ -309,13 +365,15 @@ export class PgStore extends PgRepos implements Store {
             const audit = await docs<AuditEntry>('SELECT doc FROM audit ORDER BY seq');
             const started = await client.query<{ value: string }>(`SELECT value FROM store_meta WHERE key = 'ledger_started_at'`);
             const ledger = await client.query<{ key: string; state: string; task_id: string | null; at: string; claimed_by: string | null }>('SELECT key, state, task_id, at, claimed_by FROM task_ledger ORDER BY key');
+            const outbox = await docs<OutboxEvent>('SELECT doc FROM webhook_outbox ORDER BY created_at, id');
             await client.query('COMMIT');
             return {
                 accounts,
                 links,
                 linkSessions,
                 audit,
-                taskLedger: { startedAt: started.rows[0]?.value ?? new Date(0).toISOString(), calls: Object.fromEntries(ledger.rows.map((r) => [r.key, ledgerEntry(r)])) }
+                taskLedger: { startedAt: started.rows[0]?.value ?? new Date(0).toISOString(), calls: Object.fromEntries(ledger.rows.map((r) => [r.key, ledgerEntry(r)])) },
+                outbox
             };
         } catch (error) {
             await client.query('ROLLBACK').catch(() => (broken = true));

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, LinkStatus, Snapshot, TaskLedgerEntry } from './types.ts';
+import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, LinkStatus, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
 
 /**
  * The storage boundary: the domain asks for rows, locks and claims, never for a whole document.
@@ -94,7 +94,31 @@ export interface Repos {
         settle(key: string, taskId: string, at: string): Promise<void>;
         /** Drops a pending entry (the create was refused outright). */
         release(key: string): Promise<void>;
+        /**
+         * Compare-and-set on a pending entry: when it still holds `expected` (its `at` and `by`), it takes `next`.
+         * Taking over a claim that lapsed or was abandoned (`next.by` = this process), or abandoning one's own (`next.by` undefined).
+         */
+        reclaim(key: string, expected: { at: string; by?: string }, next: { at: string; by?: string }): Promise<boolean>;
         prune(before: string): Promise<number>;
+    };
+    outbox: {
+        add(event: OutboxEvent): Promise<void>;
+        /** Claims for `by` until `until` up to `limit` pending events due at `now` whose claim is free or lapsed; oldest first. */
+        claimDue(options: { now: string; by: string; until: string; limit: number }): Promise<OutboxEvent[]>;
+        /** An attempt's outcome, recorded only while `by` still holds the event's claim. False otherwise. */
+        record(id: string, by: string, patch: Patch<OutboxEvent>): Promise<boolean>;
+        /** The account's latest events, newest first. */
+        recent(accountId: string, limit: number): Promise<OutboxEvent[]>;
+        /** Drops finished (delivered or failed) events older than `before`, and an account's oldest beyond `keepPerAccount`; returns how many. */
+        prune(before: string, keepPerAccount: number): Promise<number>;
+    };
+    leases: {
+        /**
+         * One holder per key across instances, for work that leaves the process (a token refresh) or must run once
+         * (a health sweep): true when `by` holds the key until `until` (it was free, had lapsed at `now`, or was `by`'s).
+         */
+        acquire(key: string, by: string, options: { now: string; until: string }): Promise<boolean>;
+        release(key: string, by: string): Promise<void>;
     };
 }
 

@@ -77,12 +77,16 @@ interface LinkFields {
     lastError?: ErrorInfo & { at: string };
     permissions?: { checkedAt: string; checks: PermissionCheck[] };
     apiUsage?: { used: number; max: number; at: string };
+    /** The health sweep could not reach Salesforce for this link: it tries again after `until` (kept here, so every instance sees it). */
+    checkCooldown?: { failures: number; until: string };
 }
 
 /** A link made with the OAuth web server flow: it acts with its refresh token, sealed. */
 export interface OAuthLinkRecord extends LinkFields {
     method: 'oauth';
     refreshToken: Sealed;
+    /** The latest access token, sealed: every backend instance acts with it until Salesforce refuses it, so one refresh serves them all. */
+    accessToken?: Sealed;
     legacyCredentials?: never;
 }
 
@@ -131,6 +135,29 @@ export interface Snapshot {
     /** Oldest first. */
     audit: AuditEntry[];
     taskLedger: TaskLedger;
+    /** Webhook events, oldest first (older snapshots have none). */
+    outbox?: OutboxEvent[];
+}
+
+/**
+ * A webhook event in the outbox: written in the transaction that changed the link's status, then
+ * delivered by whichever backend instance claims it first, with its retries kept here.
+ */
+export interface OutboxEvent {
+    /** Also the `id` of the body the receiver gets: the same on every attempt. */
+    id: string;
+    accountId: string;
+    type: 'link.status_changed';
+    createdAt: string;
+    data: { accountId: string; from: LinkStatus; to: LinkStatus; orgId?: string; username?: string; reason?: string };
+    state: 'pending' | 'delivered' | 'failed';
+    attempts: number;
+    /** Pending events: not tried again before this. */
+    nextAttemptAt: string;
+    /** The instance delivering it now, and until when its claim holds (a claim that lapsed is taken over). */
+    claim?: { by: string; until: string };
+    lastAttempt?: { at: string; status?: number; error?: string };
+    deliveredAt?: string;
 }
 
 /** The call Task of one call: `pending` from just before the create until Salesforce answers with its id. */

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Accounts } from '../accounts.ts';
 import { systemClock } from '../clock.ts';
 import { accountLock, apiUserLock, type Store } from '../store/store.ts';
-import type { AccountRecord, AuditEntry, LegacyLinkRecord, LinkSessionRecord, OAuthLinkRecord } from '../store/types.ts';
+import type { AccountRecord, AuditEntry, LegacyLinkRecord, LinkSessionRecord, OAuthLinkRecord, OutboxEvent } from '../store/types.ts';
 import { openTestStore } from './harness.ts';
 import { PG_SKIP, warnIfNoPostgres } from './pgDatabase.ts';
 
@@ -51,6 +51,17 @@ const session = (id: string, extra: Partial<LinkSessionRecord> = {}): LinkSessio
     ...extra
 });
 const entry = (accountId: string, at: string, extra: Partial<AuditEntry> = {}): AuditEntry => ({ at, accountId, action: 'verify', outcome: 'ok', ...extra });
+const event = (id: string, accountId: string, createdAt: string, extra: Partial<OutboxEvent> = {}): OutboxEvent => ({
+    id,
+    accountId,
+    type: 'link.status_changed',
+    createdAt,
+    data: { accountId, from: 'linked', to: 'needs_relink', reason: 'revoked' },
+    state: 'pending',
+    attempts: 0,
+    nextAttemptAt: createdAt,
+    ...extra
+});
 
 for (const kind of ['lowdb', 'postgres'] as const) {
     describe(`store contract: ${kind}`, { skip: kind === 'postgres' && PG_SKIP }, () => {
@@ -179,6 +190,76 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.ok(await store.ledger.get('k3'));
         });
 
+        test('ledger: a pending claim is taken over or abandoned only as it was read', async () => {
+            const at = '2026-01-05T00:00:00.000Z';
+            assert.equal(await store.ledger.claim('r1', { at, by: 'p1' }), undefined);
+            assert.equal(await store.ledger.reclaim('r1', { at, by: 'p2' }, { at, by: 'p3' }), false, 'not as read: another claimant');
+            assert.equal(await store.ledger.reclaim('r1', { at: '2026-01-05T00:00:09.000Z', by: 'p1' }, { at, by: 'p3' }), false, 'not as read: another time');
+            // Abandoned by its owner (the create's outcome is unknown): no claimant, still pending.
+            assert.equal(await store.ledger.reclaim('r1', { at, by: 'p1' }, { at }), true);
+            assert.deepEqual(await store.ledger.get('r1'), { state: 'pending', at });
+            // Two takers of the abandoned claim: one wins.
+            const later = '2026-01-05T00:00:01.000Z';
+            const takes = await Promise.all(['p4', 'p5', 'p6'].map((by) => store.ledger.reclaim('r1', { at }, { at: later, by })));
+            assert.equal(takes.filter(Boolean).length, 1);
+            assert.equal((await store.ledger.get('r1'))?.at, later);
+            await store.ledger.settle('r1', '00T9', later);
+            assert.equal(await store.ledger.reclaim('r1', { at: later }, { at: later, by: 'p7' }), false, 'a created entry is never reclaimed');
+            assert.equal(await store.ledger.reclaim('absent', { at }, { at, by: 'p1' }), false);
+        });
+
+        test('outbox: events claimed once while the claim holds, outcomes recorded by the holder only, newest first, pruned', async () => {
+            await store.outbox.add(event('e1', 'ob', '2026-02-01T00:00:00.000Z'));
+            await store.outbox.add(event('e2', 'ob', '2026-02-01T00:00:01.000Z'));
+            await store.outbox.add(event('e3', 'ob', '2026-02-01T00:00:02.000Z', { nextAttemptAt: '2026-02-01T01:00:00.000Z' }));
+            await assert.rejects(store.outbox.add(event('e1', 'ob', '2026-02-01T00:00:00.000Z')));
+            const now = '2026-02-01T00:00:10.000Z';
+            const until = '2026-02-01T00:00:40.000Z';
+            const first = await store.outbox.claimDue({ now, by: 'i1', until, limit: 1 });
+            assert.deepEqual(first.map((e) => [e.id, e.claim]), [['e1', { by: 'i1', until }]]);
+            // Claims from two instances at once: each due event goes to one of them; e3 is not due.
+            const [a, b] = await Promise.all([store.outbox.claimDue({ now, by: 'i2', until, limit: 10 }), store.outbox.claimDue({ now, by: 'i3', until, limit: 10 })]);
+            assert.deepEqual([...a, ...b].map((e) => e.id), ['e2']);
+            const e2holder = a.length ? 'i2' : 'i3';
+            // Only the holder records.
+            assert.equal(await store.outbox.record('e1', 'i2', { state: 'delivered' }), false);
+            assert.equal(await store.outbox.record('e1', 'i1', { state: 'delivered', attempts: 1, deliveredAt: now, lastAttempt: { at: now, status: 204 }, claim: null }), true);
+            assert.equal(await store.outbox.record('e1', 'i1', { attempts: 2 }), false, 'the claim was given back');
+            // A lapsed claim is taken over.
+            const lapsed = '2026-02-01T00:00:41.000Z';
+            const taken = await store.outbox.claimDue({ now: lapsed, by: 'i4', until: '2026-02-01T00:01:10.000Z', limit: 10 });
+            assert.deepEqual(taken.map((e) => e.id), ['e2']);
+            assert.equal(await store.outbox.record('e2', e2holder, { attempts: 1 }), false, 'the old holder lost it');
+            assert.equal(await store.outbox.record('e2', 'i4', { state: 'failed', attempts: 6, lastAttempt: { at: lapsed, error: 'refused' }, claim: null }), true);
+            const recent = await store.outbox.recent('ob', 10);
+            assert.deepEqual(recent.map((e) => [e.id, e.state]), [['e3', 'pending'], ['e2', 'failed'], ['e1', 'delivered']]);
+            assert.equal(recent[2]!.claim, undefined);
+            assert.deepEqual(recent[2]!.lastAttempt, { at: now, status: 204 });
+            assert.deepEqual(await store.outbox.recent('nobody', 10), []);
+            // Pruned: finished events before the cutoff, and beyond the count per account; a pending one never.
+            await store.outbox.add(event('e4', 'ob', '2026-03-01T00:00:00.000Z', { state: 'delivered' }));
+            await store.outbox.add(event('e5', 'ob', '2026-03-01T00:00:01.000Z', { state: 'delivered' }));
+            assert.equal(await store.outbox.prune('2026-02-01T00:00:01.500Z', 2), 2);
+            assert.deepEqual((await store.outbox.recent('ob', 10)).map((e) => e.id), ['e5', 'e4', 'e3']);
+        });
+
+        test('leases: one holder per key until it lapses or is released', async () => {
+            const now = '2026-02-02T00:00:00.000Z';
+            const until = '2026-02-02T00:00:30.000Z';
+            const wins = await Promise.all(['h1', 'h2', 'h3'].map((by) => store.leases.acquire('refresh:acc', by, { now, until })));
+            assert.equal(wins.filter(Boolean).length, 1);
+            const holder = ['h1', 'h2', 'h3'][wins.indexOf(true)]!;
+            const other = holder === 'h1' ? 'h2' : 'h1';
+            assert.equal(await store.leases.acquire('refresh:acc', holder, { now, until: '2026-02-02T00:01:00.000Z' }), true, 'the holder extends it');
+            assert.equal(await store.leases.acquire('refresh:acc', other, { now: '2026-02-02T00:00:59.000Z', until }), false);
+            await store.leases.release('refresh:acc', other);
+            assert.equal(await store.leases.acquire('refresh:acc', other, { now, until }), false, 'only the holder releases');
+            assert.equal(await store.leases.acquire('refresh:acc', other, { now: '2026-02-02T00:01:01.000Z', until: '2026-02-02T00:02:00.000Z' }), true, 'lapsed');
+            await store.leases.release('refresh:acc', other);
+            assert.equal(await store.leases.acquire('refresh:acc', holder, { now, until }), true, 'released');
+            assert.equal(await store.leases.acquire('sweep', other, { now, until }), true, 'keys are independent');
+        });
+
         test('transactions: all or nothing, and what they wrote is read back inside them', async () => {
             await assert.rejects(
                 store.transaction(async (tx) => {
@@ -187,6 +268,7 @@ for (const kind of ['lowdb', 'postgres'] as const) {
                     await tx.links.put(link('t1'));
                     await tx.audit.append(entry('t1', '2026-01-01T00:00:00.000Z'));
                     await tx.ledger.claim('t1-call', { at: '2026-01-01T00:00:00.000Z', by: 'p' });
+                    await tx.outbox.add(event('t1-event', 't1', '2026-01-01T00:00:00.000Z'));
                     assert.equal((await tx.links.get('t1'))?.accountId, 't1');
                     assert.equal((await tx.ledger.get('t1-call'))?.state, 'pending');
                     throw new Error('refused');
@@ -197,6 +279,7 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.equal(await store.links.get('t1'), undefined);
             assert.deepEqual((await store.audit.page('t1', { limit: 5 })).entries, []);
             assert.equal(await store.ledger.get('t1-call'), undefined);
+            assert.deepEqual(await store.outbox.recent('t1', 5), []);
             const made = await store.transaction(async (tx) => {
                 await tx.accounts.insert(account('t2'));
                 await tx.audit.append(entry('t2', '2026-01-01T00:00:00.000Z'));
@@ -255,6 +338,8 @@ for (const kind of ['lowdb', 'postgres'] as const) {
                 assert.deepEqual(byKey(copy.linkSessions, (s) => s.id), byKey(before.linkSessions, (s) => s.id));
                 assert.deepEqual(copy.audit, before.audit);
                 assert.deepEqual(copy.taskLedger, before.taskLedger);
+                assert.ok(before.outbox?.length, 'the outbox tests above left events');
+                assert.deepEqual(copy.outbox, before.outbox);
             } finally {
                 await other.store.close();
                 await other.drop();
