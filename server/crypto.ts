@@ -24,7 +24,7 @@ export interface SealedV2 {
 
 /** What a sealed value is and whose it is; part of the ciphertext's authentication. */
 export interface SealContext {
-    purpose: 'refresh_token' | 'legacy_credentials' | 'pkce_verifier' | 'link_replay' | 'webhook_secret';
+    purpose: 'refresh_token' | 'access_session' | 'legacy_credentials' | 'pkce_verifier' | 'link_replay' | 'webhook_secret';
     /** The account id (a link's, a webhook's) or the link session id (a popup's verifier). */
     owner: string;
 }

@@ -40,6 +40,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
     const { port } = server.address() as AddressInfo;
     if (config.HEALTH_SWEEP_INTERVAL_SECONDS > 0) services.health.start();
     services.auditRetention.start();
+    services.webhooks.start();
     let closing: Promise<void> | undefined;
     return {
         url: `http://localhost:${port}`,
@@ -53,7 +54,8 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                 });
                 await services.health.stop();
                 services.auditRetention.stop();
-                await services.webhooks.settle();
+                // Attempts under way finish; retries wait in the outbox for the next instance to start.
+                await services.webhooks.stop();
                 await services.org.flush();
                 await store.close();
                 await release();

@@ -10,6 +10,10 @@ function* sealedValues(db: Snapshot): Generator<{ where: string; value: Sealed; 
     for (const link of db.links) {
         const row: Row = { table: 'links', row: link };
         if (link.refreshToken) yield { where: `the refresh token of ${link.accountId}`, value: link.refreshToken, context: { purpose: 'refresh_token', owner: link.accountId }, row, replace: (s) => (link.refreshToken = s) };
+        if (link.method === 'oauth' && link.session) {
+            const session = link;
+            yield { where: `the access token of ${link.accountId}`, value: link.session, context: { purpose: 'access_session', owner: link.accountId }, row, replace: (s) => (session.session = s) };
+        }
         if (link.legacyCredentials) {
             yield { where: `the legacy credentials of ${link.accountId}`, value: link.legacyCredentials, context: { purpose: 'legacy_credentials', owner: link.accountId }, row, replace: (s) => (link.legacyCredentials = s) };
         }
@@ -28,7 +32,7 @@ function* sealedValues(db: Snapshot): Generator<{ where: string; value: Sealed; 
 }
 
 const sealedIn = (row: Row): string =>
-    JSON.stringify(row.table === 'links' ? [row.row.refreshToken, row.row.legacyCredentials] : row.table === 'accounts' ? [row.row.webhook?.secret] : [row.row.attempt?.codeVerifier, row.row.attempt?.replay]);
+    JSON.stringify(row.table === 'links' ? [row.row.refreshToken, row.row.method === 'oauth' ? row.row.session : undefined, row.row.legacyCredentials] : row.table === 'accounts' ? [row.row.webhook?.secret] : [row.row.attempt?.codeVerifier, row.row.attempt?.replay]);
 
 /**
  * Key rotation's last step: every sealed value that is of the first format or sealed with an older key is sealed again
@@ -64,7 +68,7 @@ export async function resealSecrets(store: Store, cipher: TokenCipher): Promise<
                       ? (await tx.accounts.get(row.row.id).then((r) => r && { table: 'accounts' as const, row: r }))
                       : (await tx.sessions.get(row.row.id, { forUpdate: true }).then((r) => r && { table: 'sessions' as const, row: r }));
             if (!current || sealedIn(current) !== before) throw new AppError('RESEAL_FAILED', 'The data changed while it was resealed. Nothing was changed; run reseal again.');
-            if (row.table === 'links') await tx.links.patch(row.row.accountId, row.row.method === 'oauth' ? { refreshToken: row.row.refreshToken } : { legacyCredentials: row.row.legacyCredentials });
+            if (row.table === 'links') await tx.links.patch(row.row.accountId, row.row.method === 'oauth' ? { refreshToken: row.row.refreshToken, session: row.row.session ?? null } : { legacyCredentials: row.row.legacyCredentials });
             else if (row.table === 'accounts') await tx.accounts.patch(row.row.id, { webhook: row.row.webhook ?? null });
             else await tx.sessions.patch(row.row.id, { attempt: row.row.attempt ?? null });
         }

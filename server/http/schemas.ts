@@ -33,3 +33,8 @@ export const activityQuery = z.strictObject({
     limit: z.coerce.number({ error: 'must be a whole number from 1 to 100' }).int('must be a whole number from 1 to 100').min(1, 'must be a whole number from 1 to 100').max(100, 'must be a whole number from 1 to 100').default(10),
     cursor: z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be the nextCursor of the previous page').optional()
 });
+
+/** GET /webhook/deliveries: how many of the latest events (1–50, 20 by default). */
+export const deliveriesQuery = z.strictObject({
+    limit: z.coerce.number({ error: 'must be a whole number from 1 to 50' }).int('must be a whole number from 1 to 50').min(1, 'must be a whole number from 1 to 50').max(50, 'must be a whole number from 1 to 50').default(20)
+});

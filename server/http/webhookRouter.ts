@@ -4,6 +4,7 @@ import { AppError } from '../errors.ts';
 import type { Webhooks } from '../link/webhooks.ts';
 import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
+import { deliveriesQuery } from './schemas.ts';
 
 export const webhookBody = z.strictObject({ url: z.string().trim().min(1).max(500) });
 
@@ -14,6 +15,11 @@ export function webhookRouter(webhooks: Webhooks): Router {
         const hook = await webhooks.get(currentAccount(res.locals).id);
         if (!hook) throw new AppError('NOT_FOUND', 'This account has no webhook. Set one with PUT /api/v1/webhook.', 404);
         res.json(hook);
+    });
+
+    router.get('/webhook/deliveries', requireScope('platform'), async (req, res) => {
+        const { limit } = parseOrThrow(deliveriesQuery, req.query, 'query');
+        res.json({ deliveries: await webhooks.deliveries(currentAccount(res.locals).id, limit) });
     });
 
     router.put('/webhook', requireScope('platform'), async (req, res) => {

@@ -7,9 +7,10 @@ import { resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.
 import { accountLock, apiUserLock, type Store } from '../store/store.ts';
 import type { Actor, AuditEntry, Environment, ErrorInfo, LegacyLinkRecord, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
 import { describeDeadGrant } from './deadGrant.ts';
-import type { LinkTokens } from './linkTokens.ts';
+import { sealSession, type LinkTokens } from './linkTokens.ts';
 import type { LegacyLogin } from '../salesforce/legacyLogin.ts';
-import type { LinkEvents } from './events.ts';
+import type { LinkEvents, LinkStatusChange } from './events.ts';
+import { queueStatusEvent } from './outbox.ts';
 import { evaluatePreflight, failedRequiredChecks, identityFromPreflight, missingPermissionsMessage, preflightRequests, type LinkIdentity } from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
 import { accountNames, API_USER_LIMIT, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
@@ -416,7 +417,7 @@ export class LinkService {
         let session;
         try {
             // The refresh is shared and may rotate the token, so it is not cancelled (it saves what it gets); Verify only stops waiting.
-            session = await untilDeadline(tokens.refresh(accountId, { retryDeadLink: options.retryDeadLink }), deadline);
+            session = await untilDeadline(tokens.refresh(accountId, { force: true, retryDeadLink: options.retryDeadLink }), deadline);
         } catch (error) {
             if (error instanceof AppError && error.code === 'NEEDS_RELINK') return 'needs_relink';
             throw error;
@@ -435,14 +436,16 @@ export class LinkService {
         // Past the deadline the caller has its answer already: nothing is written.
         stopIfPast(deadline);
         const at = clock.now().toISOString();
-        const from = await store.transaction(async (tx) => {
+        const change = await store.transaction(async (tx) => {
             // Compare-and-set: only the link whose token was just used; a relink that landed meanwhile stays as it is.
             const stored = await tx.links.get(accountId, { forUpdate: true });
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
             await tx.links.patch(accountId, { status: 'linked', lastVerifiedAt: at, lastError: null, username: identity.username, displayName: identity.displayName, ...(permissions ? { permissions } : {}) });
-            return stored.status;
+            const change: LinkStatusChange = { accountId, from: stored.status, to: 'linked', at, orgId: link.orgId, username: identity.username };
+            await queueStatusEvent(tx, change);
+            return change;
         });
-        if (from) this.deps.events.statusChanged({ accountId, from, to: 'linked', at, orgId: link.orgId, username: identity.username });
+        if (change) this.deps.events.statusChanged(change);
         return 'healthy';
     }
 
@@ -478,12 +481,18 @@ export class LinkService {
             revoked = await this.#revokeQuietly(link.loginUrl, cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId }), deadline);
         }
         tokens.forget(accountId);
-        await store.transaction(async (tx) => {
+        const at = this.deps.clock.now().toISOString();
+        const change = await store.transaction(async (tx) => {
             await tx.lock(accountLock(accountId));
-            await tx.links.delete(accountId);
-            await tx.audit.append({ at: this.deps.clock.now().toISOString(), accountId, action: 'unlink', outcome: revoked ? 'ok' : 'not_revoked', orgId: link.orgId, username: link.username, actor });
+            const gone = await tx.links.delete(accountId);
+            await tx.audit.append({ at, accountId, action: 'unlink', outcome: revoked ? 'ok' : 'not_revoked', orgId: link.orgId, username: link.username, actor });
+            // Unlinked by another request meanwhile: that one announced it.
+            if (!gone) return undefined;
+            const change: LinkStatusChange = { accountId, from: gone.status, to: 'unlinked', at, orgId: gone.orgId, username: gone.username };
+            await queueStatusEvent(tx, change);
+            return change;
         });
-        this.deps.events.statusChanged({ accountId, from: link.status, to: 'unlinked', at: this.deps.clock.now().toISOString(), orgId: link.orgId, username: link.username });
+        if (change) this.deps.events.statusChanged(change);
         return { status: 'unlinked', revoked };
     }
 
@@ -501,7 +510,7 @@ export class LinkService {
                 const name = accountNames(names, [link])[0]!;
                 const deadReason = `Account ${name} lost its link: Salesforce revoked it when its API user ${link.username} approved another contact-center account (it keeps only the five newest approvals of a user). Relink it, or use another API user for the new account.`;
                 try {
-                    await tokens.refresh(link.accountId, { deadReason });
+                    await tokens.refresh(link.accountId, { force: true, deadReason });
                 } catch (error) {
                     if (error instanceof AppError && error.code === 'NEEDS_RELINK') lost.push(name);
                     else logger.warn({ accountId: link.accountId, err: describe(error) }, 'could not re-verify a link of this API user');
@@ -563,9 +572,10 @@ export class LinkService {
 
     /** The one write that makes a link: the five-account rule and the swap happen together. */
     async #commit(session: LinkSessionRecord, tokens: TokenSet, identity: LinkIdentity, permissions: LinkRecord['permissions']): Promise<LinkRecord> {
-        const { store, cipher, clock, tokens: liveTokens } = this.deps;
+        const { store, cipher, clock } = this.deps;
         const at = clock.now().toISOString();
         const sealed = cipher.seal(tokens.refreshToken!, { purpose: 'refresh_token', owner: session.accountId });
+        const liveSession = { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId };
         const link: LinkRecord = {
             accountId: session.accountId,
             method: 'oauth',
@@ -583,9 +593,10 @@ export class LinkService {
             linkedBy: session.initiatedBy,
             lastVerifiedAt: at,
             refreshToken: sealed,
+            session: sealSession(cipher, session.accountId, liveSession),
             permissions
         };
-        const { previous, crowded } = await store.transaction(async (tx) => {
+        const { previous, crowded, change } = await store.transaction(async (tx) => {
             // The five-account rule and the swap: one holder of this API user's links and of this account at a time.
             await tx.lock(apiUserLock(identity.orgId, identity.userId), accountLock(session.accountId));
             const current = await tx.sessions.get(session.id, { forUpdate: true });
@@ -603,10 +614,11 @@ export class LinkService {
             await tx.audit.append({ at, accountId: session.accountId, action: previous ? 'relink' : 'link', outcome: 'ok', orgId: identity.orgId, username: identity.username, actor: session.initiatedBy });
             // Salesforce counts approvals, not our links: the old token of a same-user relink is one more.
             const approvals = holders.length + 1 + (previous?.method === 'oauth' && previous.userId === identity.userId ? 1 : 0);
-            return { previous, crowded: approvals > API_USER_LIMIT };
+            const change: LinkStatusChange = { accountId: session.accountId, from: previous?.status ?? 'unlinked', to: 'linked', at, orgId: identity.orgId, username: identity.username };
+            await queueStatusEvent(tx, change);
+            return { previous, crowded: approvals > API_USER_LIMIT, change };
         });
-        this.deps.events.statusChanged({ accountId: session.accountId, from: previous?.status ?? 'unlinked', to: 'linked', at, orgId: identity.orgId, username: identity.username });
-        liveTokens.remember(session.accountId, { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId });
+        this.deps.events.statusChanged(change);
         if (previous?.method === 'oauth' && previous.refreshToken) await this.#revokeQuietly(previous.loginUrl, cipher.open(previous.refreshToken, { purpose: 'refresh_token', owner: session.accountId }));
         if (crowded) await this.reverifyUserLinks(identity.orgId, identity.userId, session.accountId);
         return link;

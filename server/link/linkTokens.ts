@@ -1,4 +1,6 @@
-import type { TokenCipher } from '../crypto.ts';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomToken, type Sealed, type TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError, type SalesforceGateway } from '../salesforce/gateway.ts';
@@ -6,7 +8,8 @@ import type { Store } from '../store/store.ts';
 import type { LinkRecord, OAuthLinkRecord } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
 import { describeDeadGrant } from './deadGrant.ts';
-import type { LinkEvents } from './events.ts';
+import type { LinkEvents, LinkStatusChange } from './events.ts';
+import { queueStatusEvent } from './outbox.ts';
 
 export interface LiveSession {
     accessToken: string;
@@ -15,13 +18,41 @@ export interface LiveSession {
     userId: string;
 }
 
+/** How long one instance may hold a link's refresh: above a refresh's own timeout, so only a crashed holder lets it lapse. */
+export const REFRESH_LEASE_MS = 30_000;
+/** How often an instance waiting for another's refresh looks again. */
+const LEASE_POLL_MS = 40;
+
+export const sealSession = (cipher: TokenCipher, accountId: string, session: LiveSession): Sealed =>
+    cipher.seal(JSON.stringify({ accessToken: session.accessToken, instanceUrl: session.instanceUrl, identityUrl: session.identityUrl, userId: session.userId }), {
+        purpose: 'access_session',
+        owner: accountId
+    });
+
+export interface RefreshOptions {
+    /** The access token Salesforce just refused: a stored token other than it is used as it is, without a refresh. */
+    failed?: string;
+    /** Refresh even when a stored token would do (Verify, the health sweep: proving the grant is alive keeps it alive). */
+    force?: boolean;
+    retryDeadLink?: boolean;
+    /** What the link's error (and its webhook) says when the grant turns out dead, when the caller knows better than Salesforce's answer why. */
+    deadReason?: string;
+}
+
 /**
- * Owns the access tokens of every OAuth link: kept in memory only, refreshed once per link at a
- * time (Salesforce rejects parallel refreshes of one refresh token), rotated tokens saved first.
+ * Owns the access tokens of the links. An OAuth link's latest access token is stored sealed in its row, so every
+ * backend instance acts with the same one; a refresh runs once per link at a time across instances (Salesforce
+ * rejects parallel refreshes of one refresh token): in this process callers share it, across instances a lease in
+ * the store admits one, and whoever waited re-reads the stored token first and uses it. Rotated refresh tokens are
+ * saved before they are used. Legacy links' SOAP sessions stay in this process.
  */
 export class LinkTokens {
-    readonly #sessions = new Map<string, LiveSession>();
+    /** Opened sessions, each beside the sealed value it came from: a session stored since (here, elsewhere, a relink) is opened at the next read. */
+    readonly #opened = new Map<string, { from: string; session: LiveSession }>();
+    readonly #legacy = new Map<string, LiveSession>();
     readonly #refreshing = new Map<string, Promise<LiveSession>>();
+    /** Who holds a refresh lease: this process. */
+    readonly holder = `${hostname()}:${process.pid}:${randomToken(4)}`;
 
     constructor(
         private readonly store: Store,
@@ -32,71 +63,112 @@ export class LinkTokens {
         private readonly events: LinkEvents
     ) {}
 
-    current(accountId: string): LiveSession | undefined {
-        return this.#sessions.get(accountId);
+    /** The session to act with: an OAuth link's stored access token, a legacy link's session in this process; undefined when there is none yet. */
+    current(accountId: string, link: LinkRecord): LiveSession | undefined {
+        if (link.method === 'legacy') return this.#legacy.get(accountId);
+        if (!link.session) return undefined;
+        const opened = this.#opened.get(accountId);
+        if (opened?.from === link.session.data) return opened.session;
+        let session: LiveSession;
+        try {
+            session = JSON.parse(this.cipher.open(link.session, { purpose: 'access_session', owner: accountId })) as LiveSession;
+        } catch (error) {
+            // Sealed with a key no longer listed, say: a refresh replaces it.
+            this.logger.warn({ accountId, err: (error as Error).message }, 'could not open the stored access token; refreshing instead');
+            return undefined;
+        }
+        this.#opened.set(accountId, { from: link.session.data, session });
+        return session;
     }
 
-    remember(accountId: string, session: LiveSession): void {
-        this.#sessions.set(accountId, session);
+    /** A legacy link's new SOAP session. */
+    rememberLegacy(accountId: string, session: LiveSession): void {
+        this.#legacy.set(accountId, session);
     }
 
     forget(accountId: string): void {
-        this.#sessions.delete(accountId);
+        this.#opened.delete(accountId);
+        this.#legacy.delete(accountId);
     }
 
-    /**
-     * Refreshes the link's access token; concurrent callers share one refresh. `deadReason`: what the link's error (and
-     * its webhook) says when the grant turns out dead, when the caller knows better than Salesforce's answer why.
-     */
-    refresh(accountId: string, options: { retryDeadLink?: boolean; deadReason?: string } = {}): Promise<LiveSession> {
+    /** A fresh access token for the OAuth link (see the class comment); concurrent callers in this process share one. */
+    refresh(accountId: string, options: RefreshOptions = {}): Promise<LiveSession> {
         const running = this.#refreshing.get(accountId);
         if (running) return running;
-        const work = this.#refresh(accountId, false, options.retryDeadLink ?? false, options.deadReason).finally(() => this.#refreshing.delete(accountId));
+        const work = this.#leased(accountId, options).finally(() => this.#refreshing.delete(accountId));
         this.#refreshing.set(accountId, work);
         return work;
     }
 
-    async #refresh(accountId: string, retried: boolean, retryDeadLink: boolean, deadReason?: string): Promise<LiveSession> {
-        const link = await this.#oauthLink(accountId, retryDeadLink);
+    async #leased(accountId: string, options: RefreshOptions): Promise<LiveSession> {
+        const key = `refresh:${accountId}`;
+        const giveUpAt = this.clock.now().getTime() + REFRESH_LEASE_MS + 5_000;
+        for (;;) {
+            const link = await this.#oauthLink(accountId, options.retryDeadLink ?? false);
+            const known = this.current(accountId, link);
+            const stored = options.force ? undefined : known;
+            if (stored && stored.accessToken !== options.failed) return stored;
+            const now = this.clock.now();
+            if (await this.store.leases.acquire(key, this.holder, { now: now.toISOString(), until: new Date(now.getTime() + REFRESH_LEASE_MS).toISOString() })) {
+                try {
+                    return await this.#refresh(accountId, options, false);
+                } finally {
+                    await this.store.leases.release(key, this.holder).catch((error: unknown) => this.logger.warn({ accountId, err: (error as Error).message }, 'could not release a refresh lease; it lapses by itself'));
+                }
+            }
+            // Another instance is refreshing this link: its token lands in the row, the next turn uses it.
+            if (now.getTime() > giveUpAt) throw new AppError('SALESFORCE_UNAVAILABLE', 'Another backend instance has been renewing this link’s session for too long. Try again in a minute.', 503);
+            await sleep(LEASE_POLL_MS);
+            // A forced refresh that waited for another one is satisfied by it.
+            options = { ...options, force: false, failed: options.force ? known?.accessToken : options.failed };
+        }
+    }
+
+    async #refresh(accountId: string, options: RefreshOptions, retried: boolean): Promise<LiveSession> {
+        // Under the lease: what another instance stored while this one waited is used as it is.
+        const link = await this.#oauthLink(accountId, options.retryDeadLink ?? false);
+        const stored = options.force ? undefined : this.current(accountId, link);
+        if (stored && stored.accessToken !== options.failed) return stored;
         const refreshToken = this.cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId });
         try {
             const tokens = await this.gateway.refresh(link.loginUrl, refreshToken);
-            if (tokens.refreshToken && tokens.refreshToken !== refreshToken) {
-                const sealed = this.cipher.seal(tokens.refreshToken, { purpose: 'refresh_token', owner: accountId });
-                await this.store.transaction(async (tx) => {
-                    // Compare-and-set: a relink that landed meanwhile keeps its own token.
-                    const stored = await tx.links.get(accountId, { forUpdate: true });
-                    if (stored && stored.refreshToken?.data === link.refreshToken.data) await tx.links.patch(accountId, { refreshToken: sealed });
-                });
-            }
-            const session = { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId };
-            this.#sessions.set(accountId, session);
+            const session: LiveSession = { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId };
+            const sealedSession = sealSession(this.cipher, accountId, session);
+            const rotated = tokens.refreshToken && tokens.refreshToken !== refreshToken ? this.cipher.seal(tokens.refreshToken, { purpose: 'refresh_token', owner: accountId }) : undefined;
+            await this.store.transaction(async (tx) => {
+                // Compare-and-set: a relink that landed meanwhile keeps its own tokens.
+                const current = await tx.links.get(accountId, { forUpdate: true });
+                if (current?.method === 'oauth' && current.refreshToken.data === link.refreshToken.data) await tx.links.patch(accountId, { session: sealedSession, ...(rotated ? { refreshToken: rotated } : {}) });
+            });
+            this.#opened.set(accountId, { from: sealedSession.data, session });
             return session;
         } catch (error) {
             if (!(error instanceof SalesforceError) || !error.isDeadGrant) throw error;
-            // The stored token may have changed under us (relink, rotation elsewhere): try that one before giving up.
+            // The stored token may have changed under us (a relink): try that one before giving up.
             const now = await this.#oauthLinkOrNull(accountId);
-            if (!retried && now && now.refreshToken.data !== link.refreshToken.data) return this.#refresh(accountId, true, retryDeadLink, deadReason);
-            const reason = deadReason ?? describeDeadGrant(error);
+            if (!retried && now && now.refreshToken.data !== link.refreshToken.data) return this.#refresh(accountId, { ...options, force: true }, true);
+            const reason = options.deadReason ?? describeDeadGrant(error);
             await this.markNeedsRelink(accountId, link, reason);
             throw new AppError('NEEDS_RELINK', reason, 409);
         }
     }
 
     async markNeedsRelink(accountId: string, link: LinkRecord, message: string): Promise<void> {
-        this.#sessions.delete(accountId);
+        this.forget(accountId);
         const at = this.clock.now().toISOString();
-        const from = await this.store.transaction(async (tx) => {
+        const change = await this.store.transaction(async (tx) => {
             const stored = await tx.links.get(accountId, { forUpdate: true });
             // Only the link whose token died: a relink that landed meanwhile stays as it is.
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
-            await tx.links.patch(accountId, { status: 'needs_relink', lastError: { code: 'NEEDS_RELINK', message, at } });
+            await tx.links.patch(accountId, { status: 'needs_relink', lastError: { code: 'NEEDS_RELINK', message, at }, ...(stored.method === 'oauth' ? { session: null } : {}) });
             if (stored.status !== 'needs_relink') {
                 await tx.audit.append({ at, accountId, action: 'status_changed', outcome: 'needs_relink', orgId: stored.orgId, username: stored.username, detail: message });
             }
-            return stored.status;
+            const change: LinkStatusChange = { accountId, from: stored.status, to: 'needs_relink', at, orgId: link.orgId, username: link.username, reason: message };
+            await queueStatusEvent(tx, change);
+            return change;
         });
-        if (from) this.events.statusChanged({ accountId, from, to: 'needs_relink', at, orgId: link.orgId, username: link.username, reason: message });
+        if (change) this.events.statusChanged(change);
         this.logger.warn({ accountId, orgId: link.orgId }, 'link needs relink');
     }
 

@@ -1,5 +1,6 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
+import { hostname } from 'node:os';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,12 +9,19 @@ import { randomToken, type TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
-import type { LinkEvents, LinkStatusChange } from './events.ts';
+import type { OutboxEvent } from '../store/types.ts';
+import type { LinkEvents } from './events.ts';
 import { bareHost, checkedLookup, publicAddresses, systemResolver, WebhookTargetRefused, type Resolver } from './webhookTarget.ts';
 
 export const SIGNATURE_HEADER = 'X-CCL-Signature';
-const ATTEMPTS = 3;
+/** Attempts per event before it is given up: at 1 s, then 4 s, 16 s, 64 s and 256 s later (about 6 minutes in all). */
+export const WEBHOOK_ATTEMPTS = 6;
 const TIMEOUT_MS = 5_000;
+/** How long an instance's claim on an event holds: above one attempt's timeout, so only an instance that died lets it lapse. */
+export const DELIVERY_CLAIM_MS = 15_000;
+/** Finished events kept per account for the deliveries list, and for how long. */
+const KEEP_PER_ACCOUNT = 50;
+const KEEP_MS = 30 * 24 * 3600_000;
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed by the webhook secret>`, as receivers verify it. */
 export function signWebhook(secret: string, body: string, unixSeconds: number): string {
@@ -25,16 +33,49 @@ export interface WebhookOptions {
     allowHttp: boolean;
     /** Loopback and private targets likewise: only a backend on plain http, on a developer's machine. */
     allowPrivateNetworks: boolean;
+    /** The first retry's delay; each next one is four times longer. */
     retryDelayMs?: number;
+    /** How often every instance looks for events that are due (its own are delivered at once). */
+    pollMs?: number;
     /** Name resolution (tests swap it to play a DNS change between set and delivery). */
     resolve?: Resolver;
 }
 
-/** One webhook per account, fired when its link changes status, so the platform can alert its admins. */
+/** What `GET /api/v1/webhook/deliveries` shows of an event: never the secret, the URL's origin only. */
+export interface DeliveryView {
+    id: string;
+    type: OutboxEvent['type'];
+    createdAt: string;
+    from: OutboxEvent['data']['from'];
+    to: OutboxEvent['data']['to'];
+    state: OutboxEvent['state'];
+    attempts: number;
+    nextAttemptAt?: string;
+    deliveredAt?: string;
+    lastAttempt?: OutboxEvent['lastAttempt'];
+}
+
+/**
+ * One webhook per account, told when its link changes status, so the platform can alert its admins. The change writes
+ * its event to the outbox in its own transaction (outbox.ts); any instance delivers it: the one that wrote it at once,
+ * the others when they poll. An instance claims an event for DELIVERY_CLAIM_MS, makes one attempt and records its
+ * outcome; a failed attempt is retried later with backoff, by whichever instance claims it then; an instance that dies
+ * mid-attempt leaves its claim to lapse. The body's `id` is the event's, the same on every attempt: receivers drop repeats by it.
+ */
 export class Webhooks {
     readonly #deliveries = new Set<Promise<void>>();
     readonly #resolve: Resolver;
     readonly #lookup: LookupFunction | undefined;
+    /** Opaque, per process: says which instance sent an attempt (X-CCL-Instance), names no host. */
+    readonly instance = randomToken(6);
+    readonly #holder = `${hostname()}:${process.pid}:${this.instance}`;
+    #timer?: NodeJS.Timeout;
+    #draining?: Promise<number>;
+    #again = false;
+    /** The earliest retry this instance scheduled, so `settle` knows to wait for it. */
+    #nextRetryAt?: number;
+    #prunedAt = 0;
+    #stopped = false;
 
     constructor(
         private readonly store: Store,
@@ -46,10 +87,81 @@ export class Webhooks {
     ) {
         this.#resolve = options.resolve ?? systemResolver;
         this.#lookup = options.allowPrivateNetworks ? undefined : checkedLookup(this.#resolve);
-        events.on('status', (change) => {
-            const delivery = this.#deliver(change).finally(() => this.#deliveries.delete(delivery));
-            this.#deliveries.add(delivery);
-        });
+        // The change is committed with its event: deliver it now rather than at the next poll.
+        events.on('status', () => void (this.#stopped || this.poke()));
+    }
+
+    /** Polls the outbox every `pollMs` (the server calls it; tests poke instead). */
+    start(): void {
+        this.#stopped = false;
+        this.#timer ??= setInterval(() => void this.poke(), this.options.pollMs ?? 1000);
+        this.#timer.unref();
+    }
+
+    /** No more polls nor deliveries on status changes; attempts under way finish. */
+    async stop(): Promise<void> {
+        this.#stopped = true;
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+        await this.#draining;
+        await Promise.all([...this.#deliveries]);
+    }
+
+    /** Delivers what is due now; a poke while a round runs makes one more round after it. */
+    poke(): Promise<number> {
+        if (this.#draining) {
+            this.#again = true;
+            return this.#draining;
+        }
+        this.#draining = this.#drain()
+            .catch((error: unknown) => {
+                this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not read the webhook outbox; trying again at the next poll');
+                return 0;
+            })
+            .finally(() => (this.#draining = undefined));
+        return this.#draining;
+    }
+
+    async #drain(): Promise<number> {
+        let handled = 0;
+        do {
+            this.#again = false;
+            const now = this.clock.now();
+            const claimed = await this.store.outbox.claimDue({ now: now.toISOString(), by: this.#holder, until: new Date(now.getTime() + DELIVERY_CLAIM_MS).toISOString(), limit: 20 });
+            handled += claimed.length;
+            await Promise.all(claimed.map((event) => this.#track(this.#attempt(event))));
+            if (claimed.length === 20) this.#again = true;
+        } while (this.#again);
+        this.#pruneNowAndThen();
+        return handled;
+    }
+
+    /** Waits until every event this instance knows of is delivered or given up (shutdown, tests). */
+    async settle(): Promise<void> {
+        for (;;) {
+            await this.poke();
+            await Promise.all([...this.#deliveries]);
+            if (this.#nextRetryAt === undefined) return;
+            await sleep(Math.max(0, this.#nextRetryAt - this.clock.now().getTime()) + 5);
+            this.#nextRetryAt = undefined;
+        }
+    }
+
+    /** The account's latest events with their delivery state, newest first. */
+    async deliveries(accountId: string, limit = 20): Promise<DeliveryView[]> {
+        const events = await this.store.outbox.recent(accountId, limit);
+        return events.map((e) => ({
+            id: e.id,
+            type: e.type,
+            createdAt: e.createdAt,
+            from: e.data.from,
+            to: e.data.to,
+            state: e.state,
+            attempts: e.attempts,
+            ...(e.state === 'pending' ? { nextAttemptAt: e.nextAttemptAt } : {}),
+            ...(e.deliveredAt ? { deliveredAt: e.deliveredAt } : {}),
+            ...(e.lastAttempt ? { lastAttempt: e.lastAttempt } : {})
+        }));
     }
 
     /** Checked when set, and again on every delivery (see #post): the name must resolve to public addresses only. */
@@ -105,37 +217,61 @@ export class Webhooks {
         });
     }
 
-    /** Waits for deliveries under way (shutdown, tests). */
-    async settle(): Promise<void> {
-        await Promise.all([...this.#deliveries]);
+    #track(delivery: Promise<void>): Promise<void> {
+        const tracked = delivery.finally(() => this.#deliveries.delete(tracked));
+        this.#deliveries.add(tracked);
+        return tracked;
     }
 
-    async #deliver(change: LinkStatusChange): Promise<void> {
-        const hook = (await this.store.accounts.get(change.accountId))?.webhook;
-        if (!hook) return;
-        const secret = this.cipher.open(hook.secret, { purpose: 'webhook_secret', owner: change.accountId });
-        const body = JSON.stringify({
-            id: randomUUID(),
-            type: 'link.status_changed',
-            createdAt: change.at,
-            data: { accountId: change.accountId, from: change.from, to: change.to, orgId: change.orgId, username: change.username, reason: change.reason }
-        });
-        for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-            try {
-                const status = await this.#post(new URL(hook.url), body, {
-                    'content-type': 'application/json',
-                    'user-agent': 'ContactCenterLink-Webhook/1',
-                    'x-ccl-event': 'link.status_changed',
-                    [SIGNATURE_HEADER.toLowerCase()]: signWebhook(secret, body, Math.floor(this.clock.now().getTime() / 1000))
-                });
-                if (status >= 200 && status < 300) return;
-                this.logger.warn({ accountId: change.accountId, status, attempt }, 'webhook answered with an error');
-            } catch (error) {
-                this.logger.warn({ accountId: change.accountId, attempt, reason: (error as Error).message }, 'webhook could not be reached');
-            }
-            if (attempt < ATTEMPTS) await sleep((this.options.retryDelayMs ?? 1000) * 4 ** (attempt - 1));
+    /** One attempt at a claimed event, and its outcome recorded (only while the claim still holds). */
+    async #attempt(event: OutboxEvent): Promise<void> {
+        const hook = (await this.store.accounts.get(event.accountId))?.webhook;
+        const at = this.clock.now().toISOString();
+        if (!hook) {
+            await this.store.outbox.record(event.id, this.#holder, { state: 'failed', claim: null, lastAttempt: { at, error: 'The webhook was removed before this event was delivered.' } });
+            return;
         }
-        this.logger.error({ accountId: change.accountId, to: change.to }, 'webhook delivery gave up');
+        const attempts = event.attempts + 1;
+        const body = JSON.stringify({ id: event.id, type: event.type, createdAt: event.createdAt, data: event.data });
+        let outcome: { status?: number; error?: string };
+        try {
+            const secret = this.cipher.open(hook.secret, { purpose: 'webhook_secret', owner: event.accountId });
+            const status = await this.#post(new URL(hook.url), body, {
+                'content-type': 'application/json',
+                'user-agent': 'ContactCenterLink-Webhook/1',
+                'x-ccl-event': event.type,
+                'x-ccl-delivery-attempt': String(attempts),
+                'x-ccl-instance': this.instance,
+                [SIGNATURE_HEADER.toLowerCase()]: signWebhook(secret, body, Math.floor(this.clock.now().getTime() / 1000))
+            });
+            outcome = status >= 200 && status < 300 ? { status } : { status, error: `The webhook answered HTTP ${status}.` };
+        } catch (error) {
+            outcome = { error: `The webhook could not be reached: ${(error as Error).message}` };
+        }
+        const done = this.clock.now();
+        const lastAttempt = { at: done.toISOString(), ...outcome };
+        if (!outcome.error) {
+            await this.store.outbox.record(event.id, this.#holder, { state: 'delivered', attempts, deliveredAt: lastAttempt.at, lastAttempt, claim: null });
+            return;
+        }
+        this.logger.warn({ accountId: event.accountId, eventId: event.id, attempt: attempts, status: outcome.status, reason: outcome.error }, 'webhook attempt failed');
+        if (attempts >= WEBHOOK_ATTEMPTS) {
+            this.logger.error({ accountId: event.accountId, eventId: event.id, to: event.data.to }, 'webhook delivery gave up');
+            await this.store.outbox.record(event.id, this.#holder, { state: 'failed', attempts, lastAttempt, claim: null });
+            return;
+        }
+        const retryAt = done.getTime() + (this.options.retryDelayMs ?? 1000) * 4 ** (attempts - 1);
+        if (await this.store.outbox.record(event.id, this.#holder, { attempts, lastAttempt, nextAttemptAt: new Date(retryAt).toISOString(), claim: null })) {
+            this.#nextRetryAt = Math.min(this.#nextRetryAt ?? Infinity, retryAt);
+            setTimeout(() => void (this.#stopped || this.poke()), retryAt - done.getTime() + 5).unref();
+        }
+    }
+
+    #pruneNowAndThen(): void {
+        const now = this.clock.now().getTime();
+        if (now - this.#prunedAt < 3600_000) return;
+        this.#prunedAt = now;
+        void this.store.outbox.prune(new Date(now - KEEP_MS).toISOString(), KEEP_PER_ACCOUNT).catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'could not prune the webhook outbox'));
     }
 
     /** One POST, no redirect followed; the socket connects only to an address the checked lookup let through. */

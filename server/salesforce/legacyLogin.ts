@@ -78,7 +78,7 @@ export class LegacyLogin {
         if (!isSalesforceOrigin(hosts, session.instanceUrl)) throw new AppError('SALESFORCE_ERROR', 'The Salesforce login answered with a server that is not Salesforce.', 502);
         // A relink that landed meanwhile owns the session slot now.
         const unchanged = (await store.links.get(accountId))?.legacyCredentials?.data === sealed.data;
-        if (unchanged) tokens.remember(accountId, session);
+        if (unchanged) tokens.rememberLegacy(accountId, session);
         logger.debug({ accountId }, 'legacy link logged in');
         return session;
     }

@@ -170,21 +170,22 @@ export class OrgClient {
     }
 
     async #session(accountId: string, link: LinkRecord, signal?: AbortSignal): Promise<LiveSession> {
-        const current = this.deps.tokens.current(accountId);
-        if (current) return current;
-        return this.#renewFor(accountId, link, signal);
+        return this.deps.tokens.current(accountId, link) ?? this.#renewFor(accountId, link, undefined, signal);
     }
 
-    /** After a 401: a call that failed on a token already replaced just uses the new one. */
+    /** After a 401: a call that failed on a token already replaced (here or by another instance) just uses the new one. */
     async #renew(accountId: string, link: LinkRecord, failedToken: string, signal?: AbortSignal): Promise<LiveSession> {
-        const current = this.deps.tokens.current(accountId);
-        if (current && current.accessToken !== failedToken) return current;
-        return this.#renewFor(accountId, link, signal);
+        return this.#renewFor(accountId, link, failedToken, signal);
     }
 
-    async #renewFor(accountId: string, link: LinkRecord, signal?: AbortSignal): Promise<LiveSession> {
+    async #renewFor(accountId: string, link: LinkRecord, failedToken: string | undefined, signal?: AbortSignal): Promise<LiveSession> {
         try {
-            return link.method === 'legacy' ? await this.deps.legacyLogin.login(accountId, signal) : await this.deps.tokens.refresh(accountId);
+            if (link.method === 'legacy') {
+                const current = this.deps.tokens.current(accountId, link);
+                if (current && current.accessToken !== failedToken) return current;
+                return await this.deps.legacyLogin.login(accountId, signal);
+            }
+            return await this.deps.tokens.refresh(accountId, { failed: failedToken });
         } catch (error) {
             if (error instanceof AppError) throw error;
             const sf = classify(error);

@@ -85,8 +85,11 @@ interface LinkFields {
 export interface OAuthLinkRecord extends LinkFields {
     method: 'oauth';
     refreshToken: Sealed;
-    /** The latest access token, sealed: every backend instance acts with it until Salesforce refuses it, so one refresh serves them all. */
-    accessToken?: Sealed;
+    /**
+     * The latest access token with the instance and identity URLs it came with (a LiveSession as JSON), sealed: every
+     * backend instance acts with it until Salesforce refuses it, so one refresh serves them all.
+     */
+    session?: Sealed;
     legacyCredentials?: never;
 }
 

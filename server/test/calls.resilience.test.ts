@@ -56,12 +56,37 @@ describe('the access token: one per link, renewed once however many calls fail t
         }
     });
 
-    test('no access token in memory (a restart): the first calls share one refresh', async () => {
+    test('no access token in memory (a restart, another instance): the stored one is used, no refresh', async () => {
         c.h.services.tokens.forget(c.accountId);
+        c.mark();
+        await Promise.all(Array.from({ length: 20 }, () => c.lookup({ phone: '4155551212' }).expect(200)));
+        assert.equal(c.spent().refresh, 0);
+        assert.equal(c.spent().search, 20);
+    });
+
+    test('no access token stored either (one sealed with a key since removed): the first calls share one refresh, which stores the new one', async () => {
+        c.h.services.tokens.forget(c.accountId);
+        await c.h.services.store.links.patch(c.accountId, { session: null });
         c.mark();
         await Promise.all(Array.from({ length: 20 }, () => c.lookup({ phone: '4155551212' }).expect(200)));
         assert.equal(c.spent().refresh, 1);
         assert.equal(c.spent().search, 20);
+        const stored = (await c.h.services.store.links.get(c.accountId))!;
+        assert.ok(stored.method === 'oauth' && stored.session, 'the refreshed token is stored for the other instances');
+        c.h.services.tokens.forget(c.accountId);
+        c.mark();
+        await c.lookup({ phone: '4155551212' }).expect(200);
+        assert.equal(c.spent().refresh, 0);
+    });
+
+    test('a stored access token that does not open (garbled) is refreshed over, not an error', async () => {
+        c.h.services.tokens.forget(c.accountId);
+        const stored = (await c.h.services.store.links.get(c.accountId))!;
+        assert.ok(stored.method === 'oauth' && stored.session);
+        await c.h.services.store.links.patch(c.accountId, { session: { ...stored.session, data: `${stored.session.data.slice(0, -4)}AAAA` } });
+        c.mark();
+        await c.lookup({ phone: '4155551212' }).expect(200);
+        assert.equal(c.spent().refresh, 1);
     });
 });
 

@@ -46,14 +46,14 @@ describe('a cancelled request closes its connection to Salesforce', () => {
     });
 
     test('the identity call and a token refresh (the gateway)', async () => {
-        const session = c.h.services.tokens.current(c.accountId)!;
+        const link = (await c.h.services.store.links.get(c.accountId))!;
+        const session = c.h.services.tokens.current(c.accountId, link)!;
         const identity = await abortMidway(c, 300, (signal) => c.h.services.gateway.identity(session, signal));
         assert.ok(identity.error instanceof SalesforceError && identity.error.code === 'TIMEOUT', `cancelled, got ${String(identity.error)}`);
         assert.deepEqual([identity.whileWaiting, identity.afterAbort], [1, 0]);
-        const link = await c.h.services.store.links.get(c.accountId);
-        const refreshToken = c.h.services.cipher.open(link!.refreshToken!, { purpose: 'refresh_token', owner: c.accountId });
+        const refreshToken = c.h.services.cipher.open(link.refreshToken!, { purpose: 'refresh_token', owner: c.accountId });
         // The emulator spends a refresh's latency inside the token endpoint.
-        const refresh = await abortMidway(c, 300, (signal) => c.h.services.gateway.refresh(link!.loginUrl, refreshToken, signal));
+        const refresh = await abortMidway(c, 300, (signal) => c.h.services.gateway.refresh(link.loginUrl, refreshToken, signal));
         assert.ok(refresh.error instanceof SalesforceError && refresh.error.kind === 'unavailable', `cancelled, got ${String(refresh.error)}`);
         assert.deepEqual([refresh.whileWaiting, refresh.afterAbort], [1, 0]);
     });
