@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -10,6 +11,13 @@ import { phoneSearch, phoneTerms, soqlString } from './phone.ts';
 import type { LookupMatch, TaskInput } from './schemas.ts';
 
 export const DEFAULT_REGION = 'US';
+
+/** A retry that finds its call claimed by another instance waits this long for that instance's Task, looking this often. */
+const CLAIM_WAIT_MS = 10_000;
+const CLAIM_POLL_MS = 50;
+
+const callInProgress = (): AppError =>
+    new AppError('CALL_IN_PROGRESS', 'Another request is creating this call’s Task right now. Retry in a few seconds: the retry answers with that Task, never a second one.', 409, { retryAfterSeconds: 5 });
 
 export interface TaskResult {
     taskId: string;
@@ -94,22 +102,43 @@ export class CallActions {
     }
 
     async #logTask(accountId: string, link: LinkRecord, orgId: string, callId: string, input: TaskInput): Promise<TaskResult> {
-        const { org, ledger } = this.deps;
-        let known = await ledger.find(accountId, orgId, callId);
-        if (known?.taskId) return { taskId: known.taskId, created: false };
-        // A pending entry means an earlier create may have reached Salesforce; a ledger that cannot
-        // vouch for this account and org may simply not know an earlier Task. Look before creating.
-        if (known || !(await ledger.provesAbsence(accountId, orgId, link))) {
-            const existing = await this.#findByCallObject(accountId, link, callId);
-            if (existing) {
-                this.#record(accountId, orgId, callId, existing);
-                return { taskId: existing, created: false };
-            }
-        }
-        if (!known) {
-            known = await ledger.markPending(accountId, orgId, callId);
+        const { ledger, clock } = this.deps;
+        const waitUntil = clock.now().getTime() + CLAIM_WAIT_MS;
+        for (;;) {
+            const known = await ledger.find(accountId, orgId, callId);
             if (known?.taskId) return { taskId: known.taskId, created: false };
+            if (known) {
+                // Another instance claimed this call and may be creating its Task right now: its answer lands in the ledger.
+                if (ledger.heldElsewhere(known)) {
+                    if (clock.now().getTime() >= waitUntil) throw callInProgress();
+                    await sleep(CLAIM_POLL_MS);
+                    continue;
+                }
+                // A claim no one holds any more: an earlier create may have reached Salesforce, so look before creating.
+                if (!(await ledger.takeOver(accountId, orgId, callId, known))) continue;
+                const existing = await this.#findByCallObject(accountId, link, callId);
+                if (existing) {
+                    this.#record(accountId, orgId, callId, existing);
+                    return { taskId: existing, created: false };
+                }
+            } else {
+                // A ledger that cannot vouch for this account and org may simply not know an earlier Task: look first.
+                if (!(await ledger.provesAbsence(accountId, orgId, link))) {
+                    const existing = await this.#findByCallObject(accountId, link, callId);
+                    if (existing) {
+                        this.#record(accountId, orgId, callId, existing);
+                        return { taskId: existing, created: false };
+                    }
+                }
+                if (await ledger.markPending(accountId, orgId, callId)) continue; // claimed elsewhere first
+            }
+            return this.#create(accountId, link, orgId, callId, input);
         }
+    }
+
+    /** The create, under this process's claim of the call. */
+    async #create(accountId: string, link: LinkRecord, orgId: string, callId: string, input: TaskInput): Promise<TaskResult> {
+        const { org, ledger } = this.deps;
         let taskId: string;
         try {
             const result = await org.request<{ id?: unknown; success?: unknown }>(accountId, link, { method: 'POST', path: '/sobjects/Task', body: this.#taskFields(callId, input), idempotent: false });
@@ -121,6 +150,7 @@ export class CallActions {
             if (!(error instanceof SalesforceUnavailable && error.outcomeUnknown)) {
                 await ledger.forget(accountId, orgId, callId);
             } else {
+                await ledger.abandon(accountId, orgId, callId);
                 this.deps.logger.warn({ accountId, callId }, 'task create outcome unknown; a retry looks for it by CallObject first');
             }
             throw taskError(error);

@@ -6,6 +6,12 @@ import type { Store } from '../store/store.ts';
 import type { LinkRecord, TaskLedgerEntry } from '../store/types.ts';
 import { id15 } from './ids.ts';
 
+/**
+ * How long a claim holds: above the longest a create can take (a session renewal that waits for another instance's
+ * refresh, then the create with its timeout), so only a claimant that died lets it lapse.
+ */
+export const CLAIM_TTL_MS = 60_000;
+
 /** How long the ledger remembers a call: a retry later than this is treated as a new call. */
 export const LEDGER_RETENTION_MS = 14 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 3600 * 1000;
@@ -25,6 +31,8 @@ export class CallLedger {
     /** Task ids known in this process but not yet stored. */
     readonly #unsaved = new Map<string, TaskLedgerEntry>();
     readonly #writes = new Set<Promise<unknown>>();
+    /** The claims this process holds now: key → the claim's time. */
+    readonly #claims = new Map<string, string>();
     #prunedAt = 0;
     /** Who claims calls here: another process can tell its own pending entries from this one's. */
     readonly claimant = `${hostname()}:${process.pid}:${randomToken(4)}`;
@@ -64,9 +72,37 @@ export class CallLedger {
     /** Claims the call for this process; returns the entry already there when another claim came first. */
     async markPending(accountId: string, orgId: string, callId: string): Promise<TaskLedgerEntry | undefined> {
         const at = this.clock.now().toISOString();
-        const claimed = await this.store.ledger.claim(ledgerKey(accountId, orgId, callId), { at, by: this.claimant });
+        const key = ledgerKey(accountId, orgId, callId);
+        const claimed = await this.store.ledger.claim(key, { at, by: this.claimant });
+        if (!claimed) this.#claims.set(key, at);
         this.#pruneNowAndThen();
         return claimed;
+    }
+
+    /** A pending entry another process (another instance) claimed and may be creating right now: wait for it, do not create. */
+    heldElsewhere(entry: TaskLedgerEntry): boolean {
+        return entry.state === 'pending' && entry.by !== undefined && entry.by !== this.claimant && this.clock.now().getTime() - Date.parse(entry.at) < CLAIM_TTL_MS;
+    }
+
+    /** Takes over a pending entry that no one holds any more (lapsed, abandoned, or this process's from an earlier request); false when another took it first. */
+    async takeOver(accountId: string, orgId: string, callId: string, entry: TaskLedgerEntry): Promise<boolean> {
+        const at = this.clock.now().toISOString();
+        const key = ledgerKey(accountId, orgId, callId);
+        const taken = await this.store.ledger.reclaim(key, { at: entry.at, by: entry.by }, { at, by: this.claimant });
+        if (taken) this.#claims.set(key, at);
+        return taken;
+    }
+
+    /**
+     * The create's outcome is unknown (Salesforce did not answer): the entry stays pending, so the next attempt looks for
+     * the Task by CallObject, but no longer claimed, so that attempt may come at once on any instance.
+     */
+    abandon(accountId: string, orgId: string, callId: string): Promise<void> {
+        const key = ledgerKey(accountId, orgId, callId);
+        const at = this.#claims.get(key);
+        this.#claims.delete(key);
+        if (!at) return Promise.resolve();
+        return this.#track(this.store.ledger.reclaim(key, { at, by: this.claimant }, { at }).then(() => undefined));
     }
 
     /**
@@ -77,6 +113,7 @@ export class CallLedger {
     markCreated(accountId: string, orgId: string, callId: string, taskId: string): Promise<void> {
         const entry: TaskLedgerEntry = { state: 'created', taskId, at: this.clock.now().toISOString() };
         const key = ledgerKey(accountId, orgId, callId);
+        this.#claims.delete(key);
         this.#unsaved.set(key, entry);
         return this.#track(
             this.store.ledger.settle(key, taskId, entry.at).finally(() => {
@@ -92,6 +129,7 @@ export class CallLedger {
 
     /** Salesforce refused the create outright: nothing was made, so nothing needs looking for later. */
     forget(accountId: string, orgId: string, callId: string): Promise<void> {
+        this.#claims.delete(ledgerKey(accountId, orgId, callId));
         return this.#track(this.store.ledger.release(ledgerKey(accountId, orgId, callId)));
     }
 

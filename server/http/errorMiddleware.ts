@@ -41,6 +41,8 @@ export function jsonErrors(logger: Logger): ErrorRequestHandler {
         if (appError.status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
         if (res.headersSent) return;
         res.locals.errorCode = appError.code;
+        const retryAfter = appError.details?.['retryAfterSeconds'];
+        if (typeof retryAfter === 'number' && !res.get('Retry-After')) res.set('Retry-After', String(retryAfter));
         res.status(appError.status).json({ error: { code: appError.code, message: appError.message, ...(appError.details ?? {}) } });
     };
 }

@@ -2,7 +2,7 @@ import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig } from '@aste
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { callIdParam, lookupBody, lookupResponse, taskBody, taskResponse } from '../calls/schemas.ts';
-import { activityQuery, actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
+import { activityQuery, actorBody, deliveriesQuery, linkSessionBody, sessionIdParam } from './schemas.ts';
 import { webhookBody } from './webhookRouter.ts';
 
 /**
@@ -96,6 +96,25 @@ export const unlinkResponse = z.object({ status: z.literal('unlinked'), revoked:
 export const webhookView = z.object({ url: z.string(), createdAt: timestamp }).meta({ id: 'Webhook' });
 export const webhookCreated = z.object({ url: z.string(), secret: z.string().describe('shown once: signs every delivery (HMAC-SHA256)'), createdAt: timestamp }).meta({ id: 'WebhookCreated' });
 export const webhookRemoved = z.object({ removed: z.boolean() }).meta({ id: 'WebhookRemoved' });
+const linkStatus = z.enum(['unlinked', 'linked', 'legacy', 'needs_relink']);
+export const deliveriesResponse = z
+    .object({
+        deliveries: z.array(
+            z.object({
+                id: z.string().describe('the event’s id: the `id` of the body the webhook receives, the same on every attempt'),
+                type: z.literal('link.status_changed'),
+                createdAt: timestamp,
+                from: linkStatus,
+                to: linkStatus,
+                state: z.enum(['pending', 'delivered', 'failed']).describe('`pending`: not delivered yet, tried again at `nextAttemptAt`; `failed`: given up after 6 attempts, or the webhook was removed'),
+                attempts: z.number().int(),
+                nextAttemptAt: timestamp.optional(),
+                deliveredAt: timestamp.optional(),
+                lastAttempt: z.object({ at: timestamp, status: z.number().int().optional().describe('the HTTP status the webhook answered'), error: z.string().optional() }).optional()
+            })
+        )
+    })
+    .meta({ id: 'WebhookDeliveries' });
 
 // ------------------------------------------------------------------ the operations
 
@@ -192,6 +211,14 @@ export const API_OPERATIONS: ApiOperation[] = [
         responses: { 200: { description: 'The webhook and its signing secret', schema: webhookCreated } }
     },
     {
+        method: 'get',
+        path: '/webhook/deliveries',
+        operationId: 'getWebhookDeliveries',
+        summary: 'The account’s latest webhook events, newest first, with how their delivery went',
+        query: deliveriesQuery,
+        responses: { 200: { description: 'The latest events', schema: deliveriesResponse } }
+    },
+    {
         method: 'delete',
         path: '/webhook',
         operationId: 'removeWebhook',
@@ -232,7 +259,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         },
         errors: {
             403: 'PERMISSION_MISSING',
-            409: 'NOT_LINKED, NEEDS_RELINK',
+            409: 'NOT_LINKED, NEEDS_RELINK, CALL_IN_PROGRESS (another instance is creating this call’s Task; retry after Retry-After)',
             413: 'PAYLOAD_TOO_LARGE',
             422: 'SALESFORCE_REJECTED',
             429: 'SALESFORCE_LIMIT_EXCEEDED',

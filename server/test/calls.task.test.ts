@@ -8,6 +8,7 @@ import { createApp } from '../app.ts';
 import { buildServices } from '../services.ts';
 import { createLogger } from '../logger.ts';
 import { taskResponse } from '../calls/schemas.ts';
+import { CLAIM_TTL_MS } from '../calls/ledger.ts';
 import { ACME, startCallsHarness, total, type CallsHarness } from './callsHarness.ts';
 
 const CALL = { direction: 'inbound', durationSeconds: 95 } as const;
@@ -318,13 +319,44 @@ describe('the ledger across restarts', () => {
     test('a crash between the create and its answer: the pending entry makes the retry look first, and it finds the Task', async () => {
         const orgId15 = SEED.orgs.acme.orgId.slice(0, 15);
         const made = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Inbound call', CallObject: 'call-crashed', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId, CreatedById: SEED.users.acmeApi.userId });
-        // Claimed by a process that died before Salesforce answered.
-        await c.h.store.ledger.claim(`${c.accountId}|${orgId15}|call-crashed`, { at: c.h.clock.now().toISOString(), by: 'crashed-process' });
+        // Claimed by a process that died before Salesforce answered: its claim has lapsed.
+        await c.h.store.ledger.claim(`${c.accountId}|${orgId15}|call-crashed`, { at: new Date(c.h.clock.now().getTime() - CLAIM_TTL_MS - 1000).toISOString(), by: 'crashed-process' });
         c.mark();
         const res = await c.task('call-crashed', CALL).expect(200);
         assert.deepEqual(res.body, { taskId: made, created: false });
         assert.equal(c.spent().query, 1);
         assert.equal(c.spent()['sobject-create'], 0);
+    });
+
+    test('a call another instance is creating right now: the retry waits for its Task, and makes none', async () => {
+        const key = `${c.accountId}|${SEED.orgs.acme.orgId.slice(0, 15)}|call-elsewhere`;
+        await c.h.store.ledger.claim(key, { at: c.h.clock.now().toISOString(), by: 'another-instance' });
+        c.mark();
+        const retry = c.task('call-elsewhere', CALL);
+        const answered = retry.then((res) => res);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await c.h.store.ledger.settle(key, '00T000000000042AAA', c.h.clock.now().toISOString());
+        const res = await answered;
+        assert.equal(res.status, 200, res.text);
+        assert.deepEqual(res.body, { taskId: '00T000000000042AAA', created: false });
+        assert.equal(c.spent()['sobject-create'], 0);
+        assert.equal(c.spent().query, 0, 'no CallObject lookup while the other instance holds the call');
+    });
+
+    test('a call another instance holds for longer than a retry waits: 409 CALL_IN_PROGRESS with Retry-After, nothing created', async () => {
+        const key = `${c.accountId}|${SEED.orgs.acme.orgId.slice(0, 15)}|call-stuck`;
+        await c.h.store.ledger.claim(key, { at: c.h.clock.now().toISOString(), by: 'another-instance' });
+        c.mark();
+        const pending = c.task('call-stuck', CALL).then((res) => res);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        c.h.clock.advance(11_000);
+        const res = await pending;
+        c.h.clock.advance(-11_000);
+        assert.equal(res.status, 409, res.text);
+        assert.equal(res.body.error.code, 'CALL_IN_PROGRESS');
+        assert.equal(res.headers['retry-after'], '5');
+        assert.equal(c.spent()['sobject-create'], 0);
+        assert.equal((await c.h.store.ledger.get(key))?.by, 'another-instance', 'the claim is left to its holder');
     });
 
     test('the ledger is in the data file, keyed by account, org and callId', async () => {
