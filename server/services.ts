@@ -85,7 +85,7 @@ export function buildServices(deps: ServiceDeps): Services {
     const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events);
     const legacyLogin = new LegacyLogin({ store, tokens, cipher, hosts, logger, apiVersion: config.SF_API_VERSION, timeoutMs: config.SF_HTTP_TIMEOUT_MS });
     const links = new LinkService({ store, cipher, gateway, tokens, legacyLogin, clock, logger, events, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts, cardOrigins: config.SF_CARD_ORIGINS });
-    const health = new HealthSweep(store, links, clock, logger, { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 });
+    const health = new HealthSweep(store, links, clock, logger, { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 }, () => metrics.healthSweeps.inc());
     const onPlainHttp = config.PUBLIC_URL.startsWith('http:');
     const webhooks = new Webhooks(store, cipher, clock, logger, events, { allowHttp: onPlainHttp, allowPrivateNetworks: onPlainHttp });
     const org = new OrgClient({

@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
+import { randomToken } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError } from '../salesforce/gateway.ts';
@@ -24,27 +26,46 @@ export interface HealthSweepOptions {
 
 export const DEFAULT_SWEEP: HealthSweepOptions = { maxAgeMs: 20 * 3600_000, intervalMs: 10 * 60_000, concurrency: 4, cooldownMs: 5 * 60_000 };
 
+/** The lease that makes one instance sweep per interval. */
+export const SWEEP_LEASE = 'health-sweep';
+
 /**
  * Keeps every OAuth link used: refreshes its token and re-reads the identity at least daily, so a
  * link that died quietly is marked before the first call fails. Only Salesforce's own "no"
  * (invalid_grant, inactive user, another org) marks a link dead, never an outage.
+ *
+ * With several instances on one database, each one's timer asks for the interval's lease: one of
+ * them sweeps per interval. A link's cooldown after a failure is kept in its row, so whichever
+ * instance sweeps next honours it.
  */
 export class HealthSweep {
-    readonly #cooldown = new Map<string, { failures: number; until: number }>();
     #timer?: NodeJS.Timeout;
     #running?: Promise<SweepReport>;
+    readonly #holder = `${hostname()}:${process.pid}:${randomToken(4)}`;
 
     constructor(
         private readonly store: Store,
         private readonly links: LinkService,
         private readonly clock: Clock,
         private readonly logger: Logger,
-        private readonly options: HealthSweepOptions = DEFAULT_SWEEP
+        private readonly options: HealthSweepOptions = DEFAULT_SWEEP,
+        /** Told of every pass this instance ran (metrics). */
+        private readonly onPass: (report: SweepReport) => void = () => undefined
     ) {}
 
     start(): void {
-        this.#timer ??= setInterval(() => void this.sweep().catch((error: unknown) => this.logger.error({ err: error }, 'health sweep failed')), this.options.intervalMs);
+        this.#timer ??= setInterval(() => void this.tick().catch((error: unknown) => this.logger.error({ err: error }, 'health sweep failed')), this.options.intervalMs);
         this.#timer.unref();
+    }
+
+    /** The timer's turn: a pass when this instance gets the interval's lease (held to the interval's end, never released early), else none. */
+    async tick(): Promise<SweepReport | undefined> {
+        const now = this.clock.now();
+        // A little short of the interval, so the next tick of the instance that swept finds it free, whatever the timers' jitter.
+        const until = new Date(now.getTime() + this.options.intervalMs - Math.min(1000, this.options.intervalMs / 10)).toISOString();
+        // Named per turn, so that not even this instance takes the interval twice.
+        if (!(await this.store.leases.acquire(SWEEP_LEASE, `${this.#holder}:${now.getTime()}`, { now: now.toISOString(), until }))) return undefined;
+        return this.sweep();
     }
 
     async stop(): Promise<void> {
@@ -68,8 +89,8 @@ export class HealthSweep {
         const queue = [...due];
         const worker = async () => {
             for (let accountId = queue.shift(); accountId; accountId = queue.shift()) {
-                const cooling = this.#cooldown.get(accountId);
-                if (cooling && cooling.until > this.clock.now().getTime()) {
+                const cooling = (await this.store.links.get(accountId))?.checkCooldown;
+                if (cooling && cooling.until > this.clock.now().toISOString()) {
                     report.coolingDown++;
                     continue;
                 }
@@ -77,7 +98,7 @@ export class HealthSweep {
                     const outcome = await this.links.checkHealth(accountId);
                     if (outcome === 'not_due') continue;
                     report.checked++;
-                    this.#cooldown.delete(accountId);
+                    if (cooling) await this.store.links.patch(accountId, { checkCooldown: null });
                     if (outcome === 'healthy') report.healthy++;
                     else report.needsRelink++;
                 } catch (error) {
@@ -86,13 +107,16 @@ export class HealthSweep {
                     report.unavailable++;
                     const failures = (cooling?.failures ?? 0) + 1;
                     const wait = Math.min(this.options.cooldownMs * 2 ** (failures - 1), 3600_000);
-                    this.#cooldown.set(accountId, { failures, until: this.clock.now().getTime() + wait });
+                    await this.store.links
+                        .patch(accountId, { checkCooldown: { failures, until: new Date(this.clock.now().getTime() + wait).toISOString() } })
+                        .catch((patchError: unknown) => this.logger.warn({ accountId, err: (patchError as Error).message }, 'could not save the link’s cooldown'));
                     const reason = error instanceof SalesforceError ? `${error.code}: ${error.message}` : String(error);
                     this.logger.warn({ accountId, reason, retryInMs: wait }, 'link health check could not reach Salesforce; the link is left as it is');
                 }
             }
         };
         await Promise.all(Array.from({ length: this.options.concurrency }, worker));
+        this.onPass(report);
         if (report.checked) this.logger.info(report, 'link health sweep');
         return report;
     }

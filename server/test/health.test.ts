@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { signWebhook } from '../link/webhooks.ts';
+import { DEFAULT_SWEEP, HealthSweep } from '../link/healthSweep.ts';
+import { createLogger } from '../logger.ts';
 import { PEOPLE, startHarness, type Harness } from './harness.ts';
 
 const DAY = 24 * 3600_000;
@@ -79,6 +81,37 @@ describe('the health sweep', () => {
         const third = await h.services.health.sweep({ all: true });
         assert.equal(third.healthy, 1, JSON.stringify(third));
         await h.api(key).delete('/api/v1/link');
+    });
+
+    test('the cooldown is in the link’s row: another instance’s sweep honours it, and a healthy check clears it', async () => {
+        const { id, key } = await linked('Shared cooldown');
+        h.emulator.state.failNext('refresh', 'http503', { count: 100 });
+        await h.services.health.sweep({ all: true });
+        const cooling = (await h.store.links.get(id))?.checkCooldown;
+        assert.equal(cooling?.failures, 1);
+        assert.ok(cooling && Date.parse(cooling.until) > h.clock.now().getTime());
+        // Another instance: its own sweep over the same store.
+        const other = new HealthSweep(h.store, h.services.links, h.clock, createLogger('silent'), DEFAULT_SWEEP);
+        h.emulator.state.resetCounts();
+        assert.equal((await other.sweep({ all: true })).coolingDown, 1);
+        assert.equal(h.emulator.state.requestCounts().refresh, 0);
+        h.emulator.state.clearFaults();
+        h.clock.advance(6 * 60_000);
+        assert.equal((await other.sweep({ all: true })).healthy, 1);
+        assert.equal((await h.store.links.get(id))?.checkCooldown, undefined);
+        await h.api(key).delete('/api/v1/link');
+    });
+
+    test('the timer’s turn: one sweep per interval among the instances that share the store, counted by the one that swept', async () => {
+        const interval = { ...DEFAULT_SWEEP, intervalMs: 60_000 };
+        const passes = [0, 0, 0];
+        const sweeps = passes.map((_, i) => new HealthSweep(h.store, h.services.links, h.clock, createLogger('silent'), interval, () => passes[i]!++));
+        const first = await Promise.all(sweeps.map((s) => s.tick()));
+        assert.equal(first.filter(Boolean).length, 1, 'one instance swept');
+        assert.equal((await Promise.all(sweeps.map((s) => s.tick()))).filter(Boolean).length, 0, 'none again within the interval');
+        h.clock.advance(60_000);
+        assert.equal((await Promise.all(sweeps.map((s) => s.tick()))).filter(Boolean).length, 1, 'one in the next interval');
+        assert.equal(passes.reduce((a, b) => a + b), 2);
     });
 
     test('a connection reset is an outage too, never a dead link', async () => {
