@@ -20,6 +20,8 @@ const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** ContactCenterLinkController.ACTIVITY_PAGE_SIZE and its cursor pattern. */
 const ACTIVITY_PAGE_SIZE = 10;
 const ACTIVITY_CURSOR = /^[1-9][0-9]{0,17}$/;
+/** ContactCenterLinkController.WEBHOOK_DELIVERIES_SHOWN. */
+const WEBHOOK_DELIVERIES_SHOWN = 5;
 const LINK_STATUSES = new Set(['unlinked', 'linked', 'legacy', 'needs_relink']);
 /** ContactCenterLinkClient's and ContactCenterLinkController's own codes. */
 const CODE_UNREACHABLE = 'SERVICE_UNREACHABLE';
@@ -41,18 +43,20 @@ function auraError(code, message) {
     };
 }
 
-/** ContactCenterLinkException: a message a person can act on, and the backend's code. */
+/** ContactCenterLinkException: a message a person can act on, the backend's code and the HTTP status, if any. */
 class ClientError extends Error {
-    constructor(message, code) {
+    constructor(message, code, statusCode) {
         super(message);
         this.code = code;
+        this.statusCode = statusCode;
     }
 }
 
 function unexpected(status) {
     return new ClientError(
         formatLabel(ERROR_UNEXPECTED_RESPONSE, String(status)),
-        CODE_UNEXPECTED_RESPONSE
+        CODE_UNEXPECTED_RESPONSE,
+        status
     );
 }
 
@@ -224,6 +228,39 @@ const contract = {
             detail: f.text('detail')
         });
     },
+    /** The WebhookDeliveries, WebhookDelivery and DeliveryAttempt Apex classes (type, from, to renamed there). */
+    webhookDeliveries(f) {
+        return {
+            allowed: true,
+            deliveries: f.children('deliveries').map(contract.webhookDelivery)
+        };
+    },
+    webhookDelivery(f) {
+        const delivery = withoutEmpty({
+            id: f.text('id'),
+            eventType: f.text('type'),
+            createdAt: f.text('createdAt'),
+            fromStatus: f.text('from'),
+            toStatus: f.text('to'),
+            state: f.text('state'),
+            attempts: f.whole('attempts'),
+            nextAttemptAt: f.text('nextAttemptAt'),
+            deliveredAt: f.text('deliveredAt'),
+            lastAttempt: optional(f.child('lastAttempt'), (a) =>
+                withoutEmpty({
+                    at: a.text('at'),
+                    status: a.whole('status'),
+                    error: a.text('error')
+                })
+            )
+        });
+        if (!delivery.id || !delivery.createdAt || !delivery.state) {
+            throw new MalformedBody(
+                'a delivery without id, createdAt or state'
+            );
+        }
+        return delivery;
+    },
     unlinkResult(f) {
         const status = f.text('status');
         if (!status) {
@@ -295,7 +332,7 @@ async function send(method, path, body) {
             }
             return inner;
         });
-        throw new ClientError(error.message, error.code);
+        throw new ClientError(error.message, error.code, response.status);
     }
     return { status: response.status, text };
 }
@@ -445,4 +482,33 @@ export async function getActivity(params) {
     }
     const query = `?limit=${ACTIVITY_PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     return asAura(async () => typed(await send('GET', `/link/activity${query}`), contract.activityPage));
+}
+
+/**
+ * getWebhookDeliveries(): the account's five latest webhook events, newest first, { allowed: true, deliveries }; once
+ * the account has a separate platform key, the org's key gets 403 FORBIDDEN and the answer is { allowed: false,
+ * deliveries: [] }, not an error.
+ */
+export async function getWebhookDeliveries() {
+    await asAura(requirePermission);
+    return asAura(async () => {
+        try {
+            return typed(
+                await send(
+                    'GET',
+                    `/webhook/deliveries?limit=${WEBHOOK_DELIVERIES_SHOWN}`
+                ),
+                contract.webhookDeliveries
+            );
+        } catch (error) {
+            if (
+                error instanceof ClientError &&
+                error.statusCode === 403 &&
+                error.code === CODE_FORBIDDEN
+            ) {
+                return { allowed: false, deliveries: [] };
+            }
+            throw error;
+        }
+    });
 }

@@ -9,6 +9,7 @@ import getLinkSession from '@salesforce/apex/ContactCenterLinkController.getLink
 import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
 import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
+import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries';
 import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
 
 import LINKED_TITLE from '@salesforce/label/c.Ccl_ToastLinkedTitle';
@@ -70,6 +71,11 @@ export default class ContactCenterLink extends LightningElement {
     privateWindowUrl;
     /** The link's history: { entries, nextCursor, loading, errorMessage }, newest first, ten more per Show more. */
     activity;
+    /**
+     * The account's latest webhook deliveries: { allowed, deliveries, loading, errorMessage }. allowed is false when
+     * the org's key may not read them (the account has a separate platform key): the card leaves them out.
+     */
+    webhookDeliveries;
 
     /** The link session being watched: { id, origin, expiresAt (ms) }. */
     session;
@@ -104,8 +110,9 @@ export default class ContactCenterLink extends LightningElement {
         } finally {
             this.loading = false;
         }
-        // Whatever changed the status wrote to the history too: read its newest page again.
+        // Whatever changed the status wrote to the history too, and may have sent a webhook: read both again.
         this.loadActivity();
+        this.loadWebhookDeliveries();
     }
 
     /** The newest page of the link's history, or with `more` the page after the last one shown. */
@@ -140,6 +147,46 @@ export default class ContactCenterLink extends LightningElement {
                 loading: false,
                 errorMessage: errorDetails(error, UNKNOWN_ERROR).message
             };
+        }
+    }
+
+    /** The latest webhook deliveries; what is shown stays while they are read again. */
+    async loadWebhookDeliveries() {
+        const shown = this.webhookDeliveries;
+        const request = {};
+        this.webhookDeliveriesRequest = request;
+        this.webhookDeliveries = {
+            allowed: shown?.allowed,
+            deliveries: shown?.deliveries ?? [],
+            loading: true
+        };
+        try {
+            const result = await getWebhookDeliveries();
+            if (this.webhookDeliveriesRequest !== request) {
+                return;
+            }
+            this.webhookDeliveries = {
+                allowed: result?.allowed === true,
+                deliveries: result?.deliveries ?? [],
+                loading: false
+            };
+        } catch (error) {
+            if (this.webhookDeliveriesRequest !== request) {
+                return;
+            }
+            // Like the history, an extra: its failure is said in its own section, the status stays usable.
+            this.webhookDeliveries = {
+                allowed: shown?.allowed,
+                deliveries: shown?.deliveries ?? [],
+                loading: false,
+                errorMessage: errorDetails(error, UNKNOWN_ERROR).message
+            };
+        }
+    }
+
+    handleRefreshWebhookDeliveries() {
+        if (!this.webhookDeliveries?.loading) {
+            this.loadWebhookDeliveries();
         }
     }
 
@@ -358,6 +405,7 @@ export default class ContactCenterLink extends LightningElement {
             const status = await verifyLink();
             this.status = status;
             this.loadActivity();
+            this.loadWebhookDeliveries();
             if (status?.status === 'linked' || status?.status === 'legacy') {
                 this.toast(VERIFIED_TITLE, VERIFIED_MESSAGE, 'success');
             } else {

@@ -88,6 +88,17 @@ import ACTIVITY_SHOW_MORE from '@salesforce/label/c.Ccl_ActivityShowMore';
 import ACTIVITY_EMPTY from '@salesforce/label/c.Ccl_ActivityEmpty';
 import ACTIVITY_BY from '@salesforce/label/c.Ccl_ActivityBy';
 import ACTIVITY_LOAD_FAILED from '@salesforce/label/c.Ccl_ActivityLoadFailed';
+import DELIVERIES_HEADING from '@salesforce/label/c.Ccl_DeliveriesHeading';
+import DELIVERIES_EMPTY from '@salesforce/label/c.Ccl_DeliveriesEmpty';
+import DELIVERIES_LOAD_FAILED from '@salesforce/label/c.Ccl_DeliveriesLoadFailed';
+import DELIVERIES_REFRESH from '@salesforce/label/c.Ccl_DeliveriesRefresh';
+import DELIVERY_ATTEMPTS from '@salesforce/label/c.Ccl_DeliveryAttempts';
+import DELIVERY_CHANGE from '@salesforce/label/c.Ccl_DeliveryChange';
+import DELIVERY_HTTP_STATUS from '@salesforce/label/c.Ccl_DeliveryHttpStatus';
+import DELIVERY_NEXT_ATTEMPT from '@salesforce/label/c.Ccl_DeliveryNextAttempt';
+import DELIVERY_DELIVERED from '@salesforce/label/c.Ccl_DeliveryState_delivered';
+import DELIVERY_PENDING from '@salesforce/label/c.Ccl_DeliveryState_pending';
+import DELIVERY_FAILED from '@salesforce/label/c.Ccl_DeliveryState_failed';
 
 const ENVIRONMENT_LABELS = { production: PRODUCTION, sandbox: SANDBOX };
 
@@ -161,6 +172,60 @@ function activityRows(entries) {
             : undefined,
         detail: entry.detail
     }));
+}
+
+/** How each delivery state shows; a state the card does not know shows as the backend names it, quietly. */
+const DELIVERY_STATES = {
+    delivered: { label: DELIVERY_DELIVERED, color: 'slds-text-color_success' },
+    pending: { label: DELIVERY_PENDING, color: 'slds-text-color_weak' },
+    failed: { label: DELIVERY_FAILED, color: 'slds-text-color_error' }
+};
+
+/** A link status as the badge names it. */
+function statusLabel(status) {
+    return Object.hasOwn(STATUS_VIEWS, status ?? '')
+        ? STATUS_VIEWS[status].label
+        : status;
+}
+
+/**
+ * The rows of the webhook deliveries section: { key, state, stateLabel, stateClass, change, createdAt, attempts,
+ * nextAttemptAt, outcome, outcomeClass }. The outcome is the last attempt's error, else its HTTP status.
+ */
+function deliveryRows(deliveries) {
+    return (deliveries ?? []).map((delivery, index) => {
+        const view = Object.hasOwn(DELIVERY_STATES, delivery.state ?? '')
+            ? DELIVERY_STATES[delivery.state]
+            : { label: delivery.state, color: 'slds-text-color_weak' };
+        const attempt = delivery.lastAttempt;
+        let outcome;
+        if (attempt?.error) {
+            outcome = attempt.error;
+        } else if (Number.isInteger(attempt?.status)) {
+            outcome = formatLabel(DELIVERY_HTTP_STATUS, attempt.status);
+        }
+        return {
+            key: delivery.id ?? `${delivery.createdAt}-${index}`,
+            state: delivery.state,
+            stateLabel: view.label,
+            stateClass: `slds-text-title_bold slds-m-right_x-small ${view.color}`,
+            change: formatLabel(
+                DELIVERY_CHANGE,
+                statusLabel(delivery.fromStatus),
+                statusLabel(delivery.toStatus)
+            ),
+            createdAt: delivery.createdAt,
+            attempts: formatLabel(DELIVERY_ATTEMPTS, delivery.attempts ?? 0),
+            nextAttemptAt:
+                delivery.state === 'pending'
+                    ? delivery.nextAttemptAt
+                    : undefined,
+            outcome,
+            outcomeClass: attempt?.error
+                ? 'slds-text-color_error'
+                : 'slds-text-color_weak'
+        };
+    });
 }
 
 /** An org as the admin knows it: its name and id, or the id alone. */
@@ -421,6 +486,19 @@ export default class LinkStatusCard extends LightningElement {
         this._activity = value;
         this.activityEntries = activityRows(value?.entries);
     }
+    /**
+     * The account's latest webhook deliveries as the container loaded them: { allowed, deliveries, loading,
+     * errorMessage }. Shown once read, unless allowed is false (the org's key may not read them); the card raises
+     * `refreshwebhookdeliveries` to read them again.
+     */
+    @api
+    get webhookDeliveries() {
+        return this._webhookDeliveries;
+    }
+    set webhookDeliveries(value) {
+        this._webhookDeliveries = value;
+        this.deliveryRows = deliveryRows(value?.deliveries);
+    }
     /** What this org can tell about the contact center's OAuth app: { state: 'installed' | 'not_installed' | 'unknown', appName }. */
     @api appInstall;
 
@@ -434,11 +512,17 @@ export default class LinkStatusCard extends LightningElement {
     orgReason;
     _activity;
     activityEntries = [];
+    _webhookDeliveries;
+    deliveryRows = [];
 
     labels = {
         activityHeading: ACTIVITY_HEADING,
         activityShowMore: ACTIVITY_SHOW_MORE,
         activityEmpty: ACTIVITY_EMPTY,
+        deliveriesHeading: DELIVERIES_HEADING,
+        deliveriesEmpty: DELIVERIES_EMPTY,
+        deliveriesRefresh: DELIVERIES_REFRESH,
+        deliveryNextAttempt: DELIVERY_NEXT_ATTEMPT,
         cardTitle: CARD_TITLE,
         loading: LOADING,
         statusHeading: STATUS_HEADING,
@@ -672,6 +756,44 @@ export default class LinkStatusCard extends LightningElement {
 
     handleShowMoreActivity() {
         this.dispatchEvent(new CustomEvent('showmoreactivity'));
+    }
+
+    /** Shown when read (or when reading failed), never when the org's key may not read them. */
+    get showDeliveries() {
+        const value = this._webhookDeliveries;
+        if (!value || value.allowed === false) {
+            return false;
+        }
+        return value.allowed === true || Boolean(value.errorMessage);
+    }
+
+    get hasDeliveries() {
+        return this.deliveryRows.length > 0;
+    }
+
+    get deliveriesEmpty() {
+        return (
+            !this.hasDeliveries &&
+            this._webhookDeliveries?.allowed === true &&
+            !this._webhookDeliveries.errorMessage
+        );
+    }
+
+    get deliveriesError() {
+        return this._webhookDeliveries?.errorMessage
+            ? formatLabel(
+                  DELIVERIES_LOAD_FAILED,
+                  this._webhookDeliveries.errorMessage
+              )
+            : undefined;
+    }
+
+    get deliveriesLoading() {
+        return Boolean(this._webhookDeliveries?.loading);
+    }
+
+    handleRefreshDeliveries() {
+        this.dispatchEvent(new CustomEvent('refreshwebhookdeliveries'));
     }
 
     handleVerify() {

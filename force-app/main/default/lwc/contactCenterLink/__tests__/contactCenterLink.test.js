@@ -7,6 +7,7 @@ import getLinkSession from '@salesforce/apex/ContactCenterLinkController.getLink
 import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
 import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
+import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries';
 import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
 
 jest.mock(
@@ -37,6 +38,16 @@ jest.mock(
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.getActivity',
     () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_DeliveriesLoadFailed',
+    () => ({ default: 'The webhook deliveries could not be read: {0}' }),
     { virtual: true }
 );
 jest.mock('@salesforce/label/c.Ccl_ActivityBy', () => ({ default: 'by {0}' }), {
@@ -81,6 +92,9 @@ const UNLINK_REVOKED = require('./data/unlinkRevoked.json');
 const UNLINK_NOT_REVOKED = require('./data/unlinkNotRevoked.json');
 const ACTIVITY_FIRST_PAGE = require('./data/activityFirstPage.json');
 const ACTIVITY_LAST_PAGE = require('./data/activityLastPage.json');
+const WEBHOOK_DELIVERIES = require('../../linkStatusCard/__tests__/data/webhookDeliveries.json');
+/** What getWebhookDeliveries answers when the org's key may not read them (the account has a platform key). */
+const DELIVERIES_NOT_ALLOWED = { allowed: false, deliveries: [] };
 
 // The fixtures' link session was created at 10:00 and expires at 10:10.
 const NOW = Date.parse('2024-05-01T10:00:00.000Z');
@@ -157,6 +171,7 @@ describe('c-contact-center-link', () => {
             appName: 'Contact Center Link'
         });
         getActivity.mockResolvedValue({ entries: [] });
+        getWebhookDeliveries.mockResolvedValue(DELIVERIES_NOT_ALLOWED);
     });
 
     afterEach(() => {
@@ -278,6 +293,145 @@ describe('c-contact-center-link', () => {
             expect(getActivity).toHaveBeenCalledTimes(2);
             expect(getActivity).toHaveBeenLastCalledWith({ cursor: null });
             expect(activityTexts(element)).toHaveLength(2);
+        });
+    });
+
+    describe('webhook deliveries', () => {
+        function deliveryStates(element) {
+            return [
+                ...card(element).shadowRoot.querySelectorAll(
+                    '[data-id="webhook-delivery"]'
+                )
+            ].map((entry) => entry.dataset.state);
+        }
+
+        it('reads the latest deliveries with the status and shows them', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getWebhookDeliveries.mockResolvedValue(WEBHOOK_DELIVERIES);
+
+            const { element, toasts } = await createComponent();
+
+            expect(getWebhookDeliveries).toHaveBeenCalledTimes(1);
+            expect(deliveryStates(element)).toEqual([
+                'pending',
+                'delivered',
+                'failed'
+            ]);
+            expect(toasts).not.toHaveBeenCalled();
+            jest.useRealTimers();
+            await expect(element).toBeAccessible();
+        });
+
+        it.each([
+            ['the org key may not read them', DELIVERIES_NOT_ALLOWED],
+            ['Apex answers nothing', null],
+            [
+                'the answer does not say they are allowed',
+                { deliveries: WEBHOOK_DELIVERIES.deliveries }
+            ]
+        ])(
+            'leaves the section out, with no error nor toast, when %s',
+            async (name, answer) => {
+                getStatus.mockResolvedValue(STATUS_LINKED);
+                getWebhookDeliveries.mockResolvedValue(answer);
+
+                const { element, toasts } = await createComponent();
+
+                expect(cardPart(element, 'webhook-deliveries')).toBeNull();
+                expect(cardPart(element, 'error')).toBeNull();
+                expect(toasts).not.toHaveBeenCalled();
+                expect(cardPart(element, 'activity')).not.toBeNull();
+            }
+        );
+
+        it('says in the section why they could not be read, with no toast, and the status stays usable', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getWebhookDeliveries.mockRejectedValue(
+                codedApexError(
+                    'SERVICE_UNREACHABLE',
+                    'The contact center could not be reached.'
+                )
+            );
+
+            const { element, toasts } = await createComponent();
+
+            expect(
+                cardPart(element, 'webhook-deliveries-error').textContent
+            ).toContain(
+                'The webhook deliveries could not be read: The contact center could not be reached.'
+            );
+            expect(cardPart(element, 'error')).toBeNull();
+            expect(toasts).not.toHaveBeenCalled();
+            expect(cardPart(element, 'badge').label).toBe('c.Ccl_StatusLinked');
+        });
+
+        it('reads them again on Refresh and after Verify, keeping those shown meanwhile', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            verifyLink.mockResolvedValue(STATUS_LINKED);
+            const pendingOnly = {
+                allowed: true,
+                deliveries: [WEBHOOK_DELIVERIES.deliveries[0]]
+            };
+            getWebhookDeliveries.mockResolvedValueOnce(pendingOnly);
+            const { element } = await createComponent();
+            expect(deliveryStates(element)).toEqual(['pending']);
+
+            let answer;
+            getWebhookDeliveries.mockReturnValueOnce(
+                new Promise((resolve) => {
+                    answer = resolve;
+                })
+            );
+            cardPart(element, 'webhook-deliveries-refresh').click();
+            await flushPromises();
+            expect(getWebhookDeliveries).toHaveBeenCalledTimes(2);
+            expect(deliveryStates(element)).toEqual(['pending']);
+            expect(
+                cardPart(element, 'webhook-deliveries-refresh').disabled
+            ).toBe(true);
+            answer(WEBHOOK_DELIVERIES);
+            await flushPromises();
+            expect(deliveryStates(element)).toEqual([
+                'pending',
+                'delivered',
+                'failed'
+            ]);
+
+            getWebhookDeliveries.mockResolvedValueOnce({
+                allowed: true,
+                deliveries: []
+            });
+            cardPart(element, 'verify').click();
+            await flushPromises();
+            expect(getWebhookDeliveries).toHaveBeenCalledTimes(3);
+            expect(deliveryStates(element)).toEqual([]);
+            expect(
+                cardPart(element, 'webhook-deliveries-empty')
+            ).not.toBeNull();
+        });
+
+        it('shows the newest answer when an older read ends last', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            let older;
+            getWebhookDeliveries.mockReturnValueOnce(
+                new Promise((resolve) => {
+                    older = resolve;
+                })
+            );
+            verifyLink.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+
+            getWebhookDeliveries.mockResolvedValueOnce(WEBHOOK_DELIVERIES);
+            cardPart(element, 'verify').click();
+            await flushPromises();
+            older({ allowed: true, deliveries: [] });
+            await flushPromises();
+
+            expect(deliveryStates(element)).toEqual([
+                'pending',
+                'delivered',
+                'failed'
+            ]);
         });
     });
 

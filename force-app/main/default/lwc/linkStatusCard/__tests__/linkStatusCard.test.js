@@ -50,12 +50,33 @@ jest.mock(
     }),
     { virtual: true }
 );
+jest.mock(
+    '@salesforce/label/c.Ccl_DeliveryChange',
+    () => ({ default: '{0} → {1}' }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_DeliveryAttempts',
+    () => ({ default: 'Attempts: {0}' }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_DeliveryHttpStatus',
+    () => ({ default: 'HTTP {0}' }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_DeliveriesLoadFailed',
+    () => ({ default: 'The webhook deliveries could not be read: {0}' }),
+    { virtual: true }
+);
 const HELP = 'https://docs.example.com/contact-center-link/install';
 
 const STATUS_UNLINKED = require('./data/statusUnlinked.json');
 const STATUS_LINKED = require('./data/statusLinked.json');
 const STATUS_LEGACY = require('./data/statusLegacy.json');
 const STATUS_NEEDS_RELINK = require('./data/statusNeedsRelink.json');
+const WEBHOOK_DELIVERIES = require('./data/webhookDeliveries.json');
 
 async function flushPromises() {
     for (let i = 0; i < 5; i++) {
@@ -502,6 +523,209 @@ describe('c-link-status-card', () => {
         });
     });
 
+    describe('webhook deliveries', () => {
+        function deliveries(element) {
+            return [
+                ...element.shadowRoot.querySelectorAll(
+                    '[data-id="webhook-delivery"]'
+                )
+            ];
+        }
+
+        function part(entry, dataId) {
+            return entry.querySelector(`[data-id="${dataId}"]`);
+        }
+
+        it('lists each delivery: its state, the change, when, the attempts and the last HTTP status or error', () => {
+            const element = createCard({
+                status: STATUS_LINKED,
+                webhookDeliveries: WEBHOOK_DELIVERIES
+            });
+
+            const [pending, delivered, failed] = deliveries(element);
+            expect(deliveries(element)).toHaveLength(3);
+
+            expect(pending.dataset.state).toBe('pending');
+            expect(part(pending, 'delivery-state').textContent).toBe(
+                'c.Ccl_DeliveryState_pending'
+            );
+            expect(part(pending, 'delivery-change').textContent).toBe(
+                'c.Ccl_StatusLinked → c.Ccl_StatusNeedsRelink'
+            );
+            expect(part(pending, 'delivery-attempts').textContent).toBe(
+                'Attempts: 1'
+            );
+            expect(
+                part(pending, 'delivery-next-attempt').textContent
+            ).toContain('c.Ccl_DeliveryNextAttempt');
+            expect(
+                part(pending, 'delivery-next-attempt').querySelector(
+                    'lightning-formatted-date-time'
+                ).value
+            ).toBe('2024-05-03T10:00:05.000Z');
+            expect(part(pending, 'delivery-outcome').textContent).toBe(
+                'The webhook answered HTTP 500.'
+            );
+            expect(part(pending, 'delivery-outcome').className).toContain(
+                'slds-text-color_error'
+            );
+            expect(
+                pending.querySelector('lightning-formatted-date-time').value
+            ).toBe('2024-05-03T10:00:00.000Z');
+
+            expect(part(delivered, 'delivery-state').textContent).toBe(
+                'c.Ccl_DeliveryState_delivered'
+            );
+            expect(part(delivered, 'delivery-state').className).toContain(
+                'slds-text-color_success'
+            );
+            expect(part(delivered, 'delivery-change').textContent).toBe(
+                'c.Ccl_StatusUnlinked → c.Ccl_StatusLinked'
+            );
+            expect(part(delivered, 'delivery-outcome').textContent).toBe(
+                'HTTP 200'
+            );
+            expect(part(delivered, 'delivery-outcome').className).not.toContain(
+                'slds-text-color_error'
+            );
+            expect(part(delivered, 'delivery-next-attempt')).toBeNull();
+
+            expect(part(failed, 'delivery-state').textContent).toBe(
+                'c.Ccl_DeliveryState_failed'
+            );
+            expect(part(failed, 'delivery-state').className).toContain(
+                'slds-text-color_error'
+            );
+            expect(part(failed, 'delivery-attempts').textContent).toBe(
+                'Attempts: 2'
+            );
+            expect(part(failed, 'delivery-outcome').textContent).toBe(
+                'The webhook was removed before this event was delivered.'
+            );
+            expect(part(failed, 'delivery-next-attempt')).toBeNull();
+
+            expect(query(element, 'webhook-deliveries-empty')).toBeNull();
+            expect(query(element, 'webhook-deliveries-error')).toBeNull();
+        });
+
+        it('shows a state or status it does not know as the backend names it', () => {
+            const element = createCard({
+                webhookDeliveries: {
+                    allowed: true,
+                    deliveries: [
+                        {
+                            id: 'd1',
+                            createdAt: '2024-05-03T10:00:00.000Z',
+                            fromStatus: 'linked',
+                            toStatus: 'paused',
+                            state: 'queued'
+                        }
+                    ]
+                }
+            });
+
+            const [entry] = deliveries(element);
+            expect(part(entry, 'delivery-state').textContent).toBe('queued');
+            expect(part(entry, 'delivery-change').textContent).toBe(
+                'c.Ccl_StatusLinked → paused'
+            );
+            expect(part(entry, 'delivery-attempts').textContent).toBe(
+                'Attempts: 0'
+            );
+            expect(part(entry, 'delivery-outcome')).toBeNull();
+        });
+
+        it('says so when there are no webhook events yet', () => {
+            const element = createCard({
+                status: STATUS_LINKED,
+                webhookDeliveries: { allowed: true, deliveries: [] }
+            });
+
+            expect(query(element, 'webhook-deliveries')).not.toBeNull();
+            expect(
+                query(element, 'webhook-deliveries-empty').textContent
+            ).toContain('c.Ccl_DeliveriesEmpty');
+            expect(deliveries(element)).toHaveLength(0);
+        });
+
+        it.each([
+            [
+                'the org key may not read them',
+                { allowed: false, deliveries: [] }
+            ],
+            [
+                'the org key may not read them, even when reading again failed',
+                { allowed: false, deliveries: [], errorMessage: 'Timed out.' }
+            ],
+            ['they are being read for the first time', { loading: true }],
+            ['the container has not read them', undefined]
+        ])('leaves the section out when %s', (name, webhookDeliveries) => {
+            const element = createCard({
+                status: STATUS_LINKED,
+                webhookDeliveries
+            });
+
+            expect(query(element, 'webhook-deliveries')).toBeNull();
+            expect(query(element, 'webhook-deliveries-refresh')).toBeNull();
+            expect(element.shadowRoot.textContent).not.toContain(
+                'c.Ccl_DeliveriesHeading'
+            );
+        });
+
+        it('says in the section, in small, why they could not be read, and keeps those shown', () => {
+            const element = createCard({
+                status: STATUS_LINKED,
+                webhookDeliveries: {
+                    deliveries: [],
+                    errorMessage: 'The contact center could not be reached.'
+                }
+            });
+
+            expect(
+                query(element, 'webhook-deliveries-error').textContent
+            ).toContain(
+                'The webhook deliveries could not be read: The contact center could not be reached.'
+            );
+            expect(query(element, 'webhook-deliveries-empty')).toBeNull();
+            expect(query(element, 'error')).toBeNull();
+
+            element.webhookDeliveries = {
+                ...WEBHOOK_DELIVERIES,
+                errorMessage: 'Timed out.'
+            };
+            return flushPromises().then(() => {
+                expect(deliveries(element)).toHaveLength(3);
+                expect(
+                    query(element, 'webhook-deliveries-error').textContent
+                ).toContain('Timed out.');
+            });
+        });
+
+        it('asks the container to read them again, not while it reads', async () => {
+            const element = createCard({
+                webhookDeliveries: WEBHOOK_DELIVERIES
+            });
+            const handler = jest.fn();
+            element.addEventListener('refreshwebhookdeliveries', handler);
+
+            const refresh = query(element, 'webhook-deliveries-refresh');
+            expect(refresh.alternativeText).toBe('c.Ccl_DeliveriesRefresh');
+            expect(refresh.disabled).toBe(false);
+            refresh.click();
+            expect(handler).toHaveBeenCalledTimes(1);
+
+            element.webhookDeliveries = {
+                ...WEBHOOK_DELIVERIES,
+                loading: true
+            };
+            await flushPromises();
+            expect(query(element, 'webhook-deliveries-refresh').disabled).toBe(
+                true
+            );
+            expect(deliveries(element)).toHaveLength(3);
+        });
+    });
+
     describe('derived once per status', () => {
         it('reads the status for its details and checks when it changes, not on every render', async () => {
             let permissionReads = 0;
@@ -723,6 +947,29 @@ describe('c-link-status-card', () => {
             const element = createCard({ status });
 
             await expect(element).toBeAccessible();
+        });
+
+        it('is accessible with webhook deliveries in every state', async () => {
+            const element = createCard({
+                status: STATUS_LINKED,
+                webhookDeliveries: WEBHOOK_DELIVERIES
+            });
+
+            await expect(element).toBeAccessible();
+        });
+
+        it('is accessible with no webhook events and with a read that failed', async () => {
+            const empty = createCard({
+                status: STATUS_LINKED,
+                webhookDeliveries: { allowed: true, deliveries: [] }
+            });
+            await expect(empty).toBeAccessible();
+
+            const failed = createCard({
+                status: STATUS_LINKED,
+                webhookDeliveries: { deliveries: [], errorMessage: 'Down.' }
+            });
+            await expect(failed).toBeAccessible();
         });
 
         it('is accessible while loading', async () => {
