@@ -23,6 +23,8 @@ import { emulatorEnv } from '../server/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices, type Services } from '../server/services.ts';
 import { LowdbStore } from '../server/store/lowdbStore.ts';
+import { PgStore } from '../server/store/pgStore.ts';
+import { createTestDatabase } from '../server/test/pgDatabase.ts';
 import { confirmPopup } from '../server/test/harness.ts';
 
 const { Connection, OAuth2 } = jsforce;
@@ -30,9 +32,13 @@ const { Connection, OAuth2 } = jsforce;
 const { values } = parseArgs({
     options: {
         calls: { type: 'string', short: 'n', default: '200' },
-        latency: { type: 'string', short: 'l', default: '20' }
+        latency: { type: 'string', short: 'l', default: '20' },
+        /** lowdb (files in a temp dir) or postgres (a database of its own on the DATABASE_URL server) */
+        store: { type: 'string', default: 'lowdb' }
     }
 });
+if (values.store !== 'lowdb' && values.store !== 'postgres') throw new Error('--store must be lowdb or postgres');
+if (values.store === 'postgres' && !process.env.DATABASE_URL) throw new Error('--store postgres needs DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres)');
 const CALLS = Number(values.calls);
 const LATENCY_MS = Number(values.latency);
 if (!Number.isInteger(CALLS) || CALLS < 1 || CALLS > 5000) throw new Error('--calls must be an integer from 1 to 5000');
@@ -71,7 +77,8 @@ async function main(): Promise<void> {
     const config = requireCompleteConfig(
         parseConfig(emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { LOG_LEVEL: 'silent', SF_HTTP_TIMEOUT_MS: '15000' }))
     );
-    const store = await LowdbStore.open(dataDir);
+    const database = values.store === 'postgres' ? await createTestDatabase() : undefined;
+    const store = database ? await PgStore.open(database.url) : await LowdbStore.open(dataDir);
     const services = buildServices({ config, store, logger: createLogger('silent') });
     const server = await new Promise<Server>((resolve) => {
         const listening = createApp(services).listen(0, '127.0.0.1', () => resolve(listening));
@@ -134,6 +141,7 @@ async function main(): Promise<void> {
             server.closeAllConnections();
         });
         await store.close();
+        await database?.drop();
         await emulator.close();
         await rm(dataDir, { recursive: true, force: true });
     }
@@ -189,7 +197,7 @@ function report(r: { sequential: BurstResult; warm: BurstResult; expired: BurstR
     const rows = [r.warm, r.expired, r.withLookup, r.retried, r.naive];
     const n = CALLS;
     const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
-    console.log(`\nCall actions: ${n} concurrent calls per burst, emulator latency ${LATENCY_MS} ms per Salesforce request (Node ${process.version})\n`);
+    console.log(`\nCall actions on ${values.store}: ${n} concurrent calls per burst, emulator latency ${LATENCY_MS} ms per Salesforce request (Node ${process.version})\n`);
     const header = ['burst', 'ok/failed', 'calls/s', 'p50 ms', 'p99 ms', 'SF requests/call', 'API calls/call', 'refreshes'];
     const table = rows.map((b) => [
         b.label,
