@@ -354,8 +354,9 @@ function printRow(r: CaseResult): void {
 }
 
 /**
- * lowdb's link writes and open are linear in db.json, which is linear in accounts: p50s on a straight line
+ * lowdb's link writes and open grow with db.json, which is linear in accounts: p50s on a straight line
  * through the two largest sizes measured; a p99 (too noisy for a line) at the largest size's p99/p50.
+ * A floor more than a forecast: the heap's garbage collection grows faster than the file.
  */
 function extrapolate(measured: CaseResult[], target: Case): { link: OpStats; unlink: OpStats; openMs: number; mainBytes: number; rssAfterOpen: number; from: [CaseResult, CaseResult] } | undefined {
     const byAccounts = measured.filter((r) => r.accounts < target.accounts).sort((a, b) => a.accounts - b.accounts);
@@ -464,7 +465,7 @@ async function main(): Promise<void> {
         }
         const [a, b] = guess.from;
         console.log(
-            `\nlowdb at ${label(target)}: EXTRAPOLATED, NOT MEASURED (p50s on a straight line through ${n(a.accounts)} and ${n(b.accounts)} accounts measured above, p99s at ${n(b.accounts)}'s p99/p50): ` +
+            `\nlowdb at ${label(target)}: EXTRAPOLATED, NOT MEASURED, and likely low, since garbage collection grows faster than the file (p50s on a straight line through ${n(a.accounts)} and ${n(b.accounts)} accounts measured above, p99s at ${n(b.accounts)}'s p99/p50): ` +
                 `db.json ≈ ${mb(guess.mainBytes)}, open ≈ ${f(guess.openMs)} ms, RSS after open ≈ ${mb(guess.rssAfterOpen)}, link p50/p99 ≈ ${f(guess.link.p50)}/${f(guess.link.p99)} ms, unlink ≈ ${f(guess.unlink.p50)}/${f(guess.unlink.p99)} ms; ` +
                 `measure it with --lowdb-max ${target.accounts}`
         );
