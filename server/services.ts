@@ -17,6 +17,7 @@ import { CallLedger } from './calls/ledger.ts';
 import { LegacyLogin } from './salesforce/legacyLogin.ts';
 import { OrgClient } from './salesforce/orgClient.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter } from './http/abuse.ts';
+import { failedAuthTallyFor } from './http/failedAuthTally.ts';
 import { ACCOUNT_WRITE_RATE, OAUTH_RATE, RateLimiter } from './http/rateLimit.ts';
 import { AuditRetention } from './link/auditRetention.ts';
 
@@ -99,7 +100,8 @@ export function buildServices(deps: ServiceDeps): Services {
         onOutcome: (outcome) => metrics.salesforceRequests.inc({ kind: 'rest', outcome })
     });
     const calls = new CallActions({ org, ledger: new CallLedger(store, clock, logger), clock, logger });
-    const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime());
+    // Counted in the database on PostgreSQL, so every instance on it counts an address together.
+    const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime(), { tally: failedAuthTallyFor(store, logger), logger });
     const now = () => clock.now().getTime();
     const oauthRate = new RateLimiter(OAUTH_RATE, now);
     const accountWriteRate = new RateLimiter(ACCOUNT_WRITE_RATE, now);

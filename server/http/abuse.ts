@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 
 /**
  * Wrong API keys from one address are first slowed, then refused for a while; valid keys are never
@@ -38,64 +40,150 @@ export const DEFAULT_FAILED_AUTH_POLICY: FailedAuthPolicy = {
     maxAddresses: 10_000
 };
 
-interface Tally {
+/** One address's count: failures in the window that began at `windowStart`, refused until `blockedUntil` (epoch ms). */
+export interface FailedAuthTallyState {
     failures: number;
     windowStart: number;
     blockedUntil: number;
 }
 
+/**
+ * Where the counts live: in the process (lowdb, one instance per data directory) or in PostgreSQL, shared by every
+ * instance on the database (failedAuthTally.ts). Only failed authentications reach it.
+ */
+export interface FailedAuthTally {
+    /** Counts one failure from `key` at `now`, atomically (`countFailure`), and returns the address's count after it. */
+    count(key: string, now: number, policy: FailedAuthPolicy): Promise<FailedAuthTallyState>;
+    /** Failures counted for `key` (tests, metrics). */
+    failures(key: string): Promise<number>;
+    /** Addresses remembered. */
+    size(): Promise<number>;
+}
+
 export type FailedAuthVerdict = { refuseForMs: number; delayMs: 0 } | { refuseForMs: 0; delayMs: number };
 
-export class FailedAuthLimiter {
-    readonly #tallies = new Map<string, Tally>();
+/** The policy's one step: an address's count after one more failure at `now`, from its count before (none: undefined). */
+export function countFailure(previous: FailedAuthTallyState | undefined, now: number, policy: FailedAuthPolicy): FailedAuthTallyState {
+    const over = previous !== undefined && previous.blockedUntil <= now && now - previous.windowStart >= policy.windowMs;
+    const tally = previous && !over ? { ...previous } : { failures: 0, windowStart: now, blockedUntil: 0 };
+    tally.failures++;
+    if (tally.blockedUntil > now) return tally;
+    // The next window starts when the block ends, from zero.
+    if (tally.failures >= policy.blockAfter) return { failures: 0, windowStart: now + policy.blockMs, blockedUntil: now + policy.blockMs };
+    return tally;
+}
 
-    constructor(
-        readonly policy: FailedAuthPolicy = DEFAULT_FAILED_AUTH_POLICY,
-        private readonly now: () => number = Date.now
-    ) {}
+/** How to answer the failure that left `tally`: refused while a block lasts, else at once or later. */
+export function verdictOf(tally: FailedAuthTallyState, now: number, policy: FailedAuthPolicy): FailedAuthVerdict {
+    if (tally.blockedUntil > now) return { refuseForMs: tally.blockedUntil - now, delayMs: 0 };
+    const over = tally.failures - policy.freeFailures;
+    return { refuseForMs: 0, delayMs: over > 0 ? Math.min(over * policy.delayStepMs, policy.maxDelayMs) : 0 };
+}
 
-    /** Counts one failed authentication from `address` and says how to answer it. */
-    fail(address: string): FailedAuthVerdict {
-        const now = this.now();
-        const key = addressKey(address);
-        let tally = this.#tallies.get(key);
-        if (tally && tally.blockedUntil <= now && now - tally.windowStart >= this.policy.windowMs) tally = undefined;
-        if (!tally) {
-            tally = { failures: 0, windowStart: now, blockedUntil: 0 };
-            this.#remember(key, tally, now);
-        }
-        tally.failures++;
-        if (tally.blockedUntil > now) return { refuseForMs: tally.blockedUntil - now, delayMs: 0 };
-        if (tally.failures >= this.policy.blockAfter) {
-            tally.blockedUntil = now + this.policy.blockMs;
-            // The next window starts when the block ends, from zero.
-            tally.windowStart = tally.blockedUntil;
-            tally.failures = 0;
-            return { refuseForMs: this.policy.blockMs, delayMs: 0 };
-        }
-        const over = tally.failures - this.policy.freeFailures;
-        return { refuseForMs: 0, delayMs: over > 0 ? Math.min(over * this.policy.delayStepMs, this.policy.maxDelayMs) : 0 };
+/** The counts in this process: one instance's (lowdb), at most `maxAddresses` of them. */
+export class MemoryFailedAuthTally implements FailedAuthTally {
+    readonly #tallies = new Map<string, FailedAuthTallyState>();
+
+    async count(key: string, now: number, policy: FailedAuthPolicy): Promise<FailedAuthTallyState> {
+        const previous = this.#tallies.get(key);
+        const tally = countFailure(previous, now, policy);
+        if (!previous) this.#makeRoom(now, policy);
+        this.#tallies.set(key, tally);
+        return tally;
     }
 
-    /** Failures counted for an address now (for tests and metrics). */
-    failures(address: string): number {
-        return this.#tallies.get(addressKey(address))?.failures ?? 0;
+    async failures(key: string): Promise<number> {
+        return this.#tallies.get(key)?.failures ?? 0;
     }
 
-    get size(): number {
+    async size(): Promise<number> {
         return this.#tallies.size;
     }
 
-    #remember(key: string, tally: Tally, now: number): void {
-        if (this.#tallies.size >= this.policy.maxAddresses) {
-            for (const [k, t] of this.#tallies) {
-                if (t.blockedUntil <= now && now - t.windowStart >= this.policy.windowMs) this.#tallies.delete(k);
-            }
-            // Still full: forget the oldest (a Map iterates in insertion order).
-            while (this.#tallies.size >= this.policy.maxAddresses) this.#tallies.delete(this.#tallies.keys().next().value!);
+    #makeRoom(now: number, policy: FailedAuthPolicy): void {
+        if (this.#tallies.size < policy.maxAddresses) return;
+        for (const [k, t] of this.#tallies) {
+            if (t.blockedUntil <= now && now - t.windowStart >= policy.windowMs) this.#tallies.delete(k);
         }
-        this.#tallies.set(key, tally);
+        // Still full: forget the oldest (a Map iterates in insertion order).
+        while (this.#tallies.size >= policy.maxAddresses) this.#tallies.delete(this.#tallies.keys().next().value!);
     }
+}
+
+export interface FailedAuthLimiterOptions {
+    /** In memory unless given (PostgreSQL: failedAuthTally.ts). */
+    tally?: FailedAuthTally;
+    /** Told when a failure could not be counted. */
+    logger?: Pick<Logger, 'warn'>;
+    /** A tally that has not answered by then (a database that hangs) is not waited for. */
+    countTimeoutMs?: number;
+}
+
+/** At most one warning a minute while the tally cannot count, with how many failures went uncounted. */
+const WARN_EVERY_MS = 60_000;
+
+export class FailedAuthLimiter {
+    readonly tally: FailedAuthTally;
+    readonly #logger?: Pick<Logger, 'warn'>;
+    readonly #countTimeoutMs: number;
+    #uncounted = 0;
+    #warnedAt = Number.NEGATIVE_INFINITY;
+
+    constructor(
+        readonly policy: FailedAuthPolicy = DEFAULT_FAILED_AUTH_POLICY,
+        private readonly now: () => number = Date.now,
+        options: FailedAuthLimiterOptions = {}
+    ) {
+        this.tally = options.tally ?? new MemoryFailedAuthTally();
+        this.#logger = options.logger;
+        this.#countTimeoutMs = options.countTimeoutMs ?? 2_000;
+    }
+
+    /**
+     * Counts one failed authentication from `address` and says how to answer it. Never rejects: a failure the tally
+     * cannot count (the database is down) is answered at once, still as a failure, and a warning is logged.
+     */
+    async fail(address: string): Promise<FailedAuthVerdict> {
+        const now = this.now();
+        let timer: NodeJS.Timeout | undefined;
+        try {
+            const counted = this.tally.count(tallyKey(address), now, this.policy);
+            const timeout = new Promise<never>((_, reject) => {
+                timer = setTimeout(() => reject(new Error(`no answer in ${this.#countTimeoutMs} ms`)), this.#countTimeoutMs);
+                timer.unref();
+            });
+            return verdictOf(await Promise.race([counted, timeout]), now, this.policy);
+        } catch (error) {
+            this.#uncounted++;
+            if (now - this.#warnedAt >= WARN_EVERY_MS) {
+                this.#warnedAt = now;
+                this.#logger?.warn(
+                    { err: error instanceof Error ? error.message : String(error), uncounted: this.#uncounted },
+                    'could not count a failed authentication; it was answered without the wrong-key limiter'
+                );
+                this.#uncounted = 0;
+            }
+            return { refuseForMs: 0, delayMs: 0 };
+        } finally {
+            clearTimeout(timer);
+        }
+    }
+
+    /** Failures counted for an address now (for tests and metrics). */
+    failures(address: string): Promise<number> {
+        return this.tally.failures(tallyKey(address));
+    }
+
+    /** Addresses remembered. */
+    size(): Promise<number> {
+        return this.tally.size();
+    }
+}
+
+/** The key an address is counted under: `addressKey`, or a hash of anything that is not a short address (no row or entry grows with it). */
+export function tallyKey(address: string): string {
+    const key = addressKey(address);
+    return /^[\w.:/%-]{1,64}$/.test(key) ? key : `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
 /** An IPv4 address as is; an IPv6 address by its /64, which one host usually holds whole. */

@@ -39,13 +39,16 @@ export function requireAccount(accounts: Accounts, limiter?: FailedAuthLimiter):
         const error = match
             ? new AppError('UNAUTHORIZED', 'This API key is not valid. Check the key in the Named Credential, or ask the operator for a new one.', 401)
             : new AppError('UNAUTHORIZED', 'Send the account API key as "Authorization: Bearer <key>".', 401);
-        refuse(req, res, next, error, limiter);
+        return refuse(req, res, next, error, limiter);
     };
 }
 
-/** A failed authentication: counted per address, answered at once, later, or with 429 once the address is refused. */
-function refuse(req: Request, res: Response, next: NextFunction, error: AppError, limiter?: FailedAuthLimiter): void {
-    const verdict = limiter?.fail(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+/**
+ * A failed authentication: counted per address, answered at once, later, or with 429 once the address is refused.
+ * Always answered as a failure: a failure the limiter cannot count is answered at once (`fail` never rejects).
+ */
+async function refuse(req: Request, res: Response, next: NextFunction, error: AppError, limiter?: FailedAuthLimiter): Promise<void> {
+    const verdict = await limiter?.fail(req.ip ?? req.socket.remoteAddress ?? 'unknown');
     if (verdict?.refuseForMs) {
         res.set('Retry-After', String(Math.ceil(verdict.refuseForMs / 1000)));
         return next(tooManyFailures(verdict.refuseForMs));
@@ -62,14 +65,14 @@ function refuse(req: Request, res: Response, next: NextFunction, error: AppError
  * backend on plain http (the demo, a private network), never on an https PUBLIC_URL.
  */
 export function requireMetricsToken(token: string | undefined, publicUrl: string, limiter?: FailedAuthLimiter): RequestHandler {
-    return (req, res, next) => {
+    return async (req, res, next) => {
         if (!token) {
             if (!publicUrl.startsWith('https:')) return next();
             return next(new AppError('METRICS_TOKEN_REQUIRED', 'Metrics are not served on a public https address without a token. Set METRICS_TOKEN and send it as "Authorization: Bearer <METRICS_TOKEN>".', 403));
         }
         if (safeEqual(req.get('authorization') ?? '', `Bearer ${token}`)) return next();
         res.set('WWW-Authenticate', 'Bearer');
-        refuse(req, res, next, new AppError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".', 401), limiter);
+        return refuse(req, res, next, new AppError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".', 401), limiter);
     };
 }
 

@@ -73,7 +73,7 @@ describe('repeated wrong API keys from one address', () => {
         // …and a valid key from a third address resets nobody.
         await from('192.0.2.44', key).expect(200);
         await from(attacker, 'ccl_wrong_after_valid').expect(429);
-        assert.equal(h.services.failedAuth.failures('198.51.100.9'), 1);
+        assert.equal(await h.services.failedAuth.failures('198.51.100.9'), 1);
 
         // When the refusal ends, the address starts from zero.
         h.clock.advance(DEFAULT_FAILED_AUTH_POLICY.blockMs + 1000);
@@ -88,24 +88,25 @@ describe('repeated wrong API keys from one address', () => {
     });
 });
 
-test('the failed-authentication limiter: IPv6 by /64, windows, a bounded memory', () => {
+test('the failed-authentication limiter: IPv6 by /64, windows, a bounded memory', async () => {
     assert.equal(addressKey('2001:db8:1:2::1'), addressKey('2001:0db8:0001:0002:ffff::9'));
     assert.notEqual(addressKey('2001:db8:1:2::1'), addressKey('2001:db8:1:3::1'));
     assert.equal(addressKey('::ffff:203.0.113.7'), '203.0.113.7');
 
     let now = 0;
     const limiter = new FailedAuthLimiter({ ...DEFAULT_FAILED_AUTH_POLICY, maxAddresses: 100 }, () => now);
-    for (let i = 0; i < 5; i++) assert.deepEqual(limiter.fail('203.0.113.1'), { refuseForMs: 0, delayMs: 0 });
-    assert.deepEqual(limiter.fail('203.0.113.1'), { refuseForMs: 0, delayMs: 250 });
+    for (let i = 0; i < 5; i++) assert.deepEqual(await limiter.fail('203.0.113.1'), { refuseForMs: 0, delayMs: 0 });
+    assert.deepEqual(await limiter.fail('203.0.113.1'), { refuseForMs: 0, delayMs: 250 });
     // A window later the count starts again.
     now += DEFAULT_FAILED_AUTH_POLICY.windowMs;
-    assert.deepEqual(limiter.fail('203.0.113.1'), { refuseForMs: 0, delayMs: 0 });
+    assert.deepEqual(await limiter.fail('203.0.113.1'), { refuseForMs: 0, delayMs: 0 });
     // The machine itself is counted like any address: a proxy that names nobody must not wave everyone through.
-    for (let i = 0; i < 19; i++) limiter.fail('127.0.0.1');
-    assert.ok(limiter.fail('127.0.0.1').refuseForMs > 0);
+    for (let i = 0; i < 19; i++) await limiter.fail('127.0.0.1');
+    assert.ok((await limiter.fail('127.0.0.1')).refuseForMs > 0);
     // A flood of addresses never grows the memory past its bound.
-    for (let i = 0; i < 1000; i++) limiter.fail(`10.0.${i >> 8}.${i & 255}`);
-    assert.ok(limiter.size <= 100, `${limiter.size} addresses remembered`);
+    for (let i = 0; i < 1000; i++) await limiter.fail(`10.0.${i >> 8}.${i & 255}`);
+    const size = await limiter.size();
+    assert.ok(size <= 100, `${size} addresses remembered`);
 });
 
 describe('the popup pages', () => {
