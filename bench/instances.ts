@@ -9,7 +9,7 @@
  * 1-instance run of the same invocation. Needs DATABASE_URL.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { PEOPLE } from '../server/test/harness.ts';
@@ -85,6 +85,9 @@ async function cpuNow(cluster: Cluster): Promise<Burst['cpu']> {
     const backends = await Promise.all(cluster.instances.filter((x) => x.alive && x.child.pid).map((x) => cpuOf(x.child.pid!)));
     return { here: (usage.user + usage.system) / 1e6, backends: backends.reduce((a, b) => a + b, 0), postgres: await postgresCpu() };
 }
+
+/** The machine's load before this run started anything: other work shares the cores. */
+const LOAD_BEFORE = loadavg()[0]!;
 
 async function main(): Promise<void> {
     const cluster = await startCluster({ instances: 1, logLevel: 'silent', env: { HEALTH_SWEEP_INTERVAL_SECONDS: '0', SF_HTTP_TIMEOUT_MS: '15000' } });
@@ -189,7 +192,7 @@ function report(runs: Run[]): void {
     const cores = availableParallelism();
     console.log(
         `\nSeveral instances on one PostgreSQL: ${CALLS} concurrent Tasks per burst, ${ROUNDS} bursts per row, emulator latency ${LATENCY_MS} ms per Salesforce request` +
-            `\n${new Date().toISOString().slice(0, 10)} · ${cores} CPUs (${cpus()[0]?.model ?? 'unknown'}) · ${(totalmem() / 2 ** 30).toFixed(1)} GB · Node ${process.version}\n`
+            `\n${new Date().toISOString().slice(0, 10)} · ${cores} CPUs (${cpus()[0]?.model ?? 'unknown'}) · ${(totalmem() / 2 ** 30).toFixed(1)} GB · Node ${process.version} · load average ${LOAD_BEFORE.toFixed(2)} before the run\n`
     );
     const header = ['instances', 'burst', 'ok/failed', 'calls/s', '× 1 inst.', 'p50 ms', 'p99 ms', 'refreshes per expiry', 'API calls/Task', 'CPU ms/call: here · backends · pg', 'cores busy'];
     const rows: string[][] = [];
@@ -236,9 +239,14 @@ function report(runs: Run[]): void {
         `\n${last.instances} instances against 1: ${fmt(summary(last.warm).callsPerSecond / base.warm.callsPerSecond, 2)}× the calls/s with a live token, ` +
             `${fmt(lastExpired.callsPerSecond / base.expired.callsPerSecond, 2)}× right after an expiry; p50 ${fmt(summary(last.warm).p50 / base.warm.p50, 2)}× the 1-instance p50.`
     );
+    const lastWarm = summary(last.warm);
+    const cpuPerCall = lastWarm.cpuMsPerCall.here + lastWarm.cpuMsPerCall.backends + lastWarm.cpuMsPerCall.postgres;
+    const ceiling = (cores * 1000) / cpuPerCall;
     console.log(
-        `What limits the ratio here: the ${cores} cores are shared by the backends, PostgreSQL, and this process, which plays both Salesforce (the emulator) and the ` +
-            `${CALLS} callers; "cores busy" near 100% means the machine, not the backend, set the pace, and another instance then only splits the same CPU.`
+        `What limits it here: every call costs ${fmt(cpuPerCall, 2)} CPU ms in all (${fmt(lastWarm.cpuMsPerCall.backends, 2)} in the backends, ${fmt(lastWarm.cpuMsPerCall.postgres, 2)} in PostgreSQL, ` +
+            `${fmt(lastWarm.cpuMsPerCall.here, 2)} in this process, which plays Salesforce and the ${CALLS} callers), and all of them share ${cores} cores: at most ~${fmt(ceiling, 0)} calls/s ` +
+            `were the machine ours alone; the ${last.instances}-instance run reached ${fmt(lastWarm.callsPerSecond, 0)} with ${fmt(lastWarm.busy * 100, 0)}% of the cores, the rest going to other work ` +
+            `on the machine. Another instance adds no core, it only splits the same CPU: the ratios show what the instances cost and save each other, not how far they scale.`
     );
 }
 
