@@ -41,6 +41,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
     if (config.HEALTH_SWEEP_INTERVAL_SECONDS > 0) services.health.start();
     services.auditRetention.start();
     services.webhooks.start();
+    services.calls.start();
     let closing: Promise<void> | undefined;
     return {
         url: `http://localhost:${port}`,
@@ -53,6 +54,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                     server.closeIdleConnections();
                 });
                 await services.health.stop();
+                services.calls.stop();
                 services.auditRetention.stop();
                 // Attempts under way finish; retries wait in the outbox for the next instance to start.
                 await services.webhooks.stop();

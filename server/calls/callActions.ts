@@ -109,7 +109,7 @@ export class CallActions {
             if (known?.taskId) return { taskId: known.taskId, created: false };
             if (known) {
                 // Another instance claimed this call and may be creating its Task right now: its answer lands in the ledger.
-                if (ledger.heldElsewhere(known)) {
+                if (await ledger.heldElsewhere(known)) {
                     if (clock.now().getTime() >= waitUntil) throw callInProgress();
                     await sleep(CLAIM_POLL_MS);
                     continue;
@@ -157,6 +157,15 @@ export class CallActions {
         }
         this.#record(accountId, orgId, callId, taskId);
         return { taskId, created: true };
+    }
+
+    /** The server's: lets other instances tell that this one is alive, so its claims are not waited for once it died. */
+    start(): void {
+        this.deps.ledger.startHeartbeat();
+    }
+
+    stop(): void {
+        this.deps.ledger.stopHeartbeat();
     }
 
     /** Resolves once the ledger's changes so far are in the data file. */

@@ -12,6 +12,11 @@ import { id15 } from './ids.ts';
  */
 export const CLAIM_TTL_MS = 60_000;
 
+/** Every instance says it is alive this often, for this long: a claim of an instance that stopped saying so is taken over at once. */
+export const HEARTBEAT_MS = 3_000;
+export const ALIVE_FOR_MS = 10_000;
+export const instanceLease = (claimant: string): string => `instance:${claimant}`;
+
 /** How long the ledger remembers a call: a retry later than this is treated as a new call. */
 export const LEDGER_RETENTION_MS = 14 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 3600 * 1000;
@@ -34,6 +39,7 @@ export class CallLedger {
     /** The claims this process holds now: key → the claim's time. */
     readonly #claims = new Map<string, string>();
     #prunedAt = 0;
+    #heartbeat?: NodeJS.Timeout;
     /** Who claims calls here: another process can tell its own pending entries from this one's. */
     readonly claimant = `${hostname()}:${process.pid}:${randomToken(4)}`;
 
@@ -79,9 +85,35 @@ export class CallLedger {
         return claimed;
     }
 
-    /** A pending entry another process (another instance) claimed and may be creating right now: wait for it, do not create. */
-    heldElsewhere(entry: TaskLedgerEntry): boolean {
-        return entry.state === 'pending' && entry.by !== undefined && entry.by !== this.claimant && this.clock.now().getTime() - Date.parse(entry.at) < CLAIM_TTL_MS;
+    /**
+     * A pending entry another process (another instance) claimed and may be creating right now: wait for it, do not
+     * create. Not when the claim is older than CLAIM_TTL_MS, nor when its instance stopped saying it is alive (it died:
+     * its claims are taken over within ALIVE_FOR_MS instead of CLAIM_TTL_MS).
+     */
+    async heldElsewhere(entry: TaskLedgerEntry): Promise<boolean> {
+        if (entry.state !== 'pending' || entry.by === undefined || entry.by === this.claimant) return false;
+        const now = this.clock.now();
+        if (now.getTime() - Date.parse(entry.at) >= CLAIM_TTL_MS) return false;
+        const alive = await this.store.leases.get(instanceLease(entry.by));
+        return !alive || alive.until >= now.toISOString();
+    }
+
+    /** Says every HEARTBEAT_MS that this instance is alive (the server runs it; a process without it is trusted to CLAIM_TTL_MS). */
+    startHeartbeat(): void {
+        const beat = () => {
+            const now = this.clock.now();
+            void this.store.leases
+                .acquire(instanceLease(this.claimant), this.claimant, { now: now.toISOString(), until: new Date(now.getTime() + ALIVE_FOR_MS).toISOString() })
+                .catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not say this instance is alive'));
+        };
+        beat();
+        this.#heartbeat ??= setInterval(beat, HEARTBEAT_MS);
+        this.#heartbeat.unref();
+    }
+
+    stopHeartbeat(): void {
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = undefined;
     }
 
     /** Takes over a pending entry that no one holds any more (lapsed, abandoned, or this process's from an earlier request); false when another took it first. */

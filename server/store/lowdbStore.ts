@@ -443,6 +443,10 @@ class LowdbRepos implements Repos {
         },
         release: async (key, by) => {
             if (this.store.leaseTable.get(key)?.by === by) this.store.leaseTable.delete(key);
+        },
+        get: async (key) => {
+            const held = this.store.leaseTable.get(key);
+            return held ? { ...held } : undefined;
         }
     };
 }

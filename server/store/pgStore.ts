@@ -236,6 +236,10 @@ class PgRepos implements Repos {
             ).rowCount === 1,
         release: async (key, by) => {
             await this.db.query('DELETE FROM leases WHERE key = $1 AND holder = $2', [key, by]);
+        },
+        get: async (key) => {
+            const { rows } = await this.db.query<{ holder: string; until: string }>('SELECT holder, until FROM leases WHERE key = $1', [key]);
+            return rows[0] ? { by: rows[0].holder, until: rows[0].until } : undefined;
         }
     };
 }

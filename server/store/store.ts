@@ -119,6 +119,8 @@ export interface Repos {
          */
         acquire(key: string, by: string, options: { now: string; until: string }): Promise<boolean>;
         release(key: string, by: string): Promise<void>;
+        /** Who holds the key and until when (a lapsed lease too, until it is taken over or released). */
+        get(key: string): Promise<{ by: string; until: string } | undefined>;
     };
 }
 

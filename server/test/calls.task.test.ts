@@ -8,7 +8,7 @@ import { createApp } from '../app.ts';
 import { buildServices } from '../services.ts';
 import { createLogger } from '../logger.ts';
 import { taskResponse } from '../calls/schemas.ts';
-import { CLAIM_TTL_MS } from '../calls/ledger.ts';
+import { ALIVE_FOR_MS, CLAIM_TTL_MS, instanceLease } from '../calls/ledger.ts';
 import { ACME, startCallsHarness, total, type CallsHarness } from './callsHarness.ts';
 
 const CALL = { direction: 'inbound', durationSeconds: 95 } as const;
@@ -341,6 +341,32 @@ describe('the ledger across restarts', () => {
         assert.deepEqual(res.body, { taskId: '00T000000000042AAA', created: false });
         assert.equal(c.spent()['sobject-create'], 0);
         assert.equal(c.spent().query, 0, 'no CallObject lookup while the other instance holds the call');
+    });
+
+    test('a call whose instance died (it stopped saying it is alive): the retry takes it over at once, looks by CallObject, and makes one Task', async () => {
+        const key = `${c.accountId}|${SEED.orgs.acme.orgId.slice(0, 15)}|call-of-dead-instance`;
+        const now = c.h.clock.now();
+        await c.h.store.ledger.claim(key, { at: now.toISOString(), by: 'dead-instance' });
+        // It beat until a moment ago, then was killed.
+        await c.h.store.leases.acquire(instanceLease('dead-instance'), 'dead-instance', { now: new Date(now.getTime() - 20_000).toISOString(), until: new Date(now.getTime() - 1).toISOString() });
+        c.mark();
+        const started = Date.now();
+        const res = await c.task('call-of-dead-instance', CALL);
+        assert.equal(res.status, 201, res.text);
+        assert.ok(Date.now() - started < 5_000, 'not waited for');
+        assert.equal(c.spent().query, 1, 'looked for a Task the dead instance may have made');
+        assert.equal(c.spent()['sobject-create'], 1);
+    });
+
+    test('a live instance’s claim is waited for while it says it is alive', async () => {
+        const key = `${c.accountId}|${SEED.orgs.acme.orgId.slice(0, 15)}|call-of-live-instance`;
+        const now = c.h.clock.now();
+        await c.h.store.ledger.claim(key, { at: now.toISOString(), by: 'live-instance' });
+        await c.h.store.leases.acquire(instanceLease('live-instance'), 'live-instance', { now: now.toISOString(), until: new Date(now.getTime() + ALIVE_FOR_MS).toISOString() });
+        const answered = c.task('call-of-live-instance', CALL).then((r) => r);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await c.h.store.ledger.settle(key, '00T000000000043AAA', c.h.clock.now().toISOString());
+        assert.deepEqual((await answered).body, { taskId: '00T000000000043AAA', created: false });
     });
 
     test('a call another instance holds for longer than a retry waits: 409 CALL_IN_PROGRESS with Retry-After, nothing created', async () => {

@@ -258,6 +258,8 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await store.leases.release('refresh:acc', other);
             assert.equal(await store.leases.acquire('refresh:acc', holder, { now, until }), true, 'released');
             assert.equal(await store.leases.acquire('sweep', other, { now, until }), true, 'keys are independent');
+            assert.deepEqual(await store.leases.get('sweep'), { by: other, until });
+            assert.equal(await store.leases.get('nothing'), undefined);
         });
 
         test('transactions: all or nothing, and what they wrote is read back inside them', async () => {
