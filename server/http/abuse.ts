@@ -66,8 +66,9 @@ export type FailedAuthVerdict = { refuseForMs: number; delayMs: 0 } | { refuseFo
 export function countFailure(previous: FailedAuthTallyState | undefined, now: number, policy: FailedAuthPolicy): FailedAuthTallyState {
     const over = previous !== undefined && previous.blockedUntil <= now && now - previous.windowStart >= policy.windowMs;
     const tally = previous && !over ? { ...previous } : { failures: 0, windowStart: now, blockedUntil: 0 };
-    tally.failures++;
+    // Refused while blocked, and not counted: the window after the block starts from zero, however hard it was tried.
     if (tally.blockedUntil > now) return tally;
+    tally.failures++;
     // The next window starts when the block ends, from zero.
     if (tally.failures >= policy.blockAfter) return { failures: 0, windowStart: now + policy.blockMs, blockedUntil: now + policy.blockMs };
     return tally;

@@ -24,7 +24,7 @@ const BLOCKS = `${COUNTED} >= $4::bigint`;
 const COUNT = `
 INSERT INTO auth_failures AS t (address, failures, window_start, blocked_until) VALUES ($1, $6, $7, $8)
 ON CONFLICT (address) DO UPDATE SET
-    failures = CASE WHEN ${BLOCKED} THEN t.failures + 1 WHEN ${BLOCKS} THEN 0 ELSE ${COUNTED} END,
+    failures = CASE WHEN ${BLOCKED} THEN t.failures WHEN ${BLOCKS} THEN 0 ELSE ${COUNTED} END,
     window_start = CASE WHEN ${BLOCKED} THEN t.window_start WHEN ${BLOCKS} THEN $2::bigint + $5::bigint WHEN ${OVER} THEN $2::bigint ELSE t.window_start END,
     blocked_until = CASE WHEN ${BLOCKED} THEN t.blocked_until WHEN ${BLOCKS} THEN $2::bigint + $5::bigint WHEN ${OVER} THEN 0 ELSE t.blocked_until END
 RETURNING failures, window_start, blocked_until`;

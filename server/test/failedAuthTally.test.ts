@@ -99,6 +99,15 @@ for (const kind of KINDS) {
             assert.deepEqual(await limiter.fail('203.0.113.1'), { refuseForMs: 0, delayMs: 0 });
         });
 
+        test('failures while blocked are refused and not counted: the window after the block starts from zero', async () => {
+            await delays('203.0.113.9', 19);
+            await limiter.fail('203.0.113.9');
+            for (let i = 0; i < 30; i++) assert.ok((await limiter.fail('203.0.113.9')).refuseForMs > 0);
+            assert.equal(await limiter.failures('203.0.113.9'), 0);
+            now += POLICY.blockMs;
+            assert.deepEqual(await delays('203.0.113.9', 19), DELAYS, 'the same allowance as a first window');
+        });
+
         test('failures are counted over a window from the first one; the next window starts from zero', async () => {
             assert.deepEqual(await delays('198.51.100.7', 7), DELAYS.slice(0, 7));
             now += POLICY.windowMs - 1;
