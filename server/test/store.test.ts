@@ -178,4 +178,17 @@ test('lowdb: a second backend on the same data directory is refused at start, sa
         const taken = await claimServing(dir);
         assert.equal(await readFile(path.join(dir, 'server.pid'), 'utf8'), String(process.pid));
         await taken();
+        // A live process that is not this one: refused, naming the file to remove if it is no backend.
+        const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+        try {
+            await writeFile(path.join(dir, 'server.pid'), String(other.pid));
+            await assert.rejects(claimServing(dir), /remove .*server\.pid/);
+        } finally {
+            other.kill();
+        }
+        // This process's own pid, left by an earlier life of its slot (a restarted container where the backend is pid 1 again).
+        await writeFile(path.join(dir, 'server.pid'), String(process.pid));
+        const mine = await claimServing(dir);
+        await assert.rejects(claimServing(dir), /Another backend/, 'while this process holds it, a second claim is still refused');
+        await mine();
     }));
