@@ -54,7 +54,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                     server.closeIdleConnections();
                 });
                 await services.health.stop();
-                services.calls.stop();
+                await services.calls.stop();
                 services.auditRetention.stop();
                 // Attempts under way finish; retries wait in the outbox for the next instance to start.
                 await services.webhooks.stop();

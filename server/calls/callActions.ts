@@ -164,8 +164,8 @@ export class CallActions {
         this.deps.ledger.startHeartbeat();
     }
 
-    stop(): void {
-        this.deps.ledger.stopHeartbeat();
+    stop(): Promise<void> {
+        return this.deps.ledger.stopHeartbeat();
     }
 
     /** Resolves once the ledger's changes so far are in the data file. */

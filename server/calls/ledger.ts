@@ -100,10 +100,13 @@ export class CallLedger {
 
     /** Says every HEARTBEAT_MS that this instance is alive (the server runs it; a process without it is trusted to CLAIM_TTL_MS). */
     startHeartbeat(): void {
+        let beats = 0;
         const beat = () => {
             const now = this.clock.now();
             void this.store.leases
                 .acquire(instanceLease(this.claimant), this.claimant, { now: now.toISOString(), until: new Date(now.getTime() + ALIVE_FOR_MS).toISOString() })
+                // About once an hour: the rows of instances that stopped a day ago or more.
+                .then(() => (beats++ % 1200 === 0 ? this.store.leases.prune(new Date(now.getTime() - 24 * 3600_000).toISOString()) : 0))
                 .catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not say this instance is alive'));
         };
         beat();
@@ -111,9 +114,12 @@ export class CallLedger {
         this.#heartbeat.unref();
     }
 
-    stopHeartbeat(): void {
+    /** A clean stop: this instance's claims are all settled, and its row goes with it. */
+    async stopHeartbeat(): Promise<void> {
+        if (!this.#heartbeat) return;
         clearInterval(this.#heartbeat);
         this.#heartbeat = undefined;
+        await this.store.leases.release(instanceLease(this.claimant), this.claimant).catch(() => undefined);
     }
 
     /** Takes over a pending entry that no one holds any more (lapsed, abandoned, or this process's from an earlier request); false when another took it first. */

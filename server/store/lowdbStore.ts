@@ -447,6 +447,16 @@ class LowdbRepos implements Repos {
         get: async (key) => {
             const held = this.store.leaseTable.get(key);
             return held ? { ...held } : undefined;
+        },
+        prune: async (before) => {
+            let dropped = 0;
+            for (const [key, held] of this.store.leaseTable) {
+                if (held.until < before) {
+                    this.store.leaseTable.delete(key);
+                    dropped++;
+                }
+            }
+            return dropped;
         }
     };
 }

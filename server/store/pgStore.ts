@@ -240,7 +240,8 @@ class PgRepos implements Repos {
         get: async (key) => {
             const { rows } = await this.db.query<{ holder: string; until: string }>('SELECT holder, until FROM leases WHERE key = $1', [key]);
             return rows[0] ? { by: rows[0].holder, until: rows[0].until } : undefined;
-        }
+        },
+        prune: async (before) => (await this.db.query('DELETE FROM leases WHERE until < $1', [before])).rowCount ?? 0
     };
 }
 

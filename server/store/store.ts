@@ -121,6 +121,8 @@ export interface Repos {
         release(key: string, by: string): Promise<void>;
         /** Who holds the key and until when (a lapsed lease too, until it is taken over or released). */
         get(key: string): Promise<{ by: string; until: string } | undefined>;
+        /** Drops leases that lapsed before `before` (an instance that stopped leaves its row); returns how many. */
+        prune(before: string): Promise<number>;
     };
 }
 

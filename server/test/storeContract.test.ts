@@ -260,6 +260,11 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.equal(await store.leases.acquire('sweep', other, { now, until }), true, 'keys are independent');
             assert.deepEqual(await store.leases.get('sweep'), { by: other, until });
             assert.equal(await store.leases.get('nothing'), undefined);
+            assert.equal(await store.leases.prune('2026-02-02T00:01:00.000Z'), 2, 'both leases lapsed before the cutoff');
+            assert.equal(await store.leases.get('sweep'), undefined);
+            assert.equal(await store.leases.acquire('kept', other, { now, until: '2026-02-03T00:00:00.000Z' }), true);
+            assert.equal(await store.leases.prune('2026-02-02T12:00:00.000Z'), 0);
+            assert.ok(await store.leases.get('kept'));
         });
 
         test('transactions: all or nothing, and what they wrote is read back inside them', async () => {
