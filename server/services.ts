@@ -19,6 +19,7 @@ import { OrgClient } from './salesforce/orgClient.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter } from './http/abuse.ts';
 import { failedAuthTallyFor } from './http/failedAuthTally.ts';
 import { ACCOUNT_WRITE_RATE, OAUTH_RATE, RateLimiter } from './http/rateLimit.ts';
+import { sharedRateWindows } from './http/pgRateWindows.ts';
 import { AuditRetention } from './link/auditRetention.ts';
 
 export interface ServiceDeps {
@@ -104,7 +105,8 @@ export function buildServices(deps: ServiceDeps): Services {
     const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime(), { tally: failedAuthTallyFor(store, logger), logger });
     const now = () => clock.now().getTime();
     const oauthRate = new RateLimiter(OAUTH_RATE, now);
-    const accountWriteRate = new RateLimiter(ACCOUNT_WRITE_RATE, now);
+    // Counted in the database on PostgreSQL, so the limit holds once for every instance; /oauth's stays per instance (answered without the store).
+    const accountWriteRate = new RateLimiter(ACCOUNT_WRITE_RATE, now, sharedRateWindows(store, 'account-writes', logger));
     const auditRetention = new AuditRetention(store, clock, logger, { maxAgeDays: config.AUDIT_RETENTION_DAYS, maxPerAccount: config.AUDIT_MAX_PER_ACCOUNT });
     return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics, org, legacyLogin, calls, failedAuth, oauthRate, accountWriteRate, auditRetention };
 }
