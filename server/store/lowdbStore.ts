@@ -387,19 +387,26 @@ class LowdbRepos implements Repos {
                 if (draft.rows('outbox', false).some((e) => e.id === event.id)) throw new Error(`An outbox event with the id ${event.id} already exists.`);
                 draft.rows('outbox', true).push(structuredClone(event));
             }),
-        claimDue: ({ now, by, until, limit }) =>
-            this.#write((draft) => {
-                const due = draft
+        claimDue: async ({ now, by, until, limit }) => {
+            const due = (e: OutboxEvent) => e.state === 'pending' && e.nextAttemptAt <= now && (!e.claim || e.claim.until < now);
+            // Polled every second: nothing due is answered from a read, without the write lock.
+            if (!this.draft) {
+                await this.#fresh();
+                if (!this.#rows('outbox').some(due)) return [];
+            }
+            return this.#write((draft) => {
+                const picked = draft
                     .rows('outbox', false)
-                    .filter((e) => e.state === 'pending' && e.nextAttemptAt <= now && (!e.claim || e.claim.until < now))
+                    .filter(due)
                     .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.id.localeCompare(b.id))
                     .slice(0, limit);
-                return due.map((event) => {
+                return picked.map((event) => {
                     const claimed = { ...event, claim: { by, until } };
                     this.#replace(draft, 'outbox', (e) => e.id === event.id, claimed);
                     return structuredClone(claimed);
                 });
-            }),
+            });
+        },
         record: (id, by, patch) =>
             this.#write((draft) => {
                 const current = draft.rows('outbox', false).find((e) => e.id === id);

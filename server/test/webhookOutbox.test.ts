@@ -156,6 +156,19 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.equal(received.length, 0);
         });
 
+        test('an idle poll, nothing due, takes no write lock (it runs every second on every instance)', async () => {
+            await h.services.webhooks.settle();
+            let transactions = 0;
+            const original = h.store.transaction.bind(h.store);
+            h.store.transaction = ((work) => (transactions++, original(work))) as typeof h.store.transaction;
+            try {
+                for (let i = 0; i < 5; i++) assert.equal(await h.services.webhooks.poke(), 0);
+            } finally {
+                h.store.transaction = original;
+            }
+            assert.equal(transactions, 0);
+        });
+
         test('the deliveries list checks its input and its key', async () => {
             for (const query of ['limit=0', 'limit=51', 'limit=abc', 'limit=1.5', 'other=1']) {
                 const res = await request(h.app).get(`/api/v1/webhook/deliveries?${query}`).set('Authorization', `Bearer ${key}`).expect(400);
