@@ -79,6 +79,8 @@ export const configSchema = z.object({
             .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
             .optional()
     ),
+    /** Connections each instance keeps to PostgreSQL at most. */
+    DATABASE_POOL_SIZE: z.coerce.number({ error: 'must be a whole number from 2 to 200' }).int('must be a whole number from 2 to 200').min(2, 'must be a whole number from 2 to 200').max(200, 'must be a whole number from 2 to 200').default(10),
     TOKEN_ENCRYPTION_KEY: encryptionKey,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600),

@@ -14,7 +14,9 @@ import { buildServices, type Services } from '../services.ts';
 import type { Store } from '../store/store.ts';
 import { ACME, startCallsHarness, type CallsHarness } from './callsHarness.ts';
 import { PEOPLE } from './harness.ts';
-import { PG_SKIP, warnIfNoPostgres } from './pgDatabase.ts';
+import { createTestDatabase, PG_SKIP, warnIfNoPostgres } from './pgDatabase.ts';
+import { openStore } from '../store/openStore.ts';
+import type { PgStore } from '../store/pgStore.ts';
 
 warnIfNoPostgres();
 
@@ -90,4 +92,21 @@ describe('two instances on one database', { skip: PG_SKIP }, () => {
         assert.equal(status.body.status, 'unlinked');
         assert.equal(c.spent().rest, 0);
     });
+});
+
+test('each instance keeps at most DATABASE_POOL_SIZE connections', { skip: PG_SKIP }, async () => {
+    const database = await createTestDatabase();
+    try {
+        const store = (await openStore({ DATA_DIR: 'unused', DATABASE_URL: database.url, DATABASE_POOL_SIZE: 3 })) as PgStore;
+        try {
+            await Promise.all(Array.from({ length: 12 }, () => store.pool.query('SELECT pg_sleep(0.05)')));
+            const { rows } = await store.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'contact-center-link'`);
+            assert.ok(rows[0]!.n <= 3, `${rows[0]!.n} connections`);
+            assert.equal(store.pool.options.max, 3);
+        } finally {
+            await store.close();
+        }
+    } finally {
+        await database.drop();
+    }
 });

@@ -36,6 +36,14 @@ describe('npm start', () => {
         }
     });
 
+    test('DATABASE_POOL_SIZE: a whole number from 2 to 200, 10 by default, said plainly when wrong', () => {
+        assert.equal(parseConfig(COMPLETE).DATABASE_POOL_SIZE, 10);
+        assert.equal(parseConfig({ ...COMPLETE, DATABASE_POOL_SIZE: '40' }).DATABASE_POOL_SIZE, 40);
+        for (const wrong of ['0', '1', '201', '2.5', 'many', '-3']) {
+            assert.throws(() => parseConfig({ ...COMPLETE, DATABASE_POOL_SIZE: wrong }), /DATABASE_POOL_SIZE: must be a whole number from 2 to 200/, wrong);
+        }
+    });
+
     test('the process exits 2 with the message, before building or listening', () => {
         const result = spawnSync(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
             env: { PATH: process.env.PATH, PUBLIC_URL: 'https://ccl.example.com', TOKEN_ENCRYPTION_KEY: COMPLETE.TOKEN_ENCRYPTION_KEY },
