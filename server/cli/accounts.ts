@@ -7,7 +7,7 @@ import { ConfigError, parseConfig } from '../config.ts';
 import { TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import { validationError } from '../http/errorMiddleware.ts';
-import { activityQuery } from '../http/schemas.ts';
+import { activityQuery, deliveriesQuery } from '../http/schemas.ts';
 import { loginHostPolicy } from '../services.ts';
 import type { Config } from '../config.ts';
 import { openStore } from '../store/openStore.ts';
@@ -23,6 +23,9 @@ const USAGE = `Usage: npm run accounts -- <command> [options]
   activity --id ACCOUNT_ID [--limit N] [--cursor C]
                                 the account's link history, newest first (10 by default, at most 100); --cursor goes on
                                 from where the last page ended
+  deliveries --id ACCOUNT_ID [--limit N]
+                                the account's latest webhook events and how their delivery went, newest first
+                                (20 by default, at most 50)
   import-legacy --file F.json   import links made the old way (username, password, security token)
   reseal                        seal every stored secret again with the current key (after a key rotation)
 
@@ -82,6 +85,25 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
                 else {
                     for (const e of entries) out([e.at, e.action, e.outcome, e.username ?? '-', e.actor ? `by ${e.actor.username}${e.actor.claimed ? ' (as said by the org)' : ''}` : '-', e.detail ?? ''].join('\t').trimEnd());
                     if (page.nextCursor) out(`Older entries: npm run accounts -- activity --id ${values.id} --cursor ${page.nextCursor}`);
+                }
+                return 0;
+            }
+            case 'deliveries': {
+                if (!values.id) throw new AppError('VALIDATION_FAILED', 'deliveries needs --id ACCOUNT_ID.');
+                const account = await store.accounts.get(values.id);
+                if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `No account has the id ${values.id}. Run "npm run accounts -- list" to see the ids.`);
+                const query = deliveriesQuery.safeParse(values.limit !== undefined ? { limit: values.limit } : {});
+                if (!query.success) throw validationError(query.error, 'deliveries');
+                const events = await store.outbox.recent(values.id, query.data.limit);
+                if (values.json) out(JSON.stringify({ webhook: account.webhook ? { url: account.webhook.url } : null, events }));
+                else {
+                    out(account.webhook ? `Webhook: ${account.webhook.url}` : 'No webhook is set (the platform sets one with PUT /api/v1/webhook).');
+                    if (events.length === 0) out('No webhook events for this account.');
+                    for (const e of events) {
+                        const when = e.state === 'delivered' ? `delivered ${e.deliveredAt}` : e.state === 'pending' ? `next attempt ${e.nextAttemptAt}` : 'given up';
+                        const last = e.lastAttempt ? (e.lastAttempt.error ?? `HTTP ${e.lastAttempt.status}`) : '-';
+                        out([e.createdAt, e.id, `${e.data.from}->${e.data.to}`, e.state, `${e.attempts} attempt${e.attempts === 1 ? '' : 's'}`, when, last].join('\t'));
+                    }
                 }
                 return 0;
             }

@@ -58,6 +58,40 @@ describe('npm run accounts', () => {
         }
     });
 
+    test('deliveries lists the account’s webhook events with their state, and refuses a wrong id or limit', async () => {
+        const created = JSON.parse((await run('create', '--name', 'Hooked', '--json')).text) as { id: string };
+        const none = await run('deliveries', '--id', created.id);
+        assert.equal(none.code, 0, none.text);
+        assert.match(none.text, /No webhook is set/);
+        assert.match(none.text, /No webhook events for this account/);
+        const { LowdbStore } = await import('../store/lowdbStore.ts');
+        const store = await LowdbStore.open(dir);
+        try {
+            const base = { accountId: created.id, type: 'link.status_changed' as const, data: { accountId: created.id, from: 'linked' as const, to: 'needs_relink' as const } };
+            await store.outbox.add({ ...base, id: 'ev-1', createdAt: '2026-12-01T08:00:00.000Z', state: 'delivered', attempts: 1, nextAttemptAt: '2026-12-01T08:00:00.000Z', deliveredAt: '2026-12-01T08:00:01.000Z', lastAttempt: { at: '2026-12-01T08:00:01.000Z', status: 204 } });
+            await store.outbox.add({ ...base, id: 'ev-2', createdAt: '2026-12-01T09:00:00.000Z', state: 'pending', attempts: 2, nextAttemptAt: '2026-12-01T09:00:20.000Z', lastAttempt: { at: '2026-12-01T09:00:04.000Z', status: 500, error: 'The webhook answered HTTP 500.' } });
+        } finally {
+            await store.close();
+        }
+        const listed = await run('deliveries', '--id', created.id);
+        assert.equal(listed.code, 0, listed.text);
+        const lines = listed.text.split('\n');
+        assert.match(lines[1]!, /^2026-12-01T09:00:00.000Z\tev-2\tlinked->needs_relink\tpending\t2 attempts\tnext attempt 2026-12-01T09:00:20.000Z\tThe webhook answered HTTP 500.$/);
+        assert.match(lines[2]!, /\tev-1\t.*\tdelivered\t1 attempt\tdelivered 2026-12-01T08:00:01.000Z\tHTTP 204$/);
+        const json = JSON.parse((await run('deliveries', '--id', created.id, '--limit', '1', '--json')).text) as { events: Array<{ id: string }> };
+        assert.deepEqual(json.events.map((e) => e.id), ['ev-2']);
+        for (const [args, message] of [
+            [['deliveries'], /needs --id/],
+            [['deliveries', '--id', 'acc_nope'], /No account has the id acc_nope/],
+            [['deliveries', '--id', created.id, '--limit', '51'], /limit/],
+            [['deliveries', '--id', created.id, '--limit', 'x'], /limit/]
+        ] as const) {
+            const refused = await run(...args);
+            assert.equal(refused.code, 1, refused.text);
+            assert.match(refused.text, message);
+        }
+    });
+
     test('rotate-key --scope platform issues the platform key; a wrong scope is refused', async () => {
         const created = JSON.parse((await run('create', '--name', 'Rotating', '--json')).text) as { id: string; platformKey: string };
         const rotated = await run('rotate-key', '--id', created.id, '--scope', 'platform', '--json');
