@@ -64,7 +64,7 @@ export class HealthSweep {
         // A little short of the interval, so the next tick of the instance that swept finds it free, whatever the timers' jitter.
         const until = new Date(now.getTime() + this.options.intervalMs - Math.min(1000, this.options.intervalMs / 10)).toISOString();
         // Named per turn, so that not even this instance takes the interval twice.
-        if (!(await this.store.leases.acquire(SWEEP_LEASE, `${this.#holder}:${now.getTime()}`, { now: now.toISOString(), until }))) return undefined;
+        if (!(await this.store.leases.acquire(SWEEP_LEASE, `${this.#holder}:${randomToken(6)}`, { now: now.toISOString(), until }))) return undefined;
         return this.sweep();
     }
 
