@@ -44,6 +44,21 @@ export default defineConfig([
         }
     },
 
+    // The preview page's own components and its stand-ins for Apex (built with LWC OSS, run in a plain browser)
+    {
+        files: ['preview/src/modules/**/*.js'],
+        extends: [lwcRecommended]
+    },
+    {
+        files: ['preview/src/apex/**/*.js'],
+        extends: [eslintJs.configs.recommended],
+        languageOptions: {
+            sourceType: 'module',
+            ecmaVersion: 'latest',
+            globals: { ...globals.browser }
+        }
+    },
+
     // Shared Jest stubs and setup
     {
         files: ['force-app/test/**/*.js'],
