@@ -72,8 +72,8 @@ export class Webhooks {
     #timer?: NodeJS.Timeout;
     #draining?: Promise<number>;
     #again = false;
-    /** The earliest retry this instance scheduled, so `settle` knows to wait for it. */
-    #nextRetryAt?: number;
+    /** The retries this instance scheduled, each settled once its timer has fired and its round is over. */
+    readonly #retries = new Set<Promise<unknown>>();
     #prunedAt = 0;
     #stopped = false;
 
@@ -141,9 +141,9 @@ export class Webhooks {
         for (;;) {
             await this.poke();
             await Promise.all([...this.#deliveries]);
-            if (this.#nextRetryAt === undefined) return;
-            await sleep(Math.max(0, this.#nextRetryAt - this.clock.now().getTime()) + 5);
-            this.#nextRetryAt = undefined;
+            // A retry scheduled while this one waited is in the set too: wait until none is left.
+            if (this.#retries.size === 0) return;
+            await Promise.all([...this.#retries]);
         }
     }
 
@@ -262,8 +262,10 @@ export class Webhooks {
         }
         const retryAt = done.getTime() + (this.options.retryDelayMs ?? 1000) * 4 ** (attempts - 1);
         if (await this.store.outbox.record(event.id, this.#holder, { attempts, lastAttempt, nextAttemptAt: new Date(retryAt).toISOString(), claim: null })) {
-            this.#nextRetryAt = Math.min(this.#nextRetryAt ?? Infinity, retryAt);
-            setTimeout(() => void (this.#stopped || this.poke()), retryAt - done.getTime() + 5).unref();
+            const retry: Promise<unknown> = sleep(retryAt - done.getTime() + 5, undefined, { ref: false })
+                .then(() => (this.#stopped ? 0 : this.poke()))
+                .finally(() => this.#retries.delete(retry));
+            this.#retries.add(retry);
         }
     }
 
