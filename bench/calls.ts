@@ -38,7 +38,8 @@ const { values } = parseArgs({
     }
 });
 if (values.store !== 'lowdb' && values.store !== 'postgres') throw new Error('--store must be lowdb or postgres');
-if (values.store === 'postgres' && !process.env.DATABASE_URL) throw new Error('--store postgres needs DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres)');
+if (values.store === 'postgres' && !process.env.DATABASE_URL)
+    throw new Error('--store postgres needs DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres)');
 const CALLS = Number(values.calls);
 const LATENCY_MS = Number(values.latency);
 if (!Number.isInteger(CALLS) || CALLS < 1 || CALLS > 5000) throw new Error('--calls must be an integer from 1 to 5000');
@@ -69,7 +70,8 @@ interface BurstResult {
 
 let salesforceMs = 0;
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const percentile = (sorted: number[], p: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
 async function main(): Promise<void> {
     const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
@@ -88,9 +90,14 @@ async function main(): Promise<void> {
         const { apiKey, accountId } = await link(services, base);
         const headers = { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' };
         const putTask = (callId: string, extra: Record<string, unknown> = {}) =>
-            fetch(`${base}/api/v1/calls/${callId}/task`, { method: 'PUT', headers, body: JSON.stringify({ ...TASK, ...extra }) }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, any> }));
+            fetch(`${base}/api/v1/calls/${callId}/task`, { method: 'PUT', headers, body: JSON.stringify({ ...TASK, ...extra }) }).then(
+                async (res) => ({ status: res.status, body: (await res.json()) as Record<string, any> })
+            );
         const lookup = (phone: string) =>
-            fetch(`${base}/api/v1/calls/lookup`, { method: 'POST', headers, body: JSON.stringify({ phone }) }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, any> }));
+            fetch(`${base}/api/v1/calls/lookup`, { method: 'POST', headers, body: JSON.stringify({ phone }) }).then(async (res) => ({
+                status: res.status,
+                body: (await res.json()) as Record<string, any>
+            }));
 
         // Time spent inside Salesforce requests (the emulator's latency and work, jsforce, refreshes), so the backend's own share can be told apart.
         const org = services.org;
@@ -126,11 +133,28 @@ async function main(): Promise<void> {
         // The naive way: every call refreshes the token itself, then creates the Task.
         const link0 = (await services.store.links.get(accountId))!;
         const refreshToken = services.cipher.open(link0.refreshToken!, { purpose: 'refresh_token', owner: link0.accountId });
-        const oauth2 = new OAuth2({ loginUrl: link0.loginUrl, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, redirectUri: `${PUBLIC_URL}/oauth/callback` });
+        const oauth2 = new OAuth2({
+            loginUrl: link0.loginUrl,
+            clientId: CLIENT.clientId,
+            clientSecret: CLIENT.clientSecret,
+            redirectUri: `${PUBLIC_URL}/oauth/callback`
+        });
         const naive = await burst(emulator, 'naive: refresh + create per call', CALLS, async (i) => {
             const tokens = await oauth2.refreshToken(refreshToken);
-            const conn = new Connection({ instanceUrl: tokens.instance_url, accessToken: tokens.access_token, version: config.SF_API_VERSION });
-            await conn.sobject('Task').create({ Subject: 'Inbound call', Status: 'Completed', TaskSubtype: 'Call', Type: 'Call', CallType: 'Inbound', CallDurationInSeconds: 95, CallObject: `naive-${i}` });
+            const conn = new Connection({
+                instanceUrl: tokens.instance_url,
+                accessToken: tokens.access_token,
+                version: config.SF_API_VERSION
+            });
+            await conn.sobject('Task').create({
+                Subject: 'Inbound call',
+                Status: 'Completed',
+                TaskSubtype: 'Call',
+                Type: 'Call',
+                CallType: 'Inbound',
+                CallDurationInSeconds: 95,
+                CallObject: `naive-${i}`
+            });
         });
 
         const tasksMade = emulator.state.tasks('acme').length;
@@ -151,7 +175,13 @@ function ok(res: { status: number; body: Record<string, any> }): void {
     if (res.status >= 300) throw new Error(res.body['error']?.code ?? `HTTP ${res.status}`);
 }
 
-async function burst(emulator: Emulator, label: string, n: number, one: (i: number) => Promise<void>, concurrent = true): Promise<BurstResult> {
+async function burst(
+    emulator: Emulator,
+    label: string,
+    n: number,
+    one: (i: number) => Promise<void>,
+    concurrent = true
+): Promise<BurstResult> {
     const before = emulator.state.requestCounts('acme');
     const sfBefore = salesforceMs;
     const usedBefore = emulator.state.org('acme').apiUsage.used;
@@ -168,7 +198,10 @@ async function burst(emulator: Emulator, label: string, n: number, one: (i: numb
             // One call at a time: the Salesforce time since the start is this call's alone.
             if (!concurrent) own.push(took - (salesforceMs - sfAtStart));
         } catch (error) {
-            const reason = error instanceof Error ? (error.message.match(/[a-z_ ]*already being processed|[A-Z_]{6,}/)?.[0] ?? error.message) : String(error);
+            const reason =
+                error instanceof Error
+                    ? (error.message.match(/[a-z_ ]*already being processed|[A-Z_]{6,}/)?.[0] ?? error.message)
+                    : String(error);
             failures.set(reason, (failures.get(reason) ?? 0) + 1);
         }
     };
@@ -177,7 +210,12 @@ async function burst(emulator: Emulator, label: string, n: number, one: (i: numb
     else for (let i = 0; i < n; i++) await run(i);
     const wallMs = performance.now() - started;
     const after = emulator.state.requestCounts('acme');
-    const requests = after.rest + after.refresh + after.token + after['soap-login'] - (before.rest + before.refresh + before.token + before['soap-login']);
+    const requests =
+        after.rest +
+        after.refresh +
+        after.token +
+        after['soap-login'] -
+        (before.rest + before.refresh + before.token + before['soap-login']);
     return {
         label,
         ok: latencies.length,
@@ -193,11 +231,21 @@ async function burst(emulator: Emulator, label: string, n: number, one: (i: numb
     };
 }
 
-function report(r: { sequential: BurstResult; warm: BurstResult; expired: BurstResult; withLookup: BurstResult; retried: BurstResult; naive: BurstResult; tasksMade: number }): void {
+function report(r: {
+    sequential: BurstResult;
+    warm: BurstResult;
+    expired: BurstResult;
+    withLookup: BurstResult;
+    retried: BurstResult;
+    naive: BurstResult;
+    tasksMade: number;
+}): void {
     const rows = [r.warm, r.expired, r.withLookup, r.retried, r.naive];
     const n = CALLS;
     const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
-    console.log(`\nCall actions on ${values.store}: ${n} concurrent calls per burst, emulator latency ${LATENCY_MS} ms per Salesforce request (Node ${process.version})\n`);
+    console.log(
+        `\nCall actions on ${values.store}: ${n} concurrent calls per burst, emulator latency ${LATENCY_MS} ms per Salesforce request (Node ${process.version})\n`
+    );
     const header = ['burst', 'ok/failed', 'calls/s', 'p50 ms', 'p99 ms', 'SF requests/call', 'API calls/call', 'refreshes'];
     const table = rows.map((b) => [
         b.label,
@@ -215,7 +263,8 @@ function report(r: { sequential: BurstResult; warm: BurstResult; expired: BurstR
     console.log(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const row of table) console.log(line(row));
 
-    for (const b of rows) if (b.failures.size) console.log(`\n${b.label}: ${[...b.failures].map(([why, count]) => `${count} × ${why}`).join(', ')}`);
+    for (const b of rows)
+        if (b.failures.size) console.log(`\n${b.label}: ${[...b.failures].map(([why, count]) => `${count} × ${why}`).join(', ')}`);
 
     const seqP50 = percentile(r.sequential.latencies, 50);
     const w = r.warm;
@@ -223,9 +272,13 @@ function report(r: { sequential: BurstResult; warm: BurstResult; expired: BurstR
     console.log('\nBackend vs naive, same burst:');
     console.log(`  token refreshes per burst: ${w.refreshes} (${r.expired.refreshes} right after an expiry) vs ${nv.refreshes}`);
     const perTask = (b: BurstResult): number => b.requests / Math.max(1, b.ok);
-    console.log(`  Salesforce requests per Task made: ${fmt(perTask(w), 2)} vs ${fmt(perTask(nv), 2)} (naive ÷ backend ${fmt(perTask(nv) / perTask(w), 1)}×)`);
+    console.log(
+        `  Salesforce requests per Task made: ${fmt(perTask(w), 2)} vs ${fmt(perTask(nv), 2)} (naive ÷ backend ${fmt(perTask(nv) / perTask(w), 1)}×)`
+    );
     console.log(`  Tasks made: ${w.ok}/${n} vs ${nv.ok}/${n}`);
-    console.log(`  throughput (successful calls/s): ${fmt((w.ok / w.wallMs) * 1000, 0)} vs ${fmt((nv.ok / nv.wallMs) * 1000, 0)} (backend ÷ naive ${fmt(w.ok / w.wallMs / (nv.ok / nv.wallMs || NaN), 1)}×)`);
+    console.log(
+        `  throughput (successful calls/s): ${fmt((w.ok / w.wallMs) * 1000, 0)} vs ${fmt((nv.ok / nv.wallMs) * 1000, 0)} (backend ÷ naive ${fmt(w.ok / w.wallMs / (nv.ok / nv.wallMs || NaN), 1)}×)`
+    );
     console.log(`  p50 latency: ${fmt(percentile(w.latencies, 50))} ms vs ${fmt(percentile(nv.latencies, 50))} ms`);
     const seq = r.sequential;
     console.log(

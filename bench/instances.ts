@@ -30,9 +30,12 @@ const MAX_INSTANCES = Number(values.instances);
 if (!Number.isInteger(CALLS) || CALLS < 1 || CALLS > 5000) throw new Error('--calls must be an integer from 1 to 5000');
 if (!Number.isFinite(LATENCY_MS) || LATENCY_MS < 0) throw new Error('--latency must be a number of milliseconds');
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 50) throw new Error('--rounds must be an integer from 1 to 50');
-if (!Number.isInteger(MAX_INSTANCES) || MAX_INSTANCES < 1 || MAX_INSTANCES > 8) throw new Error('--instances must be an integer from 1 to 8');
+if (!Number.isInteger(MAX_INSTANCES) || MAX_INSTANCES < 1 || MAX_INSTANCES > 8)
+    throw new Error('--instances must be an integer from 1 to 8');
 if (!process.env.DATABASE_URL) {
-    console.error('bench:instances needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (each run makes and drops a database of its own).');
+    console.error(
+        'bench:instances needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (each run makes and drops a database of its own).'
+    );
     process.exit(2);
 }
 
@@ -58,8 +61,13 @@ interface Run {
     expired: Burst[];
 }
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+const percentile = (sorted: number[], p: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const median = (xs: number[]): number =>
+    percentile(
+        [...xs].sort((a, b) => a - b),
+        50
+    );
 
 /** utime + stime of a process, in seconds; 0 once it is gone. */
 async function cpuOf(pid: number): Promise<number> {
@@ -90,7 +98,11 @@ async function cpuNow(cluster: Cluster): Promise<Burst['cpu']> {
 const LOAD_BEFORE = loadavg()[0]!;
 
 async function main(): Promise<void> {
-    const cluster = await startCluster({ instances: 1, logLevel: 'silent', env: { HEALTH_SWEEP_INTERVAL_SECONDS: '0', SF_HTTP_TIMEOUT_MS: '15000' } });
+    const cluster = await startCluster({
+        instances: 1,
+        logLevel: 'silent',
+        env: { HEALTH_SWEEP_INTERVAL_SECONDS: '0', SF_HTTP_TIMEOUT_MS: '15000' }
+    });
     try {
         const account = await cluster.newAccount('Bench contact center');
         await cluster.link(account, PEOPLE.acmeApi);
@@ -117,7 +129,10 @@ async function measure(cluster: Cluster, account: TestAccount, n: number): Promi
             const body = (await res.json()) as { error?: { code?: string } };
             return { status: res.status, code: body.error?.code };
         } catch (error) {
-            return { status: 0, code: (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message };
+            return {
+                status: 0,
+                code: (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message
+            };
         }
     };
     const burst = async (label: string): Promise<Burst> => {
@@ -147,7 +162,11 @@ async function measure(cluster: Cluster, account: TestAccount, n: number): Promi
             latencies: latencies.sort((a, b) => a - b),
             refreshes: after.refresh - before.refresh,
             apiCalls: emulator.state.org('acme').apiUsage.used - usedBefore,
-            cpu: { here: cpuAfter.here - cpuBefore.here, backends: cpuAfter.backends - cpuBefore.backends, postgres: cpuAfter.postgres - cpuBefore.postgres }
+            cpu: {
+                here: cpuAfter.here - cpuBefore.here,
+                backends: cpuAfter.backends - cpuBefore.backends,
+                postgres: cpuAfter.postgres - cpuBefore.postgres
+            }
         };
     };
 
@@ -184,7 +203,11 @@ function report(runs: Run[]): void {
             refreshes: bursts.map((b) => b.refreshes),
             apiCallsPerTask: bursts.reduce((s, b) => s + b.apiCalls, 0) / Math.max(1, ok),
             /** CPU milliseconds per call, by part, and the share of the machine's cores the burst kept busy. */
-            cpuMsPerCall: { here: (cpu('here') * 1000) / Math.max(1, ok), backends: (cpu('backends') * 1000) / Math.max(1, ok), postgres: (cpu('postgres') * 1000) / Math.max(1, ok) },
+            cpuMsPerCall: {
+                here: (cpu('here') * 1000) / Math.max(1, ok),
+                backends: (cpu('backends') * 1000) / Math.max(1, ok),
+                postgres: (cpu('postgres') * 1000) / Math.max(1, ok)
+            },
             busy: (cpu('here') + cpu('backends') + cpu('postgres')) / wall / availableParallelism()
         };
     };
@@ -194,7 +217,19 @@ function report(runs: Run[]): void {
         `\nSeveral instances on one PostgreSQL: ${CALLS} concurrent Tasks per burst, ${ROUNDS} bursts per row, emulator latency ${LATENCY_MS} ms per Salesforce request` +
             `\n${new Date().toISOString().slice(0, 10)} · ${cores} CPUs (${cpus()[0]?.model ?? 'unknown'}) · ${(totalmem() / 2 ** 30).toFixed(1)} GB · Node ${process.version} · load average ${LOAD_BEFORE.toFixed(2)} before the run\n`
     );
-    const header = ['instances', 'burst', 'ok/failed', 'calls/s', '× 1 inst.', 'p50 ms', 'p99 ms', 'refreshes per expiry', 'API calls/Task', 'CPU ms/call: here · backends · pg', 'cores busy'];
+    const header = [
+        'instances',
+        'burst',
+        'ok/failed',
+        'calls/s',
+        '× 1 inst.',
+        'p50 ms',
+        'p99 ms',
+        'refreshes per expiry',
+        'API calls/Task',
+        'CPU ms/call: here · backends · pg',
+        'cores busy'
+    ];
     const rows: string[][] = [];
     const base = { warm: summary(runs[0]!.warm), expired: summary(runs[0]!.expired) };
     for (const run of runs) {
@@ -225,7 +260,10 @@ function report(runs: Run[]): void {
         for (const kind of ['warm', 'expired'] as const) {
             const failures = new Map<string, number>();
             for (const b of run[kind]) for (const [why, count] of b.failures) failures.set(why, (failures.get(why) ?? 0) + count);
-            if (failures.size) console.log(`\n${run.instances} instance(s), ${kind}: ${[...failures].map(([why, count]) => `${count} × ${why}`).join(', ')}`);
+            if (failures.size)
+                console.log(
+                    `\n${run.instances} instance(s), ${kind}: ${[...failures].map(([why, count]) => `${count} × ${why}`).join(', ')}`
+                );
         }
     }
 
@@ -233,8 +271,12 @@ function report(runs: Run[]): void {
     const lastExpired = summary(last.expired);
     const refreshGoal = runs.every((run) => run.expired.every((b) => b.refreshes === 1));
     const apiGoal = runs.every((run) => Math.abs(summary(run.warm).apiCallsPerTask - 1) < 0.005);
-    console.log(`\nGoals: one token refresh per expiry in all: ${refreshGoal ? 'met' : 'NOT met'} (${runs.map((r) => `${r.instances}: ${r.expired.map((b) => b.refreshes).join('/')}`).join('; ')}).`);
-    console.log(`       one Salesforce API call per Task with a live token: ${apiGoal ? 'met' : 'NOT met'} (${runs.map((r) => `${r.instances}: ${fmt(summary(r.warm).apiCallsPerTask, 2)}`).join('; ')}).`);
+    console.log(
+        `\nGoals: one token refresh per expiry in all: ${refreshGoal ? 'met' : 'NOT met'} (${runs.map((r) => `${r.instances}: ${r.expired.map((b) => b.refreshes).join('/')}`).join('; ')}).`
+    );
+    console.log(
+        `       one Salesforce API call per Task with a live token: ${apiGoal ? 'met' : 'NOT met'} (${runs.map((r) => `${r.instances}: ${fmt(summary(r.warm).apiCallsPerTask, 2)}`).join('; ')}).`
+    );
     console.log(
         `\n${last.instances} instances against 1: ${fmt(summary(last.warm).callsPerSecond / base.warm.callsPerSecond, 2)}× the calls/s with a live token, ` +
             `${fmt(lastExpired.callsPerSecond / base.expired.callsPerSecond, 2)}× right after an expiry; p50 ${fmt(summary(last.warm).p50 / base.warm.p50, 2)}× the 1-instance p50.`

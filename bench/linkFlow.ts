@@ -66,7 +66,10 @@ function timedGateway(real: SalesforceGateway, clock: { salesforceMs: number }):
 /** Round trips the backend made (the popup's own pages at Salesforce are the browser's, not ours). */
 const BACKEND_KINDS = ['token', 'refresh', 'revoke', 'identity', 'rest'] as const;
 const backendTrips = (before: RequestCounts, after: RequestCounts) =>
-    Object.fromEntries(BACKEND_KINDS.map((kind) => [kind, after[kind] - before[kind]]).filter(([, n]) => (n as number) > 0)) as Record<string, number>;
+    Object.fromEntries(BACKEND_KINDS.map((kind) => [kind, after[kind] - before[kind]]).filter(([, n]) => (n as number) > 0)) as Record<
+        string,
+        number
+    >;
 const total = (trips: Record<string, number>) => Object.values(trips).reduce((a, b) => a + b, 0);
 
 async function main(): Promise<void> {
@@ -78,14 +81,20 @@ async function main(): Promise<void> {
         }
     });
     const links = Number(values.links);
-    console.log(`Link flow benchmark · ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version} · ${new Date().toISOString()}`);
-    console.log(`${links} links and ${links} relinks against the emulator (latency ${values.latency} ms), after ${values.warmup} warm-up links\n`);
+    console.log(
+        `Link flow benchmark · ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version} · ${new Date().toISOString()}`
+    );
+    console.log(
+        `${links} links and ${links} relinks against the emulator (latency ${values.latency} ms), after ${values.warmup} warm-up links\n`
+    );
 
     const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
     emulator.state.setLatency(Number(values.latency));
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-bench-link-'));
     const config = requireCompleteConfig(
-        parseConfig(emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'info' }))
+        parseConfig(
+            emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'info' })
+        )
     );
     const store = await LowdbStore.open(dataDir);
     const clock = { salesforceMs: 0 };
@@ -114,7 +123,9 @@ async function main(): Promise<void> {
     const { apiKey } = await services.accounts.create('Bench tenant');
     const auth = { Authorization: `Bearer ${apiKey}` };
     const once = async (person: typeof API_USER) => {
-        const session = await ours(() => request(url).post('/api/v1/link-sessions').set(auth).send({ environment: 'production' }).expect(201));
+        const session = await ours(() =>
+            request(url).post('/api/v1/link-sessions').set(auth).send({ environment: 'production' }).expect(201)
+        );
         const start = await ours(() => confirmPopup(url, new URL(session.value.body.authorizeUrl as string).pathname));
         const cookie = (start.value.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
         const final = await authorizeInEmulator(start.value.headers.location!, person);
@@ -144,12 +155,40 @@ async function main(): Promise<void> {
         const roundTrips = trips.map(total);
         const kinds = trips[trips.length - 1]!;
         console.log(`${label}`);
-        console.log(`  our side   p50 ${ms(percentile(own, 50))}   p99 ${ms(percentile(own, 99))}   (session p50 ${ms(percentile(samples.map((s) => s.session.own), 50))}, /oauth/start ${ms(percentile(samples.map((s) => s.start.own), 50))}, callback ${ms(percentile(samples.map((s) => s.callback.own), 50))})`);
-        console.log(`  Salesforce p50 ${ms(percentile(salesforce, 50))}   p99 ${ms(percentile(salesforce, 99))}   (our waits on its answers)`);
-        console.log(`  round trips to Salesforce: ${Math.max(...roundTrips)} at most, ${Math.min(...roundTrips)} at least (${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}); goal ${goal}`);
+        console.log(
+            `  our side   p50 ${ms(percentile(own, 50))}   p99 ${ms(percentile(own, 99))}   (session p50 ${ms(
+                percentile(
+                    samples.map((s) => s.session.own),
+                    50
+                )
+            )}, /oauth/start ${ms(
+                percentile(
+                    samples.map((s) => s.start.own),
+                    50
+                )
+            )}, callback ${ms(
+                percentile(
+                    samples.map((s) => s.callback.own),
+                    50
+                )
+            )})`
+        );
+        console.log(
+            `  Salesforce p50 ${ms(percentile(salesforce, 50))}   p99 ${ms(percentile(salesforce, 99))}   (our waits on its answers)`
+        );
+        console.log(
+            `  round trips to Salesforce: ${Math.max(...roundTrips)} at most, ${Math.min(...roundTrips)} at least (${Object.entries(kinds)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(', ')}); goal ${goal}`
+        );
         const ratio = percentile(own, 50) / percentile(salesforce, 50);
         console.log(`  ratio our side / Salesforce side (p50): ${ratio.toFixed(2)}\n`);
-        return { own50: percentile(own, 50), own99: percentile(own, 99), sf50: percentile(salesforce, 50), maxTrips: Math.max(...roundTrips) };
+        return {
+            own50: percentile(own, 50),
+            own99: percentile(own, 99),
+            sf50: percentile(salesforce, 50),
+            maxTrips: Math.max(...roundTrips)
+        };
     };
     // Goals: the token, then one Composite request (identity facts and permission checks); a relink adds the old token's revoke.
     const l = summarise(`link (${links})`, fresh, 2);

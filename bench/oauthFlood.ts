@@ -62,15 +62,37 @@ async function serve(accounts: number, limited: boolean): Promise<void> {
         linkedAt: at,
         lastVerifiedAt: at,
         refreshToken: { v: 2, kid: '0123456789abcdef', iv: 'A'.repeat(16), tag: 'A'.repeat(24), data: 'x'.repeat(180) },
-        permissions: { checkedAt: at, checks: Array.from({ length: 13 }, (_, c) => ({ id: `check_${c}`, label: `Permission check number ${c}`, ok: true, severity: 'error' as const })) }
+        permissions: {
+            checkedAt: at,
+            checks: Array.from({ length: 13 }, (_, c) => ({
+                id: `check_${c}`,
+                label: `Permission check number ${c}`,
+                ok: true,
+                severity: 'error' as const
+            }))
+        }
     });
     await seedStore.seed({
-        accounts: Array.from({ length: accounts }, (_, i) => ({ id: `acc_${String(i).padStart(12, '0')}`, name: `Contact center ${i}`, apiKeyHash: randomBytes(32).toString('hex'), createdAt: at })),
+        accounts: Array.from({ length: accounts }, (_, i) => ({
+            id: `acc_${String(i).padStart(12, '0')}`,
+            name: `Contact center ${i}`,
+            apiKeyHash: randomBytes(32).toString('hex'),
+            createdAt: at
+        })),
         links: Array.from({ length: accounts }, (_, i) => link(`acc_${String(i).padStart(12, '0')}`, i))
     });
     await seedStore.close();
     const config = requireCompleteConfig(
-        parseConfig({ PORT: '0', PUBLIC_URL: 'http://ccl.bench', SF_CLIENT_ID: 'bench', SF_CLIENT_SECRET: 'bench', DATA_DIR: dataDir, TOKEN_ENCRYPTION_KEY: generateEncryptionKey(), HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'error' })
+        parseConfig({
+            PORT: '0',
+            PUBLIC_URL: 'http://ccl.bench',
+            SF_CLIENT_ID: 'bench',
+            SF_CLIENT_SECRET: 'bench',
+            DATA_DIR: dataDir,
+            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
+            HEALTH_SWEEP_INTERVAL_SECONDS: '0',
+            LOG_LEVEL: 'error'
+        })
     );
     const running = await runServer(config, { logger: createLogger('error') });
     const { services } = running;
@@ -91,12 +113,21 @@ async function serve(accounts: number, limited: boolean): Promise<void> {
 // ---------------------------------------------------------------- the load
 
 async function round(accounts: number, writes: number, connections: number, limited: boolean) {
-    const child = fork(SELF, ['--serve', String(accounts), ...(limited ? ['--limited'] : [])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const ready = await new Promise<{ url: string; key: string; fileBytes: number }>((resolve) => child.once('message', (m) => resolve(m as never)));
+    const child = fork(SELF, ['--serve', String(accounts), ...(limited ? ['--limited'] : [])], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    });
+    const ready = await new Promise<{ url: string; key: string; fileBytes: number }>((resolve) =>
+        child.once('message', (m) => resolve(m as never))
+    );
     // An authenticated write: the webhook set again (the account row rewritten, the file replaced durably).
     const write = async () => {
         const started = performance.now();
-        const res = await fetch(`${ready.url}/api/v1/webhook`, { method: 'PUT', headers: { authorization: `Bearer ${ready.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://93.184.215.14/hook' }) });
+        const res = await fetch(`${ready.url}/api/v1/webhook`, {
+            method: 'PUT',
+            headers: { authorization: `Bearer ${ready.key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ url: 'https://93.184.215.14/hook' })
+        });
         await res.arrayBuffer();
         if (res.status !== 200) throw new Error(`the write answered ${res.status}`);
         return performance.now() - started;
@@ -110,7 +141,17 @@ async function round(accounts: number, writes: number, connections: number, limi
         url: ready.url,
         connections,
         duration: 600,
-        requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: n++ % 2 ? `/oauth/callback?state=${randomBytes(32).toString('base64url')}&code=x` : `/oauth/start/${randomBytes(24).toString('base64url')}` }) }]
+        requests: [
+            {
+                setupRequest: (req: Record<string, unknown>) => ({
+                    ...req,
+                    path:
+                        n++ % 2
+                            ? `/oauth/callback?state=${randomBytes(32).toString('base64url')}&code=x`
+                            : `/oauth/start/${randomBytes(24).toString('base64url')}`
+                })
+            }
+        ]
     });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const flooded: number[] = [];
@@ -119,19 +160,35 @@ async function round(accounts: number, writes: number, connections: number, limi
     const load = await flood;
     child.send('stop');
     await new Promise((resolve) => child.once('exit', resolve));
-    return { fileBytes: ready.fileBytes, idle, flooded, floodRate: load.requests.average, statuses: Object.fromEntries(Object.entries(load.statusCodeStats ?? {}).map(([code, s]) => [code, s.count])) };
+    return {
+        fileBytes: ready.fileBytes,
+        idle,
+        flooded,
+        floodRate: load.requests.average,
+        statuses: Object.fromEntries(Object.entries(load.statusCodeStats ?? {}).map(([code, s]) => [code, s.count]))
+    };
 }
 
 async function main(): Promise<void> {
     const { values } = parseArgs({
-        options: { accounts: { type: 'string', default: '400' }, writes: { type: 'string', default: '40' }, connections: { type: 'string', default: '20' }, serve: { type: 'string' }, limited: { type: 'boolean' } }
+        options: {
+            accounts: { type: 'string', default: '400' },
+            writes: { type: 'string', default: '40' },
+            connections: { type: 'string', default: '20' },
+            serve: { type: 'string' },
+            limited: { type: 'boolean' }
+        }
     });
     if (values.serve) return serve(Number(values.serve), values.limited ?? false);
     const accounts = Number(values.accounts);
     const writes = Number(values.writes);
     const connections = Number(values.connections);
-    console.log(`/oauth flood benchmark · ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version} · ${new Date().toISOString()}`);
-    console.log(`lowdb store of ${accounts} linked accounts; ${writes} authenticated writes (PUT /api/v1/webhook) idle, then under ${connections} connections of unmatched /oauth requests\n`);
+    console.log(
+        `/oauth flood benchmark · ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version} · ${new Date().toISOString()}`
+    );
+    console.log(
+        `lowdb store of ${accounts} linked accounts; ${writes} authenticated writes (PUT /api/v1/webhook) idle, then under ${connections} connections of unmatched /oauth requests\n`
+    );
     for (const limited of [false, true]) {
         const r = await round(accounts, writes, connections, limited);
         const f = (ms: number) => ms.toFixed(1);

@@ -68,12 +68,21 @@ async function serve(accountCount: number): Promise<void> {
 
     // Other tenants, so the key lookup and the status view work on a store of a realistic size.
     await services.store.seed({
-        accounts: Array.from({ length: accountCount }, (_, i) => ({ id: `acc_${randomToken(12)}`, name: `Tenant ${i}`, apiKeyHash: hashApiKey(`ccl_${randomToken(32)}`), createdAt: new Date().toISOString() }))
+        accounts: Array.from({ length: accountCount }, (_, i) => ({
+            id: `acc_${randomToken(12)}`,
+            name: `Tenant ${i}`,
+            apiKeyHash: hashApiKey(`ccl_${randomToken(32)}`),
+            createdAt: new Date().toISOString()
+        }))
     });
 
     // The benchmarked account: linked for real, through the popup flow against the emulator.
     const { apiKey } = await services.accounts.create('Bench tenant');
-    const created = await request(running.url).post('/api/v1/link-sessions').set('Authorization', `Bearer ${apiKey}`).send({ environment: 'production' }).expect(201);
+    const created = await request(running.url)
+        .post('/api/v1/link-sessions')
+        .set('Authorization', `Bearer ${apiKey}`)
+        .send({ environment: 'production' })
+        .expect(201);
     const start = await confirmPopup(running.url, new URL(created.body.authorizeUrl).pathname);
     const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
     const final = await authorizeInEmulator(start.headers.location!, { username: 'api@acme.example', password: 'demo-api-pass' });
@@ -92,7 +101,12 @@ async function serve(accountCount: number): Promise<void> {
     });
     const barePort = (bare.address() as import('node:net').AddressInfo).port;
 
-    const ready: Ready = { ours: running.url.replace('localhost', '127.0.0.1'), bare: `http://127.0.0.1:${barePort}`, key: apiKey, accounts: accountCount + 1 };
+    const ready: Ready = {
+        ours: running.url.replace('localhost', '127.0.0.1'),
+        bare: `http://127.0.0.1:${barePort}`,
+        key: apiKey,
+        accounts: accountCount + 1
+    };
     process.send!(ready);
     process.on('message', async (message) => {
         // The server process's CPU time so far, so the parent can charge each round its CPU per request.
@@ -140,9 +154,14 @@ async function main(): Promise<void> {
     const rounds = Number(values.rounds);
     const connections = Number(values.connections);
     console.log(`Status API benchmark · ${machine()} · ${new Date().toISOString()}`);
-    console.log(`GET /api/v1/link (valid key, linked account) vs a bare Express route with the same JSON; ${connections} connections, ${rounds} rounds of ${duration} s each, alternating\n`);
+    console.log(
+        `GET /api/v1/link (valid key, linked account) vs a bare Express route with the same JSON; ${connections} connections, ${rounds} rounds of ${duration} s each, alternating\n`
+    );
 
-    const child: ChildProcess = fork(SELF, ['--server', '--accounts', String(Number(values.accounts))], { execArgv: ['--import', 'tsx', ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [])], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child: ChildProcess = fork(SELF, ['--server', '--accounts', String(Number(values.accounts))], {
+        execArgv: ['--import', 'tsx', ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [])],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+    });
     const ready = await new Promise<Ready>((resolve, reject) => {
         child.once('message', (message) => resolve(message as Ready));
         child.once('exit', (code) => reject(new Error(`the server process exited (${code})`)));
@@ -163,7 +182,12 @@ async function main(): Promise<void> {
             });
             const cpuPerRequest = (await cpu()) - before;
             if (result.non2xx || result.errors) throw new Error(`${target}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-            return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs: cpuPerRequest / result.requests.total };
+            return {
+                rps: result.requests.average,
+                p50: result.latency.p50,
+                p99: result.latency.p99,
+                cpuUs: cpuPerRequest / result.requests.total
+            };
         };
         await run('bare', Number(values.warmup));
         await run('ours', Number(values.warmup));
@@ -189,8 +213,12 @@ async function main(): Promise<void> {
         console.log(`\nmedians over ${rounds} rounds (${ready.accounts} accounts in the store):`);
         console.log(`  ours  ${o.rps.toFixed(0)} req/s   p99 ${o.p99} ms   server CPU ${o.cpu.toFixed(0)} µs/request`);
         console.log(`  bare  ${b.rps.toFixed(0)} req/s   p99 ${b.p99} ms   server CPU ${b.cpu.toFixed(0)} µs/request`);
-        console.log(`ratio ours/bare requests/s: ${median(pairs).toFixed(2)} (median of the rounds' ratios ${pairs.map((p) => p.toFixed(2)).join(', ')}; goal ≥ 0.80)`);
-        console.log(`ratio bare/ours server CPU per request: ${(b.cpu / o.cpu).toFixed(2)} (the same ratio measured by CPU time, which a busy machine disturbs less)`);
+        console.log(
+            `ratio ours/bare requests/s: ${median(pairs).toFixed(2)} (median of the rounds' ratios ${pairs.map((p) => p.toFixed(2)).join(', ')}; goal ≥ 0.80)`
+        );
+        console.log(
+            `ratio bare/ours server CPU per request: ${(b.cpu / o.cpu).toFixed(2)} (the same ratio measured by CPU time, which a busy machine disturbs less)`
+        );
         console.log(`ratio ours/bare p99: ${b.p99 ? (o.p99 / b.p99).toFixed(2) : 'n/a'}`);
     } finally {
         child.send('stop');

@@ -94,8 +94,17 @@ interface Pause {
 }
 const stats = (spans: Span[], pauses: Pause[]): OpStats => {
     const values = spans.map((s) => s.ms);
-    const gcInside = (s: Span) => pauses.reduce((sum, p) => sum + Math.max(0, Math.min(s.start + s.ms, p.start + p.ms) - Math.max(s.start, p.start)), 0);
-    return { p50: percentile(values, 50), p99: percentile(values, 99), p99NetOfGc: percentile(spans.map((s) => s.ms - gcInside(s)), 99), samples: values.length };
+    const gcInside = (s: Span) =>
+        pauses.reduce((sum, p) => sum + Math.max(0, Math.min(s.start + s.ms, p.start + p.ms) - Math.max(s.start, p.start)), 0);
+    return {
+        p50: percentile(values, 50),
+        p99: percentile(values, 99),
+        p99NetOfGc: percentile(
+            spans.map((s) => s.ms - gcInside(s)),
+            99
+        ),
+        samples: values.length
+    };
 };
 
 /** The 13 permission checks a real preflight stores on every link, at their real size. */
@@ -172,8 +181,22 @@ async function measureCase(kind: StoreKind, { accounts, ledger: ledgerEntries }:
                 batch.links.push(linkFor(id, i));
                 const audit: AuditEntry[] = [
                     { at, accountId: id, action: 'account_created', outcome: 'ok' },
-                    { at, accountId: id, action: 'link', outcome: 'ok', orgId: orgOf(i), username: `api${Math.floor(i / 5)}@customer.example` },
-                    { at, accountId: id, action: 'verify', outcome: 'healthy', orgId: orgOf(i), username: `api${Math.floor(i / 5)}@customer.example` }
+                    {
+                        at,
+                        accountId: id,
+                        action: 'link',
+                        outcome: 'ok',
+                        orgId: orgOf(i),
+                        username: `api${Math.floor(i / 5)}@customer.example`
+                    },
+                    {
+                        at,
+                        accountId: id,
+                        action: 'verify',
+                        outcome: 'healthy',
+                        orgId: orgOf(i),
+                        username: `api${Math.floor(i / 5)}@customer.example`
+                    }
                 ];
                 batch.audit.push(...audit);
             }
@@ -184,7 +207,11 @@ async function measureCase(kind: StoreKind, { accounts, ledger: ledgerEntries }:
             const calls: Record<string, TaskLedgerEntry> = {};
             for (let j = from; j < Math.min(ledgerEntries, from + SEED_LEDGER); j++) {
                 const i = j % accounts;
-                calls[ledgerKey(idOf(i), orgOf(i), `call-${i}-${Math.floor(j / accounts)}`)] = { state: 'created', taskId: '00T000000000001AAA', at };
+                calls[ledgerKey(idOf(i), orgOf(i), `call-${i}-${Math.floor(j / accounts)}`)] = {
+                    state: 'created',
+                    taskId: '00T000000000001AAA',
+                    at
+                };
             }
             await store0.seed({ taskLedger: { startedAt: at, calls } });
         }
@@ -204,14 +231,23 @@ async function measureCase(kind: StoreKind, { accounts, ledger: ledgerEntries }:
         let mainBytes: number;
         let totalBytes: number;
         if (store instanceof PgStore) {
-            mainBytes = totalBytes = Number((await store.pool.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n')).rows[0]!.n);
+            mainBytes = totalBytes = Number(
+                (await store.pool.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n')).rows[0]!.n
+            );
         } else {
             mainBytes = await sizeOf('db.json');
             totalBytes = mainBytes + (await sizeOf('audit.jsonl')) + (await sizeOf('ledger.jsonl'));
         }
 
         const config = requireCompleteConfig(
-            parseConfig({ PUBLIC_URL: 'http://ccl.bench', SF_CLIENT_ID: 'bench', SF_CLIENT_SECRET: 'bench', DATA_DIR: dataDir, TOKEN_ENCRYPTION_KEY: generateEncryptionKey(), HEALTH_SWEEP_INTERVAL_SECONDS: '0' })
+            parseConfig({
+                PUBLIC_URL: 'http://ccl.bench',
+                SF_CLIENT_ID: 'bench',
+                SF_CLIENT_SECRET: 'bench',
+                DATA_DIR: dataDir,
+                TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
+                HEALTH_SWEEP_INTERVAL_SECONDS: '0'
+            })
         );
         const logger = createLogger('info', new PassThrough().resume());
         const services = buildServices({ config, store, logger });
@@ -245,7 +281,14 @@ async function measureCase(kind: StoreKind, { accounts, ledger: ledgerEntries }:
                 const holders = await tx.links.ofApiUser(record.orgId, record.userId, { except: record.accountId });
                 if (holders.length >= 5) throw new Error('five');
                 await tx.links.put(record);
-                await tx.audit.append({ at, accountId: record.accountId, action: 'link', outcome: 'ok', orgId: record.orgId, username: record.username });
+                await tx.audit.append({
+                    at,
+                    accountId: record.accountId,
+                    action: 'link',
+                    outcome: 'ok',
+                    orgId: record.orgId,
+                    username: record.username
+                });
             });
         // A call's Task recorded in the ledger: the claim, then the Task id.
         const recordCall = async (id: string, orgId: string, callId: string) => {
@@ -267,7 +310,9 @@ async function measureCase(kind: StoreKind, { accounts, ledger: ledgerEntries }:
         peakRss = process.memoryUsage().rss;
         memory = setInterval(sample, 20);
         const pauses: Pause[] = [];
-        const observer = new PerformanceObserver((list) => void pauses.push(...list.getEntries().map((e) => ({ start: e.startTime, ms: e.duration }))));
+        const observer = new PerformanceObserver(
+            (list) => void pauses.push(...list.getEntries().map((e) => ({ start: e.startTime, ms: e.duration })))
+        );
         observer.observe({ entryTypes: ['gc'] });
         const measuring = performance.now();
         const ops: Record<Op, Span[]> = { link: [], unlink: [], ledger: [], statusAfterWrite: [], statusOtherAccount: [] };
@@ -301,7 +346,12 @@ async function measureCase(kind: StoreKind, { accounts, ledger: ledgerEntries }:
             peakRss,
             baselineBefore,
             baselineAfter,
-            gc: { pauses: pauses.length, maxMs: Math.max(0, ...pauses.map((p) => p.ms)), totalMs: pauses.reduce((sum, p) => sum + p.ms, 0), measuringMs },
+            gc: {
+                pauses: pauses.length,
+                maxMs: Math.max(0, ...pauses.map((p) => p.ms)),
+                totalMs: pauses.reduce((sum, p) => sum + p.ms, 0),
+                measuringMs
+            },
             wallMs: performance.now() - wallStarted
         };
     } finally {
@@ -329,14 +379,16 @@ async function machineBaseline(dir: string): Promise<number> {
 const mb = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GB` : `${(bytes / 2 ** 20).toFixed(1)} MB`);
 const f = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 const n = (count: number) => count.toLocaleString('en');
-const x = (ratio: number) => `×${ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}`;
+const x = (ratio: number) =>
+    `×${ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}`;
 const label = (c: Case) => `${n(c.accounts)} accounts, ${n(c.ledger)} ledger entries`;
 const sameCase = (a: Case, b: Case) => a.accounts === b.accounts && a.ledger === b.ledger;
 
 function parseCases(sizes: string, callsPerAccount: number): Case[] {
     return sizes.split(',').map((part) => {
         const [accounts, ledger] = part.split(':').map(Number);
-        if (!Number.isInteger(accounts) || accounts! < 1 || (ledger !== undefined && !(Number.isInteger(ledger) && ledger >= 0))) throw new Error(`--sizes: "${part}" is not accounts or accounts:ledgerEntries`);
+        if (!Number.isInteger(accounts) || accounts! < 1 || (ledger !== undefined && !(Number.isInteger(ledger) && ledger >= 0)))
+            throw new Error(`--sizes: "${part}" is not accounts or accounts:ledgerEntries`);
         return { accounts: accounts!, ledger: ledger ?? accounts! * callsPerAccount };
     });
 }
@@ -358,7 +410,10 @@ function printRow(r: CaseResult): void {
  * through the two largest sizes measured; a p99 (too noisy for a line) at the largest size's p99/p50.
  * A floor more than a forecast: the heap's garbage collection grows faster than the file.
  */
-function extrapolate(measured: CaseResult[], target: Case): { link: OpStats; unlink: OpStats; openMs: number; mainBytes: number; rssAfterOpen: number; from: [CaseResult, CaseResult] } | undefined {
+function extrapolate(
+    measured: CaseResult[],
+    target: Case
+): { link: OpStats; unlink: OpStats; openMs: number; mainBytes: number; rssAfterOpen: number; from: [CaseResult, CaseResult] } | undefined {
     const byAccounts = measured.filter((r) => r.accounts < target.accounts).sort((a, b) => a.accounts - b.accounts);
     if (byAccounts.length < 2) return undefined;
     const [a, b] = byAccounts.slice(-2) as [CaseResult, CaseResult];
@@ -368,7 +423,14 @@ function extrapolate(measured: CaseResult[], target: Case): { link: OpStats; unl
         const p99 = (p50 * b.ops[k].p99) / b.ops[k].p50;
         return { p50, p99, p99NetOfGc: p99, samples: 0 };
     };
-    return { link: op('link'), unlink: op('unlink'), openMs: line(a.openMs, b.openMs), mainBytes: line(a.mainBytes, b.mainBytes), rssAfterOpen: line(a.rssAfterOpen, b.rssAfterOpen), from: [a, b] };
+    return {
+        link: op('link'),
+        unlink: op('unlink'),
+        openMs: line(a.openMs, b.openMs),
+        mainBytes: line(a.mainBytes, b.mainBytes),
+        rssAfterOpen: line(a.rssAfterOpen, b.rssAfterOpen),
+        from: [a, b]
+    };
 }
 
 async function main(): Promise<void> {
@@ -385,7 +447,8 @@ async function main(): Promise<void> {
         }
     });
     /** Writes sampled per operation: fewer as lowdb's links' file grows, since each of its link writes rewrites all of it. */
-    const writesFor = (accounts: number, kind: StoreKind) => (values.writes ? Number(values.writes) : kind === 'postgres' || accounts <= 1_000 ? 200 : accounts <= 10_000 ? 30 : 5);
+    const writesFor = (accounts: number, kind: StoreKind) =>
+        values.writes ? Number(values.writes) : kind === 'postgres' || accounts <= 1_000 ? 200 : accounts <= 10_000 ? 30 : 5;
     if (values.child) {
         const [target] = parseCases(values.child, 0);
         const kind = values.kind as StoreKind;
@@ -396,13 +459,21 @@ async function main(): Promise<void> {
 
     const cases = parseCases(values.sizes, Number(values.calls));
     const kinds = values.stores.split(',') as StoreKind[];
-    for (const kind of kinds) if (kind !== 'lowdb' && kind !== 'postgres') throw new Error(`--stores: "${kind}" is neither lowdb nor postgres`);
-    if (kinds.includes('postgres') && !process.env.DATABASE_URL) throw new Error('--stores postgres needs DATABASE_URL (a server this benchmark may create a database on)');
+    for (const kind of kinds)
+        if (kind !== 'lowdb' && kind !== 'postgres') throw new Error(`--stores: "${kind}" is neither lowdb nor postgres`);
+    if (kinds.includes('postgres') && !process.env.DATABASE_URL)
+        throw new Error('--stores postgres needs DATABASE_URL (a server this benchmark may create a database on)');
     const lowdbMax = Number(values['lowdb-max']);
     const load = () => loadavg()[0]!.toFixed(1);
-    console.log(`Store scale benchmark · ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version} · ${new Date().toISOString()} · load average ${load()}`);
-    console.log(`stores: ${kinds.join(', ')}${kinds.includes('postgres') ? '' : ' (set DATABASE_URL to compare PostgreSQL)'}; every account linked, 3 audit entries each; one process per case and store`);
-    console.log('baseline: p50 of a durable 1 MB JSON file replace in the same process (lowdb rewrites db.json this way on every link write)\n');
+    console.log(
+        `Store scale benchmark · ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version} · ${new Date().toISOString()} · load average ${load()}`
+    );
+    console.log(
+        `stores: ${kinds.join(', ')}${kinds.includes('postgres') ? '' : ' (set DATABASE_URL to compare PostgreSQL)'}; every account linked, 3 audit entries each; one process per case and store`
+    );
+    console.log(
+        'baseline: p50 of a durable 1 MB JSON file replace in the same process (lowdb rewrites db.json this way on every link write)\n'
+    );
 
     const results: CaseResult[] = [];
     const skipped: Case[] = [];
@@ -410,12 +481,25 @@ async function main(): Promise<void> {
         for (const kind of kinds) {
             if (kind === 'lowdb' && target.accounts > lowdbMax) {
                 skipped.push(target);
-                console.log(`lowdb    ${label(target)}: skipped, above --lowdb-max ${n(lowdbMax)} (every link write rewrites db.json, whose size grows with the accounts); see the extrapolation below`);
+                console.log(
+                    `lowdb    ${label(target)}: skipped, above --lowdb-max ${n(lowdbMax)} (every link write rewrites db.json, whose size grows with the accounts); see the extrapolation below`
+                );
                 continue;
             }
-            const args = ['--child', `${target.accounts}:${target.ledger}`, '--kind', kind, '--reads', values.reads, ...(values.writes ? ['--writes', values.writes] : [])];
+            const args = [
+                '--child',
+                `${target.accounts}:${target.ledger}`,
+                '--kind',
+                kind,
+                '--reads',
+                values.reads,
+                ...(values.writes ? ['--writes', values.writes] : [])
+            ];
             const result = await new Promise<CaseResult | undefined>((resolve) => {
-                const child = fork(SELF, args, { execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+                const child = fork(SELF, args, {
+                    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=8192'],
+                    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+                });
                 let answer: CaseResult | undefined;
                 child.once('message', (message) => (answer = message as CaseResult));
                 child.once('exit', (code, signal) => {
@@ -445,7 +529,9 @@ async function main(): Promise<void> {
         const list = results.filter((r) => r.kind === kind).sort((a, b) => a.accounts - b.accounts || a.ledger - b.ledger);
         if (list.length < 2) continue;
         const base = list[0]!;
-        console.log(`\n${kind}, as ratios to ${label(base)} (link p99 ${f(base.ops.link.p99)} ms, open ${f(base.openMs)} ms, RSS after open ${mb(base.rssAfterOpen)}):`);
+        console.log(
+            `\n${kind}, as ratios to ${label(base)} (link p99 ${f(base.ops.link.p99)} ms, open ${f(base.openMs)} ms, RSS after open ${mb(base.rssAfterOpen)}):`
+        );
         for (const r of list.slice(1)) {
             const p99 = (op: Op) => x(r.ops[op].p99 / Math.max(base.ops[op].p99, 0.001));
             console.log(
@@ -470,7 +556,10 @@ async function main(): Promise<void> {
                 `measure it with --lowdb-max ${target.accounts}`
         );
         const postgres = results.find((r) => r.kind === 'postgres' && sameCase(r, target));
-        if (postgres) console.log(`  postgres (measured) / lowdb (extrapolated): link p99 ${x(postgres.ops.link.p99 / guess.link.p99)}, open ${x(postgres.openMs / guess.openMs)}`);
+        if (postgres)
+            console.log(
+                `  postgres (measured) / lowdb (extrapolated): link p99 ${x(postgres.ops.link.p99 / guess.link.p99)}, open ${x(postgres.openMs / guess.openMs)}`
+            );
     }
 
     // Where writes pass 20 ms, along each store's curve (the cases with the default ledger per account).
@@ -479,13 +568,19 @@ async function main(): Promise<void> {
         if (!list.length) continue;
         const worst = (r: CaseResult) => Math.max(r.ops.link.p99, r.ops.unlink.p99, r.ops.ledger.p99);
         const over = list.findIndex((r) => worst(r) >= WRITE_P99_LIMIT_MS);
-        if (over < 0) console.log(`\n${kind}: every write's p99 stays under ${WRITE_P99_LIMIT_MS} ms up to ${n(list.at(-1)!.accounts)} accounts`);
-        else if (over === 0) console.log(`\n${kind}: a write's p99 passes ${WRITE_P99_LIMIT_MS} ms already at ${n(list[0]!.accounts)} accounts (${f(worst(list[0]!))} ms)`);
+        if (over < 0)
+            console.log(`\n${kind}: every write's p99 stays under ${WRITE_P99_LIMIT_MS} ms up to ${n(list.at(-1)!.accounts)} accounts`);
+        else if (over === 0)
+            console.log(
+                `\n${kind}: a write's p99 passes ${WRITE_P99_LIMIT_MS} ms already at ${n(list[0]!.accounts)} accounts (${f(worst(list[0]!))} ms)`
+            );
         else {
             const a = list[over - 1]!;
             const b = list[over]!;
             const t = (WRITE_P99_LIMIT_MS - worst(a)) / (worst(b) - worst(a));
-            console.log(`\n${kind}: a write's p99 passes ${WRITE_P99_LIMIT_MS} ms between ${n(a.accounts)} (${f(worst(a))} ms) and ${n(b.accounts)} accounts (${f(worst(b))} ms); by linear interpolation at about ${n(Math.round(a.accounts + t * (b.accounts - a.accounts)))} accounts`);
+            console.log(
+                `\n${kind}: a write's p99 passes ${WRITE_P99_LIMIT_MS} ms between ${n(a.accounts)} (${f(worst(a))} ms) and ${n(b.accounts)} accounts (${f(worst(b))} ms); by linear interpolation at about ${n(Math.round(a.accounts + t * (b.accounts - a.accounts)))} accounts`
+            );
         }
     }
 
@@ -495,12 +590,16 @@ async function main(): Promise<void> {
         if (!found) return console.log(`  ${what}: not measured in this run`);
         const p99 = found.ops.link.p99;
         const against = compare ? `; against ${label(compare)} in this run ${x(p99 / compare.ops.link.p99)}` : '';
-        console.log(`  ${what}: link p99 ${f(p99)} ms (${label(found)}) — ${p99 < WRITE_P99_LIMIT_MS ? 'met' : 'NOT met'}${against}; net of GC pauses ${f(found.ops.link.p99NetOfGc)} ms`);
+        console.log(
+            `  ${what}: link p99 ${f(p99)} ms (${label(found)}) — ${p99 < WRITE_P99_LIMIT_MS ? 'met' : 'NOT met'}${against}; net of GC pauses ${f(found.ops.link.p99NetOfGc)} ms`
+        );
     };
     const largest = (list: CaseResult[]) => list.sort((a, b) => b.ledger - a.ledger)[0];
     goal('postgres at 100,000 accounts', largest(results.filter((r) => r.kind === 'postgres' && r.accounts === 100_000)));
     const bigLedger = largest(results.filter((r) => r.kind === 'lowdb' && r.accounts === 1_000 && r.ledger >= 1_000_000));
-    const smallLedger = results.filter((r) => r.kind === 'lowdb' && r.accounts === 1_000 && r.ledger < 1_000_000).sort((a, b) => a.ledger - b.ledger)[0];
+    const smallLedger = results
+        .filter((r) => r.kind === 'lowdb' && r.accounts === 1_000 && r.ledger < 1_000_000)
+        .sort((a, b) => a.ledger - b.ledger)[0];
     goal('lowdb at 1,000 accounts with 1,000,000 ledger entries', bigLedger, smallLedger);
 }
 

@@ -6,7 +6,18 @@ import assert from 'node:assert/strict';
 import type { Snapshot } from '../server/store/types.ts';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { PEOPLE, TEST_TIMEOUT_MS, docsImage, linkThroughApi, missingBrowser, useBrowser, waitForBadge, waitForText, withPreview, type Stack } from './helpers.ts';
+import {
+    PEOPLE,
+    TEST_TIMEOUT_MS,
+    docsImage,
+    linkThroughApi,
+    missingBrowser,
+    useBrowser,
+    waitForBadge,
+    waitForText,
+    withPreview,
+    type Stack
+} from './helpers.ts';
 import { readCustomLabels } from '../preview/labels.ts';
 
 const skip = missingBrowser();
@@ -94,7 +105,10 @@ describe('API usage and help on the card', { skip }, () => {
             await page.getByRole('alertdialog').getByRole('button', { name: 'OK' }).click();
             await waitForBadge(page, 'Unlinked');
 
-            const unlinks = ((db: Snapshot) => db.audit.filter((entry) => entry.accountId === stack.demo.account.id && entry.action === 'unlink'))(await stack.demo.backend.services.store.dump());
+            const unlinks = ((db: Snapshot) =>
+                db.audit.filter((entry) => entry.accountId === stack.demo.account.id && entry.action === 'unlink'))(
+                await stack.demo.backend.services.store.dump()
+            );
             assert.equal(unlinks.length, 1);
             assert.equal(unlinks[0]!.actor?.username, PEOPLE.acmeAdmin.username, 'the admin the page stands for');
             assert.deepEqual(problems, []);

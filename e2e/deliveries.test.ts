@@ -6,7 +6,18 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { PEOPLE, TEST_TIMEOUT_MS, cardError, linkThroughApi, missingBrowser, useBrowser, waitForBadge, waitForText, withPreview, type Stack } from './helpers.ts';
+import {
+    PEOPLE,
+    TEST_TIMEOUT_MS,
+    cardError,
+    linkThroughApi,
+    missingBrowser,
+    useBrowser,
+    waitForBadge,
+    waitForText,
+    withPreview,
+    type Stack
+} from './helpers.ts';
 
 const skip = missingBrowser();
 
@@ -105,77 +116,88 @@ async function refreshUntil(page: Page, pattern: RegExp, withinMs = 15_000): Pro
 describe('Webhook deliveries on the card', { skip }, () => {
     const browser = useBrowser();
 
-    it('shows each status change the webhook was sent, with its state, change, attempts and HTTP status', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        const receiver = await startReceiver(200);
-        t.after(() => receiver.close());
-        await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
-            const apiKey = await useOneKeyAccount(page, stack);
-            await waitForText(page.locator('[data-id="webhook-deliveries-empty"]'), /No webhook events yet/);
-            assert.equal(await deliveries(page).count(), 0);
+    it(
+        'shows each status change the webhook was sent, with its state, change, attempts and HTTP status',
+        { timeout: TEST_TIMEOUT_MS },
+        async (t) => {
+            const receiver = await startReceiver(200);
+            t.after(() => receiver.close());
+            await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
+                const apiKey = await useOneKeyAccount(page, stack);
+                await waitForText(page.locator('[data-id="webhook-deliveries-empty"]'), /No webhook events yet/);
+                assert.equal(await deliveries(page).count(), 0);
 
-            await setWebhook(stack, apiKey, receiver.url);
-            await linkThroughApi(stack, apiKey, PEOPLE.acmeApi);
-            await receivedAtLeast(receiver, 1);
-            await page.reload();
-            await waitForBadge(page, 'Linked');
-            const linked = await waitForText(deliveries(page).first(), /Delivered/);
-            assert.match(linked, /Unlinked → Linked/);
-            assert.match(linked, /Attempts: 1/);
-            assert.match(linked, /HTTP 200/);
-            assert.doesNotMatch(linked, /Next attempt/);
-            assert.equal(await page.locator('[data-id="webhook-deliveries-empty"]').count(), 0);
+                await setWebhook(stack, apiKey, receiver.url);
+                await linkThroughApi(stack, apiKey, PEOPLE.acmeApi);
+                await receivedAtLeast(receiver, 1);
+                await page.reload();
+                await waitForBadge(page, 'Linked');
+                const linked = await waitForText(deliveries(page).first(), /Delivered/);
+                assert.match(linked, /Unlinked → Linked/);
+                assert.match(linked, /Attempts: 1/);
+                assert.match(linked, /HTTP 200/);
+                assert.doesNotMatch(linked, /Next attempt/);
+                assert.equal(await page.locator('[data-id="webhook-deliveries-empty"]').count(), 0);
 
-            // A status change made from the card: Verify finds the API user's tokens revoked.
-            stack.demo.emulator.state.revokeUserTokens(PEOPLE.acmeApi.username);
-            await page.locator('[data-id="verify"] button').click();
-            await waitForBadge(page, 'Needs relink');
-            await waitForText(deliveries(page).first(), /Linked → Needs relink/);
-            const relink = await refreshUntil(page, /Delivered/);
-            assert.match(relink, /Linked → Needs relink/);
-            assert.match(relink, /HTTP 200/);
-            assert.equal(await deliveries(page).count(), 2, 'newest first, both changes');
-            assert.match(await deliveries(page).nth(1).innerText(), /Unlinked → Linked/);
+                // A status change made from the card: Verify finds the API user's tokens revoked.
+                stack.demo.emulator.state.revokeUserTokens(PEOPLE.acmeApi.username);
+                await page.locator('[data-id="verify"] button').click();
+                await waitForBadge(page, 'Needs relink');
+                await waitForText(deliveries(page).first(), /Linked → Needs relink/);
+                const relink = await refreshUntil(page, /Delivered/);
+                assert.match(relink, /Linked → Needs relink/);
+                assert.match(relink, /HTTP 200/);
+                assert.equal(await deliveries(page).count(), 2, 'newest first, both changes');
+                assert.match(await deliveries(page).nth(1).innerText(), /Unlinked → Linked/);
 
-            await receivedAtLeast(receiver, 2);
-            assert.deepEqual(
-                receiver.received.map(({ type, data }) => [type, data.from, data.to]),
-                [
-                    ['link.status_changed', 'unlinked', 'linked'],
-                    ['link.status_changed', 'linked', 'needs_relink']
-                ]
-            );
-            assert.equal(await cardError(page).count(), 0);
-            assert.deepEqual(problems, []);
-        });
-    });
+                await receivedAtLeast(receiver, 2);
+                assert.deepEqual(
+                    receiver.received.map(({ type, data }) => [type, data.from, data.to]),
+                    [
+                        ['link.status_changed', 'unlinked', 'linked'],
+                        ['link.status_changed', 'linked', 'needs_relink']
+                    ]
+                );
+                assert.equal(await cardError(page).count(), 0);
+                assert.deepEqual(problems, []);
+            });
+        }
+    );
 
-    it('shows a delivery the webhook refused as pending, with the next attempt, then as failed once given up', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        const receiver = await startReceiver(500);
-        t.after(() => receiver.close());
-        await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
-            const apiKey = await useOneKeyAccount(page, stack);
-            await setWebhook(stack, apiKey, receiver.url);
-            await linkThroughApi(stack, apiKey, PEOPLE.acmeApi);
-            await receivedAtLeast(receiver, 1);
-            await page.reload();
-            await waitForBadge(page, 'Linked');
+    it(
+        'shows a delivery the webhook refused as pending, with the next attempt, then as failed once given up',
+        { timeout: TEST_TIMEOUT_MS },
+        async (t) => {
+            const receiver = await startReceiver(500);
+            t.after(() => receiver.close());
+            await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
+                const apiKey = await useOneKeyAccount(page, stack);
+                await setWebhook(stack, apiKey, receiver.url);
+                await linkThroughApi(stack, apiKey, PEOPLE.acmeApi);
+                await receivedAtLeast(receiver, 1);
+                await page.reload();
+                await waitForBadge(page, 'Linked');
 
-            const pending = await waitForText(deliveries(page).first(), /Pending/);
-            assert.match(pending, /Unlinked → Linked/);
-            assert.match(pending, /Next attempt/);
-            assert.match(pending, /The webhook answered HTTP 500\./);
-            assert.match(pending, /Attempts: [1-9]/);
-            assert.match((await page.locator('[data-id="delivery-outcome"]').first().getAttribute('class')) ?? '', /slds-text-color_error/);
+                const pending = await waitForText(deliveries(page).first(), /Pending/);
+                assert.match(pending, /Unlinked → Linked/);
+                assert.match(pending, /Next attempt/);
+                assert.match(pending, /The webhook answered HTTP 500\./);
+                assert.match(pending, /Attempts: [1-9]/);
+                assert.match(
+                    (await page.locator('[data-id="delivery-outcome"]').first().getAttribute('class')) ?? '',
+                    /slds-text-color_error/
+                );
 
-            // Removed before its next attempt (at most 16 s later): the event is given up then.
-            const removed = await api(stack, apiKey, 'DELETE', '/webhook');
-            assert.deepEqual(removed, { status: 200, json: { removed: true } });
-            const failed = await refreshUntil(page, /Failed/, 30_000);
-            assert.match(failed, /The webhook was removed before this event was delivered\./);
-            assert.doesNotMatch(failed, /Next attempt/);
-            assert.deepEqual(problems, []);
-        });
-    });
+                // Removed before its next attempt (at most 16 s later): the event is given up then.
+                const removed = await api(stack, apiKey, 'DELETE', '/webhook');
+                assert.deepEqual(removed, { status: 200, json: { removed: true } });
+                const failed = await refreshUntil(page, /Failed/, 30_000);
+                assert.match(failed, /The webhook was removed before this event was delivered\./);
+                assert.doesNotMatch(failed, /Next attempt/);
+                assert.deepEqual(problems, []);
+            });
+        }
+    );
 
     it('is left out, without an error, when the account has a separate platform key', { timeout: TEST_TIMEOUT_MS }, async (t) => {
         const receiver = await startReceiver(200);

@@ -47,7 +47,15 @@ export async function launchBrowser(): Promise<Browser> {
     if (!executablePath) throw new Error(`No Chromium: ${INSTALL_COMMAND}`);
     return chromium.launch({
         executablePath,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+        args: [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--no-first-run'
+        ]
     });
 }
 
@@ -96,7 +104,11 @@ export interface Session {
 }
 
 /** Opens the preview page in a new browser context; `org` picks the emulated org (?org=acmeUat). */
-export async function openPreview(browser: Browser, stack: Stack, options: { org?: string; initScript?: () => void } = {}): Promise<Session> {
+export async function openPreview(
+    browser: Browser,
+    stack: Stack,
+    options: { org?: string; initScript?: () => void } = {}
+): Promise<Session> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US', timezoneId: 'UTC' });
     context.setDefaultTimeout(STEP_MS);
     if (options.initScript) await context.addInitScript(options.initScript);
@@ -156,7 +168,11 @@ export async function waitForText(locator: Locator, pattern: RegExp): Promise<st
  * Link ▾ (or Relink ▾) → the menu item; `confirm` answers the "Link a different org?" dialog with OK. Returns the login
  * popup (none when `popup: false`).
  */
-export async function chooseEnvironment(page: Page, item: RegExp, options: { confirm?: boolean; popup?: boolean } = {}): Promise<Page | undefined> {
+export async function chooseEnvironment(
+    page: Page,
+    item: RegExp,
+    options: { confirm?: boolean; popup?: boolean } = {}
+): Promise<Page | undefined> {
     await linkMenuButton(page).click();
     const popup = options.popup === false ? undefined : page.waitForEvent('popup');
     await page.getByRole('menuitem', { name: item }).click();
@@ -168,7 +184,12 @@ export async function chooseEnvironment(page: Page, item: RegExp, options: { con
 }
 
 /** Runs one browser test on its own stack and browser context, and keeps a screenshot of how the page ended. */
-export async function withPreview(browser: Browser, name: string, options: { org?: string; initScript?: () => void }, run: (session: Session, stack: Stack) => Promise<void>): Promise<void> {
+export async function withPreview(
+    browser: Browser,
+    name: string,
+    options: { org?: string; initScript?: () => void },
+    run: (session: Session, stack: Stack) => Promise<void>
+): Promise<void> {
     const stack = await startStack();
     let session: Session | undefined;
     try {

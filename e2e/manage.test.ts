@@ -31,7 +31,10 @@ async function focused(page: Page): Promise<string> {
         let element = document.activeElement;
         while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
         if (!element) return '';
-        const label = element.tagName === 'INPUT' ? element.getAttribute('name') : (element.getAttribute('aria-label') ?? (element.textContent ?? '').trim());
+        const label =
+            element.tagName === 'INPUT'
+                ? element.getAttribute('name')
+                : (element.getAttribute('aria-label') ?? (element.textContent ?? '').trim());
         return `${element.tagName.toLowerCase()} ${label}`.trim();
     });
 }
@@ -177,34 +180,38 @@ describe('managing the link from the card', { skip }, () => {
         });
     });
 
-    it('opens the login window from the offered link when the click allows it, and that window closes itself', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        // The first window.open (after the Apex call, with no click behind it) is blocked; the link's click is not.
-        const blockFirstPopup = (): void => {
-            const open = window.open.bind(window);
-            let blocked = false;
-            window.open = (...args: Parameters<typeof window.open>) => {
-                if (!blocked) {
-                    blocked = true;
-                    return null;
-                }
-                return open(...args);
+    it(
+        'opens the login window from the offered link when the click allows it, and that window closes itself',
+        { timeout: TEST_TIMEOUT_MS },
+        async (t) => {
+            // The first window.open (after the Apex call, with no click behind it) is blocked; the link's click is not.
+            const blockFirstPopup = (): void => {
+                const open = window.open.bind(window);
+                let blocked = false;
+                window.open = (...args: Parameters<typeof window.open>) => {
+                    if (!blocked) {
+                        blocked = true;
+                        return null;
+                    }
+                    return open(...args);
+                };
             };
-        };
-        await withPreview(browser(), t.name, { initScript: blockFirstPopup }, async ({ page }) => {
-            await chooseEnvironment(page, /^Production/, { popup: false });
-            await waitForText(page.locator('[data-id="popup-blocked"]'), /blocked the login window/);
-            const opened = page.waitForEvent('popup');
-            await page.locator('[data-id="popup-link"]').click();
-            const popup = await opened;
-            await popup.locator('input[name="username"]').waitFor();
-            assert.equal(await page.locator('[data-id="popup-link"]').count(), 0);
-            await logIn(popup, PEOPLE.acmeApi);
-            const closed = popup.waitForEvent('close');
-            await decide(popup, 'Allow');
-            await closed;
-            await waitForBadge(page, 'Linked');
-        });
-    });
+            await withPreview(browser(), t.name, { initScript: blockFirstPopup }, async ({ page }) => {
+                await chooseEnvironment(page, /^Production/, { popup: false });
+                await waitForText(page.locator('[data-id="popup-blocked"]'), /blocked the login window/);
+                const opened = page.waitForEvent('popup');
+                await page.locator('[data-id="popup-link"]').click();
+                const popup = await opened;
+                await popup.locator('input[name="username"]').waitFor();
+                assert.equal(await page.locator('[data-id="popup-link"]').count(), 0);
+                await logIn(popup, PEOPLE.acmeApi);
+                const closed = popup.waitForEvent('close');
+                await decide(popup, 'Allow');
+                await closed;
+                await waitForBadge(page, 'Linked');
+            });
+        }
+    );
 
     it('links by keyboard alone: Tab to Link, arrow keys in the menu, typing in the popup', { timeout: TEST_TIMEOUT_MS }, async (t) => {
         await withPreview(browser(), t.name, {}, async ({ page, problems }) => {

@@ -8,7 +8,9 @@ import { INSTALL_COMMAND, chromiumPath } from './helpers.ts';
 const browser = chromiumPath();
 if (!browser) {
     const line = '!'.repeat(78);
-    console.error(`\n${line}\n  The browser tests need Chromium, and none was found at ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'}.\n  Install it with:   ${INSTALL_COMMAND}   (as root; or set CHROMIUM_PATH)\n${process.env.CI === 'true' ? '  CI=true: this is a failure.' : '  The browser tests are SKIPPED.'}\n${line}\n`);
+    console.error(
+        `\n${line}\n  The browser tests need Chromium, and none was found at ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'}.\n  Install it with:   ${INSTALL_COMMAND}   (as root; or set CHROMIUM_PATH)\n${process.env.CI === 'true' ? '  CI=true: this is a failure.' : '  The browser tests are SKIPPED.'}\n${line}\n`
+    );
     if (process.env.CI === 'true') process.exit(1);
 } else {
     const result = await buildPreview();

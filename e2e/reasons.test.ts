@@ -3,7 +3,20 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PEOPLE, TEST_TIMEOUT_MS, chooseEnvironment, decide, detail, docsImage, logIn, missingBrowser, useBrowser, waitForBadge, waitForText, withPreview } from './helpers.ts';
+import {
+    PEOPLE,
+    TEST_TIMEOUT_MS,
+    chooseEnvironment,
+    decide,
+    detail,
+    docsImage,
+    logIn,
+    missingBrowser,
+    useBrowser,
+    waitForBadge,
+    waitForText,
+    withPreview
+} from './helpers.ts';
 
 const skip = missingBrowser();
 
@@ -27,9 +40,14 @@ describe('Needs relink reasons on the card', { skip }, () => {
             // Read again as the admin finds it later (no toast over it).
             await page.reload();
             await waitForBadge(page, 'Needs relink');
-            const day = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(new Date(refreshed.createdDate));
+            const day = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(
+                new Date(refreshed.createdDate)
+            );
             const reason = await waitForText(page.locator('[data-id="org-reason"]'), /refreshed/);
-            assert.equal(reason.trim(), `This sandbox was refreshed on ${day}: the link still points at Acme UAT (${linkedOrg.orgId}), the org it was copied from. Relink it.`);
+            assert.equal(
+                reason.trim(),
+                `This sandbox was refreshed on ${day}: the link still points at Acme UAT (${linkedOrg.orgId}), the org it was copied from. Relink it.`
+            );
             await docsImage(page.locator('c-contact-center-link'), 'needs-relink-card-reason');
             assert.deepEqual(problems, []);
         });

@@ -8,183 +8,189 @@ import type { EmulatorClient, FaultKind, FaultMode, PermissionPatch } from './st
 class BadRequest extends Error {}
 
 function jsonBody(ctx: Ctx): Record<string, unknown> {
-  if (!ctx.body.length) return {};
-  try {
-    const v: unknown = JSON.parse(ctx.body.toString('utf8'));
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // reported below
-  }
-  throw new BadRequest('the body must be a JSON object');
+    if (!ctx.body.length) return {};
+    try {
+        const v: unknown = JSON.parse(ctx.body.toString('utf8'));
+        if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+        // reported below
+    }
+    throw new BadRequest('the body must be a JSON object');
 }
 
 function orgKey(raw: string): OrgKey {
-  if (!(ORG_KEYS as readonly string[]).includes(raw)) throw new BadRequest(`unknown org ${raw}; known: ${ORG_KEYS.join(', ')}`);
-  return raw as OrgKey;
+    if (!(ORG_KEYS as readonly string[]).includes(raw)) throw new BadRequest(`unknown org ${raw}; known: ${ORG_KEYS.join(', ')}`);
+    return raw as OrgKey;
 }
 
 function num(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadRequest(`${name} must be a number`);
-  return v;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadRequest(`${name} must be a number`);
+    return v;
 }
 
 export function handleControl(ctx: Ctx): void {
-  const st = ctx.state;
-  const parts = ctx.url.pathname
-    .replace(/^\/__emulator\/?/, '')
-    .split('/')
-    .filter(Boolean)
-    .map((s) => decodeURIComponent(s));
-  const route = `${ctx.method} ${parts.map((p, i) => (i % 2 === 1 && ['users', 'orgs', 'clients', 'apps'].includes(parts[i - 1]!) ? ':id' : p)).join('/')}`;
-  const id = parts[1] ?? '';
-  const ok = (body: unknown = { ok: true }, status = 200): void => sendJson(ctx, status, body);
-  try {
-    switch (route) {
-      case 'GET ':
-        return ok({
-          origins: st.origins,
-          apiVersion: st.apiVersion,
-          latencyMs: st.latency(),
-          orgs: ORG_KEYS.map((k) => st.org(k)),
-        });
-      case 'POST reset':
-        st.reset();
-        return ok();
-      case 'POST clients': {
-        const b = jsonBody(ctx);
-        const c: EmulatorClient = {
-          clientId: String(b['clientId'] ?? ''),
-          clientSecret: String(b['clientSecret'] ?? ''),
-          redirectUris: Array.isArray(b['redirectUris']) ? b['redirectUris'].map(String) : [],
-          ...(typeof b['name'] === 'string' ? { name: b['name'] } : {}),
-          ...(typeof b['rotateRefreshTokens'] === 'boolean' ? { rotateRefreshTokens: b['rotateRefreshTokens'] } : {}),
-        };
-        st.registerClient(c);
-        return ok({ ok: true, clientId: c.clientId }, 201);
-      }
-      case 'DELETE clients/:id':
-        return ok({ ok: st.removeClient(id) });
-      case 'GET users/:id':
-        return ok(st.user(id));
-      case 'GET users/:id/tokens':
-        return ok(st.tokenSummary(id));
-      case 'POST users/:id/revoke-tokens':
-        return ok({ ok: true, revoked: st.revokeUserTokens(id) });
-      case 'POST users/:id/deactivate':
-        st.setUserActive(id, false);
-        return ok();
-      case 'POST users/:id/activate':
-        st.setUserActive(id, true);
-        return ok();
-      case 'POST users/:id/freeze':
-        st.setUserFrozen(id, true);
-        return ok();
-      case 'POST users/:id/unfreeze':
-        st.setUserFrozen(id, false);
-        return ok();
-      case 'POST users/:id/login-restriction': {
-        const r = jsonBody(ctx)['restriction'];
-        if (r !== 'ip' && r !== 'hours' && r !== null) throw new BadRequest('restriction must be "ip", "hours" or null');
-        st.setUserLoginRestriction(id, r);
-        return ok();
-      }
-      case 'POST users/:id/security-token': {
-        const t = jsonBody(ctx)['token'];
-        if (t !== null && (typeof t !== 'string' || !t)) throw new BadRequest('token must be a non-empty string or null');
-        st.setUserSecurityToken(id, t);
-        return ok();
-      }
-      case 'POST users/:id/password': {
-        const b = jsonBody(ctx);
-        if (typeof b['password'] !== 'string' || !b['password']) throw new BadRequest('password must be a non-empty string');
-        st.setUserPassword(id, b['password']);
-        return ok();
-      }
-      case 'POST users/:id/permission-sets/' + (parts[3] ?? ''):
-        st.assignPermissionSet(id, parts[3] ?? '');
-        return ok();
-      case 'DELETE users/:id/permission-sets/' + (parts[3] ?? ''):
-        st.unassignPermissionSet(id, parts[3] ?? '');
-        return ok();
-      case 'GET orgs/:id':
-        return ok(st.org(orgKey(id)));
-      case 'POST orgs/:id/refresh-sandbox':
-        return ok(st.refreshSandbox(orgKey(id)));
-      case 'POST orgs/:id/api-limit': {
-        const b = jsonBody(ctx);
-        st.setApiLimit(orgKey(id), { max: num(b['max'], 'max'), ...(b['used'] !== undefined ? { used: num(b['used'], 'used') } : {}) });
-        return ok(st.org(orgKey(id)).apiUsage);
-      }
-      case 'POST orgs/:id/apps/:id/install':
-        st.setAppInstalled(orgKey(id), parts[3] ?? '', true);
-        return ok();
-      case 'POST orgs/:id/apps/:id/uninstall':
-        st.setAppInstalled(orgKey(id), parts[3] ?? '', false);
-        return ok();
-      case 'GET orgs/:id/counts':
-        return ok(st.requestCounts(orgKey(id)));
-      case 'GET orgs/:id/tasks':
-        return ok(st.tasks(orgKey(id)));
-      case 'GET orgs/:id/records/' + (parts[3] ?? ''):
-        return ok(st.records(orgKey(id), parts[3] ?? ''));
-      case 'POST orgs/:id/records/' + (parts[3] ?? ''): {
-        const type = parts[3] ?? '';
-        if (!['Account', 'Contact', 'Lead', 'Case', 'Task'].includes(type)) throw new BadRequest('records can be added to Account, Contact, Lead, Case or Task');
-        return ok({ id: st.insertRecord(orgKey(id), type as 'Account', jsonBody(ctx)) }, 201);
-      }
-      case 'POST orgs/:id/sharing': {
-        const b = jsonBody(ctx);
-        const object = String(b['object'] ?? '');
-        const model = String(b['model'] ?? '');
-        if (!['Account', 'Contact', 'Lead', 'Case'].includes(object)) throw new BadRequest('object must be Account, Contact, Lead or Case');
-        if (!['Private', 'Read', 'ReadWrite', 'ControlledByParent'].includes(model)) throw new BadRequest('model must be Private, Read, ReadWrite or ControlledByParent');
-        st.setSharingModel(orgKey(id), object as 'Account', model as SharingModel);
-        return ok();
-      }
-      case 'POST orgs/:id/permissions/' + (parts[3] ?? ''):
-        st.updatePermissions(orgKey(id), parts[3] ?? '', jsonBody(ctx) as PermissionPatch);
-        return ok();
-      case 'GET counts':
-        return ok(st.requestCounts());
-      case 'POST counts/reset':
-        st.resetCounts();
-        return ok();
-      case 'POST latency':
-        st.setLatency(num(jsonBody(ctx)['ms'], 'ms'));
-        return ok();
-      case 'POST rotation': {
-        const b = jsonBody(ctx);
-        if (typeof b['enabled'] !== 'boolean') throw new BadRequest('enabled must be a boolean');
-        st.setRotateRefreshTokens(b['enabled']);
-        return ok();
-      }
-      case 'POST access-token-ttl':
-        st.setAccessTokenTtl(num(jsonBody(ctx)['seconds'], 'seconds'));
-        return ok();
-      case 'POST expire-access-tokens': {
-        const b = jsonBody(ctx);
-        return ok({ ok: true, expired: st.expireAccessTokens(typeof b['username'] === 'string' ? b['username'] : undefined) });
-      }
-      case 'POST time/advance':
-        st.advanceTime(num(jsonBody(ctx)['ms'], 'ms'));
-        return ok();
-      case 'POST fail': {
-        const b = jsonBody(ctx);
-        st.failNext(String(b['kind'] ?? '') as FaultKind, String(b['how'] ?? '') as FaultMode, {
-          ...(b['count'] !== undefined ? { count: num(b['count'], 'count') } : {}),
-          ...(b['delayMs'] !== undefined ? { delayMs: num(b['delayMs'], 'delayMs') } : {}),
-          ...(b['orgKey'] !== undefined ? { orgKey: orgKey(String(b['orgKey'])) } : {}),
-        });
-        return ok();
-      }
-      case 'POST faults/clear':
-        st.clearFaults();
-        return ok();
-      default:
-        sendJson(ctx, 404, { error: `no control route ${ctx.method} /__emulator/${parts.join('/')}` });
-        return;
+    const st = ctx.state;
+    const parts = ctx.url.pathname
+        .replace(/^\/__emulator\/?/, '')
+        .split('/')
+        .filter(Boolean)
+        .map((s) => decodeURIComponent(s));
+    const route = `${ctx.method} ${parts.map((p, i) => (i % 2 === 1 && ['users', 'orgs', 'clients', 'apps'].includes(parts[i - 1]!) ? ':id' : p)).join('/')}`;
+    const id = parts[1] ?? '';
+    const ok = (body: unknown = { ok: true }, status = 200): void => sendJson(ctx, status, body);
+    try {
+        switch (route) {
+            case 'GET ':
+                return ok({
+                    origins: st.origins,
+                    apiVersion: st.apiVersion,
+                    latencyMs: st.latency(),
+                    orgs: ORG_KEYS.map((k) => st.org(k))
+                });
+            case 'POST reset':
+                st.reset();
+                return ok();
+            case 'POST clients': {
+                const b = jsonBody(ctx);
+                const c: EmulatorClient = {
+                    clientId: String(b['clientId'] ?? ''),
+                    clientSecret: String(b['clientSecret'] ?? ''),
+                    redirectUris: Array.isArray(b['redirectUris']) ? b['redirectUris'].map(String) : [],
+                    ...(typeof b['name'] === 'string' ? { name: b['name'] } : {}),
+                    ...(typeof b['rotateRefreshTokens'] === 'boolean' ? { rotateRefreshTokens: b['rotateRefreshTokens'] } : {})
+                };
+                st.registerClient(c);
+                return ok({ ok: true, clientId: c.clientId }, 201);
+            }
+            case 'DELETE clients/:id':
+                return ok({ ok: st.removeClient(id) });
+            case 'GET users/:id':
+                return ok(st.user(id));
+            case 'GET users/:id/tokens':
+                return ok(st.tokenSummary(id));
+            case 'POST users/:id/revoke-tokens':
+                return ok({ ok: true, revoked: st.revokeUserTokens(id) });
+            case 'POST users/:id/deactivate':
+                st.setUserActive(id, false);
+                return ok();
+            case 'POST users/:id/activate':
+                st.setUserActive(id, true);
+                return ok();
+            case 'POST users/:id/freeze':
+                st.setUserFrozen(id, true);
+                return ok();
+            case 'POST users/:id/unfreeze':
+                st.setUserFrozen(id, false);
+                return ok();
+            case 'POST users/:id/login-restriction': {
+                const r = jsonBody(ctx)['restriction'];
+                if (r !== 'ip' && r !== 'hours' && r !== null) throw new BadRequest('restriction must be "ip", "hours" or null');
+                st.setUserLoginRestriction(id, r);
+                return ok();
+            }
+            case 'POST users/:id/security-token': {
+                const t = jsonBody(ctx)['token'];
+                if (t !== null && (typeof t !== 'string' || !t)) throw new BadRequest('token must be a non-empty string or null');
+                st.setUserSecurityToken(id, t);
+                return ok();
+            }
+            case 'POST users/:id/password': {
+                const b = jsonBody(ctx);
+                if (typeof b['password'] !== 'string' || !b['password']) throw new BadRequest('password must be a non-empty string');
+                st.setUserPassword(id, b['password']);
+                return ok();
+            }
+            case 'POST users/:id/permission-sets/' + (parts[3] ?? ''):
+                st.assignPermissionSet(id, parts[3] ?? '');
+                return ok();
+            case 'DELETE users/:id/permission-sets/' + (parts[3] ?? ''):
+                st.unassignPermissionSet(id, parts[3] ?? '');
+                return ok();
+            case 'GET orgs/:id':
+                return ok(st.org(orgKey(id)));
+            case 'POST orgs/:id/refresh-sandbox':
+                return ok(st.refreshSandbox(orgKey(id)));
+            case 'POST orgs/:id/api-limit': {
+                const b = jsonBody(ctx);
+                st.setApiLimit(orgKey(id), {
+                    max: num(b['max'], 'max'),
+                    ...(b['used'] !== undefined ? { used: num(b['used'], 'used') } : {})
+                });
+                return ok(st.org(orgKey(id)).apiUsage);
+            }
+            case 'POST orgs/:id/apps/:id/install':
+                st.setAppInstalled(orgKey(id), parts[3] ?? '', true);
+                return ok();
+            case 'POST orgs/:id/apps/:id/uninstall':
+                st.setAppInstalled(orgKey(id), parts[3] ?? '', false);
+                return ok();
+            case 'GET orgs/:id/counts':
+                return ok(st.requestCounts(orgKey(id)));
+            case 'GET orgs/:id/tasks':
+                return ok(st.tasks(orgKey(id)));
+            case 'GET orgs/:id/records/' + (parts[3] ?? ''):
+                return ok(st.records(orgKey(id), parts[3] ?? ''));
+            case 'POST orgs/:id/records/' + (parts[3] ?? ''): {
+                const type = parts[3] ?? '';
+                if (!['Account', 'Contact', 'Lead', 'Case', 'Task'].includes(type))
+                    throw new BadRequest('records can be added to Account, Contact, Lead, Case or Task');
+                return ok({ id: st.insertRecord(orgKey(id), type as 'Account', jsonBody(ctx)) }, 201);
+            }
+            case 'POST orgs/:id/sharing': {
+                const b = jsonBody(ctx);
+                const object = String(b['object'] ?? '');
+                const model = String(b['model'] ?? '');
+                if (!['Account', 'Contact', 'Lead', 'Case'].includes(object))
+                    throw new BadRequest('object must be Account, Contact, Lead or Case');
+                if (!['Private', 'Read', 'ReadWrite', 'ControlledByParent'].includes(model))
+                    throw new BadRequest('model must be Private, Read, ReadWrite or ControlledByParent');
+                st.setSharingModel(orgKey(id), object as 'Account', model as SharingModel);
+                return ok();
+            }
+            case 'POST orgs/:id/permissions/' + (parts[3] ?? ''):
+                st.updatePermissions(orgKey(id), parts[3] ?? '', jsonBody(ctx) as PermissionPatch);
+                return ok();
+            case 'GET counts':
+                return ok(st.requestCounts());
+            case 'POST counts/reset':
+                st.resetCounts();
+                return ok();
+            case 'POST latency':
+                st.setLatency(num(jsonBody(ctx)['ms'], 'ms'));
+                return ok();
+            case 'POST rotation': {
+                const b = jsonBody(ctx);
+                if (typeof b['enabled'] !== 'boolean') throw new BadRequest('enabled must be a boolean');
+                st.setRotateRefreshTokens(b['enabled']);
+                return ok();
+            }
+            case 'POST access-token-ttl':
+                st.setAccessTokenTtl(num(jsonBody(ctx)['seconds'], 'seconds'));
+                return ok();
+            case 'POST expire-access-tokens': {
+                const b = jsonBody(ctx);
+                return ok({ ok: true, expired: st.expireAccessTokens(typeof b['username'] === 'string' ? b['username'] : undefined) });
+            }
+            case 'POST time/advance':
+                st.advanceTime(num(jsonBody(ctx)['ms'], 'ms'));
+                return ok();
+            case 'POST fail': {
+                const b = jsonBody(ctx);
+                st.failNext(String(b['kind'] ?? '') as FaultKind, String(b['how'] ?? '') as FaultMode, {
+                    ...(b['count'] !== undefined ? { count: num(b['count'], 'count') } : {}),
+                    ...(b['delayMs'] !== undefined ? { delayMs: num(b['delayMs'], 'delayMs') } : {}),
+                    ...(b['orgKey'] !== undefined ? { orgKey: orgKey(String(b['orgKey'])) } : {})
+                });
+                return ok();
+            }
+            case 'POST faults/clear':
+                st.clearFaults();
+                return ok();
+            default:
+                sendJson(ctx, 404, { error: `no control route ${ctx.method} /__emulator/${parts.join('/')}` });
+                return;
+        }
+    } catch (err) {
+        sendJson(ctx, 400, { error: (err as Error).message });
     }
-  } catch (err) {
-    sendJson(ctx, 400, { error: (err as Error).message });
-  }
 }

@@ -6,95 +6,95 @@ export const ORIGIN_KEYS: readonly OriginKey[] = ['production', 'sandbox', 'acme
 export const ORG_KEYS: readonly OrgKey[] = ['acme', 'acmeUat'];
 
 export type PermissionName =
-  | 'ApiEnabled'
-  | 'ApiUserOnly'
-  | 'EditTask'
-  | 'ViewAllUsers'
-  | 'ViewAllData'
-  | 'ModifyAllData'
-  | 'PasswordNeverExpires'
-  | 'ViewSetup'
-  // "Approve Uninstalled Connected Apps" and "Use Any API Client": either lets a user authorize an app the org has not installed
-  | 'CanApproveUninstalledApps'
-  | 'UseAnyApiClient';
+    | 'ApiEnabled'
+    | 'ApiUserOnly'
+    | 'EditTask'
+    | 'ViewAllUsers'
+    | 'ViewAllData'
+    | 'ModifyAllData'
+    | 'PasswordNeverExpires'
+    | 'ViewSetup'
+    // "Approve Uninstalled Connected Apps" and "Use Any API Client": either lets a user authorize an app the org has not installed
+    | 'CanApproveUninstalledApps'
+    | 'UseAnyApiClient';
 export const PERMISSION_NAMES: readonly PermissionName[] = [
-  'ApiEnabled',
-  'ApiUserOnly',
-  'EditTask',
-  'ViewAllUsers',
-  'ViewAllData',
-  'ModifyAllData',
-  'PasswordNeverExpires',
-  'ViewSetup',
-  'CanApproveUninstalledApps',
-  'UseAnyApiClient',
+    'ApiEnabled',
+    'ApiUserOnly',
+    'EditTask',
+    'ViewAllUsers',
+    'ViewAllData',
+    'ModifyAllData',
+    'PasswordNeverExpires',
+    'ViewSetup',
+    'CanApproveUninstalledApps',
+    'UseAnyApiClient'
 ];
 
 export interface ObjectAccess {
-  read: boolean;
-  create: boolean;
-  edit: boolean;
-  delete: boolean;
-  viewAll: boolean;
-  modifyAll: boolean;
+    read: boolean;
+    create: boolean;
+    edit: boolean;
+    delete: boolean;
+    viewAll: boolean;
+    modifyAll: boolean;
 }
 
 export interface FieldAccess {
-  read: boolean;
-  edit: boolean;
+    read: boolean;
+    edit: boolean;
 }
 
 export interface PermissionSetModel {
-  id: string;
-  name: string;
-  label: string;
-  /** set for the permission set a profile owns */
-  profileId?: string;
-  permissions: Record<PermissionName, boolean>;
-  objects: Record<string, ObjectAccess>;
-  /** keyed 'Task.CallType' */
-  fields: Record<string, FieldAccess>;
+    id: string;
+    name: string;
+    label: string;
+    /** set for the permission set a profile owns */
+    profileId?: string;
+    permissions: Record<PermissionName, boolean>;
+    objects: Record<string, ObjectAccess>;
+    /** keyed 'Task.CallType' */
+    fields: Record<string, FieldAccess>;
 }
 
 export interface LicenseModel {
-  id: string;
-  name: string;
-  key: string;
+    id: string;
+    name: string;
+    key: string;
 }
 
 export interface ProfileModel {
-  id: string;
-  name: string;
-  description: string;
-  licenseId: string;
-  permissionSet: PermissionSetModel;
+    id: string;
+    name: string;
+    description: string;
+    licenseId: string;
+    permissionSet: PermissionSetModel;
 }
 
 export interface UserModel {
-  id: string;
-  username: string;
-  password: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  alias: string;
-  title: string | null;
-  active: boolean;
-  frozen: boolean;
-  /** A profile IP range or login-hour rule that this server's requests fall outside of. */
-  loginRestriction?: 'ip' | 'hours';
-  /** appended to the password by SOAP logins from outside the org's trusted IP ranges; none set: the server is trusted */
-  securityToken?: string;
-  profileId: string;
-  /** assigned (non-profile) permission set id → assignment id */
-  assignments: Map<string, string>;
-  profileAssignmentId: string;
-  timeZone: string;
-  locale: string;
-  language: string;
-  createdAt: number;
-  modifiedAt: number;
-  lastLoginAt: number | null;
+    id: string;
+    username: string;
+    password: string;
+    firstName: string;
+    lastName: string;
+    email: string;
+    alias: string;
+    title: string | null;
+    active: boolean;
+    frozen: boolean;
+    /** A profile IP range or login-hour rule that this server's requests fall outside of. */
+    loginRestriction?: 'ip' | 'hours';
+    /** appended to the password by SOAP logins from outside the org's trusted IP ranges; none set: the server is trusted */
+    securityToken?: string;
+    profileId: string;
+    /** assigned (non-profile) permission set id → assignment id */
+    assignments: Map<string, string>;
+    profileAssignmentId: string;
+    timeZone: string;
+    locale: string;
+    language: string;
+    createdAt: number;
+    modifiedAt: number;
+    lastLoginAt: number | null;
 }
 
 export type SharingModel = 'Private' | 'Read' | 'ReadWrite' | 'ControlledByParent';
@@ -102,32 +102,32 @@ export type SharingModel = 'Private' | 'Read' | 'ReadWrite' | 'ControlledByParen
 export type Rec = Record<string, unknown>;
 
 export interface OrgModel {
-  key: OrgKey;
-  orgId: string;
-  name: string;
-  isSandbox: boolean;
-  organizationType: string;
-  instanceName: string;
-  pod: string;
-  sharing: Record<'Account' | 'Contact' | 'Lead' | 'Case', SharingModel>;
-  apiLimit: { max: number; used: number };
-  licenses: LicenseModel[];
-  profiles: ProfileModel[];
-  permissionSets: PermissionSetModel[];
-  users: UserModel[];
-  records: Map<string, Map<string, Rec>>;
-  serial: number;
-  createdAt: number;
-  /** how many times this sandbox was refreshed */
-  refreshes: number;
+    key: OrgKey;
+    orgId: string;
+    name: string;
+    isSandbox: boolean;
+    organizationType: string;
+    instanceName: string;
+    pod: string;
+    sharing: Record<'Account' | 'Contact' | 'Lead' | 'Case', SharingModel>;
+    apiLimit: { max: number; used: number };
+    licenses: LicenseModel[];
+    profiles: ProfileModel[];
+    permissionSets: PermissionSetModel[];
+    users: UserModel[];
+    records: Map<string, Map<string, Rec>>;
+    serial: number;
+    createdAt: number;
+    /** how many times this sandbox was refreshed */
+    refreshes: number;
 }
 
 export function noAccess(): ObjectAccess {
-  return { read: false, create: false, edit: false, delete: false, viewAll: false, modifyAll: false };
+    return { read: false, create: false, edit: false, delete: false, viewAll: false, modifyAll: false };
 }
 
 export function noPermissions(): Record<PermissionName, boolean> {
-  const out = {} as Record<PermissionName, boolean>;
-  for (const p of PERMISSION_NAMES) out[p] = false;
-  return out;
+    const out = {} as Record<PermissionName, boolean>;
+    for (const p of PERMISSION_NAMES) out[p] = false;
+    return out;
 }

@@ -45,22 +45,22 @@ const CLOUD = `<svg width="92" height="62" viewBox="0 0 92 62" aria-hidden="true
 </svg>`;
 
 interface Frame {
-  page: 'login' | 'approve' | 'error' | 'maintenance' | 'ui-login' | 'setup';
-  title: string;
-  hostLabel: string;
-  popup: boolean;
-  body: string;
+    page: 'login' | 'approve' | 'error' | 'maintenance' | 'ui-login' | 'setup';
+    title: string;
+    hostLabel: string;
+    popup: boolean;
+    body: string;
 }
 
 /** "Acme My Domain (emulated) · http://…" → "Acme"; the login hosts have no org name. */
 function orgOf(hostLabel: string): string | undefined {
-  const m = /^(.*) My Domain \(emulated\)/.exec(hostLabel);
-  return m ? m[1] : undefined;
+    const m = /^(.*) My Domain \(emulated\)/.exec(hostLabel);
+    return m ? m[1] : undefined;
 }
 
 function frame(f: Frame): string {
-  const org = orgOf(f.hostLabel);
-  return `<!doctype html>
+    const org = orgOf(f.hostLabel);
+    return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="emulator-page" content="${f.page}">
 <title>${h(f.title)} | Salesforce (emulated)</title><style>${STYLE}</style></head>
@@ -72,19 +72,26 @@ ${f.body}
 }
 
 function hidden(params: Record<string, string>): string {
-  return Object.entries(params)
-    .map(([k, v]) => `<input type="hidden" name="${h(k)}" value="${h(v)}">`)
-    .join('\n');
+    return Object.entries(params)
+        .map(([k, v]) => `<input type="hidden" name="${h(k)}" value="${h(v)}">`)
+        .join('\n');
 }
 
-export function loginPage(args: { hostLabel: string; popup: boolean; params: Record<string, string>; csrf: string; error?: string; username?: string }): string {
-  const err = args.error ? `<div class="error" id="error" role="alert">${h(args.error)}</div>` : '';
-  return frame({
-    page: 'login',
-    title: 'Login',
-    hostLabel: args.hostLabel,
-    popup: args.popup,
-    body: `<main class="card">${err}
+export function loginPage(args: {
+    hostLabel: string;
+    popup: boolean;
+    params: Record<string, string>;
+    csrf: string;
+    error?: string;
+    username?: string;
+}): string {
+    const err = args.error ? `<div class="error" id="error" role="alert">${h(args.error)}</div>` : '';
+    return frame({
+        page: 'login',
+        title: 'Login',
+        hostLabel: args.hostLabel,
+        popup: args.popup,
+        body: `<main class="card">${err}
 <form method="post" action="/services/oauth2/authorize" autocomplete="off">
 ${hidden(args.params)}
 <input type="hidden" name="_action" value="login">
@@ -92,39 +99,39 @@ ${credentialFields(args.csrf, args.username)}
 </form>
 <div class="links" aria-hidden="true"><span>Forgot Your Password?</span><span>Use Custom Domain</span></div>
 </main>
-<p class="muted">Emulated orgs accept the demo users only; no real credentials belong here.</p>`,
-  });
+<p class="muted">Emulated orgs accept the demo users only; no real credentials belong here.</p>`
+    });
 }
 
 const SCOPE_TEXT: Record<string, string> = {
-  api: 'Manage user data via APIs (api)',
-  refresh_token: 'Perform requests at any time (refresh_token, offline_access)',
-  offline_access: 'Perform requests at any time (refresh_token, offline_access)',
-  id: 'Access the identity URL service (id, profile, email, address, phone)',
-  profile: 'Access the identity URL service (id, profile, email, address, phone)',
-  email: 'Access the identity URL service (id, profile, email, address, phone)',
-  openid: 'Access unique user identifiers (openid)',
-  web: 'Manage user data via Web browsers (web)',
-  full: 'Full access (full)',
+    api: 'Manage user data via APIs (api)',
+    refresh_token: 'Perform requests at any time (refresh_token, offline_access)',
+    offline_access: 'Perform requests at any time (refresh_token, offline_access)',
+    id: 'Access the identity URL service (id, profile, email, address, phone)',
+    profile: 'Access the identity URL service (id, profile, email, address, phone)',
+    email: 'Access the identity URL service (id, profile, email, address, phone)',
+    openid: 'Access unique user identifiers (openid)',
+    web: 'Manage user data via Web browsers (web)',
+    full: 'Full access (full)'
 };
 
 export function approvePage(args: {
-  hostLabel: string;
-  popup: boolean;
-  params: Record<string, string>;
-  csrf: string;
-  clientName: string;
-  username: string;
-  orgName: string;
-  scopes: string[];
+    hostLabel: string;
+    popup: boolean;
+    params: Record<string, string>;
+    csrf: string;
+    clientName: string;
+    username: string;
+    orgName: string;
+    scopes: string[];
 }): string {
-  const lines = [...new Set(args.scopes.map((s) => SCOPE_TEXT[s] ?? s))];
-  return frame({
-    page: 'approve',
-    title: 'Allow Access?',
-    hostLabel: args.hostLabel,
-    popup: args.popup,
-    body: `<main class="card">
+    const lines = [...new Set(args.scopes.map((s) => SCOPE_TEXT[s] ?? s))];
+    return frame({
+        page: 'approve',
+        title: 'Allow Access?',
+        hostLabel: args.hostLabel,
+        popup: args.popup,
+        body: `<main class="card">
 <h1>Allow Access?</h1>
 <p><strong>${h(args.clientName)}</strong> is asking to:</p>
 <ul>${lines.map((l) => `<li>${h(l)}</li>`).join('')}</ul>
@@ -137,66 +144,73 @@ ${hidden(args.params)}
 <button class="btn neutral" type="submit" name="decision" value="deny">Deny</button>
 <button class="btn primary" type="submit" name="decision" value="allow">Allow</button>
 </div>
-</form></main>`,
-  });
+</form></main>`
+    });
 }
 
 /** Salesforce shows OAuth errors it cannot redirect as a page with the error in query-string form. */
 export function errorPage(args: { hostLabel: string; error: string; description: string }): string {
-  const text = `error=${args.error}&error_description=${args.description}`;
-  return frame({
-    page: 'error',
-    title: 'OAuth Error',
-    hostLabel: args.hostLabel,
-    popup: false,
-    body: `<main class="card"><h1>OAuth Error</h1>
+    const text = `error=${args.error}&error_description=${args.description}`;
+    return frame({
+        page: 'error',
+        title: 'OAuth Error',
+        hostLabel: args.hostLabel,
+        popup: false,
+        body: `<main class="card"><h1>OAuth Error</h1>
 <p>We can't authorize you because of an OAuth error. For more information, contact your Salesforce administrator.</p>
-<p id="error" role="alert"><code>${h(text)}</code></p></main>`,
-  });
+<p id="error" role="alert"><code>${h(text)}</code></p></main>`
+    });
 }
 
 export function maintenancePage(): string {
-  return frame({
-    page: 'maintenance',
-    title: 'Down for maintenance',
-    hostLabel: '',
-    popup: false,
-    body: `<main class="card"><h1>Down for maintenance</h1><p id="error">This Salesforce instance is temporarily unavailable. Please try again shortly.</p></main>`,
-  });
+    return frame({
+        page: 'maintenance',
+        title: 'Down for maintenance',
+        hostLabel: '',
+        popup: false,
+        body: `<main class="card"><h1>Down for maintenance</h1><p id="error">This Salesforce instance is temporarily unavailable. Please try again shortly.</p></main>`
+    });
 }
 
 /** The org's own UI login (not OAuth): what an admin uses to reach Setup in this browser. */
-export function uiLoginPage(args: { hostLabel: string; csrf: string; startUrl: string; error?: string; notice?: string; username?: string }): string {
-  const err = args.error ? `<div class="error" id="error" role="alert">${h(args.error)}</div>` : '';
-  const notice = args.notice ? `<div class="error" id="session-ended" role="alert">${h(args.notice)}</div>` : '';
-  return frame({
-    page: 'ui-login',
-    title: 'Login',
-    hostLabel: args.hostLabel,
-    popup: false,
-    body: `<main class="card">${notice}${err}
+export function uiLoginPage(args: {
+    hostLabel: string;
+    csrf: string;
+    startUrl: string;
+    error?: string;
+    notice?: string;
+    username?: string;
+}): string {
+    const err = args.error ? `<div class="error" id="error" role="alert">${h(args.error)}</div>` : '';
+    const notice = args.notice ? `<div class="error" id="session-ended" role="alert">${h(args.notice)}</div>` : '';
+    return frame({
+        page: 'ui-login',
+        title: 'Login',
+        hostLabel: args.hostLabel,
+        popup: false,
+        body: `<main class="card">${notice}${err}
 <form method="post" action="/login" autocomplete="off">
 <input type="hidden" name="startURL" value="${h(args.startUrl)}">
 ${credentialFields(args.csrf, args.username)}
-</form></main>`,
-  });
+</form></main>`
+    });
 }
 
 /** A stand-in for Lightning Setup: it works only while this browser's session on the domain is the admin's. */
 export function setupPage(args: { hostLabel: string; name: string; username: string }): string {
-  return frame({
-    page: 'setup',
-    title: 'Setup Home',
-    hostLabel: args.hostLabel,
-    popup: false,
-    body: `<main class="card"><h1>Setup Home</h1>
-<p id="setup-user" class="who">Logged in as <strong>${h(args.name)}</strong> (${h(args.username)})</p></main>`,
-  });
+    return frame({
+        page: 'setup',
+        title: 'Setup Home',
+        hostLabel: args.hostLabel,
+        popup: false,
+        body: `<main class="card"><h1>Setup Home</h1>
+<p id="setup-user" class="who">Logged in as <strong>${h(args.name)}</strong> (${h(args.username)})</p></main>`
+    });
 }
 
 /** The username and password fields of Salesforce's login form, on the OAuth login page and on the UI login page alike. */
 function credentialFields(csrf: string, username: string | undefined): string {
-  return `<input type="hidden" name="_csrf" value="${h(csrf)}">
+    return `<input type="hidden" name="_csrf" value="${h(csrf)}">
 <label for="username">Username</label>
 <input type="email" id="username" name="username" value="${h(username ?? '')}" required autofocus>
 <label for="password">Password</label>

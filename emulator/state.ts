@@ -8,33 +8,45 @@ import { Access } from './permissions.ts';
 import { buildOrg, newRecordId, refreshedOrgId } from './seed.ts';
 
 export interface EmulatorClient {
-  clientId: string;
-  clientSecret: string;
-  redirectUris: string[];
-  /** shown on the approval page; defaults to the client id */
-  name?: string;
-  /** overrides the emulator-wide refresh token rotation setting for this client */
-  rotateRefreshTokens?: boolean;
+    clientId: string;
+    clientSecret: string;
+    redirectUris: string[];
+    /** shown on the approval page; defaults to the client id */
+    name?: string;
+    /** overrides the emulator-wide refresh token rotation setting for this client */
+    rotateRefreshTokens?: boolean;
 }
 
 /** REST kinds are also counted under 'rest'. */
 const REST_KIND_LIST = [
-  'resources',
-  'query',
-  'search',
-  'sobject-create',
-  'sobject-get',
-  'sobject-update',
-  'sobject-delete',
-  'describe',
-  'describe-global',
-  'composite',
-  'composite-batch',
-  'limits',
-  'other',
+    'resources',
+    'query',
+    'search',
+    'sobject-create',
+    'sobject-get',
+    'sobject-update',
+    'sobject-delete',
+    'describe',
+    'describe-global',
+    'composite',
+    'composite-batch',
+    'limits',
+    'other'
 ] as const;
 
-export const REQUEST_KINDS = ['authorize', 'login', 'approve', 'token', 'refresh', 'revoke', 'identity', 'soap-login', 'rest', 'versions', ...REST_KIND_LIST] as const;
+export const REQUEST_KINDS = [
+    'authorize',
+    'login',
+    'approve',
+    'token',
+    'refresh',
+    'revoke',
+    'identity',
+    'soap-login',
+    'rest',
+    'versions',
+    ...REST_KIND_LIST
+] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 export type RequestCounts = Record<RequestKind, number>;
 
@@ -44,133 +56,133 @@ export type FaultMode = 'http500' | 'http503' | 'html503' | 'malformed' | 'reset
 /** a request kind, or 'rest' (any REST call), 'oauth' (token, refresh, revoke) or 'any' */
 export type FaultKind = RequestKind | 'oauth' | 'any';
 export interface FaultOptions {
-  /** how many matching requests fail (default 1) */
-  count?: number;
-  /** for 'slow': how long to hold the request before answering normally (default 3000) */
-  delayMs?: number;
-  /** only requests attributed to this org */
-  orgKey?: OrgKey;
+    /** how many matching requests fail (default 1) */
+    count?: number;
+    /** for 'slow': how long to hold the request before answering normally (default 3000) */
+    delayMs?: number;
+    /** only requests attributed to this org */
+    orgKey?: OrgKey;
 }
 interface Fault {
-  kind: FaultKind;
-  how: FaultMode;
-  remaining: number;
-  delayMs: number;
-  orgKey?: OrgKey;
+    kind: FaultKind;
+    how: FaultMode;
+    remaining: number;
+    delayMs: number;
+    orgKey?: OrgKey;
 }
 
 export interface AuthCode {
-  code: string;
-  clientId: string;
-  redirectUri: string;
-  orgKey: OrgKey;
-  orgId: string;
-  userId: string;
-  listener: OriginKey;
-  scopes: string[];
-  challenge?: string;
-  challengeMethod?: 'S256' | 'plain';
-  expiresAt: number;
-  used: boolean;
+    code: string;
+    clientId: string;
+    redirectUri: string;
+    orgKey: OrgKey;
+    orgId: string;
+    userId: string;
+    listener: OriginKey;
+    scopes: string[];
+    challenge?: string;
+    challengeMethod?: 'S256' | 'plain';
+    expiresAt: number;
+    used: boolean;
 }
 
 export interface RefreshFamily {
-  id: string;
-  clientId: string;
-  orgKey: OrgKey;
-  orgId: string;
-  userId: string;
-  scopes: string[];
-  createdAt: number;
-  lastUsedAt: number;
-  current: string;
-  revoked: boolean;
-  revokedReason?: string;
+    id: string;
+    clientId: string;
+    orgKey: OrgKey;
+    orgId: string;
+    userId: string;
+    scopes: string[];
+    createdAt: number;
+    lastUsedAt: number;
+    current: string;
+    revoked: boolean;
+    revokedReason?: string;
 }
 
 export interface AccessGrant {
-  token: string;
-  clientId: string;
-  orgKey: OrgKey;
-  orgId: string;
-  userId: string;
-  scopes: string[];
-  issuedAt: number;
-  expiresAt: number;
-  familyId?: string;
-  revoked: boolean;
+    token: string;
+    clientId: string;
+    orgKey: OrgKey;
+    orgId: string;
+    userId: string;
+    scopes: string[];
+    issuedAt: number;
+    expiresAt: number;
+    familyId?: string;
+    revoked: boolean;
 }
 
 export interface UiSession {
-  id: string;
-  orgKey: OrgKey;
-  userId: string;
-  listener: OriginKey;
-  /** the browser (its sfem_bid cookie) holding the session: one session per domain per browser */
-  browserId: string;
-  createdAt: number;
+    id: string;
+    orgKey: OrgKey;
+    userId: string;
+    listener: OriginKey;
+    /** the browser (its sfem_bid cookie) holding the session: one session per domain per browser */
+    browserId: string;
+    createdAt: number;
 }
 
 export interface CsrfEntry {
-  listener: OriginKey;
-  browserId: string;
-  sessionId?: string;
-  expiresAt: number;
+    listener: OriginKey;
+    browserId: string;
+    sessionId?: string;
+    expiresAt: number;
 }
 
 export interface OrgInfo {
-  key: OrgKey;
-  /** the current org id (18 characters); same as orgId */
-  id: string;
-  orgId: string;
-  name: string;
-  isSandbox: boolean;
-  environment: 'production' | 'sandbox';
-  instanceName: string;
-  instanceUrl: string;
-  loginUrl: string;
-  apiUsage: { used: number; max: number };
-  refreshes: number;
-  /** Organization.CreatedDate: when the org was created, or a sandbox last refreshed (ISO 8601) */
-  createdDate: string;
-  sharing: Record<string, SharingModel>;
-  /** client ids of the registered apps this org has not installed (the others are installed) */
-  uninstalledApps: string[];
+    key: OrgKey;
+    /** the current org id (18 characters); same as orgId */
+    id: string;
+    orgId: string;
+    name: string;
+    isSandbox: boolean;
+    environment: 'production' | 'sandbox';
+    instanceName: string;
+    instanceUrl: string;
+    loginUrl: string;
+    apiUsage: { used: number; max: number };
+    refreshes: number;
+    /** Organization.CreatedDate: when the org was created, or a sandbox last refreshed (ISO 8601) */
+    createdDate: string;
+    sharing: Record<string, SharingModel>;
+    /** client ids of the registered apps this org has not installed (the others are installed) */
+    uninstalledApps: string[];
 }
 
 export interface UserInfo {
-  orgKey: OrgKey;
-  orgId: string;
-  userId: string;
-  username: string;
-  name: string;
-  active: boolean;
-  frozen: boolean;
-  profile: string;
-  permissionSets: string[];
+    orgKey: OrgKey;
+    orgId: string;
+    userId: string;
+    username: string;
+    name: string;
+    active: boolean;
+    frozen: boolean;
+    profile: string;
+    permissionSets: string[];
 }
 
 export interface TokenSummary {
-  /** live refresh tokens (one per approval) */
-  refreshTokens: number;
-  /** live access tokens */
-  accessTokens: number;
-  /** live refresh tokens per client id */
-  byClient: Record<string, number>;
+    /** live refresh tokens (one per approval) */
+    refreshTokens: number;
+    /** live access tokens */
+    accessTokens: number;
+    /** live refresh tokens per client id */
+    byClient: Record<string, number>;
 }
 
 export interface PermissionPatch {
-  permissions?: Partial<Record<PermissionName, boolean>>;
-  objects?: Record<string, Partial<ObjectAccess>>;
-  /** keyed 'Task.CallType' */
-  fields?: Record<string, { read?: boolean; edit?: boolean }>;
+    permissions?: Partial<Record<PermissionName, boolean>>;
+    objects?: Record<string, Partial<ObjectAccess>>;
+    /** keyed 'Task.CallType' */
+    fields?: Record<string, { read?: boolean; edit?: boolean }>;
 }
 
 export interface StateOptions {
-  accessTokenTtlSeconds: number;
-  rotateRefreshTokens: boolean;
-  apiVersion: string;
-  clients: EmulatorClient[];
+    accessTokenTtlSeconds: number;
+    rotateRefreshTokens: boolean;
+    apiVersion: string;
+    clients: EmulatorClient[];
 }
 
 /** Five approvals per user per client; a sixth revokes the oldest. */
@@ -178,552 +190,572 @@ export const MAX_APPROVALS = 5;
 export const CODE_TTL_MS = 15 * 60_000;
 
 export function randomToken(bytes: number): string {
-  return randomBytes(bytes).toString('base64url');
+    return randomBytes(bytes).toString('base64url');
 }
 
 export class EmulatorState {
-  readonly apiVersion: string;
-  origins: Record<OriginKey, string> = { production: '', sandbox: '', acme: '', acmeUat: '' };
+    readonly apiVersion: string;
+    origins: Record<OriginKey, string> = { production: '', sandbox: '', acme: '', acmeUat: '' };
 
-  private readonly opts: StateOptions;
-  private accessTokenTtlSeconds: number;
-  private rotateRefreshTokens: boolean;
-  private clockOffset = 0;
-  private latencyMs = 0;
-  private clients = new Map<string, EmulatorClient>();
-  private orgs!: Record<OrgKey, OrgModel>;
-  readonly codes = new Map<string, AuthCode>();
-  readonly families = new Map<string, RefreshFamily>();
-  /** every refresh token ever issued → its family (rotated ones stay, to detect reuse) */
-  readonly refreshIndex = new Map<string, string>();
-  readonly accessTokens = new Map<string, AccessGrant>();
-  readonly sessions = new Map<string, UiSession>();
-  readonly csrf = new Map<string, CsrfEntry>();
-  readonly refreshesInFlight = new Set<string>();
-  private counts = new Map<string, RequestCounts>();
-  private issued = 0;
-  private faults: Fault[] = [];
-  /** per org, the client ids it has not installed; every registered client is installed unless listed here */
-  private uninstalled = new Map<OrgKey, Set<string>>();
+    private readonly opts: StateOptions;
+    private accessTokenTtlSeconds: number;
+    private rotateRefreshTokens: boolean;
+    private clockOffset = 0;
+    private latencyMs = 0;
+    private clients = new Map<string, EmulatorClient>();
+    private orgs!: Record<OrgKey, OrgModel>;
+    readonly codes = new Map<string, AuthCode>();
+    readonly families = new Map<string, RefreshFamily>();
+    /** every refresh token ever issued → its family (rotated ones stay, to detect reuse) */
+    readonly refreshIndex = new Map<string, string>();
+    readonly accessTokens = new Map<string, AccessGrant>();
+    readonly sessions = new Map<string, UiSession>();
+    readonly csrf = new Map<string, CsrfEntry>();
+    readonly refreshesInFlight = new Set<string>();
+    private counts = new Map<string, RequestCounts>();
+    private issued = 0;
+    private faults: Fault[] = [];
+    /** per org, the client ids it has not installed; every registered client is installed unless listed here */
+    private uninstalled = new Map<OrgKey, Set<string>>();
 
-  constructor(opts: StateOptions) {
-    this.opts = opts;
-    this.apiVersion = opts.apiVersion;
-    this.accessTokenTtlSeconds = opts.accessTokenTtlSeconds;
-    this.rotateRefreshTokens = opts.rotateRefreshTokens;
-    this.reset();
-  }
-
-  // ------------------------------------------------------------ controls
-
-  /** Back to the startup configuration: seed orgs, the clients given at start, no grants, no counts, no faults. */
-  reset(): void {
-    this.clockOffset = 0;
-    const now = this.now();
-    this.latencyMs = 0;
-    this.accessTokenTtlSeconds = this.opts.accessTokenTtlSeconds;
-    this.rotateRefreshTokens = this.opts.rotateRefreshTokens;
-    this.clients = new Map(this.opts.clients.map((c) => [c.clientId, { ...c, redirectUris: [...c.redirectUris] }]));
-    this.orgs = { acme: buildOrg('acme', now), acmeUat: buildOrg('acmeUat', now) };
-    this.codes.clear();
-    this.families.clear();
-    this.refreshIndex.clear();
-    this.accessTokens.clear();
-    this.sessions.clear();
-    this.csrf.clear();
-    this.refreshesInFlight.clear();
-    this.counts.clear();
-    this.faults = [];
-    this.uninstalled.clear();
-  }
-
-  registerClient(c: EmulatorClient): void {
-    if (!c.clientId || !c.clientSecret || !Array.isArray(c.redirectUris) || !c.redirectUris.length) {
-      throw new Error('a client needs clientId, clientSecret and at least one redirect URI');
+    constructor(opts: StateOptions) {
+        this.opts = opts;
+        this.apiVersion = opts.apiVersion;
+        this.accessTokenTtlSeconds = opts.accessTokenTtlSeconds;
+        this.rotateRefreshTokens = opts.rotateRefreshTokens;
+        this.reset();
     }
-    this.clients.set(c.clientId, { ...c, redirectUris: [...c.redirectUris] });
-  }
 
-  removeClient(clientId: string): boolean {
-    return this.clients.delete(clientId);
-  }
+    // ------------------------------------------------------------ controls
 
-  client(clientId: string): EmulatorClient | undefined {
-    return this.clients.get(clientId);
-  }
-
-  /** Installs or uninstalls a registered app in an org (Setup → Connected Apps OAuth Usage → Install / Uninstall). */
-  setAppInstalled(orgKey: OrgKey, clientId: string, installed: boolean): void {
-    this.requireOrg(orgKey);
-    if (!this.clients.has(clientId)) throw new Error(`unknown client ${clientId}`);
-    let set = this.uninstalled.get(orgKey);
-    if (!set) this.uninstalled.set(orgKey, (set = new Set()));
-    if (installed) set.delete(clientId);
-    else set.add(clientId);
-  }
-
-  appInstalled(orgKey: OrgKey, clientId: string): boolean {
-    return !this.uninstalled.get(orgKey)?.has(clientId);
-  }
-
-  /**
-   * Whether the user may authorize the app (enforced since September 2025): the org installed it, or the user has
-   * "Approve Uninstalled Connected Apps" or "Use Any API Client".
-   */
-  mayAuthorize(org: OrgModel, user: UserModel, clientId: string): boolean {
-    if (this.appInstalled(org.key, clientId)) return true;
-    const access = new Access(org, user);
-    return access.permissions.CanApproveUninstalledApps || access.permissions.UseAnyApiClient;
-  }
-
-  /** A login in a browser: Salesforce keeps one session per domain per browser, so it ends the browser's previous one there. */
-  startUiSession(listener: OriginKey, org: OrgModel, user: UserModel, browserId: string): UiSession {
-    for (const [sid, s] of this.sessions) if (s.listener === listener && s.browserId === browserId) this.sessions.delete(sid);
-    const session: UiSession = { id: randomToken(24), orgKey: org.key, userId: user.id, listener, browserId, createdAt: this.now() };
-    this.sessions.set(session.id, session);
-    return session;
-  }
-
-  /** Revokes every refresh and access token of the user; returns how many refresh tokens died. */
-  revokeUserTokens(username: string): number {
-    const { user } = this.requireUser(username);
-    let n = 0;
-    for (const fam of this.families.values()) {
-      if (fam.userId === user.id && !fam.revoked) {
-        this.revokeFamily(fam, 'revoked by admin');
-        n++;
-      }
+    /** Back to the startup configuration: seed orgs, the clients given at start, no grants, no counts, no faults. */
+    reset(): void {
+        this.clockOffset = 0;
+        const now = this.now();
+        this.latencyMs = 0;
+        this.accessTokenTtlSeconds = this.opts.accessTokenTtlSeconds;
+        this.rotateRefreshTokens = this.opts.rotateRefreshTokens;
+        this.clients = new Map(this.opts.clients.map((c) => [c.clientId, { ...c, redirectUris: [...c.redirectUris] }]));
+        this.orgs = { acme: buildOrg('acme', now), acmeUat: buildOrg('acmeUat', now) };
+        this.codes.clear();
+        this.families.clear();
+        this.refreshIndex.clear();
+        this.accessTokens.clear();
+        this.sessions.clear();
+        this.csrf.clear();
+        this.refreshesInFlight.clear();
+        this.counts.clear();
+        this.faults = [];
+        this.uninstalled.clear();
     }
-    for (const at of this.accessTokens.values()) if (at.userId === user.id) at.revoked = true;
-    return n;
-  }
 
-  setUserActive(username: string, active: boolean): void {
-    const { user } = this.requireUser(username);
-    user.active = active;
-    user.modifiedAt = this.now();
-    if (!active) this.killSessionsOf(user.id);
-  }
-
-  /** Makes token requests for the user fail as a profile's IP range or login hours would; null lifts it. */
-  setUserLoginRestriction(username: string, restriction: 'ip' | 'hours' | null): void {
-    const { user } = this.requireUser(username);
-    if (restriction) user.loginRestriction = restriction;
-    else delete user.loginRestriction;
-  }
-
-  setUserFrozen(username: string, frozen: boolean): void {
-    const { user } = this.requireUser(username);
-    user.frozen = frozen;
-    if (frozen) this.killSessionsOf(user.id);
-  }
-
-  /** A security token for SOAP logins (password + token); null removes it (the password alone works). */
-  setUserSecurityToken(username: string, token: string | null): void {
-    const { user } = this.requireUser(username);
-    if (token) user.securityToken = token;
-    else delete user.securityToken;
-  }
-
-  setUserPassword(username: string, password: string): void {
-    this.requireUser(username).user.password = password;
-  }
-
-  /** A sandbox refresh: a new org id, every token and session of the org dies, users keep their ids and passwords. */
-  refreshSandbox(orgKey: OrgKey): OrgInfo {
-    const org = this.requireOrg(orgKey);
-    if (!org.isSandbox) throw new Error(`${orgKey} is a production org, not a sandbox`);
-    const generation = org.refreshes + 1;
-    const fresh = buildOrg(orgKey, this.now(), generation);
-    fresh.orgId = refreshedOrgId(orgKey, generation);
-    // A sandbox copy is a new org: its Organization.CreatedDate is the refresh
-    fresh.createdAt = this.now();
-    // passwords and activation survive the copy; everything else comes back as seeded
-    for (const u of fresh.users) {
-      const old = org.users.find((x) => x.id === u.id);
-      if (old) Object.assign(u, { password: old.password, active: old.active, frozen: old.frozen });
+    registerClient(c: EmulatorClient): void {
+        if (!c.clientId || !c.clientSecret || !Array.isArray(c.redirectUris) || !c.redirectUris.length) {
+            throw new Error('a client needs clientId, clientSecret and at least one redirect URI');
+        }
+        this.clients.set(c.clientId, { ...c, redirectUris: [...c.redirectUris] });
     }
-    this.orgs[orgKey] = fresh;
-    for (const fam of this.families.values()) if (fam.orgKey === orgKey) this.revokeFamily(fam, 'sandbox refreshed');
-    for (const at of this.accessTokens.values()) if (at.orgKey === orgKey) at.revoked = true;
-    for (const [code, c] of this.codes) if (c.orgKey === orgKey) this.codes.delete(code);
-    for (const [sid, s] of this.sessions) if (s.orgKey === orgKey) this.sessions.delete(sid);
-    return this.org(orgKey);
-  }
 
-  setApiLimit(orgKey: OrgKey, limit: { max: number; used?: number }): void {
-    const org = this.requireOrg(orgKey);
-    if (!Number.isInteger(limit.max) || limit.max < 0) throw new Error('max must be a non-negative integer');
-    org.apiLimit.max = limit.max;
-    if (limit.used !== undefined) {
-      if (!Number.isInteger(limit.used) || limit.used < 0) throw new Error('used must be a non-negative integer');
-      org.apiLimit.used = limit.used;
+    removeClient(clientId: string): boolean {
+        return this.clients.delete(clientId);
     }
-  }
 
-  /** Delay every request (control API excepted) by ms; refreshes are held in flight for that long. */
-  setLatency(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new Error('latency must be a non-negative number of milliseconds');
-    this.latencyMs = ms;
-  }
-
-  latency(): number {
-    return this.latencyMs;
-  }
-
-  setRotateRefreshTokens(on: boolean): void {
-    this.rotateRefreshTokens = on;
-  }
-
-  rotates(clientId: string): boolean {
-    return this.clients.get(clientId)?.rotateRefreshTokens ?? this.rotateRefreshTokens;
-  }
-
-  setAccessTokenTtl(seconds: number): void {
-    this.accessTokenTtlSeconds = seconds;
-  }
-
-  accessTokenTtlMs(): number {
-    return this.accessTokenTtlSeconds * 1000;
-  }
-
-  /** Makes live access tokens (of one user, or all) expire now, as if their session timed out. */
-  expireAccessTokens(username?: string): number {
-    const userId = username ? this.requireUser(username).user.id : undefined;
-    let n = 0;
-    const now = this.now();
-    for (const at of this.accessTokens.values()) {
-      if ((!userId || at.userId === userId) && at.expiresAt > now) {
-        at.expiresAt = now - 1;
-        n++;
-      }
+    client(clientId: string): EmulatorClient | undefined {
+        return this.clients.get(clientId);
     }
-    return n;
-  }
 
-  /** Moves the emulator's clock forward (codes, access tokens and CSRF tokens expire by it). */
-  advanceTime(ms: number): void {
-    this.clockOffset += ms;
-  }
-
-  now(): number {
-    return Date.now() + this.clockOffset;
-  }
-
-  setSharingModel(orgKey: OrgKey, object: 'Account' | 'Contact' | 'Lead' | 'Case', model: SharingModel): void {
-    this.requireOrg(orgKey).sharing[object] = model;
-  }
-
-  /** Changes a profile (by name) or a permission set (by API name or label) of the org. */
-  updatePermissions(orgKey: OrgKey, profileOrPermissionSet: string, patch: PermissionPatch): void {
-    const org = this.requireOrg(orgKey);
-    const ps =
-      org.profiles.find((p) => p.name === profileOrPermissionSet)?.permissionSet ??
-      org.permissionSets.find((p) => p.name === profileOrPermissionSet || p.label === profileOrPermissionSet);
-    if (!ps) throw new Error(`no profile or permission set named ${profileOrPermissionSet} in ${orgKey}`);
-    for (const [k, v] of Object.entries(patch.permissions ?? {})) {
-      if (!(k in ps.permissions)) throw new Error(`unknown permission ${k}`);
-      ps.permissions[k as PermissionName] = !!v;
+    /** Installs or uninstalls a registered app in an org (Setup → Connected Apps OAuth Usage → Install / Uninstall). */
+    setAppInstalled(orgKey: OrgKey, clientId: string, installed: boolean): void {
+        this.requireOrg(orgKey);
+        if (!this.clients.has(clientId)) throw new Error(`unknown client ${clientId}`);
+        let set = this.uninstalled.get(orgKey);
+        if (!set) this.uninstalled.set(orgKey, (set = new Set()));
+        if (installed) set.delete(clientId);
+        else set.add(clientId);
     }
-    for (const [obj, acc] of Object.entries(patch.objects ?? {})) {
-      ps.objects[obj] = { read: false, create: false, edit: false, delete: false, viewAll: false, modifyAll: false, ...ps.objects[obj], ...acc };
+
+    appInstalled(orgKey: OrgKey, clientId: string): boolean {
+        return !this.uninstalled.get(orgKey)?.has(clientId);
     }
-    for (const [field, acc] of Object.entries(patch.fields ?? {})) {
-      ps.fields[field] = { read: false, edit: false, ...ps.fields[field], ...acc };
+
+    /**
+     * Whether the user may authorize the app (enforced since September 2025): the org installed it, or the user has
+     * "Approve Uninstalled Connected Apps" or "Use Any API Client".
+     */
+    mayAuthorize(org: OrgModel, user: UserModel, clientId: string): boolean {
+        if (this.appInstalled(org.key, clientId)) return true;
+        const access = new Access(org, user);
+        return access.permissions.CanApproveUninstalledApps || access.permissions.UseAnyApiClient;
     }
-  }
 
-  assignPermissionSet(username: string, permissionSet: string): void {
-    const { org, user } = this.requireUser(username);
-    const ps = org.permissionSets.find((p) => p.name === permissionSet || p.label === permissionSet);
-    if (!ps) throw new Error(`no permission set ${permissionSet} in ${org.key}`);
-    if (!user.assignments.has(ps.id)) user.assignments.set(ps.id, this.newId(org, KEY_PREFIX.PermissionSetAssignment));
-  }
-
-  unassignPermissionSet(username: string, permissionSet: string): void {
-    const { org, user } = this.requireUser(username);
-    const ps = org.permissionSets.find((p) => p.name === permissionSet || p.label === permissionSet);
-    if (ps) user.assignments.delete(ps.id);
-  }
-
-  // ------------------------------------------------------------ counts and faults
-
-  count(kind: RequestKind, orgKey?: OrgKey): void {
-    const bump = (key: string): void => {
-      let c = this.counts.get(key);
-      if (!c) {
-        c = emptyCounts();
-        this.counts.set(key, c);
-      }
-      c[kind]++;
-      if (REST_KINDS.has(kind)) c.rest++;
-    };
-    bump('*');
-    if (orgKey) bump(orgKey);
-  }
-
-  /** Counts of requests by kind for one org, or for all listeners when no org is given. */
-  requestCounts(orgKey?: OrgKey): RequestCounts {
-    return { ...(this.counts.get(orgKey ?? '*') ?? emptyCounts()) };
-  }
-
-  resetCounts(): void {
-    this.counts.clear();
-  }
-
-  failNext(kind: FaultKind, how: FaultMode, options: FaultOptions = {}): void {
-    const known = [...REQUEST_KINDS, 'oauth', 'any'] as string[];
-    if (!known.includes(kind)) throw new Error(`unknown request kind ${kind}`);
-    if (!['http500', 'http503', 'html503', 'malformed', 'reset', 'slow'].includes(how)) throw new Error(`unknown fault ${how}`);
-    this.faults.push({ kind, how, remaining: options.count ?? 1, delayMs: options.delayMs ?? 3000, orgKey: options.orgKey });
-  }
-
-  clearFaults(): void {
-    this.faults = [];
-  }
-
-  /** The fault that applies to this request, if any (and uses it up). */
-  takeFault(kind: RequestKind, orgKey?: OrgKey): { how: FaultMode; delayMs: number } | undefined {
-    const idx = this.faults.findIndex((f) => {
-      if (f.orgKey && f.orgKey !== orgKey) return false;
-      if (f.kind === 'any' || f.kind === kind) return true;
-      if (f.kind === 'rest') return REST_KINDS.has(kind);
-      if (f.kind === 'oauth') return kind === 'token' || kind === 'refresh' || kind === 'revoke';
-      return false;
-    });
-    if (idx < 0) return undefined;
-    const f = this.faults[idx]!;
-    f.remaining--;
-    if (f.remaining <= 0) this.faults.splice(idx, 1);
-    return { how: f.how, delayMs: f.delayMs };
-  }
-
-  // ------------------------------------------------------------ queries
-
-  org(orgKey: OrgKey): OrgInfo {
-    const org = this.requireOrg(orgKey);
-    return {
-      key: org.key,
-      id: org.orgId,
-      orgId: org.orgId,
-      name: org.name,
-      isSandbox: org.isSandbox,
-      environment: org.isSandbox ? 'sandbox' : 'production',
-      instanceName: org.instanceName,
-      instanceUrl: this.origins[org.key],
-      loginUrl: this.origins[org.isSandbox ? 'sandbox' : 'production'],
-      apiUsage: { ...org.apiLimit },
-      refreshes: org.refreshes,
-      createdDate: new Date(org.createdAt).toISOString(),
-      sharing: { ...org.sharing },
-      uninstalledApps: [...(this.uninstalled.get(org.key) ?? [])],
-    };
-  }
-
-  user(username: string): UserInfo {
-    const { org, user } = this.requireUser(username);
-    const profile = org.profiles.find((p) => p.id === user.profileId);
-    return {
-      orgKey: org.key,
-      orgId: org.orgId,
-      userId: user.id,
-      username: user.username,
-      name: `${user.firstName} ${user.lastName}`.trim(),
-      active: user.active,
-      frozen: user.frozen,
-      profile: profile?.name ?? '',
-      permissionSets: [...user.assignments.keys()].map((id) => org.permissionSets.find((p) => p.id === id)?.name ?? id),
-    };
-  }
-
-  /** How many live refresh tokens (approvals) the user has, across clients. */
-  tokensFor(username: string): number {
-    return this.tokenSummary(username).refreshTokens;
-  }
-
-  tokenSummary(username: string): TokenSummary {
-    const { org, user } = this.requireUser(username);
-    const out: TokenSummary = { refreshTokens: 0, accessTokens: 0, byClient: {} };
-    for (const fam of this.families.values()) {
-      if (fam.userId !== user.id || fam.orgKey !== org.key || !this.familyAlive(fam)) continue;
-      out.refreshTokens++;
-      out.byClient[fam.clientId] = (out.byClient[fam.clientId] ?? 0) + 1;
+    /** A login in a browser: Salesforce keeps one session per domain per browser, so it ends the browser's previous one there. */
+    startUiSession(listener: OriginKey, org: OrgModel, user: UserModel, browserId: string): UiSession {
+        for (const [sid, s] of this.sessions) if (s.listener === listener && s.browserId === browserId) this.sessions.delete(sid);
+        const session: UiSession = { id: randomToken(24), orgKey: org.key, userId: user.id, listener, browserId, createdAt: this.now() };
+        this.sessions.set(session.id, session);
+        return session;
     }
-    for (const at of this.accessTokens.values()) if (at.userId === user.id && this.accessProblem(at) === null) out.accessTokens++;
-    return out;
-  }
 
-  /** Task records of the org, oldest first (copies). */
-  tasks(orgKey: OrgKey): Rec[] {
-    return this.records(orgKey, 'Task');
-  }
-
-  records(orgKey: OrgKey, type: string): Rec[] {
-    return [...(this.requireOrg(orgKey).records.get(type)?.values() ?? [])].map((r) => ({ ...r }));
-  }
-
-  /** Adds a record directly (no permission checks); returns its id. */
-  insertRecord(orgKey: OrgKey, type: 'Account' | 'Contact' | 'Lead' | 'Case' | 'Task', fields: Rec): string {
-    const org = this.requireOrg(orgKey);
-    const prefix = KEY_PREFIX[type];
-    const id = this.newId(org, prefix);
-    const admin = org.users.find((u) => org.profiles.find((p) => p.id === u.profileId)?.permissionSet.permissions.ModifyAllData) ?? org.users[0]!;
-    const at = new Date(this.now()).toISOString();
-    const rec: Rec = { Id: id, OwnerId: admin.id, CreatedById: admin.id, LastModifiedById: admin.id, CreatedDate: at, LastModifiedDate: at, SystemModstamp: at, IsDeleted: false, ...fields };
-    if (type === 'Contact' || type === 'Lead') rec['Name'] = [rec['FirstName'], rec['LastName']].filter(Boolean).join(' ');
-    org.records.get(type)!.set(id, rec);
-    return id;
-  }
-
-  // ------------------------------------------------------------ internals for the handlers
-
-  orgModel(orgKey: OrgKey): OrgModel {
-    return this.requireOrg(orgKey);
-  }
-
-  allOrgs(): OrgModel[] {
-    return ORG_KEYS.map((k) => this.orgs[k]);
-  }
-
-  newId(org: OrgModel, prefix: string): string {
-    return newRecordId(org, prefix);
-  }
-
-  findUserByUsername(username: string): { org: OrgModel; user: UserModel } | undefined {
-    const lower = username.trim().toLowerCase();
-    for (const org of this.allOrgs()) {
-      const user = org.users.find((u) => u.username.toLowerCase() === lower);
-      if (user) return { org, user };
+    /** Revokes every refresh and access token of the user; returns how many refresh tokens died. */
+    revokeUserTokens(username: string): number {
+        const { user } = this.requireUser(username);
+        let n = 0;
+        for (const fam of this.families.values()) {
+            if (fam.userId === user.id && !fam.revoked) {
+                this.revokeFamily(fam, 'revoked by admin');
+                n++;
+            }
+        }
+        for (const at of this.accessTokens.values()) if (at.userId === user.id) at.revoked = true;
+        return n;
     }
-    return undefined;
-  }
 
-  userById(orgKey: OrgKey, userId: string): UserModel | undefined {
-    return this.orgs[orgKey].users.find((u) => u.id === userId);
-  }
-
-  orgById(orgId: string): OrgModel | undefined {
-    const id = normalizeId(orgId);
-    return this.allOrgs().find((o) => o.orgId === id);
-  }
-
-  /** Which orgs a listener logs in and serves: a login host serves every org of its kind, a My Domain only its own org. */
-  serves(listener: OriginKey, org: OrgModel): boolean {
-    if (listener === 'production') return !org.isSandbox;
-    if (listener === 'sandbox') return org.isSandbox;
-    return listener === org.key;
-  }
-
-  familyAlive(fam: RefreshFamily): boolean {
-    return !fam.revoked && this.orgs[fam.orgKey].orgId === fam.orgId;
-  }
-
-  revokeFamily(fam: RefreshFamily, reason: string): void {
-    fam.revoked = true;
-    fam.revokedReason = reason;
-    for (const at of this.accessTokens.values()) if (at.familyId === fam.id) at.revoked = true;
-  }
-
-  /** null when the access token is usable, or why not. */
-  accessProblem(at: AccessGrant): string | null {
-    if (at.revoked) return 'revoked';
-    if (at.expiresAt <= this.now()) return 'expired';
-    const org = this.orgs[at.orgKey];
-    if (org.orgId !== at.orgId) return 'org refreshed';
-    const user = org.users.find((u) => u.id === at.userId);
-    if (!user || !user.active) return 'inactive user';
-    if (user.frozen) return 'frozen user';
-    if (at.familyId) {
-      const fam = this.families.get(at.familyId);
-      if (fam && fam.revoked) return 'revoked';
+    setUserActive(username: string, active: boolean): void {
+        const { user } = this.requireUser(username);
+        user.active = active;
+        user.modifiedAt = this.now();
+        if (!active) this.killSessionsOf(user.id);
     }
-    return null;
-  }
 
-  issueAccessToken(args: { clientId: string; org: OrgModel; userId: string; scopes: string[]; familyId?: string }): AccessGrant {
-    const now = this.now();
-    const grant: AccessGrant = {
-      token: `${to15(args.org.orgId)}!${randomToken(72)}`,
-      clientId: args.clientId,
-      orgKey: args.org.key,
-      orgId: args.org.orgId,
-      userId: args.userId,
-      scopes: args.scopes,
-      issuedAt: now,
-      expiresAt: now + this.accessTokenTtlMs(),
-      familyId: args.familyId,
-      revoked: false,
-    };
-    this.accessTokens.set(grant.token, grant);
-    if (++this.issued % 500 === 0) this.sweep();
-    return grant;
-  }
+    /** Makes token requests for the user fail as a profile's IP range or login hours would; null lifts it. */
+    setUserLoginRestriction(username: string, restriction: 'ip' | 'hours' | null): void {
+        const { user } = this.requireUser(username);
+        if (restriction) user.loginRestriction = restriction;
+        else delete user.loginRestriction;
+    }
 
-  /** Drops dead access tokens, spent codes and stale CSRF tokens, so long benchmarks keep a flat memory profile. */
-  private sweep(): void {
-    const now = this.now();
-    for (const [t, at] of this.accessTokens) if (at.revoked || at.expiresAt <= now) this.accessTokens.delete(t);
-    for (const [c, code] of this.codes) if (code.used || code.expiresAt <= now) this.codes.delete(c);
-    for (const [t, entry] of this.csrf) if (entry.expiresAt <= now) this.csrf.delete(t);
-  }
+    setUserFrozen(username: string, frozen: boolean): void {
+        const { user } = this.requireUser(username);
+        user.frozen = frozen;
+        if (frozen) this.killSessionsOf(user.id);
+    }
 
-  /** A new approval (refresh token family); a sixth live one for the same user and client revokes the oldest. */
-  issueRefreshFamily(args: { clientId: string; org: OrgModel; userId: string; scopes: string[] }): RefreshFamily {
-    const live = [...this.families.values()]
-      .filter((f) => f.clientId === args.clientId && f.userId === args.userId && f.orgKey === args.org.key && this.familyAlive(f))
-      .sort((a, b) => a.createdAt - b.createdAt);
-    while (live.length >= MAX_APPROVALS) this.revokeFamily(live.shift()!, 'approval limit: oldest approval revoked');
-    const now = this.now();
-    const fam: RefreshFamily = {
-      id: randomToken(12),
-      clientId: args.clientId,
-      orgKey: args.org.key,
-      orgId: args.org.orgId,
-      userId: args.userId,
-      scopes: args.scopes,
-      createdAt: now,
-      lastUsedAt: now,
-      current: newRefreshToken(),
-      revoked: false,
-    };
-    // strictly increasing creation times keep "oldest" well defined within one millisecond
-    const newest = live[live.length - 1];
-    if (newest && newest.createdAt >= fam.createdAt) fam.createdAt = newest.createdAt + 1;
-    this.families.set(fam.id, fam);
-    this.refreshIndex.set(fam.current, fam.id);
-    return fam;
-  }
+    /** A security token for SOAP logins (password + token); null removes it (the password alone works). */
+    setUserSecurityToken(username: string, token: string | null): void {
+        const { user } = this.requireUser(username);
+        if (token) user.securityToken = token;
+        else delete user.securityToken;
+    }
 
-  rotate(fam: RefreshFamily): string {
-    fam.current = newRefreshToken();
-    this.refreshIndex.set(fam.current, fam.id);
-    return fam.current;
-  }
+    setUserPassword(username: string, password: string): void {
+        this.requireUser(username).user.password = password;
+    }
 
-  private killSessionsOf(userId: string): void {
-    for (const [sid, s] of this.sessions) if (s.userId === userId) this.sessions.delete(sid);
-    for (const at of this.accessTokens.values()) if (at.userId === userId) at.revoked = true;
-  }
+    /** A sandbox refresh: a new org id, every token and session of the org dies, users keep their ids and passwords. */
+    refreshSandbox(orgKey: OrgKey): OrgInfo {
+        const org = this.requireOrg(orgKey);
+        if (!org.isSandbox) throw new Error(`${orgKey} is a production org, not a sandbox`);
+        const generation = org.refreshes + 1;
+        const fresh = buildOrg(orgKey, this.now(), generation);
+        fresh.orgId = refreshedOrgId(orgKey, generation);
+        // A sandbox copy is a new org: its Organization.CreatedDate is the refresh
+        fresh.createdAt = this.now();
+        // passwords and activation survive the copy; everything else comes back as seeded
+        for (const u of fresh.users) {
+            const old = org.users.find((x) => x.id === u.id);
+            if (old) Object.assign(u, { password: old.password, active: old.active, frozen: old.frozen });
+        }
+        this.orgs[orgKey] = fresh;
+        for (const fam of this.families.values()) if (fam.orgKey === orgKey) this.revokeFamily(fam, 'sandbox refreshed');
+        for (const at of this.accessTokens.values()) if (at.orgKey === orgKey) at.revoked = true;
+        for (const [code, c] of this.codes) if (c.orgKey === orgKey) this.codes.delete(code);
+        for (const [sid, s] of this.sessions) if (s.orgKey === orgKey) this.sessions.delete(sid);
+        return this.org(orgKey);
+    }
 
-  private requireOrg(orgKey: OrgKey): OrgModel {
-    const org = (this.orgs as Record<string, OrgModel | undefined>)[orgKey];
-    if (!org) throw new Error(`unknown org ${orgKey} (known: ${ORG_KEYS.join(', ')})`);
-    return org;
-  }
+    setApiLimit(orgKey: OrgKey, limit: { max: number; used?: number }): void {
+        const org = this.requireOrg(orgKey);
+        if (!Number.isInteger(limit.max) || limit.max < 0) throw new Error('max must be a non-negative integer');
+        org.apiLimit.max = limit.max;
+        if (limit.used !== undefined) {
+            if (!Number.isInteger(limit.used) || limit.used < 0) throw new Error('used must be a non-negative integer');
+            org.apiLimit.used = limit.used;
+        }
+    }
 
-  private requireUser(username: string): { org: OrgModel; user: UserModel } {
-    const found = this.findUserByUsername(username);
-    if (!found) throw new Error(`unknown user ${username}`);
-    return found;
-  }
+    /** Delay every request (control API excepted) by ms; refreshes are held in flight for that long. */
+    setLatency(ms: number): void {
+        if (!Number.isFinite(ms) || ms < 0) throw new Error('latency must be a non-negative number of milliseconds');
+        this.latencyMs = ms;
+    }
+
+    latency(): number {
+        return this.latencyMs;
+    }
+
+    setRotateRefreshTokens(on: boolean): void {
+        this.rotateRefreshTokens = on;
+    }
+
+    rotates(clientId: string): boolean {
+        return this.clients.get(clientId)?.rotateRefreshTokens ?? this.rotateRefreshTokens;
+    }
+
+    setAccessTokenTtl(seconds: number): void {
+        this.accessTokenTtlSeconds = seconds;
+    }
+
+    accessTokenTtlMs(): number {
+        return this.accessTokenTtlSeconds * 1000;
+    }
+
+    /** Makes live access tokens (of one user, or all) expire now, as if their session timed out. */
+    expireAccessTokens(username?: string): number {
+        const userId = username ? this.requireUser(username).user.id : undefined;
+        let n = 0;
+        const now = this.now();
+        for (const at of this.accessTokens.values()) {
+            if ((!userId || at.userId === userId) && at.expiresAt > now) {
+                at.expiresAt = now - 1;
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Moves the emulator's clock forward (codes, access tokens and CSRF tokens expire by it). */
+    advanceTime(ms: number): void {
+        this.clockOffset += ms;
+    }
+
+    now(): number {
+        return Date.now() + this.clockOffset;
+    }
+
+    setSharingModel(orgKey: OrgKey, object: 'Account' | 'Contact' | 'Lead' | 'Case', model: SharingModel): void {
+        this.requireOrg(orgKey).sharing[object] = model;
+    }
+
+    /** Changes a profile (by name) or a permission set (by API name or label) of the org. */
+    updatePermissions(orgKey: OrgKey, profileOrPermissionSet: string, patch: PermissionPatch): void {
+        const org = this.requireOrg(orgKey);
+        const ps =
+            org.profiles.find((p) => p.name === profileOrPermissionSet)?.permissionSet ??
+            org.permissionSets.find((p) => p.name === profileOrPermissionSet || p.label === profileOrPermissionSet);
+        if (!ps) throw new Error(`no profile or permission set named ${profileOrPermissionSet} in ${orgKey}`);
+        for (const [k, v] of Object.entries(patch.permissions ?? {})) {
+            if (!(k in ps.permissions)) throw new Error(`unknown permission ${k}`);
+            ps.permissions[k as PermissionName] = !!v;
+        }
+        for (const [obj, acc] of Object.entries(patch.objects ?? {})) {
+            ps.objects[obj] = {
+                read: false,
+                create: false,
+                edit: false,
+                delete: false,
+                viewAll: false,
+                modifyAll: false,
+                ...ps.objects[obj],
+                ...acc
+            };
+        }
+        for (const [field, acc] of Object.entries(patch.fields ?? {})) {
+            ps.fields[field] = { read: false, edit: false, ...ps.fields[field], ...acc };
+        }
+    }
+
+    assignPermissionSet(username: string, permissionSet: string): void {
+        const { org, user } = this.requireUser(username);
+        const ps = org.permissionSets.find((p) => p.name === permissionSet || p.label === permissionSet);
+        if (!ps) throw new Error(`no permission set ${permissionSet} in ${org.key}`);
+        if (!user.assignments.has(ps.id)) user.assignments.set(ps.id, this.newId(org, KEY_PREFIX.PermissionSetAssignment));
+    }
+
+    unassignPermissionSet(username: string, permissionSet: string): void {
+        const { org, user } = this.requireUser(username);
+        const ps = org.permissionSets.find((p) => p.name === permissionSet || p.label === permissionSet);
+        if (ps) user.assignments.delete(ps.id);
+    }
+
+    // ------------------------------------------------------------ counts and faults
+
+    count(kind: RequestKind, orgKey?: OrgKey): void {
+        const bump = (key: string): void => {
+            let c = this.counts.get(key);
+            if (!c) {
+                c = emptyCounts();
+                this.counts.set(key, c);
+            }
+            c[kind]++;
+            if (REST_KINDS.has(kind)) c.rest++;
+        };
+        bump('*');
+        if (orgKey) bump(orgKey);
+    }
+
+    /** Counts of requests by kind for one org, or for all listeners when no org is given. */
+    requestCounts(orgKey?: OrgKey): RequestCounts {
+        return { ...(this.counts.get(orgKey ?? '*') ?? emptyCounts()) };
+    }
+
+    resetCounts(): void {
+        this.counts.clear();
+    }
+
+    failNext(kind: FaultKind, how: FaultMode, options: FaultOptions = {}): void {
+        const known = [...REQUEST_KINDS, 'oauth', 'any'] as string[];
+        if (!known.includes(kind)) throw new Error(`unknown request kind ${kind}`);
+        if (!['http500', 'http503', 'html503', 'malformed', 'reset', 'slow'].includes(how)) throw new Error(`unknown fault ${how}`);
+        this.faults.push({ kind, how, remaining: options.count ?? 1, delayMs: options.delayMs ?? 3000, orgKey: options.orgKey });
+    }
+
+    clearFaults(): void {
+        this.faults = [];
+    }
+
+    /** The fault that applies to this request, if any (and uses it up). */
+    takeFault(kind: RequestKind, orgKey?: OrgKey): { how: FaultMode; delayMs: number } | undefined {
+        const idx = this.faults.findIndex((f) => {
+            if (f.orgKey && f.orgKey !== orgKey) return false;
+            if (f.kind === 'any' || f.kind === kind) return true;
+            if (f.kind === 'rest') return REST_KINDS.has(kind);
+            if (f.kind === 'oauth') return kind === 'token' || kind === 'refresh' || kind === 'revoke';
+            return false;
+        });
+        if (idx < 0) return undefined;
+        const f = this.faults[idx]!;
+        f.remaining--;
+        if (f.remaining <= 0) this.faults.splice(idx, 1);
+        return { how: f.how, delayMs: f.delayMs };
+    }
+
+    // ------------------------------------------------------------ queries
+
+    org(orgKey: OrgKey): OrgInfo {
+        const org = this.requireOrg(orgKey);
+        return {
+            key: org.key,
+            id: org.orgId,
+            orgId: org.orgId,
+            name: org.name,
+            isSandbox: org.isSandbox,
+            environment: org.isSandbox ? 'sandbox' : 'production',
+            instanceName: org.instanceName,
+            instanceUrl: this.origins[org.key],
+            loginUrl: this.origins[org.isSandbox ? 'sandbox' : 'production'],
+            apiUsage: { ...org.apiLimit },
+            refreshes: org.refreshes,
+            createdDate: new Date(org.createdAt).toISOString(),
+            sharing: { ...org.sharing },
+            uninstalledApps: [...(this.uninstalled.get(org.key) ?? [])]
+        };
+    }
+
+    user(username: string): UserInfo {
+        const { org, user } = this.requireUser(username);
+        const profile = org.profiles.find((p) => p.id === user.profileId);
+        return {
+            orgKey: org.key,
+            orgId: org.orgId,
+            userId: user.id,
+            username: user.username,
+            name: `${user.firstName} ${user.lastName}`.trim(),
+            active: user.active,
+            frozen: user.frozen,
+            profile: profile?.name ?? '',
+            permissionSets: [...user.assignments.keys()].map((id) => org.permissionSets.find((p) => p.id === id)?.name ?? id)
+        };
+    }
+
+    /** How many live refresh tokens (approvals) the user has, across clients. */
+    tokensFor(username: string): number {
+        return this.tokenSummary(username).refreshTokens;
+    }
+
+    tokenSummary(username: string): TokenSummary {
+        const { org, user } = this.requireUser(username);
+        const out: TokenSummary = { refreshTokens: 0, accessTokens: 0, byClient: {} };
+        for (const fam of this.families.values()) {
+            if (fam.userId !== user.id || fam.orgKey !== org.key || !this.familyAlive(fam)) continue;
+            out.refreshTokens++;
+            out.byClient[fam.clientId] = (out.byClient[fam.clientId] ?? 0) + 1;
+        }
+        for (const at of this.accessTokens.values()) if (at.userId === user.id && this.accessProblem(at) === null) out.accessTokens++;
+        return out;
+    }
+
+    /** Task records of the org, oldest first (copies). */
+    tasks(orgKey: OrgKey): Rec[] {
+        return this.records(orgKey, 'Task');
+    }
+
+    records(orgKey: OrgKey, type: string): Rec[] {
+        return [...(this.requireOrg(orgKey).records.get(type)?.values() ?? [])].map((r) => ({ ...r }));
+    }
+
+    /** Adds a record directly (no permission checks); returns its id. */
+    insertRecord(orgKey: OrgKey, type: 'Account' | 'Contact' | 'Lead' | 'Case' | 'Task', fields: Rec): string {
+        const org = this.requireOrg(orgKey);
+        const prefix = KEY_PREFIX[type];
+        const id = this.newId(org, prefix);
+        const admin =
+            org.users.find((u) => org.profiles.find((p) => p.id === u.profileId)?.permissionSet.permissions.ModifyAllData) ?? org.users[0]!;
+        const at = new Date(this.now()).toISOString();
+        const rec: Rec = {
+            Id: id,
+            OwnerId: admin.id,
+            CreatedById: admin.id,
+            LastModifiedById: admin.id,
+            CreatedDate: at,
+            LastModifiedDate: at,
+            SystemModstamp: at,
+            IsDeleted: false,
+            ...fields
+        };
+        if (type === 'Contact' || type === 'Lead') rec['Name'] = [rec['FirstName'], rec['LastName']].filter(Boolean).join(' ');
+        org.records.get(type)!.set(id, rec);
+        return id;
+    }
+
+    // ------------------------------------------------------------ internals for the handlers
+
+    orgModel(orgKey: OrgKey): OrgModel {
+        return this.requireOrg(orgKey);
+    }
+
+    allOrgs(): OrgModel[] {
+        return ORG_KEYS.map((k) => this.orgs[k]);
+    }
+
+    newId(org: OrgModel, prefix: string): string {
+        return newRecordId(org, prefix);
+    }
+
+    findUserByUsername(username: string): { org: OrgModel; user: UserModel } | undefined {
+        const lower = username.trim().toLowerCase();
+        for (const org of this.allOrgs()) {
+            const user = org.users.find((u) => u.username.toLowerCase() === lower);
+            if (user) return { org, user };
+        }
+        return undefined;
+    }
+
+    userById(orgKey: OrgKey, userId: string): UserModel | undefined {
+        return this.orgs[orgKey].users.find((u) => u.id === userId);
+    }
+
+    orgById(orgId: string): OrgModel | undefined {
+        const id = normalizeId(orgId);
+        return this.allOrgs().find((o) => o.orgId === id);
+    }
+
+    /** Which orgs a listener logs in and serves: a login host serves every org of its kind, a My Domain only its own org. */
+    serves(listener: OriginKey, org: OrgModel): boolean {
+        if (listener === 'production') return !org.isSandbox;
+        if (listener === 'sandbox') return org.isSandbox;
+        return listener === org.key;
+    }
+
+    familyAlive(fam: RefreshFamily): boolean {
+        return !fam.revoked && this.orgs[fam.orgKey].orgId === fam.orgId;
+    }
+
+    revokeFamily(fam: RefreshFamily, reason: string): void {
+        fam.revoked = true;
+        fam.revokedReason = reason;
+        for (const at of this.accessTokens.values()) if (at.familyId === fam.id) at.revoked = true;
+    }
+
+    /** null when the access token is usable, or why not. */
+    accessProblem(at: AccessGrant): string | null {
+        if (at.revoked) return 'revoked';
+        if (at.expiresAt <= this.now()) return 'expired';
+        const org = this.orgs[at.orgKey];
+        if (org.orgId !== at.orgId) return 'org refreshed';
+        const user = org.users.find((u) => u.id === at.userId);
+        if (!user || !user.active) return 'inactive user';
+        if (user.frozen) return 'frozen user';
+        if (at.familyId) {
+            const fam = this.families.get(at.familyId);
+            if (fam && fam.revoked) return 'revoked';
+        }
+        return null;
+    }
+
+    issueAccessToken(args: { clientId: string; org: OrgModel; userId: string; scopes: string[]; familyId?: string }): AccessGrant {
+        const now = this.now();
+        const grant: AccessGrant = {
+            token: `${to15(args.org.orgId)}!${randomToken(72)}`,
+            clientId: args.clientId,
+            orgKey: args.org.key,
+            orgId: args.org.orgId,
+            userId: args.userId,
+            scopes: args.scopes,
+            issuedAt: now,
+            expiresAt: now + this.accessTokenTtlMs(),
+            familyId: args.familyId,
+            revoked: false
+        };
+        this.accessTokens.set(grant.token, grant);
+        if (++this.issued % 500 === 0) this.sweep();
+        return grant;
+    }
+
+    /** Drops dead access tokens, spent codes and stale CSRF tokens, so long benchmarks keep a flat memory profile. */
+    private sweep(): void {
+        const now = this.now();
+        for (const [t, at] of this.accessTokens) if (at.revoked || at.expiresAt <= now) this.accessTokens.delete(t);
+        for (const [c, code] of this.codes) if (code.used || code.expiresAt <= now) this.codes.delete(c);
+        for (const [t, entry] of this.csrf) if (entry.expiresAt <= now) this.csrf.delete(t);
+    }
+
+    /** A new approval (refresh token family); a sixth live one for the same user and client revokes the oldest. */
+    issueRefreshFamily(args: { clientId: string; org: OrgModel; userId: string; scopes: string[] }): RefreshFamily {
+        const live = [...this.families.values()]
+            .filter((f) => f.clientId === args.clientId && f.userId === args.userId && f.orgKey === args.org.key && this.familyAlive(f))
+            .sort((a, b) => a.createdAt - b.createdAt);
+        while (live.length >= MAX_APPROVALS) this.revokeFamily(live.shift()!, 'approval limit: oldest approval revoked');
+        const now = this.now();
+        const fam: RefreshFamily = {
+            id: randomToken(12),
+            clientId: args.clientId,
+            orgKey: args.org.key,
+            orgId: args.org.orgId,
+            userId: args.userId,
+            scopes: args.scopes,
+            createdAt: now,
+            lastUsedAt: now,
+            current: newRefreshToken(),
+            revoked: false
+        };
+        // strictly increasing creation times keep "oldest" well defined within one millisecond
+        const newest = live[live.length - 1];
+        if (newest && newest.createdAt >= fam.createdAt) fam.createdAt = newest.createdAt + 1;
+        this.families.set(fam.id, fam);
+        this.refreshIndex.set(fam.current, fam.id);
+        return fam;
+    }
+
+    rotate(fam: RefreshFamily): string {
+        fam.current = newRefreshToken();
+        this.refreshIndex.set(fam.current, fam.id);
+        return fam.current;
+    }
+
+    private killSessionsOf(userId: string): void {
+        for (const [sid, s] of this.sessions) if (s.userId === userId) this.sessions.delete(sid);
+        for (const at of this.accessTokens.values()) if (at.userId === userId) at.revoked = true;
+    }
+
+    private requireOrg(orgKey: OrgKey): OrgModel {
+        const org = (this.orgs as Record<string, OrgModel | undefined>)[orgKey];
+        if (!org) throw new Error(`unknown org ${orgKey} (known: ${ORG_KEYS.join(', ')})`);
+        return org;
+    }
+
+    private requireUser(username: string): { org: OrgModel; user: UserModel } {
+        const found = this.findUserByUsername(username);
+        if (!found) throw new Error(`unknown user ${username}`);
+        return found;
+    }
 }
 
 function newRefreshToken(): string {
-  return `5Aep861${randomToken(60)}`;
+    return `5Aep861${randomToken(60)}`;
 }
 
 function emptyCounts(): RequestCounts {
-  const c = {} as RequestCounts;
-  for (const k of REQUEST_KINDS) c[k] = 0;
-  return c;
+    const c = {} as RequestCounts;
+    for (const k of REQUEST_KINDS) c[k] = 0;
+    return c;
 }

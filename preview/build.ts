@@ -33,10 +33,25 @@ const SLDS_CSS_IN = path.join(ROOT, 'node_modules/@salesforce-ux/design-system/a
 const STAMP = path.join(DIST_DIR, 'build.json');
 
 /** What the build reads besides node_modules: a change to any of these rebuilds. */
-const INPUTS = [LWC_DIR, LABELS_FILE, SRC_DIR, path.join(HERE, 'build.ts'), path.join(HERE, 'labels.ts'), path.join(ROOT, 'package-lock.json')];
+const INPUTS = [
+    LWC_DIR,
+    LABELS_FILE,
+    SRC_DIR,
+    path.join(HERE, 'build.ts'),
+    path.join(HERE, 'labels.ts'),
+    path.join(ROOT, 'package-lock.json')
+];
 
 /** Icons the base components themselves draw (button menu chevron, close buttons, toast and check icons). */
-const BASE_ICONS = ['utility:down', 'utility:close', 'utility:info', 'utility:success', 'utility:warning', 'utility:error', 'utility:check'];
+const BASE_ICONS = [
+    'utility:down',
+    'utility:close',
+    'utility:info',
+    'utility:success',
+    'utility:warning',
+    'utility:error',
+    'utility:check'
+];
 
 /** The `lightning/*` modules the platform provides but the lightning-base-components package does not. */
 const LIGHTNING_STAND_INS = ['platformShowToastEvent'];
@@ -117,7 +132,8 @@ async function labelRecords(sources: string[]): Promise<ModuleRecord[]> {
     const labels = await readCustomLabels(LABELS_FILE);
     const used = importsWithPrefix(sources, '@salesforce/label/');
     const missing = [...used].filter((name) => !name.startsWith('c.') || !labels.has(name.slice(2)));
-    if (missing.length) throw new Error(`These labels are imported but not defined in ${path.relative(ROOT, LABELS_FILE)}: ${missing.join(', ')}`);
+    if (missing.length)
+        throw new Error(`These labels are imported but not defined in ${path.relative(ROOT, LABELS_FILE)}: ${missing.join(', ')}`);
     const dir = path.join(GEN_DIR, 'labels');
     await mkdir(dir, { recursive: true });
     const records: ModuleRecord[] = [];
@@ -160,7 +176,8 @@ function onlyUsedIcons(sources: string[]): Plugin {
     const wanted = new Set<string>();
     for (const name of BASE_ICONS) wanted.add(name.replace(':', '_'));
     for (const source of sources) {
-        for (const match of source.matchAll(/\b(utility|standard|action|doctype|custom):([a-z][a-z0-9_]*)\b/g)) wanted.add(`${match[1]}_${match[2]}`);
+        for (const match of source.matchAll(/\b(utility|standard|action|doctype|custom):([a-z][a-z0-9_]*)\b/g))
+            wanted.add(`${match[1]}_${match[2]}`);
     }
     return {
         name: 'preview-only-used-icons',
@@ -187,7 +204,10 @@ function onlyUsedIcons(sources: string[]): Plugin {
 async function buildSldsCss(): Promise<void> {
     const css = await readFile(SLDS_CSS_IN, 'utf8');
     const fixed = css
-        .replace(/\/\*! @css-var-fallback ([a-z-]+) \*\/\s*(--[A-Za-z0-9_-]+)\s*:([^;{}]*)(;|(?=\}))/g, (_whole, property: string, hook: string, value: string) => `${hook}:${value};${property}:var(${hook});`)
+        .replace(
+            /\/\*! @css-var-fallback ([a-z-]+) \*\/\s*(--[A-Za-z0-9_-]+)\s*:([^;{}]*)(;|(?=\}))/g,
+            (_whole, property: string, hook: string, value: string) => `${hook}:${value};${property}:var(${hook});`
+        )
         .replace(/url\((['"]?)\.\.\//g, 'url($1/assets/');
     await writeFile(SLDS_CSS_OUT, fixed);
 }
@@ -204,7 +224,9 @@ export async function buildPreview(options: { force?: boolean } = {}): Promise<B
     if (!options.force && (await upToDate(files))) return { built: false, ms: Math.round(performance.now() - started), bundle: BUNDLE };
 
     await rm(GEN_DIR, { recursive: true, force: true });
-    const componentSources = await sourcesOf(files.filter((file) => file.startsWith(LWC_DIR + path.sep) || file.startsWith(SRC_DIR + path.sep)));
+    const componentSources = await sourcesOf(
+        files.filter((file) => file.startsWith(LWC_DIR + path.sep) || file.startsWith(SRC_DIR + path.sep))
+    );
     const modules: ModuleRecord[] = [
         ...(await componentRecords()),
         ...(await apexRecords(componentSources)),
@@ -237,14 +259,22 @@ export async function buildPreview(options: { force?: boolean } = {}): Promise<B
         await bundle.close();
     }
     await buildSldsCss();
-    await writeFile(STAMP, JSON.stringify({ builtAt: new Date().toISOString(), inputs: files.map((file) => path.relative(ROOT, file)), warnings }, null, 2));
+    await writeFile(
+        STAMP,
+        JSON.stringify({ builtAt: new Date().toISOString(), inputs: files.map((file) => path.relative(ROOT, file)), warnings }, null, 2)
+    );
     return { built: true, ms: Math.round(performance.now() - started), bundle: BUNDLE };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const force = process.argv.includes('--force');
     buildPreview({ force }).then(
-        (result) => console.log(result.built ? `preview built in ${result.ms} ms: ${path.relative(ROOT, result.bundle)}` : `preview up to date (${result.ms} ms)`),
+        (result) =>
+            console.log(
+                result.built
+                    ? `preview built in ${result.ms} ms: ${path.relative(ROOT, result.bundle)}`
+                    : `preview up to date (${result.ms} ms)`
+            ),
         (error: unknown) => {
             console.error(error);
             process.exit(1);

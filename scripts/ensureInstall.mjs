@@ -19,7 +19,11 @@ const installed = mtime('node_modules/.package-lock.json');
 const wanted = mtime('package-lock.json');
 if (installed !== undefined && wanted !== undefined && installed >= wanted) process.exit(0);
 
-console.log(installed === undefined ? 'No dependencies installed yet: running npm ci once.' : 'package-lock.json changed since the last install: running npm ci.');
+console.log(
+    installed === undefined
+        ? 'No dependencies installed yet: running npm ci once.'
+        : 'package-lock.json changed since the last install: running npm ci.'
+);
 const npm = process.env.npm_execpath
     ? spawnSync(process.execPath, [process.env.npm_execpath, 'ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' })
     : spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });

@@ -15,13 +15,17 @@ function project(): string {
     mkdirSync(path.join(dir, 'dep'));
     copyFileSync(script, path.join(dir, 'scripts', 'ensureInstall.mjs'));
     writeFileSync(path.join(dir, 'dep', 'package.json'), JSON.stringify({ name: 'dep', version: '1.0.0' }));
-    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'fresh-clone', version: '1.0.0', dependencies: { dep: 'file:./dep' } }));
+    writeFileSync(
+        path.join(dir, 'package.json'),
+        JSON.stringify({ name: 'fresh-clone', version: '1.0.0', dependencies: { dep: 'file:./dep' } })
+    );
     const lock = spawnSync('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8' });
     assert.equal(lock.status, 0, lock.stderr);
     return dir;
 }
 
-const run = (dir: string) => spawnSync(process.execPath, ['scripts/ensureInstall.mjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, npm_execpath: '' } });
+const run = (dir: string) =>
+    spawnSync(process.execPath, ['scripts/ensureInstall.mjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, npm_execpath: '' } });
 
 describe('the install step before npm start and npm test', () => {
     const dirs: string[] = [];

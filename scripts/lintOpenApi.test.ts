@@ -10,7 +10,9 @@ describe('the OpenAPI lint', () => {
     });
 
     it('fails an operation without an operationId, naming the rule', () => {
-        const document = buildOpenApiDocument('http://localhost:3000') as unknown as { paths: Record<string, Record<string, { operationId?: string }>> };
+        const document = buildOpenApiDocument('http://localhost:3000') as unknown as {
+            paths: Record<string, Record<string, { operationId?: string }>>;
+        };
         delete document.paths['/api/v1/link']!['get']!.operationId;
         const { ok, output } = lintOpenApiDocument(document);
         assert.equal(ok, false);

@@ -16,10 +16,7 @@ export const SCHEMA_API_VERSION = '66.0';
 
 // 'any' is xsd:anyType (for example CustomMetadataValue.value): any content is accepted.
 type Primitive = 'string' | 'number' | 'boolean' | 'any';
-type FieldType =
-    | { kind: 'primitive'; name: Primitive }
-    | { kind: 'enum'; name: string }
-    | { kind: 'complex'; name: string };
+type FieldType = { kind: 'primitive'; name: Primitive } | { kind: 'enum'; name: string } | { kind: 'complex'; name: string };
 
 export interface FieldDefinition {
     name: string;

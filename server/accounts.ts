@@ -6,7 +6,11 @@ import { accountLock, type Store } from './store/store.ts';
 import type { AccountRecord, KeyScope, LinkRecord } from './store/types.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from './salesforce/loginHosts.ts';
 
-export const accountNameSchema = z.string().trim().min(1, 'the account name is empty').max(120, 'the account name is longer than 120 characters');
+export const accountNameSchema = z
+    .string()
+    .trim()
+    .min(1, 'the account name is empty')
+    .max(120, 'the account name is longer than 120 characters');
 
 export const legacyRecordSchema = z.strictObject({
     accountId: z.string().min(1),
@@ -37,11 +41,19 @@ export class Accounts {
      * A new account with the org's key and, unless `platformKey: false`, the platform's key. Without a platform key the
      * one key keeps every scope, as accounts made before scopes do.
      */
-    async create(name: string, options: { platformKey?: boolean } = {}): Promise<{ account: AccountRecord; apiKey: string; platformKey?: string }> {
+    async create(
+        name: string,
+        options: { platformKey?: boolean } = {}
+    ): Promise<{ account: AccountRecord; apiKey: string; platformKey?: string }> {
         const parsedName = accountNameSchema.parse(name);
         const apiKey = generateApiKey();
         const platformKey = options.platformKey === false ? undefined : generateApiKey();
-        const account: AccountRecord = { id: `acc_${randomToken(12)}`, name: parsedName, apiKeyHash: hashApiKey(apiKey), createdAt: this.clock.now().toISOString() };
+        const account: AccountRecord = {
+            id: `acc_${randomToken(12)}`,
+            name: parsedName,
+            apiKeyHash: hashApiKey(apiKey),
+            createdAt: this.clock.now().toISOString()
+        };
         if (platformKey) account.platformKeyHash = hashApiKey(platformKey);
         await this.store.transaction(async (tx) => {
             await tx.accounts.insert(account);
@@ -50,8 +62,17 @@ export class Accounts {
         return { account, apiKey, platformKey };
     }
 
-    async list(): Promise<Array<Pick<AccountRecord, 'id' | 'name' | 'createdAt' | 'keyRotatedAt'> & { status: string; username?: string }>> {
-        return (await this.store.accounts.list()).map(({ account: a, link }) => ({ id: a.id, name: a.name, createdAt: a.createdAt, keyRotatedAt: a.keyRotatedAt, status: link?.status ?? 'unlinked', username: link?.username }));
+    async list(): Promise<
+        Array<Pick<AccountRecord, 'id' | 'name' | 'createdAt' | 'keyRotatedAt'> & { status: string; username?: string }>
+    > {
+        return (await this.store.accounts.list()).map(({ account: a, link }) => ({
+            id: a.id,
+            name: a.name,
+            createdAt: a.createdAt,
+            keyRotatedAt: a.keyRotatedAt,
+            status: link?.status ?? 'unlinked',
+            username: link?.username
+        }));
     }
 
     /** A new key for one scope; the old key of that scope stops working at once. Issuing the first platform key splits the scopes. */
@@ -60,10 +81,21 @@ export class Accounts {
         const at = this.clock.now().toISOString();
         await this.store.transaction(async (tx) => {
             const account = await tx.accounts.get(accountId);
-            if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `No account has the id ${accountId}. Run "npm run accounts -- list" to see the ids.`, 404);
+            if (!account)
+                throw new AppError(
+                    'ACCOUNT_NOT_FOUND',
+                    `No account has the id ${accountId}. Run "npm run accounts -- list" to see the ids.`,
+                    404
+                );
             if (scope === 'platform') {
                 await tx.accounts.patch(accountId, { platformKeyHash: hashApiKey(apiKey), platformKeyRotatedAt: at });
-                await tx.audit.append({ at, accountId, action: account.platformKeyHash ? 'key_rotated' : 'platform_key_issued', outcome: 'ok', detail: 'platform' });
+                await tx.audit.append({
+                    at,
+                    accountId,
+                    action: account.platformKeyHash ? 'key_rotated' : 'platform_key_issued',
+                    outcome: 'ok',
+                    detail: 'platform'
+                });
             } else {
                 await tx.accounts.patch(accountId, { apiKeyHash: hashApiKey(apiKey), keyRotatedAt: at });
                 await tx.audit.append({ at, accountId, action: 'key_rotated', outcome: 'ok', detail: 'link' });
@@ -99,7 +131,10 @@ export class Accounts {
                 instanceUrl: '',
                 loginUrl,
                 linkedAt: at,
-                legacyCredentials: cipher.seal(JSON.stringify({ password: record.password, securityToken: record.securityToken }), { purpose: 'legacy_credentials', owner: record.accountId })
+                legacyCredentials: cipher.seal(JSON.stringify({ password: record.password, securityToken: record.securityToken }), {
+                    purpose: 'legacy_credentials',
+                    owner: record.accountId
+                })
             };
         });
         await this.store.transaction(async (tx) => {
@@ -107,9 +142,15 @@ export class Accounts {
             const seen = new Set<string>();
             for (const [index, link] of links.entries()) {
                 const label = `Record ${index + 1} (${link.username})`;
-                if (!(await tx.accounts.get(link.accountId))) throw new AppError('VALIDATION_FAILED', `${label}: no account has the id ${link.accountId}.`);
-                if (seen.has(link.accountId)) throw new AppError('VALIDATION_FAILED', `${label}: the account ${link.accountId} appears twice in the file.`);
-                if (await tx.links.get(link.accountId, { forUpdate: true })) throw new AppError('VALIDATION_FAILED', `${label}: the account ${link.accountId} is already linked; unlink it first or leave it out.`);
+                if (!(await tx.accounts.get(link.accountId)))
+                    throw new AppError('VALIDATION_FAILED', `${label}: no account has the id ${link.accountId}.`);
+                if (seen.has(link.accountId))
+                    throw new AppError('VALIDATION_FAILED', `${label}: the account ${link.accountId} appears twice in the file.`);
+                if (await tx.links.get(link.accountId, { forUpdate: true }))
+                    throw new AppError(
+                        'VALIDATION_FAILED',
+                        `${label}: the account ${link.accountId} is already linked; unlink it first or leave it out.`
+                    );
                 seen.add(link.accountId);
             }
             for (const link of links) {

@@ -74,9 +74,20 @@ export function createApp(services: Services, options: AppOptions = {}): Express
 
     // Unauthenticated: limited per client address before anything reads the store.
     const oauthFlood = rateLimit(services.oauthRate, clientAddress, (res, error) => {
-        res.status(error.status).type('text').send(`${error.message} Close this window and start the link again from the Contact Center Link card in a minute.`);
+        res.status(error.status)
+            .type('text')
+            .send(`${error.message} Close this window and start the link again from the Contact Center Link card in a minute.`);
     });
-    app.use('/oauth', oauthFlood, cookieParser(), oauthRouter(links, { secureCookies: config.PUBLIC_URL.startsWith('https:'), logger, consent: new ConsentForms(config.TOKEN_ENCRYPTION_KEY) }));
+    app.use(
+        '/oauth',
+        oauthFlood,
+        cookieParser(),
+        oauthRouter(links, {
+            secureCookies: config.PUBLIC_URL.startsWith('https:'),
+            logger,
+            consent: new ConsentForms(config.TOKEN_ENCRYPTION_KEY)
+        })
+    );
 
     app.get('/api/v1/openapi.json', openApiHandler(config.PUBLIC_URL));
 
@@ -124,7 +135,13 @@ function refuseAnnouncedOversize(limitFor: (req: express.Request) => number): Re
         if (announced === undefined || Number(announced) <= limitFor(req)) return next();
         res.set('Connection', 'close');
         res.once('finish', () => req.socket.destroySoon());
-        next(new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than the ${Math.round(limitFor(req) / 1024)} kB this API accepts.`, 413));
+        next(
+            new AppError(
+                'PAYLOAD_TOO_LARGE',
+                `The request body is larger than the ${Math.round(limitFor(req) / 1024)} kB this API accepts.`,
+                413
+            )
+        );
     };
 }
 
@@ -152,7 +169,14 @@ function requestLog(logger: Logger): (req: express.Request, res: express.Respons
             const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
             if (!logger.isLevelEnabled(level)) return;
             const path = req.originalUrl.split('?')[0];
-            logger[level]({ req: { id, method: req.method, path }, res: { statusCode: res.statusCode }, responseTime: Math.round(performance.now() - started) }, 'request completed');
+            logger[level](
+                {
+                    req: { id, method: req.method, path },
+                    res: { statusCode: res.statusCode },
+                    responseTime: Math.round(performance.now() - started)
+                },
+                'request completed'
+            );
         });
     };
 }

@@ -36,7 +36,11 @@ const trustedProxies = commaList.superRefine((items, ctx) => {
         const [address, bits, ...rest] = item.split('/');
         const family = isIP(address ?? '');
         const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
-        if (!PROXY_NAMES.has(item) && (!family || !validBits || rest.length)) ctx.addIssue({ code: 'custom', message: `"${item.slice(0, 100)}" is not loopback, linklocal, uniquelocal, an IP address or a CIDR range` });
+        if (!PROXY_NAMES.has(item) && (!family || !validBits || rest.length))
+            ctx.addIssue({
+                code: 'custom',
+                message: `"${item.slice(0, 100)}" is not loopback, linklocal, uniquelocal, an IP address or a CIDR range`
+            });
     }
 });
 
@@ -44,9 +48,15 @@ const trustedProxies = commaList.superRefine((items, ctx) => {
 const encryptionKey = z
     .string()
     .optional()
-    .refine((value) => value === undefined || (value.split(',').some((key) => key.trim()) && value.split(',').every((key) => !key.trim() || Buffer.from(key.trim(), 'base64').length === 32)), {
-        message: 'must be 32 bytes, base64 encoded (openssl rand -base64 32); older keys may follow, comma separated'
-    });
+    .refine(
+        (value) =>
+            value === undefined ||
+            (value.split(',').some((key) => key.trim()) &&
+                value.split(',').every((key) => !key.trim() || Buffer.from(key.trim(), 'base64').length === 32)),
+        {
+            message: 'must be 32 bytes, base64 encoded (openssl rand -base64 32); older keys may follow, comma separated'
+        }
+    );
 
 export const configSchema = z.object({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -80,7 +90,12 @@ export const configSchema = z.object({
             .optional()
     ),
     /** Connections each instance keeps to PostgreSQL at most. */
-    DATABASE_POOL_SIZE: z.coerce.number({ error: 'must be a whole number from 2 to 200' }).int('must be a whole number from 2 to 200').min(2, 'must be a whole number from 2 to 200').max(200, 'must be a whole number from 2 to 200').default(10),
+    DATABASE_POOL_SIZE: z.coerce
+        .number({ error: 'must be a whole number from 2 to 200' })
+        .int('must be a whole number from 2 to 200')
+        .min(2, 'must be a whole number from 2 to 200')
+        .max(200, 'must be a whole number from 2 to 200')
+        .default(10),
     TOKEN_ENCRYPTION_KEY: encryptionKey,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600),
@@ -110,7 +125,15 @@ export function parseConfig(env: Record<string, string | undefined>): z.infer<ty
 }
 
 /** Settings only a real deployment sets: with any of them present, `npm start` never falls back to the demo. */
-const PRODUCTION_SETTINGS = ['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'DATA_DIR', 'DATABASE_URL', 'TRUST_PROXY', 'METRICS_TOKEN'] as const;
+const PRODUCTION_SETTINGS = [
+    'SF_CLIENT_ID',
+    'SF_CLIENT_SECRET',
+    'TOKEN_ENCRYPTION_KEY',
+    'DATA_DIR',
+    'DATABASE_URL',
+    'TRUST_PROXY',
+    'METRICS_TOKEN'
+] as const;
 /** What the backend proper cannot run without. */
 const REQUIRED_IN_PRODUCTION = ['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'PUBLIC_URL'] as const;
 

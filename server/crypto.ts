@@ -44,7 +44,8 @@ export function parseEncryptionKeys(value: string): Buffer[] {
         .map((item) => item.trim())
         .filter(Boolean)
         .map((item) => Buffer.from(item, 'base64'));
-    if (keys.length === 0 || keys.some((key) => key.length !== 32)) throw new Error('TOKEN_ENCRYPTION_KEY must be 32 bytes, base64 encoded (older keys after the current one, comma separated)');
+    if (keys.length === 0 || keys.some((key) => key.length !== 32))
+        throw new Error('TOKEN_ENCRYPTION_KEY must be 32 bytes, base64 encoded (older keys after the current one, comma separated)');
     return keys;
 }
 
@@ -68,7 +69,13 @@ export class TokenCipher {
         const cipher = createCipheriv('aes-256-gcm', this.#current.key, iv, { authTagLength: TAG_BYTES });
         cipher.setAAD(additionalData(context));
         const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-        return { v: 2, kid: this.#current.id, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+        return {
+            v: 2,
+            kid: this.#current.id,
+            iv: iv.toString('base64'),
+            tag: cipher.getAuthTag().toString('base64'),
+            data: data.toString('base64')
+        };
     }
 
     open(sealed: Sealed, context: SealContext): string {
@@ -76,7 +83,10 @@ export class TokenCipher {
         if (tag.length !== TAG_BYTES) throw new SealedValueError('A sealed value has a shortened authentication tag; it is refused.');
         if (sealed.v === 2) {
             const key = this.#byId.get(sealed.kid);
-            if (!key) throw new SealedValueError(`A sealed value needs the key ${sealed.kid}, which TOKEN_ENCRYPTION_KEY does not list. Add that key after the current one.`);
+            if (!key)
+                throw new SealedValueError(
+                    `A sealed value needs the key ${sealed.kid}, which TOKEN_ENCRYPTION_KEY does not list. Add that key after the current one.`
+                );
             return decrypt(key, sealed, tag, additionalData(context));
         }
         // v1 names no key: try each configured key (the current first).

@@ -75,7 +75,10 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
             SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
             SF_ALLOWED_LOGIN_ORIGINS: [...new Set([...parsed.SF_ALLOWED_LOGIN_ORIGINS, ...emulator.allOrigins])],
             // The preview page plays every emulated org's Lightning page: the card the popups may hear from.
-            SF_CARD_ORIGINS: { ...parsed.SF_CARD_ORIGINS, ...Object.fromEntries(emulator.allOrigins.map((origin) => [origin, [new URL(parsed.PUBLIC_URL).origin]])) },
+            SF_CARD_ORIGINS: {
+                ...parsed.SF_CARD_ORIGINS,
+                ...Object.fromEntries(emulator.allOrigins.map((origin) => [origin, [new URL(parsed.PUBLIC_URL).origin]]))
+            },
             TOKEN_ENCRYPTION_KEY: parsed.TOKEN_ENCRYPTION_KEY ?? (await demoEncryptionKey(parsed.DATA_DIR))
         });
         const logger = options.logger ?? createLogger(config.LOG_LEVEL);
@@ -152,7 +155,11 @@ function demoPreviewConfig(emulator: Emulator, account: { id: string; apiKey: st
             domainUrl: emulator.origins[key],
             appInstalled: emulator.state.appInstalled(key, DEMO_CLIENT.clientId),
             user: { userId: admin.userId, username: admin.username, name: admin.name, canManageLink: true },
-            demoUsers: PREVIEW_USERS[key].map(({ user, description }) => ({ username: SEED.users[user].username, password: SEED.users[user].password, description }))
+            demoUsers: PREVIEW_USERS[key].map(({ user, description }) => ({
+                username: SEED.users[user].username,
+                password: SEED.users[user].password,
+                description
+            }))
         };
     }
     return { apiKey: account.apiKey, apiBase: '/api/v1', account: { id: account.id, name: DEMO_ACCOUNT_NAME }, defaultOrg: 'acme', orgs };

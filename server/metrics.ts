@@ -8,10 +8,29 @@ import { assertOutsideTransaction, type Store } from './store/store.ts';
 /** The operator's view, for alerting: one registry per app, no global state. */
 export class Metrics {
     readonly registry = new Registry();
-    readonly linkAttempts = new Counter({ name: 'ccl_link_attempts_total', help: 'Completed link attempts by outcome (linked or the error code).', labelNames: ['outcome'], registers: [this.registry] });
-    readonly linkStatusChanges = new Counter({ name: 'ccl_link_status_changes_total', help: 'Link status changes by new status.', labelNames: ['to'], registers: [this.registry] });
-    readonly healthSweeps = new Counter({ name: 'ccl_health_sweeps_total', help: 'Health sweep passes this instance ran (one instance sweeps per interval).', registers: [this.registry] });
-    readonly callActions = new Counter({ name: 'ccl_call_actions_total', help: 'Call actions by action and outcome (ok or the error code).', labelNames: ['action', 'outcome'], registers: [this.registry] });
+    readonly linkAttempts = new Counter({
+        name: 'ccl_link_attempts_total',
+        help: 'Completed link attempts by outcome (linked or the error code).',
+        labelNames: ['outcome'],
+        registers: [this.registry]
+    });
+    readonly linkStatusChanges = new Counter({
+        name: 'ccl_link_status_changes_total',
+        help: 'Link status changes by new status.',
+        labelNames: ['to'],
+        registers: [this.registry]
+    });
+    readonly healthSweeps = new Counter({
+        name: 'ccl_health_sweeps_total',
+        help: 'Health sweep passes this instance ran (one instance sweeps per interval).',
+        registers: [this.registry]
+    });
+    readonly callActions = new Counter({
+        name: 'ccl_call_actions_total',
+        help: 'Call actions by action and outcome (ok or the error code).',
+        labelNames: ['action', 'outcome'],
+        registers: [this.registry]
+    });
     readonly callActionSeconds = new Histogram({
         name: 'ccl_call_action_duration_seconds',
         help: 'Call action latency, including Salesforce.',
@@ -45,7 +64,8 @@ export class Metrics {
 
     /** Counts every gateway call to Salesforce by kind and outcome. */
     instrument(gateway: SalesforceGateway): SalesforceGateway {
-        const count = <A extends unknown[], R>(kind: string, fn: (...args: A) => Promise<R>) =>
+        const count =
+            <A extends unknown[], R>(kind: string, fn: (...args: A) => Promise<R>) =>
             async (...args: A): Promise<R> => {
                 assertOutsideTransaction(`Salesforce (${kind})`);
                 try {

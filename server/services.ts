@@ -62,7 +62,11 @@ export interface Services {
 export const redirectUri = (config: Config): string => `${config.PUBLIC_URL}/oauth/callback`;
 
 export function loginHostPolicy(config: Config): LoginHostPolicy {
-    return { productionUrl: config.SF_LOGIN_URL_PRODUCTION, sandboxUrl: config.SF_LOGIN_URL_SANDBOX, allowedOrigins: config.SF_ALLOWED_LOGIN_ORIGINS };
+    return {
+        productionUrl: config.SF_LOGIN_URL_PRODUCTION,
+        sandboxUrl: config.SF_LOGIN_URL_SANDBOX,
+        allowedOrigins: config.SF_ALLOWED_LOGIN_ORIGINS
+    };
 }
 
 export function buildServices(deps: ServiceDeps): Services {
@@ -85,9 +89,37 @@ export function buildServices(deps: ServiceDeps): Services {
     const gateway = metrics.instrument(baseGateway);
     const accounts = new Accounts(store, clock);
     const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events);
-    const legacyLogin = new LegacyLogin({ store, tokens, cipher, hosts, logger, apiVersion: config.SF_API_VERSION, timeoutMs: config.SF_HTTP_TIMEOUT_MS });
-    const links = new LinkService({ store, cipher, gateway, tokens, legacyLogin, clock, logger, events, publicUrl: config.PUBLIC_URL, sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS, hosts, cardOrigins: config.SF_CARD_ORIGINS });
-    const health = new HealthSweep(store, links, clock, logger, { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 }, () => metrics.healthSweeps.inc());
+    const legacyLogin = new LegacyLogin({
+        store,
+        tokens,
+        cipher,
+        hosts,
+        logger,
+        apiVersion: config.SF_API_VERSION,
+        timeoutMs: config.SF_HTTP_TIMEOUT_MS
+    });
+    const links = new LinkService({
+        store,
+        cipher,
+        gateway,
+        tokens,
+        legacyLogin,
+        clock,
+        logger,
+        events,
+        publicUrl: config.PUBLIC_URL,
+        sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS,
+        hosts,
+        cardOrigins: config.SF_CARD_ORIGINS
+    });
+    const health = new HealthSweep(
+        store,
+        links,
+        clock,
+        logger,
+        { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 },
+        () => metrics.healthSweeps.inc()
+    );
     const onPlainHttp = config.PUBLIC_URL.startsWith('http:');
     const webhooks = new Webhooks(store, cipher, clock, logger, events, { allowHttp: onPlainHttp, allowPrivateNetworks: onPlainHttp });
     const org = new OrgClient({
@@ -102,11 +134,39 @@ export function buildServices(deps: ServiceDeps): Services {
     });
     const calls = new CallActions({ org, ledger: new CallLedger(store, clock, logger), clock, logger });
     // Counted in the database on PostgreSQL, so every instance on it counts an address together.
-    const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime(), { tally: failedAuthTallyFor(store, logger), logger });
+    const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime(), {
+        tally: failedAuthTallyFor(store, logger),
+        logger
+    });
     const now = () => clock.now().getTime();
     const oauthRate = new RateLimiter(OAUTH_RATE, now);
     // Counted in the database on PostgreSQL, so the limit holds once for every instance; /oauth's stays per instance (answered without the store).
     const accountWriteRate = new RateLimiter(ACCOUNT_WRITE_RATE, now, sharedRateWindows(store, 'account-writes', logger));
-    const auditRetention = new AuditRetention(store, clock, logger, { maxAgeDays: config.AUDIT_RETENTION_DAYS, maxPerAccount: config.AUDIT_MAX_PER_ACCOUNT });
-    return { config, store, logger, clock, cipher, hosts, gateway, accounts, tokens, links, events, health, webhooks, metrics, org, legacyLogin, calls, failedAuth, oauthRate, accountWriteRate, auditRetention };
+    const auditRetention = new AuditRetention(store, clock, logger, {
+        maxAgeDays: config.AUDIT_RETENTION_DAYS,
+        maxPerAccount: config.AUDIT_MAX_PER_ACCOUNT
+    });
+    return {
+        config,
+        store,
+        logger,
+        clock,
+        cipher,
+        hosts,
+        gateway,
+        accounts,
+        tokens,
+        links,
+        events,
+        health,
+        webhooks,
+        metrics,
+        org,
+        legacyLogin,
+        calls,
+        failedAuth,
+        oauthRate,
+        accountWriteRate,
+        auditRetention
+    };
 }

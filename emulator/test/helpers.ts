@@ -9,59 +9,72 @@ export const CLIENT = { clientId: 'test-client', clientSecret: 'test-secret-0123
 export const REDIRECT = CLIENT.redirectUris[0]!;
 
 export const PEOPLE = {
-  acmeApi: { username: SEED.users.acmeApi.username, password: SEED.users.acmeApi.password },
-  acmeAdmin: { username: SEED.users.acmeAdmin.username, password: SEED.users.acmeAdmin.password },
-  acmeNoApi: { username: SEED.users.acmeNoApi.username, password: SEED.users.acmeNoApi.password },
-  uatApi: { username: SEED.users.uatApi.username, password: SEED.users.uatApi.password },
+    acmeApi: { username: SEED.users.acmeApi.username, password: SEED.users.acmeApi.password },
+    acmeAdmin: { username: SEED.users.acmeAdmin.username, password: SEED.users.acmeAdmin.password },
+    acmeNoApi: { username: SEED.users.acmeNoApi.username, password: SEED.users.acmeNoApi.password },
+    uatApi: { username: SEED.users.uatApi.username, password: SEED.users.uatApi.password }
 } satisfies Record<string, Person>;
 
 export function start(opts: EmulatorOptions = {}): Promise<Emulator> {
-  return startEmulator({ quiet: true, clients: [CLIENT], ...opts });
+    return startEmulator({ quiet: true, clients: [CLIENT], ...opts });
 }
 
 export function pkce(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(48).toString('base64url'); // 64 characters
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+    const verifier = randomBytes(48).toString('base64url'); // 64 characters
+    return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
 export function oauth2(em: Emulator, origin: OriginKey = 'production', client = CLIENT): OAuth2 {
-  return new OAuth2({ loginUrl: em.origins[origin], clientId: client.clientId, clientSecret: client.clientSecret, redirectUri: client.redirectUris[0] });
+    return new OAuth2({
+        loginUrl: em.origins[origin],
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        redirectUri: client.redirectUris[0]
+    });
 }
 
 export function authorizeUrl(em: Emulator, origin: OriginKey, params: Record<string, string>, client = CLIENT): string {
-  return oauth2(em, origin, client).getAuthorizationUrl({ scope: 'api refresh_token id', prompt: 'login', display: 'popup', ...params });
+    return oauth2(em, origin, client).getAuthorizationUrl({ scope: 'api refresh_token id', prompt: 'login', display: 'popup', ...params });
 }
 
 /** Logs in as the person, allows, and returns the code with the verifier that goes with it. */
-export async function getCode(em: Emulator, person: Person, origin: OriginKey = 'production', extra: Record<string, string> = {}): Promise<{ code: string; verifier: string; state: string; final: URL }> {
-  const { verifier, challenge } = pkce();
-  const state = randomBytes(12).toString('base64url');
-  const final = await authorizeInEmulator(authorizeUrl(em, origin, { state, code_challenge: challenge, code_challenge_method: 'S256', ...extra }), person);
-  const code = final.searchParams.get('code');
-  if (!code) throw new Error(`no code in ${final.href}`);
-  return { code, verifier, state, final };
+export async function getCode(
+    em: Emulator,
+    person: Person,
+    origin: OriginKey = 'production',
+    extra: Record<string, string> = {}
+): Promise<{ code: string; verifier: string; state: string; final: URL }> {
+    const { verifier, challenge } = pkce();
+    const state = randomBytes(12).toString('base64url');
+    const final = await authorizeInEmulator(
+        authorizeUrl(em, origin, { state, code_challenge: challenge, code_challenge_method: 'S256', ...extra }),
+        person
+    );
+    const code = final.searchParams.get('code');
+    if (!code) throw new Error(`no code in ${final.href}`);
+    return { code, verifier, state, final };
 }
 
 /** The whole web server flow with PKCE through jsforce; returns jsforce's token response. */
 export async function link(em: Emulator, person: Person, origin: OriginKey = 'production', extra: Record<string, string> = {}) {
-  const { code, verifier } = await getCode(em, person, origin, extra);
-  return oauth2(em, origin).requestToken(code, { code_verifier: verifier });
+    const { code, verifier } = await getCode(em, person, origin, extra);
+    return oauth2(em, origin).requestToken(code, { code_verifier: verifier });
 }
 
 export async function tokenPost(origin: string, params: Record<string, string>): Promise<{ status: number; body: Record<string, string> }> {
-  const res = await fetch(`${origin}/services/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(params).toString(),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, string>) : {} };
+    const res = await fetch(`${origin}/services/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(params).toString()
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, string>) : {} };
 }
 
 export async function restGet(url: string, token: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  const text = await res.text();
-  let body: any = text;
-  if ((res.headers.get('content-type') ?? '').includes('json')) body = text ? JSON.parse(text) : undefined;
-  return { status: res.status, body, headers: res.headers };
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    let body: any = text;
+    if ((res.headers.get('content-type') ?? '').includes('json')) body = text ? JSON.parse(text) : undefined;
+    return { status: res.status, body, headers: res.headers };
 }

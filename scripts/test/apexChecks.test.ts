@@ -44,18 +44,24 @@ describe('Apex checks on injected defects', () => {
         const controller = path.join(work, CONTROLLER);
         const source = await readFile(controller, 'utf8');
         assert.deepEqual(await runApexSemanticCheck(java, work), [], 'the copy is clean before the injection');
-        await writeFile(controller, source.replace('new ContactCenterLinkClient().getLink()', 'new ContactCenterLinkClient().getLinkStatusNow()'));
+        await writeFile(
+            controller,
+            source.replace('new ContactCenterLinkClient().getLink()', 'new ContactCenterLinkClient().getLinkStatusNow()')
+        );
         try {
             const issues = await runApexSemanticCheck(java, work);
             assert.equal(issues.length, 1);
             assert.equal(issues[0]?.file, CONTROLLER);
-            assert.match(issues[0]?.message ?? '', /No matching method found for 'getLinkStatusNow' on '(cclink\.)?ContactCenterLinkClient'/);
+            assert.match(
+                issues[0]?.message ?? '',
+                /No matching method found for 'getLinkStatusNow' on '(cclink\.)?ContactCenterLinkClient'/
+            );
         } finally {
             await writeFile(controller, source);
         }
     });
 
-    test('PMD reports an injected SOQL query that ignores the user\'s access, and an http remote site', async () => {
+    test("PMD reports an injected SOQL query that ignores the user's access, and an http remote site", async () => {
         const dir = path.join(work, 'pmd', 'classes');
         await mkdir(dir, { recursive: true });
         await writeFile(
@@ -85,7 +91,10 @@ describe('Apex checks on injected defects', () => {
         );
         const { rules, findings } = await runPmd([path.join(work, 'pmd')]);
         assert.ok(rules.includes('ApexCRUDViolation') && rules.includes('ApexSOQLInjection'), 'security rules are selected');
-        assert.ok(rules.some((rule) => rule.startsWith('AvoidHardcodedCredentials')), 'AppExchange Apex rules are selected');
+        assert.ok(
+            rules.some((rule) => rule.startsWith('AvoidHardcodedCredentials')),
+            'AppExchange Apex rules are selected'
+        );
         assert.ok(rules.includes('AvoidInsecureHttpRemoteSiteSetting'), 'AppExchange metadata rules are selected');
         assert.deepEqual(findings.map((f) => `${path.basename(f.file)}:${f.rule}`).sort(), [
             'Backend.remoteSite-meta.xml:AvoidInsecureHttpRemoteSiteSetting',

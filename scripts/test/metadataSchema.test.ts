@@ -49,14 +49,20 @@ describe('metadata schema check', () => {
     test('a bad value deep in the document names its path', () => {
         const broken = namedCredential.replace('<parameterType>Url</parameterType>', '<parameterType>Link</parameterType>');
         const problems = validateMetadataXml(schema, 'nc', broken);
-        assert.deepEqual(problems.map((p) => p.element), ['NamedCredential > namedCredentialParameters > parameterType']);
+        assert.deepEqual(
+            problems.map((p) => p.element),
+            ['NamedCredential > namedCredentialParameters > parameterType']
+        );
     });
 
     test('a bad boolean, a repeated single element and a missing required element fail', () => {
         const broken = namedCredential
             .replace('<allowMergeFieldsInBody>false</allowMergeFieldsInBody>', '<allowMergeFieldsInBody>no</allowMergeFieldsInBody>')
             .replace(/<label>[^<]*<\/label>/, '')
-            .replace('<calloutStatus>Enabled</calloutStatus>', '<calloutStatus>Enabled</calloutStatus><calloutStatus>Enabled</calloutStatus>');
+            .replace(
+                '<calloutStatus>Enabled</calloutStatus>',
+                '<calloutStatus>Enabled</calloutStatus><calloutStatus>Enabled</calloutStatus>'
+            );
         const messages = validateMetadataXml(schema, 'nc', broken).map((p) => `${p.element}: ${p.message}`);
         assert.deepEqual(messages.sort(), [
             'NamedCredential > allowMergeFieldsInBody: "no" is not a boolean (true or false)',
@@ -66,8 +72,15 @@ describe('metadata schema check', () => {
     });
 
     test('a root that is not a metadata type, or without the namespace, fails', () => {
-        assert.match(validateMetadataXml(schema, 'x', '<?xml version="1.0"?><NamedCredentialz xmlns="http://soap.sforce.com/2006/04/metadata"/>')[0]?.message ?? '', /not a Metadata API type/);
-        assert.match(validateMetadataXml(schema, 'x', '<?xml version="1.0"?><NamedCredential><label>x</label></NamedCredential>')[0]?.message ?? '', /xmlns/);
+        assert.match(
+            validateMetadataXml(schema, 'x', '<?xml version="1.0"?><NamedCredentialz xmlns="http://soap.sforce.com/2006/04/metadata"/>')[0]
+                ?.message ?? '',
+            /not a Metadata API type/
+        );
+        assert.match(
+            validateMetadataXml(schema, 'x', '<?xml version="1.0"?><NamedCredential><label>x</label></NamedCredential>')[0]?.message ?? '',
+            /xmlns/
+        );
         assert.match(validateMetadataXml(schema, 'x', '<?xml version="1.0"?><NamedCredential')[0]?.message ?? '', /well-formed/);
     });
 
@@ -86,14 +99,19 @@ describe('metadata schema check', () => {
             const externalCredential = await readFile(externalCredentialSource, 'utf8');
             await writeFile(
                 path.join(source, 'externalCredentials', 'ContactCenterLink.externalCredential-meta.xml'),
-                externalCredential.replace('<authenticationProtocol>Custom</authenticationProtocol>', '<authenticationProtocol>Magic</authenticationProtocol>')
+                externalCredential.replace(
+                    '<authenticationProtocol>Custom</authenticationProtocol>',
+                    '<authenticationProtocol>Magic</authenticationProtocol>'
+                )
             );
             const converted = await convertSource(process.cwd(), [path.join(work, 'src')]);
             try {
                 const problems = await validateMetadataDirectory(schema, converted.dir);
                 assert.deepEqual(
                     problems.map((p) => `${p.file}: ${p.element}`),
-                    [`${path.join('externalCredentials', 'ContactCenterLink.externalCredential')}: ExternalCredential > authenticationProtocol`]
+                    [
+                        `${path.join('externalCredentials', 'ContactCenterLink.externalCredential')}: ExternalCredential > authenticationProtocol`
+                    ]
                 );
             } finally {
                 await converted.cleanUp();
@@ -103,9 +121,15 @@ describe('metadata schema check', () => {
         test('an apiVersion other than the declared one fails', async () => {
             const dir = path.join(work, 'versions', 'classes');
             await mkdir(dir, { recursive: true });
-            await writeFile(path.join(dir, 'A.cls-meta.xml'), '<ApexClass xmlns="http://soap.sforce.com/2006/04/metadata"><apiVersion>62.0</apiVersion></ApexClass>');
+            await writeFile(
+                path.join(dir, 'A.cls-meta.xml'),
+                '<ApexClass xmlns="http://soap.sforce.com/2006/04/metadata"><apiVersion>62.0</apiVersion></ApexClass>'
+            );
             const problems = await checkApiVersions(work, { sourceApiVersion: '66.0', packageDirectories: [{ path: 'versions' }] });
-            assert.deepEqual(problems.map((p) => `${p.file}: ${p.message}`), [`${path.join('versions', 'classes', 'A.cls-meta.xml')}: is 62.0; sfdx-project.json declares 66.0`]);
+            assert.deepEqual(
+                problems.map((p) => `${p.file}: ${p.message}`),
+                [`${path.join('versions', 'classes', 'A.cls-meta.xml')}: is 62.0; sfdx-project.json declares 66.0`]
+            );
         });
     });
 });

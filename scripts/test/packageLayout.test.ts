@@ -10,7 +10,10 @@ const CLASSES = path.join('force-app', 'main', 'default', 'classes');
 
 async function files(dir: string): Promise<string[]> {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name))).sort();
+    return entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+        .sort();
 }
 
 /** The test methods of an Apex test class: name and body. */
@@ -45,7 +48,8 @@ export function mocksBeforeStartTest(source: string): string[] {
 
 describe('Apex tests written the way an org runs them', () => {
     test('the rule catches a mock installed before Test.startTest()', () => {
-        const late = '@IsTest\n    static void a() {\n        ContactCenterLinkCalloutMock.install(200, x);\n        Test.startTest();\n    }';
+        const late =
+            '@IsTest\n    static void a() {\n        ContactCenterLinkCalloutMock.install(200, x);\n        Test.startTest();\n    }';
         const right = '@IsTest\n    static void b() {\n        Test.startTest();\n        Test.setMock(HttpCalloutMock.class, m);\n    }';
         assert.deepEqual(mocksBeforeStartTest(late + '\n' + right), ['a']);
     });
@@ -61,7 +65,10 @@ describe('Apex tests written the way an org runs them', () => {
     test('the test admin is created inside System.runAs with a profile chosen on purpose', async () => {
         const source = await readFile(path.join(CLASSES, 'ContactCenterLinkControllerTest.cls'), 'utf8');
         const setup = source.slice(source.indexOf('@TestSetup'), source.indexOf('/** Standard User'));
-        assert.ok(setup.indexOf('System.runAs(') !== -1 && setup.indexOf('System.runAs(') < setup.indexOf('insert admin'), 'insert inside runAs');
+        assert.ok(
+            setup.indexOf('System.runAs(') !== -1 && setup.indexOf('System.runAs(') < setup.indexOf('insert admin'),
+            'insert inside runAs'
+        );
         assert.doesNotMatch(source, /UserInfo\.getProfileId\(\)/, 'never the deploying user profile');
         assert.match(setup, /ProfileId = salesforceLicensedProfileId\(\)/);
     });
@@ -69,25 +76,41 @@ describe('Apex tests written the way an org runs them', () => {
 
 describe('where the backend URL and the OAuth app live', () => {
     test('the Named Credential (the backend URL) is alone in force-app-endpoint, so redeploys of force-app never reset it', async () => {
-        assert.deepEqual(await files('force-app-endpoint'), [path.join('main', 'default', 'namedCredentials', 'ContactCenterLink.namedCredential-meta.xml')]);
+        assert.deepEqual(await files('force-app-endpoint'), [
+            path.join('main', 'default', 'namedCredentials', 'ContactCenterLink.namedCredential-meta.xml')
+        ]);
         const main = await files('force-app');
         assert.equal(main.filter((file) => file.includes('namedCredentials')).length, 0);
     });
 
     test('the External Client App is alone in force-app-oauth, never in a source deploy of force-app', async () => {
         const oauth = await files('force-app-oauth');
-        assert.deepEqual(
-            oauth.map((file) => path.basename(file)).sort(),
-            ['ContactCenterLink.eca-meta.xml', 'ContactCenterLink_oauth.ecaOauth-meta.xml', 'ContactCenterLink_oauthPlcy.ecaOauthPlcy-meta.xml', 'ContactCenterLink_plcy.ecaPlcy-meta.xml']
-        );
+        assert.deepEqual(oauth.map((file) => path.basename(file)).sort(), [
+            'ContactCenterLink.eca-meta.xml',
+            'ContactCenterLink_oauth.ecaOauth-meta.xml',
+            'ContactCenterLink_oauthPlcy.ecaOauthPlcy-meta.xml',
+            'ContactCenterLink_plcy.ecaPlcy-meta.xml'
+        ]);
         const main = await files('force-app');
         assert.equal(main.filter((file) => /\.eca[A-Za-z]*-meta\.xml$/.test(file)).length, 0);
-        const policies = await readFile(path.join('force-app-oauth', 'main', 'default', 'extlClntAppOauthPolicies', 'ContactCenterLink_oauthPlcy.ecaOauthPlcy-meta.xml'), 'utf8');
+        const policies = await readFile(
+            path.join(
+                'force-app-oauth',
+                'main',
+                'default',
+                'extlClntAppOauthPolicies',
+                'ContactCenterLink_oauthPlcy.ecaOauthPlcy-meta.xml'
+            ),
+            'utf8'
+        );
         const policy = new XMLParser().parse(policies).ExtlClntAppOauthConfigurablePolicies as Record<string, string>;
         assert.equal(policy.permittedUsersPolicyType, 'AdminApprovedPreAuthorized');
         assert.equal(policy.commaSeparatedPermissionSet, 'Contact_Center_API_User');
         assert.ok(main.includes(path.join('main', 'default', 'permissionsets', 'Contact_Center_API_User.permissionset-meta.xml')));
-        const app = await readFile(path.join('force-app-oauth', 'main', 'default', 'externalClientApps', 'ContactCenterLink.eca-meta.xml'), 'utf8');
+        const app = await readFile(
+            path.join('force-app-oauth', 'main', 'default', 'externalClientApps', 'ContactCenterLink.eca-meta.xml'),
+            'utf8'
+        );
         assert.equal(new XMLParser().parse(app).ExternalClientApplication.distributionState, 'Packaged');
         // The global OAuth settings (consumer key and secret, callback URL) stay in the vendor's org.
         assert.equal(oauth.filter((file) => file.includes('GlblOauth')).length, 0);

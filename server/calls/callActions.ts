@@ -17,7 +17,12 @@ const CLAIM_WAIT_MS = 10_000;
 const CLAIM_POLL_MS = 50;
 
 const callInProgress = (): AppError =>
-    new AppError('CALL_IN_PROGRESS', 'Another request is creating this call’s Task right now. Retry in a few seconds: the retry answers with that Task, never a second one.', 409, { retryAfterSeconds: 5 });
+    new AppError(
+        'CALL_IN_PROGRESS',
+        'Another request is creating this call’s Task right now. Retry in a few seconds: the retry answers with that Task, never a second one.',
+        409,
+        { retryAfterSeconds: 5 }
+    );
 
 export interface TaskResult {
     taskId: string;
@@ -41,7 +46,13 @@ const TASK_REJECTIONS = new Set([
 ]);
 
 /** Salesforce's answers that mean "the API user may not do this". */
-const ACCESS_REFUSALS = new Set(['INSUFFICIENT_ACCESS_OR_READONLY', 'INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY', 'INVALID_FIELD_FOR_INSERT_UPDATE', 'INVALID_TYPE', 'INVALID_FIELD']);
+const ACCESS_REFUSALS = new Set([
+    'INSUFFICIENT_ACCESS_OR_READONLY',
+    'INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY',
+    'INVALID_FIELD_FOR_INSERT_UPDATE',
+    'INVALID_TYPE',
+    'INVALID_FIELD'
+]);
 
 const DIRECTION = { inbound: 'Inbound', outbound: 'Outbound', internal: 'Internal' } as const;
 
@@ -68,7 +79,11 @@ export class CallActions {
         const link = await org.activeLink(accountId);
         let body: { searchRecords?: unknown[] } | unknown[];
         try {
-            body = await org.request(accountId, link, { method: 'GET', path: `/search?q=${encodeURIComponent(phoneSearch(terms))}`, idempotent: true });
+            body = await org.request(accountId, link, {
+                method: 'GET',
+                path: `/search?q=${encodeURIComponent(phoneSearch(terms))}`,
+                idempotent: true
+            });
         } catch (error) {
             throw readError(error, 'search Contacts, Leads and Accounts by phone');
         }
@@ -141,9 +156,17 @@ export class CallActions {
         const { org, ledger } = this.deps;
         let taskId: string;
         try {
-            const result = await org.request<{ id?: unknown; success?: unknown }>(accountId, link, { method: 'POST', path: '/sobjects/Task', body: this.#taskFields(callId, input), idempotent: false });
+            const result = await org.request<{ id?: unknown; success?: unknown }>(accountId, link, {
+                method: 'POST',
+                path: '/sobjects/Task',
+                body: this.#taskFields(callId, input),
+                idempotent: false
+            });
             if (typeof result.id !== 'string' || result.success === false) {
-                throw new SalesforceUnavailable('Salesforce answered the Task create without an id. Try again; the retry will not make a second Task.', true);
+                throw new SalesforceUnavailable(
+                    'Salesforce answered the Task create without an id. Try again; the retry will not make a second Task.',
+                    true
+                );
             }
             taskId = result.id;
         } catch (error) {
@@ -175,7 +198,10 @@ export class CallActions {
 
     #record(accountId: string, orgId: string, callId: string, taskId: string): void {
         this.deps.ledger.markCreated(accountId, orgId, callId, taskId).catch((error: unknown) => {
-            this.deps.logger.error({ accountId, callId, err: error instanceof Error ? error.message : String(error) }, 'could not save a Task id in the ledger; a retry finds the Task by CallObject');
+            this.deps.logger.error(
+                { accountId, callId, err: error instanceof Error ? error.message : String(error) },
+                'could not save a Task id in the ledger; a retry finds the Task by CallObject'
+            );
         });
     }
 
@@ -185,7 +211,11 @@ export class CallActions {
         const soql = `SELECT Id FROM Task WHERE CallObject = ${soqlString(callId)} AND CreatedById = ${soqlString(userId)} ORDER BY CreatedDate ASC LIMIT 1`;
         let result: { records?: Array<{ Id?: unknown }> };
         try {
-            result = await this.deps.org.request(accountId, link, { method: 'GET', path: `/query?q=${encodeURIComponent(soql)}`, idempotent: true });
+            result = await this.deps.org.request(accountId, link, {
+                method: 'GET',
+                path: `/query?q=${encodeURIComponent(soql)}`,
+                idempotent: true
+            });
         } catch (error) {
             throw readError(error, 'look for the call’s Task by CallObject');
         }
@@ -220,7 +250,8 @@ function toMatch(raw: unknown): LookupMatch | undefined {
     const type = (record['attributes'] as { type?: unknown } | undefined)?.type;
     const id = record['Id'];
     if ((type !== 'Contact' && type !== 'Lead' && type !== 'Account') || typeof id !== 'string') return undefined;
-    const text = (key: string): string | undefined => (typeof record[key] === 'string' && record[key] ? (record[key] as string) : undefined);
+    const text = (key: string): string | undefined =>
+        typeof record[key] === 'string' && record[key] ? (record[key] as string) : undefined;
     const match: LookupMatch = { sobjectType: type, id, name: text('Name') ?? '' };
     const phone = text('Phone');
     if (phone) match.phone = phone;
@@ -240,11 +271,17 @@ function readError(error: unknown, what: string): unknown {
 
 function taskError(error: unknown): unknown {
     if (!(error instanceof SalesforceError)) return error;
-    if (error.code === 'INSUFFICIENT_ACCESS_OR_READONLY' || error.code === 'INVALID_FIELD_FOR_INSERT_UPDATE' || error.code === 'INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY') {
+    if (
+        error.code === 'INSUFFICIENT_ACCESS_OR_READONLY' ||
+        error.code === 'INVALID_FIELD_FOR_INSERT_UPDATE' ||
+        error.code === 'INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY'
+    ) {
         return permissionMissing(`Salesforce refused to create the Task as the API user (${error.code}: ${gist(error.message)}).`);
     }
     if (TASK_REJECTIONS.has(error.code)) {
-        return new AppError('SALESFORCE_REJECTED', `Salesforce rejected the Task (${error.code}): ${gist(error.message)}`, 422, { salesforceCode: error.code });
+        return new AppError('SALESFORCE_REJECTED', `Salesforce rejected the Task (${error.code}): ${gist(error.message)}`, 422, {
+            salesforceCode: error.code
+        });
     }
     return new AppError('SALESFORCE_ERROR', `Salesforce refused the Task (${error.code}: ${gist(error.message)}).`, 502);
 }

@@ -104,10 +104,18 @@ export class CallLedger {
         const beat = () => {
             const now = this.clock.now();
             void this.store.leases
-                .acquire(instanceLease(this.claimant), this.claimant, { now: now.toISOString(), until: new Date(now.getTime() + ALIVE_FOR_MS).toISOString() })
+                .acquire(instanceLease(this.claimant), this.claimant, {
+                    now: now.toISOString(),
+                    until: new Date(now.getTime() + ALIVE_FOR_MS).toISOString()
+                })
                 // About once an hour: the rows of instances that stopped a day ago or more.
                 .then(() => (beats++ % 1200 === 0 ? this.store.leases.prune(new Date(now.getTime() - 24 * 3600_000).toISOString()) : 0))
-                .catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not say this instance is alive'));
+                .catch((error: unknown) =>
+                    this.logger.warn(
+                        { err: error instanceof Error ? error.message : String(error) },
+                        'could not say this instance is alive'
+                    )
+                );
         };
         beat();
         this.#heartbeat ??= setInterval(beat, HEARTBEAT_MS);
@@ -184,7 +192,8 @@ export class CallLedger {
         void this.#track(
             this.store.ledger.prune(new Date(now - LEDGER_RETENTION_MS).toISOString()).then(
                 (dropped) => dropped > 0 && this.logger.info({ dropped }, 'task ledger pruned'),
-                (error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the task ledger')
+                (error: unknown) =>
+                    this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the task ledger')
             )
         );
     }

@@ -23,14 +23,24 @@ export interface PhoneTerms {
 
 /** Normalises a caller's number with the account's default region; refuses what is not a phone number. */
 export function phoneTerms(input: string, region: string): PhoneTerms {
-    if (!isSupportedCountry(region)) throw new AppError('VALIDATION_FAILED', `The request body is not valid: region ${region} is not a country code libphonenumber knows.`);
+    if (!isSupportedCountry(region))
+        throw new AppError(
+            'VALIDATION_FAILED',
+            `The request body is not valid: region ${region} is not a country code libphonenumber knows.`
+        );
     const text = input.trim();
     if (!PHONE_TEXT.test(text)) {
-        throw new AppError('VALIDATION_FAILED', 'The request body is not valid: phone must be a phone number written with digits, spaces and ( ) . - / +, such as "+1 415 555 1212".');
+        throw new AppError(
+            'VALIDATION_FAILED',
+            'The request body is not valid: phone must be a phone number written with digits, spaces and ( ) . - / +, such as "+1 415 555 1212".'
+        );
     }
     const phone = parsePhoneNumberFromString(text, region as CountryCode);
     if (!phone || !phone.isPossible()) {
-        throw new AppError('VALIDATION_FAILED', `The request body is not valid: phone "${text}" is not a possible phone number in region ${region}. Send it in international form (+44 20 7946 0958) or set region.`);
+        throw new AppError(
+            'VALIDATION_FAILED',
+            `The request body is not valid: phone "${text}" is not a possible phone number in region ${region}. Send it in international form (+44 20 7946 0958) or set region.`
+        );
     }
     // The extension is dialled after the call connects: it is no part of the number stored on a record.
     const number = phone.ext ? parsePhoneNumberFromString(phone.number)! : phone;

@@ -43,9 +43,17 @@ export const taskBody = z
             .min(0, 'must not be negative')
             .max(86400, 'must be at most 86400 (one day)'),
         disposition: z.string({ error: 'must be a string' }).max(255, 'must be at most 255 characters').optional(),
-        subject: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
+        subject: z
+            .string({ error: 'must be a string' })
+            .trim()
+            .min(1, 'must not be empty')
+            .max(255, 'must be at most 255 characters')
+            .optional(),
         description: z.string({ error: 'must be a string' }).max(32000, 'must be at most 32000 characters').optional(),
-        whoId: recordId(/^(?:003|00Q)[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'a Contact (003…) or Lead (00Q…) id of 15 or 18 characters').optional(),
+        whoId: recordId(
+            /^(?:003|00Q)[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/,
+            'a Contact (003…) or Lead (00Q…) id of 15 or 18 characters'
+        ).optional(),
         whatId: recordId(
             /^(?!003|00Q|005)[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/,
             'an id of 15 or 18 characters of a record such as an Account, Opportunity or Case (not a Contact, Lead or User)'

@@ -32,11 +32,24 @@ const USAGE = `Usage: npm run accounts -- <command> [options]
 Uses DATABASE_URL or DATA_DIR (default ./data), and TOKEN_ENCRYPTION_KEY, like the server. To rotate the key, put the new key
 first and the old one after it (TOKEN_ENCRYPTION_KEY=new,old), restart the server, run reseal, then drop the old key.`;
 
-export async function runAccountsCommand(argv: string[], env: Record<string, string | undefined>, out: (line: string) => void): Promise<number> {
+export async function runAccountsCommand(
+    argv: string[],
+    env: Record<string, string | undefined>,
+    out: (line: string) => void
+): Promise<number> {
     const { positionals, values } = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { name: { type: 'string' }, id: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' }, scope: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
+        options: {
+            name: { type: 'string' },
+            id: { type: 'string' },
+            limit: { type: 'string' },
+            cursor: { type: 'string' },
+            scope: { type: 'string' },
+            file: { type: 'string' },
+            json: { type: 'boolean' },
+            help: { type: 'boolean', short: 'h' }
+        }
     });
     const command = positionals[0];
     if (values.help || !command) {
@@ -68,22 +81,49 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
             case 'rotate-key': {
                 if (!values.id) throw new AppError('VALIDATION_FAILED', 'rotate-key needs --id ACCOUNT_ID.');
                 const scope = values.scope ?? 'link';
-                if (scope !== 'link' && scope !== 'platform') throw new AppError('VALIDATION_FAILED', 'rotate-key --scope must be link (the org’s key) or platform (the platform’s key).');
+                if (scope !== 'link' && scope !== 'platform')
+                    throw new AppError(
+                        'VALIDATION_FAILED',
+                        'rotate-key --scope must be link (the org’s key) or platform (the platform’s key).'
+                    );
                 const apiKey = await accounts.rotateKey(values.id, scope);
-                out(values.json ? JSON.stringify({ id: values.id, scope, apiKey }) : `New ${scope === 'link' ? 'org' : 'platform'} key for ${values.id} (shown once; the old ${scope} key no longer works): ${apiKey}`);
+                out(
+                    values.json
+                        ? JSON.stringify({ id: values.id, scope, apiKey })
+                        : `New ${scope === 'link' ? 'org' : 'platform'} key for ${values.id} (shown once; the old ${scope} key no longer works): ${apiKey}`
+                );
                 return 0;
             }
             case 'activity': {
                 if (!values.id) throw new AppError('VALIDATION_FAILED', 'activity needs --id ACCOUNT_ID.');
-                if (!(await store.accounts.get(values.id))) throw new AppError('ACCOUNT_NOT_FOUND', `No account has the id ${values.id}. Run "npm run accounts -- list" to see the ids.`);
-                const query = activityQuery.safeParse({ ...(values.limit !== undefined ? { limit: values.limit } : {}), ...(values.cursor !== undefined ? { cursor: values.cursor } : {}) });
+                if (!(await store.accounts.get(values.id)))
+                    throw new AppError(
+                        'ACCOUNT_NOT_FOUND',
+                        `No account has the id ${values.id}. Run "npm run accounts -- list" to see the ids.`
+                    );
+                const query = activityQuery.safeParse({
+                    ...(values.limit !== undefined ? { limit: values.limit } : {}),
+                    ...(values.cursor !== undefined ? { cursor: values.cursor } : {})
+                });
                 if (!query.success) throw validationError(query.error, 'activity');
                 const page = await store.audit.page(values.id, query.data);
                 const entries = page.entries.map(({ accountId: _own, ...entry }) => entry);
                 if (values.json) out(JSON.stringify({ entries, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }));
                 else if (entries.length === 0) out('No activity recorded for this account.');
                 else {
-                    for (const e of entries) out([e.at, e.action, e.outcome, e.username ?? '-', e.actor ? `by ${e.actor.username}${e.actor.claimed ? ' (as said by the org)' : ''}` : '-', e.detail ?? ''].join('\t').trimEnd());
+                    for (const e of entries)
+                        out(
+                            [
+                                e.at,
+                                e.action,
+                                e.outcome,
+                                e.username ?? '-',
+                                e.actor ? `by ${e.actor.username}${e.actor.claimed ? ' (as said by the org)' : ''}` : '-',
+                                e.detail ?? ''
+                            ]
+                                .join('\t')
+                                .trimEnd()
+                        );
                     if (page.nextCursor) out(`Older entries: npm run accounts -- activity --id ${values.id} --cursor ${page.nextCursor}`);
                 }
                 return 0;
@@ -91,18 +131,41 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
             case 'deliveries': {
                 if (!values.id) throw new AppError('VALIDATION_FAILED', 'deliveries needs --id ACCOUNT_ID.');
                 const account = await store.accounts.get(values.id);
-                if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `No account has the id ${values.id}. Run "npm run accounts -- list" to see the ids.`);
+                if (!account)
+                    throw new AppError(
+                        'ACCOUNT_NOT_FOUND',
+                        `No account has the id ${values.id}. Run "npm run accounts -- list" to see the ids.`
+                    );
                 const query = deliveriesQuery.safeParse(values.limit !== undefined ? { limit: values.limit } : {});
                 if (!query.success) throw validationError(query.error, 'deliveries');
                 const events = await store.outbox.recent(values.id, query.data.limit);
                 if (values.json) out(JSON.stringify({ webhook: account.webhook ? { url: account.webhook.url } : null, events }));
                 else {
-                    out(account.webhook ? `Webhook: ${account.webhook.url}` : 'No webhook is set (the platform sets one with PUT /api/v1/webhook).');
+                    out(
+                        account.webhook
+                            ? `Webhook: ${account.webhook.url}`
+                            : 'No webhook is set (the platform sets one with PUT /api/v1/webhook).'
+                    );
                     if (events.length === 0) out('No webhook events for this account.');
                     for (const e of events) {
-                        const when = e.state === 'delivered' ? `delivered ${e.deliveredAt}` : e.state === 'pending' ? `next attempt ${e.nextAttemptAt}` : 'given up';
+                        const when =
+                            e.state === 'delivered'
+                                ? `delivered ${e.deliveredAt}`
+                                : e.state === 'pending'
+                                  ? `next attempt ${e.nextAttemptAt}`
+                                  : 'given up';
                         const last = e.lastAttempt ? (e.lastAttempt.error ?? `HTTP ${e.lastAttempt.status}`) : '-';
-                        out([e.createdAt, e.id, `${e.data.from}->${e.data.to}`, e.state, `${e.attempts} attempt${e.attempts === 1 ? '' : 's'}`, when, last].join('\t'));
+                        out(
+                            [
+                                e.createdAt,
+                                e.id,
+                                `${e.data.from}->${e.data.to}`,
+                                e.state,
+                                `${e.attempts} attempt${e.attempts === 1 ? '' : 's'}`,
+                                when,
+                                last
+                            ].join('\t')
+                        );
                     }
                 }
                 return 0;
@@ -119,16 +182,30 @@ export async function runAccountsCommand(argv: string[], env: Record<string, str
                 if (!records.success) throw validationError(records.error, 'legacy file');
                 // Never a key of its own beside the data: the server could not open what it sealed, and the key would sit with the data.
                 const key = parsed.TOKEN_ENCRYPTION_KEY;
-                if (!key) throw new AppError('VALIDATION_FAILED', 'import-legacy needs TOKEN_ENCRYPTION_KEY, the same key the server uses (from your secret store). Nothing was imported.');
+                if (!key)
+                    throw new AppError(
+                        'VALIDATION_FAILED',
+                        'import-legacy needs TOKEN_ENCRYPTION_KEY, the same key the server uses (from your secret store). Nothing was imported.'
+                    );
                 const count = await accounts.importLegacy(records.data, new TokenCipher(key), loginHostPolicy(parsed as Config));
-                out(`Imported ${count} legacy link${count === 1 ? '' : 's'}. Ask each customer's admin to relink from the card: it replaces the stored password with OAuth.`);
+                out(
+                    `Imported ${count} legacy link${count === 1 ? '' : 's'}. Ask each customer's admin to relink from the card: it replaces the stored password with OAuth.`
+                );
                 return 0;
             }
             case 'reseal': {
-                if (!parsed.TOKEN_ENCRYPTION_KEY) throw new AppError('VALIDATION_FAILED', 'reseal needs TOKEN_ENCRYPTION_KEY: the new key first, then the older keys. Nothing was changed.');
+                if (!parsed.TOKEN_ENCRYPTION_KEY)
+                    throw new AppError(
+                        'VALIDATION_FAILED',
+                        'reseal needs TOKEN_ENCRYPTION_KEY: the new key first, then the older keys. Nothing was changed.'
+                    );
                 const cipher = new TokenCipher(parsed.TOKEN_ENCRYPTION_KEY);
                 const { resealed, total } = await resealSecrets(store, cipher);
-                out(values.json ? JSON.stringify({ resealed, total, keyId: cipher.currentKeyId }) : `Sealed ${resealed} of ${total} stored secrets again with key ${cipher.currentKeyId}; the others already used it.`);
+                out(
+                    values.json
+                        ? JSON.stringify({ resealed, total, keyId: cipher.currentKeyId })
+                        : `Sealed ${resealed} of ${total} stored secrets again with key ${cipher.currentKeyId}; the others already used it.`
+                );
                 return 0;
             }
             default:

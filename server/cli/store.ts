@@ -16,11 +16,22 @@ const USAGE = `Usage: npm run store -- <command> [options]
 
 const table = (checks: TableCheck[]): string[] => [
     'table          source   target   checksum           ',
-    ...checks.map((c) => `${c.table.padEnd(14)} ${String(c.source).padStart(6)}   ${String(c.target).padStart(6)}   ${c.checksum}   ${c.same ? 'same' : 'DIFFERENT'}`)
+    ...checks.map(
+        (c) =>
+            `${c.table.padEnd(14)} ${String(c.source).padStart(6)}   ${String(c.target).padStart(6)}   ${c.checksum}   ${c.same ? 'same' : 'DIFFERENT'}`
+    )
 ];
 
-export async function runStoreCommand(argv: string[], env: Record<string, string | undefined>, out: (line: string) => void): Promise<number> {
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+export async function runStoreCommand(
+    argv: string[],
+    env: Record<string, string | undefined>,
+    out: (line: string) => void
+): Promise<number> {
+    const { positionals, values } = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { from: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
+    });
     const command = positionals[0];
     if (values.help || !command) {
         out(USAGE);
@@ -47,13 +58,17 @@ export async function runStoreCommand(argv: string[], env: Record<string, string
             for (const line of table(result.checks)) out(line);
             switch (result.outcome) {
                 case 'moved':
-                    out(`Moved ${from} into PostgreSQL; every table has the source's rows and checksum. Start the server with DATABASE_URL set (and the same TOKEN_ENCRYPTION_KEY).`);
+                    out(
+                        `Moved ${from} into PostgreSQL; every table has the source's rows and checksum. Start the server with DATABASE_URL set (and the same TOKEN_ENCRYPTION_KEY).`
+                    );
                     return 0;
                 case 'already_there':
                     out('The database already holds exactly this data directory: nothing to do.');
                     return 0;
                 case 'refused_not_empty':
-                    out('Error: the database already holds other rows. Nothing was changed. Run again with --force to replace them with this data directory.');
+                    out(
+                        'Error: the database already holds other rows. Nothing was changed. Run again with --force to replace them with this data directory.'
+                    );
                     return 1;
                 case 'mismatch':
                     out('Error: the copy does not match the source (see DIFFERENT above). Do not switch over; report this.');

@@ -37,7 +37,11 @@ export function requireAccount(accounts: Accounts, limiter?: FailedAuthLimiter):
         }
         res.set('WWW-Authenticate', match ? 'Bearer error="invalid_token"' : 'Bearer');
         const error = match
-            ? new AppError('UNAUTHORIZED', 'This API key is not valid. Check the key in the Named Credential, or ask the operator for a new one.', 401)
+            ? new AppError(
+                  'UNAUTHORIZED',
+                  'This API key is not valid. Check the key in the Named Credential, or ask the operator for a new one.',
+                  401
+              )
             : new AppError('UNAUTHORIZED', 'Send the account API key as "Authorization: Bearer <key>".', 401);
         return refuse(req, res, next, error, limiter);
     };
@@ -68,11 +72,23 @@ export function requireMetricsToken(token: string | undefined, publicUrl: string
     return async (req, res, next) => {
         if (!token) {
             if (!publicUrl.startsWith('https:')) return next();
-            return next(new AppError('METRICS_TOKEN_REQUIRED', 'Metrics are not served on a public https address without a token. Set METRICS_TOKEN and send it as "Authorization: Bearer <METRICS_TOKEN>".', 403));
+            return next(
+                new AppError(
+                    'METRICS_TOKEN_REQUIRED',
+                    'Metrics are not served on a public https address without a token. Set METRICS_TOKEN and send it as "Authorization: Bearer <METRICS_TOKEN>".',
+                    403
+                )
+            );
         }
         if (safeEqual(req.get('authorization') ?? '', `Bearer ${token}`)) return next();
         res.set('WWW-Authenticate', 'Bearer');
-        return refuse(req, res, next, new AppError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".', 401), limiter);
+        return refuse(
+            req,
+            res,
+            next,
+            new AppError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".', 401),
+            limiter
+        );
     };
 }
 

@@ -17,7 +17,9 @@ export const LINK_GRANTS = [
 export function consentPage(view: ConsentView, options: { nonce: string; formToken: string }): string {
     const where = new URL(view.loginUrl).host;
     const body =
-        paragraph(`The contact-center account “${view.account.name}” (${view.account.id}) asks to act in a Salesforce org as the API user you sign in as next.`) +
+        paragraph(
+            `The contact-center account “${view.account.name}” (${view.account.id}) asks to act in a Salesforce org as the API user you sign in as next.`
+        ) +
         `<p>Once linked, it may:</p><ul>${LINK_GRANTS.map((grant) => `<li>${escapeHtml(grant)}</li>`).join('')}</ul>` +
         paragraph(`You will sign in at ${where}${view.expectedOrgId ? `, into org ${view.expectedOrgId}` : ''} (${view.environment}).`) +
         (view.replaces
@@ -25,7 +27,9 @@ export function consentPage(view: ConsentView, options: { nonce: string; formTok
                   `This account is linked now to org ${view.replaces.orgId || '(unknown)'} as ${view.replaces.username}. Continuing may link it to ${view.expectedOrgId ? `org ${view.expectedOrgId}` : 'a different org'} instead.`
               )}</p>`
             : '') +
-        paragraph('Continue only if you started this from the Contact Center Link card in your own org and you recognise this account. If someone sent you this link, close this window.') +
+        paragraph(
+            'Continue only if you started this from the Contact Center Link card in your own org and you recognise this account. If someone sent you this link, close this window.'
+        ) +
         `<form method="post" action="/oauth/start/${encodeURIComponent(view.sessionId)}"><input type="hidden" name="token" value="${escapeHtml(options.formToken)}"><button type="submit" data-id="continue">Continue to Salesforce</button></form>`;
     const script = view.cardOrigins.length
         ? `(function () {
@@ -42,5 +46,12 @@ export function consentPage(view: ConsentView, options: { nonce: string; formTok
   cardOrigins.forEach(function (origin) { try { opener.postMessage({ type: ${scriptJson(OPENER_CHECK)}, sessionId: sessionId }, origin); } catch (e) {} });
 })();`
         : undefined;
-    return popupPage({ nonce: options.nonce, title: 'Link Salesforce?', heading: `Link Salesforce to “${view.account.name}”?`, tone: 'neutral', body, script });
+    return popupPage({
+        nonce: options.nonce,
+        title: 'Link Salesforce?',
+        heading: `Link Salesforce to “${view.account.name}”?`,
+        tone: 'neutral',
+        body,
+        script
+    });
 }

@@ -66,7 +66,12 @@ export class PgFailedAuthTally implements FailedAuthTally {
             this.#prunedAt = now;
             this.#pruning = this.prune(now, policy)
                 .then(() => undefined)
-                .catch((error: unknown) => this.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the wrong-key counts'))
+                .catch((error: unknown) =>
+                    this.logger?.warn(
+                        { err: error instanceof Error ? error.message : String(error) },
+                        'could not prune the wrong-key counts'
+                    )
+                )
                 .finally(() => (this.#pruning = undefined));
         }
         return { failures: row.failures, windowStart: Number(row.window_start), blockedUntil: Number(row.blocked_until) };

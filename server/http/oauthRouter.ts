@@ -23,15 +23,25 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
     // The popup's first page names the account and writes nothing; only its form (or the card vouching) goes on to Salesforce.
     router.get('/start/:sessionId', async (req, res) => {
         const id = sessionIdParam.safeParse(req.params.sessionId);
-        if (!id.success) return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
+        if (!id.success)
+            return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
         try {
             const view = await links.consent(id.data);
             const nonce = options.consent.nonceFor(req.cookies?.[consentCookieName(id.data)]);
-            res.cookie(consentCookieName(id.data), nonce, { ...cookieOptions, maxAge: Math.max(Date.parse(view.expiresAt) - Date.now(), 1000) });
+            res.cookie(consentCookieName(id.data), nonce, {
+                ...cookieOptions,
+                maxAge: Math.max(Date.parse(view.expiresAt) - Date.now(), 1000)
+            });
             // The form's answer redirects to the login host: CSP's form-action covers that redirect too.
             const csp = res.get('Content-Security-Policy');
-            if (csp) res.set('Content-Security-Policy', csp.replace("form-action 'self'", `form-action 'self' ${new URL(view.loginUrl).origin}`));
-            res.status(200).type('html').send(consentPage(view, { nonce: res.locals.cspNonce!, formToken: options.consent.token(id.data, nonce) }));
+            if (csp)
+                res.set(
+                    'Content-Security-Policy',
+                    csp.replace("form-action 'self'", `form-action 'self' ${new URL(view.loginUrl).origin}`)
+                );
+            res.status(200)
+                .type('html')
+                .send(consentPage(view, { nonce: res.locals.cspNonce!, formToken: options.consent.token(id.data, nonce) }));
         } catch (error) {
             const appError = toAppError(error);
             errorPage(res, appError.status, headingFor(appError.code), `${appError.message}`);
@@ -40,9 +50,21 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
 
     router.post('/start/:sessionId', express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 }), async (req, res) => {
         const id = sessionIdParam.safeParse(req.params.sessionId);
-        if (!id.success) return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
-        if (!options.consent.verify(id.data, req.cookies?.[consentCookieName(id.data)], (req.body as Record<string, unknown> | undefined)?.token)) {
-            return errorPage(res, 403, 'Confirm in the window the card opened', `This confirmation did not come from the page that names the account, in this browser. ${WHAT_NEXT}`);
+        if (!id.success)
+            return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
+        if (
+            !options.consent.verify(
+                id.data,
+                req.cookies?.[consentCookieName(id.data)],
+                (req.body as Record<string, unknown> | undefined)?.token
+            )
+        ) {
+            return errorPage(
+                res,
+                403,
+                'Confirm in the window the card opened',
+                `This confirmation did not come from the page that names the account, in this browser. ${WHAT_NEXT}`
+            );
         }
         try {
             const { redirectTo, cookie } = await links.startAuthorization(id.data);
@@ -60,39 +82,55 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
         if (!query.success) return errorPage(res, 400, 'This sign-in could not be read', `Salesforce’s answer was malformed. ${WHAT_NEXT}`);
         const { state, code, error, error_description } = query.data;
         try {
-            const { sessionId, link, account } = await links.completeAuthorization({ state, code, error, errorDescription: error_description, cookies: req.cookies ?? {} });
+            const { sessionId, link, account } = await links.completeAuthorization({
+                state,
+                code,
+                error,
+                errorDescription: error_description,
+                cookies: req.cookies ?? {}
+            });
             res.clearCookie(sessionCookieName(sessionId), { path: '/oauth' });
-            res.status(200).type('html').send(
-                popupPage({
-                    nonce: res.locals.cspNonce!,
-                    title: 'Linked',
-                    heading: 'Linked to Salesforce',
-                    tone: 'success',
-                    body:
-                        paragraph(`The contact-center account “${account.name}” (${account.id}) now acts in Salesforce org ${link.orgId} as ${link.username}.`) +
-                        paragraph('This window closes by itself; the card in Salesforce shows the link. If you did not mean to link this account, unlink it from the card.'),
-                    message: { type: 'ccl:link', sessionId, state: 'linked' },
-                    messageTargets: await links.sessionCardOrigins(sessionId),
-                    closeAfterMs: 1500,
-                    closeHint: 'This tab cannot close itself: you can close it now. The card in Salesforce shows the link.'
-                })
-            );
+            res.status(200)
+                .type('html')
+                .send(
+                    popupPage({
+                        nonce: res.locals.cspNonce!,
+                        title: 'Linked',
+                        heading: 'Linked to Salesforce',
+                        tone: 'success',
+                        body:
+                            paragraph(
+                                `The contact-center account “${account.name}” (${account.id}) now acts in Salesforce org ${link.orgId} as ${link.username}.`
+                            ) +
+                            paragraph(
+                                'This window closes by itself; the card in Salesforce shows the link. If you did not mean to link this account, unlink it from the card.'
+                            ),
+                        message: { type: 'ccl:link', sessionId, state: 'linked' },
+                        messageTargets: await links.sessionCardOrigins(sessionId),
+                        closeAfterMs: 1500,
+                        closeHint: 'This tab cannot close itself: you can close it now. The card in Salesforce shows the link.'
+                    })
+                );
         } catch (failure) {
             const appError = toAppError(failure);
             const sessionId = failure instanceof LinkFailure ? failure.sessionId : undefined;
             if (sessionId) res.clearCookie(sessionCookieName(sessionId), { path: '/oauth' });
             options.logger.info({ code: appError.code }, 'link callback refused');
-            res.status(appError.status).type('html').send(
-                popupPage({
-                    nonce: res.locals.cspNonce!,
-                    title: 'Not linked',
-                    heading: headingFor(appError.code),
-                    tone: 'error',
-                    body: paragraph(failure instanceof LinkFailure ? failure.pageMessage : appError.message) + paragraph(`Nothing was changed: any previous link stays as it was. Error code: ${appError.code}.`),
-                    message: sessionId ? { type: 'ccl:link', sessionId, state: 'failed' } : undefined,
-                    messageTargets: sessionId ? await links.sessionCardOrigins(sessionId) : undefined
-                })
-            );
+            res.status(appError.status)
+                .type('html')
+                .send(
+                    popupPage({
+                        nonce: res.locals.cspNonce!,
+                        title: 'Not linked',
+                        heading: headingFor(appError.code),
+                        tone: 'error',
+                        body:
+                            paragraph(failure instanceof LinkFailure ? failure.pageMessage : appError.message) +
+                            paragraph(`Nothing was changed: any previous link stays as it was. Error code: ${appError.code}.`),
+                        message: sessionId ? { type: 'ccl:link', sessionId, state: 'failed' } : undefined,
+                        messageTargets: sessionId ? await links.sessionCardOrigins(sessionId) : undefined
+                    })
+                );
         }
     });
 
@@ -111,7 +149,9 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
 }
 
 function errorPage(res: Response, status: number, heading: string, text: string): void {
-    res.status(status).type('html').send(popupPage({ nonce: res.locals.cspNonce!, title: 'Not linked', heading, tone: 'error', body: paragraph(text) }));
+    res.status(status)
+        .type('html')
+        .send(popupPage({ nonce: res.locals.cspNonce!, title: 'Not linked', heading, tone: 'error', body: paragraph(text) }));
 }
 
 function headingFor(code: string): string {

@@ -54,7 +54,15 @@ export const linkStatusResponse = z
         permissions: z
             .object({
                 checkedAt: timestamp,
-                checks: z.array(z.object({ id: z.string(), label: z.string(), ok: z.boolean(), severity: z.enum(['error', 'warning']).optional(), detail: z.string().optional() }))
+                checks: z.array(
+                    z.object({
+                        id: z.string(),
+                        label: z.string(),
+                        ok: z.boolean(),
+                        severity: z.enum(['error', 'warning']).optional(),
+                        detail: z.string().optional()
+                    })
+                )
             })
             .optional(),
         apiUsage: z
@@ -64,7 +72,9 @@ export const linkStatusResponse = z
     })
     .meta({ id: 'LinkStatus' });
 
-export const linkSessionCreated = z.object({ id: z.string(), authorizeUrl: z.string(), expiresAt: timestamp }).meta({ id: 'LinkSessionCreated' });
+export const linkSessionCreated = z
+    .object({ id: z.string(), authorizeUrl: z.string(), expiresAt: timestamp })
+    .meta({ id: 'LinkSessionCreated' });
 
 export const linkSessionView = z
     .object({
@@ -80,7 +90,20 @@ export const activityResponse = z
         entries: z.array(
             z.object({
                 at: timestamp,
-                action: z.enum(['link', 'relink', 'link_failed', 'unlink', 'verify', 'status_changed', 'legacy_import', 'key_rotated', 'platform_key_issued', 'account_created', 'webhook_set', 'webhook_removed']),
+                action: z.enum([
+                    'link',
+                    'relink',
+                    'link_failed',
+                    'unlink',
+                    'verify',
+                    'status_changed',
+                    'legacy_import',
+                    'key_rotated',
+                    'platform_key_issued',
+                    'account_created',
+                    'webhook_set',
+                    'webhook_removed'
+                ]),
                 outcome: z.string().describe('`ok`, an error code, or the new status'),
                 actor: actor.extend({ claimed: z.literal(true).optional().describe('named by the caller, not proven') }).optional(),
                 orgId: z.string().optional(),
@@ -94,7 +117,9 @@ export const activityResponse = z
 
 export const unlinkResponse = z.object({ status: z.literal('unlinked'), revoked: z.boolean() }).meta({ id: 'Unlinked' });
 export const webhookView = z.object({ url: z.string(), createdAt: timestamp }).meta({ id: 'Webhook' });
-export const webhookCreated = z.object({ url: z.string(), secret: z.string().describe('shown once: signs every delivery (HMAC-SHA256)'), createdAt: timestamp }).meta({ id: 'WebhookCreated' });
+export const webhookCreated = z
+    .object({ url: z.string(), secret: z.string().describe('shown once: signs every delivery (HMAC-SHA256)'), createdAt: timestamp })
+    .meta({ id: 'WebhookCreated' });
 export const webhookRemoved = z.object({ removed: z.boolean() }).meta({ id: 'WebhookRemoved' });
 const linkStatus = z.enum(['unlinked', 'linked', 'legacy', 'needs_relink']);
 export const deliveriesResponse = z
@@ -106,11 +131,21 @@ export const deliveriesResponse = z
                 createdAt: timestamp,
                 from: linkStatus,
                 to: linkStatus,
-                state: z.enum(['pending', 'delivered', 'failed']).describe('`pending`: not delivered yet, tried again at `nextAttemptAt`; `failed`: given up after 6 attempts, or the webhook was removed'),
+                state: z
+                    .enum(['pending', 'delivered', 'failed'])
+                    .describe(
+                        '`pending`: not delivered yet, tried again at `nextAttemptAt`; `failed`: given up after 6 attempts, or the webhook was removed'
+                    ),
                 attempts: z.number().int(),
                 nextAttemptAt: timestamp.optional(),
                 deliveredAt: timestamp.optional(),
-                lastAttempt: z.object({ at: timestamp, status: z.number().int().optional().describe('the HTTP status the webhook answered'), error: z.string().optional() }).optional()
+                lastAttempt: z
+                    .object({
+                        at: timestamp,
+                        status: z.number().int().optional().describe('the HTTP status the webhook answered'),
+                        error: z.string().optional()
+                    })
+                    .optional()
             })
         )
     })
@@ -292,13 +327,16 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
     for (const op of API_OPERATIONS) {
         const responses: Record<number, ResponseConfig> = {};
         for (const [status, response] of Object.entries(op.responses)) {
-            responses[Number(status)] = response.schema ? { description: response.description, content: { 'application/json': { schema: response.schema } } } : { description: response.description };
+            responses[Number(status)] = response.schema
+                ? { description: response.description, content: { 'application/json': { schema: response.schema } } }
+                : { description: response.description };
         }
         responses[400] = errorContent('VALIDATION_FAILED, INVALID_JSON: the request does not fit; the message names the fields');
         if (!op.public) responses[401] = errorContent('UNAUTHORIZED: no API key, or not a valid one');
         for (const [status, codes] of Object.entries(op.errors ?? {})) responses[Number(status)] = errorContent(codes);
         const scope = op.anyKey ? 'any' : keyScopeOf(op.path);
-        if (!op.public && !op.anyKey) responses[403] = errorContent([op.errors?.[403], `FORBIDDEN: a key without the ${scope} scope`].filter(Boolean).join(', '));
+        if (!op.public && !op.anyKey)
+            responses[403] = errorContent([op.errors?.[403], `FORBIDDEN: a key without the ${scope} scope`].filter(Boolean).join(', '));
         registry.registerPath({
             method: op.method,
             path: openApiPath(op.path),
@@ -320,14 +358,20 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         operationId: 'getOpenApiDocument',
         summary: 'This document',
         security: [],
-        responses: { 200: { description: 'The OpenAPI 3.1 document of /api/v1', content: { 'application/json': { schema: z.object({ openapi: z.string() }).catchall(z.unknown()) } } } }
+        responses: {
+            200: {
+                description: 'The OpenAPI 3.1 document of /api/v1',
+                content: { 'application/json': { schema: z.object({ openapi: z.string() }).catchall(z.unknown()) } }
+            }
+        }
     });
     return new OpenApiGeneratorV31(registry.definitions).generateDocument({
         openapi: '3.1.0',
         info: {
             title: 'Contact Center Link API',
             version: '1',
-            description: 'Links a contact-center account to a Salesforce org through an API user, and acts in the org for the contact center. Every error is `{"error":{"code","message"}}`.'
+            description:
+                'Links a contact-center account to a Salesforce org through an API user, and acts in the org for the contact center. Every error is `{"error":{"code","message"}}`.'
         },
         ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
         security: [{ [apiKey.name]: [] }]

@@ -1,8 +1,8 @@
-export const escapeHtml = (value: string): string =>
-    value.replace(/[&<>"'`=/]/g, (char) => `&#${char.charCodeAt(0)};`);
+export const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (char) => `&#${char.charCodeAt(0)};`);
 
 /** JSON that is safe inside a <script> element. */
-export const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+export const scriptJson = (value: unknown): string =>
+    JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 
 interface PageOptions {
     nonce: string;
@@ -28,9 +28,13 @@ export function popupPage(options: PageOptions): string {
   var message = ${scriptJson(options.message)};
   var targets = ${scriptJson(options.messageTargets ?? [])};
   if (window.opener) { targets.forEach(function (target) { try { window.opener.postMessage(message, target); } catch (e) {} }); }
-  ${options.closeAfterMs ? `var hint = function () { var p = document.getElementById('close-hint'); if (p) p.hidden = false; };
+  ${
+      options.closeAfterMs
+          ? `var hint = function () { var p = document.getElementById('close-hint'); if (p) p.hidden = false; };
   if (!window.opener) hint();
-  setTimeout(function () { window.close(); setTimeout(hint, 500); }, ${options.closeAfterMs});` : ''}
+  setTimeout(function () { window.close(); setTimeout(hint, 500); }, ${options.closeAfterMs});`
+          : ''
+  }
 })();`
         : '';
     const code = [messageScript, options.script ?? ''].filter(Boolean).join('\n');

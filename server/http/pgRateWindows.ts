@@ -48,7 +48,10 @@ export class PgRateWindows implements RateWindows {
             this.#uncounted++;
             if (now - this.#warnedAt >= WARN_EVERY_MS) {
                 this.#warnedAt = now;
-                this.logger?.warn({ limiter: this.name, err: error instanceof Error ? error.message : String(error), uncounted: this.#uncounted }, 'could not count a rate-limited request; it went on uncounted');
+                this.logger?.warn(
+                    { limiter: this.name, err: error instanceof Error ? error.message : String(error), uncounted: this.#uncounted },
+                    'could not count a rate-limited request; it went on uncounted'
+                );
                 this.#uncounted = 0;
             }
             return { start: now, count: 0 };
@@ -62,7 +65,9 @@ export class PgRateWindows implements RateWindows {
         this.#prunedAt = now;
         void this.pool
             .query('DELETE FROM rate_windows WHERE key LIKE $1 AND window_start <= $2', [`${this.name}:%`, now - policy.windowMs])
-            .catch((error: unknown) => this.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the rate windows'));
+            .catch((error: unknown) =>
+                this.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the rate windows')
+            );
     }
 }
 

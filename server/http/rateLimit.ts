@@ -59,7 +59,11 @@ export class RateLimiter {
 }
 
 /** 429 with Retry-After when `keyOf` has used up its window; `refuse` renders the answer (JSON or a popup page). */
-export function rateLimit(limiter: RateLimiter, keyOf: (req: Parameters<RequestHandler>[0], res: Response) => string | undefined, refuse: (res: Response, error: AppError) => void): RequestHandler {
+export function rateLimit(
+    limiter: RateLimiter,
+    keyOf: (req: Parameters<RequestHandler>[0], res: Response) => string | undefined,
+    refuse: (res: Response, error: AppError) => void
+): RequestHandler {
     return async (req, res, next) => {
         const key = keyOf(req, res);
         let waitMs: number;
@@ -72,11 +76,15 @@ export function rateLimit(limiter: RateLimiter, keyOf: (req: Parameters<RequestH
         const seconds = Math.max(1, Math.ceil(waitMs / 1000));
         res.set('Retry-After', String(seconds));
         try {
-            refuse(res, new AppError('RATE_LIMITED', `Too many requests; try again in ${seconds} seconds.`, 429, { retryAfterSeconds: seconds }));
+            refuse(
+                res,
+                new AppError('RATE_LIMITED', `Too many requests; try again in ${seconds} seconds.`, 429, { retryAfterSeconds: seconds })
+            );
         } catch (error) {
             next(error);
         }
     };
 }
 
-export const clientAddress = (req: { ip?: string; socket: { remoteAddress?: string } }): string => addressKey(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+export const clientAddress = (req: { ip?: string; socket: { remoteAddress?: string } }): string =>
+    addressKey(req.ip ?? req.socket.remoteAddress ?? 'unknown');

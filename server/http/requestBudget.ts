@@ -15,4 +15,5 @@ export function requestBudget(budgetMs: number): RequestHandler {
 }
 
 /** The request's budget, set by `requestBudget`. */
-export const requestDeadline = (locals: Record<string, unknown>): AbortSignal | undefined => (locals.deadline instanceof AbortSignal ? locals.deadline : undefined);
+export const requestDeadline = (locals: Record<string, unknown>): AbortSignal | undefined =>
+    locals.deadline instanceof AbortSignal ? locals.deadline : undefined;

@@ -5,7 +5,9 @@ const orgId = z
     .regex(/^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a Salesforce org id (15 or 18 characters starting with 00D)');
 
 export const actorSchema = z.strictObject({
-    userId: z.string().regex(/^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a Salesforce user id (15 or 18 characters starting with 005)'),
+    userId: z
+        .string()
+        .regex(/^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a Salesforce user id (15 or 18 characters starting with 005)'),
     username: z.string().trim().min(1).max(80)
 });
 
@@ -30,11 +32,24 @@ export const actorBody = z.strictObject({ actor: actorSchema.optional() }).optio
 
 /** GET /link/activity: how many entries (1–100, 10 by default) and where the last page ended (its nextCursor). */
 export const activityQuery = z.strictObject({
-    limit: z.coerce.number({ error: 'must be a whole number from 1 to 100' }).int('must be a whole number from 1 to 100').min(1, 'must be a whole number from 1 to 100').max(100, 'must be a whole number from 1 to 100').default(10),
-    cursor: z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be the nextCursor of the previous page').optional()
+    limit: z.coerce
+        .number({ error: 'must be a whole number from 1 to 100' })
+        .int('must be a whole number from 1 to 100')
+        .min(1, 'must be a whole number from 1 to 100')
+        .max(100, 'must be a whole number from 1 to 100')
+        .default(10),
+    cursor: z
+        .string()
+        .regex(/^[1-9][0-9]{0,17}$/, 'must be the nextCursor of the previous page')
+        .optional()
 });
 
 /** GET /webhook/deliveries: how many of the latest events (1–50, 20 by default). */
 export const deliveriesQuery = z.strictObject({
-    limit: z.coerce.number({ error: 'must be a whole number from 1 to 50' }).int('must be a whole number from 1 to 50').min(1, 'must be a whole number from 1 to 50').max(50, 'must be a whole number from 1 to 50').default(20)
+    limit: z.coerce
+        .number({ error: 'must be a whole number from 1 to 50' })
+        .int('must be a whole number from 1 to 50')
+        .min(1, 'must be a whole number from 1 to 50')
+        .max(50, 'must be a whole number from 1 to 50')
+        .default(20)
 });

@@ -22,7 +22,10 @@ export class AuditRetention {
 
     start(): void {
         if (this.#timer) return;
-        const run = () => void this.prune().catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the audit'));
+        const run = () =>
+            void this.prune().catch((error: unknown) =>
+                this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not prune the audit')
+            );
         run();
         this.#timer = setInterval(run, EVERY_MS);
         this.#timer.unref();

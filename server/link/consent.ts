@@ -30,7 +30,9 @@ export class ConsentForms {
     }
 
     verify(sessionId: string, nonce: string | undefined, token: unknown): boolean {
-        return typeof token === 'string' && typeof nonce === 'string' && NONCE.test(nonce) && safeEqual(this.token(sessionId, nonce), token);
+        return (
+            typeof token === 'string' && typeof nonce === 'string' && NONCE.test(nonce) && safeEqual(this.token(sessionId, nonce), token)
+        );
     }
 }
 

@@ -24,7 +24,12 @@ export interface HealthSweepOptions {
     cooldownMs: number;
 }
 
-export const DEFAULT_SWEEP: HealthSweepOptions = { maxAgeMs: 20 * 3600_000, intervalMs: 10 * 60_000, concurrency: 4, cooldownMs: 5 * 60_000 };
+export const DEFAULT_SWEEP: HealthSweepOptions = {
+    maxAgeMs: 20 * 3600_000,
+    intervalMs: 10 * 60_000,
+    concurrency: 4,
+    cooldownMs: 5 * 60_000
+};
 
 /** The lease that makes one instance sweep per interval. */
 export const SWEEP_LEASE = 'health-sweep';
@@ -54,7 +59,10 @@ export class HealthSweep {
     ) {}
 
     start(): void {
-        this.#timer ??= setInterval(() => void this.tick().catch((error: unknown) => this.logger.error({ err: error }, 'health sweep failed')), this.options.intervalMs);
+        this.#timer ??= setInterval(
+            () => void this.tick().catch((error: unknown) => this.logger.error({ err: error }, 'health sweep failed')),
+            this.options.intervalMs
+        );
         this.#timer.unref();
     }
 
@@ -64,7 +72,8 @@ export class HealthSweep {
         // A little short of the interval, so the next tick of the instance that swept finds it free, whatever the timers' jitter.
         const until = new Date(now.getTime() + this.options.intervalMs - Math.min(1000, this.options.intervalMs / 10)).toISOString();
         // Named per turn, so that not even this instance takes the interval twice.
-        if (!(await this.store.leases.acquire(SWEEP_LEASE, `${this.#holder}:${randomToken(6)}`, { now: now.toISOString(), until }))) return undefined;
+        if (!(await this.store.leases.acquire(SWEEP_LEASE, `${this.#holder}:${randomToken(6)}`, { now: now.toISOString(), until })))
+            return undefined;
         return this.sweep();
     }
 
@@ -109,9 +118,14 @@ export class HealthSweep {
                     const wait = Math.min(this.options.cooldownMs * 2 ** (failures - 1), 3600_000);
                     await this.store.links
                         .patch(accountId, { checkCooldown: { failures, until: new Date(this.clock.now().getTime() + wait).toISOString() } })
-                        .catch((patchError: unknown) => this.logger.warn({ accountId, err: (patchError as Error).message }, 'could not save the link’s cooldown'));
+                        .catch((patchError: unknown) =>
+                            this.logger.warn({ accountId, err: (patchError as Error).message }, 'could not save the link’s cooldown')
+                        );
                     const reason = error instanceof SalesforceError ? `${error.code}: ${error.message}` : String(error);
-                    this.logger.warn({ accountId, reason, retryInMs: wait }, 'link health check could not reach Salesforce; the link is left as it is');
+                    this.logger.warn(
+                        { accountId, reason, retryInMs: wait },
+                        'link health check could not reach Salesforce; the link is left as it is'
+                    );
                 }
             }
         };

@@ -5,17 +5,32 @@ import type { Clock } from '../clock.ts';
 import { SalesforceError, type CompositeResult, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
 import { accountLock, apiUserLock, type Store } from '../store/store.ts';
-import type { Actor, AuditEntry, Environment, ErrorInfo, LegacyLinkRecord, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
+import type {
+    Actor,
+    AuditEntry,
+    Environment,
+    ErrorInfo,
+    LegacyLinkRecord,
+    LinkRecord,
+    LinkSessionRecord,
+    PermissionCheck
+} from '../store/types.ts';
 import { describeDeadGrant } from './deadGrant.ts';
 import { sealSession, type LinkTokens } from './linkTokens.ts';
 import type { LegacyLogin } from '../salesforce/legacyLogin.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { queueStatusEvent } from './outbox.ts';
-import { evaluatePreflight, failedRequiredChecks, identityFromPreflight, missingPermissionsMessage, preflightRequests, type LinkIdentity } from './preflight.ts';
+import {
+    evaluatePreflight,
+    failedRequiredChecks,
+    identityFromPreflight,
+    missingPermissionsMessage,
+    preflightRequests,
+    type LinkIdentity
+} from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
 import { accountNames, API_USER_LIMIT, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
 import { cardOrigins } from './consent.ts';
-
 
 export interface LinkSessionInput {
     environment: Environment;
@@ -117,7 +132,9 @@ export interface ConsentView {
  * What consuming a callback's state found: the session and its PKCE verifier, or a refusal that is thrown after
  * COMMIT (`fail`: the session is marked failed first).
  */
-type StateClaim = { claimed: true; session: LinkSessionRecord; verifier: string } | { claimed: false; error: AppError; sessionId?: string; fail?: boolean };
+type StateClaim =
+    | { claimed: true; session: LinkSessionRecord; verifier: string }
+    | { claimed: false; error: AppError; sessionId?: string; fail?: boolean };
 
 export const sessionCookieName = (sessionId: string): string => `ccl_link_${sessionId}`;
 
@@ -127,7 +144,6 @@ export const sessionCookieName = (sessionId: string): string => `ccl_link_${sess
  * keeps, its login completes. Later, a start replaces the attempt (a popup opened again, a private window).
  */
 export const START_REPLAY_MS = 60_000;
-
 
 export interface LinkServiceDeps {
     store: Store;
@@ -182,7 +198,11 @@ export class LinkService {
             await tx.sessions.purge(new Date(now.getTime() - 24 * 3600 * 1000).toISOString());
             const pending = await tx.sessions.countPending(accountId, now.toISOString());
             if (pending >= MAX_PENDING_SESSIONS) {
-                throw new AppError('TOO_MANY_LINK_SESSIONS', `This account already has ${pending} link popups open. Finish or close one, or wait ${Math.ceil(sessionTtlSeconds / 60)} minutes.`, 429);
+                throw new AppError(
+                    'TOO_MANY_LINK_SESSIONS',
+                    `This account already has ${pending} link popups open. Finish or close one, or wait ${Math.ceil(sessionTtlSeconds / 60)} minutes.`,
+                    429
+                );
             }
             await tx.sessions.insert(session);
         });
@@ -192,7 +212,12 @@ export class LinkService {
     async session(accountId: string, sessionId: string): Promise<LinkSessionView> {
         const now = this.deps.clock.now();
         const session = await this.deps.store.sessions.get(sessionId);
-        if (!session || session.accountId !== accountId) throw new AppError('LINK_SESSION_NOT_FOUND', 'No link session with this id exists for this account. Start the link again from the card.', 404);
+        if (!session || session.accountId !== accountId)
+            throw new AppError(
+                'LINK_SESSION_NOT_FOUND',
+                'No link session with this id exists for this account. Start the link again from the card.',
+                404
+            );
         const state = session.state === 'pending' && isExpired(session, now) ? 'expired' : session.state;
         return { id: session.id, state, expiresAt: session.expiresAt, ...(session.error ? { error: session.error } : {}) };
     }
@@ -210,7 +235,9 @@ export class LinkService {
             const session = account ? found : undefined;
             assertUsable(session, now);
             const current = await store.links.get(session.accountId);
-            const sameOrgAgain = Boolean(current && session.expectedOrgId && current.orgId && sameOrg(current.orgId, session.expectedOrgId));
+            const sameOrgAgain = Boolean(
+                current && session.expectedOrgId && current.orgId && sameOrg(current.orgId, session.expectedOrgId)
+            );
             const replaces = current && !sameOrgAgain ? { orgId: current.orgId, username: current.username } : undefined;
             const vouchable = Boolean(session.expectedOrgId) && !replaces;
             return {
@@ -238,7 +265,9 @@ export class LinkService {
     }
 
     /** /oauth/start: a fresh state, verifier and cookie nonce for this popup; returns where to send it. */
-    async startAuthorization(sessionId: string): Promise<{ redirectTo: string; cookie: { name: string; value: string; maxAgeMs: number } }> {
+    async startAuthorization(
+        sessionId: string
+    ): Promise<{ redirectTo: string; cookie: { name: string; value: string; maxAgeMs: number } }> {
         const { store, clock, cipher, gateway } = this.deps;
         const now = clock.now();
         const fresh = { state: randomToken(32), nonce: randomToken(32), ...createPkcePair() };
@@ -279,7 +308,7 @@ export class LinkService {
                       }
                   });
                   return { session: found!, attempt: fresh };
-        });
+              });
         return {
             redirectTo: gateway.authorizeUrl(session.loginUrl, { state: attempt.state, codeChallenge: attempt.challenge }),
             cookie: { name: sessionCookieName(session.id), value: attempt.nonce, maxAgeMs: Date.parse(session.expiresAt) - now.getTime() }
@@ -287,13 +316,26 @@ export class LinkService {
     }
 
     /** /oauth/callback: every check explicit; nothing from the redirect is trusted before it passes. */
-    async completeAuthorization(input: CallbackInput): Promise<{ sessionId: string; link: LinkRecord; account: { id: string; name: string } }> {
+    async completeAuthorization(
+        input: CallbackInput
+    ): Promise<{ sessionId: string; link: LinkRecord; account: { id: string; name: string } }> {
         const { store, clock, cipher } = this.deps;
-        if (!input.state) throw new LinkFailure(undefined, new AppError('STATE_MISMATCH', 'The sign-in came back without its state. Start the link again from the card.'));
+        if (!input.state)
+            throw new LinkFailure(
+                undefined,
+                new AppError('STATE_MISMATCH', 'The sign-in came back without its state. Start the link again from the card.')
+            );
         const stateHash = sha256(input.state);
         const now = clock.now();
 
-        const unknownState = () => new LinkFailure(undefined, new AppError('STATE_MISMATCH', 'This sign-in does not belong to a link in progress, or it was already used. Start the link again from the card.'));
+        const unknownState = () =>
+            new LinkFailure(
+                undefined,
+                new AppError(
+                    'STATE_MISMATCH',
+                    'This sign-in does not belong to a link in progress, or it was already used. Start the link again from the card.'
+                )
+            );
         // A state that matches nothing is refused from a read: no write, no lock.
         if (!(await store.sessions.byStateHash(stateHash))) throw unknownState();
 
@@ -304,25 +346,44 @@ export class LinkService {
             const attempt = session.attempt;
             if (session.state !== 'pending') {
                 await tx.sessions.patch(session.id, { attempt: null });
-                return { claimed: false, error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'), sessionId: session.id };
+                return {
+                    claimed: false,
+                    error: new AppError('STATE_MISMATCH', 'This sign-in was already used. Start the link again from the card.'),
+                    sessionId: session.id
+                };
             }
             if (isExpired(session, now)) {
                 await tx.sessions.patch(session.id, { attempt: null, state: 'expired' });
-                return { claimed: false, error: new AppError('LINK_SESSION_EXPIRED', 'The link took longer than 10 minutes and expired. Start it again from the card.', 410), sessionId: session.id };
+                return {
+                    claimed: false,
+                    error: new AppError(
+                        'LINK_SESSION_EXPIRED',
+                        'The link took longer than 10 minutes and expired. Start it again from the card.',
+                        410
+                    ),
+                    sessionId: session.id
+                };
             }
             await tx.sessions.patch(session.id, { attempt: null });
             const cookie = input.cookies[sessionCookieName(session.id)];
             if (!cookie || !safeEqual(sha256(cookie), attempt.cookieHash)) {
                 return {
                     claimed: false,
-                    error: new AppError('STATE_MISMATCH', 'This sign-in was finished in a different browser window than the one the card opened. Start the link again from the card and finish it in the popup.'),
+                    error: new AppError(
+                        'STATE_MISMATCH',
+                        'This sign-in was finished in a different browser window than the one the card opened. Start the link again from the card and finish it in the popup.'
+                    ),
                     sessionId: session.id,
                     fail: true
                 };
             }
             const { attempt: _attempt, ...rest } = session;
             void _attempt;
-            return { claimed: true, session: rest, verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id }) };
+            return {
+                claimed: true,
+                session: rest,
+                verifier: cipher.open(attempt.codeVerifier, { purpose: 'pkce_verifier', owner: session.id })
+            };
         });
         if (!claimed.claimed) {
             if (claimed.error instanceof LinkFailure) throw claimed.error;
@@ -334,20 +395,25 @@ export class LinkService {
         let tokens: TokenSet | undefined;
         try {
             if (input.error) throw authorizationError(input.error, input.errorDescription);
-            if (!input.code) throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce sent no authorization code. Start the link again from the card.');
+            if (!input.code)
+                throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce sent no authorization code. Start the link again from the card.');
             tokens = await this.#exchange(session, input.code, verifier);
             // The second and last round trip: one Composite request answers who signed in and what they may do.
             const { identity, permissions } = await this.#linkFacts(tokens);
             this.#checkIdentity(session, identity);
             const failed = failedRequiredChecks(permissions.checks);
-            if (failed.length) throw new AppError('PERMISSIONS_MISSING', missingPermissionsMessage(identity.username, failed), 400, { checks: failed });
+            if (failed.length)
+                throw new AppError('PERMISSIONS_MISSING', missingPermissionsMessage(identity.username, failed), 400, { checks: failed });
             const link = await this.#commit(session, tokens, identity, permissions);
             this.deps.events.emit('attempt', { accountId: session.accountId, outcome: 'linked' });
             const name = (await this.deps.store.accounts.get(session.accountId))?.name ?? session.accountId;
             return { sessionId: session.id, link, account: { id: session.accountId, name } };
         } catch (error) {
             // A token that dies between the exchange and the save: Salesforce saw more than five approvals of this user at once.
-            const revokedMeanwhile = tokens !== undefined && error instanceof SalesforceError && (error.code === 'INVALID_SESSION_ID' || error.httpStatus === 401);
+            const revokedMeanwhile =
+                tokens !== undefined &&
+                error instanceof SalesforceError &&
+                (error.code === 'INVALID_SESSION_ID' || error.httpStatus === 401);
             let appError = revokedMeanwhile ? await this.#revokedDuringLink(session, tokens!) : toLinkError(error);
             if (tokens?.refreshToken) await this.#revokeQuietly(session.loginUrl, tokens.refreshToken);
             if ((appError.code === 'API_USER_LIMIT_REACHED' || revokedMeanwhile) && tokens) {
@@ -365,7 +431,8 @@ export class LinkService {
     /** `deadline`: the caller's request budget; when it runs out, Verify answers DEADLINE_EXCEEDED and changes nothing after. */
     async verify(accountId: string, actor?: Actor, deadline?: AbortSignal): Promise<LinkStatusView> {
         const link = await this.deps.store.links.get(accountId);
-        if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
+        if (!link)
+            throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
         if (link.method === 'legacy') return this.#verifyLegacy(accountId, link, actor, deadline);
         let outcome: string;
         try {
@@ -407,7 +474,10 @@ export class LinkService {
      * A dead grant, an inactive user or another org marks the link `needs_relink`; a network
      * failure throws and changes nothing.
      */
-    async checkHealth(accountId: string, options: { preflight?: boolean; retryDeadLink?: boolean; deadline?: AbortSignal } = {}): Promise<'healthy' | 'needs_relink' | 'not_due'> {
+    async checkHealth(
+        accountId: string,
+        options: { preflight?: boolean; retryDeadLink?: boolean; deadline?: AbortSignal } = {}
+    ): Promise<'healthy' | 'needs_relink' | 'not_due'> {
         const { deadline } = options;
         const { store, tokens, gateway, clock } = this.deps;
         const found = await store.links.get(accountId);
@@ -429,7 +499,11 @@ export class LinkService {
             return 'needs_relink';
         }
         if (!sameOrg(identity.orgId, link.orgId)) {
-            await tokens.markNeedsRelink(accountId, link, `The link now reaches org ${identity.orgId}, not ${link.orgId}: the sandbox was refreshed. Relink to restore it.`);
+            await tokens.markNeedsRelink(
+                accountId,
+                link,
+                `The link now reaches org ${identity.orgId}, not ${link.orgId}: the sandbox was refreshed. Relink to restore it.`
+            );
             return 'needs_relink';
         }
         const permissions = options.preflight ? await this.#preflight(session, deadline) : undefined;
@@ -440,8 +514,22 @@ export class LinkService {
             // Compare-and-set: only the link whose token was just used; a relink that landed meanwhile stays as it is.
             const stored = await tx.links.get(accountId, { forUpdate: true });
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
-            await tx.links.patch(accountId, { status: 'linked', lastVerifiedAt: at, lastError: null, username: identity.username, displayName: identity.displayName, ...(permissions ? { permissions } : {}) });
-            const change: LinkStatusChange = { accountId, from: stored.status, to: 'linked', at, orgId: link.orgId, username: identity.username };
+            await tx.links.patch(accountId, {
+                status: 'linked',
+                lastVerifiedAt: at,
+                lastError: null,
+                username: identity.username,
+                displayName: identity.displayName,
+                ...(permissions ? { permissions } : {})
+            });
+            const change: LinkStatusChange = {
+                accountId,
+                from: stored.status,
+                to: 'linked',
+                at,
+                orgId: link.orgId,
+                username: identity.username
+            };
             await queueStatusEvent(tx, change);
             return change;
         });
@@ -478,17 +566,36 @@ export class LinkService {
         if (!link) return { status: 'unlinked', revoked: false };
         let revoked = false;
         if (link.method === 'oauth' && link.refreshToken) {
-            revoked = await this.#revokeQuietly(link.loginUrl, cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId }), deadline);
+            revoked = await this.#revokeQuietly(
+                link.loginUrl,
+                cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId }),
+                deadline
+            );
         }
         tokens.forget(accountId);
         const at = this.deps.clock.now().toISOString();
         const change = await store.transaction(async (tx) => {
             await tx.lock(accountLock(accountId));
             const gone = await tx.links.delete(accountId);
-            await tx.audit.append({ at, accountId, action: 'unlink', outcome: revoked ? 'ok' : 'not_revoked', orgId: link.orgId, username: link.username, actor });
+            await tx.audit.append({
+                at,
+                accountId,
+                action: 'unlink',
+                outcome: revoked ? 'ok' : 'not_revoked',
+                orgId: link.orgId,
+                username: link.username,
+                actor
+            });
             // Unlinked by another request meanwhile: that one announced it.
             if (!gone) return undefined;
-            const change: LinkStatusChange = { accountId, from: gone.status, to: 'unlinked', at, orgId: gone.orgId, username: gone.username };
+            const change: LinkStatusChange = {
+                accountId,
+                from: gone.status,
+                to: 'unlinked',
+                at,
+                orgId: gone.orgId,
+                username: gone.username
+            };
             await queueStatusEvent(tx, change);
             return change;
         });
@@ -525,20 +632,30 @@ export class LinkService {
             const tokens = await this.deps.gateway.exchangeCode(session.loginUrl, code, verifier);
             if (!tokens.refreshToken) {
                 await this.#revokeQuietly(session.loginUrl, tokens.accessToken);
-                throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce granted no refresh token. Add the "Perform requests at any time (refresh_token, offline_access)" scope to the External Client App, then link again.');
+                throw new AppError(
+                    'TOKEN_EXCHANGE_FAILED',
+                    'Salesforce granted no refresh token. Add the "Perform requests at any time (refresh_token, offline_access)" scope to the External Client App, then link again.'
+                );
             }
             return tokens;
         } catch (error) {
             if (error instanceof AppError) throw error;
             const sfError = error as SalesforceError;
-            throw new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce did not complete the sign-in (${sfError.code}: ${sfError.message}). Start the link again from the card.`, sfError.kind === 'unavailable' ? 503 : sfError.kind === 'invalid_response' ? 502 : 400);
+            throw new AppError(
+                'TOKEN_EXCHANGE_FAILED',
+                `Salesforce did not complete the sign-in (${sfError.code}: ${sfError.message}). Start the link again from the card.`,
+                sfError.kind === 'unavailable' ? 503 : sfError.kind === 'invalid_response' ? 502 : 400
+            );
         }
     }
 
     /** Who signed in (the User and Organization records the signed token names) and the permission checks, from one Composite request. */
     async #linkFacts(tokens: TokenSet): Promise<{ identity: LinkIdentity; permissions: { checkedAt: string; checks: PermissionCheck[] } }> {
         const results = await this.#composite(tokens);
-        return { identity: identityFromPreflight(results, tokens), permissions: { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) } };
+        return {
+            identity: identityFromPreflight(results, tokens),
+            permissions: { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) }
+        };
     }
 
     #checkIdentity(session: LinkSessionRecord, identity: Identity): void {
@@ -550,32 +667,58 @@ export class LinkService {
                 { expectedOrgId: session.expectedOrgId, orgId: identity.orgId }
             );
         }
-        if (!identity.active) throw new AppError('USER_INACTIVE', `${identity.username} is not active in Salesforce. Activate the API user, then link again.`);
+        if (!identity.active)
+            throw new AppError(
+                'USER_INACTIVE',
+                `${identity.username} is not active in Salesforce. Activate the API user, then link again.`
+            );
     }
 
     /** One Composite request as the new user: API access, permissions and field access, before anything is saved. */
-    async #preflight(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, deadline?: AbortSignal): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
+    async #preflight(
+        tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>,
+        deadline?: AbortSignal
+    ): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
         const results = await this.#composite(tokens, deadline);
         return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
     }
 
-    async #composite(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>, deadline?: AbortSignal): Promise<Map<string, CompositeResult>> {
+    async #composite(
+        tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>,
+        deadline?: AbortSignal
+    ): Promise<Map<string, CompositeResult>> {
         try {
             return await this.deps.gateway.composite(tokens, preflightRequests(tokens.userId), deadline);
         } catch (error) {
-            if (error instanceof SalesforceError && ['API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'FUNCTIONALITY_NOT_ENABLED'].includes(error.code)) {
-                throw new AppError('API_NOT_ENABLED', 'This user may not use the Salesforce API. Sign in as a user with the "API Enabled" permission (assign the Contact_Center_API_User permission set), then link again.');
+            if (
+                error instanceof SalesforceError &&
+                ['API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'FUNCTIONALITY_NOT_ENABLED'].includes(error.code)
+            ) {
+                throw new AppError(
+                    'API_NOT_ENABLED',
+                    'This user may not use the Salesforce API. Sign in as a user with the "API Enabled" permission (assign the Contact_Center_API_User permission set), then link again.'
+                );
             }
             throw error;
         }
     }
 
     /** The one write that makes a link: the five-account rule and the swap happen together. */
-    async #commit(session: LinkSessionRecord, tokens: TokenSet, identity: LinkIdentity, permissions: LinkRecord['permissions']): Promise<LinkRecord> {
+    async #commit(
+        session: LinkSessionRecord,
+        tokens: TokenSet,
+        identity: LinkIdentity,
+        permissions: LinkRecord['permissions']
+    ): Promise<LinkRecord> {
         const { store, cipher, clock } = this.deps;
         const at = clock.now().toISOString();
         const sealed = cipher.seal(tokens.refreshToken!, { purpose: 'refresh_token', owner: session.accountId });
-        const liveSession = { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId };
+        const liveSession = {
+            accessToken: tokens.accessToken,
+            instanceUrl: tokens.instanceUrl,
+            identityUrl: tokens.identityUrl,
+            userId: tokens.userId
+        };
         const link: LinkRecord = {
             accountId: session.accountId,
             method: 'oauth',
@@ -600,7 +743,12 @@ export class LinkService {
             // The five-account rule and the swap: one holder of this API user's links and of this account at a time.
             await tx.lock(apiUserLock(identity.orgId, identity.userId), accountLock(session.accountId));
             const current = await tx.sessions.get(session.id, { forUpdate: true });
-            if (current?.state !== 'pending') throw new AppError('LINK_SESSION_EXPIRED', 'The link was cancelled or expired while you signed in. Start it again from the card.', 410);
+            if (current?.state !== 'pending')
+                throw new AppError(
+                    'LINK_SESSION_EXPIRED',
+                    'The link was cancelled or expired while you signed in. Start it again from the card.',
+                    410
+                );
             const holders = await tx.links.ofApiUser(identity.orgId, identity.userId, { except: session.accountId });
             if (holders.length >= API_USER_LIMIT) {
                 const names = accountNames(await tx.accounts.names(holders.map((l) => l.accountId)), holders);
@@ -611,15 +759,34 @@ export class LinkService {
             }
             const previous = await tx.links.put(link);
             await tx.sessions.patch(session.id, { state: 'linked', completedAt: at });
-            await tx.audit.append({ at, accountId: session.accountId, action: previous ? 'relink' : 'link', outcome: 'ok', orgId: identity.orgId, username: identity.username, actor: session.initiatedBy });
+            await tx.audit.append({
+                at,
+                accountId: session.accountId,
+                action: previous ? 'relink' : 'link',
+                outcome: 'ok',
+                orgId: identity.orgId,
+                username: identity.username,
+                actor: session.initiatedBy
+            });
             // Salesforce counts approvals, not our links: the old token of a same-user relink is one more.
             const approvals = holders.length + 1 + (previous?.method === 'oauth' && previous.userId === identity.userId ? 1 : 0);
-            const change: LinkStatusChange = { accountId: session.accountId, from: previous?.status ?? 'unlinked', to: 'linked', at, orgId: identity.orgId, username: identity.username };
+            const change: LinkStatusChange = {
+                accountId: session.accountId,
+                from: previous?.status ?? 'unlinked',
+                to: 'linked',
+                at,
+                orgId: identity.orgId,
+                username: identity.username
+            };
             await queueStatusEvent(tx, change);
             return { previous, crowded: approvals > API_USER_LIMIT, change };
         });
         this.deps.events.statusChanged(change);
-        if (previous?.method === 'oauth' && previous.refreshToken) await this.#revokeQuietly(previous.loginUrl, cipher.open(previous.refreshToken, { purpose: 'refresh_token', owner: session.accountId }));
+        if (previous?.method === 'oauth' && previous.refreshToken)
+            await this.#revokeQuietly(
+                previous.loginUrl,
+                cipher.open(previous.refreshToken, { purpose: 'refresh_token', owner: session.accountId })
+            );
         if (crowded) await this.reverifyUserLinks(identity.orgId, identity.userId, session.accountId);
         return link;
     }
@@ -646,8 +813,21 @@ export class LinkService {
         await this.deps.store.transaction(async (tx) => {
             const session = await tx.sessions.get(sessionId, { forUpdate: true });
             if (!session) return;
-            await tx.sessions.patch(sessionId, session.state === 'pending' ? { state: 'failed', error: { code: error.code, message: error.message }, completedAt: at, attempt: null } : { attempt: null });
-            await tx.audit.append({ at, accountId: session.accountId, action: 'link_failed', outcome: error.code, orgId: tokens?.orgId, actor: session.initiatedBy, detail: error.message });
+            await tx.sessions.patch(
+                sessionId,
+                session.state === 'pending'
+                    ? { state: 'failed', error: { code: error.code, message: error.message }, completedAt: at, attempt: null }
+                    : { attempt: null }
+            );
+            await tx.audit.append({
+                at,
+                accountId: session.accountId,
+                action: 'link_failed',
+                outcome: error.code,
+                orgId: tokens?.orgId,
+                actor: session.initiatedBy,
+                detail: error.message
+            });
         });
         this.deps.logger.info({ sessionId, code: error.code }, 'link attempt failed');
     }
@@ -676,16 +856,29 @@ function isExpired(session: LinkSessionRecord, now: Date): boolean {
 
 /** Throws why a popup cannot go on with this session: unknown, expired or already used. */
 function assertUsable(session: LinkSessionRecord | undefined, now: Date): asserts session is LinkSessionRecord {
-    if (!session) throw new AppError('LINK_SESSION_NOT_FOUND', 'This link is not valid. Start the link again from the Contact Center Link card.', 404);
+    if (!session)
+        throw new AppError(
+            'LINK_SESSION_NOT_FOUND',
+            'This link is not valid. Start the link again from the Contact Center Link card.',
+            404
+        );
     if (session.state === 'expired' || (session.state === 'pending' && isExpired(session, now))) {
-        throw new AppError('LINK_SESSION_EXPIRED', 'This link expired. Close this window and start the link again from the Contact Center Link card.', 410);
+        throw new AppError(
+            'LINK_SESSION_EXPIRED',
+            'This link expired. Close this window and start the link again from the Contact Center Link card.',
+            410
+        );
     }
-    if (session.state !== 'pending') throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
+    if (session.state !== 'pending')
+        throw new AppError('LINK_SESSION_COMPLETED', 'This link was already used. Close this window; the card shows the result.', 409);
 }
 
 function authorizationError(error: string, description?: string): AppError {
     if (error === 'access_denied' || error === 'access-denied') {
-        return new AppError('ACCESS_DENIED', 'Access was denied in Salesforce, so nothing was linked. To link, sign in as the API user and click Allow.');
+        return new AppError(
+            'ACCESS_DENIED',
+            'Access was denied in Salesforce, so nothing was linked. To link, sign in as the API user and click Allow.'
+        );
     }
     // Since September 2025: the org has not installed the app, and the API user may not approve uninstalled apps.
     if (error === 'invalid_client' && /must be installed/i.test(description ?? '')) {
@@ -695,7 +888,10 @@ function authorizationError(error: string, description?: string): AppError {
         );
     }
     const detail = description ? `${error}: ${description}` : error;
-    return new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce refused the sign-in (${detail.slice(0, 300)}). Check the External Client App’s settings, then start the link again.`);
+    return new AppError(
+        'TOKEN_EXCHANGE_FAILED',
+        `Salesforce refused the sign-in (${detail.slice(0, 300)}). Check the External Client App’s settings, then start the link again.`
+    );
 }
 
 /** The request's budget ran out: the backend answers now, inside the caller's own timeout, and writes nothing after. */
@@ -703,7 +899,11 @@ function authorizationError(error: string, description?: string): AppError {
 const LEGACY_CHECK_INTERVAL_MS = 24 * 3600_000;
 
 const deadlineExceeded = (): AppError =>
-    new AppError('DEADLINE_EXCEEDED', 'Salesforce did not answer in time, so the backend stopped waiting and changed nothing. Try again in a minute.', 504);
+    new AppError(
+        'DEADLINE_EXCEEDED',
+        'Salesforce did not answer in time, so the backend stopped waiting and changed nothing. Try again in a minute.',
+        504
+    );
 
 function stopIfPast(deadline: AbortSignal | undefined): void {
     if (deadline?.aborted) throw deadlineExceeded();
@@ -724,8 +924,17 @@ function toLinkError(error: unknown): AppError {
     if (error instanceof AppError) return error;
     if (error instanceof SalesforceError) {
         if (error.isDeadGrant) return new AppError('NEEDS_RELINK', describeDeadGrant(error), 409);
-        if (error.kind === 'unavailable') return new AppError('SALESFORCE_UNAVAILABLE', `Salesforce could not be reached: ${error.message} Try again in a few minutes.`, 503);
-        return new AppError('TOKEN_EXCHANGE_FAILED', `Salesforce answered unexpectedly (${error.code}: ${error.message}). Try again in a few minutes; if it keeps happening, check Salesforce’s status at status.salesforce.com.`, 502);
+        if (error.kind === 'unavailable')
+            return new AppError(
+                'SALESFORCE_UNAVAILABLE',
+                `Salesforce could not be reached: ${error.message} Try again in a few minutes.`,
+                503
+            );
+        return new AppError(
+            'TOKEN_EXCHANGE_FAILED',
+            `Salesforce answered unexpectedly (${error.code}: ${error.message}). Try again in a few minutes; if it keeps happening, check Salesforce’s status at status.salesforce.com.`,
+            502
+        );
     }
     return new AppError('INTERNAL', 'Something went wrong on our side; nothing was changed. Try again.', 500);
 }

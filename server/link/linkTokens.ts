@@ -24,10 +24,18 @@ export const REFRESH_LEASE_MS = 30_000;
 const LEASE_POLL_MS = 40;
 
 export const sealSession = (cipher: TokenCipher, accountId: string, session: LiveSession): Sealed =>
-    cipher.seal(JSON.stringify({ accessToken: session.accessToken, instanceUrl: session.instanceUrl, identityUrl: session.identityUrl, userId: session.userId }), {
-        purpose: 'access_session',
-        owner: accountId
-    });
+    cipher.seal(
+        JSON.stringify({
+            accessToken: session.accessToken,
+            instanceUrl: session.instanceUrl,
+            identityUrl: session.identityUrl,
+            userId: session.userId
+        }),
+        {
+            purpose: 'access_session',
+            owner: accountId
+        }
+    );
 
 export interface RefreshOptions {
     /** The access token Salesforce just refused: a stored token other than it is used as it is, without a refresh. */
@@ -109,15 +117,32 @@ export class LinkTokens {
             const stored = options.force ? undefined : known;
             if (stored && stored.accessToken !== options.failed) return stored;
             const now = this.clock.now();
-            if (await this.store.leases.acquire(key, this.holder, { now: now.toISOString(), until: new Date(now.getTime() + REFRESH_LEASE_MS).toISOString() })) {
+            if (
+                await this.store.leases.acquire(key, this.holder, {
+                    now: now.toISOString(),
+                    until: new Date(now.getTime() + REFRESH_LEASE_MS).toISOString()
+                })
+            ) {
                 try {
                     return await this.#refresh(accountId, options, false);
                 } finally {
-                    await this.store.leases.release(key, this.holder).catch((error: unknown) => this.logger.warn({ accountId, err: (error as Error).message }, 'could not release a refresh lease; it lapses by itself'));
+                    await this.store.leases
+                        .release(key, this.holder)
+                        .catch((error: unknown) =>
+                            this.logger.warn(
+                                { accountId, err: (error as Error).message },
+                                'could not release a refresh lease; it lapses by itself'
+                            )
+                        );
                 }
             }
             // Another instance is refreshing this link: its token lands in the row, the next turn uses it.
-            if (now.getTime() > giveUpAt) throw new AppError('SALESFORCE_UNAVAILABLE', 'Another backend instance has been renewing this link’s session for too long. Try again in a minute.', 503);
+            if (now.getTime() > giveUpAt)
+                throw new AppError(
+                    'SALESFORCE_UNAVAILABLE',
+                    'Another backend instance has been renewing this link’s session for too long. Try again in a minute.',
+                    503
+                );
             await sleep(LEASE_POLL_MS);
             // A forced refresh that waited for another one is satisfied by it.
             options = { ...options, force: false, failed: options.force ? known?.accessToken : options.failed };
@@ -132,13 +157,22 @@ export class LinkTokens {
         const refreshToken = this.cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId });
         try {
             const tokens = await this.gateway.refresh(link.loginUrl, refreshToken);
-            const session: LiveSession = { accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, identityUrl: tokens.identityUrl, userId: tokens.userId };
+            const session: LiveSession = {
+                accessToken: tokens.accessToken,
+                instanceUrl: tokens.instanceUrl,
+                identityUrl: tokens.identityUrl,
+                userId: tokens.userId
+            };
             const sealedSession = sealSession(this.cipher, accountId, session);
-            const rotated = tokens.refreshToken && tokens.refreshToken !== refreshToken ? this.cipher.seal(tokens.refreshToken, { purpose: 'refresh_token', owner: accountId }) : undefined;
+            const rotated =
+                tokens.refreshToken && tokens.refreshToken !== refreshToken
+                    ? this.cipher.seal(tokens.refreshToken, { purpose: 'refresh_token', owner: accountId })
+                    : undefined;
             await this.store.transaction(async (tx) => {
                 // Compare-and-set: a relink that landed meanwhile keeps its own tokens.
                 const current = await tx.links.get(accountId, { forUpdate: true });
-                if (current?.method === 'oauth' && current.refreshToken.data === link.refreshToken.data) await tx.links.patch(accountId, { session: sealedSession, ...(rotated ? { refreshToken: rotated } : {}) });
+                if (current?.method === 'oauth' && current.refreshToken.data === link.refreshToken.data)
+                    await tx.links.patch(accountId, { session: sealedSession, ...(rotated ? { refreshToken: rotated } : {}) });
             });
             this.#opened.set(accountId, { from: sealedSession.data, session });
             return session;
@@ -146,7 +180,8 @@ export class LinkTokens {
             if (!(error instanceof SalesforceError) || !error.isDeadGrant) throw error;
             // The stored token may have changed under us (a relink): try that one before giving up.
             const now = await this.#oauthLinkOrNull(accountId);
-            if (!retried && now && now.refreshToken.data !== link.refreshToken.data) return this.#refresh(accountId, { ...options, force: true }, true);
+            if (!retried && now && now.refreshToken.data !== link.refreshToken.data)
+                return this.#refresh(accountId, { ...options, force: true }, true);
             const reason = options.deadReason ?? describeDeadGrant(error);
             await this.markNeedsRelink(accountId, link, reason);
             throw new AppError('NEEDS_RELINK', reason, 409);
@@ -160,11 +195,31 @@ export class LinkTokens {
             const stored = await tx.links.get(accountId, { forUpdate: true });
             // Only the link whose token died: a relink that landed meanwhile stays as it is.
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
-            await tx.links.patch(accountId, { status: 'needs_relink', lastError: { code: 'NEEDS_RELINK', message, at }, ...(stored.method === 'oauth' ? { session: null } : {}) });
+            await tx.links.patch(accountId, {
+                status: 'needs_relink',
+                lastError: { code: 'NEEDS_RELINK', message, at },
+                ...(stored.method === 'oauth' ? { session: null } : {})
+            });
             if (stored.status !== 'needs_relink') {
-                await tx.audit.append({ at, accountId, action: 'status_changed', outcome: 'needs_relink', orgId: stored.orgId, username: stored.username, detail: message });
+                await tx.audit.append({
+                    at,
+                    accountId,
+                    action: 'status_changed',
+                    outcome: 'needs_relink',
+                    orgId: stored.orgId,
+                    username: stored.username,
+                    detail: message
+                });
             }
-            const change: LinkStatusChange = { accountId, from: stored.status, to: 'needs_relink', at, orgId: link.orgId, username: link.username, reason: message };
+            const change: LinkStatusChange = {
+                accountId,
+                from: stored.status,
+                to: 'needs_relink',
+                at,
+                orgId: link.orgId,
+                username: link.username,
+                reason: message
+            };
             await queueStatusEvent(tx, change);
             return change;
         });
@@ -179,8 +234,18 @@ export class LinkTokens {
 
     async #oauthLink(accountId: string, allowDead: boolean): Promise<OAuthLinkRecord> {
         const link = await this.#oauthLinkOrNull(accountId);
-        if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce with OAuth. Link it from the Contact Center Link card.', 409);
-        if (link.status === 'needs_relink' && !allowDead) throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the Contact Center Link card.', 409);
+        if (!link)
+            throw new AppError(
+                'NOT_LINKED',
+                'This account is not linked to Salesforce with OAuth. Link it from the Contact Center Link card.',
+                409
+            );
+        if (link.status === 'needs_relink' && !allowDead)
+            throw new AppError(
+                'NEEDS_RELINK',
+                link.lastError?.message ?? 'The link stopped working. Relink it from the Contact Center Link card.',
+                409
+            );
         return link;
     }
 }

@@ -30,14 +30,25 @@ const READ_OBJECTS = [
 ] as const;
 
 /** Composite references (`@{ref.path}`) must stay literal inside the encoded query. */
-const soql = (query: string) => `query?q=${encodeURIComponent(query).replace(/%40%7B[A-Za-z0-9_.%]+?%7D/g, (ref) => decodeURIComponent(ref))}`;
+const soql = (query: string) =>
+    `query?q=${encodeURIComponent(query).replace(/%40%7B[A-Za-z0-9_.%]+?%7D/g, (ref) => decodeURIComponent(ref))}`;
 
 /** Everything the link needs after the token, in one Composite request: the identity facts and the permission checks. */
 export function preflightRequests(userId: string): CompositeSubrequest[] {
     const safeUserId = userId.replace(/[^A-Za-z0-9]/g, '');
     return [
-        { referenceId: 'perms', path: soql('SELECT PermissionsApiEnabled, PermissionsApiUserOnly, PermissionsEditTask, PermissionsViewAllUsers, PermissionsViewAllData FROM UserPermissionAccess') },
-        { referenceId: 'user', path: soql(`SELECT Id, Username, Name, Email, IsActive, UserType, Profile.Name, Profile.UserLicenseId FROM User WHERE Id = '${safeUserId}'`) },
+        {
+            referenceId: 'perms',
+            path: soql(
+                'SELECT PermissionsApiEnabled, PermissionsApiUserOnly, PermissionsEditTask, PermissionsViewAllUsers, PermissionsViewAllData FROM UserPermissionAccess'
+            )
+        },
+        {
+            referenceId: 'user',
+            path: soql(
+                `SELECT Id, Username, Name, Email, IsActive, UserType, Profile.Name, Profile.UserLicenseId FROM User WHERE Id = '${safeUserId}'`
+            )
+        },
         { referenceId: 'license', path: soql("SELECT Name FROM UserLicense WHERE Id = '@{user.records[0].Profile.UserLicenseId}'") },
         { referenceId: 'org', path: soql('SELECT Id, Name, IsSandbox, DefaultContactAccess FROM Organization') },
         { referenceId: 'Task', path: 'sobjects/Task/describe' },
@@ -76,15 +87,37 @@ export function evaluatePreflight(results: Map<string, CompositeResult>): Permis
     const flag = (name: string): boolean | undefined => (perms ? perms[name] === true : undefined);
     const unknown = 'Salesforce did not let the API user read its own permissions, so this could not be checked.';
 
-    checks.push(check('api_enabled', 'API Enabled', flag('PermissionsApiEnabled') !== false, 'error', flag('PermissionsApiEnabled') === false ? `Grant "API Enabled" (the ${API_USER_PERMISSION_SET} permission set does).` : undefined));
-    checks.push(check('user_active', 'User is active', user?.IsActive !== false, 'error', user?.IsActive === false ? 'Activate the API user in Setup → Users.' : undefined));
+    checks.push(
+        check(
+            'api_enabled',
+            'API Enabled',
+            flag('PermissionsApiEnabled') !== false,
+            'error',
+            flag('PermissionsApiEnabled') === false
+                ? `Grant "API Enabled" (the ${API_USER_PERMISSION_SET} permission set does).`
+                : undefined
+        )
+    );
+    checks.push(
+        check(
+            'user_active',
+            'User is active',
+            user?.IsActive !== false,
+            'error',
+            user?.IsActive === false ? 'Activate the API user in Setup → Users.' : undefined
+        )
+    );
     checks.push(
         check(
             'api_only',
             'API Only user (recommended)',
             flag('PermissionsApiUserOnly') === true,
             'warning',
-            flag('PermissionsApiUserOnly') === true ? undefined : perms ? 'An API-only user cannot log in to the Salesforce UI, which keeps the integration’s credentials out of people’s hands.' : unknown
+            flag('PermissionsApiUserOnly') === true
+                ? undefined
+                : perms
+                  ? 'An API-only user cannot log in to the Salesforce UI, which keeps the integration’s credentials out of people’s hands.'
+                  : unknown
         )
     );
     const isAdmin = /system administrator/i.test(profile?.Name ?? '');
@@ -105,13 +138,41 @@ export function evaluatePreflight(results: Map<string, CompositeResult>): Permis
 
     const task = ok(results.get('Task')) ? (results.get('Task')!.body as Describe) : undefined;
     const editTask = flag('PermissionsEditTask');
-    checks.push(check('task_create', 'Create Tasks', task?.createable === true, 'error', task?.createable === true ? undefined : `Grant "Edit Tasks" and create access on Task (the ${API_USER_PERMISSION_SET} permission set does).`));
-    checks.push(check('task_update', 'Edit Tasks', task?.updateable === true && editTask !== false, 'error', task?.updateable === true && editTask !== false ? undefined : `Grant "Edit Tasks" (the ${API_USER_PERMISSION_SET} permission set does).`));
+    checks.push(
+        check(
+            'task_create',
+            'Create Tasks',
+            task?.createable === true,
+            'error',
+            task?.createable === true
+                ? undefined
+                : `Grant "Edit Tasks" and create access on Task (the ${API_USER_PERMISSION_SET} permission set does).`
+        )
+    );
+    checks.push(
+        check(
+            'task_update',
+            'Edit Tasks',
+            task?.updateable === true && editTask !== false,
+            'error',
+            task?.updateable === true && editTask !== false
+                ? undefined
+                : `Grant "Edit Tasks" (the ${API_USER_PERMISSION_SET} permission set does).`
+        )
+    );
     if (task) {
         const createable = new Set((task.fields ?? []).filter((f) => f.createable).map((f) => f.name));
         const missing = TASK_CALL_FIELDS.filter((name) => !createable.has(name));
         checks.push(
-            check('task_fields', 'Task call fields writable', missing.length === 0, 'error', missing.length ? `Grant edit access to Task.${missing.join(', Task.')} (field-level security, in the ${API_USER_PERMISSION_SET} permission set).` : undefined)
+            check(
+                'task_fields',
+                'Task call fields writable',
+                missing.length === 0,
+                'error',
+                missing.length
+                    ? `Grant edit access to Task.${missing.join(', Task.')} (field-level security, in the ${API_USER_PERMISSION_SET} permission set).`
+                    : undefined
+            )
         );
     }
 
@@ -119,17 +180,55 @@ export function evaluatePreflight(results: Map<string, CompositeResult>): Permis
     for (const object of READ_OBJECTS) {
         const describe = ok(results.get(object.name)) ? (results.get(object.name)!.body as Describe) : undefined;
         const readable = describe?.queryable === true;
-        checks.push(check(`read_${object.name.toLowerCase()}`, `Read ${object.name}`, readable, object.required ? 'error' : 'warning', readable ? undefined : `Grant read access on ${object.name} (the ${API_USER_PERMISSION_SET} permission set does).`));
+        checks.push(
+            check(
+                `read_${object.name.toLowerCase()}`,
+                `Read ${object.name}`,
+                readable,
+                object.required ? 'error' : 'warning',
+                readable ? undefined : `Grant read access on ${object.name} (the ${API_USER_PERMISSION_SET} permission set does).`
+            )
+        );
         if (object.name !== 'Case' && readable && describe?.searchable !== true) unsearchable.push(object.name);
     }
-    checks.push(check('phone_search', 'Phone fields searchable', unsearchable.length === 0, 'error', unsearchable.length ? `${unsearchable.join(', ')} cannot be searched by this user, so screen pops would find nothing. Make the objects searchable for the API user.` : undefined));
+    checks.push(
+        check(
+            'phone_search',
+            'Phone fields searchable',
+            unsearchable.length === 0,
+            'error',
+            unsearchable.length
+                ? `${unsearchable.join(', ')} cannot be searched by this user, so screen pops would find nothing. Make the objects searchable for the API user.`
+                : undefined
+        )
+    );
 
-    checks.push(check('view_all_users', 'View All Users', flag('PermissionsViewAllUsers') === true, 'warning', flag('PermissionsViewAllUsers') === true ? undefined : `Needed to look up agents by their Salesforce user. Grant "View All Users" (the ${API_USER_PERMISSION_SET} permission set does).`));
+    checks.push(
+        check(
+            'view_all_users',
+            'View All Users',
+            flag('PermissionsViewAllUsers') === true,
+            'warning',
+            flag('PermissionsViewAllUsers') === true
+                ? undefined
+                : `Needed to look up agents by their Salesforce user. Grant "View All Users" (the ${API_USER_PERMISSION_SET} permission set does).`
+        )
+    );
     const contactAccess = org?.DefaultContactAccess as string | undefined;
     const privateContacts = contactAccess === 'None' || contactAccess === 'Private';
     if (privateContacts) {
         const viewAll = flag('PermissionsViewAllData') === true;
-        checks.push(check('private_sharing', 'Sees every Contact', viewAll, 'warning', viewAll ? undefined : 'The org-wide default for Contacts is Private and the API user lacks "View All Data": screen pops will miss Contacts the API user does not own.'));
+        checks.push(
+            check(
+                'private_sharing',
+                'Sees every Contact',
+                viewAll,
+                'warning',
+                viewAll
+                    ? undefined
+                    : 'The org-wide default for Contacts is Private and the API user lacks "View All Data": screen pops will miss Contacts the API user does not own.'
+            )
+        );
     }
     return checks;
 }
@@ -155,10 +254,18 @@ export function identityFromPreflight(results: Map<string, CompositeResult>, tok
     const user = firstRecord(results.get('user'));
     const org = firstRecord(results.get('org'));
     if (!user || !org || typeof user.Id !== 'string' || typeof org.Id !== 'string' || typeof user.Username !== 'string') {
-        throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce did not describe the user who signed in. Start the link again from the card.', 502);
+        throw new AppError(
+            'TOKEN_EXCHANGE_FAILED',
+            'Salesforce did not describe the user who signed in. Start the link again from the card.',
+            502
+        );
     }
     if (!sameId(org.Id, tokens.orgId) || !sameId(user.Id, tokens.userId)) {
-        throw new AppError('TOKEN_EXCHANGE_FAILED', 'Salesforce described a different user than the token names. Start the link again from the card.', 502);
+        throw new AppError(
+            'TOKEN_EXCHANGE_FAILED',
+            'Salesforce described a different user than the token names. Start the link again from the card.',
+            502
+        );
     }
     return {
         orgId: tokens.orgId,

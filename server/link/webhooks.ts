@@ -115,7 +115,10 @@ export class Webhooks {
         }
         this.#draining = this.#drain()
             .catch((error: unknown) => {
-                this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not read the webhook outbox; trying again at the next poll');
+                this.logger.warn(
+                    { err: error instanceof Error ? error.message : String(error) },
+                    'could not read the webhook outbox; trying again at the next poll'
+                );
                 return 0;
             })
             .finally(() => (this.#draining = undefined));
@@ -127,7 +130,12 @@ export class Webhooks {
         do {
             this.#again = false;
             const now = this.clock.now();
-            const claimed = await this.store.outbox.claimDue({ now: now.toISOString(), by: this.#holder, until: new Date(now.getTime() + DELIVERY_CLAIM_MS).toISOString(), limit: 20 });
+            const claimed = await this.store.outbox.claimDue({
+                now: now.toISOString(),
+                by: this.#holder,
+                until: new Date(now.getTime() + DELIVERY_CLAIM_MS).toISOString(),
+                limit: 20
+            });
             handled += claimed.length;
             await Promise.all(claimed.map((event) => this.#track(this.#attempt(event))));
             if (claimed.length === 20) this.#again = true;
@@ -172,8 +180,10 @@ export class Webhooks {
         } catch {
             throw new AppError('VALIDATION_FAILED', 'The webhook url is not a URL.');
         }
-        if (url.protocol !== 'https:' && !(this.options.allowHttp && url.protocol === 'http:')) throw new AppError('VALIDATION_FAILED', 'The webhook url must use https.');
-        if (url.username || url.password) throw new AppError('VALIDATION_FAILED', 'The webhook url must not carry credentials; verify the signature header instead.');
+        if (url.protocol !== 'https:' && !(this.options.allowHttp && url.protocol === 'http:'))
+            throw new AppError('VALIDATION_FAILED', 'The webhook url must use https.');
+        if (url.username || url.password)
+            throw new AppError('VALIDATION_FAILED', 'The webhook url must not carry credentials; verify the signature header instead.');
         if (!this.options.allowPrivateNetworks) {
             try {
                 await publicAddresses(bareHost(url), this.#resolve);
@@ -191,11 +201,18 @@ export class Webhooks {
         const secret = `whsec_${randomToken(32)}`;
         const createdAt = this.clock.now().toISOString();
         await this.store.transaction(async (tx) => {
-            if (!(await tx.accounts.patch(accountId, { webhook: { url, secret: this.cipher.seal(secret, { purpose: 'webhook_secret', owner: accountId }), createdAt } }))) {
+            if (
+                !(await tx.accounts.patch(accountId, {
+                    webhook: { url, secret: this.cipher.seal(secret, { purpose: 'webhook_secret', owner: accountId }), createdAt }
+                }))
+            ) {
                 throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
             }
             // Setting the same address again (a new secret) is not news for the audit.
-            await tx.audit.append({ at: createdAt, accountId, action: 'webhook_set', outcome: 'ok', detail: new URL(url).origin }, { unlessRepeat: true });
+            await tx.audit.append(
+                { at: createdAt, accountId, action: 'webhook_set', outcome: 'ok', detail: new URL(url).origin },
+                { unlessRepeat: true }
+            );
         });
         return { url, secret, createdAt };
     }
@@ -228,7 +245,11 @@ export class Webhooks {
         const hook = (await this.store.accounts.get(event.accountId))?.webhook;
         const at = this.clock.now().toISOString();
         if (!hook) {
-            await this.store.outbox.record(event.id, this.#holder, { state: 'failed', claim: null, lastAttempt: { at, error: 'The webhook was removed before this event was delivered.' } });
+            await this.store.outbox.record(event.id, this.#holder, {
+                state: 'failed',
+                claim: null,
+                lastAttempt: { at, error: 'The webhook was removed before this event was delivered.' }
+            });
             return;
         }
         const attempts = event.attempts + 1;
@@ -251,17 +272,33 @@ export class Webhooks {
         const done = this.clock.now();
         const lastAttempt = { at: done.toISOString(), ...outcome };
         if (!outcome.error) {
-            await this.store.outbox.record(event.id, this.#holder, { state: 'delivered', attempts, deliveredAt: lastAttempt.at, lastAttempt, claim: null });
+            await this.store.outbox.record(event.id, this.#holder, {
+                state: 'delivered',
+                attempts,
+                deliveredAt: lastAttempt.at,
+                lastAttempt,
+                claim: null
+            });
             return;
         }
-        this.logger.warn({ accountId: event.accountId, eventId: event.id, attempt: attempts, status: outcome.status, reason: outcome.error }, 'webhook attempt failed');
+        this.logger.warn(
+            { accountId: event.accountId, eventId: event.id, attempt: attempts, status: outcome.status, reason: outcome.error },
+            'webhook attempt failed'
+        );
         if (attempts >= WEBHOOK_ATTEMPTS) {
             this.logger.error({ accountId: event.accountId, eventId: event.id, to: event.data.to }, 'webhook delivery gave up');
             await this.store.outbox.record(event.id, this.#holder, { state: 'failed', attempts, lastAttempt, claim: null });
             return;
         }
         const retryAt = done.getTime() + (this.options.retryDelayMs ?? 1000) * 4 ** (attempts - 1);
-        if (await this.store.outbox.record(event.id, this.#holder, { attempts, lastAttempt, nextAttemptAt: new Date(retryAt).toISOString(), claim: null })) {
+        if (
+            await this.store.outbox.record(event.id, this.#holder, {
+                attempts,
+                lastAttempt,
+                nextAttemptAt: new Date(retryAt).toISOString(),
+                claim: null
+            })
+        ) {
             const retry: Promise<unknown> = sleep(retryAt - done.getTime() + 5, undefined, { ref: false })
                 .then(() => (this.#stopped ? 0 : this.poke()))
                 .finally(() => this.#retries.delete(retry));
@@ -273,7 +310,9 @@ export class Webhooks {
         const now = this.clock.now().getTime();
         if (now - this.#prunedAt < 3600_000) return;
         this.#prunedAt = now;
-        void this.store.outbox.prune(new Date(now - KEEP_MS).toISOString(), KEEP_PER_ACCOUNT).catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'could not prune the webhook outbox'));
+        void this.store.outbox
+            .prune(new Date(now - KEEP_MS).toISOString(), KEEP_PER_ACCOUNT)
+            .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'could not prune the webhook outbox'));
     }
 
     /** One POST, no redirect followed; the socket connects only to an address the checked lookup let through. */
@@ -281,11 +320,20 @@ export class Webhooks {
         if (!this.options.allowPrivateNetworks) await publicAddresses(bareHost(url), this.#resolve);
         return new Promise((resolve, reject) => {
             const client = url.protocol === 'https:' ? https : http;
-            const request = client.request(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, lookup: this.#lookup, timeout: TIMEOUT_MS }, (response) => {
-                response.resume();
-                response.once('end', () => resolve(response.statusCode ?? 0));
-                response.once('error', reject);
-            });
+            const request = client.request(
+                url,
+                {
+                    method: 'POST',
+                    headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+                    lookup: this.#lookup,
+                    timeout: TIMEOUT_MS
+                },
+                (response) => {
+                    response.resume();
+                    response.once('end', () => resolve(response.statusCode ?? 0));
+                    response.once('error', reject);
+                }
+            );
             request.once('timeout', () => request.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
             request.once('error', reject);
             request.end(body);

@@ -57,7 +57,11 @@ export interface SalesforceGateway {
     revoke(loginUrl: string, token: string, signal?: AbortSignal): Promise<void>;
     identity(tokens: Pick<TokenSet, 'identityUrl' | 'accessToken'>, signal?: AbortSignal): Promise<Identity>;
     /** One Composite API request (one API call, up to 25 subrequests) as the user. */
-    composite(tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken'>, subrequests: CompositeSubrequest[], signal?: AbortSignal): Promise<Map<string, CompositeResult>>;
+    composite(
+        tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken'>,
+        subrequests: CompositeSubrequest[],
+        signal?: AbortSignal
+    ): Promise<Map<string, CompositeResult>>;
 }
 
 export interface CompositeSubrequest {
@@ -81,7 +85,13 @@ export interface GatewayOptions {
 }
 
 const OAUTH_ERROR = /^[a-z_-]+$/;
-const SALESFORCE_FAILING = new Set(['server_error', 'temporarily_unavailable', 'SERVER_UNAVAILABLE', 'UNKNOWN_EXCEPTION', 'REQUEST_RUNNING_TOO_LONG']);
+const SALESFORCE_FAILING = new Set([
+    'server_error',
+    'temporarily_unavailable',
+    'SERVER_UNAVAILABLE',
+    'UNKNOWN_EXCEPTION',
+    'REQUEST_RUNNING_TOO_LONG'
+]);
 
 /** Turns whatever jsforce or the network threw into a SalesforceError that says what happened. */
 export function classify(error: unknown): SalesforceError {
@@ -89,7 +99,8 @@ export function classify(error: unknown): SalesforceError {
     const err = error as { name?: string; message?: string; errorCode?: string; code?: string; type?: string };
     const name = err.errorCode ?? err.name ?? '';
     // A fired AbortSignal: the request was cancelled, its socket closed.
-    if (name === 'TimeoutError' || name === 'AbortError') return new SalesforceError('unavailable', 'TIMEOUT', 'Salesforce did not answer in time; the request was cancelled.');
+    if (name === 'TimeoutError' || name === 'AbortError')
+        return new SalesforceError('unavailable', 'TIMEOUT', 'Salesforce did not answer in time; the request was cancelled.');
     const httpStatus = /^ERROR_HTTP_(\d{3})$/.exec(name)?.[1];
     if (httpStatus) {
         const status = Number(httpStatus);
@@ -98,15 +109,21 @@ export function classify(error: unknown): SalesforceError {
             : new SalesforceError('invalid_response', name, `Salesforce answered HTTP ${status} with an unexpected body.`, status);
     }
     // Salesforce failing, whatever shape the answer took: RFC 6749's server errors, the REST API's 5xx codes.
-    if (SALESFORCE_FAILING.has(name)) return new SalesforceError('unavailable', name, `Salesforce failed to answer (${name}: ${err.message || name}).`);
+    if (SALESFORCE_FAILING.has(name))
+        return new SalesforceError('unavailable', name, `Salesforce failed to answer (${name}: ${err.message || name}).`);
     if (OAUTH_ERROR.test(name) && name !== 'error') {
         return new SalesforceError('rejected', name, err.message || name);
     }
     if (/^[A-Z][A-Z_]+$/.test(name)) {
         return new SalesforceError('rejected', name, err.message || name);
     }
-    if (name === 'SyntaxError') return new SalesforceError('invalid_response', 'INVALID_RESPONSE', 'Salesforce sent a response that is not valid JSON.');
-    return new SalesforceError('unavailable', 'NETWORK', `Salesforce could not be reached (${err.code ?? err.type ?? err.message ?? 'network error'}).`);
+    if (name === 'SyntaxError')
+        return new SalesforceError('invalid_response', 'INVALID_RESPONSE', 'Salesforce sent a response that is not valid JSON.');
+    return new SalesforceError(
+        'unavailable',
+        'NETWORK',
+        `Salesforce could not be reached (${err.code ?? err.type ?? err.message ?? 'network error'}).`
+    );
 }
 
 interface RawTokenResponse {
@@ -125,7 +142,12 @@ const IDENTITY_PATH = /^\/id\/(00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)\/(005[A-Za
 export function createSalesforceGateway(options: GatewayOptions): SalesforceGateway {
     const oauth = (loginUrl: string) => {
         // A stored login URL is checked again before the client secret or a token is sent there.
-        if (!isSalesforceOrigin(options.hosts, loginUrl)) throw new SalesforceError('rejected', 'LOGIN_HOST_NOT_ALLOWED', `${loginUrl.slice(0, 200)} is not a Salesforce login host; nothing was sent there.`);
+        if (!isSalesforceOrigin(options.hosts, loginUrl))
+            throw new SalesforceError(
+                'rejected',
+                'LOGIN_HOST_NOT_ALLOWED',
+                `${loginUrl.slice(0, 200)} is not a Salesforce login host; nothing was sent there.`
+            );
         return new OAuth2({ loginUrl, clientId: options.clientId, clientSecret: options.clientSecret, redirectUri: options.redirectUri });
     };
 
@@ -139,7 +161,12 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
 
     /** A form POST to the login host's OAuth endpoint; an error answer is thrown as `{ name: error, message: error_description }`, as jsforce's OAuth2 does. */
     const postOAuth = async (url: string, params: Record<string, string>, signal: AbortSignal): Promise<unknown> => {
-        const request: HttpRequest = { method: 'POST', url, body: new URLSearchParams(params).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+        const request: HttpRequest = {
+            method: 'POST',
+            url,
+            body: new URLSearchParams(params).toString(),
+            headers: { 'content-type': 'application/x-www-form-urlencoded' }
+        };
         const response = await sendRequest(request, signal);
         let body: unknown;
         try {
@@ -149,7 +176,9 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
         }
         if (response.statusCode >= 400) {
             const answer = (body ?? {}) as { error?: unknown; error_description?: unknown };
-            const failure = new Error(typeof answer.error_description === 'string' ? answer.error_description : response.body.slice(0, 200));
+            const failure = new Error(
+                typeof answer.error_description === 'string' ? answer.error_description : response.body.slice(0, 200)
+            );
             failure.name = typeof answer.error === 'string' ? answer.error : `ERROR_HTTP_${response.statusCode}`;
             throw failure;
         }
@@ -158,20 +187,42 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
 
     /** Nothing in a token response is trusted until it is signed by our secret and points at Salesforce. */
     const readTokenResponse = (raw: RawTokenResponse | undefined, previousRefreshToken?: string): TokenSet => {
-        if (!raw || typeof raw !== 'object') throw new SalesforceError('invalid_response', 'INVALID_TOKEN_RESPONSE', 'Salesforce returned a token response that is not JSON.');
+        if (!raw || typeof raw !== 'object')
+            throw new SalesforceError(
+                'invalid_response',
+                'INVALID_TOKEN_RESPONSE',
+                'Salesforce returned a token response that is not JSON.'
+            );
         const { access_token, refresh_token, instance_url, id, issued_at, signature } = raw;
-        if (typeof access_token !== 'string' || typeof instance_url !== 'string' || typeof id !== 'string' || typeof issued_at !== 'string' || typeof signature !== 'string') {
+        if (
+            typeof access_token !== 'string' ||
+            typeof instance_url !== 'string' ||
+            typeof id !== 'string' ||
+            typeof issued_at !== 'string' ||
+            typeof signature !== 'string'
+        ) {
             throw new SalesforceError('invalid_response', 'INVALID_TOKEN_RESPONSE', 'Salesforce returned an incomplete token response.');
         }
-        const expected = createHmac('sha256', options.clientSecret).update(id + issued_at).digest('base64');
+        const expected = createHmac('sha256', options.clientSecret)
+            .update(id + issued_at)
+            .digest('base64');
         if (!safeEqual(expected, signature)) {
-            throw new SalesforceError('invalid_response', 'INVALID_SIGNATURE', 'The token response signature does not match this app’s consumer secret.');
+            throw new SalesforceError(
+                'invalid_response',
+                'INVALID_SIGNATURE',
+                'The token response signature does not match this app’s consumer secret.'
+            );
         }
         if (!isSalesforceOrigin(options.hosts, instance_url) || !isSalesforceOrigin(options.hosts, id)) {
             throw new SalesforceError('invalid_response', 'UNTRUSTED_HOST', 'The token response points at a host that is not Salesforce.');
         }
         const match = IDENTITY_PATH.exec(new URL(id).pathname);
-        if (!match) throw new SalesforceError('invalid_response', 'INVALID_IDENTITY_URL', 'The token response carries an identity URL Salesforce would not send.');
+        if (!match)
+            throw new SalesforceError(
+                'invalid_response',
+                'INVALID_IDENTITY_URL',
+                'The token response carries an identity URL Salesforce would not send.'
+            );
         return {
             accessToken: access_token,
             refreshToken: typeof refresh_token === 'string' ? refresh_token : previousRefreshToken,
@@ -197,14 +248,26 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
 
         async exchangeCode(loginUrl, code, codeVerifier, signal) {
             const client = oauth(loginUrl);
-            const params = { grant_type: 'authorization_code', code, client_id: options.clientId, client_secret: options.clientSecret, redirect_uri: options.redirectUri, code_verifier: codeVerifier };
+            const params = {
+                grant_type: 'authorization_code',
+                code,
+                client_id: options.clientId,
+                client_secret: options.clientSecret,
+                redirect_uri: options.redirectUri,
+                code_verifier: codeVerifier
+            };
             const raw = await call((s) => postOAuth(client.tokenServiceUrl, params, s), signal);
             return readTokenResponse(raw as RawTokenResponse | undefined);
         },
 
         async refresh(loginUrl, refreshToken, signal) {
             const client = oauth(loginUrl);
-            const params = { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: options.clientId, client_secret: options.clientSecret };
+            const params = {
+                grant_type: 'refresh_token',
+                refresh_token: refreshToken,
+                client_id: options.clientId,
+                client_secret: options.clientSecret
+            };
             const raw = await call((s) => postOAuth(client.tokenServiceUrl, params, s), signal);
             return readTokenResponse(raw as RawTokenResponse | undefined, refreshToken);
         },
@@ -216,10 +279,17 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
 
         async identity({ identityUrl, accessToken }, signal) {
             const conn = new Connection({ accessToken, version: options.apiVersion, instanceUrl: new URL(identityUrl).origin });
-            const body = await call((s) => conn.request<Record<string, unknown>>({ method: 'GET', url: identityUrl }, { transport: abortableTransport(s) }), signal);
+            const body = await call(
+                (s) => conn.request<Record<string, unknown>>({ method: 'GET', url: identityUrl }, { transport: abortableTransport(s) }),
+                signal
+            );
             const { organization_id, user_id, username, display_name, email, user_type, active } = body;
             if (typeof organization_id !== 'string' || typeof user_id !== 'string' || typeof username !== 'string') {
-                throw new SalesforceError('invalid_response', 'INVALID_IDENTITY', 'Salesforce returned an identity without the user’s ids.');
+                throw new SalesforceError(
+                    'invalid_response',
+                    'INVALID_IDENTITY',
+                    'Salesforce returned an identity without the user’s ids.'
+                );
             }
             return {
                 orgId: organization_id,
@@ -241,14 +311,26 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
                         {
                             method: 'POST',
                             url: `${base}composite`,
-                            body: JSON.stringify({ allOrNone: false, compositeRequest: subrequests.map((sub) => ({ method: 'GET', url: base + sub.path, referenceId: sub.referenceId })) }),
+                            body: JSON.stringify({
+                                allOrNone: false,
+                                compositeRequest: subrequests.map((sub) => ({
+                                    method: 'GET',
+                                    url: base + sub.path,
+                                    referenceId: sub.referenceId
+                                }))
+                            }),
                             headers: { 'content-type': 'application/json' }
                         },
                         { transport: abortableTransport(s) }
                     ),
                 signal
             );
-            if (!Array.isArray(body?.compositeResponse)) throw new SalesforceError('invalid_response', 'INVALID_RESPONSE', 'Salesforce answered the composite request without results.');
+            if (!Array.isArray(body?.compositeResponse))
+                throw new SalesforceError(
+                    'invalid_response',
+                    'INVALID_RESPONSE',
+                    'Salesforce answered the composite request without results.'
+                );
             return new Map(body.compositeResponse.map((r) => [r.referenceId, { status: r.httpStatusCode, body: r.body }]));
         }
     };

@@ -61,9 +61,13 @@ export class LegacyLogin {
         const found = await store.links.get(accountId);
         const link = found?.method === 'legacy' ? found : undefined;
         if (!link) throw new AppError('NOT_LINKED', 'This account is no longer linked the old way. Try the call again.', 409);
-        if (link.status === 'needs_relink') throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the card.', 409);
+        if (link.status === 'needs_relink')
+            throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the card.', 409);
         const sealed = link.legacyCredentials;
-        const { password, securityToken } = JSON.parse(cipher.open(sealed, { purpose: 'legacy_credentials', owner: link.accountId })) as { password: string; securityToken?: string };
+        const { password, securityToken } = JSON.parse(cipher.open(sealed, { purpose: 'legacy_credentials', owner: link.accountId })) as {
+            password: string;
+            securityToken?: string;
+        };
         const answer = await this.#send(link.loginUrl, link.username, password + (securityToken ?? ''), signal);
         if ('fault' in answer) {
             const { code, message } = answer.fault;
@@ -75,7 +79,8 @@ export class LegacyLogin {
             throw new AppError('SALESFORCE_ERROR', `Salesforce refused the login (${code}: ${message}).`, 502);
         }
         const { session } = answer;
-        if (!isSalesforceOrigin(hosts, session.instanceUrl)) throw new AppError('SALESFORCE_ERROR', 'The Salesforce login answered with a server that is not Salesforce.', 502);
+        if (!isSalesforceOrigin(hosts, session.instanceUrl))
+            throw new AppError('SALESFORCE_ERROR', 'The Salesforce login answered with a server that is not Salesforce.', 502);
         // A relink that landed meanwhile owns the session slot now.
         const unchanged = (await store.links.get(accountId))?.legacyCredentials?.data === sealed.data;
         if (unchanged) tokens.rememberLegacy(accountId, session);
@@ -84,7 +89,12 @@ export class LegacyLogin {
     }
 
     /** The partner API's login call; a fault comes back as its code and message, anything unreadable as SalesforceUnavailable. */
-    async #send(loginUrl: string, username: string, password: string, signal?: AbortSignal): Promise<{ session: LiveSession } | { fault: { code: string; message: string } }> {
+    async #send(
+        loginUrl: string,
+        username: string,
+        password: string,
+        signal?: AbortSignal
+    ): Promise<{ session: LiveSession } | { fault: { code: string; message: string } }> {
         const { apiVersion, timeoutMs } = this.deps;
         const envelope =
             '<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Header/><se:Body>' +
@@ -94,24 +104,41 @@ export class LegacyLogin {
         let status: number;
         try {
             const response = await sendRequest(
-                { method: 'POST', url: `${loginUrl.replace(/\/$/, '')}/services/Soap/u/${apiVersion}`, body: envelope, headers: { 'content-type': 'text/xml', soapaction: '""' } },
+                {
+                    method: 'POST',
+                    url: `${loginUrl.replace(/\/$/, '')}/services/Soap/u/${apiVersion}`,
+                    body: envelope,
+                    headers: { 'content-type': 'text/xml', soapaction: '""' }
+                },
                 requestSignal(timeoutMs, signal)
             );
             ({ body, statusCode: status } = response);
         } catch (error) {
-            throw new SalesforceUnavailable(`Salesforce could not be reached to log in: ${classify(error).message} Try again in a minute.`, false);
+            throw new SalesforceUnavailable(
+                `Salesforce could not be reached to log in: ${classify(error).message} Try again in a minute.`,
+                false
+            );
         }
         const fault = /<faultstring>([A-Z][A-Z_]+): ([^<]*)<\/faultstring>/.exec(body);
         if (fault) return { fault: { code: fault[1]!, message: unescapeXml(fault[2]!.trim()) } };
         // Salesforce answers an expired password with a restricted session that cannot call the API.
-        if (/<passwordExpired>true<\/passwordExpired>/.test(body)) return { fault: { code: 'INVALID_OPERATION_WITH_EXPIRED_PASSWORD', message: 'The API user’s password has expired.' } };
+        if (/<passwordExpired>true<\/passwordExpired>/.test(body))
+            return { fault: { code: 'INVALID_OPERATION_WITH_EXPIRED_PASSWORD', message: 'The API user’s password has expired.' } };
         const field = (name: string) => new RegExp(`<${name}>([^<]+)</${name}>`).exec(body)?.[1];
         const [serverUrl, sessionId, userId, orgId] = [field('serverUrl'), field('sessionId'), field('userId'), field('organizationId')];
         if (status >= 400 || !serverUrl || !sessionId || !userId || !orgId || !URL.canParse(serverUrl)) {
-            throw new SalesforceUnavailable(`Salesforce could not be reached to log in: no usable answer to the login request (HTTP ${status}). Try again in a minute.`, false);
+            throw new SalesforceUnavailable(
+                `Salesforce could not be reached to log in: no usable answer to the login request (HTTP ${status}). Try again in a minute.`,
+                false
+            );
         }
         return {
-            session: { accessToken: unescapeXml(sessionId), instanceUrl: new URL(serverUrl).origin, identityUrl: `${loginUrl.replace(/\/$/, '')}/id/${orgId}/${userId}`, userId }
+            session: {
+                accessToken: unescapeXml(sessionId),
+                instanceUrl: new URL(serverUrl).origin,
+                identityUrl: `${loginUrl.replace(/\/$/, '')}/id/${orgId}/${userId}`,
+                userId
+            }
         };
     }
 }

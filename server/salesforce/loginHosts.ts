@@ -15,7 +15,12 @@ export const MY_DOMAIN_FORMATS: ReadonlyArray<{ partition: string | null; kind: 
     { partition: 'develop', kind: 'a Developer Edition org', environment: 'production', example: 'acme-dev-ed.develop.my.salesforce.com' },
     { partition: 'scratch', kind: 'a scratch org', environment: 'sandbox', example: 'power-fun-1234-dev-ed.scratch.my.salesforce.com' },
     { partition: 'patch', kind: 'a patch org', environment: 'production', example: 'acme.patch.my.salesforce.com' },
-    { partition: 'trailblaze', kind: 'a Trailhead Playground', environment: 'production', example: 'curious-bear-1a2b3c.trailblaze.my.salesforce.com' },
+    {
+        partition: 'trailblaze',
+        kind: 'a Trailhead Playground',
+        environment: 'production',
+        example: 'curious-bear-1a2b3c.trailblaze.my.salesforce.com'
+    },
     { partition: 'demo', kind: 'a demo org', environment: 'production', example: 'acme.demo.my.salesforce.com' },
     { partition: 'free', kind: 'a free org', environment: 'production', example: 'acme.free.my.salesforce.com' }
 ];
@@ -62,7 +67,10 @@ function parseUrl(raw: string): URL {
     try {
         return new URL(raw);
     } catch {
-        throw new AppError('LOGIN_HOST_NOT_ALLOWED', `"${raw.slice(0, 200)}" is not a URL. Use https://login.salesforce.com, https://test.salesforce.com or your My Domain URL.`);
+        throw new AppError(
+            'LOGIN_HOST_NOT_ALLOWED',
+            `"${raw.slice(0, 200)}" is not a URL. Use https://login.salesforce.com, https://test.salesforce.com or your My Domain URL.`
+        );
     }
 }
 
@@ -88,10 +96,24 @@ export function resolveLoginUrl(policy: LoginHostPolicy, environment: Environmen
     const host = url.hostname.toLowerCase();
     const hint = lightningHint(host);
     if (hint) {
-        throw new AppError('LOGIN_HOST_NOT_ALLOWED', `${url.origin} is the Lightning address of the org, not a login host. Use its My Domain URL instead: ${hint}`);
+        throw new AppError(
+            'LOGIN_HOST_NOT_ALLOWED',
+            `${url.origin} is the Lightning address of the org, not a login host. Use its My Domain URL instead: ${hint}`
+        );
     }
-    if (url.protocol !== 'https:' || url.port || url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-        throw new AppError('LOGIN_HOST_NOT_ALLOWED', `The login URL must be a bare https origin such as https://yourcompany.my.salesforce.com; got ${url.origin}${url.pathname === '/' ? '' : url.pathname}.`);
+    if (
+        url.protocol !== 'https:' ||
+        url.port ||
+        url.username ||
+        url.password ||
+        url.search ||
+        url.hash ||
+        (url.pathname !== '/' && url.pathname !== '')
+    ) {
+        throw new AppError(
+            'LOGIN_HOST_NOT_ALLOWED',
+            `The login URL must be a bare https origin such as https://yourcompany.my.salesforce.com; got ${url.origin}${url.pathname === '/' ? '' : url.pathname}.`
+        );
     }
     const info = describeLoginHost(host);
     if (!info) {
@@ -122,5 +144,9 @@ export function isSalesforceOrigin(policy: LoginHostPolicy, raw: string): boolea
     if (policy.allowedOrigins.includes(url.origin)) return true;
     if (url.protocol !== 'https:' || url.port || url.username) return false;
     const host = url.hostname.toLowerCase();
-    return describeLoginHost(host) !== undefined || LEGACY_INSTANCE.test(host) || [policy.productionUrl, policy.sandboxUrl].includes(url.origin);
+    return (
+        describeLoginHost(host) !== undefined ||
+        LEGACY_INSTANCE.test(host) ||
+        [policy.productionUrl, policy.sandboxUrl].includes(url.origin)
+    );
 }

@@ -66,7 +66,10 @@ type Sent = { ok: true; body: unknown } | { ok: false; error: SalesforceError };
  */
 export class OrgClient {
     readonly #connections = new Map<string, { token: string; conn: JsforceConnection }>();
-    readonly #usage = new Map<string, { used: number; max: number; at: string; writtenAt: number; timer?: NodeJS.Timeout; link?: LinkRecord }>();
+    readonly #usage = new Map<
+        string,
+        { used: number; max: number; at: string; writtenAt: number; timer?: NodeJS.Timeout; link?: LinkRecord }
+    >();
     readonly #retryDelays: number[];
 
     constructor(private readonly deps: OrgClientDeps) {
@@ -76,9 +79,14 @@ export class OrgClient {
     /** The account's link when it can act; NOT_LINKED or NEEDS_RELINK (without asking Salesforce) otherwise. */
     async activeLink(accountId: string): Promise<LinkRecord> {
         const link = await this.deps.store.links.get(accountId);
-        if (!link) throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
+        if (!link)
+            throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
         if (link.status === 'needs_relink') {
-            throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link to Salesforce stopped working. Relink it from the Contact Center Link card.', 409);
+            throw new AppError(
+                'NEEDS_RELINK',
+                link.lastError?.message ?? 'The link to Salesforce stopped working. Relink it from the Contact Center Link card.',
+                409
+            );
         }
         return link;
     }
@@ -107,7 +115,12 @@ export class OrgClient {
             if (sent.ok) return sent.body as T;
             const { error } = sent;
             if (error.code === 'INVALID_SESSION_ID') {
-                if (renewed) throw new AppError('SALESFORCE_ERROR', `Salesforce refused a session it had just issued (${error.message}). Verify the link from the Contact Center Link card.`, 502);
+                if (renewed)
+                    throw new AppError(
+                        'SALESFORCE_ERROR',
+                        `Salesforce refused a session it had just issued (${error.message}). Verify the link from the Contact Center Link card.`,
+                        502
+                    );
                 session = await this.#renew(accountId, link, session.accessToken, signal);
                 renewed = true;
                 continue;
@@ -126,7 +139,10 @@ export class OrgClient {
                     if (!signal?.aborted) continue;
                 }
                 const tries = retries > 0 ? ` after ${retries + 1} attempts` : '';
-                throw new SalesforceUnavailable(`Salesforce could not be reached${tries}: ${error.message} Try again in a minute.`, !request.idempotent);
+                throw new SalesforceUnavailable(
+                    `Salesforce could not be reached${tries}: ${error.message} Try again in a minute.`,
+                    !request.idempotent
+                );
             }
             throw error;
         }
@@ -152,7 +168,15 @@ export class OrgClient {
             outcome =
                 body !== null && typeof body === 'object'
                     ? { ok: true, body }
-                    : { ok: false, error: new SalesforceError('invalid_response', 'INVALID_RESPONSE', `Salesforce answered HTTP ${status ?? '?'} with a body that is not JSON.`, status) };
+                    : {
+                          ok: false,
+                          error: new SalesforceError(
+                              'invalid_response',
+                              'INVALID_RESPONSE',
+                              `Salesforce answered HTTP ${status ?? '?'} with a body that is not JSON.`,
+                              status
+                          )
+                      };
         } catch (raw) {
             outcome = { ok: false, error: describeFailure(raw, status) };
         }
@@ -232,7 +256,8 @@ export class OrgClient {
         try {
             await this.deps.store.transaction(async (tx) => {
                 const stored = await tx.links.get(accountId, { forUpdate: true });
-                if (stored && stored.method === link.method && stored.orgId === link.orgId) await tx.links.patch(accountId, { apiUsage: value });
+                if (stored && stored.method === link.method && stored.orgId === link.orgId)
+                    await tx.links.patch(accountId, { apiUsage: value });
             });
         } catch (error) {
             this.deps.logger.warn({ accountId, err: error instanceof Error ? error.message : String(error) }, 'could not save API usage');
@@ -243,7 +268,11 @@ export class OrgClient {
 export const orgOfSession = (session: LiveSession): string => /\/id\/([A-Za-z0-9]{15,18})\//.exec(session.identityUrl)?.[1] ?? '';
 
 export const permissionMissing = (what: string): AppError =>
-    new AppError('PERMISSION_MISSING', `${what} Assign the ${PERMISSION_SET} permission set to the API user (or grant what it lists), then try again.`, 403);
+    new AppError(
+        'PERMISSION_MISSING',
+        `${what} Assign the ${PERMISSION_SET} permission set to the API user (or grant what it lists), then try again.`,
+        403
+    );
 
 function describeFailure(raw: unknown, status: number | undefined): SalesforceError {
     if (raw instanceof SalesforceError) return raw;
@@ -253,7 +282,5 @@ function describeFailure(raw: unknown, status: number | undefined): SalesforceEr
     }
     return error;
 }
-
-
 
 const jitter = (ms: number): number => Math.round(ms * (0.75 + Math.random() * 0.5));

@@ -5,7 +5,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Low } from 'lowdb';
 import type { Adapter } from 'lowdb';
 import { JsonLines, markOf, replaceFile, type FileMark } from './jsonFiles.ts';
-import { id15, markTransaction, refuseNested, type AccountOverview, type AuditPage, type LockKey, type Patch, type Repos, type Store, type Tx } from './store.ts';
+import {
+    id15,
+    markTransaction,
+    refuseNested,
+    type AccountOverview,
+    type AuditPage,
+    type LockKey,
+    type Patch,
+    type Repos,
+    type Store,
+    type Tx
+} from './store.ts';
 import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
 
 const LOCK_WAIT_MS = 10_000;
@@ -29,7 +40,9 @@ type LedgerLine = { startedAt: string } | { k: string; e: TaskLedgerEntry } | { 
 const emptyDoc = (): Doc => ({ accounts: [], links: [], linkSessions: [], outbox: [] });
 const rowsOf = (doc: Doc): Doc => ({ accounts: doc.accounts, links: doc.links, linkSessions: doc.linkSessions, outbox: doc.outbox });
 
-const parseDoc = (text: string): Doc & { audit?: AuditEntry[]; taskLedger?: { startedAt?: string; calls?: Record<string, TaskLedgerEntry> } } => {
+const parseDoc = (
+    text: string
+): Doc & { audit?: AuditEntry[]; taskLedger?: { startedAt?: string; calls?: Record<string, TaskLedgerEntry> } } => {
     try {
         return { ...emptyDoc(), ...(JSON.parse(text) as Partial<Doc>) };
     } catch (error) {
@@ -184,7 +197,12 @@ class LowdbRepos implements Repos {
         const index = this.#index();
         return index ? index.sessions.get(id) : this.#rows('linkSessions').find((s) => s.id === id);
     }
-    #replace<K extends Table>(draft: Draft, table: K, match: (row: Doc[K][number]) => boolean, next: Doc[K][number] | undefined): Doc[K][number] | undefined {
+    #replace<K extends Table>(
+        draft: Draft,
+        table: K,
+        match: (row: Doc[K][number]) => boolean,
+        next: Doc[K][number] | undefined
+    ): Doc[K][number] | undefined {
         const rows = draft.rows(table, true) as Array<Doc[K][number]>;
         const at = rows.findIndex(match);
         const previous = at >= 0 ? rows[at] : undefined;
@@ -209,14 +227,18 @@ class LowdbRepos implements Repos {
         byKeyHash: async (hash) => {
             await this.#fresh();
             const index = this.#index();
-            return copy(index ? index.byKeyHash.get(hash) : this.#rows('accounts').find((a) => a.apiKeyHash === hash || a.platformKeyHash === hash));
+            return copy(
+                index ? index.byKeyHash.get(hash) : this.#rows('accounts').find((a) => a.apiKeyHash === hash || a.platformKeyHash === hash)
+            );
         },
         names: async (ids) => {
             await this.#fresh();
-            return new Map(ids.flatMap((id) => {
-                const account = this.#findAccount(id);
-                return account ? [[id, account.name] as const] : [];
-            }));
+            return new Map(
+                ids.flatMap((id) => {
+                    const account = this.#findAccount(id);
+                    return account ? [[id, account.name] as const] : [];
+                })
+            );
         },
         list: async () => {
             await this.#fresh();
@@ -228,7 +250,17 @@ class LowdbRepos implements Repos {
         insert: (account) =>
             this.#write((draft) => {
                 const hashes = [account.apiKeyHash, account.platformKeyHash].filter(Boolean);
-                if (draft.rows('accounts', false).some((a) => a.id === account.id || hashes.includes(a.apiKeyHash) || (a.platformKeyHash && hashes.includes(a.platformKeyHash)))) throw new Error(`An account with the id ${account.id} or its key already exists.`);
+                if (
+                    draft
+                        .rows('accounts', false)
+                        .some(
+                            (a) =>
+                                a.id === account.id ||
+                                hashes.includes(a.apiKeyHash) ||
+                                (a.platformKeyHash && hashes.includes(a.platformKeyHash))
+                        )
+                )
+                    throw new Error(`An account with the id ${account.id} or its key already exists.`);
                 draft.rows('accounts', true).push(structuredClone(account));
             }),
         patch: (id, patch) =>
@@ -246,13 +278,19 @@ class LowdbRepos implements Repos {
             await this.#fresh();
             const index = this.#index();
             const key = apiUserKey(orgId, userId);
-            const all = index ? (index.byApiUser.get(key) ?? []) : this.#rows('links').filter((l) => l.method === 'oauth' && apiUserKey(l.orgId, l.userId) === key);
+            const all = index
+                ? (index.byApiUser.get(key) ?? [])
+                : this.#rows('links').filter((l) => l.method === 'oauth' && apiUserKey(l.orgId, l.userId) === key);
             return all.filter((l) => l.accountId !== options.except).map(copy);
         },
         dueForCheck: async (verifiedBefore) => {
             await this.#fresh();
             return this.#rows('links')
-                .filter((l) => ((l.method === 'oauth' && l.status === 'linked') || (l.method === 'legacy' && l.status === 'legacy')) && (verifiedBefore === undefined || !l.lastVerifiedAt || l.lastVerifiedAt < verifiedBefore))
+                .filter(
+                    (l) =>
+                        ((l.method === 'oauth' && l.status === 'linked') || (l.method === 'legacy' && l.status === 'legacy')) &&
+                        (verifiedBefore === undefined || !l.lastVerifiedAt || l.lastVerifiedAt < verifiedBefore)
+                )
                 .sort((a, b) => (a.lastVerifiedAt ?? '').localeCompare(b.lastVerifiedAt ?? ''))
                 .map((l) => l.accountId);
         },
@@ -262,7 +300,8 @@ class LowdbRepos implements Repos {
             for (const link of this.#rows('links')) counts[link.status] = (counts[link.status] ?? 0) + 1;
             return counts;
         },
-        put: (link) => this.#write((draft) => copy(this.#replace(draft, 'links', (l) => l.accountId === link.accountId, structuredClone(link)))),
+        put: (link) =>
+            this.#write((draft) => copy(this.#replace(draft, 'links', (l) => l.accountId === link.accountId, structuredClone(link)))),
         patch: (accountId, patch) =>
             this.#write((draft) => {
                 const current = draft.rows('links', false).find((l) => l.accountId === accountId);
@@ -286,7 +325,8 @@ class LowdbRepos implements Repos {
         },
         insert: (session) =>
             this.#write((draft) => {
-                if (draft.rows('linkSessions', false).some((s) => s.id === session.id)) throw new Error(`A link session with the id ${session.id} already exists.`);
+                if (draft.rows('linkSessions', false).some((s) => s.id === session.id))
+                    throw new Error(`A link session with the id ${session.id} already exists.`);
                 draft.rows('linkSessions', true).push(structuredClone(session));
             }),
         patch: (id, patch) =>
@@ -295,7 +335,11 @@ class LowdbRepos implements Repos {
                 if (!current) return false;
                 const next = applyPatch(current, patch);
                 // The state hash is unique, as PostgreSQL's index makes it.
-                if (next.attempt && draft.rows('linkSessions', false).some((s) => s.id !== id && s.attempt?.stateHash === next.attempt!.stateHash)) throw new Error('This state is already in use.');
+                if (
+                    next.attempt &&
+                    draft.rows('linkSessions', false).some((s) => s.id !== id && s.attempt?.stateHash === next.attempt!.stateHash)
+                )
+                    throw new Error('This state is already in use.');
                 this.#replace(draft, 'linkSessions', (s) => s.id === id, next);
                 return true;
             }),
@@ -334,7 +378,11 @@ class LowdbRepos implements Repos {
             await this.#fresh();
             for (const e of this.#auditOf(accountId)) {
                 if (e.outcome !== 'ok') continue;
-                if (e.action === 'legacy_import' || ((e.action === 'link' || e.action === 'relink') && e.orgId && id15(e.orgId) === id15(orgId))) return e.at;
+                if (
+                    e.action === 'legacy_import' ||
+                    ((e.action === 'link' || e.action === 'relink') && e.orgId && id15(e.orgId) === id15(orgId))
+                )
+                    return e.at;
             }
             return undefined;
         },
@@ -347,11 +395,18 @@ class LowdbRepos implements Repos {
     ledger: Repos['ledger'] = {
         startedAt: async () => {
             await this.#fresh();
-            return this.draft?.ledgerStartedAt ?? this.store.ledgerStartedAt() ?? (this.draft ? (this.draft.ledgerStartedAt = new Date().toISOString()) : await this.store.startLedger());
+            return (
+                this.draft?.ledgerStartedAt ??
+                this.store.ledgerStartedAt() ??
+                (this.draft ? (this.draft.ledgerStartedAt = new Date().toISOString()) : await this.store.startLedger())
+            );
         },
         get: async (key) => (await this.#fresh(), copy(this.#ledgerGet(key))),
         claim: (key, entry) => {
-            if (!this.draft) return this.store.ledgerOp((get, set) => (get(key) ? copy(get(key)) : (set(key, { state: 'pending', at: entry.at, by: entry.by }), undefined)));
+            if (!this.draft)
+                return this.store.ledgerOp((get, set) =>
+                    get(key) ? copy(get(key)) : (set(key, { state: 'pending', at: entry.at, by: entry.by }), undefined)
+                );
             const found = this.#ledgerGet(key);
             if (found) return Promise.resolve(copy(found));
             this.draft.ledger.set(key, { state: 'pending', at: entry.at, by: entry.by });
@@ -368,7 +423,8 @@ class LowdbRepos implements Repos {
             return Promise.resolve();
         },
         reclaim: (key, expected, next) => {
-            const holds = (found: TaskLedgerEntry | undefined) => found?.state === 'pending' && found.at === expected.at && found.by === expected.by;
+            const holds = (found: TaskLedgerEntry | undefined) =>
+                found?.state === 'pending' && found.at === expected.at && found.by === expected.by;
             const entry = (): TaskLedgerEntry => ({ state: 'pending', at: next.at, ...(next.by ? { by: next.by } : {}) });
             if (!this.draft) return this.store.ledgerOp((get, set) => (holds(get(key)) ? (set(key, entry()), true) : false));
             if (!holds(this.#ledgerGet(key))) return Promise.resolve(false);
@@ -384,7 +440,8 @@ class LowdbRepos implements Repos {
     outbox: Repos['outbox'] = {
         add: (event) =>
             this.#write((draft) => {
-                if (draft.rows('outbox', false).some((e) => e.id === event.id)) throw new Error(`An outbox event with the id ${event.id} already exists.`);
+                if (draft.rows('outbox', false).some((e) => e.id === event.id))
+                    throw new Error(`An outbox event with the id ${event.id} already exists.`);
                 draft.rows('outbox', true).push(structuredClone(event));
             }),
         claimDue: async ({ now, by, until, limit }) => {
@@ -480,8 +537,13 @@ class LowdbTx extends LowdbRepos implements Tx {
     }
 }
 
-type LedgerChange = (get: (key: string) => TaskLedgerEntry | undefined, set: (key: string, entry: TaskLedgerEntry | null) => void) => unknown;
-type Job = { kind: 'tx'; run: () => Promise<unknown>; settle: (error: unknown, value?: unknown) => void } | { kind: 'ledger'; change: LedgerChange; settle: (error: unknown, value?: unknown) => void };
+type LedgerChange = (
+    get: (key: string) => TaskLedgerEntry | undefined,
+    set: (key: string, entry: TaskLedgerEntry | null) => void
+) => unknown;
+type Job =
+    | { kind: 'tx'; run: () => Promise<unknown>; settle: (error: unknown, value?: unknown) => void }
+    | { kind: 'ledger'; change: LedgerChange; settle: (error: unknown, value?: unknown) => void };
 
 /**
  * The embedded store: db.json (accounts, links, link sessions) replaced durably on every change that
@@ -557,7 +619,11 @@ export class LowdbStore extends LowdbRepos implements Store {
     async fresh(): Promise<void> {
         if (!this.#stale) return;
         this.#stale = false;
-        const [version, audit, ledger] = await Promise.all([fileVersion(this.#docFile.filename), markOf(this.#auditFile.file), markOf(this.#ledgerFile.file)]);
+        const [version, audit, ledger] = await Promise.all([
+            fileVersion(this.#docFile.filename),
+            markOf(this.#auditFile.file),
+            markOf(this.#ledgerFile.file)
+        ]);
         if (version === this.#docFile.version && sameMark(audit, this.#marks.audit) && sameMark(ledger, this.#marks.ledger)) return;
         await this.#enqueue({ kind: 'tx', run: async () => undefined });
     }
@@ -650,7 +716,10 @@ export class LowdbStore extends LowdbRepos implements Store {
     async dump(): Promise<Snapshot> {
         await this.fresh();
         await this.#enqueue({ kind: 'tx', run: async () => undefined });
-        const audit = [...this.#audit.values()].flat().sort((a, b) => a.seq - b.seq).map(stripSeq);
+        const audit = [...this.#audit.values()]
+            .flat()
+            .sort((a, b) => a.seq - b.seq)
+            .map(stripSeq);
         return structuredClone({
             accounts: this.#doc.accounts,
             links: this.#doc.links,
@@ -774,7 +843,10 @@ export class LowdbStore extends LowdbRepos implements Store {
     }
 
     async #compactLedger(): Promise<void> {
-        const lines: LedgerLine[] = [{ startedAt: this.#ledgerStartedAt ?? new Date().toISOString() }, ...[...this.#ledger].map(([k, e]) => ({ k, e }))];
+        const lines: LedgerLine[] = [
+            { startedAt: this.#ledgerStartedAt ?? new Date().toISOString() },
+            ...[...this.#ledger].map(([k, e]) => ({ k, e }))
+        ];
         await this.#ledgerFile.replace(lines);
         this.#ledgerLines = lines.length;
         this.#marks.ledger = this.#ledgerFile.mark;

@@ -45,7 +45,13 @@ export function compare(source: Snapshot, target: Snapshot): TableCheck[] {
         const sum = (rows: unknown[]) => createHash('sha256').update(rows.map(canonical).join('\n')).digest('hex');
         const count = (rows: unknown[]) => (table === 'taskLedger' ? rows.length - 1 : rows.length);
         const checksum = sum(a[table]);
-        return { table, source: count(a[table]), target: count(b[table]), checksum: checksum.slice(0, 16), same: checksum === sum(b[table]) };
+        return {
+            table,
+            source: count(a[table]),
+            target: count(b[table]),
+            checksum: checksum.slice(0, 16),
+            same: checksum === sum(b[table])
+        };
     });
 }
 

@@ -56,19 +56,27 @@ class PgRepos implements Repos {
         get: (id) => this.#one('SELECT doc FROM accounts WHERE id = $1', [id]),
         byKeyHash: (hash) => this.#one('SELECT doc FROM accounts WHERE api_key_hash = $1 OR platform_key_hash = $1 LIMIT 1', [hash]),
         names: async (ids) => {
-            const { rows } = await this.db.query<{ id: string; name: string }>(`SELECT id, doc->>'name' AS name FROM accounts WHERE id = ANY($1::text[])`, [ids]);
+            const { rows } = await this.db.query<{ id: string; name: string }>(
+                `SELECT id, doc->>'name' AS name FROM accounts WHERE id = ANY($1::text[])`,
+                [ids]
+            );
             return new Map(rows.map((r) => [r.id, r.name]));
         },
         list: async () => {
             const { rows } = await this.db.query<{ doc: AccountRecord; status: LinkRecord['status'] | null; username: string | null }>(
                 `SELECT a.doc, l.status, l.doc->>'username' AS username FROM accounts a LEFT JOIN links l ON l.account_id = a.id ORDER BY a.doc->>'createdAt', a.id`
             );
-            return rows.map((r): AccountOverview => ({ account: r.doc, ...(r.status ? { link: { status: r.status, username: r.username ?? '' } } : {}) }));
+            return rows.map((r): AccountOverview => ({
+                account: r.doc,
+                ...(r.status ? { link: { status: r.status, username: r.username ?? '' } } : {})
+            }));
         },
         insert: async (account) => {
             await this.db.query('INSERT INTO accounts (id, doc) VALUES ($1, $2)', [account.id, json(account)]);
         },
-        patch: async (id, patch) => (await this.db.query('UPDATE accounts SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE id = $1', [id, json(patch)])).rowCount === 1
+        patch: async (id, patch) =>
+            (await this.db.query('UPDATE accounts SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE id = $1', [id, json(patch)]))
+                .rowCount === 1
     };
 
     links: Repos['links'] = {
@@ -88,16 +96,27 @@ class PgRepos implements Repos {
             return rows.map((r) => r.account_id);
         },
         countByStatus: async () => {
-            const { rows } = await this.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM links GROUP BY status');
+            const { rows } = await this.db.query<{ status: string; n: number }>(
+                'SELECT status, count(*)::int AS n FROM links GROUP BY status'
+            );
             return Object.fromEntries(rows.map((r) => [r.status, r.n]));
         },
         put: (link) =>
             this.atomically(async (tx) => {
                 const previous = await tx.links.get(link.accountId, { forUpdate: true });
-                await tx.db.query('INSERT INTO links (account_id, doc) VALUES ($1, $2) ON CONFLICT (account_id) DO UPDATE SET doc = EXCLUDED.doc', [link.accountId, json(link)]);
+                await tx.db.query(
+                    'INSERT INTO links (account_id, doc) VALUES ($1, $2) ON CONFLICT (account_id) DO UPDATE SET doc = EXCLUDED.doc',
+                    [link.accountId, json(link)]
+                );
                 return previous;
             }),
-        patch: async (accountId, patch) => (await this.db.query('UPDATE links SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE account_id = $1', [accountId, json(patch)])).rowCount === 1,
+        patch: async (accountId, patch) =>
+            (
+                await this.db.query('UPDATE links SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE account_id = $1', [
+                    accountId,
+                    json(patch)
+                ])
+            ).rowCount === 1,
         delete: (accountId) => this.#one('DELETE FROM links WHERE account_id = $1 RETURNING doc', [accountId])
     };
 
@@ -105,13 +124,18 @@ class PgRepos implements Repos {
         get: (id, options) => this.#one(`SELECT doc FROM link_sessions WHERE id = $1${forUpdate(options)}`, [id]),
         byStateHash: (hash, options) => this.#one(`SELECT doc FROM link_sessions WHERE state_hash = $1${forUpdate(options)}`, [hash]),
         countPending: async (accountId, now) => {
-            const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM link_sessions WHERE account_id = $1 AND state = 'pending' AND expires_at > $2`, [accountId, now]);
+            const { rows } = await this.db.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM link_sessions WHERE account_id = $1 AND state = 'pending' AND expires_at > $2`,
+                [accountId, now]
+            );
             return rows[0]!.n;
         },
         insert: async (session) => {
             await this.db.query('INSERT INTO link_sessions (id, doc) VALUES ($1, $2)', [session.id, json(session)]);
         },
-        patch: async (id, patch) => (await this.db.query('UPDATE link_sessions SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE id = $1', [id, json(patch)])).rowCount === 1,
+        patch: async (id, patch) =>
+            (await this.db.query('UPDATE link_sessions SET doc = jsonb_strip_nulls(doc || $2::jsonb) WHERE id = $1', [id, json(patch)]))
+                .rowCount === 1,
         purge: async (before) => (await this.db.query('DELETE FROM link_sessions WHERE expires_at < $1', [before])).rowCount ?? 0
     };
 
@@ -163,11 +187,17 @@ class PgRepos implements Repos {
             return rows[0]!.value;
         },
         get: async (key) => {
-            const { rows } = await this.db.query<{ state: string; task_id: string | null; at: string; claimed_by: string | null }>('SELECT state, task_id, at, claimed_by FROM task_ledger WHERE key = $1', [key]);
+            const { rows } = await this.db.query<{ state: string; task_id: string | null; at: string; claimed_by: string | null }>(
+                'SELECT state, task_id, at, claimed_by FROM task_ledger WHERE key = $1',
+                [key]
+            );
             return rows[0] ? ledgerEntry(rows[0]) : undefined;
         },
         claim: async (key, entry) => {
-            const inserted = await this.db.query(`INSERT INTO task_ledger (key, state, at, claimed_by) VALUES ($1, 'pending', $2, $3) ON CONFLICT (key) DO NOTHING`, [key, entry.at, entry.by]);
+            const inserted = await this.db.query(
+                `INSERT INTO task_ledger (key, state, at, claimed_by) VALUES ($1, 'pending', $2, $3) ON CONFLICT (key) DO NOTHING`,
+                [key, entry.at, entry.by]
+            );
             if (inserted.rowCount === 1) return undefined;
             return (await this.ledger.get(key)) ?? this.ledger.claim(key, entry);
         },
@@ -183,13 +213,10 @@ class PgRepos implements Repos {
         },
         reclaim: async (key, expected, next) =>
             (
-                await this.db.query(`UPDATE task_ledger SET at = $4, claimed_by = $5 WHERE key = $1 AND state = 'pending' AND at = $2 AND claimed_by IS NOT DISTINCT FROM $3`, [
-                    key,
-                    expected.at,
-                    expected.by ?? null,
-                    next.at,
-                    next.by ?? null
-                ])
+                await this.db.query(
+                    `UPDATE task_ledger SET at = $4, claimed_by = $5 WHERE key = $1 AND state = 'pending' AND at = $2 AND claimed_by IS NOT DISTINCT FROM $3`,
+                    [key, expected.at, expected.by ?? null, next.at, next.by ?? null]
+                )
             ).rowCount === 1,
         prune: async (before) => (await this.db.query('DELETE FROM task_ledger WHERE at < $1', [before])).rowCount ?? 0
     };
@@ -210,9 +237,17 @@ class PgRepos implements Repos {
             return rows.map((r) => r.doc).sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.id.localeCompare(b.id));
         },
         record: async (id, by, patch) =>
-            (await this.db.query(`UPDATE webhook_outbox SET doc = jsonb_strip_nulls(doc || $3::jsonb) WHERE id = $1 AND doc->'claim'->>'by' = $2`, [id, by, json(patch)])).rowCount === 1,
+            (
+                await this.db.query(
+                    `UPDATE webhook_outbox SET doc = jsonb_strip_nulls(doc || $3::jsonb) WHERE id = $1 AND doc->'claim'->>'by' = $2`,
+                    [id, by, json(patch)]
+                )
+            ).rowCount === 1,
         recent: async (accountId, limit) => {
-            const { rows } = await this.db.query<{ doc: OutboxEvent }>('SELECT doc FROM webhook_outbox WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [accountId, limit]);
+            const { rows } = await this.db.query<{ doc: OutboxEvent }>(
+                'SELECT doc FROM webhook_outbox WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2',
+                [accountId, limit]
+            );
             return rows.map((r) => r.doc);
         },
         prune: async (before, keepPerAccount) => {
@@ -238,7 +273,9 @@ class PgRepos implements Repos {
             await this.db.query('DELETE FROM leases WHERE key = $1 AND holder = $2', [key, by]);
         },
         get: async (key) => {
-            const { rows } = await this.db.query<{ holder: string; until: string }>('SELECT holder, until FROM leases WHERE key = $1', [key]);
+            const { rows } = await this.db.query<{ holder: string; until: string }>('SELECT holder, until FROM leases WHERE key = $1', [
+                key
+            ]);
             return rows[0] ? { by: rows[0].holder, until: rows[0].until } : undefined;
         },
         prune: async (before) => (await this.db.query('DELETE FROM leases WHERE until < $1', [before])).rowCount ?? 0
@@ -252,7 +289,8 @@ class PgTx extends PgRepos implements Tx {
 
     /** Sorted, so two transactions that want the same keys take them in one order and never deadlock each other. */
     async lock(...keys: LockKey[]): Promise<void> {
-        for (const key of [...new Set(keys)].sort()) await this.client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+        for (const key of [...new Set(keys)].sort())
+            await this.client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
     }
 }
 
@@ -285,10 +323,14 @@ export class PgStore extends PgRepos implements Store {
         });
         pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it
         const store = new PgStore(pool);
-        const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'links' AND table_schema = current_schema()`);
+        const { rows } = await pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'links' AND table_schema = current_schema()`
+        );
         if (rows[0]!.n === 0) {
             await pool.end();
-            throw new Error('The database has no Contact Center Link tables: run "npm run store -- migrate" (or start the server, which migrates).');
+            throw new Error(
+                'The database has no Contact Center Link tables: run "npm run store -- migrate" (or start the server, which migrates).'
+            );
         }
         return store;
     }
@@ -342,12 +384,27 @@ export class PgStore extends PgRepos implements Store {
                 for (let i = 0; i < rows.length; i += SEED_CHUNK) await db.query(sql, [json(rows.slice(i, i + SEED_CHUNK))]);
             };
             await insert(data.accounts ?? [], `INSERT INTO accounts (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`);
-            await insert(data.links ?? [], `INSERT INTO links (account_id, doc) SELECT x->>'accountId', x FROM jsonb_array_elements($1::jsonb) x`);
-            await insert(data.linkSessions ?? [], `INSERT INTO link_sessions (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`);
-            await insert(data.audit ?? [], `INSERT INTO audit (doc) SELECT x FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, n) ORDER BY n`);
-            await insert(data.outbox ?? [], `INSERT INTO webhook_outbox (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`);
+            await insert(
+                data.links ?? [],
+                `INSERT INTO links (account_id, doc) SELECT x->>'accountId', x FROM jsonb_array_elements($1::jsonb) x`
+            );
+            await insert(
+                data.linkSessions ?? [],
+                `INSERT INTO link_sessions (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`
+            );
+            await insert(
+                data.audit ?? [],
+                `INSERT INTO audit (doc) SELECT x FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, n) ORDER BY n`
+            );
+            await insert(
+                data.outbox ?? [],
+                `INSERT INTO webhook_outbox (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`
+            );
             if (data.taskLedger) {
-                await db.query(`INSERT INTO store_meta (key, value) VALUES ('ledger_started_at', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [data.taskLedger.startedAt]);
+                await db.query(
+                    `INSERT INTO store_meta (key, value) VALUES ('ledger_started_at', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+                    [data.taskLedger.startedAt]
+                );
                 const calls = Object.entries(data.taskLedger.calls).map(([k, e]) => ({ k, ...e }));
                 await insert(
                     calls,
@@ -369,7 +426,13 @@ export class PgStore extends PgRepos implements Store {
             const linkSessions = await docs<LinkSessionRecord>(`SELECT doc FROM link_sessions ORDER BY doc->>'createdAt', id`);
             const audit = await docs<AuditEntry>('SELECT doc FROM audit ORDER BY seq');
             const started = await client.query<{ value: string }>(`SELECT value FROM store_meta WHERE key = 'ledger_started_at'`);
-            const ledger = await client.query<{ key: string; state: string; task_id: string | null; at: string; claimed_by: string | null }>('SELECT key, state, task_id, at, claimed_by FROM task_ledger ORDER BY key');
+            const ledger = await client.query<{
+                key: string;
+                state: string;
+                task_id: string | null;
+                at: string;
+                claimed_by: string | null;
+            }>('SELECT key, state, task_id, at, claimed_by FROM task_ledger ORDER BY key');
             const outbox = await docs<OutboxEvent>('SELECT doc FROM webhook_outbox ORDER BY created_at, id');
             await client.query('COMMIT');
             return {
@@ -377,7 +440,10 @@ export class PgStore extends PgRepos implements Store {
                 links,
                 linkSessions,
                 audit,
-                taskLedger: { startedAt: started.rows[0]?.value ?? new Date(0).toISOString(), calls: Object.fromEntries(ledger.rows.map((r) => [r.key, ledgerEntry(r)])) },
+                taskLedger: {
+                    startedAt: started.rows[0]?.value ?? new Date(0).toISOString(),
+                    calls: Object.fromEntries(ledger.rows.map((r) => [r.key, ledgerEntry(r)]))
+                },
                 outbox
             };
         } catch (error) {

@@ -1,5 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, LinkStatus, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
+import type {
+    AccountRecord,
+    AuditEntry,
+    LinkRecord,
+    LinkSessionRecord,
+    LinkStatus,
+    OutboxEvent,
+    Snapshot,
+    TaskLedgerEntry
+} from './types.ts';
 
 /**
  * The storage boundary: the domain asks for rows, locks and claims, never for a whole document.
@@ -130,7 +139,8 @@ const inTransaction = new AsyncLocalStorage<string>();
 
 /** A transaction (or a top-level write) started inside another would wait for it forever on lowdb's queue: refused. */
 export function refuseNested(): void {
-    if (inTransaction.getStore()) throw new Error('A store write was started inside a transaction; do it inside the transaction (tx.…) or after it.');
+    if (inTransaction.getStore())
+        throw new Error('A store write was started inside a transaction; do it inside the transaction (tx.…) or after it.');
 }
 
 /** Runs a transaction's work marked, so the guards below can see it. */

@@ -122,7 +122,19 @@ export interface LinkSessionRecord {
 export interface AuditEntry {
     at: string;
     accountId: string;
-    action: 'link' | 'relink' | 'link_failed' | 'unlink' | 'verify' | 'status_changed' | 'legacy_import' | 'key_rotated' | 'platform_key_issued' | 'account_created' | 'webhook_set' | 'webhook_removed';
+    action:
+        | 'link'
+        | 'relink'
+        | 'link_failed'
+        | 'unlink'
+        | 'verify'
+        | 'status_changed'
+        | 'legacy_import'
+        | 'key_rotated'
+        | 'platform_key_issued'
+        | 'account_created'
+        | 'webhook_set'
+        | 'webhook_removed';
     outcome: string;
     orgId?: string;
     username?: string;

@@ -43,8 +43,14 @@ describe('npm run accounts', () => {
         assert.match(lines[1]!, /\tkey_rotated\tok\t-\t-\tplatform$/);
         const cursor = /--cursor (\d+)$/.exec(lines[2]!)?.[1];
         assert.ok(cursor, first.text);
-        const rest = JSON.parse((await run('activity', '--id', created.id, '--cursor', cursor, '--json')).text) as { entries: Array<{ action: string }>; nextCursor?: string };
-        assert.deepEqual(rest.entries.map((e) => e.action), ['account_created']);
+        const rest = JSON.parse((await run('activity', '--id', created.id, '--cursor', cursor, '--json')).text) as {
+            entries: Array<{ action: string }>;
+            nextCursor?: string;
+        };
+        assert.deepEqual(
+            rest.entries.map((e) => e.action),
+            ['account_created']
+        );
         assert.equal(rest.nextCursor, undefined);
         for (const [args, message] of [
             [['activity'], /needs --id/],
@@ -67,19 +73,48 @@ describe('npm run accounts', () => {
         const { LowdbStore } = await import('../store/lowdbStore.ts');
         const store = await LowdbStore.open(dir);
         try {
-            const base = { accountId: created.id, type: 'link.status_changed' as const, data: { accountId: created.id, from: 'linked' as const, to: 'needs_relink' as const } };
-            await store.outbox.add({ ...base, id: 'ev-1', createdAt: '2026-12-01T08:00:00.000Z', state: 'delivered', attempts: 1, nextAttemptAt: '2026-12-01T08:00:00.000Z', deliveredAt: '2026-12-01T08:00:01.000Z', lastAttempt: { at: '2026-12-01T08:00:01.000Z', status: 204 } });
-            await store.outbox.add({ ...base, id: 'ev-2', createdAt: '2026-12-01T09:00:00.000Z', state: 'pending', attempts: 2, nextAttemptAt: '2026-12-01T09:00:20.000Z', lastAttempt: { at: '2026-12-01T09:00:04.000Z', status: 500, error: 'The webhook answered HTTP 500.' } });
+            const base = {
+                accountId: created.id,
+                type: 'link.status_changed' as const,
+                data: { accountId: created.id, from: 'linked' as const, to: 'needs_relink' as const }
+            };
+            await store.outbox.add({
+                ...base,
+                id: 'ev-1',
+                createdAt: '2026-12-01T08:00:00.000Z',
+                state: 'delivered',
+                attempts: 1,
+                nextAttemptAt: '2026-12-01T08:00:00.000Z',
+                deliveredAt: '2026-12-01T08:00:01.000Z',
+                lastAttempt: { at: '2026-12-01T08:00:01.000Z', status: 204 }
+            });
+            await store.outbox.add({
+                ...base,
+                id: 'ev-2',
+                createdAt: '2026-12-01T09:00:00.000Z',
+                state: 'pending',
+                attempts: 2,
+                nextAttemptAt: '2026-12-01T09:00:20.000Z',
+                lastAttempt: { at: '2026-12-01T09:00:04.000Z', status: 500, error: 'The webhook answered HTTP 500.' }
+            });
         } finally {
             await store.close();
         }
         const listed = await run('deliveries', '--id', created.id);
         assert.equal(listed.code, 0, listed.text);
         const lines = listed.text.split('\n');
-        assert.match(lines[1]!, /^2026-12-01T09:00:00.000Z\tev-2\tlinked->needs_relink\tpending\t2 attempts\tnext attempt 2026-12-01T09:00:20.000Z\tThe webhook answered HTTP 500.$/);
+        assert.match(
+            lines[1]!,
+            /^2026-12-01T09:00:00.000Z\tev-2\tlinked->needs_relink\tpending\t2 attempts\tnext attempt 2026-12-01T09:00:20.000Z\tThe webhook answered HTTP 500.$/
+        );
         assert.match(lines[2]!, /\tev-1\t.*\tdelivered\t1 attempt\tdelivered 2026-12-01T08:00:01.000Z\tHTTP 204$/);
-        const json = JSON.parse((await run('deliveries', '--id', created.id, '--limit', '1', '--json')).text) as { events: Array<{ id: string }> };
-        assert.deepEqual(json.events.map((e) => e.id), ['ev-2']);
+        const json = JSON.parse((await run('deliveries', '--id', created.id, '--limit', '1', '--json')).text) as {
+            events: Array<{ id: string }>;
+        };
+        assert.deepEqual(
+            json.events.map((e) => e.id),
+            ['ev-2']
+        );
         for (const [args, message] of [
             [['deliveries'], /needs --id/],
             [['deliveries', '--id', 'acc_nope'], /No account has the id acc_nope/],
@@ -129,9 +164,21 @@ describe('npm run accounts', () => {
             [['import-legacy'], /needs --file/],
             [['import-legacy', '--file', path.join(dir, 'missing.json')], /Could not read/],
             [['import-legacy', '--file', file], /Could not read .* as JSON/, '{"broken"'],
-            [['import-legacy', '--file', file], /legacy file is not valid: 0.password/, '[{"accountId":"acc_x","username":"a@b.c","environment":"production"}]'],
-            [['import-legacy', '--file', file], /no account has the id acc_missing/, '[{"accountId":"acc_missing","username":"a@b.c","password":"p","environment":"production"}]'],
-            [['import-legacy', '--file', file], /not a Salesforce login host/, '[{"accountId":"acc_missing","username":"a@b.c","password":"p","environment":"production","loginUrl":"https://evil.example"}]']
+            [
+                ['import-legacy', '--file', file],
+                /legacy file is not valid: 0.password/,
+                '[{"accountId":"acc_x","username":"a@b.c","environment":"production"}]'
+            ],
+            [
+                ['import-legacy', '--file', file],
+                /no account has the id acc_missing/,
+                '[{"accountId":"acc_missing","username":"a@b.c","password":"p","environment":"production"}]'
+            ],
+            [
+                ['import-legacy', '--file', file],
+                /not a Salesforce login host/,
+                '[{"accountId":"acc_missing","username":"a@b.c","password":"p","environment":"production","loginUrl":"https://evil.example"}]'
+            ]
         ];
         for (const [args, message, content] of cases) {
             if (content !== undefined) await writeFile(file, content);
@@ -146,7 +193,12 @@ describe('npm run accounts', () => {
     test('import-legacy without TOKEN_ENCRYPTION_KEY refuses, makes no key of its own and imports nothing', async () => {
         const created = JSON.parse((await run('create', '--name', 'Keyless Co', '--json')).text) as { id: string };
         const file = path.join(dir, 'legacy-keyless.json');
-        await writeFile(file, JSON.stringify([{ accountId: created.id, username: 'api@keyless.example', password: 'Sup3rSecret!', environment: 'production' }]));
+        await writeFile(
+            file,
+            JSON.stringify([
+                { accountId: created.id, username: 'api@keyless.example', password: 'Sup3rSecret!', environment: 'production' }
+            ])
+        );
         const before = await dbText();
         for (const keyless of [{ DATA_DIR: dir }, { DATA_DIR: dir, SF_CLIENT_ID: 'x', SF_CLIENT_SECRET: 'y' }]) {
             const lines: string[] = [];
@@ -161,7 +213,18 @@ describe('npm run accounts', () => {
     test('import-legacy stores the password sealed and shows the link as legacy', async () => {
         const created = JSON.parse((await run('create', '--name', 'Legacy Co', '--json')).text) as { id: string };
         const file = path.join(dir, 'legacy-ok.json');
-        await writeFile(file, JSON.stringify([{ accountId: created.id, username: 'api@legacy.example', password: 'Sup3rSecret!', securityToken: 'TOK123456789', environment: 'sandbox' }]));
+        await writeFile(
+            file,
+            JSON.stringify([
+                {
+                    accountId: created.id,
+                    username: 'api@legacy.example',
+                    password: 'Sup3rSecret!',
+                    securityToken: 'TOK123456789',
+                    environment: 'sandbox'
+                }
+            ])
+        );
         const { code, text } = await run('import-legacy', '--file', file);
         assert.equal(code, 0, text);
         assert.match(text, /Imported 1 legacy link/);

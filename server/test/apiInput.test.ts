@@ -11,7 +11,10 @@ describe('the API refuses bad input with a clear 4xx and changes nothing', () =>
     before(async () => {
         h = await startHarness();
         key = (await h.newAccount('Input checks')).key;
-        snapshot = async () => ((db: Snapshot) => JSON.stringify({ links: db.links, accounts: db.accounts, sessions: db.linkSessions.length }))(await h.services.store.dump());
+        snapshot = async () =>
+            ((db: Snapshot) => JSON.stringify({ links: db.links, accounts: db.accounts, sessions: db.linkSessions.length }))(
+                await h.services.store.dump()
+            );
     });
     after(() => h.close());
 
@@ -47,7 +50,10 @@ describe('the API refuses bad input with a clear 4xx and changes nothing', () =>
     for (const [what, body, message] of badBodies) {
         test(`POST /api/v1/link-sessions with ${what}`, async () => {
             const before = await snapshot();
-            const res = await h.api(key).post('/api/v1/link-sessions', body as object).expect(400);
+            const res = await h
+                .api(key)
+                .post('/api/v1/link-sessions', body as object)
+                .expect(400);
             assert.equal(res.body.error.code, 'VALIDATION_FAILED');
             assert.match(res.body.error.message, message);
             assert.equal(await snapshot(), before);
@@ -55,12 +61,22 @@ describe('the API refuses bad input with a clear 4xx and changes nothing', () =>
     }
 
     test('a body that is not JSON', async () => {
-        const res = await h.api(key).post('/api/v1/link-sessions').set('Content-Type', 'application/json').send('{"environment":').expect(400);
+        const res = await h
+            .api(key)
+            .post('/api/v1/link-sessions')
+            .set('Content-Type', 'application/json')
+            .send('{"environment":')
+            .expect(400);
         assert.equal(res.body.error.code, 'INVALID_JSON');
     });
 
     test('a body larger than the limit is refused before it is parsed', async () => {
-        const res = await h.api(key).post('/api/v1/link-sessions').set('Content-Type', 'application/json').send(JSON.stringify({ environment: 'production', loginUrl: 'x'.repeat(20_000) })).expect(413);
+        const res = await h
+            .api(key)
+            .post('/api/v1/link-sessions')
+            .set('Content-Type', 'application/json')
+            .send(JSON.stringify({ environment: 'production', loginUrl: 'x'.repeat(20_000) }))
+            .expect(413);
         assert.equal(res.body.error.code, 'PAYLOAD_TOO_LARGE');
     });
 
@@ -93,7 +109,10 @@ describe('the API refuses bad input with a clear 4xx and changes nothing', () =>
     });
 
     test('the callback escapes whatever Salesforce sends back', async () => {
-        const res = await request(h.app).get('/oauth/callback').query({ state: '<script>alert(1)</script>', error: '<img src=x onerror=alert(1)>' }).expect(400);
+        const res = await request(h.app)
+            .get('/oauth/callback')
+            .query({ state: '<script>alert(1)</script>', error: '<img src=x onerror=alert(1)>' })
+            .expect(400);
         assert.doesNotMatch(res.text, /<script>alert|<img src=x/);
     });
 

@@ -17,13 +17,31 @@ test('npm run build compiles the backend alone, and node runs it without tsx', {
     const out = path.resolve(await mkdtemp(path.join('test-results', 'build-')));
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-build-data-'));
     try {
-        await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', out, '--tsBuildInfoFile', path.join(out, '.tsbuildinfo')]);
+        await run(process.execPath, [
+            'node_modules/typescript/bin/tsc',
+            '-p',
+            'tsconfig.build.json',
+            '--outDir',
+            out,
+            '--tsBuildInfoFile',
+            path.join(out, '.tsbuildinfo')
+        ]);
         assert.ok(existsSync(path.join(out, 'server/main.js')));
         // The demo's parts (the emulator, the preview's build) are not in the production output.
         assert.ok(!existsSync(path.join(out, 'emulator')) && !existsSync(path.join(out, 'preview')));
 
         const port = await freePort();
-        const env = { PATH: process.env.PATH, PORT: String(port), PUBLIC_URL: 'https://ccl.example.com', SF_CLIENT_ID: 'id', SF_CLIENT_SECRET: 'secret', TOKEN_ENCRYPTION_KEY: generateEncryptionKey(), DATA_DIR: dataDir, HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'warn' };
+        const env = {
+            PATH: process.env.PATH,
+            PORT: String(port),
+            PUBLIC_URL: 'https://ccl.example.com',
+            SF_CLIENT_ID: 'id',
+            SF_CLIENT_SECRET: 'secret',
+            TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
+            DATA_DIR: dataDir,
+            HEALTH_SWEEP_INTERVAL_SECONDS: '0',
+            LOG_LEVEL: 'warn'
+        };
         const server = spawn(process.execPath, [path.join(out, 'server/start.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stderr = '';
         server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -35,12 +53,17 @@ test('npm run build compiles the backend alone, and node runs it without tsx', {
             }
             assert.equal(health?.status, 200, stderr);
         } finally {
-            const exited = server.exitCode !== null ? Promise.resolve(server.exitCode) : new Promise<number | null>((resolve) => server.once('exit', resolve));
+            const exited =
+                server.exitCode !== null
+                    ? Promise.resolve(server.exitCode)
+                    : new Promise<number | null>((resolve) => server.once('exit', resolve));
             server.kill('SIGTERM');
             assert.equal(await exited, 0, stderr);
         }
 
-        const cli = await run(process.execPath, [path.join(out, 'server/cli/accounts.js'), 'list'], { env: { PATH: process.env.PATH, DATA_DIR: dataDir } });
+        const cli = await run(process.execPath, [path.join(out, 'server/cli/accounts.js'), 'list'], {
+            env: { PATH: process.env.PATH, DATA_DIR: dataDir }
+        });
         assert.match(cli.stdout, /No accounts yet/);
     } finally {
         await rm(out, { recursive: true, force: true });

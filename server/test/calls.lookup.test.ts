@@ -7,7 +7,8 @@ import { lookupResponse } from '../calls/schemas.ts';
 import { linkStatusResponse } from '../http/openapi.ts';
 import { ACME, startCallsHarness, total, type CallsHarness } from './callsHarness.ts';
 
-const names = (body: { matches: Array<{ sobjectType: string; name: string }> }): string[] => body.matches.map((m) => `${m.sobjectType}:${m.name}`);
+const names = (body: { matches: Array<{ sobjectType: string; name: string }> }): string[] =>
+    body.matches.map((m) => `${m.sobjectType}:${m.name}`);
 const JANE_AND_CO = ['Contact:Jane Doe', 'Contact:John Roe', 'Lead:Sam Lee', 'Account:Globex Corporation'];
 
 describe('phone numbers and SOSL', () => {
@@ -53,9 +54,18 @@ describe('POST /api/v1/calls/lookup', () => {
     }
 
     test('UK numbers: national with region GB, international from anywhere', async () => {
-        assert.deepEqual(names((await c.lookup({ phone: '020 7946 0958', region: 'GB' }).expect(200)).body), ['Contact:Olivia Smith', 'Lead:Harry Jones']);
-        assert.deepEqual(names((await c.lookup({ phone: '+44 20 7946 0958' }).expect(200)).body), ['Contact:Olivia Smith', 'Lead:Harry Jones']);
-        assert.deepEqual(names((await c.lookup({ phone: '+44 (0)20 7946 0958', region: 'GB' }).expect(200)).body), ['Contact:Olivia Smith', 'Lead:Harry Jones']);
+        assert.deepEqual(names((await c.lookup({ phone: '020 7946 0958', region: 'GB' }).expect(200)).body), [
+            'Contact:Olivia Smith',
+            'Lead:Harry Jones'
+        ]);
+        assert.deepEqual(names((await c.lookup({ phone: '+44 20 7946 0958' }).expect(200)).body), [
+            'Contact:Olivia Smith',
+            'Lead:Harry Jones'
+        ]);
+        assert.deepEqual(names((await c.lookup({ phone: '+44 (0)20 7946 0958', region: 'GB' }).expect(200)).body), [
+            'Contact:Olivia Smith',
+            'Lead:Harry Jones'
+        ]);
     });
 
     test('no match is an empty list', async () => {
@@ -119,7 +129,9 @@ describe('POST /api/v1/calls/lookup', () => {
     test('API usage is saved at most every five seconds per link, not on every call', async () => {
         c.h.clock.advance(6000);
         await c.lookup({ phone: '4155551212' }).expect(200);
-        const saved = ((db: Snapshot) => structuredClone(db.links.find((l) => l.accountId === c.accountId)!.apiUsage!))(await c.h.services.store.dump());
+        const saved = ((db: Snapshot) => structuredClone(db.links.find((l) => l.accountId === c.accountId)!.apiUsage!))(
+            await c.h.services.store.dump()
+        );
         assert.equal(saved.used, c.h.emulator.state.org(ACME).apiUsage.used);
         for (let i = 0; i < 5; i++) await c.lookup({ phone: '4155551212' }).expect(200);
         const later = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.apiUsage!)(await c.h.services.store.dump());

@@ -26,7 +26,12 @@ function resolve(node: unknown, root: Json, defs: Json = {}): unknown {
     const obj = node as Json;
     if (typeof obj['$ref'] === 'string') {
         const ref = obj['$ref'] as string;
-        const target = ref.startsWith('#/$defs/') ? defs[ref.slice(8)] : ref.split('/').slice(1).reduce((o: Json, k) => o?.[k], root);
+        const target = ref.startsWith('#/$defs/')
+            ? defs[ref.slice(8)]
+            : ref
+                  .split('/')
+                  .slice(1)
+                  .reduce((o: Json, k) => o?.[k], root);
         assert.ok(target, `unresolved $ref ${ref}`);
         return resolve(target, root, defs);
     }
@@ -50,7 +55,10 @@ describe('GET /api/v1/openapi.json', () => {
     before(async () => {
         h = await startHarness();
         key = (await h.newAccount('OpenAPI')).key;
-        const res = await request(h.app).get('/api/v1/openapi.json').expect(200).expect('Content-Type', /application\/json/);
+        const res = await request(h.app)
+            .get('/api/v1/openapi.json')
+            .expect(200)
+            .expect('Content-Type', /application\/json/);
         doc = res.body;
     });
     after(() => h.close());
@@ -59,7 +67,11 @@ describe('GET /api/v1/openapi.json', () => {
         assert.match(doc['openapi'], /^3\.1\.\d+$/);
         assert.equal(typeof doc['info']['title'], 'string');
         assert.equal(typeof doc['info']['version'], 'string');
-        assert.deepEqual(doc['components']['securitySchemes']['ApiKey'], { type: 'http', scheme: 'bearer', description: doc['components']['securitySchemes']['ApiKey'].description });
+        assert.deepEqual(doc['components']['securitySchemes']['ApiKey'], {
+            type: 'http',
+            scheme: 'bearer',
+            description: doc['components']['securitySchemes']['ApiKey'].description
+        });
         assert.deepEqual(doc['security'], [{ ApiKey: [] }]);
         assert.deepEqual(doc['paths']['/api/v1/openapi.json']['get']['security'], []);
         assert.equal(doc['servers'][0].url, h.config.PUBLIC_URL);
@@ -74,7 +86,10 @@ describe('GET /api/v1/openapi.json', () => {
                 const where = `${method.toUpperCase()} ${path}`;
                 assert.ok(typeof op.summary === 'string' && op.summary.length > 0, `${where} has a summary`);
                 const statuses = Object.keys(op.responses);
-                assert.ok(statuses.some((s) => /^2\d\d$/.test(s)), `${where} has a 2xx response`);
+                assert.ok(
+                    statuses.some((s) => /^2\d\d$/.test(s)),
+                    `${where} has a 2xx response`
+                );
                 for (const s of statuses) assert.match(s, /^[1-5]\d\d$/);
                 const declared = (op.parameters ?? []).filter((p: Json) => p.in === 'path').map((p: Json) => p.name);
                 const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
@@ -139,13 +154,20 @@ describe('GET /api/v1/openapi.json', () => {
     test('what the document refuses, the API refuses: unknown fields and bad parameters are 400', async () => {
         const auth = { Authorization: `Bearer ${key}` };
         for (const op of API_OPERATIONS.filter((o) => o.body)) {
-            const schema = resolve(doc['paths'][openApiPath(op.path)][op.method].requestBody.content['application/json'].schema, doc) as Json;
+            const schema = resolve(
+                doc['paths'][openApiPath(op.path)][op.method].requestBody.content['application/json'].schema,
+                doc
+            ) as Json;
             assert.equal(schema['additionalProperties'], false, `${op.method} ${op.path} is a closed object`);
             const path = `/api/v1${op.path.replace(':callId', 'call-1').replace(':id', 'A'.repeat(32))}`;
             const res = await request(h.app)[op.method](path).set(auth).send({ notAField: 1 }).expect(400);
             assert.equal(res.body.error.code, 'VALIDATION_FAILED', `${op.method} ${op.path}`);
         }
-        const badId = await request(h.app).put('/api/v1/calls/bad%20id/task').set(auth).send({ direction: 'inbound', durationSeconds: 1 }).expect(400);
+        const badId = await request(h.app)
+            .put('/api/v1/calls/bad%20id/task')
+            .set(auth)
+            .send({ direction: 'inbound', durationSeconds: 1 })
+            .expect(400);
         assert.match(badId.body.error.message, /call id/);
         const badSession = await request(h.app).get('/api/v1/link-sessions/short').set(auth).expect(400);
         assert.equal(badSession.body.error.code, 'VALIDATION_FAILED');

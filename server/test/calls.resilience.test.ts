@@ -42,13 +42,17 @@ describe('the access token: one per link, renewed once however many calls fail t
         c.h.emulator.state.setRotateRefreshTokens(true);
         try {
             for (let round = 0; round < 3; round++) {
-                const stored = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(await c.h.services.store.dump());
+                const stored = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(
+                    await c.h.services.store.dump()
+                );
                 c.h.emulator.state.expireAccessTokens(PEOPLE.acmeApi.username);
                 c.mark();
                 const results = await Promise.all(Array.from({ length: 30 }, (_, i) => c.task(`rotation-${round}-${i}`, CALL)));
                 assert.ok(results.every((r) => r.status === 201));
                 assert.equal(c.spent().refresh, 1);
-                const rotated = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(await c.h.services.store.dump());
+                const rotated = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(
+                    await c.h.services.store.dump()
+                );
                 assert.notEqual(rotated, stored, 'the rotated refresh token replaced the old one in the store');
             }
         } finally {
@@ -83,7 +87,9 @@ describe('the access token: one per link, renewed once however many calls fail t
         c.h.services.tokens.forget(c.accountId);
         const stored = (await c.h.services.store.links.get(c.accountId))!;
         assert.ok(stored.method === 'oauth' && stored.session);
-        await c.h.services.store.links.patch(c.accountId, { session: { ...stored.session, data: `${stored.session.data.slice(0, -4)}AAAA` } });
+        await c.h.services.store.links.patch(c.accountId, {
+            session: { ...stored.session, data: `${stored.session.data.slice(0, -4)}AAAA` }
+        });
         c.mark();
         await c.lookup({ phone: '4155551212' }).expect(200);
         assert.equal(c.spent().refresh, 1);
@@ -101,8 +107,13 @@ describe('a link that broke', () => {
         try {
             c.h.emulator.state.revokeUserTokens(PEOPLE.acmeApi.username);
             c.mark();
-            const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? c.lookup({ phone: '4155551212' }) : c.task(`revoked-${i}`, CALL))));
-            assert.ok(results.every((r) => r.status === 409 && r.body.error.code === 'NEEDS_RELINK'), JSON.stringify(results.map((r) => r.body)));
+            const results = await Promise.all(
+                Array.from({ length: 20 }, (_, i) => (i % 2 ? c.lookup({ phone: '4155551212' }) : c.task(`revoked-${i}`, CALL)))
+            );
+            assert.ok(
+                results.every((r) => r.status === 409 && r.body.error.code === 'NEEDS_RELINK'),
+                JSON.stringify(results.map((r) => r.body))
+            );
             assert.match(results[0]!.body.error.message, /Relink/);
             assert.equal(c.spent().refresh, 1, 'one refresh attempt for the whole burst');
             const status = await c.get('/api/v1/link').expect(200);
@@ -194,7 +205,9 @@ describe('Salesforce unavailable', () => {
             const first = await c.task(callId, CALL).expect(503);
             assert.equal(first.body.error.code, 'SALESFORCE_UNAVAILABLE');
             assert.equal(c.spent()['sobject-create'], 1, 'sent once');
-            const pending = ((db: Snapshot) => Object.entries(db.taskLedger.calls).find(([k]) => k.endsWith(`|${callId}`))?.[1])(await c.h.services.store.dump());
+            const pending = ((db: Snapshot) => Object.entries(db.taskLedger.calls).find(([k]) => k.endsWith(`|${callId}`))?.[1])(
+                await c.h.services.store.dump()
+            );
             assert.equal(pending?.state, 'pending');
 
             c.mark();
@@ -261,7 +274,15 @@ describe('a legacy link (username + password + security token)', () => {
         key = account.key;
         accountId = account.id;
         await c.h.services.accounts.importLegacy(
-            [{ accountId, username: PEOPLE.acmeApi.username, password: PEOPLE.acmeApi.password, securityToken: '', environment: 'production' }],
+            [
+                {
+                    accountId,
+                    username: PEOPLE.acmeApi.username,
+                    password: PEOPLE.acmeApi.password,
+                    securityToken: '',
+                    environment: 'production'
+                }
+            ],
             c.h.services.cipher,
             c.h.services.hosts
         );

@@ -89,7 +89,9 @@ describe('PUT /api/v1/calls/:callId/task', () => {
     });
 
     test('defaults: subject from the direction, today as ActivityDate, the API user as owner; 15-character ids are accepted', async () => {
-        const res = await c.task('call-1002', { direction: 'internal', durationSeconds: 0, whoId: leadId.slice(0, 15), whatId: accountId.slice(0, 15) }).expect(201);
+        const res = await c
+            .task('call-1002', { direction: 'internal', durationSeconds: 0, whoId: leadId.slice(0, 15), whatId: accountId.slice(0, 15) })
+            .expect(201);
         const [task] = tasksFor('call-1002');
         assert.equal(task!['Id'], res.body.taskId);
         assert.equal(task!['Subject'], 'Internal call');
@@ -153,7 +155,12 @@ describe('PUT /api/v1/calls/:callId/task', () => {
 
     const invalid: Array<[string, string, unknown, RegExp]> = [
         ['no direction', 'v-1', { durationSeconds: 1 }, /direction/],
-        ['an unknown direction', 'v-2', { direction: 'sideways', durationSeconds: 1 }, /direction must be "inbound", "outbound" or "internal"/],
+        [
+            'an unknown direction',
+            'v-2',
+            { direction: 'sideways', durationSeconds: 1 },
+            /direction must be "inbound", "outbound" or "internal"/
+        ],
         ['no duration', 'v-3', { direction: 'inbound' }, /durationSeconds/],
         ['a negative duration', 'v-4', { direction: 'inbound', durationSeconds: -1 }, /durationSeconds must not be negative/],
         ['a fractional duration', 'v-5', { direction: 'inbound', durationSeconds: 1.5 }, /durationSeconds must be a whole number/],
@@ -163,11 +170,26 @@ describe('PUT /api/v1/calls/:callId/task', () => {
         ['a subject of 256 characters', 'v-9', { ...CALL, subject: 's'.repeat(256) }, /subject must be at most 255/],
         ['an empty subject', 'v-10', { ...CALL, subject: '  ' }, /subject must not be empty/],
         ['a description of 32001 characters', 'v-11', { ...CALL, description: 'x'.repeat(32001) }, /description must be at most 32000/],
-        ['a WhoId that is an Account', 'v-12', { ...CALL, whoId: '001Hs00002XPHmOIAX' }, /whoId must be a Contact \(003…\) or Lead \(00Q…\) id/],
+        [
+            'a WhoId that is an Account',
+            'v-12',
+            { ...CALL, whoId: '001Hs00002XPHmOIAX' },
+            /whoId must be a Contact \(003…\) or Lead \(00Q…\) id/
+        ],
         ['a WhoId that is not an id', 'v-13', { ...CALL, whoId: "003' OR Id != '" }, /whoId must be a Contact/],
         ['a WhoId of 16 characters', 'v-14', { ...CALL, whoId: '003Hs00002Z0y9HI1' }, /whoId/],
-        ['an 18-character WhoId whose suffix does not fit', 'v-15', { ...CALL, whoId: '003Hs00002Z0y9H999' }, /whoId is not a well-formed Salesforce id/],
-        ['a WhatId that is a Contact', 'v-16', { ...CALL, whatId: '003Hs00002Z0y9HIAR' }, /whatId must be an id .*not a Contact, Lead or User/],
+        [
+            'an 18-character WhoId whose suffix does not fit',
+            'v-15',
+            { ...CALL, whoId: '003Hs00002Z0y9H999' },
+            /whoId is not a well-formed Salesforce id/
+        ],
+        [
+            'a WhatId that is a Contact',
+            'v-16',
+            { ...CALL, whatId: '003Hs00002Z0y9HIAR' },
+            /whatId must be an id .*not a Contact, Lead or User/
+        ],
         ['a WhatId that is a User', 'v-17', { ...CALL, whatId: SEED.users.acmeApi.userId }, /whatId/],
         ['an OwnerId that is not a User', 'v-18', { ...CALL, ownerId: '001Hs00002XPHmOIAX' }, /ownerId must be a User id \(005…\)/],
         ['a malformed activityDate', 'v-19', { ...CALL, activityDate: '30/01/2026' }, /activityDate must be a date/],
@@ -229,12 +251,16 @@ describe('PUT /api/v1/calls/:callId/task', () => {
     });
 
     test('INVALID_FIELD (a field the API user cannot see) is 422 too', async () => {
-        c.h.emulator.state.updatePermissions(ACME, SEED.permissionSets.apiUser, { fields: { 'Task.CallDisposition': { read: false, edit: false } } });
+        c.h.emulator.state.updatePermissions(ACME, SEED.permissionSets.apiUser, {
+            fields: { 'Task.CallDisposition': { read: false, edit: false } }
+        });
         try {
             const res = await c.task('call-no-fls', { ...CALL, disposition: 'Sold' }).expect(422);
             assert.equal(res.body.error.salesforceCode, 'INVALID_FIELD');
         } finally {
-            c.h.emulator.state.updatePermissions(ACME, SEED.permissionSets.apiUser, { fields: { 'Task.CallDisposition': { read: true, edit: true } } });
+            c.h.emulator.state.updatePermissions(ACME, SEED.permissionSets.apiUser, {
+                fields: { 'Task.CallDisposition': { read: true, edit: true } }
+            });
         }
     });
 
@@ -266,7 +292,11 @@ describe('the ledger across restarts', () => {
         const app = createApp(services);
         return {
             services,
-            task: (callId: string, body: unknown) => request(app).put(`/api/v1/calls/${callId}/task`).set('Authorization', `Bearer ${c.key}`).send(body as object),
+            task: (callId: string, body: unknown) =>
+                request(app)
+                    .put(`/api/v1/calls/${callId}/task`)
+                    .set('Authorization', `Bearer ${c.key}`)
+                    .send(body as object),
             close: () => store.close()
         };
     }
@@ -287,7 +317,13 @@ describe('the ledger across restarts', () => {
 
     test('with an empty ledger, the CallObject query finds the Task made before', async () => {
         const first = await c.task('call-lost-ledger', CALL).expect(201);
-        const outside = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Logged by the old adapter', CallObject: 'call-made-elsewhere', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId, CreatedById: SEED.users.acmeApi.userId });
+        const outside = c.h.emulator.state.insertRecord(ACME, 'Task', {
+            Subject: 'Logged by the old adapter',
+            CallObject: 'call-made-elsewhere',
+            Status: 'Completed',
+            OwnerId: SEED.users.acmeApi.userId,
+            CreatedById: SEED.users.acmeApi.userId
+        });
         // The ledger is wiped (a data file from before the ledger, or one restored without it).
         await c.h.services.calls.settled();
         await c.h.store.ledger.prune('9999');
@@ -318,9 +354,18 @@ describe('the ledger across restarts', () => {
 
     test('a crash between the create and its answer: the pending entry makes the retry look first, and it finds the Task', async () => {
         const orgId15 = SEED.orgs.acme.orgId.slice(0, 15);
-        const made = c.h.emulator.state.insertRecord(ACME, 'Task', { Subject: 'Inbound call', CallObject: 'call-crashed', Status: 'Completed', OwnerId: SEED.users.acmeApi.userId, CreatedById: SEED.users.acmeApi.userId });
+        const made = c.h.emulator.state.insertRecord(ACME, 'Task', {
+            Subject: 'Inbound call',
+            CallObject: 'call-crashed',
+            Status: 'Completed',
+            OwnerId: SEED.users.acmeApi.userId,
+            CreatedById: SEED.users.acmeApi.userId
+        });
         // Claimed by a process that died before Salesforce answered: its claim has lapsed.
-        await c.h.store.ledger.claim(`${c.accountId}|${orgId15}|call-crashed`, { at: new Date(c.h.clock.now().getTime() - CLAIM_TTL_MS - 1000).toISOString(), by: 'crashed-process' });
+        await c.h.store.ledger.claim(`${c.accountId}|${orgId15}|call-crashed`, {
+            at: new Date(c.h.clock.now().getTime() - CLAIM_TTL_MS - 1000).toISOString(),
+            by: 'crashed-process'
+        });
         c.mark();
         const res = await c.task('call-crashed', CALL).expect(200);
         assert.deepEqual(res.body, { taskId: made, created: false });
@@ -348,7 +393,10 @@ describe('the ledger across restarts', () => {
         const now = c.h.clock.now();
         await c.h.store.ledger.claim(key, { at: now.toISOString(), by: 'dead-instance' });
         // It beat until a moment ago, then was killed.
-        await c.h.store.leases.acquire(instanceLease('dead-instance'), 'dead-instance', { now: new Date(now.getTime() - 20_000).toISOString(), until: new Date(now.getTime() - 1).toISOString() });
+        await c.h.store.leases.acquire(instanceLease('dead-instance'), 'dead-instance', {
+            now: new Date(now.getTime() - 20_000).toISOString(),
+            until: new Date(now.getTime() - 1).toISOString()
+        });
         c.mark();
         const started = Date.now();
         const res = await c.task('call-of-dead-instance', CALL);
@@ -362,7 +410,10 @@ describe('the ledger across restarts', () => {
         const key = `${c.accountId}|${SEED.orgs.acme.orgId.slice(0, 15)}|call-of-live-instance`;
         const now = c.h.clock.now();
         await c.h.store.ledger.claim(key, { at: now.toISOString(), by: 'live-instance' });
-        await c.h.store.leases.acquire(instanceLease('live-instance'), 'live-instance', { now: now.toISOString(), until: new Date(now.getTime() + ALIVE_FOR_MS).toISOString() });
+        await c.h.store.leases.acquire(instanceLease('live-instance'), 'live-instance', {
+            now: now.toISOString(),
+            until: new Date(now.getTime() + ALIVE_FOR_MS).toISOString()
+        });
         const answered = c.task('call-of-live-instance', CALL).then((r) => r);
         await new Promise((resolve) => setTimeout(resolve, 300));
         await c.h.store.ledger.settle(key, '00T000000000043AAA', c.h.clock.now().toISOString());

@@ -20,7 +20,9 @@ export interface CallsHarness {
 
 export const ACME = 'acme' as const;
 
-export async function startCallsHarness(options: Parameters<typeof startHarness>[0] & { person?: Person; environment?: 'production' | 'sandbox' } = {}): Promise<CallsHarness> {
+export async function startCallsHarness(
+    options: Parameters<typeof startHarness>[0] & { person?: Person; environment?: 'production' | 'sandbox' } = {}
+): Promise<CallsHarness> {
     const h = await startHarness(options);
     const server = await new Promise<Server>((resolve) => {
         const listening = h.app.listen(0, '127.0.0.1', () => resolve(listening));
@@ -35,12 +37,22 @@ export async function startCallsHarness(options: Parameters<typeof startHarness>
         server,
         key: account.key,
         accountId: account.id,
-        lookup: (body, key) => request(server).post('/api/v1/calls/lookup').set('Authorization', auth(key)).send(body as object),
-        task: (callId, body, key) => request(server).put(`/api/v1/calls/${callId}/task`).set('Authorization', auth(key)).send(body as object),
+        lookup: (body, key) =>
+            request(server)
+                .post('/api/v1/calls/lookup')
+                .set('Authorization', auth(key))
+                .send(body as object),
+        task: (callId, body, key) =>
+            request(server)
+                .put(`/api/v1/calls/${callId}/task`)
+                .set('Authorization', auth(key))
+                .send(body as object),
         get: (path, key) => request(server).get(path).set('Authorization', auth(key)),
         spent() {
             const now = h.emulator.state.requestCounts(ACME);
-            return Object.fromEntries(Object.entries(now).map(([kind, n]) => [kind, n - base[kind as keyof RequestCounts]])) as RequestCounts;
+            return Object.fromEntries(
+                Object.entries(now).map(([kind, n]) => [kind, n - base[kind as keyof RequestCounts]])
+            ) as RequestCounts;
         },
         mark() {
             base = h.emulator.state.requestCounts(ACME);
@@ -56,4 +68,5 @@ export async function startCallsHarness(options: Parameters<typeof startHarness>
 }
 
 /** Requests to Salesforce, of any kind, in a count delta. */
-export const total = (counts: RequestCounts): number => Object.entries(counts).reduce((sum, [kind, n]) => (kind === 'rest' ? sum : sum + n), 0);
+export const total = (counts: RequestCounts): number =>
+    Object.entries(counts).reduce((sum, [kind, n]) => (kind === 'rest' ? sum : sum + n), 0);

@@ -7,7 +7,8 @@ import { generateEncryptionKey } from '../crypto.ts';
 import { confirmPopup, PEOPLE, startHarness, type Harness } from './harness.ts';
 
 const CARD = 'https://card.example';
-const cookiesOf = (res: request.Response): string => ((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []).map((c) => c.split(';')[0]).join('; ');
+const cookiesOf = (res: request.Response): string =>
+    ((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []).map((c) => c.split(';')[0]).join('; ');
 const scriptOf = (html: string): string => [...html.matchAll(/<script nonce="[^"]+">([\s\S]*?)<\/script>/g)].map((m) => m[1]).join('\n');
 
 describe('knowing consent: the popup names the account before Salesforce', () => {
@@ -21,7 +22,10 @@ describe('knowing consent: the popup names the account before Salesforce', () =>
 
     test('the phishing link: another tenant’s session for the victim’s My Domain shows whose account it is and goes nowhere by itself', async () => {
         const attacker = await h.newAccount('Mallory Contact Center');
-        const created = await h.api(attacker.key).post('/api/v1/link-sessions', { environment: 'production', loginUrl: h.emulator.origins.acme }).expect(201);
+        const created = await h
+            .api(attacker.key)
+            .post('/api/v1/link-sessions', { environment: 'production', loginUrl: h.emulator.origins.acme })
+            .expect(201);
         const path = new URL(created.body.authorizeUrl).pathname;
 
         // The victim's admin opens the link from an email: no redirect to Salesforce, a page that names the account.
@@ -34,7 +38,11 @@ describe('knowing consent: the popup names the account before Salesforce', () =>
         assert.doesNotMatch(page.text, /services\/oauth2\/authorize/);
         // No session that leaves its org open is ever continued by a script.
         assert.equal(scriptOf(page.text), '');
-        assert.equal(((db: Snapshot) => db.linkSessions.find((s) => s.id === created.body.id)?.attempt)(await h.services.store.dump()), undefined, 'showing the page wrote nothing');
+        assert.equal(
+            ((db: Snapshot) => db.linkSessions.find((s) => s.id === created.body.id)?.attempt)(await h.services.store.dump()),
+            undefined,
+            'showing the page wrote nothing'
+        );
 
         // A page elsewhere cannot post the confirmation for the victim: no cookie (SameSite=Lax), or no token, or the attacker's own token.
         await request(h.app).post(path).type('form').send({ token: 'x' }).expect(403);
@@ -43,7 +51,10 @@ describe('knowing consent: the popup names the account before Salesforce', () =>
         const token = /name="token" value="([^"]+)"/.exec(attackersOwn.text)![1]!;
         const forged = await request(h.app).post(path).type('form').send({ token }).expect(403);
         assert.match(forged.text, /did not come from the page that names the account/);
-        assert.equal(((db: Snapshot) => db.linkSessions.find((s) => s.id === created.body.id)?.attempt)(await h.services.store.dump()), undefined);
+        assert.equal(
+            ((db: Snapshot) => db.linkSessions.find((s) => s.id === created.body.id)?.attempt)(await h.services.store.dump()),
+            undefined
+        );
     });
 
     test('only the confirmation posted by the page in that browser goes on to Salesforce', async () => {
@@ -72,7 +83,12 @@ describe('knowing consent: the popup names the account before Salesforce', () =>
         const again = await request(h.app).get(path).set('Cookie', cookiesOf(first)).expect(200);
         const token = (html: string) => /name="token" value="([^"]+)"/.exec(html)![1];
         assert.equal(token(again.text), token(first.text));
-        await request(h.app).post(path).set('Cookie', cookiesOf(first)).type('form').send({ token: token(first.text) }).expect(303);
+        await request(h.app)
+            .post(path)
+            .set('Cookie', cookiesOf(first))
+            .type('form')
+            .send({ token: token(first.text) })
+            .expect(303);
     });
 
     test('the success page names the account and the org; the error a session keeps never names other accounts', async () => {
@@ -89,7 +105,9 @@ describe('knowing consent: the popup names the account before Salesforce', () =>
 describe('the card vouches for its own popup', () => {
     let h: Harness;
     before(async () => {
-        h = await startHarness({ envFor: (emulator) => ({ SF_CARD_ORIGINS: `${emulator.origins.acme}=${CARD},${emulator.origins.acmeUat}=${CARD}` }) });
+        h = await startHarness({
+            envFor: (emulator) => ({ SF_CARD_ORIGINS: `${emulator.origins.acme}=${CARD},${emulator.origins.acmeUat}=${CARD}` })
+        });
     });
     after(() => h.close());
 
@@ -100,7 +118,11 @@ describe('the card vouches for its own popup', () => {
 
     test('a session that names its org, from its My Domain: the page asks the opener at the card’s origin only, and checks who answers', async () => {
         const { key } = await h.newAccount('Card flow');
-        const page = await sessionFor(key, { environment: 'production', loginUrl: h.emulator.origins.acme, expectedOrgId: h.emulator.state.org('acme').id });
+        const page = await sessionFor(key, {
+            environment: 'production',
+            loginUrl: h.emulator.origins.acme,
+            expectedOrgId: h.emulator.state.org('acme').id
+        });
         const script = scriptOf(page.text);
         assert.match(script, new RegExp(`cardOrigins = \\["${CARD}"\\]`));
         assert.match(script, /event\.source !== opener/);
@@ -116,17 +138,28 @@ describe('the card vouches for its own popup', () => {
     test('a session without an expected org, or through login.salesforce.com, is never vouched for', async () => {
         const { key } = await h.newAccount('No org');
         assert.equal(scriptOf((await sessionFor(key, { environment: 'production', loginUrl: h.emulator.origins.acme })).text), '');
-        assert.equal(scriptOf((await sessionFor(key, { environment: 'production', expectedOrgId: h.emulator.state.org('acme').id })).text), '');
+        assert.equal(
+            scriptOf((await sessionFor(key, { environment: 'production', expectedOrgId: h.emulator.state.org('acme').id })).text),
+            ''
+        );
     });
 
     test('relinking to a different org asks, and says which link it replaces; relinking the same org does not', async () => {
         const { key } = await h.newAccount('Moving');
         const acme = h.emulator.state.org('acme').id;
-        const { callback } = await h.link(key, PEOPLE.acmeApi, { environment: 'production', loginUrl: h.emulator.origins.acme, expectedOrgId: acme });
+        const { callback } = await h.link(key, PEOPLE.acmeApi, {
+            environment: 'production',
+            loginUrl: h.emulator.origins.acme,
+            expectedOrgId: acme
+        });
         assert.equal(callback.status, 200, callback.text);
         assert.match(scriptOf(callback.text), new RegExp(`"${CARD}"`), 'the success message goes to the card');
 
-        const other = await sessionFor(key, { environment: 'sandbox', loginUrl: h.emulator.origins.acmeUat, expectedOrgId: h.emulator.state.org('acmeUat').id });
+        const other = await sessionFor(key, {
+            environment: 'sandbox',
+            loginUrl: h.emulator.origins.acmeUat,
+            expectedOrgId: h.emulator.state.org('acmeUat').id
+        });
         assert.equal(scriptOf(other.text), '');
         assert.match(other.text, new RegExp(`linked now to org ${acme} as api@acme.example`));
 
@@ -149,7 +182,9 @@ describe('the popup cookies over https', () => {
             const page = await request(h.app).get(path).expect(200);
             assert.match(String(page.headers['set-cookie']), /ccl_consent_[^;]+;.*Secure/);
             const answer = await confirmPopup(h.app, path);
-            const linkCookie = (answer.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith(`ccl_link_${created.body.id}=`));
+            const linkCookie = (answer.headers['set-cookie'] as unknown as string[]).find((c) =>
+                c.startsWith(`ccl_link_${created.body.id}=`)
+            );
             assert.match(linkCookie!, /; Secure/);
             assert.match(linkCookie!, /HttpOnly/);
         } finally {
@@ -160,13 +195,32 @@ describe('the popup cookies over https', () => {
 
 describe('where the card runs', () => {
     test('is derived from a My Domain only', () => {
-        assert.deepEqual(cardOrigins('https://acme.my.salesforce.com'), ['https://acme.lightning.force.com', 'https://acme.my.salesforce-setup.com']);
-        assert.deepEqual(cardOrigins('https://acme--uat.sandbox.my.salesforce.com'), ['https://acme--uat.sandbox.lightning.force.com', 'https://acme--uat.sandbox.my.salesforce-setup.com']);
-        assert.deepEqual(cardOrigins('https://acme-dev-ed.develop.my.salesforce.com'), ['https://acme-dev-ed.develop.lightning.force.com', 'https://acme-dev-ed.develop.my.salesforce-setup.com']);
-        for (const none of ['https://login.salesforce.com', 'https://test.salesforce.com', 'https://evil.example', 'http://acme.my.salesforce.com', 'https://acme.my.salesforce.com:8443', 'https://a.b.c.my.salesforce.com', 'not a url']) {
+        assert.deepEqual(cardOrigins('https://acme.my.salesforce.com'), [
+            'https://acme.lightning.force.com',
+            'https://acme.my.salesforce-setup.com'
+        ]);
+        assert.deepEqual(cardOrigins('https://acme--uat.sandbox.my.salesforce.com'), [
+            'https://acme--uat.sandbox.lightning.force.com',
+            'https://acme--uat.sandbox.my.salesforce-setup.com'
+        ]);
+        assert.deepEqual(cardOrigins('https://acme-dev-ed.develop.my.salesforce.com'), [
+            'https://acme-dev-ed.develop.lightning.force.com',
+            'https://acme-dev-ed.develop.my.salesforce-setup.com'
+        ]);
+        for (const none of [
+            'https://login.salesforce.com',
+            'https://test.salesforce.com',
+            'https://evil.example',
+            'http://acme.my.salesforce.com',
+            'https://acme.my.salesforce.com:8443',
+            'https://a.b.c.my.salesforce.com',
+            'not a url'
+        ]) {
             assert.deepEqual(cardOrigins(none), [], none);
         }
-        assert.deepEqual(cardOrigins('http://127.0.0.1:9/', { 'http://127.0.0.1:9': ['http://localhost:3000'] }), ['http://localhost:3000']);
+        assert.deepEqual(cardOrigins('http://127.0.0.1:9/', { 'http://127.0.0.1:9': ['http://localhost:3000'] }), [
+            'http://localhost:3000'
+        ]);
     });
 
     test('form tokens are bound to the session and the nonce, under a key derived from the encryption key', () => {

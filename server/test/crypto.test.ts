@@ -68,25 +68,40 @@ describe('sealed values', () => {
             const old = new TokenCipher(oldKey);
             const store = await LowdbStore.open(dir);
             await store.seed({
-                accounts: [{ id: 'acc_one', name: 'One', apiKeyHash: 'h1', createdAt: '2026-01-01T00:00:00.000Z', webhook: { url: 'https://hooks.example/a', secret: old.seal('whsec_a', { purpose: 'webhook_secret', owner: 'acc_one' }), createdAt: '2026-01-01T00:00:00.000Z' } }],
-                links: [{
-                    accountId: 'acc_one',
-                    method: 'oauth',
-                    status: 'linked',
-                    environment: 'production',
-                    orgId: '00D000000000001AAA',
-                    userId: '005000000000001AAA',
-                    username: 'api@one.example',
-                    displayName: 'API',
-                    instanceUrl: 'https://one.my.salesforce.com',
-                    loginUrl: 'https://login.salesforce.com',
-                    linkedAt: '2026-01-01T00:00:00.000Z',
-                    refreshToken: sealV1(oldKey, 'refresh-one')
-                }]
+                accounts: [
+                    {
+                        id: 'acc_one',
+                        name: 'One',
+                        apiKeyHash: 'h1',
+                        createdAt: '2026-01-01T00:00:00.000Z',
+                        webhook: {
+                            url: 'https://hooks.example/a',
+                            secret: old.seal('whsec_a', { purpose: 'webhook_secret', owner: 'acc_one' }),
+                            createdAt: '2026-01-01T00:00:00.000Z'
+                        }
+                    }
+                ],
+                links: [
+                    {
+                        accountId: 'acc_one',
+                        method: 'oauth',
+                        status: 'linked',
+                        environment: 'production',
+                        orgId: '00D000000000001AAA',
+                        userId: '005000000000001AAA',
+                        username: 'api@one.example',
+                        displayName: 'API',
+                        instanceUrl: 'https://one.my.salesforce.com',
+                        loginUrl: 'https://login.salesforce.com',
+                        linkedAt: '2026-01-01T00:00:00.000Z',
+                        refreshToken: sealV1(oldKey, 'refresh-one')
+                    }
+                ]
             });
             await store.close();
             const lines: string[] = [];
-            const run = (env: Record<string, string>) => runAccountsCommand(['reseal'], { DATA_DIR: dir, ...env }, (line) => lines.push(line));
+            const run = (env: Record<string, string>) =>
+                runAccountsCommand(['reseal'], { DATA_DIR: dir, ...env }, (line) => lines.push(line));
 
             // Without the old key the v1 value cannot be opened: refused, nothing changed.
             assert.equal(await run({ TOKEN_ENCRYPTION_KEY: newKey }), 1);
@@ -120,8 +135,17 @@ test('a stored login URL off the login host rules gets no refresh token and no c
     });
     // Refused by our own check, before any request (a request would fail with a network error, not this code).
     for (const loginUrl of ['https://evil.example', 'http://login.salesforce.com', 'https://login.salesforce.com.evil.example']) {
-        await assert.rejects(gateway.refresh(loginUrl, 'refresh'), (error: unknown) => error instanceof SalesforceError && error.code === 'LOGIN_HOST_NOT_ALLOWED');
-        await assert.rejects(gateway.revoke(loginUrl, 'refresh'), (error: unknown) => error instanceof SalesforceError && error.code === 'LOGIN_HOST_NOT_ALLOWED');
-        await assert.rejects(gateway.exchangeCode(loginUrl, 'code', 'verifier'), (error: unknown) => error instanceof SalesforceError && error.code === 'LOGIN_HOST_NOT_ALLOWED');
+        await assert.rejects(
+            gateway.refresh(loginUrl, 'refresh'),
+            (error: unknown) => error instanceof SalesforceError && error.code === 'LOGIN_HOST_NOT_ALLOWED'
+        );
+        await assert.rejects(
+            gateway.revoke(loginUrl, 'refresh'),
+            (error: unknown) => error instanceof SalesforceError && error.code === 'LOGIN_HOST_NOT_ALLOWED'
+        );
+        await assert.rejects(
+            gateway.exchangeCode(loginUrl, 'code', 'verifier'),
+            (error: unknown) => error instanceof SalesforceError && error.code === 'LOGIN_HOST_NOT_ALLOWED'
+        );
     }
 });

@@ -20,7 +20,8 @@ describe('every /api/v1 request has a budget that fits inside the Apex callout',
         const apex = await apexTimeoutMs();
         const budget = parseConfig({}).API_REQUEST_BUDGET_MS;
         assert.ok(budget + 2000 <= apex, `budget ${budget} ms, Apex ${apex} ms`);
-        for (const bad of [String(apex), '25000', '-1', 'soon']) assert.throws(() => parseConfig({ API_REQUEST_BUDGET_MS: bad }), ConfigError, bad);
+        for (const bad of [String(apex), '25000', '-1', 'soon'])
+            assert.throws(() => parseConfig({ API_REQUEST_BUDGET_MS: bad }), ConfigError, bad);
     });
 });
 
@@ -62,7 +63,15 @@ describe(`Verify with Salesforce slowed past the Apex deadline (${TEST_STORE})`,
     test('a legacy link’s Verify stops at the deadline too, and stays as it was', async () => {
         const account = await c.h.newAccount('Legacy');
         await c.h.services.accounts.importLegacy(
-            [{ accountId: account.id, username: PEOPLE.acmeApi.username, password: PEOPLE.acmeApi.password, securityToken: '', environment: 'production' }],
+            [
+                {
+                    accountId: account.id,
+                    username: PEOPLE.acmeApi.username,
+                    password: PEOPLE.acmeApi.password,
+                    securityToken: '',
+                    environment: 'production'
+                }
+            ],
             c.h.services.cipher,
             c.h.services.hosts
         );

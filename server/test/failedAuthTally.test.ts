@@ -8,7 +8,14 @@ import request from 'supertest';
 import { createApp } from '../app.ts';
 import { parseConfig, requireCompleteConfig } from '../config.ts';
 import { generateEncryptionKey } from '../crypto.ts';
-import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter, MemoryFailedAuthTally, tallyKey, type FailedAuthPolicy, type FailedAuthTally } from '../http/abuse.ts';
+import {
+    DEFAULT_FAILED_AUTH_POLICY,
+    FailedAuthLimiter,
+    MemoryFailedAuthTally,
+    tallyKey,
+    type FailedAuthPolicy,
+    type FailedAuthTally
+} from '../http/abuse.ts';
 import { PgFailedAuthTally, PRUNE_EVERY_MS, type TallyPool } from '../http/failedAuthTally.ts';
 import { createLogger } from '../logger.ts';
 import { buildServices } from '../services.ts';
@@ -52,7 +59,13 @@ const closeDatabase = async () => {
 };
 
 const KINDS: Kind[] = [
-    { name: 'memory', skip: false, setup: async () => undefined, fresh: async () => new MemoryFailedAuthTally(), teardown: async () => undefined },
+    {
+        name: 'memory',
+        skip: false,
+        setup: async () => undefined,
+        fresh: async () => new MemoryFailedAuthTally(),
+        teardown: async () => undefined
+    },
     {
         name: 'postgres',
         skip: PG_SKIP,
@@ -149,7 +162,9 @@ describe('the wrong-key counts in PostgreSQL', { skip: PG_SKIP }, () => {
     });
 
     test('three instances (a pool each) failing from one address at once: the block comes after exactly 20 failures in all, 3 rounds', async () => {
-        const instances = [newPool(), newPool(), newPool()].map((pool) => new FailedAuthLimiter(POLICY, () => START, { tally: new PgFailedAuthTally(pool) }));
+        const instances = [newPool(), newPool(), newPool()].map(
+            (pool) => new FailedAuthLimiter(POLICY, () => START, { tally: new PgFailedAuthTally(pool) })
+        );
         for (let round = 0; round < 3; round++) {
             const address = `203.0.113.${100 + round}`;
             // 20 from each instance, interleaved, all at once.
@@ -180,7 +195,8 @@ describe('the wrong-key counts in PostgreSQL', { skip: PG_SKIP }, () => {
         now += POLICY.windowMs - 1;
         await limiter.fail('192.0.2.3');
         await tally.settled();
-        const rows = async () => (await pool.query<{ address: string }>('SELECT address FROM auth_failures ORDER BY address')).rows.map((r) => r.address);
+        const rows = async () =>
+            (await pool.query<{ address: string }>('SELECT address FROM auth_failures ORDER BY address')).rows.map((r) => r.address);
         assert.deepEqual(await rows(), ['192.0.2.1', '192.0.2.2', '192.0.2.3']);
 
         // Within the minute since that prune, no other runs.
@@ -248,12 +264,17 @@ describe('the wrong-key counts in PostgreSQL', { skip: PG_SKIP }, () => {
                         return store.pool.query(text, values);
                     }) as TallyPool['query']
                 };
-                services.failedAuth = new FailedAuthLimiter(services.failedAuth.policy, () => Date.now(), { tally: new PgFailedAuthTally(recording), logger });
+                services.failedAuth = new FailedAuthLimiter(services.failedAuth.policy, () => Date.now(), {
+                    tally: new PgFailedAuthTally(recording),
+                    logger
+                });
                 return { services, app: createApp(services) };
             });
             const { apiKey } = await instances[0]!.services.accounts.create('Three instances', { platformKey: false });
             const from = (i: number, bearer: string | undefined) => {
-                const req = request(instances[i % 3]!.app).get('/api/v1/link').set('X-Forwarded-For', '203.0.113.77');
+                const req = request(instances[i % 3]!.app)
+                    .get('/api/v1/link')
+                    .set('X-Forwarded-For', '203.0.113.77');
                 return bearer ? req.set('Authorization', `Bearer ${bearer}`) : req;
             };
 
@@ -275,7 +296,11 @@ describe('the wrong-key counts in PostgreSQL', { skip: PG_SKIP }, () => {
             assert.equal(Number(refused.headers['retry-after']), POLICY.blockMs / 1000);
             for (let i = 0; i < 3; i++) await from(i, 'ccl_wrong_again').expect(429);
             for (let i = 0; i < 3; i++) await from(i, apiKey).expect(200);
-            await request(instances[2]!.app).get('/api/v1/link').set('X-Forwarded-For', '198.51.100.77').set('Authorization', 'Bearer typo').expect(401);
+            await request(instances[2]!.app)
+                .get('/api/v1/link')
+                .set('X-Forwarded-For', '198.51.100.77')
+                .set('Authorization', 'Bearer typo')
+                .expect(401);
         } finally {
             await Promise.all(stores.map((store) => store.close()));
         }
@@ -287,20 +312,33 @@ describe('when the tally cannot count', () => {
         const unreachable = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/postgres' });
         const h = await startHarness();
         try {
-            h.services.failedAuth = new FailedAuthLimiter(POLICY, () => h.clock.now().getTime(), { tally: new PgFailedAuthTally(unreachable), logger: h.services.logger });
+            h.services.failedAuth = new FailedAuthLimiter(POLICY, () => h.clock.now().getTime(), {
+                tally: new PgFailedAuthTally(unreachable),
+                logger: h.services.logger
+            });
             const app = createApp(h.services);
             const { key } = await h.newAccount('Database down');
-            const answers = await Promise.all(Array.from({ length: POLICY.blockAfter + 5 }, (_, i) => request(app).get('/api/v1/link').set('Authorization', `Bearer ccl_wrong_${i}`)));
+            const answers = await Promise.all(
+                Array.from({ length: POLICY.blockAfter + 5 }, (_, i) =>
+                    request(app).get('/api/v1/link').set('Authorization', `Bearer ccl_wrong_${i}`)
+                )
+            );
             assert.deepEqual([...new Set(answers.map((r) => r.status))], [401]);
             assert.ok(answers.every((r) => r.body.error.code === 'UNAUTHORIZED'));
             await request(app).get('/api/v1/link').set('Authorization', `Bearer ${key}`).expect(200);
-            const warnings = h.logs().split('\n').filter((line) => line.includes('could not count a failed authentication'));
+            const warnings = h
+                .logs()
+                .split('\n')
+                .filter((line) => line.includes('could not count a failed authentication'));
             assert.equal(warnings.length, 1, 'one warning a minute, not one per failure');
             assert.match(warnings[0]!, /ECONNREFUSED|connect/);
             // A minute later, the next warning says how many went uncounted since.
             h.clock.advance(60_000);
             await request(app).get('/api/v1/link').set('Authorization', 'Bearer ccl_wrong_later').expect(401);
-            const next = h.logs().split('\n').filter((line) => line.includes('could not count a failed authentication'));
+            const next = h
+                .logs()
+                .split('\n')
+                .filter((line) => line.includes('could not count a failed authentication'));
             assert.equal(next.length, 2);
             assert.equal(JSON.parse(next[1]!).uncounted, POLICY.blockAfter + 5);
         } finally {
@@ -317,13 +355,20 @@ describe('when the tally cannot count', () => {
         });
         await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
         // Its own connect timeout (far above the limiter's) only bounds the cleanup.
-        const pool = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${(silent.address() as AddressInfo).port}/postgres`, connectionTimeoutMillis: 5000 });
+        const pool = new pg.Pool({
+            connectionString: `postgres://postgres@127.0.0.1:${(silent.address() as AddressInfo).port}/postgres`,
+            connectionTimeoutMillis: 5000
+        });
         pool.on('error', () => undefined);
         const logs = new PassThrough();
         let logged = '';
         logs.on('data', (chunk: Buffer) => (logged += chunk.toString()));
         try {
-            const limiter = new FailedAuthLimiter(POLICY, Date.now, { tally: new PgFailedAuthTally(pool), logger: createLogger('warn', logs), countTimeoutMs: 300 });
+            const limiter = new FailedAuthLimiter(POLICY, Date.now, {
+                tally: new PgFailedAuthTally(pool),
+                logger: createLogger('warn', logs),
+                countTimeoutMs: 300
+            });
             const started = performance.now();
             const verdicts = await Promise.all(Array.from({ length: 25 }, () => limiter.fail('203.0.113.5')));
             const ms = performance.now() - started;

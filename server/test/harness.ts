@@ -20,7 +20,11 @@ import type { SalesforceGateway } from '../salesforce/gateway.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter, type FailedAuthPolicy } from '../http/abuse.ts';
 
 export const PUBLIC_URL = 'http://ccl.test';
-const UNLIMITED_FAILED_AUTH: FailedAuthPolicy = { ...DEFAULT_FAILED_AUTH_POLICY, freeFailures: Number.MAX_SAFE_INTEGER, blockAfter: Number.MAX_SAFE_INTEGER };
+const UNLIMITED_FAILED_AUTH: FailedAuthPolicy = {
+    ...DEFAULT_FAILED_AUTH_POLICY,
+    freeFailures: Number.MAX_SAFE_INTEGER,
+    blockAfter: Number.MAX_SAFE_INTEGER
+};
 export const CLIENT = { clientId: 'ccl-test-client', clientSecret: 'ccl-test-secret-0123456789' };
 
 export interface Person {
@@ -40,7 +44,10 @@ export const PEOPLE = {
 export const TEST_STORE = process.env.CCL_TEST_STORE === 'postgres' ? 'postgres' : 'lowdb';
 
 /** A store for one test: lowdb in `dataDir`, or a PostgreSQL database of its own, dropped by `drop`. */
-export async function openTestStore(kind: 'lowdb' | 'postgres', dataDir: string): Promise<{ store: Store; database?: TestDatabase; drop(): Promise<void> }> {
+export async function openTestStore(
+    kind: 'lowdb' | 'postgres',
+    dataDir: string
+): Promise<{ store: Store; database?: TestDatabase; drop(): Promise<void> }> {
     if (kind === 'lowdb') return { store: await LowdbStore.open(dataDir), drop: async () => undefined };
     const database = await createTestDatabase();
     return { store: await PgStore.open(database.url), database, drop: () => database.drop() };
@@ -82,7 +89,11 @@ export async function confirmPopup(target: Target, startPath: string): Promise<r
     if (page.status !== 200) throw new Error(`oauth start page: ${page.status} ${page.text.slice(0, 300)}`);
     const token = /name="token" value="([^"]+)"/.exec(page.text)?.[1];
     const cookie = (page.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
-    const answer = await request(target).post(startPath).set('Cookie', cookie).type('form').send({ token: token ?? '' });
+    const answer = await request(target)
+        .post(startPath)
+        .set('Cookie', cookie)
+        .type('form')
+        .send({ token: token ?? '' });
     if (answer.status !== 303) throw new Error(`oauth start confirm: ${answer.status} ${answer.text.slice(0, 300)}`);
     return answer;
 }
@@ -126,10 +137,21 @@ export async function startHarness(
         store?: 'lowdb' | 'postgres';
     } = {}
 ): Promise<Harness> {
-    const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }], ...options.emulator });
+    const emulator = await startEmulator({
+        quiet: true,
+        clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }],
+        ...options.emulator
+    });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-test-'));
     const config = requireCompleteConfig(
-        parseConfig(emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { LOG_LEVEL: 'debug', SF_HTTP_TIMEOUT_MS: '5000', ...options.env, ...options.envFor?.(emulator) }))
+        parseConfig(
+            emulatorEnv(
+                emulator,
+                CLIENT,
+                { PUBLIC_URL, DATA_DIR: dataDir },
+                { LOG_LEVEL: 'debug', SF_HTTP_TIMEOUT_MS: '5000', ...options.env, ...options.envFor?.(emulator) }
+            )
+        )
     );
     const logStream = new PassThrough();
     let logText = '';
@@ -160,7 +182,12 @@ export async function startHarness(
         store,
         reopenStore: () => (opened.database ? PgStore.open(opened.database.url) : LowdbStore.open(dataDir)),
         async storedText() {
-            if (!opened.database) return (await Promise.all(['db.json', 'audit.jsonl', 'ledger.jsonl'].map((name) => readFile(path.join(dataDir, name), 'utf8').catch(() => '')))).join('\n');
+            if (!opened.database)
+                return (
+                    await Promise.all(
+                        ['db.json', 'audit.jsonl', 'ledger.jsonl'].map((name) => readFile(path.join(dataDir, name), 'utf8').catch(() => ''))
+                    )
+                ).join('\n');
             const other = await PgStore.open(opened.database.url);
             try {
                 return JSON.stringify(await other.dump());

@@ -46,7 +46,13 @@ describe('the health sweep', () => {
     const deaths: Array<[string, (h: Harness) => void, RegExp, typeof PEOPLE.acmeApi, Record<string, unknown>?]> = [
         ['a revoked link', (h) => h.emulator.state.revokeUserTokens(PEOPLE.acmeApi.username), /revoked/, PEOPLE.acmeApi],
         ['an inactive user', (h) => h.emulator.state.setUserActive(PEOPLE.acmeApi.username, false), /inactive/, PEOPLE.acmeApi],
-        ['a refreshed sandbox', (h) => h.emulator.state.refreshSandbox('acmeUat'), /sandbox was refreshed/, PEOPLE.uatApi, { environment: 'sandbox' }],
+        [
+            'a refreshed sandbox',
+            (h) => h.emulator.state.refreshSandbox('acmeUat'),
+            /sandbox was refreshed/,
+            PEOPLE.uatApi,
+            { environment: 'sandbox' }
+        ],
         ['an IP restriction', (h) => h.emulator.state.setUserLoginRestriction(PEOPLE.acmeApi.username, 'ip'), /IP address/, PEOPLE.acmeApi],
         ['login hours', (h) => h.emulator.state.setUserLoginRestriction(PEOPLE.acmeApi.username, 'hours'), /login hours/, PEOPLE.acmeApi]
     ];
@@ -59,7 +65,9 @@ describe('the health sweep', () => {
             const status = await statusOf(key);
             assert.equal(status.status, 'needs_relink');
             assert.match(status.link.lastError.message, reason);
-            const audit = ((db: Snapshot) => db.audit.filter((e) => e.accountId === id && e.action === 'status_changed'))(await h.services.store.dump());
+            const audit = ((db: Snapshot) => db.audit.filter((e) => e.accountId === id && e.action === 'status_changed'))(
+                await h.services.store.dump()
+            );
             assert.equal(audit.length, 1);
             assert.equal(audit[0]?.outcome, 'needs_relink');
             await h.api(key).delete('/api/v1/link');
@@ -105,13 +113,18 @@ describe('the health sweep', () => {
     test('the timer’s turn: one sweep per interval among the instances that share the store, counted by the one that swept', async () => {
         const interval = { ...DEFAULT_SWEEP, intervalMs: 60_000 };
         const passes = [0, 0, 0];
-        const sweeps = passes.map((_, i) => new HealthSweep(h.store, h.services.links, h.clock, createLogger('silent'), interval, () => passes[i]!++));
+        const sweeps = passes.map(
+            (_, i) => new HealthSweep(h.store, h.services.links, h.clock, createLogger('silent'), interval, () => passes[i]!++)
+        );
         const first = await Promise.all(sweeps.map((s) => s.tick()));
         assert.equal(first.filter(Boolean).length, 1, 'one instance swept');
         assert.equal((await Promise.all(sweeps.map((s) => s.tick()))).filter(Boolean).length, 0, 'none again within the interval');
         h.clock.advance(60_000);
         assert.equal((await Promise.all(sweeps.map((s) => s.tick()))).filter(Boolean).length, 1, 'one in the next interval');
-        assert.equal(passes.reduce((a, b) => a + b), 2);
+        assert.equal(
+            passes.reduce((a, b) => a + b),
+            2
+        );
     });
 
     test('a connection reset is an outage too, never a dead link', async () => {
@@ -166,7 +179,10 @@ describe('webhooks and metrics', () => {
         await h.services.health.sweep({ all: true });
         await h.services.webhooks.settle();
 
-        const events = received.map((r) => ({ ...r, json: JSON.parse(r.body) as { type: string; data: { from: string; to: string; reason?: string } } }));
+        const events = received.map((r) => ({
+            ...r,
+            json: JSON.parse(r.body) as { type: string; data: { from: string; to: string; reason?: string } }
+        }));
         assert.deepEqual(events.map((e) => `${e.json.data.from}->${e.json.data.to}`).sort(), ['linked->needs_relink', 'unlinked->linked']);
         for (const event of events) {
             assert.equal(event.json.type, 'link.status_changed');
@@ -236,7 +252,15 @@ describe('the health sweep and legacy links', () => {
     test('logs a legacy link in at most once a day, and a changed password shows as Needs relink before any call', async () => {
         const account = await h.newAccount('Legacy');
         await h.services.accounts.importLegacy(
-            [{ accountId: account.id, username: PEOPLE.acmeApi.username, password: PEOPLE.acmeApi.password, securityToken: '', environment: 'production' }],
+            [
+                {
+                    accountId: account.id,
+                    username: PEOPLE.acmeApi.username,
+                    password: PEOPLE.acmeApi.password,
+                    securityToken: '',
+                    environment: 'production'
+                }
+            ],
             h.services.cipher,
             h.services.hosts
         );

@@ -50,7 +50,11 @@ describe('linking an account through the OAuth popup', () => {
     test('My Domain: the org the admin came from, checked against its org id', async () => {
         const { key } = await h.newAccount('Acme My Domain');
         const orgId = h.emulator.state.org('acme').id;
-        const { callback } = await h.link(key, PEOPLE.acmeApi, { environment: 'production', loginUrl: h.emulator.origins.acme, expectedOrgId: orgId });
+        const { callback } = await h.link(key, PEOPLE.acmeApi, {
+            environment: 'production',
+            loginUrl: h.emulator.origins.acme,
+            expectedOrgId: orgId
+        });
         assert.equal(callback.status, 200, callback.text);
         const status = await h.api(key).get('/api/v1/link').expect(200);
         assert.equal(status.body.link.loginUrl, h.emulator.origins.acme);
@@ -143,7 +147,9 @@ describe('the OAuth state', () => {
         assert.match(forged.text, /STATE_MISMATCH/);
         const missing = await request(h.app).get('/oauth/callback?code=abc').expect(400);
         assert.match(missing.text, /STATE_MISMATCH/);
-        const garbage = await request(h.app).get('/oauth/callback?state=' + 'x'.repeat(5000)).expect(400);
+        const garbage = await request(h.app)
+            .get('/oauth/callback?state=' + 'x'.repeat(5000))
+            .expect(400);
         assert.doesNotMatch(garbage.text, /at .*\.ts/);
     });
 
@@ -162,7 +168,10 @@ describe('the OAuth state', () => {
         const { key } = await h.newAccount('Other cookie');
         const first = await popup(key);
         const second = await popup(key);
-        const res = await request(h.app).get(first.callbackPath).set('Cookie', second.cookie.replace(`ccl_link_${second.sessionId}`, `ccl_link_${first.sessionId}`)).expect(400);
+        const res = await request(h.app)
+            .get(first.callbackPath)
+            .set('Cookie', second.cookie.replace(`ccl_link_${second.sessionId}`, `ccl_link_${first.sessionId}`))
+            .expect(400);
         assert.match(res.text, /STATE_MISMATCH/);
     });
 
@@ -201,7 +210,12 @@ describe('login hosts', () => {
     const cases: Array<[string, string, string, RegExp]> = [
         ['production', 'https://evil.example.com', 'LOGIN_HOST_NOT_ALLOWED', /not a Salesforce login host/],
         ['production', 'https://acme.lightning.force.com', 'LOGIN_HOST_NOT_ALLOWED', /https:\/\/acme\.my\.salesforce\.com/],
-        ['sandbox', 'https://acme--uat.sandbox.lightning.force.com', 'LOGIN_HOST_NOT_ALLOWED', /https:\/\/acme--uat\.sandbox\.my\.salesforce\.com/],
+        [
+            'sandbox',
+            'https://acme--uat.sandbox.lightning.force.com',
+            'LOGIN_HOST_NOT_ALLOWED',
+            /https:\/\/acme--uat\.sandbox\.my\.salesforce\.com/
+        ],
         ['production', 'http://login.salesforce.com', 'LOGIN_HOST_NOT_ALLOWED', /bare https origin/],
         ['production', 'https://login.salesforce.com/services/oauth2/authorize', 'LOGIN_HOST_NOT_ALLOWED', /bare https origin/],
         ['production', 'https://login.salesforce.com.evil.example', 'LOGIN_HOST_NOT_ALLOWED', /not a Salesforce login host/],

@@ -53,7 +53,9 @@ test('six completions for one API user at the same moment never make six links',
             const refused = results.filter((r) => r.callback.status === 409).length;
             assert.ok(ok <= 5, `round ${round}: ${ok} links`);
             assert.equal(ok + refused, 6);
-            const held = ((db: Snapshot) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username).length)(await h.services.store.dump());
+            const held = ((db: Snapshot) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username).length)(
+                await h.services.store.dump()
+            );
             assert.ok(held <= 5, `round ${round}: the store holds ${held} links for one user`);
             await Promise.all(accounts.map((a) => h.api(a.key).delete('/api/v1/link').expect(200)));
         }
@@ -86,13 +88,18 @@ describe('relink, verify and unlink', () => {
         const { key } = await h.newAccount('Changes user');
         await h.link(key, PEOPLE.acmeApi);
         const apiTokens = h.emulator.state.tokensFor(PEOPLE.acmeApi.username);
-        const { callback } = await h.link(key, PEOPLE.acmeAdmin, { environment: 'production', initiatedBy: { userId: '005000000000001AAA', username: 'admin@acme.example' } });
+        const { callback } = await h.link(key, PEOPLE.acmeAdmin, {
+            environment: 'production',
+            initiatedBy: { userId: '005000000000001AAA', username: 'admin@acme.example' }
+        });
         assert.equal(callback.status, 200, callback.text);
         assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), apiTokens - 1);
         const status = await h.api(key).get('/api/v1/link').expect(200);
         assert.equal(status.body.link.username, PEOPLE.acmeAdmin.username);
         assert.deepEqual(status.body.link.linkedBy, { userId: '005000000000001AAA', username: 'admin@acme.example', claimed: true });
-        const audit = ((db: Snapshot) => db.audit.filter((e) => e.accountId === status.body.account.id).map((e) => e.action))(await h.services.store.dump());
+        const audit = ((db: Snapshot) => db.audit.filter((e) => e.accountId === status.body.account.id).map((e) => e.action))(
+            await h.services.store.dump()
+        );
         assert.deepEqual(audit, ['account_created', 'link', 'relink']);
     });
 
@@ -171,7 +178,11 @@ test('legacy links: imported encrypted, shown without secrets, erased by an OAut
         const { id, key } = await h.newAccount('Old customer');
         const secret = 'legacy-password-Zq81';
         const token = 'LEGACYTOKEN0000000000';
-        await h.services.accounts.importLegacy([{ accountId: id, username: 'api@acme.example', password: secret, securityToken: token, environment: 'production' }], h.services.cipher, h.services.hosts);
+        await h.services.accounts.importLegacy(
+            [{ accountId: id, username: 'api@acme.example', password: secret, securityToken: token, environment: 'production' }],
+            h.services.cipher,
+            h.services.hosts
+        );
         const status = await h.api(key).get('/api/v1/link').expect(200);
         assert.equal(status.body.status, 'legacy');
         assert.equal(status.body.link.username, 'api@acme.example');
@@ -181,7 +192,11 @@ test('legacy links: imported encrypted, shown without secrets, erased by an OAut
         assert.equal(file.includes(secret) || file.includes(token), false);
 
         await assert.rejects(
-            h.services.accounts.importLegacy([{ accountId: id, username: 'x@acme.example', password: 'p', securityToken: '', environment: 'production' }], h.services.cipher, h.services.hosts),
+            h.services.accounts.importLegacy(
+                [{ accountId: id, username: 'x@acme.example', password: 'p', securityToken: '', environment: 'production' }],
+                h.services.cipher,
+                h.services.hosts
+            ),
             /already linked/
         );
 
@@ -228,8 +243,20 @@ test('Verify of a legacy link logs in with the stored password; a refused passwo
         const bad = await h.newAccount('Legacy with an old password');
         await h.services.accounts.importLegacy(
             [
-                { accountId: good.id, username: PEOPLE.acmeApi.username, password: PEOPLE.acmeApi.password, securityToken: '', environment: 'production' },
-                { accountId: bad.id, username: PEOPLE.uatApi.username, password: 'changed-since', securityToken: '', environment: 'sandbox' }
+                {
+                    accountId: good.id,
+                    username: PEOPLE.acmeApi.username,
+                    password: PEOPLE.acmeApi.password,
+                    securityToken: '',
+                    environment: 'production'
+                },
+                {
+                    accountId: bad.id,
+                    username: PEOPLE.uatApi.username,
+                    password: 'changed-since',
+                    securityToken: '',
+                    environment: 'sandbox'
+                }
             ],
             h.services.cipher,
             h.services.hosts

@@ -3,10 +3,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
-import { describeLoginHost, isSalesforceOrigin, MY_DOMAIN_FORMATS, resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
+import {
+    describeLoginHost,
+    isSalesforceOrigin,
+    MY_DOMAIN_FORMATS,
+    resolveLoginUrl,
+    type LoginHostPolicy
+} from '../salesforce/loginHosts.ts';
 import { startHarness, type Harness } from './harness.ts';
 
-const policy: LoginHostPolicy = { productionUrl: 'https://login.salesforce.com', sandboxUrl: 'https://test.salesforce.com', allowedOrigins: ['http://127.0.0.1:3103'] };
+const policy: LoginHostPolicy = {
+    productionUrl: 'https://login.salesforce.com',
+    sandboxUrl: 'https://test.salesforce.com',
+    allowedOrigins: ['http://127.0.0.1:3103']
+};
 
 const refused = (environment: 'production' | 'sandbox', url: string, code: string, message: RegExp): void => {
     assert.throws(
@@ -42,24 +52,62 @@ describe('login hosts', () => {
         }
         // Each table row is exercised, and its example is what the row says.
         for (const format of MY_DOMAIN_FORMATS) {
-            assert.ok(hosts.some(([host]) => host.split('.')[1] === (format.partition ?? 'my')), format.kind);
+            assert.ok(
+                hosts.some(([host]) => host.split('.')[1] === (format.partition ?? 'my')),
+                format.kind
+            );
             assert.equal(describeLoginHost(format.example)?.environment, format.environment, format.example);
         }
     });
 
     it('says which environment to pick when the host and the choice disagree', () => {
-        refused('sandbox', 'https://acme.my.salesforce.com', 'VALIDATION_FAILED', /My Domain of a production org.*asked for Sandbox\. Choose Production/);
-        refused('production', 'https://acme--uat.sandbox.my.salesforce.com', 'VALIDATION_FAILED', /My Domain of a sandbox.*asked for Production\. Choose Sandbox/);
-        refused('sandbox', 'https://curious-bear-1a2b3c.trailblaze.my.salesforce.com', 'VALIDATION_FAILED', /a Trailhead Playground, which signs in like login\.salesforce\.com.*Choose Production/);
+        refused(
+            'sandbox',
+            'https://acme.my.salesforce.com',
+            'VALIDATION_FAILED',
+            /My Domain of a production org.*asked for Sandbox\. Choose Production/
+        );
+        refused(
+            'production',
+            'https://acme--uat.sandbox.my.salesforce.com',
+            'VALIDATION_FAILED',
+            /My Domain of a sandbox.*asked for Production\. Choose Sandbox/
+        );
+        refused(
+            'sandbox',
+            'https://curious-bear-1a2b3c.trailblaze.my.salesforce.com',
+            'VALIDATION_FAILED',
+            /a Trailhead Playground, which signs in like login\.salesforce\.com.*Choose Production/
+        );
         refused('production', 'https://x-dev-ed.scratch.my.salesforce.com', 'VALIDATION_FAILED', /a scratch org.*Choose Sandbox/);
-        refused('sandbox', 'https://login.salesforce.com', 'VALIDATION_FAILED', /is the production login host, but the link was asked for Sandbox/);
+        refused(
+            'sandbox',
+            'https://login.salesforce.com',
+            'VALIDATION_FAILED',
+            /is the production login host, but the link was asked for Sandbox/
+        );
         refused('production', 'https://test.salesforce.com', 'VALIDATION_FAILED', /is the sandbox login host.*Choose Sandbox/);
     });
 
     it('refuses what is not a documented Salesforce login host, with a hint for the Lightning address', () => {
-        refused('production', 'https://acme.lightning.force.com', 'LOGIN_HOST_NOT_ALLOWED', /Use its My Domain URL instead: https:\/\/acme\.my\.salesforce\.com$/);
-        refused('production', 'https://bear-1.trailblaze.lightning.force.com', 'LOGIN_HOST_NOT_ALLOWED', /https:\/\/bear-1\.trailblaze\.my\.salesforce\.com$/);
-        refused('sandbox', 'https://acme--uat.sandbox.lightning.force.com', 'LOGIN_HOST_NOT_ALLOWED', /https:\/\/acme--uat\.sandbox\.my\.salesforce\.com$/);
+        refused(
+            'production',
+            'https://acme.lightning.force.com',
+            'LOGIN_HOST_NOT_ALLOWED',
+            /Use its My Domain URL instead: https:\/\/acme\.my\.salesforce\.com$/
+        );
+        refused(
+            'production',
+            'https://bear-1.trailblaze.lightning.force.com',
+            'LOGIN_HOST_NOT_ALLOWED',
+            /https:\/\/bear-1\.trailblaze\.my\.salesforce\.com$/
+        );
+        refused(
+            'sandbox',
+            'https://acme--uat.sandbox.lightning.force.com',
+            'LOGIN_HOST_NOT_ALLOWED',
+            /https:\/\/acme--uat\.sandbox\.my\.salesforce\.com$/
+        );
         for (const url of [
             'https://acme.internal.my.salesforce.com',
             'https://a.b.sandbox.my.salesforce.com',
@@ -83,7 +131,12 @@ describe('login hosts', () => {
     });
 
     it('accepts the instance URLs Salesforce hands back, and the operator’s listed origins', () => {
-        for (const url of ['https://na224.salesforce.com', 'https://cs42.salesforce.com', 'https://usa4-s.salesforce.com', 'https://acme--uat.sandbox.my.salesforce.com']) {
+        for (const url of [
+            'https://na224.salesforce.com',
+            'https://cs42.salesforce.com',
+            'https://usa4-s.salesforce.com',
+            'https://acme--uat.sandbox.my.salesforce.com'
+        ]) {
             assert.ok(isSalesforceOrigin(policy, url), url);
         }
         assert.equal(isSalesforceOrigin(policy, 'http://na224.salesforce.com'), false);
@@ -103,11 +156,20 @@ describe('a link session on every My Domain format', () => {
         it(`${format.kind} (${format.example}) starts a login on its own host, as ${format.environment}`, async () => {
             const { key } = await h.newAccount(format.kind);
             const other = format.environment === 'production' ? 'sandbox' : 'production';
-            const refused = await h.api(key).post('/api/v1/link-sessions', { environment: other, loginUrl: `https://${format.example}` }).expect(400);
+            const refused = await h
+                .api(key)
+                .post('/api/v1/link-sessions', { environment: other, loginUrl: `https://${format.example}` })
+                .expect(400);
             assert.equal(refused.body.error.code, 'VALIDATION_FAILED');
-            assert.match(refused.body.error.message, new RegExp(`Choose ${format.environment === 'production' ? 'Production' : 'Sandbox'}`));
+            assert.match(
+                refused.body.error.message,
+                new RegExp(`Choose ${format.environment === 'production' ? 'Production' : 'Sandbox'}`)
+            );
 
-            const created = await h.api(key).post('/api/v1/link-sessions', { environment: format.environment, loginUrl: `https://${format.example}/` }).expect(201);
+            const created = await h
+                .api(key)
+                .post('/api/v1/link-sessions', { environment: format.environment, loginUrl: `https://${format.example}/` })
+                .expect(201);
             const { redirectTo } = await h.services.links.startAuthorization(created.body.id);
             const authorize = new URL(redirectTo);
             assert.equal(authorize.origin, `https://${format.example}`);

@@ -25,7 +25,10 @@ describe('a refused sixth link names the link it cost', () => {
         const { sessionId, callback } = await h.link(sixth.key, PEOPLE.acmeApi);
         assert.equal(callback.status, 409);
         const lostName = `Holder 1 \\(${accounts[0]!.id}\\)`;
-        assert.match(callback.text, new RegExp(`Account ${lostName} lost its link; relink it, or use another API user for the new account\\.`));
+        assert.match(
+            callback.text,
+            new RegExp(`Account ${lostName} lost its link; relink it, or use another API user for the new account\\.`)
+        );
         const session = await h.api(sixth.key).get(`/api/v1/link-sessions/${sessionId}`).expect(200);
         assert.equal(session.body.error.code, 'API_USER_LIMIT_REACHED');
         assert.match(session.body.error.message, /one of its other accounts lost its link and shows Needs relink/);
@@ -34,7 +37,12 @@ describe('a refused sixth link names the link it cost', () => {
         // The account that lost it: its card and its webhook event name it and say what to do.
         const lost = await h.api(accounts[0]!.key).get('/api/v1/link').expect(200);
         assert.equal(lost.body.status, 'needs_relink');
-        assert.match(lost.body.link.lastError.message, new RegExp(`^Account ${lostName} lost its link: Salesforce revoked it when its API user api@acme\\.example approved another contact-center account`));
+        assert.match(
+            lost.body.link.lastError.message,
+            new RegExp(
+                `^Account ${lostName} lost its link: Salesforce revoked it when its API user api@acme\\.example approved another contact-center account`
+            )
+        );
         assert.match(lost.body.link.lastError.message, /Relink it, or use another API user for the new account\.$/);
         const event = changes.find((c) => c.accountId === accounts[0]!.id);
         assert.equal(event?.to, 'needs_relink');

@@ -49,7 +49,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
                 // A pool's end() resolves before its sockets have closed; terminating a connection that is
                 // still closing makes its client emit an error after the test. Let them go first.
                 for (let i = 0; i < 60; i++) {
-                    const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+                    const { rows } = await client.query<{ n: number }>(
+                        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+                        [name]
+                    );
                     if (rows[0]!.n === 0) break;
                     await new Promise((resolve) => setTimeout(resolve, 50));
                 }

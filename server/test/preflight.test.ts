@@ -20,7 +20,21 @@ describe('permission preflight', () => {
         const status = await h.api(key).get('/api/v1/link').expect(200);
         const checks = checksOf(status.body);
         assert.ok(status.body.permissions.checkedAt);
-        for (const id of ['api_enabled', 'user_active', 'api_only', 'user_license', 'task_create', 'task_update', 'task_fields', 'read_contact', 'read_lead', 'read_account', 'read_case', 'phone_search', 'view_all_users']) {
+        for (const id of [
+            'api_enabled',
+            'user_active',
+            'api_only',
+            'user_license',
+            'task_create',
+            'task_update',
+            'task_fields',
+            'read_contact',
+            'read_lead',
+            'read_account',
+            'read_case',
+            'phone_search',
+            'view_all_users'
+        ]) {
             assert.equal(checks[id]?.ok, true, `${id}: ${checks[id]?.detail}`);
         }
         assert.equal(checks.private_sharing, undefined);
@@ -66,7 +80,9 @@ describe('permission preflight', () => {
     });
 
     test('a Task call field without field-level access is named', async () => {
-        h.emulator.state.updatePermissions('acme', 'Contact_Center_API_User', { fields: { 'Task.CallDisposition': { read: false, edit: false } } });
+        h.emulator.state.updatePermissions('acme', 'Contact_Center_API_User', {
+            fields: { 'Task.CallDisposition': { read: false, edit: false } }
+        });
         const { key } = await h.newAccount('No disposition');
         const { sessionId } = await h.link(key, PEOPLE.acmeApi);
         const session = await h.api(key).get(`/api/v1/link-sessions/${sessionId}`).expect(200);

@@ -86,8 +86,16 @@ describe('windows in PostgreSQL', { skip: PG_SKIP }, () => {
             const apps = stores.map((store) => createApp(buildServices({ config, store, logger: createLogger('silent') })));
             const { apiKey } = await new Accounts(stores[0]!, systemClock).create('Limited', { platformKey: false });
             const answers = [];
-            for (let i = 0; i < 31; i++) answers.push(await request(apps[i % 3]!).delete('/api/v1/link').set('Authorization', `Bearer ${apiKey}`));
-            assert.deepEqual(answers.slice(0, 30).map((a) => a.status), Array(30).fill(200));
+            for (let i = 0; i < 31; i++)
+                answers.push(
+                    await request(apps[i % 3]!)
+                        .delete('/api/v1/link')
+                        .set('Authorization', `Bearer ${apiKey}`)
+                );
+            assert.deepEqual(
+                answers.slice(0, 30).map((a) => a.status),
+                Array(30).fill(200)
+            );
             assert.equal(answers[30]!.status, 429);
             assert.equal(answers[30]!.body.error.code, 'RATE_LIMITED');
             assert.ok(Number(answers[30]!.headers['retry-after']) > 0);

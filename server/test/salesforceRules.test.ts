@@ -16,7 +16,8 @@ describe("Salesforce's rules in the link flow", () => {
     afterEach(() => h.emulator.state.reset());
     after(() => h.close());
 
-    const newSession = async (key: string): Promise<string> => (await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201)).body.id as string;
+    const newSession = async (key: string): Promise<string> =>
+        (await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201)).body.id as string;
     /** What /oauth/start answers for the popup: the authorize URL and the cookie it sets. */
     const start = async (sessionId: string) => {
         const { redirectTo, cookie } = await h.services.links.startAuthorization(sessionId);
@@ -42,7 +43,9 @@ describe("Salesforce's rules in the link flow", () => {
             assert.match(session.body.error.message, /Manage Connected Apps → Contact Center Link → Edit Policies → Permitted Users/);
             assert.equal((await h.api(key).get('/api/v1/link').expect(200)).body.status, 'unlinked');
             assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 0);
-            const audit = ((db: Snapshot) => db.audit.filter((a) => a.accountId === id && a.action === 'link_failed'))(await h.services.store.dump());
+            const audit = ((db: Snapshot) => db.audit.filter((a) => a.accountId === id && a.action === 'link_failed'))(
+                await h.services.store.dump()
+            );
             assert.equal(audit.at(-1)?.outcome, 'APP_NOT_INSTALLED');
         });
 
@@ -62,7 +65,9 @@ describe("Salesforce's rules in the link flow", () => {
             const sessionId = await newSession(key);
             const attempt = await start(sessionId);
             const state = new URL(attempt.redirectTo).searchParams.get('state')!;
-            const res = await request(h.app).get(`/oauth/callback?state=${state}&error=invalid_client&error_description=client%20blocked`).set('Cookie', attempt.cookie);
+            const res = await request(h.app)
+                .get(`/oauth/callback?state=${state}&error=invalid_client&error_description=client%20blocked`)
+                .set('Cookie', attempt.cookie);
             assert.equal(res.status, 400);
             const session = await h.api(key).get(`/api/v1/link-sessions/${sessionId}`).expect(200);
             assert.equal(session.body.error.code, 'TOKEN_EXCHANGE_FAILED');

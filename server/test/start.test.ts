@@ -10,7 +10,12 @@ import { generateEncryptionKey } from '../crypto.ts';
 import { startDemo } from '../demo.ts';
 import { createLogger } from '../logger.ts';
 
-const COMPLETE = { SF_CLIENT_ID: 'id', SF_CLIENT_SECRET: 'secret', TOKEN_ENCRYPTION_KEY: generateEncryptionKey(), PUBLIC_URL: 'https://ccl.example.com' };
+const COMPLETE = {
+    SF_CLIENT_ID: 'id',
+    SF_CLIENT_SECRET: 'secret',
+    TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
+    PUBLIC_URL: 'https://ccl.example.com'
+};
 
 describe('npm start', () => {
     test('runs the demo only when no production setting is present', () => {
@@ -21,18 +26,24 @@ describe('npm start', () => {
 
     test('refuses a half-configured deployment and names what is missing', () => {
         const cases: Array<[Record<string, string>, RegExp[]]> = [
-            [{ PUBLIC_URL: 'https://ccl.example.com' }, [/an https PUBLIC_URL is set/, /SF_CLIENT_ID: required/, /SF_CLIENT_SECRET: required/, /TOKEN_ENCRYPTION_KEY: required/]],
+            [
+                { PUBLIC_URL: 'https://ccl.example.com' },
+                [/an https PUBLIC_URL is set/, /SF_CLIENT_ID: required/, /SF_CLIENT_SECRET: required/, /TOKEN_ENCRYPTION_KEY: required/]
+            ],
             [{ TOKEN_ENCRYPTION_KEY: COMPLETE.TOKEN_ENCRYPTION_KEY }, [/SF_CLIENT_ID: required/, /PUBLIC_URL: required/]],
             [{ DATA_DIR: '/var/lib/ccl' }, [/DATA_DIR is set/, /SF_CLIENT_ID: required/]],
             [{ SF_CLIENT_ID: 'id' }, [/SF_CLIENT_SECRET: required/, /TOKEN_ENCRYPTION_KEY: required/, /PUBLIC_URL: required/]],
             [{ ...COMPLETE, TOKEN_ENCRYPTION_KEY: '' }, [/TOKEN_ENCRYPTION_KEY: required/]]
         ];
         for (const [env, messages] of cases) {
-            assert.throws(() => startMode(env), (error: Error) => {
-                assert.ok(error instanceof ConfigError);
-                for (const message of messages) assert.match(error.message, message);
-                return true;
-            });
+            assert.throws(
+                () => startMode(env),
+                (error: Error) => {
+                    assert.ok(error instanceof ConfigError);
+                    for (const message of messages) assert.match(error.message, message);
+                    return true;
+                }
+            );
         }
     });
 
@@ -40,7 +51,11 @@ describe('npm start', () => {
         assert.equal(parseConfig(COMPLETE).DATABASE_POOL_SIZE, 10);
         assert.equal(parseConfig({ ...COMPLETE, DATABASE_POOL_SIZE: '40' }).DATABASE_POOL_SIZE, 40);
         for (const wrong of ['0', '1', '201', '2.5', 'many', '-3']) {
-            assert.throws(() => parseConfig({ ...COMPLETE, DATABASE_POOL_SIZE: wrong }), /DATABASE_POOL_SIZE: must be a whole number from 2 to 200/, wrong);
+            assert.throws(
+                () => parseConfig({ ...COMPLETE, DATABASE_POOL_SIZE: wrong }),
+                /DATABASE_POOL_SIZE: must be a whole number from 2 to 200/,
+                wrong
+            );
         }
     });
 

@@ -31,7 +31,10 @@ test('lowdb: a transaction that throws leaves the data and the files exactly as 
             }),
             /refused/
         );
-        assert.deepEqual((await store.accounts.list()).map((r) => r.account.id), ['a']);
+        assert.deepEqual(
+            (await store.accounts.list()).map((r) => r.account.id),
+            ['a']
+        );
         assert.equal(await readFile(path.join(dir, 'db.json'), 'utf8'), before);
         assert.equal(await readFile(path.join(dir, 'audit.jsonl'), 'utf8').catch(() => ''), auditBefore);
         await store.close();
@@ -91,10 +94,16 @@ test('lowdb: two processes sharing a data directory see and keep each other’s 
         await cli.audit.append({ at: '1', accountId: 'from-cli', action: 'account_created', outcome: 'ok' });
         await server.ledger.settle('k1', '00T', '1');
         const onDisk = JSON.parse(await readFile(path.join(dir, 'db.json'), 'utf8')) as { accounts: Array<{ id: string }> };
-        assert.deepEqual(onDisk.accounts.map((a) => a.id), ['from-cli', 'from-server']);
+        assert.deepEqual(
+            onDisk.accounts.map((a) => a.id),
+            ['from-cli', 'from-server']
+        );
         await cli.accounts.insert(account('later'));
         await new Promise((resolve) => setTimeout(resolve, 100));
-        assert.deepEqual((await server.accounts.list()).map((r) => r.account.id), ['from-cli', 'from-server', 'later']);
+        assert.deepEqual(
+            (await server.accounts.list()).map((r) => r.account.id),
+            ['from-cli', 'from-server', 'later']
+        );
         assert.equal((await server.audit.page('from-cli', { limit: 5 })).entries.length, 1);
         assert.equal((await cli.ledger.get('k1'))?.taskId, '00T');
         await server.close();
@@ -122,7 +131,10 @@ test('lowdb: a data directory from before the split keeps its audit and its ledg
             links: [],
             linkSessions: [],
             audit: [{ at: '2026-01-01T00:00:00.000Z', accountId: 'a', action: 'account_created', outcome: 'ok' }],
-            taskLedger: { startedAt: '2025-12-01T00:00:00.000Z', calls: { 'a|00D000000000001|c1': { state: 'created', taskId: '00T1', at: '2026-01-01T00:00:00.000Z' } } }
+            taskLedger: {
+                startedAt: '2025-12-01T00:00:00.000Z',
+                calls: { 'a|00D000000000001|c1': { state: 'created', taskId: '00T1', at: '2026-01-01T00:00:00.000Z' } }
+            }
         };
         await writeFile(path.join(dir, 'db.json'), JSON.stringify(old));
         const store = await LowdbStore.open(dir);

@@ -19,7 +19,13 @@ warnIfNoPostgres();
 
 const ORG = '00D000000000001AAA';
 const USER = '005000000000001AAA';
-const account = (id: string, extra: Partial<AccountRecord> = {}): AccountRecord => ({ id, name: `Name ${id}`, apiKeyHash: `hash-${id}`, createdAt: `2026-01-01T00:00:00.00${id.length % 10}Z`, ...extra });
+const account = (id: string, extra: Partial<AccountRecord> = {}): AccountRecord => ({
+    id,
+    name: `Name ${id}`,
+    apiKeyHash: `hash-${id}`,
+    createdAt: `2026-01-01T00:00:00.00${id.length % 10}Z`,
+    ...extra
+});
 const link = (accountId: string, extra: Partial<OAuthLinkRecord> = {}): OAuthLinkRecord => ({
     accountId,
     method: 'oauth',
@@ -38,7 +44,12 @@ const link = (accountId: string, extra: Partial<OAuthLinkRecord> = {}): OAuthLin
 /** A link imported from the old method: its sealed password instead of a refresh token. */
 const legacyLink = (accountId: string): LegacyLinkRecord => {
     const { refreshToken: _oauthOnly, ...fields } = link(accountId);
-    return { ...fields, method: 'legacy', status: 'legacy', legacyCredentials: { v: 1, iv: 'iv', tag: 'tag', data: `password-${accountId}` } };
+    return {
+        ...fields,
+        method: 'legacy',
+        status: 'legacy',
+        legacyCredentials: { v: 1, iv: 'iv', tag: 'tag', data: `password-${accountId}` }
+    };
 };
 const session = (id: string, extra: Partial<LinkSessionRecord> = {}): LinkSessionRecord => ({
     id,
@@ -50,7 +61,13 @@ const session = (id: string, extra: Partial<LinkSessionRecord> = {}): LinkSessio
     expiresAt: '2026-01-01T00:10:00.000Z',
     ...extra
 });
-const entry = (accountId: string, at: string, extra: Partial<AuditEntry> = {}): AuditEntry => ({ at, accountId, action: 'verify', outcome: 'ok', ...extra });
+const entry = (accountId: string, at: string, extra: Partial<AuditEntry> = {}): AuditEntry => ({
+    at,
+    accountId,
+    action: 'verify',
+    outcome: 'ok',
+    ...extra
+});
 const event = (id: string, accountId: string, createdAt: string, extra: Partial<OutboxEvent> = {}): OutboxEvent => ({
     id,
     accountId,
@@ -87,19 +104,37 @@ for (const kind of ['lowdb', 'postgres'] as const) {
 
         test('accounts: insert, get, by key hash, names, patch (null clears), list with the link', async () => {
             await store.accounts.insert(account('a1'));
-            await store.accounts.insert(account('a2', { webhook: { url: 'https://hooks.example/x', secret: { v: 1, iv: 'i', tag: 't', data: 'd' }, createdAt: '2026-01-01T00:00:00.000Z' } }));
+            await store.accounts.insert(
+                account('a2', {
+                    webhook: {
+                        url: 'https://hooks.example/x',
+                        secret: { v: 1, iv: 'i', tag: 't', data: 'd' },
+                        createdAt: '2026-01-01T00:00:00.000Z'
+                    }
+                })
+            );
             assert.deepEqual(await store.accounts.get('a1'), account('a1'));
             assert.equal((await store.accounts.byKeyHash('hash-a2'))?.id, 'a2');
             await store.accounts.insert(account('a9', { platformKeyHash: 'platform-hash-a9' }));
             assert.equal((await store.accounts.byKeyHash('platform-hash-a9'))?.id, 'a9', 'the platform key finds its account too');
             assert.equal(await store.accounts.byKeyHash('hash-nobody'), undefined);
-            assert.deepEqual(await store.accounts.names(['a1', 'a2', 'missing']), new Map([['a1', 'Name a1'], ['a2', 'Name a2']]));
+            assert.deepEqual(
+                await store.accounts.names(['a1', 'a2', 'missing']),
+                new Map([
+                    ['a1', 'Name a1'],
+                    ['a2', 'Name a2']
+                ])
+            );
             assert.equal(await store.accounts.patch('a2', { webhook: null, keyRotatedAt: '2026-02-01T00:00:00.000Z' }), true);
             assert.deepEqual(await store.accounts.get('a2'), { ...account('a2'), keyRotatedAt: '2026-02-01T00:00:00.000Z' });
             assert.equal(await store.accounts.patch('missing', { name: 'x' }), false);
             await store.links.put(link('a1'));
             const list = await store.accounts.list();
-            assert.deepEqual(list.map((r) => [r.account.id, r.link?.status]).sort(), [['a1', 'linked'], ['a2', undefined], ['a9', undefined]]);
+            assert.deepEqual(list.map((r) => [r.account.id, r.link?.status]).sort(), [
+                ['a1', 'linked'],
+                ['a2', undefined],
+                ['a9', undefined]
+            ]);
             // A key hash is unique.
             await assert.rejects(store.accounts.insert(account('a3', { apiKeyHash: 'hash-a1' })));
             // Reads are copies.
@@ -111,7 +146,9 @@ for (const kind of ['lowdb', 'postgres'] as const) {
         test('links: put returns the one replaced, API user lookups on 15 characters, due for check, counts, delete', async () => {
             const first = await store.links.put(link('l1', { lastVerifiedAt: '2026-01-02T00:00:00.000Z' }));
             assert.equal(first, undefined);
-            const replaced = await store.links.put(link('l1', { username: 'new@acme.example', lastVerifiedAt: '2026-01-02T00:00:00.000Z' }));
+            const replaced = await store.links.put(
+                link('l1', { username: 'new@acme.example', lastVerifiedAt: '2026-01-02T00:00:00.000Z' })
+            );
             assert.equal(replaced?.username, 'api@acme.example');
             await store.links.put(link('l2', { orgId: ORG.slice(0, 15), lastVerifiedAt: '2026-01-03T00:00:00.000Z' }));
             await store.links.put(legacyLink('l3'));
@@ -119,7 +156,11 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await store.links.put(link('l5', { status: 'needs_relink' }));
             const holders = (await store.links.ofApiUser(ORG, USER.slice(0, 15), { except: 'l2' })).map((l) => l.accountId).sort();
             assert.deepEqual(holders, ['a1', 'l1', 'l5']);
-            assert.deepEqual((await store.links.dueForCheck('2026-01-02T12:00:00.000Z')).sort(), ['a1', 'l1', 'l3', 'l4'], 'legacy links are checked too');
+            assert.deepEqual(
+                (await store.links.dueForCheck('2026-01-02T12:00:00.000Z')).sort(),
+                ['a1', 'l1', 'l3', 'l4'],
+                'legacy links are checked too'
+            );
             assert.deepEqual((await store.links.dueForCheck()).sort(), ['a1', 'l1', 'l2', 'l3', 'l4']);
             assert.deepEqual(await store.links.countByStatus(), { linked: 4, legacy: 1, needs_relink: 1 });
             assert.equal(await store.links.patch('l5', { status: 'linked', lastError: null }), true);
@@ -130,14 +171,27 @@ for (const kind of ['lowdb', 'postgres'] as const) {
         });
 
         test('sessions: insert, by state hash (unique), pending count, patch, purge', async () => {
-            await store.sessions.insert(session('s1', { attempt: { stateHash: 'state-1', cookieHash: 'c', codeVerifier: { v: 1, iv: 'i', tag: 't', data: 'd' }, startedAt: '2026-01-01T00:00:00.000Z' } }));
+            await store.sessions.insert(
+                session('s1', {
+                    attempt: {
+                        stateHash: 'state-1',
+                        cookieHash: 'c',
+                        codeVerifier: { v: 1, iv: 'i', tag: 't', data: 'd' },
+                        startedAt: '2026-01-01T00:00:00.000Z'
+                    }
+                })
+            );
             await store.sessions.insert(session('s2'));
             await store.sessions.insert(session('s3', { state: 'linked' }));
             await store.sessions.insert(session('s4', { expiresAt: '2025-12-01T00:00:00.000Z' }));
             assert.equal((await store.sessions.byStateHash('state-1'))?.id, 's1');
             assert.equal(await store.sessions.byStateHash('state-x'), undefined);
             assert.equal(await store.sessions.countPending('a1', '2026-01-01T00:05:00.000Z'), 2);
-            await assert.rejects(store.sessions.patch('s2', { attempt: { stateHash: 'state-1', cookieHash: 'c', codeVerifier: { v: 1, iv: 'i', tag: 't', data: 'd' }, startedAt: '' } }));
+            await assert.rejects(
+                store.sessions.patch('s2', {
+                    attempt: { stateHash: 'state-1', cookieHash: 'c', codeVerifier: { v: 1, iv: 'i', tag: 't', data: 'd' }, startedAt: '' }
+                })
+            );
             assert.equal(await store.sessions.patch('s1', { attempt: null, state: 'failed', error: { code: 'X', message: 'y' } }), true);
             assert.equal(await store.sessions.byStateHash('state-1'), undefined);
             assert.deepEqual((await store.sessions.get('s1'))?.error, { code: 'X', message: 'y' });
@@ -147,15 +201,27 @@ for (const kind of ['lowdb', 'postgres'] as const) {
 
         test('audit: newest first in pages, repeats skipped when asked, first link into an org, pruned by age and count', async () => {
             for (let i = 0; i < 7; i++) await store.audit.append(entry('au', `2026-01-0${i + 1}T00:00:00.000Z`, { outcome: `o${i}` }));
-            assert.equal(await store.audit.append(entry('au', '2026-01-08T00:00:00.000Z', { outcome: 'o6' }), { unlessRepeat: true }), false);
+            assert.equal(
+                await store.audit.append(entry('au', '2026-01-08T00:00:00.000Z', { outcome: 'o6' }), { unlessRepeat: true }),
+                false
+            );
             assert.equal(await store.audit.append(entry('au', '2026-01-08T00:00:00.000Z', { outcome: 'o6' })), true);
             const first = await store.audit.page('au', { limit: 3 });
-            assert.deepEqual(first.entries.map((e) => e.at), ['2026-01-08T00:00:00.000Z', '2026-01-07T00:00:00.000Z', '2026-01-06T00:00:00.000Z']);
+            assert.deepEqual(
+                first.entries.map((e) => e.at),
+                ['2026-01-08T00:00:00.000Z', '2026-01-07T00:00:00.000Z', '2026-01-06T00:00:00.000Z']
+            );
             assert.ok(first.nextCursor);
             const second = await store.audit.page('au', { limit: 3, cursor: first.nextCursor });
-            assert.deepEqual(second.entries.map((e) => e.outcome), ['o4', 'o3', 'o2']);
+            assert.deepEqual(
+                second.entries.map((e) => e.outcome),
+                ['o4', 'o3', 'o2']
+            );
             const last = await store.audit.page('au', { limit: 3, cursor: second.nextCursor });
-            assert.deepEqual(last.entries.map((e) => e.outcome), ['o1', 'o0']);
+            assert.deepEqual(
+                last.entries.map((e) => e.outcome),
+                ['o1', 'o0']
+            );
             assert.equal(last.nextCursor, undefined);
 
             await store.audit.append(entry('fl', '2026-01-01T00:00:00.000Z', { action: 'link', orgId: '00D000000000009AAA' }));
@@ -167,14 +233,24 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             // Older than 2026-01-03 goes; of what is left, 'au' keeps its newest 2.
             const dropped = await store.audit.prune('2026-01-03T00:00:00.000Z', 2);
             assert.equal(dropped, 2 + 4 + 2);
-            assert.deepEqual((await store.audit.page('au', { limit: 10 })).entries.map((e) => e.outcome), ['o6', 'o6']);
-            assert.deepEqual((await store.audit.page('fl', { limit: 10 })).entries.map((e) => e.at), ['2026-01-03T00:00:00.000Z']);
+            assert.deepEqual(
+                (await store.audit.page('au', { limit: 10 })).entries.map((e) => e.outcome),
+                ['o6', 'o6']
+            );
+            assert.deepEqual(
+                (await store.audit.page('fl', { limit: 10 })).entries.map((e) => e.at),
+                ['2026-01-03T00:00:00.000Z']
+            );
         });
 
         test('ledger: a key is claimed once, settled, released, pruned', async () => {
             assert.match(await store.ledger.startedAt(), /^\d{4}-\d\d-\d\dT/);
             assert.equal(await store.ledger.claim('k1', { at: '2026-01-01T00:00:00.000Z', by: 'p1' }), undefined);
-            assert.deepEqual(await store.ledger.claim('k1', { at: '2026-01-01T00:00:01.000Z', by: 'p2' }), { state: 'pending', at: '2026-01-01T00:00:00.000Z', by: 'p1' });
+            assert.deepEqual(await store.ledger.claim('k1', { at: '2026-01-01T00:00:01.000Z', by: 'p2' }), {
+                state: 'pending',
+                at: '2026-01-01T00:00:00.000Z',
+                by: 'p1'
+            });
             await store.ledger.settle('k1', '00T1', '2026-01-01T00:00:02.000Z');
             assert.deepEqual(await store.ledger.get('k1'), { state: 'created', taskId: '00T1', at: '2026-01-01T00:00:02.000Z' });
             await store.ledger.release('k1');
@@ -183,7 +259,9 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await store.ledger.release('k2');
             assert.equal(await store.ledger.get('k2'), undefined);
             // Concurrent claims of one key: exactly one owner.
-            const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => store.ledger.claim('k3', { at: '2026-01-02T00:00:00.000Z', by: `p${i}` })));
+            const claims = await Promise.all(
+                Array.from({ length: 20 }, (_, i) => store.ledger.claim('k3', { at: '2026-01-02T00:00:00.000Z', by: `p${i}` }))
+            );
             assert.equal(claims.filter((c) => c === undefined).length, 1);
             assert.equal(await store.ledger.prune('2026-01-02T00:00:00.000Z'), 1);
             assert.equal(await store.ledger.get('k1'), undefined);
@@ -194,7 +272,11 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             const at = '2026-01-05T00:00:00.000Z';
             assert.equal(await store.ledger.claim('r1', { at, by: 'p1' }), undefined);
             assert.equal(await store.ledger.reclaim('r1', { at, by: 'p2' }, { at, by: 'p3' }), false, 'not as read: another claimant');
-            assert.equal(await store.ledger.reclaim('r1', { at: '2026-01-05T00:00:09.000Z', by: 'p1' }, { at, by: 'p3' }), false, 'not as read: another time');
+            assert.equal(
+                await store.ledger.reclaim('r1', { at: '2026-01-05T00:00:09.000Z', by: 'p1' }, { at, by: 'p3' }),
+                false,
+                'not as read: another time'
+            );
             // Abandoned by its owner (the create's outcome is unknown): no claimant, still pending.
             assert.equal(await store.ledger.reclaim('r1', { at, by: 'p1' }, { at }), true);
             assert.deepEqual(await store.ledger.get('r1'), { state: 'pending', at });
@@ -204,7 +286,11 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.equal(takes.filter(Boolean).length, 1);
             assert.equal((await store.ledger.get('r1'))?.at, later);
             await store.ledger.settle('r1', '00T9', later);
-            assert.equal(await store.ledger.reclaim('r1', { at: later }, { at: later, by: 'p7' }), false, 'a created entry is never reclaimed');
+            assert.equal(
+                await store.ledger.reclaim('r1', { at: later }, { at: later, by: 'p7' }),
+                false,
+                'a created entry is never reclaimed'
+            );
             assert.equal(await store.ledger.reclaim('absent', { at }, { at, by: 'p1' }), false);
         });
 
@@ -216,23 +302,59 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             const now = '2026-02-01T00:00:10.000Z';
             const until = '2026-02-01T00:00:40.000Z';
             const first = await store.outbox.claimDue({ now, by: 'i1', until, limit: 1 });
-            assert.deepEqual(first.map((e) => [e.id, e.claim]), [['e1', { by: 'i1', until }]]);
+            assert.deepEqual(
+                first.map((e) => [e.id, e.claim]),
+                [['e1', { by: 'i1', until }]]
+            );
             // Claims from two instances at once: each due event goes to one of them; e3 is not due.
-            const [a, b] = await Promise.all([store.outbox.claimDue({ now, by: 'i2', until, limit: 10 }), store.outbox.claimDue({ now, by: 'i3', until, limit: 10 })]);
-            assert.deepEqual([...a, ...b].map((e) => e.id), ['e2']);
+            const [a, b] = await Promise.all([
+                store.outbox.claimDue({ now, by: 'i2', until, limit: 10 }),
+                store.outbox.claimDue({ now, by: 'i3', until, limit: 10 })
+            ]);
+            assert.deepEqual(
+                [...a, ...b].map((e) => e.id),
+                ['e2']
+            );
             const e2holder = a.length ? 'i2' : 'i3';
             // Only the holder records.
             assert.equal(await store.outbox.record('e1', 'i2', { state: 'delivered' }), false);
-            assert.equal(await store.outbox.record('e1', 'i1', { state: 'delivered', attempts: 1, deliveredAt: now, lastAttempt: { at: now, status: 204 }, claim: null }), true);
+            assert.equal(
+                await store.outbox.record('e1', 'i1', {
+                    state: 'delivered',
+                    attempts: 1,
+                    deliveredAt: now,
+                    lastAttempt: { at: now, status: 204 },
+                    claim: null
+                }),
+                true
+            );
             assert.equal(await store.outbox.record('e1', 'i1', { attempts: 2 }), false, 'the claim was given back');
             // A lapsed claim is taken over.
             const lapsed = '2026-02-01T00:00:41.000Z';
             const taken = await store.outbox.claimDue({ now: lapsed, by: 'i4', until: '2026-02-01T00:01:10.000Z', limit: 10 });
-            assert.deepEqual(taken.map((e) => e.id), ['e2']);
+            assert.deepEqual(
+                taken.map((e) => e.id),
+                ['e2']
+            );
             assert.equal(await store.outbox.record('e2', e2holder, { attempts: 1 }), false, 'the old holder lost it');
-            assert.equal(await store.outbox.record('e2', 'i4', { state: 'failed', attempts: 6, lastAttempt: { at: lapsed, error: 'refused' }, claim: null }), true);
+            assert.equal(
+                await store.outbox.record('e2', 'i4', {
+                    state: 'failed',
+                    attempts: 6,
+                    lastAttempt: { at: lapsed, error: 'refused' },
+                    claim: null
+                }),
+                true
+            );
             const recent = await store.outbox.recent('ob', 10);
-            assert.deepEqual(recent.map((e) => [e.id, e.state]), [['e3', 'pending'], ['e2', 'failed'], ['e1', 'delivered']]);
+            assert.deepEqual(
+                recent.map((e) => [e.id, e.state]),
+                [
+                    ['e3', 'pending'],
+                    ['e2', 'failed'],
+                    ['e1', 'delivered']
+                ]
+            );
             assert.equal(recent[2]!.claim, undefined);
             assert.deepEqual(recent[2]!.lastAttempt, { at: now, status: 204 });
             assert.deepEqual(await store.outbox.recent('nobody', 10), []);
@@ -240,7 +362,10 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await store.outbox.add(event('e4', 'ob', '2026-03-01T00:00:00.000Z', { state: 'delivered' }));
             await store.outbox.add(event('e5', 'ob', '2026-03-01T00:00:01.000Z', { state: 'delivered' }));
             assert.equal(await store.outbox.prune('2026-02-01T00:00:01.500Z', 2), 2);
-            assert.deepEqual((await store.outbox.recent('ob', 10)).map((e) => e.id), ['e5', 'e4', 'e3']);
+            assert.deepEqual(
+                (await store.outbox.recent('ob', 10)).map((e) => e.id),
+                ['e5', 'e4', 'e3']
+            );
         });
 
         test('leases: one holder per key until it lapses or is released', async () => {
@@ -250,11 +375,19 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.equal(wins.filter(Boolean).length, 1);
             const holder = ['h1', 'h2', 'h3'][wins.indexOf(true)]!;
             const other = holder === 'h1' ? 'h2' : 'h1';
-            assert.equal(await store.leases.acquire('refresh:acc', holder, { now, until: '2026-02-02T00:01:00.000Z' }), true, 'the holder extends it');
+            assert.equal(
+                await store.leases.acquire('refresh:acc', holder, { now, until: '2026-02-02T00:01:00.000Z' }),
+                true,
+                'the holder extends it'
+            );
             assert.equal(await store.leases.acquire('refresh:acc', other, { now: '2026-02-02T00:00:59.000Z', until }), false);
             await store.leases.release('refresh:acc', other);
             assert.equal(await store.leases.acquire('refresh:acc', other, { now, until }), false, 'only the holder releases');
-            assert.equal(await store.leases.acquire('refresh:acc', other, { now: '2026-02-02T00:01:01.000Z', until: '2026-02-02T00:02:00.000Z' }), true, 'lapsed');
+            assert.equal(
+                await store.leases.acquire('refresh:acc', other, { now: '2026-02-02T00:01:01.000Z', until: '2026-02-02T00:02:00.000Z' }),
+                true,
+                'lapsed'
+            );
             await store.leases.release('refresh:acc', other);
             assert.equal(await store.leases.acquire('refresh:acc', holder, { now, until }), true, 'released');
             assert.equal(await store.leases.acquire('sweep', other, { now, until }), true, 'keys are independent');
@@ -326,7 +459,9 @@ for (const kind of ['lowdb', 'postgres'] as const) {
                 await other.links.put(link(made.account.id));
                 assert.equal((await store.links.get(made.account.id))?.status, 'linked');
                 // A failed write leaves no trace, here or there.
-                await assert.rejects(other.transaction(async (tx) => (await tx.accounts.insert(account('ghost')), Promise.reject(new Error('refused')))));
+                await assert.rejects(
+                    other.transaction(async (tx) => (await tx.accounts.insert(account('ghost')), Promise.reject(new Error('refused'))))
+                );
                 assert.equal(await store.accounts.get('ghost'), undefined);
             } finally {
                 await other.close();
@@ -340,9 +475,18 @@ for (const kind of ['lowdb', 'postgres'] as const) {
                 await other.store.seed(before);
                 const copy = await other.store.dump();
                 const byKey = <T>(rows: T[], key: (row: T) => string) => [...rows].sort((a, b) => key(a).localeCompare(key(b)));
-                assert.deepEqual(byKey(copy.accounts, (a) => a.id), byKey(before.accounts, (a) => a.id));
-                assert.deepEqual(byKey(copy.links, (l) => l.accountId), byKey(before.links, (l) => l.accountId));
-                assert.deepEqual(byKey(copy.linkSessions, (s) => s.id), byKey(before.linkSessions, (s) => s.id));
+                assert.deepEqual(
+                    byKey(copy.accounts, (a) => a.id),
+                    byKey(before.accounts, (a) => a.id)
+                );
+                assert.deepEqual(
+                    byKey(copy.links, (l) => l.accountId),
+                    byKey(before.links, (l) => l.accountId)
+                );
+                assert.deepEqual(
+                    byKey(copy.linkSessions, (s) => s.id),
+                    byKey(before.linkSessions, (s) => s.id)
+                );
                 assert.deepEqual(copy.audit, before.audit);
                 assert.deepEqual(copy.taskLedger, before.taskLedger);
                 assert.ok(before.outbox?.length, 'the outbox tests above left events');

@@ -32,7 +32,11 @@ describe('the token response is trusted only when signed and pointing at Salesfo
             redirectUri: 'https://ccl.example.com/oauth/callback',
             apiVersion: '62.0',
             timeoutMs: 5000,
-            hosts: { productionUrl: 'https://login.salesforce.com', sandboxUrl: 'https://test.salesforce.com', allowedOrigins: [tokenOrigin] }
+            hosts: {
+                productionUrl: 'https://login.salesforce.com',
+                sandboxUrl: 'https://test.salesforce.com',
+                allowedOrigins: [tokenOrigin]
+            }
         });
     const respond = (fields: { instance_url: string; id: string; signature?: string }) => {
         const issuedAt = String(Date.now());
@@ -40,13 +44,20 @@ describe('the token response is trusted only when signed and pointing at Salesfo
             access_token: 'access',
             refresh_token: 'refresh',
             issued_at: issuedAt,
-            signature: fields.signature ?? createHmac('sha256', SECRET).update(fields.id + issuedAt).digest('base64'),
+            signature:
+                fields.signature ??
+                createHmac('sha256', SECRET)
+                    .update(fields.id + issuedAt)
+                    .digest('base64'),
             token_type: 'Bearer',
             ...fields
         };
     };
     const refused = async (code: string) => {
-        await assert.rejects(gateway().exchangeCode(tokenOrigin, 'code', 'verifier'), (error: unknown) => error instanceof SalesforceError && error.code === code);
+        await assert.rejects(
+            gateway().exchangeCode(tokenOrigin, 'code', 'verifier'),
+            (error: unknown) => error instanceof SalesforceError && error.code === code
+        );
     };
 
     test('a My Domain instance and identity URL are accepted', async () => {
@@ -57,18 +68,33 @@ describe('the token response is trusted only when signed and pointing at Salesfo
     });
 
     test('a bad signature is refused', async () => {
-        respond({ instance_url: 'https://acme.my.salesforce.com', id: `https://login.salesforce.com/id/${ORG}/${USER}`, signature: 'bm90IHRoZSBzaWduYXR1cmU=' });
+        respond({
+            instance_url: 'https://acme.my.salesforce.com',
+            id: `https://login.salesforce.com/id/${ORG}/${USER}`,
+            signature: 'bm90IHRoZSBzaWduYXR1cmU='
+        });
         await refused('INVALID_SIGNATURE');
     });
 
-    for (const instance of ['https://evil.example', 'https://acme.my.salesforce.com.evil.example', 'http://acme.my.salesforce.com', 'https://acme.lightning.force.com', 'https://acme.my.salesforce.com:8443', 'https://user@acme.my.salesforce.com']) {
+    for (const instance of [
+        'https://evil.example',
+        'https://acme.my.salesforce.com.evil.example',
+        'http://acme.my.salesforce.com',
+        'https://acme.lightning.force.com',
+        'https://acme.my.salesforce.com:8443',
+        'https://user@acme.my.salesforce.com'
+    ]) {
         test(`an instance_url off Salesforce's hosts is refused: ${instance}`, async () => {
             respond({ instance_url: instance, id: `https://login.salesforce.com/id/${ORG}/${USER}` });
             await refused('UNTRUSTED_HOST');
         });
     }
 
-    for (const identity of [`https://evil.example/id/${ORG}/${USER}`, `https://login.salesforce.com.evil.example/id/${ORG}/${USER}`, `http://login.salesforce.com/id/${ORG}/${USER}`]) {
+    for (const identity of [
+        `https://evil.example/id/${ORG}/${USER}`,
+        `https://login.salesforce.com.evil.example/id/${ORG}/${USER}`,
+        `http://login.salesforce.com/id/${ORG}/${USER}`
+    ]) {
         test(`an identity URL off Salesforce's hosts is refused: ${identity}`, async () => {
             respond({ instance_url: 'https://acme.my.salesforce.com', id: identity });
             await refused('UNTRUSTED_HOST');

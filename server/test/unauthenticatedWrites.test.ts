@@ -66,7 +66,10 @@ describe('/oauth is rate-limited per client address', () => {
 describe('the audit stays bounded', () => {
     let h: Harness;
     before(async () => {
-        h = await startHarness({ accountWriteRate: { limit: 5, windowMs: 60_000, maxKeys: 100 }, env: { AUDIT_RETENTION_DAYS: '30', AUDIT_MAX_PER_ACCOUNT: '10' } });
+        h = await startHarness({
+            accountWriteRate: { limit: 5, windowMs: 60_000, maxKeys: 100 },
+            env: { AUDIT_RETENTION_DAYS: '30', AUDIT_MAX_PER_ACCOUNT: '10' }
+        });
     });
     after(() => h.close());
 
@@ -75,14 +78,18 @@ describe('the audit stays bounded', () => {
     test('setting the same webhook again, or removing none, adds no entry', async () => {
         const { id } = await h.newAccount('Same hook');
         const platform = (await h.services.accounts.rotateKey(id, 'platform')) as string;
-        const hook = () => request(h.app).put('/api/v1/webhook').set('Authorization', `Bearer ${platform}`).send({ url: 'https://93.184.215.14/hook' });
+        const hook = () =>
+            request(h.app).put('/api/v1/webhook').set('Authorization', `Bearer ${platform}`).send({ url: 'https://93.184.215.14/hook' });
         const first = await hook();
         assert.equal(first.status, 200, first.text);
         await hook().expect(200);
         await request(h.app).delete('/api/v1/webhook').set('Authorization', `Bearer ${platform}`).expect(200);
         await request(h.app).delete('/api/v1/webhook').set('Authorization', `Bearer ${platform}`).expect(200);
         const actions = (await entries(id)).map((e) => e.action);
-        assert.deepEqual(actions.filter((a) => a.startsWith('webhook')), ['webhook_removed', 'webhook_set']);
+        assert.deepEqual(
+            actions.filter((a) => a.startsWith('webhook')),
+            ['webhook_removed', 'webhook_set']
+        );
     });
 
     test('writes that leave an audit entry are rate-limited per account, not per address, and call actions are not', async () => {
@@ -102,8 +109,17 @@ describe('the audit stays bounded', () => {
     test('retention by age and by count per account', async () => {
         const { id } = await h.newAccount('Long history');
         const old = new Date(h.clock.now().getTime() - 40 * 86_400_000).toISOString();
-        await h.store.seed({ audit: Array.from({ length: 5 }, (_, i) => ({ at: old, accountId: id, action: 'verify' as const, outcome: `old-${i}` })) });
-        await h.store.seed({ audit: Array.from({ length: 15 }, (_, i) => ({ at: h.clock.now().toISOString(), accountId: id, action: 'verify' as const, outcome: `new-${i}` })) });
+        await h.store.seed({
+            audit: Array.from({ length: 5 }, (_, i) => ({ at: old, accountId: id, action: 'verify' as const, outcome: `old-${i}` }))
+        });
+        await h.store.seed({
+            audit: Array.from({ length: 15 }, (_, i) => ({
+                at: h.clock.now().toISOString(),
+                accountId: id,
+                action: 'verify' as const,
+                outcome: `new-${i}`
+            }))
+        });
         const dropped = await h.services.auditRetention.prune();
         assert.ok(dropped >= 5 + 6, `dropped ${dropped}`);
         const kept = await entries(id);

@@ -39,7 +39,11 @@ for (const kind of ['lowdb', 'postgres'] as const) {
         });
         /** Another instance's delivery loop on the same store (its own claims and memory). */
         const otherInstance = () =>
-            new Webhooks(h.store, h.services.cipher, h.clock, createLogger('silent'), new LinkEvents(), { allowHttp: true, allowPrivateNetworks: true, retryDelayMs: 20 });
+            new Webhooks(h.store, h.services.cipher, h.clock, createLogger('silent'), new LinkEvents(), {
+                allowHttp: true,
+                allowPrivateNetworks: true,
+                retryDelayMs: 20
+            });
 
         before(async () => {
             h = await startHarness({ store: kind });
@@ -65,7 +69,8 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             hold = undefined;
             await h.services.webhooks.settle();
         });
-        const deliveries = async () => (await h.api(key).get('/api/v1/webhook/deliveries').expect(200)).body.deliveries as Array<Record<string, unknown>>;
+        const deliveries = async () =>
+            (await h.api(key).get('/api/v1/webhook/deliveries').expect(200)).body.deliveries as Array<Record<string, unknown>>;
 
         test('a status change writes its event with the change and is delivered once, signed, its id the same the list shows', async () => {
             assert.equal((await h.link(key, PEOPLE.acmeApi)).callback.status, 200);
@@ -111,7 +116,10 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await h.services.webhooks.settle();
             assert.equal(received.length, 3);
             assert.equal(new Set(received.map((r) => (JSON.parse(r.body) as { id: string }).id)).size, 1);
-            assert.deepEqual(received.map((r) => r.headers['x-ccl-delivery-attempt']), ['1', '2', '3']);
+            assert.deepEqual(
+                received.map((r) => r.headers['x-ccl-delivery-attempt']),
+                ['1', '2', '3']
+            );
             const [listed] = await deliveries();
             assert.equal(listed!['state'], 'delivered');
             assert.equal(listed!['attempts'], 3);
@@ -142,7 +150,12 @@ for (const kind of ['lowdb', 'postgres'] as const) {
                 nextAttemptAt: h.clock.now().toISOString()
             });
             const now = h.clock.now();
-            const claimed = await h.store.outbox.claimDue({ now: now.toISOString(), by: 'instance-that-died', until: new Date(now.getTime() + DELIVERY_CLAIM_MS).toISOString(), limit: 10 });
+            const claimed = await h.store.outbox.claimDue({
+                now: now.toISOString(),
+                by: 'instance-that-died',
+                until: new Date(now.getTime() + DELIVERY_CLAIM_MS).toISOString(),
+                limit: 10
+            });
             assert.equal(claimed.length, 1);
             const other = otherInstance();
             assert.equal(await other.poke(), 0, 'claimed: not touched while the claim holds');
@@ -191,7 +204,10 @@ for (const kind of ['lowdb', 'postgres'] as const) {
 
         test('the deliveries list checks its input and its key', async () => {
             for (const query of ['limit=0', 'limit=51', 'limit=abc', 'limit=1.5', 'other=1']) {
-                const res = await request(h.app).get(`/api/v1/webhook/deliveries?${query}`).set('Authorization', `Bearer ${key}`).expect(400);
+                const res = await request(h.app)
+                    .get(`/api/v1/webhook/deliveries?${query}`)
+                    .set('Authorization', `Bearer ${key}`)
+                    .expect(400);
                 assert.equal(res.body.error.code, 'VALIDATION_FAILED', query);
             }
             // Once the account has a platform key of its own, this key is the org's only.

@@ -18,11 +18,6 @@ export async function getAppInstallState() {
             }
         };
     }
-    const state =
-        typeof org.appInstalled === 'boolean'
-            ? org.appInstalled
-                ? 'installed'
-                : 'not_installed'
-            : 'unknown';
+    const state = typeof org.appInstalled === 'boolean' ? (org.appInstalled ? 'installed' : 'not_installed') : 'unknown';
     return { state, appName: 'Contact Center Link' };
 }

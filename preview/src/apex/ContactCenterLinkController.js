@@ -53,11 +53,7 @@ class ClientError extends Error {
 }
 
 function unexpected(status) {
-    return new ClientError(
-        formatLabel(ERROR_UNEXPECTED_RESPONSE, String(status)),
-        CODE_UNEXPECTED_RESPONSE,
-        status
-    );
+    return new ClientError(formatLabel(ERROR_UNEXPECTED_RESPONSE, String(status)), CODE_UNEXPECTED_RESPONSE, status);
 }
 
 /** ContactCenterLinkClient.MalformedBodyException: the body is not the contract's shape. */
@@ -98,9 +94,7 @@ class JsonFields {
 
     child(key) {
         const value = this.fields[key];
-        return value == null
-            ? undefined
-            : new JsonFields(value, `${this.path}.${key}`);
+        return value == null ? undefined : new JsonFields(value, `${this.path}.${key}`);
     }
 
     children(key) {
@@ -111,10 +105,7 @@ class JsonFields {
         if (!Array.isArray(value)) {
             throw new MalformedBody(`${this.path}.${key} is not an array`);
         }
-        return value.map(
-            (item, index) =>
-                new JsonFields(item, `${this.path}.${key}[${index}]`)
-        );
+        return value.map((item, index) => new JsonFields(item, `${this.path}.${key}[${index}]`));
     }
 }
 
@@ -127,9 +118,7 @@ const contract = {
         }
         return withoutEmpty({
             status,
-            account: optional(fields.child('account'), (f) =>
-                withoutEmpty({ id: f.text('id'), name: f.text('name') })
-            ),
+            account: optional(fields.child('account'), (f) => withoutEmpty({ id: f.text('id'), name: f.text('name') })),
             link: optional(fields.child('link'), contract.linkInfo),
             apiUser: optional(fields.child('apiUser'), (f) =>
                 withoutEmpty({
@@ -255,9 +244,7 @@ const contract = {
             )
         });
         if (!delivery.id || !delivery.createdAt || !delivery.state) {
-            throw new MalformedBody(
-                'a delivery without id, createdAt or state'
-            );
+            throw new MalformedBody('a delivery without id, createdAt or state');
         }
         return delivery;
     },
@@ -317,10 +304,7 @@ async function send(method, path, body) {
             credentials: 'omit'
         });
     } catch (error) {
-        throw new ClientError(
-            formatLabel(ERROR_UNREACHABLE, error?.message || 'network error'),
-            CODE_UNREACHABLE
-        );
+        throw new ClientError(formatLabel(ERROR_UNREACHABLE, error?.message || 'network error'), CODE_UNREACHABLE);
     }
     const text = await response.text();
     if (response.status < 200 || response.status > 299) {
@@ -338,9 +322,7 @@ async function send(method, path, body) {
 }
 
 function withoutEmpty(object) {
-    return Object.fromEntries(
-        Object.entries(object).filter(([, value]) => value != null)
-    );
+    return Object.fromEntries(Object.entries(object).filter(([, value]) => value != null));
 }
 
 async function thisOrg() {
@@ -385,19 +367,14 @@ async function asAura(work) {
         if (error && typeof error === 'object' && error.body) {
             throw error;
         }
-        throw auraError(
-            CODE_UNREACHABLE,
-            formatLabel(ERROR_UNREACHABLE, error?.message || String(error))
-        );
+        throw auraError(CODE_UNREACHABLE, formatLabel(ERROR_UNREACHABLE, error?.message || String(error)));
     }
 }
 
 /** getStatus(): the backend's link status body plus thisOrg { orgId, environment, domainUrl }. */
 export async function getStatus() {
     const org = await asAura(requirePermission);
-    return asAura(async () =>
-        withThisOrg(typed(await send('GET', '/link'), contract.linkStatus), org)
-    );
+    return asAura(async () => withThisOrg(typed(await send('GET', '/link'), contract.linkStatus), org));
 }
 
 /**
@@ -434,10 +411,7 @@ export async function getLinkSession(params) {
         throw auraError(CODE_VALIDATION_FAILED, ERROR_INVALID_SESSION_ID);
     }
     return asAura(async () => {
-        const response = await send(
-            'GET',
-            `/link-sessions/${encodeURIComponent(sessionId)}`
-        );
+        const response = await send('GET', `/link-sessions/${encodeURIComponent(sessionId)}`);
         const session = typed(response, contract.linkSession);
         if (!session.state) {
             throw unexpected(response.status);
@@ -453,24 +427,14 @@ export async function getLinkSession(params) {
 export async function verify() {
     const org = await asAura(requirePermission);
     const body = { actor: currentUser(org) };
-    return asAura(async () =>
-        withThisOrg(
-            typed(
-                await send('POST', '/link/verify', body),
-                contract.linkStatus
-            ),
-            org
-        )
-    );
+    return asAura(async () => withThisOrg(typed(await send('POST', '/link/verify', body), contract.linkStatus), org));
 }
 
 /** unlink(): revokes and deletes the link, naming the admin who asked (the audit trail); { status: 'unlinked', revoked }. */
 export async function unlink() {
     const org = await asAura(requirePermission);
     const body = { actor: currentUser(org) };
-    return asAura(async () =>
-        typed(await send('DELETE', '/link', body), contract.unlinkResult)
-    );
+    return asAura(async () => typed(await send('DELETE', '/link', body), contract.unlinkResult));
 }
 
 /** getActivity({ cursor }): the link's history, ten entries a page, newest first: { entries, nextCursor? }. */
@@ -493,19 +457,9 @@ export async function getWebhookDeliveries() {
     await asAura(requirePermission);
     return asAura(async () => {
         try {
-            return typed(
-                await send(
-                    'GET',
-                    `/webhook/deliveries?limit=${WEBHOOK_DELIVERIES_SHOWN}`
-                ),
-                contract.webhookDeliveries
-            );
+            return typed(await send('GET', `/webhook/deliveries?limit=${WEBHOOK_DELIVERIES_SHOWN}`), contract.webhookDeliveries);
         } catch (error) {
-            if (
-                error instanceof ClientError &&
-                error.statusCode === 403 &&
-                error.code === CODE_FORBIDDEN
-            ) {
+            if (error instanceof ClientError && error.statusCode === 403 && error.code === CODE_FORBIDDEN) {
                 return { allowed: false, deliveries: [] };
             }
             throw error;

@@ -91,7 +91,10 @@ export interface Cluster {
     /** supertest against instance i, or the next live one. */
     http(i?: number): ReturnType<typeof request>;
     /** Authorized requests with `key` against instance i, or the next live one. */
-    api(key: string, i?: number): {
+    api(
+        key: string,
+        i?: number
+    ): {
         get(path: string): request.Test;
         post(path: string, body?: object): request.Test;
         put(path: string, body?: object): request.Test;
@@ -120,7 +123,11 @@ export interface Cluster {
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-    const emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }], ...options.emulator });
+    const emulator = await startEmulator({
+        quiet: true,
+        clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }],
+        ...options.emulator
+    });
     let database: TestDatabase | undefined;
     let pool: pg.Pool | undefined;
     const instances: Instance[] = [];
@@ -135,11 +142,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             CLIENT,
             // No instance reads DATA_DIR while DATABASE_URL is set; it names a folder nobody makes.
             { PUBLIC_URL, DATA_DIR: path.join(tmpdir(), 'ccl-cluster-unused') },
-            { DATABASE_URL: database.url, LOG_LEVEL: options.logLevel ?? 'warn', HEALTH_SWEEP_INTERVAL_SECONDS: '0', SF_HTTP_TIMEOUT_MS: '10000', ...options.env }
+            {
+                DATABASE_URL: database.url,
+                LOG_LEVEL: options.logLevel ?? 'warn',
+                HEALTH_SWEEP_INTERVAL_SECONDS: '0',
+                SF_HTTP_TIMEOUT_MS: '10000',
+                ...options.env
+            }
         );
 
         const spawnOn = async (index: number, port: number): Promise<Instance> => {
-            const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+            const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+                env: { ...process.env, ...env, PORT: String(port) },
+                stdio: ['ignore', 'pipe', 'pipe']
+            });
             const instance: Instance = { index, port, url: `http://127.0.0.1:${port}`, child, alive: true, log: '' };
             const keep = (chunk: Buffer) => {
                 instance.log += chunk.toString();
@@ -151,7 +167,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             // A busy two-core machine compiles three processes' TypeScript at once: allow it 60 s.
             const deadline = Date.now() + 60_000;
             for (;;) {
-                if (await fetch(`${instance.url}/healthz`).then((r) => r.ok, () => false)) return instance;
+                if (
+                    await fetch(`${instance.url}/healthz`).then(
+                        (r) => r.ok,
+                        () => false
+                    )
+                )
+                    return instance;
                 if (!instance.alive || Date.now() > deadline) {
                     child.kill('SIGKILL');
                     throw new Error(`backend ${index} did not start on port ${port}:\n${instance.log.slice(-3000)}`);
@@ -190,7 +212,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
                 delete: (path: string) => auth(http(i).delete(path))
             };
         };
-        const popup = async (key: string, person: Person, route: PopupRoute = {}, session: Record<string, unknown> = { environment: 'production' }): Promise<Popup> => {
+        const popup = async (
+            key: string,
+            person: Person,
+            route: PopupRoute = {},
+            session: Record<string, unknown> = { environment: 'production' }
+        ): Promise<Popup> => {
             const created = await api(key, route.session).post('/api/v1/link-sessions', session);
             if (created.status !== 201) throw new Error(`link session: ${created.status} ${created.text}`);
             const startPath = new URL(created.body.authorizeUrl as string).pathname;
@@ -204,7 +231,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             const final = await authorizeInEmulator(confirmed.headers.location!, person);
             return { sessionId: created.body.id as string, cookie: cookiesOf(confirmed), callbackPath: `${final.pathname}${final.search}` };
         };
-        const callback = (p: Popup, i?: number) => http(i).get(p.callbackPath).set('Cookie', p.cookie).then((res) => res);
+        const callback = (p: Popup, i?: number) =>
+            http(i)
+                .get(p.callbackPath)
+                .set('Cookie', p.cookie)
+                .then((res) => res);
 
         return {
             emulator,
@@ -245,7 +276,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
                 }
                 return undefined;
             },
-            logs: () => instances.map((x) => `--- instance ${x.index} (port ${x.port}, ${x.alive ? 'running' : 'stopped'}) ---\n${x.log.slice(-4000)}`).join('\n'),
+            logs: () =>
+                instances
+                    .map((x) => `--- instance ${x.index} (port ${x.port}, ${x.alive ? 'running' : 'stopped'}) ---\n${x.log.slice(-4000)}`)
+                    .join('\n'),
             async close() {
                 await Promise.all(instances.map((_, i) => kill(i)));
                 await pool!.end();

@@ -66,11 +66,21 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
         }
     };
 
-    const userLinks = async () => (await c.sql<{ account_id: string; status: string }>(`SELECT account_id, doc->>'status' AS status FROM links WHERE doc->>'username' = $1`, [API_USER])).rows;
+    const userLinks = async () =>
+        (
+            await c.sql<{ account_id: string; status: string }>(
+                `SELECT account_id, doc->>'status' AS status FROM links WHERE doc->>'username' = $1`,
+                [API_USER]
+            )
+        ).rows;
     /** What Salesforce holds must be what the store holds: one live approval per working link. */
     const assertApprovalsMatchLinks = async (label: string) => {
         const working = (await userLinks()).filter((l) => l.status === 'linked').length;
-        assert.equal(c.emulator.state.tokensFor(API_USER), working, `${label}: Salesforce holds another number of approvals than the store has working links`);
+        assert.equal(
+            c.emulator.state.tokensFor(API_USER),
+            working,
+            `${label}: Salesforce holds another number of approvals than the store has working links`
+        );
     };
     const tasksWith = (callId: string) => c.emulator.state.tasks('acme').filter((task) => task['CallObject'] === callId);
     const putTask = (callId: string, i?: number) => c.api(calls.platformKey, i).put(`/api/v1/calls/${callId}/task`, TASK);
@@ -83,17 +93,29 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
             for (let round = 0; round < ROUNDS; round++) {
                 const accounts = await Promise.all(Array.from({ length: 6 }, (_, i) => c.newAccount(`Round ${round} tenant ${i}`)));
                 // Each popup's steps on three instances; the six callbacks land together, two on each instance.
-                const popups = await Promise.all(accounts.map((a, i) => c.popup(a.key, PEOPLE.acmeApi, { session: i % 3, page: (i + 1) % 3, confirm: (i + 2) % 3 })));
+                const popups = await Promise.all(
+                    accounts.map((a, i) => c.popup(a.key, PEOPLE.acmeApi, { session: i % 3, page: (i + 1) % 3, confirm: (i + 2) % 3 }))
+                );
                 const results = await Promise.all(popups.map((p, i) => c.callback(p, i % 3)));
                 const statuses = results.map((r) => r.status);
                 assert.ok(
                     statuses.every((s) => s === 200 || s === 409),
-                    `round ${round}: ${statuses.join(' ')}\n${results.map((r) => r.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 300)).join('\n')}`
+                    `round ${round}: ${statuses.join(' ')}\n${results
+                        .map((r) =>
+                            r.text
+                                .replace(/<[^>]+>/g, ' ')
+                                .replace(/\s+/g, ' ')
+                                .slice(0, 300)
+                        )
+                        .join('\n')}`
                 );
                 for (const r of results) assert.doesNotMatch(r.text, /answered unexpectedly/);
                 const held = await userLinks();
                 assert.ok(held.length <= 5, `round ${round}: the store holds ${held.length} links for one API user`);
-                assert.ok(statuses.filter((s) => s === 200).length <= 5, `round ${round}: more than five completions were told they linked`);
+                assert.ok(
+                    statuses.filter((s) => s === 200).length <= 5,
+                    `round ${round}: more than five completions were told they linked`
+                );
                 assert.ok(statuses.includes(200), `round ${round}: no completion linked`);
                 await assertApprovalsMatchLinks(`round ${round}`);
                 linked += statuses.filter((s) => s === 200).length;
@@ -104,7 +126,11 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                     unlinked.map((r) => r.status),
                     accounts.map(() => 200)
                 );
-                assert.equal(c.emulator.state.tokensFor(API_USER), 0, `round ${round}: approvals left after unlinking the round's accounts`);
+                assert.equal(
+                    c.emulator.state.tokensFor(API_USER),
+                    0,
+                    `round ${round}: approvals left after unlinking the round's accounts`
+                );
             }
             report(t, 'instances-six-completions', { instances: 3, rounds: ROUNDS, completions: ROUNDS * 6, linked, refused });
         })
@@ -147,7 +173,11 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
             await assertApprovalsMatchLinks('after the raced callback');
             await c.api(account.key, 2).delete('/api/v1/link').expect(200);
             await assertApprovalsMatchLinks('after unlinking');
-            report(t, 'instances-cross-popup', { steps: 'session 0, page 0, /oauth/start 1, callback 2', replays: 2, racedCallbacks: raced.map((r) => r.status) });
+            report(t, 'instances-cross-popup', {
+                steps: 'session 0, page 0, /oauth/start 1, callback 2',
+                replays: 2,
+                racedCallbacks: raced.map((r) => r.status)
+            });
         })
     );
 
@@ -155,7 +185,8 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
         '100 calls on three instances right after the access token expired: all succeed, one token refresh in all',
         withLogs(async (t) => {
             // Every instance has used the link before the expiry.
-            for (const i of [0, 1, 2]) await putTask(`warm-${i}`, i).expect((res) => assert.ok(res.status < 300, `${res.status} ${res.text}`));
+            for (const i of [0, 1, 2])
+                await putTask(`warm-${i}`, i).expect((res) => assert.ok(res.status < 300, `${res.status} ${res.text}`));
             c.emulator.state.setLatency(20);
             try {
                 const start = c.emulator.state.requestCounts('acme');
@@ -164,7 +195,14 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                 const answers = await Promise.all(Array.from({ length: 100 }, (_, k) => putTask(`expired-${k}`, k % 3).then((res) => res)));
                 const counts = c.emulator.state.requestCounts('acme');
                 const failed = answers.filter((res) => res.status >= 300);
-                assert.equal(failed.length, 0, `failed: ${failed.map((res) => `${res.status} ${res.text}`).slice(0, 5).join('\n')}`);
+                assert.equal(
+                    failed.length,
+                    0,
+                    `failed: ${failed
+                        .map((res) => `${res.status} ${res.text}`)
+                        .slice(0, 5)
+                        .join('\n')}`
+                );
                 assert.equal(delta(start, counts, 'refresh'), 1, `token refreshes across the three instances for one expiry`);
                 for (let k = 0; k < 100; k++) assert.equal(tasksWith(`expired-${k}`).length, 1, `Tasks for expired-${k}`);
                 report(t, 'instances-expiry', {
@@ -186,7 +224,14 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
             try {
                 const answers = await Promise.all(Array.from({ length: 50 }, (_, k) => putTask('same-call-1', k % 3).then((res) => res)));
                 const bad = answers.filter((res) => res.status >= 300);
-                assert.equal(bad.length, 0, `failed: ${bad.map((res) => `${res.status} ${res.text}`).slice(0, 5).join('\n')}`);
+                assert.equal(
+                    bad.length,
+                    0,
+                    `failed: ${bad
+                        .map((res) => `${res.status} ${res.text}`)
+                        .slice(0, 5)
+                        .join('\n')}`
+                );
                 const ids = new Set(answers.map((res) => res.body.taskId as string));
                 assert.equal(ids.size, 1, `task ids answered: ${[...ids].join(', ')}`);
                 const tasks = tasksWith('same-call-1');
@@ -229,7 +274,8 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
         'an instance SIGKILLed mid-burst: every answered call has its Task, the others go on, retries make no Task twice',
         withLogs(async (t) => {
             // Each instance has a live session with Salesforce first: the token refresh across instances is the expiry test's concern.
-            for (const i of c.live()) await putTask(`before-burst-${i}`, i).expect((res) => assert.ok(res.status < 300, `${res.status} ${res.text}`));
+            for (const i of c.live())
+                await putTask(`before-burst-${i}`, i).expect((res) => assert.ok(res.status < 300, `${res.status} ${res.text}`));
             // 90 calls, nine at a time, call k on instance k % 3; instance 2 dies after 30 answers.
             const LATENCY_MS = 30;
             c.emulator.state.setLatency(LATENCY_MS);
@@ -254,7 +300,8 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                             if (on === victim) victimAnswered++;
                         } else {
                             failedIds.push(callId);
-                            if (on !== victim) survivorFailures.push(`${callId} on ${on}: ${res ? `${res.status} ${res.text}` : 'no answer'}`);
+                            if (on !== victim)
+                                survivorFailures.push(`${callId} on ${on}: ${res ? `${res.status} ${res.text}` : 'no answer'}`);
                         }
                         if (answered.size === 30) killed ??= c.kill(victim);
                     }
@@ -265,7 +312,12 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                 assert.ok(failedIds.length > 0, 'the kill came mid-burst: some calls to the killed instance got no answer');
                 // A create the killed instance sent may still land at Salesforce: wait out the emulator's latency before retrying.
                 await sleep(LATENCY_MS * 5 + 200);
-                for (const [callId, taskId] of answered) assert.deepEqual(tasksWith(callId).map((task) => task['Id']), [taskId], `the answered call ${callId} has its Task`);
+                for (const [callId, taskId] of answered)
+                    assert.deepEqual(
+                        tasksWith(callId).map((task) => task['Id']),
+                        [taskId],
+                        `the answered call ${callId} has its Task`
+                    );
 
                 // A call the killed instance had claimed stays "in progress" until its claim lapses: the retry waits as told, as a platform does.
                 let inProgress = 0;
@@ -297,7 +349,15 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                     assert.equal(again[k]!.body.taskId, tasks[0]!['Id'], `${callId} answered its one Task`);
                     if (answered.has(callId)) assert.equal(answered.get(callId), tasks[0]!['Id']);
                 }
-                report(t, 'instances-sigkill-mid-burst', { instances: 3, calls: 90, answeredByTheKilledInstance: victimAnswered, failedAtKill: failedIds.length, inProgressAnswers: inProgress, retrySeconds: Number((retryMs / 1000).toFixed(1)), tasks: 90 });
+                report(t, 'instances-sigkill-mid-burst', {
+                    instances: 3,
+                    calls: 90,
+                    answeredByTheKilledInstance: victimAnswered,
+                    failedAtKill: failedIds.length,
+                    inProgressAnswers: inProgress,
+                    retrySeconds: Number((retryMs / 1000).toFixed(1)),
+                    tasks: 90
+                });
             } finally {
                 c.emulator.state.setLatency(0);
                 await killed;
@@ -328,14 +388,22 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
             const elapsedSeconds = (performance.now() - started) / 1000;
             const passes = second.reduce((sum, n, i) => sum + n - first[i]!, 0);
             assert.ok(passes >= 1, 'no sweep ran in five seconds with a one-second interval');
-            assert.ok(passes <= elapsedSeconds + 1, `${passes} sweep passes across three instances in ${elapsedSeconds.toFixed(1)} s (per instance: ${second.map((n, i) => n - first[i]!).join(', ')})`);
+            assert.ok(
+                passes <= elapsedSeconds + 1,
+                `${passes} sweep passes across three instances in ${elapsedSeconds.toFixed(1)} s (per instance: ${second.map((n, i) => n - first[i]!).join(', ')})`
+            );
 
             // The calls account's link, made due by hand: one instance checks it, once.
             const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600_000).toISOString();
             const start = c.emulator.state.requestCounts('acme');
-            await c.sql(`UPDATE links SET doc = jsonb_set(doc, '{lastVerifiedAt}', to_jsonb($1::text)) WHERE account_id = $2`, [twoDaysAgo, calls.id]);
+            await c.sql(`UPDATE links SET doc = jsonb_set(doc, '{lastVerifiedAt}', to_jsonb($1::text)) WHERE account_id = $2`, [
+                twoDaysAgo,
+                calls.id
+            ]);
             const verifiedAt = await until('the due link is checked', 15_000, async () => {
-                const row = (await c.sql<{ at: string }>(`SELECT doc->>'lastVerifiedAt' AS at FROM links WHERE account_id = $1`, [calls.id])).rows[0];
+                const row = (
+                    await c.sql<{ at: string }>(`SELECT doc->>'lastVerifiedAt' AS at FROM links WHERE account_id = $1`, [calls.id])
+                ).rows[0];
                 return row && row.at !== twoDaysAgo ? row.at : undefined;
             });
             // A few more intervals, for an instance that read the link as due before it was checked.
@@ -345,7 +413,13 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
             assert.equal(delta(start, counts, 'refresh'), 1, 'token refreshes for one due link across three instances');
             const status = await c.api(calls.key).get('/api/v1/link').expect(200);
             assert.equal(status.body.status, 'linked');
-            report(t, 'instances-health-sweep', { instances: 3, intervalSeconds: 1, elapsedSeconds: Number(elapsedSeconds.toFixed(1)), passes, dueLinkRefreshes: delta(start, counts, 'refresh') });
+            report(t, 'instances-health-sweep', {
+                instances: 3,
+                intervalSeconds: 1,
+                elapsedSeconds: Number(elapsedSeconds.toFixed(1)),
+                passes,
+                dueLinkRefreshes: delta(start, counts, 'refresh')
+            });
         })
     );
 
@@ -379,7 +453,14 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                     } catch {
                         // Recorded as it came; the test's assertions say what is wrong with it.
                     }
-                    const delivery: Delivery = { id: String(parsed.id), accountId: String(parsed.data?.accountId), to: String(parsed.data?.to), body, headers: req.headers, res };
+                    const delivery: Delivery = {
+                        id: String(parsed.id),
+                        accountId: String(parsed.data?.accountId),
+                        to: String(parsed.data?.to),
+                        body,
+                        headers: req.headers,
+                        res
+                    };
                     delivery.sender = await c.instanceOfConnection(req.socket.remotePort!);
                     const earlier = deliveries.filter((d) => d.id === delivery.id);
                     deliveries.push(delivery);
@@ -410,7 +491,8 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
         /** The POSTs of the account's unlink event (the tests' own; a webhook set after the link may also hear of the link). */
         const unlinkPosts = (accountId: string) => deliveries.filter((d) => d.accountId === accountId && d.to === 'unlinked');
         /** Over every POST the receiver saw: no event id answered 2xx twice. */
-        const otherEvents = (accountId: string) => deliveries.filter((d) => d.accountId === accountId && d.to !== 'unlinked').map((d) => d.to);
+        const otherEvents = (accountId: string) =>
+            deliveries.filter((d) => d.accountId === accountId && d.to !== 'unlinked').map((d) => d.to);
         const assertNoEventDeliveredTwice = () => {
             const answered = deliveries.filter((d) => d.answered !== undefined && d.answered < 300).map((d) => d.id);
             assert.deepEqual(
@@ -422,7 +504,8 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
         const recentDeliveries = async (account: TestAccount, i?: number) => {
             const res = await c.api(account.platformKey, i).get('/api/v1/webhook/deliveries');
             assert.equal(res.status, 200, `GET /api/v1/webhook/deliveries: ${res.status} ${res.text}`);
-            const list = res.body.deliveries as Array<{ id: string; state: 'delivered' | 'pending' | 'failed'; attempts: number }> | undefined;
+            const list = res.body.deliveries as
+                Array<{ id: string; state: 'delivered' | 'pending' | 'failed'; attempts: number }> | undefined;
             assert.ok(Array.isArray(list), `the deliveries answer holds no list: ${res.text.slice(0, 300)}`);
             return list;
         };
@@ -434,7 +517,11 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                 // The receiver refuses the first POST of every event, then takes it.
                 policy = (d, earlier) => (d.to === 'unlinked' && earlier.length === 0 ? 500 : 200);
                 await c.api(account.key, 1).delete('/api/v1/link').expect(200);
-                await until('the event is delivered', REDELIVERY_WITHIN_MS, () => unlinkPosts(account.id).some((d) => d.answered === 200) || undefined);
+                await until(
+                    'the event is delivered',
+                    REDELIVERY_WITHIN_MS,
+                    () => unlinkPosts(account.id).some((d) => d.answered === 200) || undefined
+                );
                 // Long enough for another instance to send it once more, were it to.
                 await sleep(3000);
                 const posts = unlinkPosts(account.id);
@@ -459,7 +546,12 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                 assert.equal(listed.state, 'delivered');
                 assert.equal(listed.attempts, posts.length);
                 assertNoEventDeliveredTwice();
-                report(t, 'instances-webhook-once', { instances: 3, posts: posts.length, senders: posts.map((d) => d.sender), otherEvents: otherEvents(account.id) });
+                report(t, 'instances-webhook-once', {
+                    instances: 3,
+                    posts: posts.length,
+                    senders: posts.map((d) => d.sender),
+                    otherEvents: otherEvents(account.id)
+                });
             })
         );
 
@@ -473,12 +565,15 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                 assert.notEqual(held.sender, undefined, 'the instance that sent the first POST is known by its connection');
                 await c.kill(held.sender!);
                 try {
-                    const delivered = await until('another instance delivers the event', REDELIVERY_WITHIN_MS, () => unlinkPosts(account.id).find((d) => d.answered === 200));
+                    const delivered = await until('another instance delivers the event', REDELIVERY_WITHIN_MS, () =>
+                        unlinkPosts(account.id).find((d) => d.answered === 200)
+                    );
                     assert.equal(delivered.id, held.id, 'the same event id');
                     assert.notEqual(delivered.sender, held.sender, 'delivered by another instance');
                     assert.ok(c.live().includes(delivered.sender!), 'by a running instance');
                     const instanceHeader = delivered.headers['x-ccl-instance'];
-                    if (held.headers['x-ccl-instance'] !== undefined && instanceHeader !== undefined) assert.notEqual(instanceHeader, held.headers['x-ccl-instance']);
+                    if (held.headers['x-ccl-instance'] !== undefined && instanceHeader !== undefined)
+                        assert.notEqual(instanceHeader, held.headers['x-ccl-instance']);
                     await sleep(3000);
                     const posts = unlinkPosts(account.id);
                     assert.equal(new Set(posts.map((d) => d.id)).size, 1);
@@ -487,7 +582,13 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                     assert.ok(listed, `the deliveries list names event ${held.id}`);
                     assert.equal(listed.state, 'delivered');
                     assertNoEventDeliveredTwice();
-                    report(t, 'instances-webhook-sender-killed', { instances: 3, posts: posts.length, killed: held.sender, deliveredBy: delivered.sender, otherEvents: otherEvents(account.id) });
+                    report(t, 'instances-webhook-sender-killed', {
+                        instances: 3,
+                        posts: posts.length,
+                        killed: held.sender,
+                        deliveredBy: delivered.sender,
+                        otherEvents: otherEvents(account.id)
+                    });
                 } finally {
                     await c.restart(held.sender!);
                 }

@@ -21,7 +21,8 @@ describe('repeated wrong API keys from one address', () => {
     });
     after(() => h.close());
 
-    const from = (address: string, bearer: string) => request(h.app).get('/api/v1/link').set('X-Forwarded-For', address).set('Authorization', `Bearer ${bearer}`);
+    const from = (address: string, bearer: string) =>
+        request(h.app).get('/api/v1/link').set('X-Forwarded-For', address).set('Authorization', `Bearer ${bearer}`);
 
     test('are answered at once, then slowed, then refused with 429 and Retry-After; valid keys never wait', async (t) => {
         const attacker = '203.0.113.7';
@@ -35,11 +36,16 @@ describe('repeated wrong API keys from one address', () => {
             free.push(ms);
         }
         // The next ones are held, longer and longer (sent together, so the test waits for the longest only).
-        const slowed = await Promise.all(Array.from({ length: blockAfter - freeFailures - 1 }, (_, i) => timed(from(attacker, `ccl_slow_${i}`))));
+        const slowed = await Promise.all(
+            Array.from({ length: blockAfter - freeFailures - 1 }, (_, i) => timed(from(attacker, `ccl_slow_${i}`)))
+        );
         assert.ok(slowed.every(({ res }) => res.status === 401 && res.body.error.code === 'UNAUTHORIZED'));
         const waits = slowed.map(({ ms }) => ms).sort((a, b) => a - b);
         assert.ok(waits[0]! >= delayStepMs * 0.9, `the first slowed failure waited ${waits[0]!.toFixed(0)} ms`);
-        assert.ok(waits.at(-1)! >= DEFAULT_FAILED_AUTH_POLICY.maxDelayMs * 0.9, `the last slowed failure waited ${waits.at(-1)!.toFixed(0)} ms`);
+        assert.ok(
+            waits.at(-1)! >= DEFAULT_FAILED_AUTH_POLICY.maxDelayMs * 0.9,
+            `the last slowed failure waited ${waits.at(-1)!.toFixed(0)} ms`
+        );
         assert.ok(Math.max(...free) < waits[0]!, `free failures took ${free.map((ms) => ms.toFixed(0)).join(', ')} ms`);
         /** Anything the limiter holds is held at least this long by now. */
         const held = DEFAULT_FAILED_AUTH_POLICY.maxDelayMs / 2;
@@ -54,7 +60,10 @@ describe('repeated wrong API keys from one address', () => {
         assert.equal(refused.body.error.code, 'TOO_MANY_FAILED_AUTHENTICATIONS');
         assert.match(refused.body.error.message, /Named Credential/);
         const retryAfter = Number(refused.headers['retry-after']);
-        assert.ok(retryAfter > 0 && retryAfter <= DEFAULT_FAILED_AUTH_POLICY.blockMs / 1000, `Retry-After ${refused.headers['retry-after']}`);
+        assert.ok(
+            retryAfter > 0 && retryAfter <= DEFAULT_FAILED_AUTH_POLICY.blockMs / 1000,
+            `Retry-After ${refused.headers['retry-after']}`
+        );
         assert.doesNotMatch(refused.text, /ccl_wrong/);
         // A missing or malformed header counts as a failure too, and is refused as well.
         await request(h.app).get('/api/v1/link').set('X-Forwarded-For', attacker).expect(429);
@@ -84,7 +93,14 @@ describe('repeated wrong API keys from one address', () => {
         } finally {
             h.clock.advance(-(DEFAULT_FAILED_AUTH_POLICY.blockMs + 1000));
         }
-        report(t, 'abuse-wrong-keys', { wrongKeys: blockAfter + 4, slowed: slowed.length, longestWaitMs: Math.round(waits.at(-1)!), refusedWith: 429, retryAfterSeconds: retryAfter, validKeyMs: Math.round(stillValid.ms) });
+        report(t, 'abuse-wrong-keys', {
+            wrongKeys: blockAfter + 4,
+            slowed: slowed.length,
+            longestWaitMs: Math.round(waits.at(-1)!),
+            refusedWith: 429,
+            retryAfterSeconds: retryAfter,
+            validKeyMs: Math.round(stillValid.ms)
+        });
     });
 });
 
@@ -118,14 +134,22 @@ describe('the popup pages', () => {
 
     const strictCsp = (header: string | undefined) => {
         assert.ok(header, 'a Content-Security-Policy');
-        const directives = new Map(header.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
+        const directives = new Map(
+            header
+                .split(';')
+                .map((d) => d.trim().split(/\s+/))
+                .map(([name, ...values]) => [name!, values])
+        );
         assert.deepEqual(directives.get('frame-ancestors'), ["'none'"]);
         assert.deepEqual(directives.get('default-src'), ["'self'"]);
         assert.deepEqual(directives.get('object-src'), ["'none'"]);
         assert.deepEqual(directives.get('base-uri'), ["'self'"]);
         assert.deepEqual(directives.get('form-action'), ["'self'"]);
         const script = directives.get('script-src') ?? [];
-        assert.ok(script.some((v) => /^'nonce-[A-Za-z0-9+/=]{16,}'$/.test(v)), `script-src ${script.join(' ')}`);
+        assert.ok(
+            script.some((v) => /^'nonce-[A-Za-z0-9+/=]{16,}'$/.test(v)),
+            `script-src ${script.join(' ')}`
+        );
         assert.ok(!header.includes('unsafe-inline') && !header.includes('unsafe-eval'), header);
         return script.find((v) => v.startsWith("'nonce-"))!.slice(7, -1);
     };
@@ -143,7 +167,8 @@ describe('the popup pages', () => {
             assert.equal(page.headers['cache-control'], 'no-store');
             assert.equal(page.headers['x-content-type-options'], 'nosniff');
             // Every inline script and style carries the response's nonce.
-            for (const tag of page.text.match(/<(script|style)\b[^>]*>/g) ?? []) assert.match(tag, new RegExp(`nonce="${nonce.replace(/[+/=]/g, '\\$&')}"`));
+            for (const tag of page.text.match(/<(script|style)\b[^>]*>/g) ?? [])
+                assert.match(tag, new RegExp(`nonce="${nonce.replace(/[+/=]/g, '\\$&')}"`));
         }
         assert.equal(nonces.size, 3, 'each page has its own nonce');
         // JSON answers are never a document either.
@@ -177,7 +202,11 @@ describe('the popup pages', () => {
             assert.equal(page.status, 400);
             assert.match(page.headers['content-type']!, /text\/html/);
             const body = page.text.replace(/<script nonce="[^"]+">[\s\S]*?<\/script>/, '');
-            assert.doesNotMatch(body, /<(?!\/?(?:html|head|meta|title|style|body|main|h1|p|code)\b)[a-z]/i, `an injected tag in ${JSON.stringify(description)}`);
+            assert.doesNotMatch(
+                body,
+                /<(?!\/?(?:html|head|meta|title|style|body|main|h1|p|code)\b)[a-z]/i,
+                `an injected tag in ${JSON.stringify(description)}`
+            );
             // Attributes cannot be opened either: every quote, equals sign and angle bracket is an entity.
             assert.doesNotMatch(page.text, /on(?:error|load|mouseover)\s*=/);
             // The only script is ours: one, with the nonce, and no Salesforce text in it.
@@ -191,7 +220,9 @@ describe('the popup pages', () => {
 
     test('link sessions per account are capped', async () => {
         const { key } = await h.newAccount('Session hoarder');
-        const answers = await Promise.all(Array.from({ length: 25 }, () => h.api(key).post('/api/v1/link-sessions', { environment: 'production' })));
+        const answers = await Promise.all(
+            Array.from({ length: 25 }, () => h.api(key).post('/api/v1/link-sessions', { environment: 'production' }))
+        );
         const created = answers.filter((r) => r.status === 201).length;
         const refused = answers.filter((r) => r.status === 429);
         assert.equal(created, 20);

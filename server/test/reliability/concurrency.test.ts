@@ -28,11 +28,16 @@ describe('links completing at the same moment', () => {
     });
     after(() => h.close());
 
-    const userLinks = async () => ((db: Snapshot) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username))(await h.services.store.dump());
+    const userLinks = async () =>
+        ((db: Snapshot) => db.links.filter((l) => l.username === PEOPLE.acmeApi.username))(await h.services.store.dump());
     /** What Salesforce holds must be what the store holds: one live approval per working link, no orphan. */
     const assertTokensMatchLinks = async (label: string) => {
         const live = (await userLinks()).filter((l) => l.status === 'linked').length;
-        assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), live, `${label}: Salesforce holds another number of approvals than the store has working links`);
+        assert.equal(
+            h.emulator.state.tokensFor(PEOPLE.acmeApi.username),
+            live,
+            `${label}: Salesforce holds another number of approvals than the store has working links`
+        );
     };
 
     test(`six completions for one API user at once, ${ROUNDS} times: never more than five links`, async (t) => {
@@ -43,7 +48,10 @@ describe('links completing at the same moment', () => {
             const accounts = await Promise.all(Array.from({ length: 6 }, (_, i) => h.newAccount(`Round ${round} tenant ${i}`)));
             const results = await Promise.all(accounts.map((a) => h.link(a.key, PEOPLE.acmeApi)));
             const statuses = results.map((r) => r.callback.status);
-            assert.ok(statuses.every((s) => s === 200 || s === 409), `round ${round}: ${statuses.join(' ')}`);
+            assert.ok(
+                statuses.every((s) => s === 200 || s === 409),
+                `round ${round}: ${statuses.join(' ')}`
+            );
             for (const r of results) assert.doesNotMatch(r.callback.text, /answered unexpectedly/);
             const held = (await userLinks()).length;
             assert.ok(held <= 5, `round ${round}: the store holds ${held} links for one API user`);
@@ -52,7 +60,11 @@ describe('links completing at the same moment', () => {
             refused += statuses.filter((s) => s === 409).length;
             await assertTokensMatchLinks(`round ${round}`);
             await Promise.all(accounts.map((a) => h.api(a.key).delete('/api/v1/link').expect(200)));
-            assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 0, `round ${round}: approvals left after unlinking everything`);
+            assert.equal(
+                h.emulator.state.tokensFor(PEOPLE.acmeApi.username),
+                0,
+                `round ${round}: approvals left after unlinking everything`
+            );
         }
         report(t, 'concurrency-six', { rounds: ROUNDS, completions: ROUNDS * 6, linked, refused, mostLinksForOneUser: most });
     });
@@ -64,11 +76,23 @@ describe('links completing at the same moment', () => {
         const results: Array<{ callback: request.Response }> = [];
         for (let left = RELINKS; left > 0; left -= 20) {
             const popups = await Promise.all(Array.from({ length: Math.min(20, left) }, () => startPopup(h.app, key, PEOPLE.acmeApi)));
-            results.push(...(await Promise.all(popups.map((p) => request(h.app).get(p.callbackPath).set('Cookie', p.cookie).then((callback) => ({ callback }))))));
+            results.push(
+                ...(await Promise.all(
+                    popups.map((p) =>
+                        request(h.app)
+                            .get(p.callbackPath)
+                            .set('Cookie', p.cookie)
+                            .then((callback) => ({ callback }))
+                    )
+                ))
+            );
         }
         const statuses = results.map((r) => r.callback.status);
         // A relink Salesforce cut short (it keeps five approvals per user) says so, as a 409 a person can act on.
-        assert.ok(statuses.every((s) => s === 200 || s === 409), statuses.join(' '));
+        assert.ok(
+            statuses.every((s) => s === 200 || s === 409),
+            statuses.join(' ')
+        );
         for (const r of results) assert.doesNotMatch(r.callback.text, /answered unexpectedly/);
         const links = ((db: Snapshot) => db.links.filter((l) => l.accountId === id))(await h.services.store.dump());
         assert.equal(links.length, 1, 'one link for the account');

@@ -53,7 +53,9 @@ async function killWriterAtRandom(target: string, tag: string, holdMs: number): 
     if (first !== 'ok') {
         child.kill('SIGKILL');
         await exited;
-        assert.fail(`run ${tag}: no write was acknowledged within ${FIRST_WRITE_WITHIN_MS} ms (${first}); stderr: ${stderr.slice(0, 2000)}`);
+        assert.fail(
+            `run ${tag}: no write was acknowledged within ${FIRST_WRITE_WITHIN_MS} ms (${first}); stderr: ${stderr.slice(0, 2000)}`
+        );
     }
     await new Promise((resolve) => setTimeout(resolve, holdMs));
     const killedAfterAcks = acked.length;
@@ -63,65 +65,78 @@ async function killWriterAtRandom(target: string, tag: string, holdMs: number): 
 }
 
 const crashSuite = (kind: 'lowdb' | 'postgres') =>
-    test(`${kind}: writers SIGKILLed at random moments ${RUNS} times: the store always opens and every acknowledged write is there`, { skip: kind === 'postgres' && PG_SKIP }, async (t) => {
-        const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-crash-'));
-        const database = kind === 'postgres' ? await createTestDatabase() : undefined;
-        // The schema first, as a deployment has it: the writers measure writes, not the first migration.
-        if (database) await migrate(database.url);
-        const target = database?.url ?? dataDir;
-        const config = database ? { DATA_DIR: dataDir, DATABASE_URL: database.url } : { DATA_DIR: dataDir };
-        const started = Date.now();
-        const everyAck = new Set<string>();
-        let writes = 0;
-        let checks = 0;
+    test(
+        `${kind}: writers SIGKILLed at random moments ${RUNS} times: the store always opens and every acknowledged write is there`,
+        { skip: kind === 'postgres' && PG_SKIP },
+        async (t) => {
+            const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-crash-'));
+            const database = kind === 'postgres' ? await createTestDatabase() : undefined;
+            // The schema first, as a deployment has it: the writers measure writes, not the first migration.
+            if (database) await migrate(database.url);
+            const target = database?.url ?? dataDir;
+            const config = database ? { DATA_DIR: dataDir, DATABASE_URL: database.url } : { DATA_DIR: dataDir };
+            const started = Date.now();
+            const everyAck = new Set<string>();
+            let writes = 0;
+            let checks = 0;
 
-        /** What must be stored now: every write acknowledged before the store is read. */
-        const check = async (label: string) => {
-            const expected = [...everyAck];
-            let db: Snapshot;
+            /** What must be stored now: every write acknowledged before the store is read. */
+            const check = async (label: string) => {
+                const expected = [...everyAck];
+                let db: Snapshot;
+                try {
+                    const store = await openStore(config);
+                    db = await store.dump();
+                    await store.close();
+                } catch (error) {
+                    assert.fail(`${label}: the store does not open after SIGKILL (${(error as Error).message})`);
+                }
+                const audited = new Set(db.audit.map((e) => e.accountId));
+                const present = new Set([...db.links.map((l) => l.accountId), ...Object.keys(db.taskLedger.calls)]);
+                const lost = expected.filter((id) => !present.has(id));
+                assert.deepEqual(lost, [], `${label}: acknowledged writes missing after SIGKILL`);
+                // A link and its audit entry were written together: both or neither.
+                const halves = db.links.filter((l) => !audited.has(l.accountId)).map((l) => l.accountId);
+                assert.deepEqual(halves, [], `${label}: links without their audit entry`);
+                checks++;
+            };
+
+            // Two lanes share the store, so a writer is often killed while the other waits for its lock.
+            const lane = async (name: string, runs: number) => {
+                const rnd = random(`crash-${kind}-${name}`);
+                for (let run = 0; run < runs; run++) {
+                    const { acked } = await killWriterAtRandom(target, `${name}${run}`, Math.floor(rnd() * 250));
+                    writes += acked.length;
+                    for (const id of acked) everyAck.add(id);
+                    await check(`${name}${run}`);
+                }
+            };
             try {
+                await Promise.all([lane('a', Math.ceil(RUNS / 2)), lane('b', Math.floor(RUNS / 2))]);
+                // The store opens and writes at once after the last kill, too.
+                const t0 = Date.now();
                 const store = await openStore(config);
-                db = await store.dump();
+                await store.audit.append({ at: new Date().toISOString(), accountId: 'after', action: 'link', outcome: 'ok' });
                 await store.close();
-            } catch (error) {
-                assert.fail(`${label}: the store does not open after SIGKILL (${(error as Error).message})`);
+                assert.ok(Date.now() - t0 < 2_000, `the store took ${Date.now() - t0} ms to accept a write after the last kill`);
+                await check('after the last kill');
+                const left = (await readdir(dataDir)).filter((name) => !['db.json', 'audit.jsonl', 'ledger.jsonl'].includes(name));
+                report(t, `crash-${kind}`, {
+                    kills: RUNS,
+                    writersAtOnce: 2,
+                    acknowledgedWrites: writes,
+                    storeChecks: checks,
+                    lost: 0,
+                    corruptFiles: 0,
+                    seconds: (Date.now() - started) / 1000,
+                    leftBehind: left
+                });
+            } finally {
+                await rm(dataDir, { recursive: true, force: true });
+                await database?.drop();
             }
-            const audited = new Set(db.audit.map((e) => e.accountId));
-            const present = new Set([...db.links.map((l) => l.accountId), ...Object.keys(db.taskLedger.calls)]);
-            const lost = expected.filter((id) => !present.has(id));
-            assert.deepEqual(lost, [], `${label}: acknowledged writes missing after SIGKILL`);
-            // A link and its audit entry were written together: both or neither.
-            const halves = db.links.filter((l) => !audited.has(l.accountId)).map((l) => l.accountId);
-            assert.deepEqual(halves, [], `${label}: links without their audit entry`);
-            checks++;
-        };
-
-        // Two lanes share the store, so a writer is often killed while the other waits for its lock.
-        const lane = async (name: string, runs: number) => {
-            const rnd = random(`crash-${kind}-${name}`);
-            for (let run = 0; run < runs; run++) {
-                const { acked } = await killWriterAtRandom(target, `${name}${run}`, Math.floor(rnd() * 250));
-                writes += acked.length;
-                for (const id of acked) everyAck.add(id);
-                await check(`${name}${run}`);
-            }
-        };
-        try {
-            await Promise.all([lane('a', Math.ceil(RUNS / 2)), lane('b', Math.floor(RUNS / 2))]);
-            // The store opens and writes at once after the last kill, too.
-            const t0 = Date.now();
-            const store = await openStore(config);
-            await store.audit.append({ at: new Date().toISOString(), accountId: 'after', action: 'link', outcome: 'ok' });
-            await store.close();
-            assert.ok(Date.now() - t0 < 2_000, `the store took ${Date.now() - t0} ms to accept a write after the last kill`);
-            await check('after the last kill');
-            const left = (await readdir(dataDir)).filter((name) => !['db.json', 'audit.jsonl', 'ledger.jsonl'].includes(name));
-            report(t, `crash-${kind}`, { kills: RUNS, writersAtOnce: 2, acknowledgedWrites: writes, storeChecks: checks, lost: 0, corruptFiles: 0, seconds: (Date.now() - started) / 1000, leftBehind: left });
-        } finally {
-            await rm(dataDir, { recursive: true, force: true });
-            await database?.drop();
         }
-    });
+    );
 
 crashSuite('lowdb');
 crashSuite('postgres');
@@ -142,7 +157,8 @@ test('a write by another process that lands just after this store read the file 
         await work?.();
         return value;
     };
-    (fsp as { readFile: unknown }).readFile = async (...args: unknown[]) => afterRead(await (realReadFile as (...a: unknown[]) => Promise<unknown>)(...args));
+    (fsp as { readFile: unknown }).readFile = async (...args: unknown[]) =>
+        afterRead(await (realReadFile as (...a: unknown[]) => Promise<unknown>)(...args));
     handleProto.readFile = async function (this: unknown, ...args: unknown[]) {
         return afterRead(await realHandleReadFile.apply(this, args));
     };
@@ -152,13 +168,17 @@ test('a write by another process that lands just after this store read the file 
         await other.accounts.insert({ id: 'first', name: 'first', apiKeyHash: 'h1', createdAt: '' });
         // Started while this store reads the files; it waits for the lock the open holds, then lands.
         let landed: Promise<void> | undefined;
-        interleave = async () => void (landed = other.accounts.insert({ id: 'landed-during-open', name: 'x', apiKeyHash: 'h2', createdAt: '' }));
+        interleave = async () =>
+            void (landed = other.accounts.insert({ id: 'landed-during-open', name: 'x', apiKeyHash: 'h2', createdAt: '' }));
         const store = await LowdbStore.open(dataDir);
         assert.equal(interleave, undefined, 'the interleaved write ran');
         await landed;
         await store.accounts.insert({ id: 'mine', name: 'mine', apiKeyHash: 'h3', createdAt: '' });
         const onDisk = JSON.parse(await readFile(path.join(dataDir, 'db.json'), 'utf8')) as Snapshot;
-        assert.deepEqual(onDisk.accounts.map((a) => a.id), ['first', 'landed-during-open', 'mine']);
+        assert.deepEqual(
+            onDisk.accounts.map((a) => a.id),
+            ['first', 'landed-during-open', 'mine']
+        );
         await store.close();
         await other.close();
         report(t, 'open-race', { interleavedWrites: 1, lost: 0 });
@@ -186,10 +206,18 @@ test('a lock left by a dead process, or left empty, does not hold the next write
             await writeFile(lock, content);
             if (ageMs) await utimes(lock, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
             const started = Date.now();
-            await store.audit.append({ at: new Date().toISOString(), accountId: `after-${content || 'empty'}`, action: 'link', outcome: 'ok' });
+            await store.audit.append({
+                at: new Date().toISOString(),
+                accountId: `after-${content || 'empty'}`,
+                action: 'link',
+                outcome: 'ok'
+            });
             timings.push(Date.now() - started);
         }
-        assert.ok(timings.every((ms) => ms < 1_000), `writes waited ${timings.join(', ')} ms for a stale lock`);
+        assert.ok(
+            timings.every((ms) => ms < 1_000),
+            `writes waited ${timings.join(', ')} ms for a stale lock`
+        );
         // A live lock is respected: the write waits for it.
         await writeFile(lock, String(process.pid));
         let done = false;

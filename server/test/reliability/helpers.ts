@@ -15,7 +15,7 @@ export const SEED = Number(process.env.RELIABILITY_SEED ?? Date.now() % 2 ** 31)
 /** A small seeded generator (mulberry32), one stream per name. */
 export function random(name: string): () => number {
     let state = SEED;
-    for (const char of name) state = (Math.imul(state ^ char.charCodeAt(0), 2654435761) >>> 0) || 1;
+    for (const char of name) state = Math.imul(state ^ char.charCodeAt(0), 2654435761) >>> 0 || 1;
     return () => {
         state = (state + 0x6d2b79f5) >>> 0;
         let t = state;

@@ -34,97 +34,122 @@ function freePort(): Promise<number> {
 warnIfNoPostgres();
 
 const restartSuite = (kind: 'lowdb' | 'postgres') =>
-    describe(`${kind}: the backend restarts between the popup’s /oauth/start and its callback`, { skip: kind === 'postgres' && PG_SKIP }, () => {
-    let emulator: Emulator;
-    let database: TestDatabase | undefined;
-    let dataDir: string;
-    let env: Record<string, string>;
-    let config: Config;
-    before(async () => {
-        emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
-        dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-restart-'));
-        database = kind === 'postgres' ? await createTestDatabase() : undefined;
-        env = emulatorEnv(emulator, CLIENT, { PUBLIC_URL, DATA_DIR: dataDir }, { PORT: '0', HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'silent', DATABASE_URL: database?.url ?? '' });
-        config = requireCompleteConfig(parseConfig(env));
-    });
-    after(async () => {
-        await emulator.close();
-        await database?.drop();
-        await rm(dataDir, { recursive: true, force: true });
-    });
-
-    const newAccount = async (name: string) => {
-        const store = await openStore(config);
-        const { account, apiKey } = await new Accounts(store, systemClock).create(name);
-        await store.close();
-        return { id: account.id, key: apiKey };
-    };
-
-    test('stopped cleanly and started again (runServer over the same DATA_DIR): the link completes', async (t) => {
-        const { key } = await newAccount('Restarted cleanly');
-        const first = await runServer(config, { logger: createLogger('silent') });
-        const popup = await startPopup(first.url, key, PEOPLE.acmeApi);
-        await first.close();
-
-        const second = await runServer(config, { logger: createLogger('silent') });
-        try {
-            const callback = await request(second.url).get(popup.callbackPath).set('Cookie', popup.cookie);
-            assert.equal(callback.status, 200, callback.text);
-            const status = await request(second.url).get('/api/v1/link').set('Authorization', `Bearer ${key}`).expect(200);
-            assert.equal(status.body.status, 'linked');
-            const session = await request(second.url).get(`/api/v1/link-sessions/${popup.sessionId}`).set('Authorization', `Bearer ${key}`).expect(200);
-            assert.equal(session.body.state, 'linked');
-            // The restarted server uses the link: a verify refreshes with the token the first one never saw.
-            const verified = await request(second.url).post('/api/v1/link/verify').set('Authorization', `Bearer ${key}`).expect(200);
-            assert.equal(verified.body.status, 'linked');
-        } finally {
-            await second.close();
-        }
-        report(t, `restart-clean-${kind}`, { restarts: 1, linked: 1 });
-    });
-
-    test('killed (SIGKILL) and started again: the link completes', async (t) => {
-        const { key } = await newAccount('Killed');
-        const start = async (): Promise<{ child: ChildProcess; url: string }> => {
-            const port = await freePort();
-            const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
-            const url = `http://127.0.0.1:${port}`;
-            for (let i = 0; ; i++) {
-                const up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-                if (up) return { child, url };
-                if (i > 200 || child.exitCode !== null) throw new Error('the backend did not start');
-                await new Promise((resolve) => setTimeout(resolve, 50));
-            }
-        };
-        const kill = (child: ChildProcess) =>
-            new Promise<void>((resolve) => {
-                child.once('exit', () => resolve());
-                child.kill('SIGKILL');
+    describe(
+        `${kind}: the backend restarts between the popup’s /oauth/start and its callback`,
+        { skip: kind === 'postgres' && PG_SKIP },
+        () => {
+            let emulator: Emulator;
+            let database: TestDatabase | undefined;
+            let dataDir: string;
+            let env: Record<string, string>;
+            let config: Config;
+            before(async () => {
+                emulator = await startEmulator({ quiet: true, clients: [{ ...CLIENT, redirectUris: [`${PUBLIC_URL}/oauth/callback`] }] });
+                dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-restart-'));
+                database = kind === 'postgres' ? await createTestDatabase() : undefined;
+                env = emulatorEnv(
+                    emulator,
+                    CLIENT,
+                    { PUBLIC_URL, DATA_DIR: dataDir },
+                    { PORT: '0', HEALTH_SWEEP_INTERVAL_SECONDS: '0', LOG_LEVEL: 'silent', DATABASE_URL: database?.url ?? '' }
+                );
+                config = requireCompleteConfig(parseConfig(env));
+            });
+            after(async () => {
+                await emulator.close();
+                await database?.drop();
+                await rm(dataDir, { recursive: true, force: true });
             });
 
-        // Killed after the session is made, and again after /oauth/start.
-        let server = await start();
-        const created = await request(server.url).post('/api/v1/link-sessions').set('Authorization', `Bearer ${key}`).send({ environment: 'production' }).expect(201);
-        await kill(server.child);
-        server = await start();
-        const begin = await confirmPopup(server.url, new URL(created.body.authorizeUrl as string).pathname);
-        await kill(server.child);
-        const cookie = (begin.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
-        const { authorizeInEmulator } = await import('../../../emulator/driver.ts');
-        const final = await authorizeInEmulator(begin.headers.location!, PEOPLE.acmeApi);
-        server = await start();
-        try {
-            const callback = await request(server.url).get(`${final.pathname}${final.search}`).set('Cookie', cookie);
-            assert.equal(callback.status, 200, callback.text);
-            const status = await request(server.url).get('/api/v1/link').set('Authorization', `Bearer ${key}`).expect(200);
-            assert.equal(status.body.status, 'linked');
-            assert.equal(status.body.link.username, PEOPLE.acmeApi.username);
-        } finally {
-            await kill(server.child);
+            const newAccount = async (name: string) => {
+                const store = await openStore(config);
+                const { account, apiKey } = await new Accounts(store, systemClock).create(name);
+                await store.close();
+                return { id: account.id, key: apiKey };
+            };
+
+            test('stopped cleanly and started again (runServer over the same DATA_DIR): the link completes', async (t) => {
+                const { key } = await newAccount('Restarted cleanly');
+                const first = await runServer(config, { logger: createLogger('silent') });
+                const popup = await startPopup(first.url, key, PEOPLE.acmeApi);
+                await first.close();
+
+                const second = await runServer(config, { logger: createLogger('silent') });
+                try {
+                    const callback = await request(second.url).get(popup.callbackPath).set('Cookie', popup.cookie);
+                    assert.equal(callback.status, 200, callback.text);
+                    const status = await request(second.url).get('/api/v1/link').set('Authorization', `Bearer ${key}`).expect(200);
+                    assert.equal(status.body.status, 'linked');
+                    const session = await request(second.url)
+                        .get(`/api/v1/link-sessions/${popup.sessionId}`)
+                        .set('Authorization', `Bearer ${key}`)
+                        .expect(200);
+                    assert.equal(session.body.state, 'linked');
+                    // The restarted server uses the link: a verify refreshes with the token the first one never saw.
+                    const verified = await request(second.url)
+                        .post('/api/v1/link/verify')
+                        .set('Authorization', `Bearer ${key}`)
+                        .expect(200);
+                    assert.equal(verified.body.status, 'linked');
+                } finally {
+                    await second.close();
+                }
+                report(t, `restart-clean-${kind}`, { restarts: 1, linked: 1 });
+            });
+
+            test('killed (SIGKILL) and started again: the link completes', async (t) => {
+                const { key } = await newAccount('Killed');
+                const start = async (): Promise<{ child: ChildProcess; url: string }> => {
+                    const port = await freePort();
+                    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+                        env: { ...process.env, ...env, PORT: String(port) },
+                        stdio: ['ignore', 'ignore', 'pipe']
+                    });
+                    const url = `http://127.0.0.1:${port}`;
+                    for (let i = 0; ; i++) {
+                        const up = await fetch(`${url}/healthz`).then(
+                            (r) => r.ok,
+                            () => false
+                        );
+                        if (up) return { child, url };
+                        if (i > 200 || child.exitCode !== null) throw new Error('the backend did not start');
+                        await new Promise((resolve) => setTimeout(resolve, 50));
+                    }
+                };
+                const kill = (child: ChildProcess) =>
+                    new Promise<void>((resolve) => {
+                        child.once('exit', () => resolve());
+                        child.kill('SIGKILL');
+                    });
+
+                // Killed after the session is made, and again after /oauth/start.
+                let server = await start();
+                const created = await request(server.url)
+                    .post('/api/v1/link-sessions')
+                    .set('Authorization', `Bearer ${key}`)
+                    .send({ environment: 'production' })
+                    .expect(201);
+                await kill(server.child);
+                server = await start();
+                const begin = await confirmPopup(server.url, new URL(created.body.authorizeUrl as string).pathname);
+                await kill(server.child);
+                const cookie = (begin.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+                const { authorizeInEmulator } = await import('../../../emulator/driver.ts');
+                const final = await authorizeInEmulator(begin.headers.location!, PEOPLE.acmeApi);
+                server = await start();
+                try {
+                    const callback = await request(server.url).get(`${final.pathname}${final.search}`).set('Cookie', cookie);
+                    assert.equal(callback.status, 200, callback.text);
+                    const status = await request(server.url).get('/api/v1/link').set('Authorization', `Bearer ${key}`).expect(200);
+                    assert.equal(status.body.status, 'linked');
+                    assert.equal(status.body.link.username, PEOPLE.acmeApi.username);
+                } finally {
+                    await kill(server.child);
+                }
+                report(t, `restart-sigkill-${kind}`, { kills: 2, linked: 1 });
+            });
         }
-        report(t, `restart-sigkill-${kind}`, { kills: 2, linked: 1 });
-    });
-});
+    );
 
 restartSuite('lowdb');
 restartSuite('postgres');

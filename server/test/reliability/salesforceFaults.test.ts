@@ -37,7 +37,8 @@ describe('Salesforce failing during every step', () => {
         h.emulator.state.failNext(kind, modeOf(mode), { count, delayMs: delayOf(mode) });
         faults++;
     };
-    const linkOf = async (id: string) => ((db: Snapshot) => structuredClone(db.links.find((l) => l.accountId === id)))(await h.services.store.dump());
+    const linkOf = async (id: string) =>
+        ((db: Snapshot) => structuredClone(db.links.find((l) => l.accountId === id)))(await h.services.store.dump());
 
     for (const [kind, step] of [
         // A link makes two round trips: the token exchange, then one Composite request (identity facts and permission checks).
@@ -53,13 +54,18 @@ describe('Salesforce failing during every step', () => {
                 const approvals = h.emulator.state.tokensFor(PEOPLE.acmeApi.username);
                 const popup = await startPopup(h.app, key, PEOPLE.acmeApi);
                 inject(kind, mode, PERSISTENT);
-                const { value: page, ms } = await within(BOUND_MS, `the callback (${kind} ${mode})`, () => request(h.app).get(popup.callbackPath).set('Cookie', popup.cookie));
+                const { value: page, ms } = await within(BOUND_MS, `the callback (${kind} ${mode})`, () =>
+                    request(h.app).get(popup.callbackPath).set('Cookie', popup.cookie)
+                );
                 h.emulator.state.clearFaults();
                 cases++;
                 const code = /Error code: ([A-Z_]+)/.exec(page.text)?.[1];
                 outcomes[`link/${kind}/${mode}`] = `${page.status} ${code} ${Math.round(ms)} ms`;
                 assert.ok(page.status >= 400 && page.status !== 500, `status ${page.status}`);
-                assert.ok(code === 'SALESFORCE_UNAVAILABLE' || code === 'TOKEN_EXCHANGE_FAILED', `code ${code}: ${page.text.slice(0, 400)}`);
+                assert.ok(
+                    code === 'SALESFORCE_UNAVAILABLE' || code === 'TOKEN_EXCHANGE_FAILED',
+                    `code ${code}: ${page.text.slice(0, 400)}`
+                );
                 assert.match(page.text, ACTIONABLE);
                 assert.doesNotMatch(page.text, /TypeError|undefined|at [\w.]+ \(|\.ts:\d+/);
                 const session = await h.api(key).get(`/api/v1/link-sessions/${popup.sessionId}`).expect(200);
@@ -138,7 +144,9 @@ describe('Salesforce failing during every step', () => {
             const { key } = await h.newAccount(`Transient ${kind} ${mode}`);
             const popup = await startPopup(h.app, key, PEOPLE.acmeApi);
             inject(kind, mode, 1);
-            const { value: page } = await within(BOUND_MS + 2_000, `the callback (${kind} ${mode}, once)`, () => request(h.app).get(popup.callbackPath).set('Cookie', popup.cookie));
+            const { value: page } = await within(BOUND_MS + 2_000, `the callback (${kind} ${mode}, once)`, () =>
+                request(h.app).get(popup.callbackPath).set('Cookie', popup.cookie)
+            );
             h.emulator.state.clearFaults();
             cases++;
             outcomes[`once/${kind}/${mode}`] = `${page.status} ${/Error code: ([A-Z_]+)/.exec(page.text)?.[1] ?? 'linked'}`;

@@ -24,13 +24,18 @@ test('after link, verify, relink, failures and unlink, no token, password or key
         delete: (p: string) => request(app).delete(p).set('Authorization', `Bearer ${key}`)
     });
     /** A popup whose callback we send ourselves, noting the code, the state and the cookie nonce it carried. */
-    const link = async (key: string, person: typeof PEOPLE.acmeApi & { decision?: 'allow' | 'deny' }, session?: Record<string, unknown>) => {
+    const link = async (
+        key: string,
+        person: typeof PEOPLE.acmeApi & { decision?: 'allow' | 'deny' },
+        session?: Record<string, unknown>
+    ) => {
         const popup = await startPopup(app, key, person, session);
         const query = new URLSearchParams(popup.callbackPath.split('?')[1]);
         for (const [name, value] of [
             ['code', query.get('code')],
             ['state', query.get('state')]
-        ] as const) if (value) (name === 'code' ? codes : states).add(value);
+        ] as const)
+            if (value) (name === 'code' ? codes : states).add(value);
         for (const pair of popup.cookie.split('; ')) nonces.add(pair.split('=')[1]!);
         return request(app).get(popup.callbackPath).set('Cookie', popup.cookie);
     };
@@ -65,7 +70,10 @@ test('after link, verify, relink, failures and unlink, no token, password or key
         // Failures: denied, no API access, the wrong org, the sandbox, Salesforce down during a verify.
         assert.equal((await link(b.key, { ...PEOPLE.acmeApi, decision: 'deny' })).status, 400);
         assert.equal((await link(b.key, PEOPLE.acmeNoApi)).status, 400);
-        assert.equal((await link(b.key, PEOPLE.acmeApi, { environment: 'production', expectedOrgId: h.emulator.state.org('acmeUat').id })).status, 400);
+        assert.equal(
+            (await link(b.key, PEOPLE.acmeApi, { environment: 'production', expectedOrgId: h.emulator.state.org('acmeUat').id })).status,
+            400
+        );
         assert.equal((await link(c.key, PEOPLE.uatApi, { environment: 'sandbox' })).status, 200);
         h.emulator.state.failNext('refresh', 'http500', { count: 10 });
         await api(c.key).post('/api/v1/link/verify').expect(503);
@@ -78,7 +86,19 @@ test('after link, verify, relink, failures and unlink, no token, password or key
         const legacyPassword = 'legacy-Secret-pass-8812';
         const legacyToken = 'LEGACYSECTOKEN123456789';
         const d = await h.newAccount('Secrets D');
-        await h.services.accounts.importLegacy([{ accountId: d.id, username: 'old@acme.example', password: legacyPassword, securityToken: legacyToken, environment: 'production' }], h.services.cipher, h.services.hosts);
+        await h.services.accounts.importLegacy(
+            [
+                {
+                    accountId: d.id,
+                    username: 'old@acme.example',
+                    password: legacyPassword,
+                    securityToken: legacyToken,
+                    environment: 'production'
+                }
+            ],
+            h.services.cipher,
+            h.services.hosts
+        );
         await api(d.key).get('/api/v1/link').expect(200);
 
         // Unlink everything.
@@ -121,14 +141,24 @@ test('after link, verify, relink, failures and unlink, no token, password or key
             }
         }
         // The state and the nonce travel only in /oauth/start's redirect (303 after the confirmation) and cookie: never in any other response.
-        const others = recorder.responses.filter((r) => r.status !== 303).map((r) => r.headers + r.body).join('\n');
+        const others = recorder.responses
+            .filter((r) => r.status !== 303)
+            .map((r) => r.headers + r.body)
+            .join('\n');
         for (const s of [...states, ...nonces]) assert.equal(others.includes(s), false, 'a state or nonce outside the popup redirect');
         // The webhook secret is in the one answer that sets it, nowhere else.
         for (const s of webhookSecrets) assert.equal(recorder.responses.filter((r) => r.body.includes(s)).length, 1);
-        report(t, 'secrets', { secretsUsed: secrets.length, dataFiles: files.length, webhookDeliveries: delivered.length, logBytes: h.logs().length, responseBytes: recorder.text().length, checks, found: 0 });
+        report(t, 'secrets', {
+            secretsUsed: secrets.length,
+            dataFiles: files.length,
+            webhookDeliveries: delivered.length,
+            logBytes: h.logs().length,
+            responseBytes: recorder.text().length,
+            checks,
+            found: 0
+        });
     } finally {
         server.close();
         await h.close().catch(() => undefined);
     }
 });
-

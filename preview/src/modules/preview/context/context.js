@@ -8,10 +8,7 @@ let loading;
 
 function chooseOrg(config) {
     const requested = new URL(window.location.href).searchParams.get('org');
-    const key =
-        requested && Object.hasOwn(config.orgs, requested)
-            ? requested
-            : config.defaultOrg;
+    const key = requested && Object.hasOwn(config.orgs, requested) ? requested : config.defaultOrg;
     return { ...config.orgs[key], key, requested };
 }
 

@@ -48,7 +48,10 @@ export default class Toasts extends LightningElement {
         this.toasts = [...this.toasts, toast].slice(-MAX_SHOWN);
         if (mode !== 'sticky') {
             // eslint-disable-next-line @lwc/lwc/no-async-operation
-            this.timers.set(id, setTimeout(() => this.dismiss(id), DURATION_MS[mode]));
+            this.timers.set(
+                id,
+                setTimeout(() => this.dismiss(id), DURATION_MS[mode])
+            );
         }
     }
 
