@@ -2,11 +2,13 @@
 //
 // First choice: Debian's Chromium (CHROMIUM_PATH, else /usr/bin/chromium). Without it, the Chromium that the npm package
 // @sparticuz/chromium carries inside itself: a brotli-compressed chrome-headless-shell for Linux x86-64, with the NSS,
-// NSPR and expat libraries it links against (built for glibc 2.34 or later) and one font, so that nothing is downloaded
-// and no system package is needed. It is unpacked once into node_modules/.cache/packaged-chromium/<version>/ (the
-// package's own executablePath() would unpack into the shared /tmp and leave the libraries packed outside AWS).
-// CCL_TEST_CHROMIUM=system or =packaged picks one of the two and never the other.
+// NSPR and expat libraries it links against and one font, so that nothing is downloaded and, on glibc 2.34 or later,
+// no system package is needed (on an older glibc it takes the system's libraries). It is unpacked once into
+// node_modules/.cache/packaged-chromium/<version>/ (the package's own executablePath() would unpack into the shared
+// /tmp and leave the libraries packed outside AWS). CCL_TEST_CHROMIUM=system or =packaged picks one of the two and
+// never the other.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -51,7 +53,7 @@ export function findChromium(): { chromium: Chromium } | { missing: string } {
         if (configured) {
             if (existsSync(configured))
                 return { chromium: { kind: 'system', executablePath: configured, label: `CHROMIUM_PATH ${configured}` } };
-            return { missing: `CHROMIUM_PATH is ${configured}, and there is no such file` };
+            return { missing: `CHROMIUM_PATH is ${configured}, where there is no file: point it at a Chromium, or unset it` };
         }
         if (existsSync(DEBIAN_CHROMIUM))
             return { chromium: { kind: 'system', executablePath: DEBIAN_CHROMIUM, label: `Debian's ${DEBIAN_CHROMIUM}` } };
@@ -60,8 +62,10 @@ export function findChromium(): { chromium: Chromium } | { missing: string } {
     }
     const packaged = findPackaged();
     if ('chromium' in packaged) return packaged;
-    const what = chosen === 'packaged' ? packaged.missing : `no Chromium at ${DEBIAN_CHROMIUM}, and ${packaged.missing}`;
-    return { missing: `${what}: install Chromium with \`${INSTALL_COMMAND}\` (or set CHROMIUM_PATH)` };
+    if (chosen === 'packaged') return { missing: `CCL_TEST_CHROMIUM=packaged, but ${packaged.missing}` };
+    return {
+        missing: `no Chromium at ${DEBIAN_CHROMIUM}, and ${packaged.missing}: install Chromium with \`${INSTALL_COMMAND}\` (or set CHROMIUM_PATH)`
+    };
 }
 
 function findPackaged(): { chromium: Chromium } | { missing: string } {
@@ -146,24 +150,51 @@ export async function launchChromium(target: Chromium): Promise<Browser> {
     return chromium.launch({
         executablePath: target.executablePath,
         env: target.kind === 'packaged' ? packagedEnv(target.dir) : undefined,
-        args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run'
-        ]
+        // Playwright itself passes --headless, --no-sandbox (chromiumSandbox is false), --no-first-run and turns off
+        // background networking, component updates and sync.
+        args: ['--disable-gpu']
     });
 }
 
-/** The packaged Chromium finds its own libraries before the system's, and its fonts.conf. */
+/** The glibc the packaged libraries were built against (Amazon Linux 2023's); the Chromium itself needs 2.25. */
+const PACKAGED_LIBRARIES_GLIBC = '2.34';
+
+/** This system's glibc version, or undefined when Node was not built against glibc. */
+function glibcVersion(): string | undefined {
+    return (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime;
+}
+
+/** Whether this system's glibc can load the libraries the package carries. */
+function packagedLibrariesLoad(): boolean {
+    const glibc = glibcVersion();
+    return glibc !== undefined && atLeast(glibc, PACKAGED_LIBRARIES_GLIBC);
+}
+
+function atLeast(version: string, minimum: string): boolean {
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    const [needMajor = 0, needMinor = 0] = minimum.split('.').map(Number);
+    return major > needMajor || (major === needMajor && minor >= needMinor);
+}
+
+/**
+ * The packaged Chromium finds its own libraries before the system's (where glibc is recent enough for them; on an
+ * older one it takes the system's, which the preflight names when they are missing), and its fonts.conf.
+ */
 function packagedEnv(dir: string): Record<string, string> {
     const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-    env.LD_LIBRARY_PATH = [path.join(dir, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+    if (packagedLibrariesLoad()) {
+        env.LD_LIBRARY_PATH = [path.join(dir, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+    }
     env.FONTCONFIG_FILE = path.join(dir, 'fonts.conf');
     return env;
+}
+
+/** The shared libraries `ldd` finds nowhere for this Chromium, as it would start (none when ldd is not there). */
+function unresolvedLibraries(target: Chromium): string[] {
+    const env = target.kind === 'packaged' ? packagedEnv(target.dir) : process.env;
+    const ldd = spawnSync('ldd', [target.executablePath], { env, encoding: 'utf8' });
+    if (ldd.error || typeof ldd.stdout !== 'string') return [];
+    return [...ldd.stdout.matchAll(/^\s*(\S+) => not found$/gm)].map((match) => match[1]!);
 }
 
 /** The Debian packages that hold the shared libraries Chromium links against, for a precise install line. */
@@ -180,22 +211,24 @@ const DEBIAN_PACKAGE_OF: Record<string, string> = {
 /** What a failed launch means and what to install, from the loader's lines in Playwright's launch log. */
 export function explainLaunchFailure(target: Chromium, message: string): string {
     const lines: string[] = [];
-    const glibc = /version `GLIBC_([\d.]+)' not found/.exec(message);
+    const glibc = /version `GLIBC_([\d.]+)' not found \(required by ([^)]+)\)/.exec(message);
     if (glibc) {
-        const here = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime ?? 'older';
-        lines.push(
-            target.kind === 'packaged'
-                ? `The packaged Chromium's libraries need glibc ${glibc[1]} or later (Debian 12, Ubuntu 22.04); this system has ${here}.`
-                : `${target.executablePath} needs glibc ${glibc[1]} or later; this system has ${here}.`
-        );
+        lines.push(`${glibc[2]} needs glibc ${glibc[1]} or later; this system has ${glibcVersion() ?? 'another C library'}.`);
         lines.push(`Install Debian's Chromium instead:   ${INSTALL_COMMAND}`);
         return lines.join('\n');
     }
-    const libraries = [...new Set([...message.matchAll(/error while loading shared libraries: ([^:\s]+)/g)].map((match) => match[1]!))];
-    if (libraries.length) {
+    const reported = [...message.matchAll(/error while loading shared libraries: ([^:\s]+)/g)].map((match) => match[1]!);
+    if (reported.length) {
+        // The loader stops at the first library it cannot find; ldd lists them all.
+        const libraries = [...new Set([...reported, ...unresolvedLibraries(target)])];
         const packages = [...new Set(libraries.map((library) => DEBIAN_PACKAGE_OF[library]).filter(Boolean))];
         const unknown = libraries.filter((library) => !DEBIAN_PACKAGE_OF[library]);
         lines.push(`Chromium cannot load ${libraries.join(', ')}.`);
+        if (target.kind === 'packaged' && !packagedLibrariesLoad()) {
+            lines.push(
+                `(The package carries these, but they need glibc ${PACKAGED_LIBRARIES_GLIBC} or later and this system has ${glibcVersion() ?? 'another C library'}: Chromium takes the system's.)`
+            );
+        }
         if (packages.length) lines.push(`Install:   apt-get install -y ${packages.join(' ')}`);
         if (unknown.length)
             lines.push(
