@@ -1,23 +1,21 @@
 // What the browser tests share: the stack `npm start` runs (emulated orgs, backend, demo account, preview page) on
 // free ports with a clean data directory, a Chromium driven by playwright-core, and the steps an admin takes.
 
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
 import { authorizeInEmulator, type Person } from '../emulator/driver.ts';
 import { parseConfig } from '../server/config.ts';
 import { startDemo, type RunningDemo } from '../server/demo.ts';
 import { createLogger } from '../server/logger.ts';
+import { findChromium, launchChromium } from './chromium.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SHOTS_DIR = path.join(ROOT, 'test-results/e2e');
 const DOCS_IMAGES_DIR = path.join(ROOT, 'docs/images');
-
-export const INSTALL_COMMAND = 'apt-get install -y chromium';
 
 /** The seeded users the tests log in as: the same table the backend's tests use. */
 export { PEOPLE } from '../server/test/harness.ts';
@@ -28,35 +26,19 @@ export const TEST_TIMEOUT_MS = 60_000;
 /** How long a step waits for the page. */
 const STEP_MS = 15_000;
 
-/** The Chromium to drive: CHROMIUM_PATH, else Debian's /usr/bin/chromium. */
-export function chromiumPath(): string | undefined {
-    const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].filter((candidate): candidate is string => Boolean(candidate));
-    return candidates.find((candidate) => existsSync(candidate));
-}
-
 /** Why the browser tests cannot run here, or false when they can. Under CI a missing Chromium is an error, not a skip. */
 export function missingBrowser(): string | false {
-    if (chromiumPath()) return false;
-    const reason = `no Chromium at ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'}: install it with \`${INSTALL_COMMAND}\` (or set CHROMIUM_PATH)`;
-    if (process.env.CI === 'true') throw new Error(`The browser tests need Chromium under CI: ${reason}`);
-    return reason;
+    const found = findChromium();
+    if ('chromium' in found) return false;
+    if (process.env.CI === 'true') throw new Error(`The browser tests need Chromium under CI: ${found.missing}`);
+    return found.missing;
 }
 
+/** Starts the Chromium findChromium() chose (e2e/chromium.ts): Debian's, else the one @sparticuz/chromium carries. */
 export async function launchBrowser(): Promise<Browser> {
-    const executablePath = chromiumPath();
-    if (!executablePath) throw new Error(`No Chromium: ${INSTALL_COMMAND}`);
-    return chromium.launch({
-        executablePath,
-        args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run'
-        ]
-    });
+    const found = findChromium();
+    if (!('chromium' in found)) throw new Error(`No Chromium: ${found.missing}`);
+    return launchChromium(found.chromium);
 }
 
 /** Launches Chromium before the enclosing suite's tests and closes it after them; returns the running browser. */
