@@ -79,7 +79,9 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
                 ...parsed.SF_CARD_ORIGINS,
                 ...Object.fromEntries(emulator.allOrigins.map((origin) => [origin, [new URL(parsed.PUBLIC_URL).origin]]))
             },
-            TOKEN_ENCRYPTION_KEY: parsed.TOKEN_ENCRYPTION_KEY ?? (await demoEncryptionKey(parsed.DATA_DIR))
+            TOKEN_ENCRYPTION_KEY: parsed.TOKEN_ENCRYPTION_KEY ?? (await demoEncryptionKey(parsed.DATA_DIR)),
+            // The demo's webhooks go to receivers on this machine.
+            WEBHOOK_ALLOW_PRIVATE_TARGETS: true
         });
         const logger = options.logger ?? createLogger(config.LOG_LEVEL);
         let previewConfig: (() => PreviewConfig) | undefined;

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createApp, type AppOptions } from './app.ts';
-import { ConfigError, parseConfig, requireCompleteConfig, type Config } from './config.ts';
+import { ConfigError, parseConfig, refuseInsecurePublicUrl, requireCompleteConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { buildServices, type Services } from './services.ts';
 import { openStore } from './store/openStore.ts';
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     let config: Config;
     try {
         config = requireCompleteConfig(parseConfig(process.env));
+        refuseInsecurePublicUrl(config.PUBLIC_URL);
     } catch (error) {
         if (error instanceof ConfigError) {
             console.error(error.message);

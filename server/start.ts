@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, requireCompleteConfig, startMode } from './config.ts';
+import { parseConfig, refuseInsecurePublicUrl, requireCompleteConfig, startMode } from './config.ts';
 import { createLogger } from './logger.ts';
 import { closeOnSignals, runServer } from './main.ts';
 
@@ -12,6 +12,7 @@ async function start(): Promise<void> {
     const logger = createLogger(parsed.LOG_LEVEL);
     if (mode === 'backend') {
         const config = requireCompleteConfig(parsed);
+        refuseInsecurePublicUrl(config.PUBLIC_URL);
         const running = await runServer(config, { logger });
         logger.info({ url: config.PUBLIC_URL }, 'Contact Center Link backend listening');
         closeOnSignals(running.close, logger);
