@@ -3,6 +3,7 @@ import { ConfigError, parseConfig } from '../config.ts';
 import { moveToPostgres, MoveRefused, restoreFromBackup, type TableCheck } from '../store/move.ts';
 import { BackupNotFound, dropBackup, listBackups } from '../store/pgBackups.ts';
 import { migrate, PgStore, type LiveLease } from '../store/pgStore.ts';
+import { printable, printableLine } from '../text.ts';
 
 const USAGE = `Usage: npm run store -- <command> [options]
 
@@ -41,8 +42,10 @@ const inUse = (leases: LiveLease[]): string[] => [
 export async function runStoreCommand(
     argv: string[],
     env: Record<string, string | undefined>,
-    out: (line: string) => void
+    write: (line: string) => void
 ): Promise<number> {
+    // Nothing reaches the terminal raw (text.ts): names, paths and reasons may hold anything.
+    const out = (line: string) => write(printableLine(line));
     const { positionals, values } = parseArgs({
         args: argv,
         allowPositionals: true,
@@ -163,7 +166,7 @@ export async function runStoreCommand(
             }
         }
         default:
-            out(`Unknown command "${command}".\n\n${USAGE}`);
+            out(`Unknown command "${printable(command)}".\n\n${USAGE}`);
             return 2;
     }
 }
