@@ -18,6 +18,8 @@ import { clientAddress, rateLimit } from './http/rateLimit.ts';
 export interface AppOptions {
     /** Extra routes mounted before the 404 handler (the demo's preview page). */
     extend?: (app: Express) => void;
+    /** Answer only requests whose Host is one of these names (any port): the demo's loopback names, against DNS rebinding. */
+    hosts?: string[];
 }
 
 /** Builds the HTTP app from the services; it holds no state of its own. */
@@ -32,6 +34,22 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     app.set('etag', false);
 
     const logRequest = requestLog(logger);
+
+    if (options.hosts) {
+        // Before anything else: a page on a name that rebinds to this machine gets nothing, not even a log line's worth.
+        const allowed = new Set(options.hosts.map((host) => host.toLowerCase()));
+        app.use((req, _res, next) => {
+            const host = (req.headers.host ?? '').toLowerCase().replace(/:\d*$/, '');
+            if (allowed.has(host)) return next();
+            next(
+                new AppError(
+                    'HOST_NOT_ALLOWED',
+                    `This server answers only as ${[...allowed].join(', ')}: open it by one of those names.`,
+                    403
+                )
+            );
+        });
+    }
 
     // JSON answers need no script, style or framing, and are never a document: a fixed, strict set.
     const apiHeaders = Object.entries(API_SECURITY_HEADERS);

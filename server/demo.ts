@@ -15,6 +15,8 @@ export const DEMO_ACCOUNT_NAME = 'Demo contact center';
 
 /** The demo serves a working API key to its page: it listens on loopback only. */
 export const DEMO_HOST = '127.0.0.1';
+/** ...and answers only to this machine's names, so a page whose name rebinds to 127.0.0.1 reads nothing. */
+export const DEMO_HOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 export interface RunningDemo {
     /** PUBLIC_URL: where the preview page is, and the base of the OAuth redirect URI. */
@@ -89,7 +91,7 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
             options.extend?.(app);
             if (options.preview ?? true) mountPreview(app, () => previewConfig?.());
         };
-        const backend = await runServer(config, { ...options, logger, extend, host: DEMO_HOST });
+        const backend = await runServer(config, { ...options, logger, extend, host: DEMO_HOST, hosts: DEMO_HOST_NAMES });
         const account = await demoAccount(backend, config.DATA_DIR);
         previewConfig = () => demoPreviewConfig(emulator, account);
         return {
