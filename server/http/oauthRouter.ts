@@ -52,13 +52,8 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
         const id = sessionIdParam.safeParse(req.params.sessionId);
         if (!id.success)
             return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
-        if (
-            !options.consent.verify(
-                id.data,
-                req.cookies?.[consentCookieName(id.data)],
-                (req.body as Record<string, unknown> | undefined)?.token
-            )
-        ) {
+        const consentNonce = req.cookies?.[consentCookieName(id.data)] as string | undefined;
+        if (!consentNonce || !options.consent.verify(id.data, consentNonce, (req.body as Record<string, unknown> | undefined)?.token)) {
             return errorPage(
                 res,
                 403,
@@ -67,7 +62,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
             );
         }
         try {
-            const { redirectTo, cookie } = await links.startAuthorization(id.data);
+            const { redirectTo, cookie } = await links.startAuthorization(id.data, consentNonce);
             res.clearCookie(consentCookieName(id.data), { path: '/oauth' });
             res.cookie(cookie.name, cookie.value, { ...cookieOptions, maxAge: cookie.maxAgeMs });
             res.redirect(303, redirectTo);
