@@ -1,9 +1,10 @@
 import cookieParser from 'cookie-parser';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { requireAccount, requireMetricsToken } from './http/auth.ts';
 import { linkRouter, linkStatusHandler } from './http/apiRouter.ts';
 import { requestBudget } from './http/requestBudget.ts';
+import { refuseAnnouncedOversize } from './http/bodyLimit.ts';
 import { webhookRouter } from './http/webhookRouter.ts';
 import { CALLS_BODY_LIMIT, callsBodyParser, callsRouter } from './http/callsRouter.ts';
 import { openApiHandler } from './http/openapi.ts';
@@ -142,26 +143,6 @@ export function createApp(services: Services, options: AppOptions = {}): Express
 
 const API_BODY_LIMIT = 16 * 1024;
 const kilobytes = (limit: string): number => Number.parseInt(limit, 10) * 1024;
-
-/**
- * A body announced larger than the route accepts is refused at once, before a byte of it is read,
- * and the connection is closed rather than drained (the body parsers would read it all first).
- */
-function refuseAnnouncedOversize(limitFor: (req: express.Request) => number): RequestHandler {
-    return (req, res, next) => {
-        const announced = req.headers['content-length'];
-        if (announced === undefined || Number(announced) <= limitFor(req)) return next();
-        res.set('Connection', 'close');
-        res.once('finish', () => req.socket.destroySoon());
-        next(
-            new AppError(
-                'PAYLOAD_TOO_LARGE',
-                `The request body is larger than the ${Math.round(limitFor(req) / 1024)} kB this API accepts.`,
-                413
-            )
-        );
-    };
-}
 
 /** The headers of every /api answer (OWASP's list for REST APIs); pages get helmet's full set. */
 export const API_SECURITY_HEADERS = {
