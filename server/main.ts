@@ -5,6 +5,7 @@ import { createApp, type AppOptions } from './app.ts';
 import { ConfigError, parseConfig, refuseInsecurePublicUrl, requireCompleteConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { buildServices, type Services } from './services.ts';
+import { unmaintainedNode } from './runtime.ts';
 import { openStore } from './store/openStore.ts';
 import { claimServing, DataDirInUse } from './store/servingLock.ts';
 
@@ -95,6 +96,8 @@ async function main(): Promise<void> {
         throw error;
     }
     const logger = createLogger(config.LOG_LEVEL);
+    const unmaintained = unmaintainedNode();
+    if (unmaintained) logger.warn({ node: process.version }, unmaintained);
     let running: RunningServer;
     try {
         running = await runServer(config, { logger });
