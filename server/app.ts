@@ -66,7 +66,9 @@ export function createApp(services: Services, options: AppOptions = {}): Express
                 upgradeInsecureRequests: config.PUBLIC_URL.startsWith('https:') ? [] : null
             }
         },
-        crossOriginOpenerPolicy: false
+        crossOriginOpenerPolicy: false,
+        // As frame-ancestors 'none' says, for browsers that read only this header.
+        xFrameOptions: { action: 'deny' }
     });
     // One layer for every request: its log line, and its security headers.
     app.use((req, res, next) => {
