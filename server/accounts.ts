@@ -5,16 +5,28 @@ import type { Clock } from './clock.ts';
 import { accountLock, type Store } from './store/store.ts';
 import type { AccountRecord, KeyScope, LinkRecord } from './store/types.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from './salesforce/loginHosts.ts';
+import { CONTROL_MESSAGE, hasInvisibleOrControl, isPlainText } from './text.ts';
 
+/** The name the consent page shows: normalised (NFKC), so it is what it looks like, and without hidden or reordering characters. */
 export const accountNameSchema = z
     .string()
+    .normalize('NFKC')
     .trim()
     .min(1, 'the account name is empty')
-    .max(120, 'the account name is longer than 120 characters');
+    .max(120, 'the account name is longer than 120 characters')
+    .refine(
+        (name) => !hasInvisibleOrControl(name),
+        'the account name holds a control or format character (bidirectional, zero-width or other invisible): type it again'
+    );
 
 export const legacyRecordSchema = z.strictObject({
     accountId: z.string().min(1),
-    username: z.string().trim().min(3).max(80),
+    username: z
+        .string()
+        .trim()
+        .min(3)
+        .max(80)
+        .refine((value) => isPlainText(value), CONTROL_MESSAGE),
     password: z.string().min(1).max(256),
     securityToken: z.string().max(64).optional().default(''),
     environment: z.enum(['production', 'sandbox']),

@@ -1,9 +1,10 @@
 import cookieParser from 'cookie-parser';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { requireAccount, requireMetricsToken } from './http/auth.ts';
 import { linkRouter, linkStatusHandler } from './http/apiRouter.ts';
 import { requestBudget } from './http/requestBudget.ts';
+import { refuseAnnouncedOversize } from './http/bodyLimit.ts';
 import { webhookRouter } from './http/webhookRouter.ts';
 import { CALLS_BODY_LIMIT, callsBodyParser, callsRouter } from './http/callsRouter.ts';
 import { openApiHandler } from './http/openapi.ts';
@@ -18,6 +19,8 @@ import { clientAddress, rateLimit } from './http/rateLimit.ts';
 export interface AppOptions {
     /** Extra routes mounted before the 404 handler (the demo's preview page). */
     extend?: (app: Express) => void;
+    /** Answer only requests whose Host is one of these names (any port): the demo's loopback names, against DNS rebinding. */
+    hosts?: string[];
 }
 
 /** Builds the HTTP app from the services; it holds no state of its own. */
@@ -33,6 +36,22 @@ export function createApp(services: Services, options: AppOptions = {}): Express
 
     const logRequest = requestLog(logger);
 
+    if (options.hosts) {
+        // Before anything else: a page on a name that rebinds to this machine gets nothing, not even a log line's worth.
+        const allowed = new Set(options.hosts.map((host) => host.toLowerCase()));
+        app.use((req, _res, next) => {
+            const host = (req.headers.host ?? '').toLowerCase().replace(/:\d*$/, '');
+            if (allowed.has(host)) return next();
+            next(
+                new AppError(
+                    'HOST_NOT_ALLOWED',
+                    `This server answers only as ${[...allowed].join(', ')}: open it by one of those names.`,
+                    403
+                )
+            );
+        });
+    }
+
     // JSON answers need no script, style or framing, and are never a document: a fixed, strict set.
     const apiHeaders = Object.entries(API_SECURITY_HEADERS);
     // Pages (the popup's, the demo's) get a fresh nonce for their inline script and style.
@@ -47,7 +66,9 @@ export function createApp(services: Services, options: AppOptions = {}): Express
                 upgradeInsecureRequests: config.PUBLIC_URL.startsWith('https:') ? [] : null
             }
         },
-        crossOriginOpenerPolicy: false
+        crossOriginOpenerPolicy: false,
+        // As frame-ancestors 'none' says, for browsers that read only this header.
+        xFrameOptions: { action: 'deny' }
     });
     // One layer for every request: its log line, and its security headers.
     app.use((req, res, next) => {
@@ -124,26 +145,6 @@ export function createApp(services: Services, options: AppOptions = {}): Express
 
 const API_BODY_LIMIT = 16 * 1024;
 const kilobytes = (limit: string): number => Number.parseInt(limit, 10) * 1024;
-
-/**
- * A body announced larger than the route accepts is refused at once, before a byte of it is read,
- * and the connection is closed rather than drained (the body parsers would read it all first).
- */
-function refuseAnnouncedOversize(limitFor: (req: express.Request) => number): RequestHandler {
-    return (req, res, next) => {
-        const announced = req.headers['content-length'];
-        if (announced === undefined || Number(announced) <= limitFor(req)) return next();
-        res.set('Connection', 'close');
-        res.once('finish', () => req.socket.destroySoon());
-        next(
-            new AppError(
-                'PAYLOAD_TOO_LARGE',
-                `The request body is larger than the ${Math.round(limitFor(req) / 1024)} kB this API accepts.`,
-                413
-            )
-        );
-    };
-}
 
 /** The headers of every /api answer (OWASP's list for REST APIs); pages get helmet's full set. */
 export const API_SECURITY_HEADERS = {

@@ -101,6 +101,8 @@ export const configSchema = z.object({
     LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600),
     HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Webhooks may use http and reach loopback, private and link-local addresses: the demo and the tests only. */
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: z.stringbool({ error: 'must be true or false' }).default(false),
     TRUST_PROXY: trustedProxies
 });
 
@@ -153,6 +155,21 @@ export function startMode(env: Record<string, string | undefined>): 'demo' | 'ba
         );
     }
     return 'backend';
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * A backend (not the demo) on plain http must be reached on this machine only: Salesforce accepts an http callback
+ * URL only on localhost, so an http PUBLIC_URL elsewhere is a deployment mistake (and its cookies would travel in clear).
+ */
+export function refuseInsecurePublicUrl(publicUrl: string): void {
+    const url = new URL(publicUrl);
+    if (url.protocol === 'https:') return;
+    if (url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname))) return;
+    throw new ConfigError(
+        `Invalid configuration: PUBLIC_URL is ${url.origin}, but a backend reached from elsewhere must be served over https (PUBLIC_URL=https://…, behind a TLS proxy): Salesforce accepts an http callback only on localhost. Plain http is for this machine only (http://localhost:PORT).`
+    );
 }
 
 /** The backend proper needs the OAuth client and the key; the demo launcher fills them in before this. */

@@ -15,6 +15,8 @@ export const DEMO_ACCOUNT_NAME = 'Demo contact center';
 
 /** The demo serves a working API key to its page: it listens on loopback only. */
 export const DEMO_HOST = '127.0.0.1';
+/** ...and answers only to this machine's names, so a page whose name rebinds to 127.0.0.1 reads nothing. */
+export const DEMO_HOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 export interface RunningDemo {
     /** PUBLIC_URL: where the preview page is, and the base of the OAuth redirect URI. */
@@ -79,7 +81,9 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
                 ...parsed.SF_CARD_ORIGINS,
                 ...Object.fromEntries(emulator.allOrigins.map((origin) => [origin, [new URL(parsed.PUBLIC_URL).origin]]))
             },
-            TOKEN_ENCRYPTION_KEY: parsed.TOKEN_ENCRYPTION_KEY ?? (await demoEncryptionKey(parsed.DATA_DIR))
+            TOKEN_ENCRYPTION_KEY: parsed.TOKEN_ENCRYPTION_KEY ?? (await demoEncryptionKey(parsed.DATA_DIR)),
+            // The demo's webhooks go to receivers on this machine.
+            WEBHOOK_ALLOW_PRIVATE_TARGETS: true
         });
         const logger = options.logger ?? createLogger(config.LOG_LEVEL);
         let previewConfig: (() => PreviewConfig) | undefined;
@@ -87,7 +91,7 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
             options.extend?.(app);
             if (options.preview ?? true) mountPreview(app, () => previewConfig?.());
         };
-        const backend = await runServer(config, { ...options, logger, extend, host: DEMO_HOST });
+        const backend = await runServer(config, { ...options, logger, extend, host: DEMO_HOST, hosts: DEMO_HOST_NAMES });
         const account = await demoAccount(backend, config.DATA_DIR);
         previewConfig = () => demoPreviewConfig(emulator, account);
         return {

@@ -2,9 +2,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createApp, type AppOptions } from './app.ts';
-import { ConfigError, parseConfig, requireCompleteConfig, type Config } from './config.ts';
+import { ConfigError, parseConfig, refuseInsecurePublicUrl, requireCompleteConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { buildServices, type Services } from './services.ts';
+import { unmaintainedNode } from './runtime.ts';
 import { openStore } from './store/openStore.ts';
 import { claimServing, DataDirInUse } from './store/servingLock.ts';
 
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     let config: Config;
     try {
         config = requireCompleteConfig(parseConfig(process.env));
+        refuseInsecurePublicUrl(config.PUBLIC_URL);
     } catch (error) {
         if (error instanceof ConfigError) {
             console.error(error.message);
@@ -94,6 +96,8 @@ async function main(): Promise<void> {
         throw error;
     }
     const logger = createLogger(config.LOG_LEVEL);
+    const unmaintained = unmaintainedNode();
+    if (unmaintained) logger.warn({ node: process.version }, unmaintained);
     let running: RunningServer;
     try {
         running = await runServer(config, { logger });

@@ -120,8 +120,12 @@ export function buildServices(deps: ServiceDeps): Services {
         { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 },
         () => metrics.healthSweeps.inc()
     );
-    const onPlainHttp = config.PUBLIC_URL.startsWith('http:');
-    const webhooks = new Webhooks(store, cipher, clock, logger, events, { allowHttp: onPlainHttp, allowPrivateNetworks: onPlainHttp });
+    // Off unless the operator asks (the demo and the tests do): a tenant's webhook must not reach the backend's network.
+    const privateTargets = config.WEBHOOK_ALLOW_PRIVATE_TARGETS;
+    const webhooks = new Webhooks(store, cipher, clock, logger, events, {
+        allowHttp: privateTargets,
+        allowPrivateNetworks: privateTargets
+    });
     const org = new OrgClient({
         store,
         tokens,

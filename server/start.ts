@@ -1,17 +1,21 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, requireCompleteConfig, startMode } from './config.ts';
+import { parseConfig, refuseInsecurePublicUrl, requireCompleteConfig, startMode } from './config.ts';
 import { createLogger } from './logger.ts';
 import { closeOnSignals, runServer } from './main.ts';
+import { unmaintainedNode } from './runtime.ts';
 
 /** `npm start`: the real backend when it is configured, the demo when nothing of a deployment is set, else a refusal. */
 async function start(): Promise<void> {
     const mode = startMode(process.env);
     const parsed = parseConfig(process.env);
     const logger = createLogger(parsed.LOG_LEVEL);
+    const unmaintained = unmaintainedNode();
+    if (unmaintained) logger.warn({ node: process.version }, unmaintained);
     if (mode === 'backend') {
         const config = requireCompleteConfig(parsed);
+        refuseInsecurePublicUrl(config.PUBLIC_URL);
         const running = await runServer(config, { logger });
         logger.info({ url: config.PUBLIC_URL }, 'Contact Center Link backend listening');
         closeOnSignals(running.close, logger);

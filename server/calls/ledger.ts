@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import { randomToken } from '../crypto.ts';
 import type { Logger } from '../logger.ts';
-import type { Store } from '../store/store.ts';
+import { instanceLease, type Store } from '../store/store.ts';
 import type { LinkRecord, TaskLedgerEntry } from '../store/types.ts';
 import { id15 } from './ids.ts';
 
@@ -15,7 +15,7 @@ export const CLAIM_TTL_MS = 60_000;
 /** Every instance says it is alive this often, for this long: a claim of an instance that stopped saying so is taken over at once. */
 export const HEARTBEAT_MS = 3_000;
 export const ALIVE_FOR_MS = 10_000;
-export const instanceLease = (claimant: string): string => `instance:${claimant}`;
+export { instanceLease };
 
 /** How long the ledger remembers a call: a retry later than this is treated as a new call. */
 export const LEDGER_RETENTION_MS = 14 * 24 * 3600 * 1000;

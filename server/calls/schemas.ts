@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normalizeSalesforceId } from './ids.ts';
 import { PHONE_TEXT } from './phone.ts';
+import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
 
 /** The request and response shapes of the call actions; the routers validate with these and the OpenAPI document is built from them. */
 
@@ -42,14 +43,23 @@ export const taskBody = z
             .int('must be a whole number of seconds')
             .min(0, 'must not be negative')
             .max(86400, 'must be at most 86400 (one day)'),
-        disposition: z.string({ error: 'must be a string' }).max(255, 'must be at most 255 characters').optional(),
+        disposition: z
+            .string({ error: 'must be a string' })
+            .max(255, 'must be at most 255 characters')
+            .refine((value) => isPlainText(value), CONTROL_MESSAGE)
+            .optional(),
         subject: z
             .string({ error: 'must be a string' })
             .trim()
             .min(1, 'must not be empty')
             .max(255, 'must be at most 255 characters')
+            .refine((value) => isPlainText(value), CONTROL_MESSAGE)
             .optional(),
-        description: z.string({ error: 'must be a string' }).max(32000, 'must be at most 32000 characters').optional(),
+        description: z
+            .string({ error: 'must be a string' })
+            .max(32000, 'must be at most 32000 characters')
+            .refine((value) => isPlainText(value, { lines: true }), `${CONTROL_MESSAGE}; tabs and line breaks are fine`)
+            .optional(),
         whoId: recordId(
             /^(?:003|00Q)[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/,
             'a Contact (003…) or Lead (00Q…) id of 15 or 18 characters'

@@ -12,6 +12,7 @@ import { loginHostPolicy } from '../services.ts';
 import type { Config } from '../config.ts';
 import { openStore } from '../store/openStore.ts';
 import { resealSecrets } from '../resealSecrets.ts';
+import { printable, printableLine } from '../text.ts';
 
 const USAGE = `Usage: npm run accounts -- <command> [options]
 
@@ -35,8 +36,10 @@ first and the old one after it (TOKEN_ENCRYPTION_KEY=new,old), restart the serve
 export async function runAccountsCommand(
     argv: string[],
     env: Record<string, string | undefined>,
-    out: (line: string) => void
+    write: (line: string) => void
 ): Promise<number> {
+    // Nothing reaches the terminal raw: what the store holds came from outside (text.ts); fields are escaped whole.
+    const out = (line: string) => write(printableLine(line));
     const { positionals, values } = parseArgs({
         args: argv,
         allowPositionals: true,
@@ -75,7 +78,7 @@ export async function runAccountsCommand(
                 const rows = await accounts.list();
                 if (values.json) out(JSON.stringify(rows));
                 else if (rows.length === 0) out('No accounts yet. Create one with: npm run accounts -- create --name "Acme EMEA"');
-                else for (const row of rows) out(`${row.id}\t${row.status}\t${row.username ?? '-'}\t${row.name}`);
+                else for (const row of rows) out([row.id, row.status, row.username ?? '-', row.name].map(printable).join('\t'));
                 return 0;
             }
             case 'rotate-key': {
@@ -99,7 +102,7 @@ export async function runAccountsCommand(
                 if (!(await store.accounts.get(values.id)))
                     throw new AppError(
                         'ACCOUNT_NOT_FOUND',
-                        `No account has the id ${values.id}. Run "npm run accounts -- list" to see the ids.`
+                        `No account has the id ${printable(values.id)}. Run "npm run accounts -- list" to see the ids.`
                     );
                 const query = activityQuery.safeParse({
                     ...(values.limit !== undefined ? { limit: values.limit } : {}),
@@ -121,6 +124,7 @@ export async function runAccountsCommand(
                                 e.actor ? `by ${e.actor.username}${e.actor.claimed ? ' (as said by the org)' : ''}` : '-',
                                 e.detail ?? ''
                             ]
+                                .map(printable)
                                 .join('\t')
                                 .trimEnd()
                         );
@@ -134,7 +138,7 @@ export async function runAccountsCommand(
                 if (!account)
                     throw new AppError(
                         'ACCOUNT_NOT_FOUND',
-                        `No account has the id ${values.id}. Run "npm run accounts -- list" to see the ids.`
+                        `No account has the id ${printable(values.id)}. Run "npm run accounts -- list" to see the ids.`
                     );
                 const query = deliveriesQuery.safeParse(values.limit !== undefined ? { limit: values.limit } : {});
                 if (!query.success) throw validationError(query.error, 'deliveries');
@@ -143,7 +147,7 @@ export async function runAccountsCommand(
                 else {
                     out(
                         account.webhook
-                            ? `Webhook: ${account.webhook.url}`
+                            ? `Webhook: ${printable(account.webhook.url)}`
                             : 'No webhook is set (the platform sets one with PUT /api/v1/webhook).'
                     );
                     if (events.length === 0) out('No webhook events for this account.');
@@ -164,7 +168,9 @@ export async function runAccountsCommand(
                                 `${e.attempts} attempt${e.attempts === 1 ? '' : 's'}`,
                                 when,
                                 last
-                            ].join('\t')
+                            ]
+                                .map(printable)
+                                .join('\t')
                         );
                     }
                 }
@@ -209,7 +215,7 @@ export async function runAccountsCommand(
                 return 0;
             }
             default:
-                out(`Unknown command "${command}".\n\n${USAGE}`);
+                out(`Unknown command "${printable(command)}".\n\n${USAGE}`);
                 return 2;
         }
     } catch (error) {

@@ -5,6 +5,7 @@ import { hashApiKey } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import type { AccountRecord, KeyScope } from '../store/types.ts';
 import { tooManyFailures, type FailedAuthLimiter } from './abuse.ts';
+import { closeAfterAnswer, hasUnreadBody } from './bodyLimit.ts';
 
 declare module 'express-serve-static-core' {
     interface Locals {
@@ -52,6 +53,8 @@ export function requireAccount(accounts: Accounts, limiter?: FailedAuthLimiter):
  * Always answered as a failure: a failure the limiter cannot count is answered at once (`fail` never rejects).
  */
 async function refuse(req: Request, res: Response, next: NextFunction, error: AppError, limiter?: FailedAuthLimiter): Promise<void> {
+    // Its body is never parsed: the connection closes after the answer instead of reading the rest of it.
+    if (hasUnreadBody(req)) closeAfterAnswer(req, res);
     const verdict = await limiter?.fail(req.ip ?? req.socket.remoteAddress ?? 'unknown');
     if (verdict?.refuseForMs) {
         res.set('Retry-After', String(Math.ceil(verdict.refuseForMs / 1000)));

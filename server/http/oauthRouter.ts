@@ -5,11 +5,13 @@ import type { Logger } from '../logger.ts';
 import { consentCookieName, type ConsentForms } from '../link/consent.ts';
 import { LinkFailure, sessionCookieName, type LinkService } from '../link/linkService.ts';
 import { consentPage } from './consentPage.ts';
+import { closeAfterAnswer, refuseAnnouncedOversize } from './bodyLimit.ts';
 import { toAppError } from './errorMiddleware.ts';
 import { paragraph, popupPage } from './pages.ts';
 import { callbackQuery, sessionIdParam } from './schemas.ts';
 
 const WHAT_NEXT = 'Close this window and start again from the Contact Center Link card in Salesforce.';
+const OAUTH_BODY_LIMIT = 2 * 1024;
 
 export function oauthRouter(links: LinkService, options: { secureCookies: boolean; logger: Logger; consent: ConsentForms }): Router {
     const router = Router();
@@ -19,6 +21,8 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
         res.set('Cache-Control', 'no-store');
         next();
     });
+    // The only body here is the consent form's token: anything announced larger is refused unread, the connection closed.
+    router.use(refuseAnnouncedOversize(() => OAUTH_BODY_LIMIT, 'this page accepts'));
 
     // The popup's first page names the account and writes nothing; only its form (or the card vouching) goes on to Salesforce.
     router.get('/start/:sessionId', async (req, res) => {
@@ -48,34 +52,33 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
         }
     });
 
-    router.post('/start/:sessionId', express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 }), async (req, res) => {
-        const id = sessionIdParam.safeParse(req.params.sessionId);
-        if (!id.success)
-            return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
-        if (
-            !options.consent.verify(
-                id.data,
-                req.cookies?.[consentCookieName(id.data)],
-                (req.body as Record<string, unknown> | undefined)?.token
-            )
-        ) {
-            return errorPage(
-                res,
-                403,
-                'Confirm in the window the card opened',
-                `This confirmation did not come from the page that names the account, in this browser. ${WHAT_NEXT}`
-            );
+    router.post(
+        '/start/:sessionId',
+        express.urlencoded({ extended: false, limit: OAUTH_BODY_LIMIT, parameterLimit: 5 }),
+        async (req, res) => {
+            const id = sessionIdParam.safeParse(req.params.sessionId);
+            if (!id.success)
+                return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
+            const consentNonce = req.cookies?.[consentCookieName(id.data)] as string | undefined;
+            if (!consentNonce || !options.consent.verify(id.data, consentNonce, (req.body as Record<string, unknown> | undefined)?.token)) {
+                return errorPage(
+                    res,
+                    403,
+                    'Confirm in the window the card opened',
+                    `This confirmation did not come from the page that names the account, in this browser. ${WHAT_NEXT}`
+                );
+            }
+            try {
+                const { redirectTo, cookie } = await links.startAuthorization(id.data, consentNonce);
+                res.clearCookie(consentCookieName(id.data), { path: '/oauth' });
+                res.cookie(cookie.name, cookie.value, { ...cookieOptions, maxAge: cookie.maxAgeMs });
+                res.redirect(303, redirectTo);
+            } catch (error) {
+                const appError = toAppError(error);
+                errorPage(res, appError.status, headingFor(appError.code), `${appError.message}`);
+            }
         }
-        try {
-            const { redirectTo, cookie } = await links.startAuthorization(id.data);
-            res.clearCookie(consentCookieName(id.data), { path: '/oauth' });
-            res.cookie(cookie.name, cookie.value, { ...cookieOptions, maxAge: cookie.maxAgeMs });
-            res.redirect(303, redirectTo);
-        } catch (error) {
-            const appError = toAppError(error);
-            errorPage(res, appError.status, headingFor(appError.code), `${appError.message}`);
-        }
-    });
+    );
 
     router.get('/callback', async (req, res) => {
         const query = callbackQuery.safeParse(req.query);
@@ -138,9 +141,11 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
     router.use((req) => {
         throw new AppError('NOT_FOUND', `There is no page ${req.originalUrl.split('?')[0]!.slice(0, 100)}.`, 404);
     });
-    router.use(((error, _req, res, next) => {
+    router.use(((error, req, res, next) => {
         if (res.headersSent) return next(error);
         const appError = toAppError(error);
+        // A body too large for the parser (sent without a length): the rest of it is not read either.
+        if (appError.status === 413) closeAfterAnswer(req, res);
         if (appError.status >= 500) return next(error);
         errorPage(res, appError.status, 'This link is not valid', `${appError.message} ${WHAT_NEXT}`);
     }) as ErrorRequestHandler);

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
+
+/** Text the API takes: no control or bidirectional control characters (see text.ts). */
+export const plainText = (schema: z.ZodString) => schema.refine((value) => isPlainText(value), CONTROL_MESSAGE);
 
 const orgId = z
     .string()
@@ -8,12 +12,12 @@ export const actorSchema = z.strictObject({
     userId: z
         .string()
         .regex(/^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a Salesforce user id (15 or 18 characters starting with 005)'),
-    username: z.string().trim().min(1).max(80)
+    username: plainText(z.string().trim().min(1).max(80))
 });
 
 export const linkSessionBody = z.strictObject({
     environment: z.enum(['production', 'sandbox'], { error: 'must be "production" or "sandbox"' }),
-    loginUrl: z.string().trim().min(1).max(300).optional(),
+    loginUrl: plainText(z.string().trim().min(1).max(300)).optional(),
     expectedOrgId: orgId.optional(),
     initiatedBy: actorSchema.optional()
 });

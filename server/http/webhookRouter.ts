@@ -4,9 +4,9 @@ import { AppError } from '../errors.ts';
 import type { Webhooks } from '../link/webhooks.ts';
 import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
-import { deliveriesQuery } from './schemas.ts';
+import { deliveriesQuery, plainText } from './schemas.ts';
 
-export const webhookBody = z.strictObject({ url: z.string().trim().min(1).max(500) });
+export const webhookBody = z.strictObject({ url: plainText(z.string().trim().min(1).max(500)) });
 
 export function webhookRouter(webhooks: Webhooks): Router {
     const router = Router();

@@ -140,8 +140,9 @@ export const sessionCookieName = (sessionId: string): string => `ccl_link_${sess
 
 /**
  * Lightning's window.open distortion can request /oauth/start twice, in either order: a start within this long of
- * the last one answers with that same attempt (state, verifier, cookie), so whichever request's cookie the popup
- * keeps, its login completes. Later, a start replaces the attempt (a popup opened again, a private window).
+ * the last one, from the browser that confirmed it (its consent cookie), answers with that same attempt (state,
+ * verifier, cookie), so whichever request's cookie the popup keeps, its login completes. Another browser, or a start
+ * after this, replaces the attempt (a popup opened again, a private window).
  */
 export const START_REPLAY_MS = 60_000;
 
@@ -264,9 +265,10 @@ export class LinkService {
         return loginUrl ? this.cardOriginsOf(loginUrl) : [];
     }
 
-    /** /oauth/start: a fresh state, verifier and cookie nonce for this popup; returns where to send it. */
+    /** /oauth/start: a fresh state, verifier and cookie nonce for this popup (`consentNonce`: its browser's); returns where to send it. */
     async startAuthorization(
-        sessionId: string
+        sessionId: string,
+        consentNonce: string
     ): Promise<{ redirectTo: string; cookie: { name: string; value: string; maxAgeMs: number } }> {
         const { store, clock, cipher, gateway } = this.deps;
         const now = clock.now();
@@ -284,6 +286,8 @@ export class LinkService {
         const replayOf = (found: LinkSessionRecord): typeof fresh | undefined => {
             const current = found.attempt;
             if (!current?.replay || now.getTime() - Date.parse(current.startedAt) >= START_REPLAY_MS) return undefined;
+            // Only to the browser that confirmed this attempt: another one never learns its state or cookie.
+            if (!current.replayFor || !safeEqual(current.replayFor, sha256(consentNonce))) return undefined;
             return JSON.parse(cipher.open(current.replay, { purpose: 'link_replay', owner: found.id })) as typeof fresh;
         };
         const seen = await store.sessions.get(sessionId);
@@ -304,7 +308,8 @@ export class LinkService {
                           cookieHash: sha256(fresh.nonce),
                           codeVerifier: cipher.seal(fresh.verifier, { purpose: 'pkce_verifier', owner: sessionId }),
                           startedAt: now.toISOString(),
-                          replay: cipher.seal(JSON.stringify(fresh), { purpose: 'link_replay', owner: sessionId })
+                          replay: cipher.seal(JSON.stringify(fresh), { purpose: 'link_replay', owner: sessionId }),
+                          replayFor: sha256(consentNonce)
                       }
                   });
                   return { session: found!, attempt: fresh };

@@ -1,48 +1,45 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
- * Where a webhook may be delivered: public unicast addresses only. Loopback, private, shared (CGNAT), link-local (the
- * cloud metadata service at 169.254.169.254), multicast and reserved ranges are refused, in IPv4 and IPv6.
+ * Where a webhook may be delivered: global unicast addresses only (ipaddr.js's ranges). Loopback, private, shared
+ * (CGNAT), link-local (the cloud metadata service at 169.254.169.254), multicast, documentation and reserved ranges
+ * are refused, in IPv4 and IPv6; so is IPv6 outside 2000::/3, and every tunnel or translation form (6to4, Teredo,
+ * NAT64, IPv4-compatible, SIIT) but the plain mapped one, whose IPv4 address is judged instead.
  */
-const NON_PUBLIC = new BlockList();
-for (const [network, prefix] of [
-    ['0.0.0.0', 8],
-    ['10.0.0.0', 8],
-    ['100.64.0.0', 10],
-    ['127.0.0.0', 8],
-    ['169.254.0.0', 16],
-    ['172.16.0.0', 12],
-    ['192.0.0.0', 24],
-    ['192.0.2.0', 24],
-    ['192.168.0.0', 16],
-    ['198.18.0.0', 15],
-    ['198.51.100.0', 24],
-    ['203.0.113.0', 24],
-    ['224.0.0.0', 4],
-    ['240.0.0.0', 4]
-] as const) {
-    NON_PUBLIC.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-    ['::', 128],
-    ['::1', 128],
-    ['64:ff9b::', 96],
-    ['100::', 64],
-    ['2001:db8::', 32],
-    ['fc00::', 7],
-    ['fe80::', 10],
-    ['ff00::', 8]
-] as const) {
-    NON_PUBLIC.addSubnet(network, prefix, 'ipv6');
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+
+/** The IPv4 address an IPv6 address carries (mapped, SIIT, IPv4-compatible, NAT64, 6to4, Teredo's client), if any. */
+export function embeddedIPv4(address: string): string | undefined {
+    if (isIP(address) !== 6) return undefined;
+    const ip = ipaddr.IPv6.parse(address);
+    const p = ip.parts;
+    const v4 = (high: number, low: number) => ipaddr.fromByteArray([high >> 8, high & 255, low >> 8, low & 255]).toString();
+    const zeros = (from: number, to: number) => p.slice(from, to).every((part) => part === 0);
+    switch (ip.range()) {
+        case 'ipv4Mapped': // ::ffff:a.b.c.d
+        case 'rfc6145': // ::ffff:0:a.b.c.d
+            return v4(p[6]!, p[7]!);
+        case 'rfc6052': // 64:ff9b::a.b.c.d (the local-use /48 embeds it elsewhere; refused whole)
+            return zeros(2, 6) && p[1] === 0xff9b ? v4(p[6]!, p[7]!) : undefined;
+        case '6to4': // 2002:AABB:CCDD::
+            return v4(p[1]!, p[2]!);
+        case 'teredo': // 2001:0:server:flags:port:client, the client's address inverted
+            return v4(p[6]! ^ 0xffff, p[7]! ^ 0xffff);
+        default: // ::a.b.c.d, IPv4-compatible (deprecated), not :: nor ::1
+            return zeros(0, 6) && (p[6] !== 0 || p[7]! > 1) ? v4(p[6]!, p[7]!) : undefined;
+    }
 }
 
 export function isPublicAddress(address: string): boolean {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return isPublicAddress(mapped[1]!);
     const family = isIP(address);
-    if (!family) return false;
-    return !NON_PUBLIC.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    if (family === 4) return ipaddr.IPv4.parse(address).range() === 'unicast';
+    if (family !== 6) return false;
+    const ip = ipaddr.IPv6.parse(address);
+    // A socket of a dual-stack host names an IPv4 peer this way: judged as that IPv4 address.
+    if (ip.isIPv4MappedAddress()) return isPublicAddress(ip.toIPv4Address().toString());
+    return ip.match(GLOBAL_UNICAST_V6) && ip.range() === 'unicast';
 }
 
 /** Every address a host name resolves to (or the literal itself). */
@@ -62,7 +59,12 @@ export async function publicAddresses(host: string, resolve: Resolver): Promise<
     }
     if (addresses.length === 0) throw new WebhookTargetRefused(`${host} cannot be resolved`);
     const inner = addresses.find((address) => !isPublicAddress(address));
-    if (inner) throw new WebhookTargetRefused(`${host} points at ${inner}, which is a loopback, private, link-local or reserved address`);
+    if (inner) {
+        const carried = embeddedIPv4(inner);
+        throw new WebhookTargetRefused(
+            `${host} points at ${inner}${carried ? ` (which carries the IPv4 address ${carried})` : ''}, which is not a global unicast address: loopback, private, link-local, reserved or a tunnel to one`
+        );
+    }
     return addresses;
 }
 

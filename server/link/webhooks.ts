@@ -29,9 +29,9 @@ export function signWebhook(secret: string, body: string, unixSeconds: number): 
 }
 
 export interface WebhookOptions {
-    /** http:// targets only when the backend itself runs on plain http (the demo and tests). */
+    /** http:// targets: only with WEBHOOK_ALLOW_PRIVATE_TARGETS (the demo and tests). */
     allowHttp: boolean;
-    /** Loopback and private targets likewise: only a backend on plain http, on a developer's machine. */
+    /** Loopback, private and link-local targets likewise. */
     allowPrivateNetworks: boolean;
     /** The first retry's delay; each next one is four times longer. */
     retryDelayMs?: number;

@@ -4,6 +4,14 @@ import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { id15, markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
 import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
+import { keepBackup, REPLACED_TABLES, restoreBackup } from './pgBackups.ts';
+
+/** A lease that has not lapsed: who holds it, and until when. */
+export interface LiveLease {
+    key: string;
+    holder: string;
+    until: string;
+}
 
 /** Beside this module: the sources' folder, or its copy in the build's output (npm run build copies it). */
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -369,12 +377,35 @@ export class PgStore extends PgRepos implements Store {
         return Object.fromEntries(rows.map((r) => [r.t, r.n]));
     }
 
-    /** Every table emptied and filled with `data`, in one transaction (the move command's --force). */
-    async replaceAll(data: Snapshot): Promise<void> {
-        await this.transaction(async (tx) => {
+    /**
+     * Every table emptied and filled with `data` (the move command), or with a backup's rows (`from`), in one
+     * transaction; refused while an instance is alive on the database (`livePrefix`: its leases are locked first, so
+     * none starts meanwhile). What it replaces is kept in the backup schema `keep`, unless the tables are empty.
+     * Returns the live leases that refused it, or none when it replaced.
+     */
+    async replaceAll(
+        data: Snapshot | { from: string },
+        options: { livePrefix: string; now: string; keep: { name: string; reason: string } }
+    ): Promise<{ refusedBy: LiveLease[]; kept?: string }> {
+        return this.transaction(async (tx) => {
             const db = (tx as PgTx).client;
-            await db.query('TRUNCATE accounts, links, link_sessions, audit, task_ledger, webhook_outbox RESTART IDENTITY');
-            await this.#seed(db, data);
+            await db.query('LOCK TABLE leases IN EXCLUSIVE MODE');
+            const live = await db.query<LiveLease>(
+                `SELECT key, holder, until FROM leases WHERE starts_with(key, $1) AND until >= $2 ORDER BY key`,
+                [options.livePrefix, options.now]
+            );
+            if (live.rows.length > 0) return { refusedBy: live.rows };
+            const { rows } = await db.query<{ n: number }>(
+                `SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM links) + (SELECT count(*) FROM link_sessions) + (SELECT count(*) FROM audit) + (SELECT count(*) FROM task_ledger) + (SELECT count(*) FROM webhook_outbox) AS n`
+            );
+            const kept = Number(rows[0]!.n) > 0 ? options.keep.name : undefined;
+            if (kept) await keepBackup(db, kept, options.keep.reason);
+            if ('from' in data) await restoreBackup(db, data.from);
+            else {
+                await db.query(`TRUNCATE ${REPLACED_TABLES} RESTART IDENTITY`);
+                await this.#seed(db, data);
+            }
+            return { refusedBy: [], ...(kept ? { kept } : {}) };
         });
     }
 
@@ -414,26 +445,28 @@ export class PgStore extends PgRepos implements Store {
         }
     }
 
-    async dump(): Promise<Snapshot> {
+    /** Every row; `from` names a backup schema (pgBackups.ts) to read instead of the tables in use. */
+    async dump(from?: string): Promise<Snapshot> {
         const client = await this.pool.connect();
         let broken = false;
+        const t = (table: string) => (from ? `${pg.escapeIdentifier(from)}.${table}` : table);
         try {
             // One snapshot of every table.
             await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             const docs = async <T>(sql: string) => (await client.query<{ doc: T }>(sql)).rows.map((r) => r.doc);
-            const accounts = await docs<AccountRecord>(`SELECT doc FROM accounts ORDER BY doc->>'createdAt', id`);
-            const links = await docs<LinkRecord>('SELECT doc FROM links ORDER BY account_id');
-            const linkSessions = await docs<LinkSessionRecord>(`SELECT doc FROM link_sessions ORDER BY doc->>'createdAt', id`);
-            const audit = await docs<AuditEntry>('SELECT doc FROM audit ORDER BY seq');
-            const started = await client.query<{ value: string }>(`SELECT value FROM store_meta WHERE key = 'ledger_started_at'`);
+            const accounts = await docs<AccountRecord>(`SELECT doc FROM ${t('accounts')} ORDER BY doc->>'createdAt', id`);
+            const links = await docs<LinkRecord>(`SELECT doc FROM ${t('links')} ORDER BY account_id`);
+            const linkSessions = await docs<LinkSessionRecord>(`SELECT doc FROM ${t('link_sessions')} ORDER BY doc->>'createdAt', id`);
+            const audit = await docs<AuditEntry>(`SELECT doc FROM ${t('audit')} ORDER BY seq`);
+            const started = await client.query<{ value: string }>(`SELECT value FROM ${t('store_meta')} WHERE key = 'ledger_started_at'`);
             const ledger = await client.query<{
                 key: string;
                 state: string;
                 task_id: string | null;
                 at: string;
                 claimed_by: string | null;
-            }>('SELECT key, state, task_id, at, claimed_by FROM task_ledger ORDER BY key');
-            const outbox = await docs<OutboxEvent>('SELECT doc FROM webhook_outbox ORDER BY created_at, id');
+            }>(`SELECT key, state, task_id, at, claimed_by FROM ${t('task_ledger')} ORDER BY key`);
+            const outbox = await docs<OutboxEvent>(`SELECT doc FROM ${t('webhook_outbox')} ORDER BY doc->>'createdAt', id`);
             await client.query('COMMIT');
             return {
                 accounts,

@@ -39,6 +39,8 @@ export type LockKey = `api-user:${string}` | `account:${string}`;
 export const id15 = (id: string): string => id.slice(0, 15);
 export const apiUserLock = (orgId: string, userId: string): LockKey => `api-user:${id15(orgId)}:${id15(userId)}`;
 export const accountLock = (accountId: string): LockKey => `account:${accountId}`;
+/** The lease every running instance renews while it lives (calls/ledger.ts's heartbeat); `store move` refuses while one is live. */
+export const instanceLease = (claimant: string): string => `instance:${claimant}`;
 
 export interface AccountOverview {
     account: AccountRecord;

@@ -113,8 +113,11 @@ export interface LinkSessionRecord {
     createdAt: string;
     expiresAt: string;
     /** Set by /oauth/start: hashes of the state parameter and of the popup's cookie nonce. */
-    /** `replay`: the attempt's state, nonce and PKCE pair, sealed, so a repeated /oauth/start answers the same attempt. */
-    attempt?: { stateHash: string; cookieHash: string; codeVerifier: Sealed; startedAt: string; replay?: Sealed };
+    /**
+     * `replay`: the attempt's state, nonce and PKCE pair, sealed, so a repeated /oauth/start answers the same attempt;
+     * `replayFor`: the SHA-256 of the consent cookie of the browser it is replayed to, and to no other.
+     */
+    attempt?: { stateHash: string; cookieHash: string; codeVerifier: Sealed; startedAt: string; replay?: Sealed; replayFor?: string };
     completedAt?: string;
     error?: ErrorInfo;
 }

@@ -19,7 +19,8 @@ import { createTestDatabase, type TestDatabase } from './pgDatabase.ts';
 import type { SalesforceGateway } from '../salesforce/gateway.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter, type FailedAuthPolicy } from '../http/abuse.ts';
 
-export const PUBLIC_URL = 'http://ccl.test';
+/** Plain http on this machine's name: a backend may run on it (an http PUBLIC_URL elsewhere is refused at start). */
+export const PUBLIC_URL = 'http://localhost:3000';
 const UNLIMITED_FAILED_AUTH: FailedAuthPolicy = {
     ...DEFAULT_FAILED_AUTH_POLICY,
     freeFailures: Number.MAX_SAFE_INTEGER,
@@ -149,7 +150,14 @@ export async function startHarness(
                 emulator,
                 CLIENT,
                 { PUBLIC_URL, DATA_DIR: dataDir },
-                { LOG_LEVEL: 'debug', SF_HTTP_TIMEOUT_MS: '5000', ...options.env, ...options.envFor?.(emulator) }
+                {
+                    LOG_LEVEL: 'debug',
+                    SF_HTTP_TIMEOUT_MS: '5000',
+                    // The tests' webhook receivers listen on this machine.
+                    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+                    ...options.env,
+                    ...options.envFor?.(emulator)
+                }
             )
         )
     );

@@ -20,7 +20,8 @@ describe("Salesforce's rules in the link flow", () => {
         (await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201)).body.id as string;
     /** What /oauth/start answers for the popup: the authorize URL and the cookie it sets. */
     const start = async (sessionId: string) => {
-        const { redirectTo, cookie } = await h.services.links.startAuthorization(sessionId);
+        // One browser: the same consent cookie on every start.
+        const { redirectTo, cookie } = await h.services.links.startAuthorization(sessionId, 'consent-of-one-popup');
         return { redirectTo, cookie: `${cookie.name}=${cookie.value}` };
     };
     const finish = async (attempt: { redirectTo: string; cookie: string }, person = PEOPLE.acmeApi) => {

@@ -37,7 +37,7 @@ test('public addresses only: loopback, private, link-local, metadata, reserved a
 });
 
 test('a webhook url that reaches an inner address is refused when it is set', async () => {
-    const h = await startHarness({ env: { PUBLIC_URL: 'https://ccl.example.com' } });
+    const h = await startHarness({ env: { PUBLIC_URL: 'https://ccl.example.com', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' } });
     try {
         const { key } = await h.newAccount('Hooks');
         for (const url of [
@@ -59,7 +59,7 @@ test('a webhook url that reaches an inner address is refused when it is set', as
 });
 
 test('a name that resolves to a public address when set and to an inner one when delivered is not delivered', async () => {
-    const h = await startHarness({ env: { PUBLIC_URL: 'https://ccl.example.com' } });
+    const h = await startHarness({ env: { PUBLIC_URL: 'https://ccl.example.com', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' } });
     let connections = 0;
     const inner = createServer((_req, res) => res.end()).on('connection', () => connections++);
     await new Promise<void>((resolve) => inner.listen(0, '127.0.0.1', resolve));

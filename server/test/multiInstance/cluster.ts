@@ -147,6 +147,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
                 LOG_LEVEL: options.logLevel ?? 'warn',
                 HEALTH_SWEEP_INTERVAL_SECONDS: '0',
                 SF_HTTP_TIMEOUT_MS: '10000',
+                WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
                 ...options.env
             }
         );

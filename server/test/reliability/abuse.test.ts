@@ -163,7 +163,7 @@ describe('the popup pages', () => {
         for (const page of [callback, errorPage, startPage]) {
             const nonce = strictCsp(page.headers['content-security-policy']);
             nonces.add(nonce);
-            assert.equal(page.headers['x-frame-options'], 'SAMEORIGIN');
+            assert.equal(page.headers['x-frame-options'], 'DENY', 'as frame-ancestors says, for browsers that read only this header');
             assert.equal(page.headers['cache-control'], 'no-store');
             assert.equal(page.headers['x-content-type-options'], 'nosniff');
             // Every inline script and style carries the response's nonce.
