@@ -47,9 +47,9 @@ export default class Toasts extends LightningElement {
         };
         this.toasts = [...this.toasts, toast].slice(-MAX_SHOWN);
         if (mode !== 'sticky') {
-            // eslint-disable-next-line @lwc/lwc/no-async-operation
             this.timers.set(
                 id,
+                // eslint-disable-next-line @lwc/lwc/no-async-operation
                 setTimeout(() => this.dismiss(id), DURATION_MS[mode])
             );
         }
