@@ -141,6 +141,19 @@ function cardPart(element, dataId) {
     return card(element).shadowRoot.querySelector(`[data-id="${dataId}"]`);
 }
 
+/** A part of one of the card's event lists (c-link-event-list): 'activity' or 'webhook-deliveries'. */
+function listPart(element, list, dataId) {
+    const host = cardPart(element, list);
+    return host ? host.shadowRoot.querySelector(`[data-id="${dataId}"]`) : null;
+}
+
+function listEntries(element, list) {
+    const host = cardPart(element, list);
+    return host
+        ? [...host.shadowRoot.querySelectorAll('[data-id="entry"]')]
+        : [];
+}
+
 async function chooseEnvironment(element, environment) {
     cardPart(element, 'link-menu').dispatchEvent(
         new CustomEvent('select', { detail: { value: environment } })
@@ -211,11 +224,9 @@ describe('c-contact-center-link', () => {
 
     describe('activity', () => {
         function activityTexts(element) {
-            return [
-                ...card(element).shadowRoot.querySelectorAll(
-                    '[data-id="activity-entry"]'
-                )
-            ].map((entry) => entry.textContent);
+            return listEntries(element, 'activity').map(
+                (entry) => entry.textContent
+            );
         }
 
         it('shows the newest ten, then the next page with Show more, and hides Show more on the last page', async () => {
@@ -234,11 +245,11 @@ describe('c-contact-center-link', () => {
             expect(texts[0]).toContain('by admin@acme.example');
             expect(texts[1]).toContain('c.Ccl_ActivityAction_link');
             expect(texts[1]).not.toContain('ok');
-            expect(cardPart(element, 'activity-outcome').className).toContain(
+            expect(listPart(element, 'activity', 'note').className).toContain(
                 'slds-text-color_error'
             );
 
-            cardPart(element, 'activity-more').click();
+            listPart(element, 'activity', 'more').click();
             await flushPromises();
 
             expect(getActivity).toHaveBeenLastCalledWith({ cursor: '41' });
@@ -248,7 +259,7 @@ describe('c-contact-center-link', () => {
             expect(texts[2]).toContain(
                 'Access was denied in Salesforce, so nothing was linked.'
             );
-            expect(cardPart(element, 'activity-more')).toBeNull();
+            expect(listPart(element, 'activity', 'more')).toBeNull();
             jest.useRealTimers();
             await expect(element).toBeAccessible();
         });
@@ -256,8 +267,8 @@ describe('c-contact-center-link', () => {
         it('says so when nothing happened yet', async () => {
             const { element } = await createComponent();
 
-            expect(cardPart(element, 'activity-empty')).not.toBeNull();
-            expect(cardPart(element, 'activity-more')).toBeNull();
+            expect(listPart(element, 'activity', 'empty')).not.toBeNull();
+            expect(listPart(element, 'activity', 'more')).toBeNull();
         });
 
         it('says why the activity could not be read, keeps the entries shown and the status usable', async () => {
@@ -269,14 +280,16 @@ describe('c-contact-center-link', () => {
                 );
 
             const { element } = await createComponent();
-            cardPart(element, 'activity-more').click();
+            listPart(element, 'activity', 'more').click();
             await flushPromises();
 
-            expect(cardPart(element, 'activity-error').textContent).toContain(
+            expect(
+                listPart(element, 'activity', 'error').textContent
+            ).toContain(
                 'The activity could not be read: This key may not do this.'
             );
             expect(activityTexts(element)).toHaveLength(2);
-            expect(cardPart(element, 'activity-more')).not.toBeNull();
+            expect(listPart(element, 'activity', 'more')).not.toBeNull();
             expect(cardPart(element, 'badge').label).toBe('c.Ccl_StatusLinked');
             expect(cardPart(element, 'error')).toBeNull();
         });
@@ -298,11 +311,9 @@ describe('c-contact-center-link', () => {
 
     describe('webhook deliveries', () => {
         function deliveryStates(element) {
-            return [
-                ...card(element).shadowRoot.querySelectorAll(
-                    '[data-id="webhook-delivery"]'
-                )
-            ].map((entry) => entry.dataset.state);
+            return listEntries(element, 'webhook-deliveries').map(
+                (entry) => entry.dataset.state
+            );
         }
 
         it('reads the latest deliveries with the status and shows them', async () => {
@@ -356,7 +367,7 @@ describe('c-contact-center-link', () => {
             const { element, toasts } = await createComponent();
 
             expect(
-                cardPart(element, 'webhook-deliveries-error').textContent
+                listPart(element, 'webhook-deliveries', 'error').textContent
             ).toContain(
                 'The webhook deliveries could not be read: The contact center could not be reached.'
             );
@@ -382,12 +393,12 @@ describe('c-contact-center-link', () => {
                     answer = resolve;
                 })
             );
-            cardPart(element, 'webhook-deliveries-refresh').click();
+            listPart(element, 'webhook-deliveries', 'refresh').click();
             await flushPromises();
             expect(getWebhookDeliveries).toHaveBeenCalledTimes(2);
             expect(deliveryStates(element)).toEqual(['pending']);
             expect(
-                cardPart(element, 'webhook-deliveries-refresh').disabled
+                listPart(element, 'webhook-deliveries', 'refresh').disabled
             ).toBe(true);
             answer(WEBHOOK_DELIVERIES);
             await flushPromises();
@@ -406,7 +417,7 @@ describe('c-contact-center-link', () => {
             expect(getWebhookDeliveries).toHaveBeenCalledTimes(3);
             expect(deliveryStates(element)).toEqual([]);
             expect(
-                cardPart(element, 'webhook-deliveries-empty')
+                listPart(element, 'webhook-deliveries', 'empty')
             ).not.toBeNull();
         });
 
