@@ -19,8 +19,22 @@ export const HELP_SECTIONS = {
     setup: '6-create-the-api-user',
     needsRelink: 'needs-relink',
     errors: 'when-something-goes-wrong',
-    oauthApp: 'the-oauth-app'
+    oauthApp: 'the-oauth-app',
+    checklist: 'the-setup-checklist'
 };
+
+/**
+ * The admin's setup steps, in the order they are done (docs/installing-the-package.md, "The setup checklist"). The
+ * card checks the first three; the app's policies only Setup shows.
+ */
+export const SETUP_STEPS = [
+    'oauthPackage',
+    'endpoint',
+    'apiUser',
+    'permittedUsers',
+    'refreshToken',
+    'ipRelaxation'
+];
 
 /** The backend error codes the card says more about, and the help section for each. */
 const ERROR_HELP_SECTIONS = {
@@ -209,9 +223,46 @@ export function helpUrl(base, section) {
 }
 
 /**
- * Whether to warn, before any popup, that the OAuth app may not be installed: only when the org answered that its
- * marker is missing, and not once linked (the login worked, so the app is usable).
+ * Whether to warn, before any popup, that the OAuth app is not installed: only when the org answered that the OAuth
+ * package's marker is missing, and not once linked (the login worked, so the app is usable).
+ * @param {object} setup what ContactCenterLinkSetup.getSetupState answered: { oauthApp, apiUser, appName }
+ * @param {object} status the link status
  */
-export function warnsAppNotInstalled(appInstall, status) {
-    return appInstall?.state === 'not_installed' && status?.status !== 'linked';
+export function warnsAppNotInstalled(setup, status) {
+    return setup?.oauthApp === 'not_installed' && status?.status !== 'linked';
+}
+
+const DONE = 'done';
+const TO_DO = 'todo';
+/** Only Setup shows it: the admin checks it there. */
+const CHECK_IN_SETUP = 'check';
+
+/**
+ * The setup checklist: each step of SETUP_STEPS with what the card knows of it, 'done', 'todo' or 'check' (in Setup).
+ * The OAuth package and the API user's permission set are what the org answered (ContactCenterLinkSetup); the
+ * endpoint (the Named Credential's URL and the org's key) is done once the backend answered the status and to do when
+ * reading it failed; the app's policies only Setup shows.
+ * @param {{ setup?: object, status?: object, statusError?: boolean }} facts what the container knows
+ * @returns {{ id: string, state: 'done' | 'todo' | 'check' }[]} the steps in order
+ */
+export function setupChecklist({ setup, status, statusError } = {}) {
+    const answered = (value, yes, no) => {
+        if (value === yes) return DONE;
+        return value === no ? TO_DO : CHECK_IN_SETUP;
+    };
+    let endpoint = CHECK_IN_SETUP;
+    if (LINK_STATUSES.includes(status?.status)) {
+        endpoint = DONE;
+    } else if (statusError) {
+        endpoint = TO_DO;
+    }
+    const states = {
+        oauthPackage: answered(setup?.oauthApp, 'installed', 'not_installed'),
+        endpoint,
+        apiUser: answered(setup?.apiUser, 'assigned', 'unassigned')
+    };
+    return SETUP_STEPS.map((id) => ({
+        id,
+        state: states[id] ?? CHECK_IN_SETUP
+    }));
 }

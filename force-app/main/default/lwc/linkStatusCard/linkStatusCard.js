@@ -435,8 +435,13 @@ export default class LinkStatusCard extends LightningElement {
         this._webhookDeliveries = value;
         this.deliveryItems = deliveryItems(value?.deliveries);
     }
-    /** What this org can tell about the contact center's OAuth app: { state: 'installed' | 'not_installed' | 'unknown', appName }. */
-    @api appInstall;
+    /**
+     * What this org answered about its setup (ContactCenterLinkSetup.getSetupState): { appName, oauthApp: 'installed' |
+     * 'not_installed' | 'unknown', apiUser }; the card warns before any popup when the OAuth package is missing.
+     */
+    @api setup;
+    /** The setup checklist's steps as the container derived them (c/linkRules setupChecklist): [{ id, state }]. */
+    @api setupSteps;
 
     linkCopied = false;
     _status;
@@ -561,11 +566,19 @@ export default class LinkStatusCard extends LightningElement {
         }));
     }
 
-    /** Shown before any popup when the org answered that the OAuth app's marker is missing, never once linked. */
+    /** Shown before any popup when the org answered that the OAuth package's marker is missing, never once linked. */
     get appNotInstalledMessage() {
-        return warnsAppNotInstalled(this.appInstall, this.status)
-            ? formatLabel(APP_NOT_INSTALLED, this.appInstall.appName)
+        return warnsAppNotInstalled(this.setup, this.status)
+            ? formatLabel(APP_NOT_INSTALLED, this.setup.appName)
             : undefined;
+    }
+
+    get showSetupChecklist() {
+        return (this.setupSteps ?? []).length > 0;
+    }
+
+    get checklistHelpUrl() {
+        return helpUrl(HELP_URL, HELP_SECTIONS.checklist);
     }
 
     /** The popup's login into this org's My Domain ends the admin's own session in this browser: say so first. */

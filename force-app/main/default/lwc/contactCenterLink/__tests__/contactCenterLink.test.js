@@ -8,7 +8,7 @@ import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
 import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
 import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries';
-import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
+import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState';
 
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.getStatus',
@@ -59,13 +59,13 @@ jest.mock(
     { virtual: true }
 );
 jest.mock(
-    '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState',
+    '@salesforce/apex/ContactCenterLinkSetup.getSetupState',
     () => ({ default: jest.fn() }),
     { virtual: true }
 );
 jest.mock(
     '@salesforce/label/c.Ccl_AppNotInstalled',
-    () => ({ default: 'This org shows no installed app named {0}.' }),
+    () => ({ default: 'The {0} OAuth package is not installed in this org.' }),
     { virtual: true }
 );
 jest.mock(
@@ -179,9 +179,10 @@ describe('c-contact-center-link', () => {
         openWindow = jest.spyOn(window, 'open').mockReturnValue({});
         getStatus.mockResolvedValue(STATUS_UNLINKED);
         startLink.mockResolvedValue(LINK_SESSION);
-        getAppInstallState.mockResolvedValue({
-            state: 'installed',
-            appName: 'Contact Center Link'
+        getSetupState.mockResolvedValue({
+            appName: 'Contact Center Link',
+            oauthApp: 'installed',
+            apiUser: 'assigned'
         });
         getActivity.mockResolvedValue({ entries: [] });
         getWebhookDeliveries.mockResolvedValue(DELIVERIES_NOT_ALLOWED);
@@ -1029,7 +1030,7 @@ describe('c-contact-center-link', () => {
             expect(
                 cardPart(element, 'app-not-installed').textContent
             ).toContain(
-                'This org shows no installed app named Contact Center Link.'
+                'The Contact Center Link OAuth package is not installed in this org.'
             );
             expect(cardPart(element, 'error-action').textContent).toBe(
                 'c.Ccl_ErrorActionAppNotInstalled'
@@ -1091,28 +1092,109 @@ describe('c-contact-center-link', () => {
         });
     });
 
+    describe('the setup checklist', () => {
+        function checklistStates(element) {
+            const host = cardPart(element, 'setup-checklist');
+            return Object.fromEntries(
+                [...host.shadowRoot.querySelectorAll('li')].map((step) => [
+                    step.dataset.id,
+                    step.dataset.state
+                ])
+            );
+        }
+
+        it('marks what the org and the backend answered, and leaves the app’s policies to check in Setup', async () => {
+            const { element } = await createComponent();
+
+            expect(getSetupState).toHaveBeenCalledTimes(1);
+            expect(checklistStates(element)).toEqual({
+                oauthPackage: 'done',
+                endpoint: 'done',
+                apiUser: 'done',
+                permittedUsers: 'check',
+                refreshToken: 'check',
+                ipRelaxation: 'check'
+            });
+        });
+
+        it('marks the OAuth package and the API user to do when the org has neither', async () => {
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'unassigned'
+            });
+            const { element } = await createComponent();
+
+            expect(checklistStates(element)).toMatchObject({
+                oauthPackage: 'todo',
+                apiUser: 'todo'
+            });
+        });
+
+        it('marks the endpoint to do when the status cannot be read, and done once it can', async () => {
+            getStatus.mockRejectedValueOnce(
+                codedApexError(
+                    'SERVICE_UNREACHABLE',
+                    'Could not reach the Contact Center Link service.'
+                )
+            );
+            const { element } = await createComponent();
+            expect(checklistStates(element).endpoint).toBe('todo');
+
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            verifyLink.mockResolvedValue(STATUS_LINKED);
+            card(element).dispatchEvent(new CustomEvent('verify'));
+            await flushPromises();
+            expect(checklistStates(element).endpoint).toBe('done');
+        });
+
+        it('asks to check in Setup what the org may not tell this admin', async () => {
+            getSetupState.mockRejectedValue(apexError('No access.'));
+            const { element } = await createComponent();
+
+            expect(checklistStates(element)).toMatchObject({
+                oauthPackage: 'check',
+                apiUser: 'check'
+            });
+        });
+
+        it('is accessible with every kind of step', async () => {
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'assigned'
+            });
+            const { element } = await createComponent();
+            jest.useRealTimers();
+
+            await expect(element).toBeAccessible();
+        });
+    });
+
     describe('what the org can tell before the popup', () => {
         it('warns on the card, before any popup, when the org lists no installed app', async () => {
-            getAppInstallState.mockResolvedValue({
-                state: 'not_installed',
-                appName: 'Contact Center Link'
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'unassigned'
             });
 
             const { element } = await createComponent();
 
-            expect(getAppInstallState).toHaveBeenCalledTimes(1);
+            expect(getSetupState).toHaveBeenCalledTimes(1);
             expect(
                 cardPart(element, 'app-not-installed').textContent
             ).toContain(
-                'This org shows no installed app named Contact Center Link.'
+                'The Contact Center Link OAuth package is not installed in this org.'
             );
             expect(openWindow).not.toHaveBeenCalled();
         });
 
         it('drops the warning once linked: the login worked', async () => {
-            getAppInstallState.mockResolvedValue({
-                state: 'not_installed',
-                appName: 'Contact Center Link'
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'unassigned'
             });
             getStatus.mockResolvedValue(STATUS_LINKED);
 
@@ -1127,12 +1209,16 @@ describe('c-contact-center-link', () => {
             expect(cardPart(installed.element, 'app-not-installed')).toBeNull();
             document.body.removeChild(installed.element);
 
-            getAppInstallState.mockResolvedValue({ state: 'unknown' });
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'unknown',
+                apiUser: 'unknown'
+            });
             const unknown = await createComponent();
             expect(cardPart(unknown.element, 'app-not-installed')).toBeNull();
             document.body.removeChild(unknown.element);
 
-            getAppInstallState.mockRejectedValue(apexError('No access.'));
+            getSetupState.mockRejectedValue(apexError('No access.'));
             const refused = await createComponent();
             expect(cardPart(refused.element, 'app-not-installed')).toBeNull();
             expect(cardPart(refused.element, 'error')).toBeNull();
@@ -1218,9 +1304,10 @@ describe('c-contact-center-link', () => {
 
         it('is accessible while offering the private-window link', async () => {
             getLinkSession.mockResolvedValue(SESSION_PENDING);
-            getAppInstallState.mockResolvedValue({
-                state: 'not_installed',
-                appName: 'Contact Center Link'
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'unassigned'
             });
             const { element } = await createComponent();
             await chooseEnvironment(element, 'production');

@@ -10,6 +10,8 @@ import {
     mismatchIsProblem,
     orgMismatch,
     sameSalesforceId,
+    setupChecklist,
+    SETUP_STEPS,
     statusActions,
     warnsAppNotInstalled
 } from 'c/linkRules';
@@ -256,7 +258,7 @@ describe('c/linkRules', () => {
 
     it('warnsAppNotInstalled: only when the marker is missing and the link is not in force', () => {
         const missing = {
-            state: 'not_installed',
+            oauthApp: 'not_installed',
             appName: 'Contact Center Link'
         };
         expect(warnsAppNotInstalled(missing, { status: 'unlinked' })).toBe(
@@ -267,11 +269,68 @@ describe('c/linkRules', () => {
         );
         expect(warnsAppNotInstalled(missing, { status: 'linked' })).toBe(false);
         expect(
-            warnsAppNotInstalled({ state: 'unknown' }, { status: 'unlinked' })
+            warnsAppNotInstalled(
+                { oauthApp: 'unknown' },
+                { status: 'unlinked' }
+            )
         ).toBe(false);
         expect(
-            warnsAppNotInstalled({ state: 'installed' }, { status: 'unlinked' })
+            warnsAppNotInstalled(
+                { oauthApp: 'installed' },
+                { status: 'unlinked' }
+            )
         ).toBe(false);
         expect(warnsAppNotInstalled(undefined, undefined)).toBe(false);
+    });
+
+    describe('setupChecklist', () => {
+        const states = (facts) =>
+            Object.fromEntries(
+                setupChecklist(facts).map(({ id, state }) => [id, state])
+            );
+
+        it('lists every step in order, the policies always to check in Setup', () => {
+            expect(setupChecklist().map(({ id }) => id)).toEqual(SETUP_STEPS);
+            expect(states()).toEqual({
+                oauthPackage: 'check',
+                endpoint: 'check',
+                apiUser: 'check',
+                permittedUsers: 'check',
+                refreshToken: 'check',
+                ipRelaxation: 'check'
+            });
+        });
+
+        it('takes the OAuth package and the API user from what the org answered', () => {
+            expect(
+                states({
+                    setup: { oauthApp: 'installed', apiUser: 'assigned' }
+                })
+            ).toMatchObject({ oauthPackage: 'done', apiUser: 'done' });
+            expect(
+                states({
+                    setup: { oauthApp: 'not_installed', apiUser: 'unassigned' }
+                })
+            ).toMatchObject({ oauthPackage: 'todo', apiUser: 'todo' });
+            expect(
+                states({ setup: { oauthApp: 'unknown', apiUser: 'unknown' } })
+            ).toMatchObject({ oauthPackage: 'check', apiUser: 'check' });
+        });
+
+        it('has the endpoint done once the backend answered, to do when it could not be read', () => {
+            expect(states({ status: { status: 'unlinked' } }).endpoint).toBe(
+                'done'
+            );
+            expect(
+                states({
+                    status: { status: 'needs_relink' },
+                    statusError: true
+                }).endpoint
+            ).toBe('done');
+            expect(states({ statusError: true }).endpoint).toBe('todo');
+            expect(states({ status: { status: 'paused' } }).endpoint).toBe(
+                'check'
+            );
+        });
     });
 });

@@ -757,6 +757,58 @@ describe('c-link-status-card', () => {
         });
     });
 
+    describe('setup', () => {
+        const STEPS = [
+            { id: 'oauthPackage', state: 'todo' },
+            { id: 'endpoint', state: 'done' },
+            { id: 'permittedUsers', state: 'check' }
+        ];
+
+        it('shows the setup checklist it is given, with its help section', () => {
+            const element = createCard({
+                status: STATUS_UNLINKED,
+                setupSteps: STEPS
+            });
+
+            const checklist = query(element, 'setup-checklist');
+            expect(checklist.steps.map(({ id }) => id)).toEqual([
+                'oauthPackage',
+                'endpoint',
+                'permittedUsers'
+            ]);
+            expect(checklist.helpUrl).toBe(`${HELP}#the-setup-checklist`);
+        });
+
+        it('shows no checklist without steps', () => {
+            const element = createCard({ status: STATUS_UNLINKED });
+            expect(query(element, 'setup-checklist')).toBeNull();
+        });
+
+        it('warns before any popup when the org answered that the OAuth package is missing, not once linked', async () => {
+            const missing = {
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'assigned'
+            };
+            const element = createCard({
+                status: STATUS_UNLINKED,
+                setup: missing
+            });
+            expect(query(element, 'app-not-installed').textContent).toContain(
+                'c.Ccl_AppNotInstalledTitle'
+            );
+
+            element.status = STATUS_LINKED;
+            await flushPromises();
+            expect(query(element, 'app-not-installed')).toBeNull();
+
+            element.status = STATUS_UNLINKED;
+            element.setup = { ...missing, oauthApp: 'installed' };
+            await flushPromises();
+            expect(query(element, 'app-not-installed')).toBeNull();
+        });
+    });
+
     describe('help at hand', () => {
         it('links to the help page on creating the API user', () => {
             const element = createCard({ status: STATUS_UNLINKED });
