@@ -43,8 +43,17 @@ const ERROR_HELP_SECTIONS = {
     APP_NOT_INSTALLED: HELP_SECTIONS.oauthApp
 };
 
-/** Activity outcomes that are no failure, shown quietly; any other (an error code, needs_relink) is one. */
-const QUIET_OUTCOMES = new Set(['ok', 'linked', 'unlinked']);
+/**
+ * Activity outcomes that are no failure, shown quietly (a Verify answers healthy, or not_due for a link checked a
+ * moment ago); any other (an error code, needs_relink, not_revoked) is one.
+ */
+const QUIET_OUTCOMES = new Set([
+    'ok',
+    'linked',
+    'unlinked',
+    'healthy',
+    'not_due'
+]);
 
 /**
  * Whether two Salesforce ids name the same record: ids compare on their first 15 characters (the 18-character form

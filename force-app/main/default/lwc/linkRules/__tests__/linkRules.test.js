@@ -167,15 +167,17 @@ describe('c/linkRules', () => {
         expect(checkOutcome({ ok: false })).toBe('failed');
     });
 
-    it('isQuietOutcome: ok, linked and unlinked; anything else is a failure', () => {
-        expect(['ok', 'linked', 'unlinked'].map(isQuietOutcome)).toEqual([
-            true,
-            true,
-            true
-        ]);
+    it('isQuietOutcome: ok, linked, unlinked and a healthy Verify; anything else is a failure', () => {
         expect(
-            ['needs_relink', 'ACCESS_DENIED', undefined].map(isQuietOutcome)
-        ).toEqual([false, false, false]);
+            ['ok', 'linked', 'unlinked', 'healthy', 'not_due'].map(
+                isQuietOutcome
+            )
+        ).toEqual([true, true, true, true, true]);
+        expect(
+            ['needs_relink', 'ACCESS_DENIED', 'not_revoked', undefined].map(
+                isQuietOutcome
+            )
+        ).toEqual([false, false, false, false]);
     });
 
     it('deliveryOutcome: the error over the HTTP status, and the next attempt only while pending', () => {
