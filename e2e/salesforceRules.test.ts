@@ -91,11 +91,11 @@ describe("Salesforce's rules at the card", { skip }, () => {
                 await reachLogin(popup);
                 await submitLogin(popup, PEOPLE.acmeApi);
                 await popup.getByRole('heading', { name: 'The Contact Center Link app is not installed in this org' }).waitFor();
-                assert.match(await popup.locator('main').innerText(), /Setup → Connected Apps OAuth Usage → Contact Center Link → Install/);
+                assert.match(await popup.locator('main').innerText(), /install the Contact Center Link OAuth package/);
                 assert.match(await popup.locator('main').innerText(), /APP_NOT_INSTALLED/);
 
                 const message = await waitForText(cardError(page), /not installed the Contact Center Link app/);
-                assert.match(message, /Edit Policies → Permitted Users/);
+                assert.match(message, /External Client App Manager → Contact Center Link → Policies → Edit → Permitted Users/);
                 await waitForBadge(page, 'Unlinked');
                 await popup.close();
 
