@@ -17,8 +17,8 @@ import {
 
 const skip = missingBrowser();
 
-const entries = (page: Page) => page.locator('[data-id="activity-entry"]');
-const showMore = (page: Page) => page.locator('[data-id="activity-more"] button');
+const entries = (page: Page) => page.locator('[data-id="activity"] [data-id="entry"]');
+const showMore = (page: Page) => page.locator('[data-id="activity"] [data-id="more"] button');
 
 describe('Activity on the card', { skip }, () => {
     const browser = useBrowser();
@@ -65,7 +65,10 @@ describe('Activity on the card', { skip }, () => {
             await waitForBadge(page, 'Needs relink');
             const first = await waitForText(entries(page).first(), /needs_relink/);
             assert.match(first, /Verified|Status changed/);
-            assert.match((await page.locator('[data-id="activity-outcome"]').first().getAttribute('class')) ?? '', /slds-text-color_error/);
+            assert.match(
+                (await page.locator('[data-id="activity"] [data-id="note"]').first().getAttribute('class')) ?? '',
+                /slds-text-color_error/
+            );
             assert.deepEqual(problems, []);
         });
     });

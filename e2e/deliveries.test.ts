@@ -22,8 +22,8 @@ import {
 const skip = missingBrowser();
 
 const section = (page: Page) => page.locator('[data-id="webhook-deliveries"]');
-const deliveries = (page: Page) => page.locator('[data-id="webhook-delivery"]');
-const refresh = (page: Page) => page.locator('[data-id="webhook-deliveries-refresh"] button');
+const deliveries = (page: Page) => page.locator('[data-id="webhook-deliveries"] [data-id="entry"]');
+const refresh = (page: Page) => page.locator('[data-id="webhook-deliveries"] [data-id="refresh"] button');
 
 interface Received {
     id: string;
@@ -124,7 +124,7 @@ describe('Webhook deliveries on the card', { skip }, () => {
             t.after(() => receiver.close());
             await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
                 const apiKey = await useOneKeyAccount(page, stack);
-                await waitForText(page.locator('[data-id="webhook-deliveries-empty"]'), /No webhook events yet/);
+                await waitForText(page.locator('[data-id="webhook-deliveries"] [data-id="empty"]'), /No webhook events yet/);
                 assert.equal(await deliveries(page).count(), 0);
 
                 await setWebhook(stack, apiKey, receiver.url);
@@ -137,7 +137,7 @@ describe('Webhook deliveries on the card', { skip }, () => {
                 assert.match(linked, /Attempts: 1/);
                 assert.match(linked, /HTTP 200/);
                 assert.doesNotMatch(linked, /Next attempt/);
-                assert.equal(await page.locator('[data-id="webhook-deliveries-empty"]').count(), 0);
+                assert.equal(await page.locator('[data-id="webhook-deliveries"] [data-id="empty"]').count(), 0);
 
                 // A status change made from the card: Verify finds the API user's tokens revoked.
                 stack.demo.emulator.state.revokeUserTokens(PEOPLE.acmeApi.username);
@@ -184,7 +184,7 @@ describe('Webhook deliveries on the card', { skip }, () => {
                 assert.match(pending, /The webhook answered HTTP 500\./);
                 assert.match(pending, /Attempts: [1-9]/);
                 assert.match(
-                    (await page.locator('[data-id="delivery-outcome"]').first().getAttribute('class')) ?? '',
+                    (await page.locator('[data-id="webhook-deliveries"] [data-id="detail"]').first().getAttribute('class')) ?? '',
                     /slds-text-color_error/
                 );
 

@@ -1,4 +1,4 @@
-// Linking from the preview page as an admin would in Setup: the package's own card, the emulated orgs' login and
+// Linking from the preview page as an admin would from the card: the package's own card, the emulated orgs' login and
 // approval pages in a real popup, and what the card says afterwards.
 
 import assert from 'node:assert/strict';

@@ -55,29 +55,47 @@ describe("Salesforce's rules at the card", { skip }, () => {
     const browser = useBrowser();
 
     it(
-        'warns before the popup that the org lists no installed app, shows Salesforce’s block with the fix, and links once installed',
+        'warns before the popup that the OAuth package is not installed (its marker is missing), shows Salesforce’s block with the fix, and links once installed',
         { timeout: TEST_TIMEOUT_MS },
         async (t) => {
             await withPreview(browser(), t.name, {}, async ({ page, problems }, stack) => {
                 const emulator = stack.demo.emulator.state;
                 assert.equal(await page.locator('[data-id="app-not-installed"]').count(), 0, 'installed: no warning');
+                const oauthStep = page.locator('[data-id="setup-checklist"] [data-id="oauthPackage"]');
+                await oauthStep.waitFor();
+                assert.equal(await oauthStep.getAttribute('data-state'), 'done', 'the org lists the OAuth package’s marker');
+                const steps = page.locator('[data-id="setup-checklist"] li');
+                assert.deepEqual(
+                    await steps.evaluateAll((items) =>
+                        items.map((item) => `${item.getAttribute('data-id')}: ${item.getAttribute('data-state')}`)
+                    ),
+                    [
+                        'oauthPackage: done',
+                        'endpoint: done',
+                        'apiUser: done',
+                        'permittedUsers: check',
+                        'refreshToken: check',
+                        'ipRelaxation: check'
+                    ]
+                );
 
                 emulator.setAppInstalled('acme', DEMO_CLIENT.clientId, false);
                 await page.reload();
                 await waitForBadge(page, 'Unlinked');
                 const warning = await waitForText(page.locator('[data-id="app-not-installed"]'), /Contact Center Link/);
-                assert.match(warning, /Connected Apps OAuth Usage → Contact Center Link → Install/);
+                assert.match(warning, /The Contact Center Link OAuth package is not installed in this org/);
+                assert.equal(await oauthStep.getAttribute('data-state'), 'todo', 'uninstalling the package took its marker');
                 await docsImage(page.locator('c-contact-center-link'), 'app-not-installed-card');
 
                 const popup = (await chooseEnvironment(page, /^Production \(this org\)$/))!;
                 await reachLogin(popup);
                 await submitLogin(popup, PEOPLE.acmeApi);
                 await popup.getByRole('heading', { name: 'The Contact Center Link app is not installed in this org' }).waitFor();
-                assert.match(await popup.locator('main').innerText(), /Setup → Connected Apps OAuth Usage → Contact Center Link → Install/);
+                assert.match(await popup.locator('main').innerText(), /install the Contact Center Link OAuth package/);
                 assert.match(await popup.locator('main').innerText(), /APP_NOT_INSTALLED/);
 
                 const message = await waitForText(cardError(page), /not installed the Contact Center Link app/);
-                assert.match(message, /Edit Policies → Permitted Users/);
+                assert.match(message, /External Client App Manager → Contact Center Link → Policies → Edit → Permitted Users/);
                 await waitForBadge(page, 'Unlinked');
                 await popup.close();
 
@@ -85,6 +103,7 @@ describe("Salesforce's rules at the card", { skip }, () => {
                 await page.reload();
                 await waitForBadge(page, 'Unlinked');
                 assert.equal(await page.locator('[data-id="app-not-installed"]').count(), 0);
+                assert.equal(await oauthStep.getAttribute('data-state'), 'done');
                 const again = (await chooseEnvironment(page, /^Production \(this org\)$/))!;
                 await reachLogin(again);
                 await logIn(again, PEOPLE.acmeApi);

@@ -19,7 +19,8 @@ export const KEY_PREFIX = {
     PermissionSetAssignment: '0Pa',
     UserLicense: '100',
     ObjectPermissions: '110',
-    FieldPermissions: '01k'
+    FieldPermissions: '01k',
+    CustomPermission: '0CP'
 } as const;
 
 /** Canonical 18-char form of a 15-char id; throws on anything else. */

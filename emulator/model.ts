@@ -101,6 +101,14 @@ export type SharingModel = 'Private' | 'Read' | 'ReadWrite' | 'ControlledByParen
 
 export type Rec = Record<string, unknown>;
 
+/** A custom permission a managed package brought into the org (what CustomPermission lists). */
+export interface CustomPermissionModel {
+    id: string;
+    developerName: string;
+    label: string;
+    namespacePrefix: string;
+}
+
 export interface OrgModel {
     key: OrgKey;
     orgId: string;
@@ -120,6 +128,8 @@ export interface OrgModel {
     createdAt: number;
     /** how many times this sandbox was refreshed */
     refreshes: number;
+    /** the custom permissions of the managed packages installed here (the state keeps them in step with the apps) */
+    customPermissions?: CustomPermissionModel[];
 }
 
 export function noAccess(): ObjectAccess {

@@ -403,6 +403,7 @@ function allObjects(): ObjectDef[] {
         'Account',
         'Case',
         'Contact',
+        'CustomPermission',
         'FieldPermissions',
         'Lead',
         'ObjectPermissions',

@@ -189,8 +189,25 @@ export const OBJECTS: Record<string, ObjectDef> = {
             f('Name', 'Name', 'string', { ...ro, nillable: false }),
             f('Label', 'Label', 'string', { ...ro, nameField: true, nillable: false }),
             f('IsOwnedByProfile', 'Is Owned By Profile', 'boolean', { ...ro, nillable: false }),
+            f('NamespacePrefix', 'Namespace Prefix', 'string', ro),
             f('ProfileId', 'Profile ID', 'reference', { ...ro, referenceTo: ['Profile'], relationshipName: 'Profile' }),
             ...permissionFields(),
+            ...sys()
+        ]
+    },
+    CustomPermission: {
+        name: 'CustomPermission',
+        label: 'Custom Permission',
+        labelPlural: 'Custom Permissions',
+        keyPrefix: '0CP',
+        dml: false,
+        searchable: false,
+        fields: [
+            f('Id', 'Custom Permission ID', 'id'),
+            f('DeveloperName', 'Name', 'string', { ...ro, nillable: false }),
+            f('MasterLabel', 'Label', 'string', { ...ro, nameField: true, nillable: false }),
+            f('NamespacePrefix', 'Namespace Prefix', 'string', ro),
+            f('IsLicensed', 'Is Licensed', 'boolean', { ...ro, nillable: false }),
             ...sys()
         ]
     },

@@ -1,8 +1,18 @@
 // The one shared state behind all listeners: orgs, registered clients, OAuth grants, counters and faults.
 
 import { randomBytes } from 'node:crypto';
-import { KEY_PREFIX, normalizeId, to15 } from './ids.ts';
-import type { ObjectAccess, OrgKey, OrgModel, OriginKey, PermissionName, Rec, SharingModel, UserModel } from './model.ts';
+import { KEY_PREFIX, makeId, normalizeId, to15 } from './ids.ts';
+import type {
+    CustomPermissionModel,
+    ObjectAccess,
+    OrgKey,
+    OrgModel,
+    OriginKey,
+    PermissionName,
+    Rec,
+    SharingModel,
+    UserModel
+} from './model.ts';
 import { ORG_KEYS } from './model.ts';
 import { Access } from './permissions.ts';
 import { buildOrg, newRecordId, refreshedOrgId } from './seed.ts';
@@ -15,6 +25,11 @@ export interface EmulatorClient {
     name?: string;
     /** overrides the emulator-wide refresh token rotation setting for this client */
     rotateRefreshTokens?: boolean;
+    /**
+     * The custom permissions the app's managed package carries: an org lists them (CustomPermission) while it has the
+     * app installed, as installing or uninstalling the package brings or takes both.
+     */
+    packagedCustomPermissions?: Array<{ namespacePrefix: string; developerName: string; label: string }>;
 }
 
 /** REST kinds are also counted under 'rest'. */
@@ -247,6 +262,7 @@ export class EmulatorState {
         this.counts.clear();
         this.faults = [];
         this.uninstalled.clear();
+        this.syncPackagedPermissions();
     }
 
     registerClient(c: EmulatorClient): void {
@@ -254,10 +270,13 @@ export class EmulatorState {
             throw new Error('a client needs clientId, clientSecret and at least one redirect URI');
         }
         this.clients.set(c.clientId, { ...c, redirectUris: [...c.redirectUris] });
+        this.syncPackagedPermissions();
     }
 
     removeClient(clientId: string): boolean {
-        return this.clients.delete(clientId);
+        const removed = this.clients.delete(clientId);
+        this.syncPackagedPermissions();
+        return removed;
     }
 
     client(clientId: string): EmulatorClient | undefined {
@@ -272,6 +291,21 @@ export class EmulatorState {
         if (!set) this.uninstalled.set(orgKey, (set = new Set()));
         if (installed) set.delete(clientId);
         else set.add(clientId);
+        this.syncPackagedPermissions();
+    }
+
+    /** What each org's CustomPermission lists: the packaged custom permissions of the apps it has installed. */
+    private syncPackagedPermissions(): void {
+        for (const org of Object.values(this.orgs)) {
+            const permissions: CustomPermissionModel[] = [];
+            for (const client of this.clients.values()) {
+                if (!this.appInstalled(org.key, client.clientId)) continue;
+                for (const p of client.packagedCustomPermissions ?? []) {
+                    permissions.push({ ...p, id: makeId(KEY_PREFIX.CustomPermission, org.pod, 900 + permissions.length) });
+                }
+            }
+            org.customPermissions = permissions;
+        }
     }
 
     appInstalled(orgKey: OrgKey, clientId: string): boolean {
@@ -356,6 +390,7 @@ export class EmulatorState {
             if (old) Object.assign(u, { password: old.password, active: old.active, frozen: old.frozen });
         }
         this.orgs[orgKey] = fresh;
+        this.syncPackagedPermissions();
         for (const fam of this.families.values()) if (fam.orgKey === orgKey) this.revokeFamily(fam, 'sandbox refreshed');
         for (const at of this.accessTokens.values()) if (at.orgKey === orgKey) at.revoked = true;
         for (const [code, c] of this.codes) if (c.orgKey === orgKey) this.codes.delete(code);

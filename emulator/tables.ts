@@ -68,8 +68,18 @@ export function rows(org: OrgModel, type: string): Rec[] {
                 Name: ps.name,
                 Label: ps.label,
                 IsOwnedByProfile: !!ps.profileId,
+                NamespacePrefix: null,
                 ProfileId: ps.profileId ?? null,
                 ...permissionColumns(ps),
+                ...setupStamp(org)
+            }));
+        case 'CustomPermission':
+            return (org.customPermissions ?? []).map((p) => ({
+                Id: p.id,
+                DeveloperName: p.developerName,
+                MasterLabel: p.label,
+                NamespacePrefix: p.namespacePrefix,
+                IsLicensed: false,
                 ...setupStamp(org)
             }));
         case 'PermissionSetAssignment': {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import express, { type Express, type Response } from 'express';
 import { DIST_DIR } from './build.ts';
+import type { SetupFacts } from './setupFacts.ts';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(DIST_DIR);
@@ -47,8 +48,8 @@ export interface PreviewOrg {
     createdDate?: string;
     /** The org's My Domain origin: what URL.getOrgDomainUrl() answers in the org. */
     domainUrl: string;
-    /** Whether the org installed the contact center's OAuth app (what ContactCenterLinkAppInstall reads in an org). */
-    appInstalled?: boolean;
+    /** The org's answers to ContactCenterLinkSetup's queries (the OAuth package's marker, the API user's permission set). */
+    setup?: SetupFacts;
     /** The admin looking at the page (UserInfo in the Apex). */
     user: PreviewUser;
     /** Users of the emulated orgs to log in with in the popup. */

@@ -1,6 +1,8 @@
-// The package's metadata, checked the way a deploy will check it: one API version
-// everywhere, then every file `sf project convert source` produces validated against
-// Salesforce's Metadata API schema (see metadataSchema.ts).
+// The package, checked offline the way Salesforce will check it: sfdx-project.json against the published schema and
+// the packaging library's rules (package/projectFile.ts), one API version everywhere, the documented test runs naming
+// every test class (package/apexTests.ts), the External Client App as the Dev Hub retrieves it (package/oauthApp.ts),
+// then every file `sf project convert source` produces validated against the Metadata API schema of the declared
+// version (metadataSchema.ts).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,16 +10,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_API_VERSION, loadMetadataSchema, validateMetadataXml, type MetadataSchema, type SchemaProblem } from './metadataSchema.ts';
+import { checkApexTests } from './package/apexTests.ts';
+import { oauthAppShapeProblems } from './package/oauthApp.ts';
+import { checkProjectFile, type ProjectFile } from './package/projectFile.ts';
 
 const run = promisify(execFile);
 
 // Converted files that are code or resources, not metadata XML.
 const BODY_SUFFIXES = ['.cls', '.trigger', '.js', '.html', '.css', '.svg', '.json'];
-
-interface ProjectFile {
-    sourceApiVersion: string;
-    packageDirectories: { path: string }[];
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -25,7 +25,10 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** Every -meta.xml <apiVersion> and sfdx-project.json's sourceApiVersion must be the schema's version. */
-export async function checkApiVersions(projectDir: string, project: ProjectFile): Promise<SchemaProblem[]> {
+export async function checkApiVersions(
+    projectDir: string,
+    project: Pick<ProjectFile, 'sourceApiVersion' | 'packageDirectories'>
+): Promise<SchemaProblem[]> {
     const problems: SchemaProblem[] = [];
     if (project.sourceApiVersion !== SCHEMA_API_VERSION) {
         problems.push({
@@ -78,13 +81,16 @@ export async function convertSource(projectDir: string, sourceDirs: string[]): P
 }
 
 export async function checkPackage(projectDir: string): Promise<{ files: number; problems: SchemaProblem[] }> {
-    const project = JSON.parse(await readFile(path.join(projectDir, 'sfdx-project.json'), 'utf8')) as ProjectFile;
-    const problems = await checkApiVersions(projectDir, project);
-    const schema = loadMetadataSchema();
-    const converted = await convertSource(
-        projectDir,
-        project.packageDirectories.map((directory) => directory.path)
-    );
+    const raw: unknown = JSON.parse(await readFile(path.join(projectDir, 'sfdx-project.json'), 'utf8'));
+    const problems = checkProjectFile(raw);
+    if (problems.length > 0) return { files: 0, problems };
+    const project = raw as ProjectFile;
+    const packageDirs = project.packageDirectories.map((directory) => directory.path);
+    problems.push(...(await checkApiVersions(projectDir, project)));
+    problems.push(...(await checkApexTests(projectDir)));
+    problems.push(...(await oauthAppShapeProblems(projectDir, packageDirs)));
+    const schema = loadMetadataSchema(project.sourceApiVersion);
+    const converted = await convertSource(projectDir, packageDirs);
     try {
         problems.push(...(await validateMetadataDirectory(schema, converted.dir)));
         return { files: (await filesUnder(converted.dir)).length, problems };
@@ -102,10 +108,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (problems.length > 0) {
         console.error(
-            `Metadata schema check (API ${SCHEMA_API_VERSION}): ${problems.length} problem(s) in ${files} converted files (${seconds}s)`
+            `Package check (API ${SCHEMA_API_VERSION}): ${problems.length} problem(s); ${files} converted files read (${seconds}s)`
         );
         process.exitCode = 1;
     } else {
-        console.log(`Metadata schema check (API ${SCHEMA_API_VERSION}): ${files} converted files valid (${seconds}s)`);
+        console.log(
+            `Package check (API ${SCHEMA_API_VERSION}): sfdx-project.json, the documented test runs, the External Client App and ${files} converted files valid (${seconds}s)`
+        );
     }
 }

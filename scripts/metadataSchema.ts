@@ -1,17 +1,14 @@
-// Salesforce's Metadata API schema, read from @salesforce/types (which Salesforce
-// generates from the Metadata API WSDL), and a validator for metadata XML files.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import ts from 'typescript';
+// Salesforce's Metadata API schema at the package's API version, read from the table derived from Salesforce's
+// published Metadata WSDL of that version (scripts/metadata/<version>.json, see metadataWsdl.ts), and a validator
+// for metadata XML files.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { METADATA_TABLE_DIR, type MetadataTable } from './metadataWsdl.ts';
 
 export const METADATA_NAMESPACE = 'http://soap.sforce.com/2006/04/metadata';
 
-/**
- * The API version this schema validates. @salesforce/types 1.9.0 carries fields that
- * Salesforce documents as new in 66.0 (ExtlClntAppConfigurablePolicies.isCanvasPluginEnabled),
- * so its WSDL is at least 66.0's; the package declares 66.0.
- */
+/** The API version this schema validates: the package's sourceApiVersion, and the version of the WSDL the table holds. */
 export const SCHEMA_API_VERSION = '66.0';
 
 // 'any' is xsd:anyType (for example CustomMetadataValue.value): any content is accepted.
@@ -26,8 +23,12 @@ export interface FieldDefinition {
 }
 
 export interface MetadataSchema {
+    version: string;
+    /** Every type's elements, its base type's first, as the WSDL sequences them. */
     complexTypes: Map<string, Map<string, FieldDefinition>>;
     enums: Map<string, Set<string>>;
+    /** The types a metadata file's root element may name: those extending Metadata. */
+    metadataTypes: Set<string>;
 }
 
 export interface SchemaProblem {
@@ -36,97 +37,52 @@ export interface SchemaProblem {
     message: string;
 }
 
-const require = createRequire(import.meta.url);
+const PRIMITIVES = new Set<string>(['string', 'number', 'boolean', 'any']);
 
-/** The schema of every type in @salesforce/types' metadata.d.ts. */
-export function loadMetadataSchema(): MetadataSchema {
-    const declarationFile = require.resolve('@salesforce/types/metadata').replace(/\.js$/, '.d.ts');
-    return parseMetadataDeclarations(readFileSync(declarationFile, 'utf8'));
+/** The schema of the Metadata API at one version (by default the package's), from the table in the repository. */
+export function loadMetadataSchema(version = SCHEMA_API_VERSION): MetadataSchema {
+    const file = path.join(METADATA_TABLE_DIR, `${version}.json`);
+    if (!existsSync(file)) {
+        throw new Error(
+            `No Metadata API table for API ${version} in scripts/metadata: derive it from that version's WSDL (npm run schema:derive)`
+        );
+    }
+    const table = JSON.parse(readFileSync(file, 'utf8')) as MetadataTable;
+    if (table.version !== version) throw new Error(`scripts/metadata/${version}.json holds API ${table.version}`);
+    return schemaFromTable(table);
 }
 
-export function parseMetadataDeclarations(source: string): MetadataSchema {
-    const file = ts.createSourceFile('metadata.d.ts', source, ts.ScriptTarget.Latest, false);
-    const aliases = new Map<string, ts.TypeNode>();
-    for (const statement of file.statements) {
-        if (ts.isTypeAliasDeclaration(statement)) {
-            aliases.set(statement.name.text, statement.type);
-        }
-    }
-    const schema: MetadataSchema = { complexTypes: new Map(), enums: new Map() };
-    const primitiveAliases = new Map<string, Primitive>();
-    for (const [name, node] of aliases) {
-        const literals = stringLiterals(node);
-        if (literals) {
-            schema.enums.set(name, new Set(literals));
-            continue;
-        }
-        const primitive = primitiveOf(node);
-        if (primitive) {
-            primitiveAliases.set(name, primitive);
-        }
-    }
-    const fieldType = (node: ts.TypeNode): FieldType => {
-        const primitive = primitiveOf(node);
-        if (primitive) return { kind: 'primitive', name: primitive };
-        if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName)) {
-            const name = node.typeName.text;
-            const aliased = primitiveAliases.get(name);
-            if (aliased) return { kind: 'primitive', name: aliased };
-            if (schema.enums.has(name)) return { kind: 'enum', name };
-            return { kind: 'complex', name };
-        }
-        throw new Error(`Unsupported type in metadata.d.ts: ${node.getText(file)}`);
+export function schemaFromTable(table: MetadataTable): MetadataSchema {
+    const enums = new Map(Object.entries(table.enums).map(([name, values]) => [name, new Set(values)]));
+    const fieldType = (name: string): FieldType => {
+        if (PRIMITIVES.has(name)) return { kind: 'primitive', name: name as Primitive };
+        if (enums.has(name)) return { kind: 'enum', name };
+        if (table.types[name]) return { kind: 'complex', name };
+        throw new Error(`The metadata table names an unknown type ${name}`);
     };
-    const collectFields = (node: ts.TypeNode, into: Map<string, FieldDefinition>): void => {
-        if (ts.isIntersectionTypeNode(node)) {
-            for (const part of node.types) collectFields(part, into);
-        } else if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName)) {
-            const base = aliases.get(node.typeName.text);
-            if (base) collectFields(base, into);
-        } else if (ts.isTypeLiteralNode(node)) {
-            for (const member of node.members) {
-                if (!ts.isPropertySignature(member) || !member.type) continue;
-                const name = member.name.getText(file);
-                const many = ts.isArrayTypeNode(member.type);
-                const elementType = ts.isArrayTypeNode(member.type) ? member.type.elementType : member.type;
-                // The generator writes arrays without '?', though the WSDL lets them be empty.
-                into.set(name, { name, type: fieldType(elementType), required: !member.questionToken && !many, many });
-            }
+    const complexTypes = new Map<string, Map<string, FieldDefinition>>();
+    const fieldsOf = (name: string): Map<string, FieldDefinition> => {
+        const known = complexTypes.get(name);
+        if (known) return known;
+        const type = table.types[name];
+        if (!type) throw new Error(`The metadata table names an unknown type ${name}`);
+        const fields = new Map(type.base ? fieldsOf(type.base) : []);
+        for (const [field, spec] of Object.entries(type.fields)) {
+            const match = /^(\w+)(\[\])?(!)?$/.exec(spec);
+            if (!match) throw new Error(`${name}.${field}: "${spec}" is not an element type`);
+            fields.set(field, { name: field, type: fieldType(match[1]!), many: Boolean(match[2]), required: Boolean(match[3]) });
         }
+        complexTypes.set(name, fields);
+        return fields;
     };
-    for (const [name, node] of aliases) {
-        if (schema.enums.has(name) || primitiveAliases.has(name)) continue;
-        const fields = new Map<string, FieldDefinition>();
-        collectFields(node, fields);
-        schema.complexTypes.set(name, fields);
+    const metadataTypes = new Set<string>();
+    for (const name of Object.keys(table.types)) {
+        fieldsOf(name);
+        for (let current: string | undefined = table.types[name]?.base; current; current = table.types[current]?.base) {
+            if (current === 'Metadata') metadataTypes.add(name);
+        }
     }
-    return schema;
-}
-
-function stringLiterals(node: ts.TypeNode): string[] | undefined {
-    const parts = ts.isUnionTypeNode(node) ? node.types : [node];
-    const values: string[] = [];
-    for (const part of parts) {
-        if (ts.isLiteralTypeNode(part) && ts.isStringLiteral(part.literal)) values.push(part.literal.text);
-        else return undefined;
-    }
-    return values;
-}
-
-function primitiveOf(node: ts.TypeNode): Primitive | undefined {
-    switch (node.kind) {
-        case ts.SyntaxKind.StringKeyword:
-            return 'string';
-        case ts.SyntaxKind.NumberKeyword:
-            return 'number';
-        case ts.SyntaxKind.BooleanKeyword:
-            return 'boolean';
-        case ts.SyntaxKind.AnyKeyword:
-        case ts.SyntaxKind.UnknownKeyword:
-            return 'any';
-        default:
-            return undefined;
-    }
+    return { version: table.version, complexTypes, enums, metadataTypes };
 }
 
 type XmlNode = Record<string, unknown> & { ':@'?: Record<string, string> };
@@ -163,8 +119,8 @@ export function validateMetadataXml(schema: MetadataSchema, file: string, xml: s
     if (root[':@']?.xmlns !== METADATA_NAMESPACE) {
         problems.push({ file, element: rootName, message: `must declare xmlns="${METADATA_NAMESPACE}"` });
     }
-    if (!schema.complexTypes.has(rootName)) {
-        problems.push({ file, element: rootName, message: `${rootName} is not a Metadata API type` });
+    if (!schema.metadataTypes.has(rootName)) {
+        problems.push({ file, element: rootName, message: `${rootName} is not a Metadata API type at API ${schema.version}` });
         return problems;
     }
     validateComplex(schema, file, rootName, rootName, root[rootName] as XmlNode[], problems);
@@ -197,7 +153,7 @@ function validateComplex(
         const elementPath = `${path} > ${tag}`;
         const field = fields.get(tag);
         if (!field) {
-            problems.push({ file, element: elementPath, message: `unknown element: ${typeName} has no ${tag}` });
+            problems.push({ file, element: elementPath, message: `unknown element: ${typeName} has no ${tag} at API ${schema.version}` });
             continue;
         }
         if (!field.many && count === 2) {

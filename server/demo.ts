@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { SEED, startEmulator, type Emulator, type OrgKey } from '../emulator/index.ts';
 import { mountPreview, type PreviewConfig, type PreviewOrg } from '../preview/server.ts';
+import { OAUTH_MARKER, setupFacts } from '../preview/setupFacts.ts';
 import type { AppOptions } from './app.ts';
 import { requireCompleteConfig, type configSchema } from './config.ts';
 import type { z } from 'zod';
@@ -65,7 +66,17 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
     const base = options.emulatorPortBase ?? 3101;
     const emulator = await startEmulator({
         ports: base === 0 ? undefined : { production: base, sandbox: base + 1, acme: base + 2, acmeUat: base + 3 },
-        clients: [{ ...DEMO_CLIENT, name: 'Contact Center Link', redirectUris: [`${parsed.PUBLIC_URL}/oauth/callback`] }],
+        clients: [
+            {
+                ...DEMO_CLIENT,
+                name: 'Contact Center Link',
+                redirectUris: [`${parsed.PUBLIC_URL}/oauth/callback`],
+                // Installed as the Contact Center Link OAuth package is: the app with its marker custom permission.
+                packagedCustomPermissions: [
+                    { namespacePrefix: 'cclink', developerName: OAUTH_MARKER, label: 'Contact Center Link OAuth app installed' }
+                ]
+            }
+        ],
         quiet: true
     });
     try {
@@ -157,7 +168,7 @@ function demoPreviewConfig(emulator: Emulator, account: { id: string; apiKey: st
             environment: org.environment,
             createdDate: org.createdDate,
             domainUrl: emulator.origins[key],
-            appInstalled: emulator.state.appInstalled(key, DEMO_CLIENT.clientId),
+            setup: setupFacts(emulator.state, key, admin.username),
             user: { userId: admin.userId, username: admin.username, name: admin.name, canManageLink: true },
             demoUsers: PREVIEW_USERS[key].map(({ user, description }) => ({
                 username: SEED.users[user].username,

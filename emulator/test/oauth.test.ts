@@ -406,6 +406,31 @@ describe('uninstalled apps (blocked since September 2025)', () => {
         assert.ok((await link(em, PEOPLE.acmeApi)).refresh_token);
     });
 
+    it("lists the app's packaged custom permission (CustomPermission) while the org has the app installed, and not after", async () => {
+        em.state.removeClient(CLIENT.clientId);
+        const marker = { namespacePrefix: 'ccl', developerName: 'Test_App_Installed', label: 'Test app installed' };
+        em.state.registerClient({ ...CLIENT, packagedCustomPermissions: [marker] });
+        const admin = await link(em, PEOPLE.acmeAdmin);
+        const soql = encodeURIComponent(
+            "SELECT DeveloperName, NamespacePrefix FROM CustomPermission WHERE DeveloperName = 'Test_App_Installed'"
+        );
+        const query = async (): Promise<Array<Record<string, unknown>>> => {
+            const res = await restGet(`${admin.instance_url}/services/data/v62.0/query?q=${soql}`, admin.access_token);
+            assert.equal(res.status, 200, JSON.stringify(res.body));
+            return (res.body as { records: Array<Record<string, unknown>> }).records;
+        };
+        assert.deepEqual(
+            (await query()).map(({ DeveloperName, NamespacePrefix }) => ({ DeveloperName, NamespacePrefix })),
+            [{ DeveloperName: 'Test_App_Installed', NamespacePrefix: 'ccl' }]
+        );
+        em.state.setAppInstalled('acme', CLIENT.clientId, false);
+        assert.deepEqual(await query(), [], 'uninstalling the package takes its custom permission');
+        em.state.setAppInstalled('acme', CLIENT.clientId, true);
+        assert.equal((await query()).length, 1);
+        em.state.refreshSandbox('acmeUat');
+        assert.equal(em.state.orgModel('acmeUat').customPermissions?.length, 1, 'a refreshed sandbox keeps the installed package');
+    });
+
     it('is controlled over HTTP, and refuses unknown orgs and clients', async () => {
         const post = (path: string) => fetch(`${em.origins.production}/__emulator/${path}`, { method: 'POST' });
         assert.equal((await post(`orgs/acme/apps/${CLIENT.clientId}/uninstall`)).status, 200);

@@ -889,7 +889,7 @@ function authorizationError(error: string, description?: string): AppError {
     if (error === 'invalid_client' && /must be installed/i.test(description ?? '')) {
         return new AppError(
             'APP_NOT_INSTALLED',
-            'Salesforce blocked the sign-in: this org has not installed the Contact Center Link app, and the API user may not use an uninstalled app. A Salesforce admin fixes it in the org: Setup → Connected Apps OAuth Usage → Contact Center Link → Install; then Manage Connected Apps → Contact Center Link → Edit Policies → Permitted Users, and give the API user’s profile or permission set access. Then link again.'
+            'Salesforce blocked the sign-in: this org has not installed the Contact Center Link app, and the API user may not use an uninstalled app. A Salesforce admin fixes it in the org: install the Contact Center Link OAuth package; then Setup → External Client App Manager → Contact Center Link → Policies → Edit → Permitted Users, and add the API user’s permission set (Contact Center API User). Then link again.'
         );
     }
     const detail = description ? `${error}: ${description}` : error;

@@ -36,12 +36,15 @@ describe("Salesforce's rules in the link flow", () => {
             const { sessionId, callback } = await h.link(key, PEOPLE.acmeApi);
             assert.equal(callback.status, 400);
             assert.match(callback.text, /not installed/i);
-            assert.match(callback.text, /Setup → Connected Apps OAuth Usage → Contact Center Link → Install/);
+            assert.match(callback.text, /install the Contact Center Link OAuth package/);
             assert.match(callback.text, /APP_NOT_INSTALLED/);
             const session = await h.api(key).get(`/api/v1/link-sessions/${sessionId}`).expect(200);
             assert.equal(session.body.state, 'failed');
             assert.equal(session.body.error.code, 'APP_NOT_INSTALLED');
-            assert.match(session.body.error.message, /Manage Connected Apps → Contact Center Link → Edit Policies → Permitted Users/);
+            assert.match(
+                session.body.error.message,
+                /External Client App Manager → Contact Center Link → Policies → Edit → Permitted Users/
+            );
             assert.equal((await h.api(key).get('/api/v1/link').expect(200)).body.status, 'unlinked');
             assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 0);
             const audit = ((db: Snapshot) => db.audit.filter((a) => a.accountId === id && a.action === 'link_failed'))(

@@ -2,6 +2,7 @@ import { LightningElement } from 'lwc';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import { formatLabel } from 'c/labelFormat';
 import { errorDetails } from 'c/errorDetails';
+import { setupChecklist } from 'c/linkRules';
 
 import getStatus from '@salesforce/apex/ContactCenterLinkController.getStatus';
 import startLink from '@salesforce/apex/ContactCenterLinkController.startLink';
@@ -10,7 +11,7 @@ import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
 import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
 import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries';
-import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
+import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState';
 
 import LINKED_TITLE from '@salesforce/label/c.Ccl_ToastLinkedTitle';
 import LINKED_MESSAGE from '@salesforce/label/c.Ccl_ToastLinkedMessage';
@@ -65,8 +66,10 @@ export default class ContactCenterLink extends LightningElement {
     errorCode;
     notice;
     blockedUrl;
-    /** What this org can tell about the OAuth app: { state, appName } from ContactCenterLinkAppInstall. */
-    appInstall;
+    /** What this org answered about its setup: { appName, oauthApp, apiUser } from ContactCenterLinkSetup. */
+    setup;
+    /** True when the status could not be read (the Named Credential's URL or the org's key is likely wrong). */
+    statusUnread = false;
     /** While a login into this org runs: the link to open in a private window instead of the popup. */
     privateWindowUrl;
     /** The link's history: { entries, nextCursor, loading, errorMessage }, newest first, ten more per Show more. */
@@ -91,7 +94,7 @@ export default class ContactCenterLink extends LightningElement {
     connectedCallback() {
         window.addEventListener('message', this.messageListener);
         this.loadStatus();
-        this.loadAppInstall();
+        this.loadSetup();
     }
 
     disconnectedCallback() {
@@ -103,10 +106,12 @@ export default class ContactCenterLink extends LightningElement {
         this.loading = true;
         try {
             this.status = await getStatus();
+            this.statusUnread = false;
         } catch (error) {
             const { code, message } = errorDetails(error, UNKNOWN_ERROR);
             this.errorMessage = message;
             this.errorCode = code;
+            this.statusUnread = true;
         } finally {
             this.loading = false;
         }
@@ -196,13 +201,22 @@ export default class ContactCenterLink extends LightningElement {
         }
     }
 
-    /** Best effort: when the org cannot tell, the card says nothing and the login's own error explains. */
-    async loadAppInstall() {
+    /** Best effort: when the org cannot tell, the checklist says to check in Setup and the login's own error explains. */
+    async loadSetup() {
         try {
-            this.appInstall = await getAppInstallState();
+            this.setup = await getSetupState();
         } catch {
-            this.appInstall = undefined;
+            this.setup = undefined;
         }
+    }
+
+    /** The setup checklist's steps, from what the org and the backend answered. */
+    get setupSteps() {
+        return setupChecklist({
+            setup: this.setup,
+            status: this.status,
+            statusError: this.statusUnread
+        });
     }
 
     async handleLink(event) {
@@ -382,9 +396,9 @@ export default class ContactCenterLink extends LightningElement {
         if (CODES_THAT_CHANGE_THE_STATUS.has(code)) {
             // The error stays shown: loading the status replaces it only with its own error.
             this.loadStatus();
-        } else if (code === 'APP_NOT_INSTALLED' && this.appInstall?.appName) {
+        } else if (code === 'APP_NOT_INSTALLED' && this.setup?.appName) {
             // Salesforce's own refusal outweighs what the org could list: warn before the next popup.
-            this.appInstall = { ...this.appInstall, state: 'not_installed' };
+            this.setup = { ...this.setup, oauthApp: 'not_installed' };
         }
     }
 

@@ -1,6 +1,20 @@
 import { LightningElement, api } from 'lwc';
 import LightningConfirm from 'lightning/confirm';
 import { formatLabel } from 'c/labelFormat';
+import {
+    apiUsageState,
+    checkOutcome,
+    deliveryOutcome,
+    errorHelpSection,
+    helpUrl,
+    HELP_SECTIONS,
+    isQuietOutcome,
+    knowsErrorCode,
+    mismatchIsProblem,
+    orgMismatch,
+    statusActions,
+    warnsAppNotInstalled
+} from 'c/linkRules';
 
 import CARD_TITLE from '@salesforce/label/c.Ccl_CardTitle';
 import LOADING from '@salesforce/label/c.Ccl_Loading';
@@ -121,6 +135,7 @@ const STATUS_VIEWS = {
     }
 };
 
+/** How each outcome of a permission check shows (c/linkRules decides the outcome). */
 const CHECK_VIEWS = {
     passed: {
         iconName: 'utility:success',
@@ -151,35 +166,24 @@ const ACTIVITY_ACTIONS = {
     webhook_removed: ACTIVITY_WEBHOOK_REMOVED
 };
 
-/** Outcomes that are no failure, shown quietly; any other (an error code, needs_relink) in the error colour. */
-const QUIET_OUTCOMES = new Set(['ok', 'linked', 'unlinked']);
-
-/** The rows of the activity section: { key, actionLabel, at, outcome, failed, subject, by, detail }. */
-function activityRows(entries) {
-    return (entries ?? []).map((entry, index) => ({
-        key: `${entry.at}-${index}`,
-        actionLabel: Object.hasOwn(ACTIVITY_ACTIONS, entry.action)
-            ? ACTIVITY_ACTIONS[entry.action]
-            : entry.action,
-        at: entry.at,
-        outcome: entry.outcome === 'ok' ? undefined : entry.outcome,
-        outcomeClass: QUIET_OUTCOMES.has(entry.outcome)
-            ? 'slds-text-color_weak'
-            : 'slds-text-color_error',
-        subject: entry.username,
-        by: entry.actor?.username
-            ? formatLabel(ACTIVITY_BY, entry.actor.username)
-            : undefined,
-        detail: entry.detail
-    }));
-}
-
 /** How each delivery state shows; a state the card does not know shows as the backend names it, quietly. */
 const DELIVERY_STATES = {
     delivered: { label: DELIVERY_DELIVERED, color: 'slds-text-color_success' },
     pending: { label: DELIVERY_PENDING, color: 'slds-text-color_weak' },
     failed: { label: DELIVERY_FAILED, color: 'slds-text-color_error' }
 };
+
+/** What the card suggests after an error whose code c/linkRules knows. */
+const ERROR_ACTIONS = {
+    API_USER_LIMIT_REACHED: ACTION_API_USER_LIMIT,
+    NEEDS_RELINK: ACTION_NEEDS_RELINK,
+    APP_NOT_INSTALLED: ACTION_APP_NOT_INSTALLED
+};
+
+/** A name the card knows, or the value as the backend names it. */
+function named(names, value) {
+    return Object.hasOwn(names, value ?? '') ? names[value] : value;
+}
 
 /** A link status as the badge names it. */
 function statusLabel(status) {
@@ -188,40 +192,53 @@ function statusLabel(status) {
         : status;
 }
 
-/**
- * The rows of the webhook deliveries section: { key, state, stateLabel, stateClass, change, createdAt, attempts,
- * nextAttemptAt, outcome, outcomeClass }. The outcome is the last attempt's error, else its HTTP status.
- */
-function deliveryRows(deliveries) {
+/** The link's history as c-link-event-list items. */
+function activityItems(entries) {
+    return (entries ?? []).map((entry, index) => ({
+        key: `${entry.at}-${index}`,
+        title: named(ACTIVITY_ACTIONS, entry.action),
+        note: entry.outcome === 'ok' ? undefined : entry.outcome,
+        noteClass: isQuietOutcome(entry.outcome)
+            ? 'slds-text-color_weak'
+            : 'slds-text-color_error',
+        at: entry.at,
+        extras: [
+            entry.username,
+            entry.actor?.username
+                ? formatLabel(ACTIVITY_BY, entry.actor.username)
+                : undefined
+        ],
+        detail: entry.detail
+    }));
+}
+
+/** The webhook deliveries as c-link-event-list items: the last attempt's error, else its HTTP status. */
+function deliveryItems(deliveries) {
     return (deliveries ?? []).map((delivery, index) => {
         const view = Object.hasOwn(DELIVERY_STATES, delivery.state ?? '')
             ? DELIVERY_STATES[delivery.state]
             : { label: delivery.state, color: 'slds-text-color_weak' };
-        const attempt = delivery.lastAttempt;
-        let outcome;
-        if (attempt?.error) {
-            outcome = attempt.error;
-        } else if (Number.isInteger(attempt?.status)) {
-            outcome = formatLabel(DELIVERY_HTTP_STATUS, attempt.status);
-        }
+        const outcome = deliveryOutcome(delivery);
         return {
             key: delivery.id ?? `${delivery.createdAt}-${index}`,
             state: delivery.state,
-            stateLabel: view.label,
-            stateClass: `slds-text-title_bold slds-m-right_x-small ${view.color}`,
-            change: formatLabel(
+            title: view.label,
+            titleClass: view.color,
+            note: formatLabel(
                 DELIVERY_CHANGE,
                 statusLabel(delivery.fromStatus),
                 statusLabel(delivery.toStatus)
             ),
-            createdAt: delivery.createdAt,
-            attempts: formatLabel(DELIVERY_ATTEMPTS, delivery.attempts ?? 0),
-            nextAttemptAt:
-                delivery.state === 'pending'
-                    ? delivery.nextAttemptAt
-                    : undefined,
-            outcome,
-            outcomeClass: attempt?.error
+            at: delivery.createdAt,
+            extras: [formatLabel(DELIVERY_ATTEMPTS, delivery.attempts ?? 0)],
+            nextAt: outcome.nextAttemptAt,
+            nextAtLabel: DELIVERY_NEXT_ATTEMPT,
+            detail:
+                outcome.error ??
+                (outcome.httpStatus === undefined
+                    ? undefined
+                    : formatLabel(DELIVERY_HTTP_STATUS, outcome.httpStatus)),
+            detailClass: outcome.error
                 ? 'slds-text-color_error'
                 : 'slds-text-color_weak'
         };
@@ -229,113 +246,44 @@ function deliveryRows(deliveries) {
 }
 
 /** An org as the admin knows it: its name and id, or the id alone. */
-function orgText(name, orgId) {
-    return name && orgId ? formatLabel(ORG_NAME_AND_ID, name, orgId) : orgId;
+function orgText(org) {
+    return org?.name && org?.orgId
+        ? formatLabel(ORG_NAME_AND_ID, org.name, org.orgId)
+        : org?.orgId;
 }
 
-/** Salesforce ids compare on their first 15 characters. */
-function sameOrgId(a, b) {
-    return a.slice(0, 15) === b.slice(0, 15);
-}
-
-function hostOf(url) {
-    try {
-        return new URL(url).host.toLowerCase();
-    } catch {
+/** Why this org is not the linked one, in words: { kind, text }, or undefined. */
+function orgReasonView(status) {
+    const mismatch = orgMismatch(status);
+    if (!mismatch) {
         return undefined;
     }
-}
-
-/**
- * Why the card's org and the link's org differ, when they do: the card knows its own org (thisOrg). A sandbox whose
- * My Domain is the link's host but whose org id is new was refreshed (its Organization.CreatedDate says when); any
- * other org is simply not the linked one.
- */
-function orgReason(status) {
-    const link = status?.link;
-    const thisOrg = status?.thisOrg;
-    if (
-        !link?.orgId ||
-        !thisOrg?.orgId ||
-        sameOrgId(link.orgId, thisOrg.orgId)
-    ) {
-        return undefined;
-    }
-    const linkedOrg = orgText(link.orgName, link.orgId);
-    const thisHost = hostOf(thisOrg.domainUrl);
-    const sameHost =
-        thisHost !== undefined &&
-        (hostOf(link.loginUrl) === thisHost ||
-            hostOf(link.instanceUrl) === thisHost);
-    const refreshedOn = Date.parse(thisOrg.createdDate ?? '');
-    if (
-        thisOrg.environment === 'sandbox' &&
-        sameHost &&
-        !Number.isNaN(refreshedOn)
-    ) {
+    if (mismatch.kind === 'sandboxRefreshed') {
         const day = new Intl.DateTimeFormat(undefined, {
             year: 'numeric',
             month: 'short',
             day: 'numeric',
             timeZone: 'UTC'
-        }).format(new Date(refreshedOn));
+        }).format(mismatch.refreshedOn);
         return {
-            kind: 'sandboxRefreshed',
-            text: formatLabel(REASON_SANDBOX_REFRESHED, day, linkedOrg)
+            kind: mismatch.kind,
+            text: formatLabel(
+                REASON_SANDBOX_REFRESHED,
+                day,
+                orgText(mismatch.linkedOrg)
+            ),
+            problem: mismatchIsProblem(mismatch, status)
         };
     }
     return {
-        kind: 'otherOrg',
+        kind: mismatch.kind,
         text: formatLabel(
             REASON_OTHER_ORG,
-            orgText(thisOrg.name, thisOrg.orgId),
-            linkedOrg
-        )
+            orgText(mismatch.thisOrg),
+            orgText(mismatch.linkedOrg)
+        ),
+        problem: mismatchIsProblem(mismatch, status)
     };
-}
-
-/** Share of the org's daily API requests from which the card warns that calls may soon fail. */
-const API_USAGE_WARNING_SHARE = 0.8;
-
-/** Sections of the help page (anchors of docs/installing-the-package.md, which the help URL points at). */
-const HELP_SECTIONS = {
-    setup: '6-create-the-api-user',
-    needsRelink: 'needs-relink',
-    errors: 'when-something-goes-wrong',
-    oauthApp: 'the-oauth-app'
-};
-
-/** What the card does with a backend error code: what to tell the admin, and which help section answers it. */
-const ERROR_ACTIONS = {
-    API_USER_LIMIT_REACHED: {
-        action: ACTION_API_USER_LIMIT,
-        helpSection: HELP_SECTIONS.setup
-    },
-    NEEDS_RELINK: {
-        action: ACTION_NEEDS_RELINK,
-        helpSection: HELP_SECTIONS.needsRelink
-    },
-    APP_NOT_INSTALLED: {
-        action: ACTION_APP_NOT_INSTALLED,
-        helpSection: HELP_SECTIONS.oauthApp
-    }
-};
-
-/** The help page's URL, at a section; undefined when the label holds no http(s) URL. */
-function helpUrl(section) {
-    let url;
-    try {
-        url = new URL(HELP_URL);
-    } catch {
-        return undefined;
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        return undefined;
-    }
-    if (section) {
-        url.hash = section;
-    }
-    return url.href;
 }
 
 function detailRows(status) {
@@ -353,12 +301,12 @@ function detailRows(status) {
         {
             key: 'orgId',
             label: ORG_ID,
-            value: orgText(link.orgName, link.orgId)
+            value: orgText({ name: link.orgName, orgId: link.orgId })
         },
         {
             key: 'environment',
             label: ENVIRONMENT,
-            value: ENVIRONMENT_LABELS[link.environment] ?? link.environment
+            value: named(ENVIRONMENT_LABELS, link.environment)
         },
         {
             key: 'instanceUrl',
@@ -404,19 +352,14 @@ function checkRows(status) {
         id: check.id,
         label: check.label,
         detail: check.detail,
-        ...checkView(check)
+        ...CHECK_VIEWS[checkOutcome(check)]
     }));
 }
 
-/** The org's API requests today: { text, at, nearLimit }, or undefined when Salesforce has not reported them. */
+/** The org's API requests today in words: { text, at, nearLimit }, or undefined when Salesforce has not said. */
 function apiUsageView(status) {
-    const usage = status?.apiUsage;
-    if (
-        !usage ||
-        !Number.isInteger(usage.used) ||
-        !Number.isInteger(usage.max) ||
-        usage.max <= 0
-    ) {
+    const usage = apiUsageState(status?.apiUsage);
+    if (!usage) {
         return undefined;
     }
     const number = new Intl.NumberFormat();
@@ -427,23 +370,15 @@ function apiUsageView(status) {
             number.format(usage.max)
         ),
         at: usage.at,
-        nearLimit: usage.used >= usage.max * API_USAGE_WARNING_SHARE
+        nearLimit: usage.nearLimit
     };
-}
-
-function checkView(check) {
-    if (check.ok) {
-        return CHECK_VIEWS.passed;
-    }
-    return check.severity === 'warning'
-        ? CHECK_VIEWS.warning
-        : CHECK_VIEWS.failed;
 }
 
 /**
  * The Contact Center Link card: shows the link status it is given and raises
  * `link` (detail: { environment }), `verify`, `unlink` and `cancel` events.
- * It calls nothing itself; c-contact-center-link owns the data and the link flow.
+ * It calls nothing itself; c-contact-center-link owns the data and the link flow,
+ * and c/linkRules makes the decisions the card words.
  */
 export default class LinkStatusCard extends LightningElement {
     /** The backend's link status plus `thisOrg`, as ContactCenterLinkController.getStatus returns it. */
@@ -458,7 +393,8 @@ export default class LinkStatusCard extends LightningElement {
         this.checks = checkRows(value);
         this.checksCheckedAt = value?.permissions?.checkedAt;
         this.apiUsage = apiUsageView(value);
-        this.orgReason = orgReason(value);
+        this.orgReason = orgReasonView(value);
+        this.actions = statusActions(value);
     }
     /** True while a request is running: shows the spinner and disables the actions. */
     @api loading = false;
@@ -484,7 +420,7 @@ export default class LinkStatusCard extends LightningElement {
     }
     set activity(value) {
         this._activity = value;
-        this.activityEntries = activityRows(value?.entries);
+        this.activityItems = activityItems(value?.entries);
     }
     /**
      * The account's latest webhook deliveries as the container loaded them: { allowed, deliveries, loading,
@@ -497,10 +433,15 @@ export default class LinkStatusCard extends LightningElement {
     }
     set webhookDeliveries(value) {
         this._webhookDeliveries = value;
-        this.deliveryRows = deliveryRows(value?.deliveries);
+        this.deliveryItems = deliveryItems(value?.deliveries);
     }
-    /** What this org can tell about the contact center's OAuth app: { state: 'installed' | 'not_installed' | 'unknown', appName }. */
-    @api appInstall;
+    /**
+     * What this org answered about its setup (ContactCenterLinkSetup.getSetupState): { appName, oauthApp: 'installed' |
+     * 'not_installed' | 'unknown', apiUser }; the card warns before any popup when the OAuth package is missing.
+     */
+    @api setup;
+    /** The setup checklist's steps as the container derived them (c/linkRules setupChecklist): [{ id, state }]. */
+    @api setupSteps;
 
     linkCopied = false;
     _status;
@@ -508,12 +449,13 @@ export default class LinkStatusCard extends LightningElement {
     checks = [];
     checksCheckedAt;
     apiUsage;
-    /** Why this org is not the linked org: { kind: 'sandboxRefreshed' | 'otherOrg', text }, or undefined. */
+    /** Why this org is not the linked org: { kind: 'sandboxRefreshed' | 'otherOrg', text, problem }, or undefined. */
     orgReason;
+    actions = statusActions(undefined);
     _activity;
-    activityEntries = [];
+    activityItems = [];
     _webhookDeliveries;
-    deliveryRows = [];
+    deliveryItems = [];
 
     labels = {
         activityHeading: ACTIVITY_HEADING,
@@ -522,7 +464,6 @@ export default class LinkStatusCard extends LightningElement {
         deliveriesHeading: DELIVERIES_HEADING,
         deliveriesEmpty: DELIVERIES_EMPTY,
         deliveriesRefresh: DELIVERIES_REFRESH,
-        deliveryNextAttempt: DELIVERY_NEXT_ATTEMPT,
         cardTitle: CARD_TITLE,
         loading: LOADING,
         statusHeading: STATUS_HEADING,
@@ -554,13 +495,10 @@ export default class LinkStatusCard extends LightningElement {
         helpErrorLink: HELP_ERROR_LINK
     };
 
-    get statusValue() {
-        return this.status?.status;
-    }
-
     get statusView() {
-        return Object.hasOwn(STATUS_VIEWS, this.statusValue ?? '')
-            ? STATUS_VIEWS[this.statusValue]
+        const value = this.status?.status;
+        return Object.hasOwn(STATUS_VIEWS, value ?? '')
+            ? STATUS_VIEWS[value]
             : undefined;
     }
 
@@ -580,23 +518,16 @@ export default class LinkStatusCard extends LightningElement {
         return this.statusView?.help;
     }
 
-    get isUnlinked() {
-        return this.statusValue === 'unlinked';
-    }
-
     get isNeedsRelink() {
-        return this.statusValue === 'needs_relink';
+        return this.status?.status === 'needs_relink';
     }
 
     get accountName() {
         return this.status?.account?.name;
     }
 
-    /** A refreshed sandbox or a dead link is a problem; a card in another org than a working link only says so. */
     get orgReasonClass() {
-        const problem =
-            this.orgReason?.kind === 'sandboxRefreshed' || this.isNeedsRelink;
-        return `slds-m-bottom_x-small ${problem ? 'slds-text-color_error' : 'slds-text-color_weak'}`;
+        return `slds-m-bottom_x-small ${this.orgReason?.problem ? 'slds-text-color_error' : 'slds-text-color_weak'}`;
     }
 
     get lastErrorMessage() {
@@ -610,7 +541,15 @@ export default class LinkStatusCard extends LightningElement {
     }
 
     get linkMenuLabel() {
-        return this.isUnlinked || !this.hasStatus ? LINK : RELINK;
+        return this.actions.relink ? RELINK : LINK;
+    }
+
+    get showVerify() {
+        return this.actions.verify;
+    }
+
+    get showUnlink() {
+        return this.actions.unlink;
     }
 
     get thisOrgEnvironment() {
@@ -627,15 +566,19 @@ export default class LinkStatusCard extends LightningElement {
         }));
     }
 
-    /**
-     * Shown before any popup: the org lists no such app, so the API user's login would likely be blocked. Not once
-     * linked: the login worked, and a packaged External Client App may be installed without being listed.
-     */
+    /** Shown before any popup when the org answered that the OAuth package's marker is missing, never once linked. */
     get appNotInstalledMessage() {
-        return this.appInstall?.state === 'not_installed' &&
-            this.statusValue !== 'linked'
-            ? formatLabel(APP_NOT_INSTALLED, this.appInstall.appName)
+        return warnsAppNotInstalled(this.setup, this.status)
+            ? formatLabel(APP_NOT_INSTALLED, this.setup.appName)
             : undefined;
+    }
+
+    get showSetupChecklist() {
+        return (this.setupSteps ?? []).length > 0;
+    }
+
+    get checklistHelpUrl() {
+        return helpUrl(HELP_URL, HELP_SECTIONS.checklist);
     }
 
     /** The popup's login into this org's My Domain ends the admin's own session in this browser: say so first. */
@@ -654,39 +597,26 @@ export default class LinkStatusCard extends LightningElement {
 
     /** What the card suggests after an error whose code it knows. */
     get errorAction() {
-        return Object.hasOwn(ERROR_ACTIONS, this.errorCode ?? '')
-            ? ERROR_ACTIONS[this.errorCode].action
+        return knowsErrorCode(this.errorCode)
+            ? ERROR_ACTIONS[this.errorCode]
             : undefined;
     }
 
     /** The help section for the error shown: the code's own, else the troubleshooting table. */
     get errorHelpUrl() {
-        if (!this.errorMessage) {
-            return undefined;
-        }
-        return helpUrl(
-            Object.hasOwn(ERROR_ACTIONS, this.errorCode ?? '')
-                ? ERROR_ACTIONS[this.errorCode].helpSection
-                : HELP_SECTIONS.errors
-        );
+        return this.errorMessage
+            ? helpUrl(HELP_URL, errorHelpSection(this.errorCode))
+            : undefined;
     }
 
     get needsRelinkHelpUrl() {
         return this.isNeedsRelink
-            ? helpUrl(HELP_SECTIONS.needsRelink)
+            ? helpUrl(HELP_URL, HELP_SECTIONS.needsRelink)
             : undefined;
     }
 
     get setupHelpUrl() {
-        return helpUrl(HELP_SECTIONS.setup);
-    }
-
-    get showVerify() {
-        return this.statusValue === 'linked' || this.statusValue === 'legacy';
-    }
-
-    get showUnlink() {
-        return this.showVerify || this.isNeedsRelink;
+        return helpUrl(HELP_URL, HELP_SECTIONS.setup);
     }
 
     get hasDetails() {
@@ -728,18 +658,6 @@ export default class LinkStatusCard extends LightningElement {
         return Boolean(this._activity);
     }
 
-    get hasActivity() {
-        return this.activityEntries.length > 0;
-    }
-
-    get activityEmpty() {
-        return (
-            !this.hasActivity &&
-            !this._activity?.loading &&
-            !this._activity?.errorMessage
-        );
-    }
-
     get activityError() {
         return this._activity?.errorMessage
             ? formatLabel(ACTIVITY_LOAD_FAILED, this._activity.errorMessage)
@@ -767,16 +685,11 @@ export default class LinkStatusCard extends LightningElement {
         return value.allowed === true || Boolean(value.errorMessage);
     }
 
-    get hasDeliveries() {
-        return this.deliveryRows.length > 0;
-    }
-
-    get deliveriesEmpty() {
-        return (
-            !this.hasDeliveries &&
-            this._webhookDeliveries?.allowed === true &&
-            !this._webhookDeliveries.errorMessage
-        );
+    /** "No webhook events yet" only once the org's key is known to read them. */
+    get deliveriesEmptyText() {
+        return this._webhookDeliveries?.allowed === true
+            ? this.labels.deliveriesEmpty
+            : undefined;
     }
 
     get deliveriesError() {

@@ -4,32 +4,15 @@ import { SHOW_TOAST_EVENT_NAME } from 'lightning/platformShowToastEvent';
 
 const ENVIRONMENT_LABELS = { production: 'Production', sandbox: 'Sandbox' };
 
-/** The Setup menu beside the card: scenery, with this page's entry current. */
-const SETUP_NAV = [
-    { title: 'Platform Tools', items: ['Apps', 'Custom Code', 'Contact Center Link'] },
-    { title: 'Administration', items: ['Users', 'Permission Sets'] }
-].map(({ title, items }) => ({
-    title,
-    items: items.map((label) => {
-        const current = label === 'Contact Center Link';
-        return {
-            label,
-            className: current ? 'slds-nav-vertical__item slds-is-active' : 'slds-nav-vertical__item',
-            actionClass: current ? 'slds-nav-vertical__action' : 'slds-nav-vertical__action slds-text-color_weak',
-            current: current ? 'page' : undefined
-        };
-    })
-}));
-
 /**
- * The preview page: a Setup page of the emulated org with the package's own card in its body
- * (c-contact-center-link), toasts as Lightning Experience shows them, and a switch between the
- * emulated orgs.
+ * The preview page: the Contact Center Link tab of the emulated org (the Lightning app page an admin
+ * opens from the App Launcher; Salesforce places no package's page inside Setup) with the package's own
+ * card in its body (c-contact-center-link), toasts as Lightning Experience shows them, and a switch
+ * between the emulated orgs.
  */
 export default class PreviewApp extends LightningElement {
     context;
     loadError;
-    setupNav = SETUP_NAV;
 
     toastListener = (event) => {
         event.stopPropagation();
@@ -41,7 +24,7 @@ export default class PreviewApp extends LightningElement {
         previewContext().then(
             (context) => {
                 this.context = context;
-                document.title = `Contact Center Link | Setup | ${this.orgLabel}`;
+                document.title = `Contact Center Link | ${this.orgLabel}`;
             },
             (error) => {
                 this.loadError = error.message;

@@ -8,7 +8,7 @@ import verifyLink from '@salesforce/apex/ContactCenterLinkController.verify';
 import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
 import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
 import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries';
-import getAppInstallState from '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState';
+import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState';
 
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.getStatus',
@@ -59,13 +59,13 @@ jest.mock(
     { virtual: true }
 );
 jest.mock(
-    '@salesforce/apex/ContactCenterLinkAppInstall.getAppInstallState',
+    '@salesforce/apex/ContactCenterLinkSetup.getSetupState',
     () => ({ default: jest.fn() }),
     { virtual: true }
 );
 jest.mock(
     '@salesforce/label/c.Ccl_AppNotInstalled',
-    () => ({ default: 'This org shows no installed app named {0}.' }),
+    () => ({ default: 'The {0} OAuth package is not installed in this org.' }),
     { virtual: true }
 );
 jest.mock(
@@ -141,6 +141,19 @@ function cardPart(element, dataId) {
     return card(element).shadowRoot.querySelector(`[data-id="${dataId}"]`);
 }
 
+/** A part of one of the card's event lists (c-link-event-list): 'activity' or 'webhook-deliveries'. */
+function listPart(element, list, dataId) {
+    const host = cardPart(element, list);
+    return host ? host.shadowRoot.querySelector(`[data-id="${dataId}"]`) : null;
+}
+
+function listEntries(element, list) {
+    const host = cardPart(element, list);
+    return host
+        ? [...host.shadowRoot.querySelectorAll('[data-id="entry"]')]
+        : [];
+}
+
 async function chooseEnvironment(element, environment) {
     cardPart(element, 'link-menu').dispatchEvent(
         new CustomEvent('select', { detail: { value: environment } })
@@ -166,9 +179,10 @@ describe('c-contact-center-link', () => {
         openWindow = jest.spyOn(window, 'open').mockReturnValue({});
         getStatus.mockResolvedValue(STATUS_UNLINKED);
         startLink.mockResolvedValue(LINK_SESSION);
-        getAppInstallState.mockResolvedValue({
-            state: 'installed',
-            appName: 'Contact Center Link'
+        getSetupState.mockResolvedValue({
+            appName: 'Contact Center Link',
+            oauthApp: 'installed',
+            apiUser: 'assigned'
         });
         getActivity.mockResolvedValue({ entries: [] });
         getWebhookDeliveries.mockResolvedValue(DELIVERIES_NOT_ALLOWED);
@@ -211,11 +225,9 @@ describe('c-contact-center-link', () => {
 
     describe('activity', () => {
         function activityTexts(element) {
-            return [
-                ...card(element).shadowRoot.querySelectorAll(
-                    '[data-id="activity-entry"]'
-                )
-            ].map((entry) => entry.textContent);
+            return listEntries(element, 'activity').map(
+                (entry) => entry.textContent
+            );
         }
 
         it('shows the newest ten, then the next page with Show more, and hides Show more on the last page', async () => {
@@ -234,11 +246,11 @@ describe('c-contact-center-link', () => {
             expect(texts[0]).toContain('by admin@acme.example');
             expect(texts[1]).toContain('c.Ccl_ActivityAction_link');
             expect(texts[1]).not.toContain('ok');
-            expect(cardPart(element, 'activity-outcome').className).toContain(
+            expect(listPart(element, 'activity', 'note').className).toContain(
                 'slds-text-color_error'
             );
 
-            cardPart(element, 'activity-more').click();
+            listPart(element, 'activity', 'more').click();
             await flushPromises();
 
             expect(getActivity).toHaveBeenLastCalledWith({ cursor: '41' });
@@ -248,7 +260,7 @@ describe('c-contact-center-link', () => {
             expect(texts[2]).toContain(
                 'Access was denied in Salesforce, so nothing was linked.'
             );
-            expect(cardPart(element, 'activity-more')).toBeNull();
+            expect(listPart(element, 'activity', 'more')).toBeNull();
             jest.useRealTimers();
             await expect(element).toBeAccessible();
         });
@@ -256,8 +268,8 @@ describe('c-contact-center-link', () => {
         it('says so when nothing happened yet', async () => {
             const { element } = await createComponent();
 
-            expect(cardPart(element, 'activity-empty')).not.toBeNull();
-            expect(cardPart(element, 'activity-more')).toBeNull();
+            expect(listPart(element, 'activity', 'empty')).not.toBeNull();
+            expect(listPart(element, 'activity', 'more')).toBeNull();
         });
 
         it('says why the activity could not be read, keeps the entries shown and the status usable', async () => {
@@ -269,14 +281,16 @@ describe('c-contact-center-link', () => {
                 );
 
             const { element } = await createComponent();
-            cardPart(element, 'activity-more').click();
+            listPart(element, 'activity', 'more').click();
             await flushPromises();
 
-            expect(cardPart(element, 'activity-error').textContent).toContain(
+            expect(
+                listPart(element, 'activity', 'error').textContent
+            ).toContain(
                 'The activity could not be read: This key may not do this.'
             );
             expect(activityTexts(element)).toHaveLength(2);
-            expect(cardPart(element, 'activity-more')).not.toBeNull();
+            expect(listPart(element, 'activity', 'more')).not.toBeNull();
             expect(cardPart(element, 'badge').label).toBe('c.Ccl_StatusLinked');
             expect(cardPart(element, 'error')).toBeNull();
         });
@@ -298,11 +312,9 @@ describe('c-contact-center-link', () => {
 
     describe('webhook deliveries', () => {
         function deliveryStates(element) {
-            return [
-                ...card(element).shadowRoot.querySelectorAll(
-                    '[data-id="webhook-delivery"]'
-                )
-            ].map((entry) => entry.dataset.state);
+            return listEntries(element, 'webhook-deliveries').map(
+                (entry) => entry.dataset.state
+            );
         }
 
         it('reads the latest deliveries with the status and shows them', async () => {
@@ -356,7 +368,7 @@ describe('c-contact-center-link', () => {
             const { element, toasts } = await createComponent();
 
             expect(
-                cardPart(element, 'webhook-deliveries-error').textContent
+                listPart(element, 'webhook-deliveries', 'error').textContent
             ).toContain(
                 'The webhook deliveries could not be read: The contact center could not be reached.'
             );
@@ -382,12 +394,12 @@ describe('c-contact-center-link', () => {
                     answer = resolve;
                 })
             );
-            cardPart(element, 'webhook-deliveries-refresh').click();
+            listPart(element, 'webhook-deliveries', 'refresh').click();
             await flushPromises();
             expect(getWebhookDeliveries).toHaveBeenCalledTimes(2);
             expect(deliveryStates(element)).toEqual(['pending']);
             expect(
-                cardPart(element, 'webhook-deliveries-refresh').disabled
+                listPart(element, 'webhook-deliveries', 'refresh').disabled
             ).toBe(true);
             answer(WEBHOOK_DELIVERIES);
             await flushPromises();
@@ -406,7 +418,7 @@ describe('c-contact-center-link', () => {
             expect(getWebhookDeliveries).toHaveBeenCalledTimes(3);
             expect(deliveryStates(element)).toEqual([]);
             expect(
-                cardPart(element, 'webhook-deliveries-empty')
+                listPart(element, 'webhook-deliveries', 'empty')
             ).not.toBeNull();
         });
 
@@ -1018,7 +1030,7 @@ describe('c-contact-center-link', () => {
             expect(
                 cardPart(element, 'app-not-installed').textContent
             ).toContain(
-                'This org shows no installed app named Contact Center Link.'
+                'The Contact Center Link OAuth package is not installed in this org.'
             );
             expect(cardPart(element, 'error-action').textContent).toBe(
                 'c.Ccl_ErrorActionAppNotInstalled'
@@ -1080,28 +1092,109 @@ describe('c-contact-center-link', () => {
         });
     });
 
+    describe('the setup checklist', () => {
+        function checklistStates(element) {
+            const host = cardPart(element, 'setup-checklist');
+            return Object.fromEntries(
+                [...host.shadowRoot.querySelectorAll('li')].map((step) => [
+                    step.dataset.id,
+                    step.dataset.state
+                ])
+            );
+        }
+
+        it('marks what the org and the backend answered, and leaves the app’s policies to check in Setup', async () => {
+            const { element } = await createComponent();
+
+            expect(getSetupState).toHaveBeenCalledTimes(1);
+            expect(checklistStates(element)).toEqual({
+                oauthPackage: 'done',
+                endpoint: 'done',
+                apiUser: 'done',
+                permittedUsers: 'check',
+                refreshToken: 'check',
+                ipRelaxation: 'check'
+            });
+        });
+
+        it('marks the OAuth package and the API user to do when the org has neither', async () => {
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'unassigned'
+            });
+            const { element } = await createComponent();
+
+            expect(checklistStates(element)).toMatchObject({
+                oauthPackage: 'todo',
+                apiUser: 'todo'
+            });
+        });
+
+        it('marks the endpoint to do when the status cannot be read, and done once it can', async () => {
+            getStatus.mockRejectedValueOnce(
+                codedApexError(
+                    'SERVICE_UNREACHABLE',
+                    'Could not reach the Contact Center Link service.'
+                )
+            );
+            const { element } = await createComponent();
+            expect(checklistStates(element).endpoint).toBe('todo');
+
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            verifyLink.mockResolvedValue(STATUS_LINKED);
+            card(element).dispatchEvent(new CustomEvent('verify'));
+            await flushPromises();
+            expect(checklistStates(element).endpoint).toBe('done');
+        });
+
+        it('asks to check in Setup what the org may not tell this admin', async () => {
+            getSetupState.mockRejectedValue(apexError('No access.'));
+            const { element } = await createComponent();
+
+            expect(checklistStates(element)).toMatchObject({
+                oauthPackage: 'check',
+                apiUser: 'check'
+            });
+        });
+
+        it('is accessible with every kind of step', async () => {
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'assigned'
+            });
+            const { element } = await createComponent();
+            jest.useRealTimers();
+
+            await expect(element).toBeAccessible();
+        });
+    });
+
     describe('what the org can tell before the popup', () => {
         it('warns on the card, before any popup, when the org lists no installed app', async () => {
-            getAppInstallState.mockResolvedValue({
-                state: 'not_installed',
-                appName: 'Contact Center Link'
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'unassigned'
             });
 
             const { element } = await createComponent();
 
-            expect(getAppInstallState).toHaveBeenCalledTimes(1);
+            expect(getSetupState).toHaveBeenCalledTimes(1);
             expect(
                 cardPart(element, 'app-not-installed').textContent
             ).toContain(
-                'This org shows no installed app named Contact Center Link.'
+                'The Contact Center Link OAuth package is not installed in this org.'
             );
             expect(openWindow).not.toHaveBeenCalled();
         });
 
         it('drops the warning once linked: the login worked', async () => {
-            getAppInstallState.mockResolvedValue({
-                state: 'not_installed',
-                appName: 'Contact Center Link'
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'unassigned'
             });
             getStatus.mockResolvedValue(STATUS_LINKED);
 
@@ -1116,12 +1209,16 @@ describe('c-contact-center-link', () => {
             expect(cardPart(installed.element, 'app-not-installed')).toBeNull();
             document.body.removeChild(installed.element);
 
-            getAppInstallState.mockResolvedValue({ state: 'unknown' });
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'unknown',
+                apiUser: 'unknown'
+            });
             const unknown = await createComponent();
             expect(cardPart(unknown.element, 'app-not-installed')).toBeNull();
             document.body.removeChild(unknown.element);
 
-            getAppInstallState.mockRejectedValue(apexError('No access.'));
+            getSetupState.mockRejectedValue(apexError('No access.'));
             const refused = await createComponent();
             expect(cardPart(refused.element, 'app-not-installed')).toBeNull();
             expect(cardPart(refused.element, 'error')).toBeNull();
@@ -1207,9 +1304,10 @@ describe('c-contact-center-link', () => {
 
         it('is accessible while offering the private-window link', async () => {
             getLinkSession.mockResolvedValue(SESSION_PENDING);
-            getAppInstallState.mockResolvedValue({
-                state: 'not_installed',
-                appName: 'Contact Center Link'
+            getSetupState.mockResolvedValue({
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'unassigned'
             });
             const { element } = await createComponent();
             await chooseEnvironment(element, 'production');

@@ -98,6 +98,12 @@ function query(element, dataId) {
     return element.shadowRoot.querySelector(`[data-id="${dataId}"]`);
 }
 
+/** A part of one of the card's event lists (c-link-event-list): 'activity' or 'webhook-deliveries'. */
+function listPart(element, list, dataId) {
+    const host = query(element, list);
+    return host ? host.shadowRoot.querySelector(`[data-id="${dataId}"]`) : null;
+}
+
 function detailValue(element, key) {
     const row = query(element, key);
     return row ? row.querySelector('dd') : null;
@@ -525,11 +531,14 @@ describe('c-link-status-card', () => {
 
     describe('webhook deliveries', () => {
         function deliveries(element) {
-            return [
-                ...element.shadowRoot.querySelectorAll(
-                    '[data-id="webhook-delivery"]'
-                )
-            ];
+            return query(element, 'webhook-deliveries')
+                ? [
+                      ...query(
+                          element,
+                          'webhook-deliveries'
+                      ).shadowRoot.querySelectorAll('[data-id="entry"]')
+                  ]
+                : [];
         }
 
         function part(entry, dataId) {
@@ -546,66 +555,60 @@ describe('c-link-status-card', () => {
             expect(deliveries(element)).toHaveLength(3);
 
             expect(pending.dataset.state).toBe('pending');
-            expect(part(pending, 'delivery-state').textContent).toBe(
+            expect(part(pending, 'title').textContent).toBe(
                 'c.Ccl_DeliveryState_pending'
             );
-            expect(part(pending, 'delivery-change').textContent).toBe(
+            expect(part(pending, 'note').textContent).toBe(
                 'c.Ccl_StatusLinked → c.Ccl_StatusNeedsRelink'
             );
-            expect(part(pending, 'delivery-attempts').textContent).toBe(
-                'Attempts: 1'
+            expect(part(pending, 'extra').textContent).toBe('Attempts: 1');
+            expect(part(pending, 'next').textContent).toContain(
+                'c.Ccl_DeliveryNextAttempt'
             );
             expect(
-                part(pending, 'delivery-next-attempt').textContent
-            ).toContain('c.Ccl_DeliveryNextAttempt');
-            expect(
-                part(pending, 'delivery-next-attempt').querySelector(
+                part(pending, 'next').querySelector(
                     'lightning-formatted-date-time'
                 ).value
             ).toBe('2024-05-03T10:00:05.000Z');
-            expect(part(pending, 'delivery-outcome').textContent).toBe(
+            expect(part(pending, 'detail').textContent).toBe(
                 'The webhook answered HTTP 500.'
             );
-            expect(part(pending, 'delivery-outcome').className).toContain(
+            expect(part(pending, 'detail').className).toContain(
                 'slds-text-color_error'
             );
             expect(
                 pending.querySelector('lightning-formatted-date-time').value
             ).toBe('2024-05-03T10:00:00.000Z');
 
-            expect(part(delivered, 'delivery-state').textContent).toBe(
+            expect(part(delivered, 'title').textContent).toBe(
                 'c.Ccl_DeliveryState_delivered'
             );
-            expect(part(delivered, 'delivery-state').className).toContain(
+            expect(part(delivered, 'title').className).toContain(
                 'slds-text-color_success'
             );
-            expect(part(delivered, 'delivery-change').textContent).toBe(
+            expect(part(delivered, 'note').textContent).toBe(
                 'c.Ccl_StatusUnlinked → c.Ccl_StatusLinked'
             );
-            expect(part(delivered, 'delivery-outcome').textContent).toBe(
-                'HTTP 200'
-            );
-            expect(part(delivered, 'delivery-outcome').className).not.toContain(
+            expect(part(delivered, 'detail').textContent).toBe('HTTP 200');
+            expect(part(delivered, 'detail').className).not.toContain(
                 'slds-text-color_error'
             );
-            expect(part(delivered, 'delivery-next-attempt')).toBeNull();
+            expect(part(delivered, 'next')).toBeNull();
 
-            expect(part(failed, 'delivery-state').textContent).toBe(
+            expect(part(failed, 'title').textContent).toBe(
                 'c.Ccl_DeliveryState_failed'
             );
-            expect(part(failed, 'delivery-state').className).toContain(
+            expect(part(failed, 'title').className).toContain(
                 'slds-text-color_error'
             );
-            expect(part(failed, 'delivery-attempts').textContent).toBe(
-                'Attempts: 2'
-            );
-            expect(part(failed, 'delivery-outcome').textContent).toBe(
+            expect(part(failed, 'extra').textContent).toBe('Attempts: 2');
+            expect(part(failed, 'detail').textContent).toBe(
                 'The webhook was removed before this event was delivered.'
             );
-            expect(part(failed, 'delivery-next-attempt')).toBeNull();
+            expect(part(failed, 'next')).toBeNull();
 
-            expect(query(element, 'webhook-deliveries-empty')).toBeNull();
-            expect(query(element, 'webhook-deliveries-error')).toBeNull();
+            expect(listPart(element, 'webhook-deliveries', 'empty')).toBeNull();
+            expect(listPart(element, 'webhook-deliveries', 'error')).toBeNull();
         });
 
         it('shows a state or status it does not know as the backend names it', () => {
@@ -625,14 +628,12 @@ describe('c-link-status-card', () => {
             });
 
             const [entry] = deliveries(element);
-            expect(part(entry, 'delivery-state').textContent).toBe('queued');
-            expect(part(entry, 'delivery-change').textContent).toBe(
+            expect(part(entry, 'title').textContent).toBe('queued');
+            expect(part(entry, 'note').textContent).toBe(
                 'c.Ccl_StatusLinked → paused'
             );
-            expect(part(entry, 'delivery-attempts').textContent).toBe(
-                'Attempts: 0'
-            );
-            expect(part(entry, 'delivery-outcome')).toBeNull();
+            expect(part(entry, 'extra').textContent).toBe('Attempts: 0');
+            expect(part(entry, 'detail')).toBeNull();
         });
 
         it('says so when there are no webhook events yet', () => {
@@ -643,7 +644,7 @@ describe('c-link-status-card', () => {
 
             expect(query(element, 'webhook-deliveries')).not.toBeNull();
             expect(
-                query(element, 'webhook-deliveries-empty').textContent
+                listPart(element, 'webhook-deliveries', 'empty').textContent
             ).toContain('c.Ccl_DeliveriesEmpty');
             expect(deliveries(element)).toHaveLength(0);
         });
@@ -666,7 +667,9 @@ describe('c-link-status-card', () => {
             });
 
             expect(query(element, 'webhook-deliveries')).toBeNull();
-            expect(query(element, 'webhook-deliveries-refresh')).toBeNull();
+            expect(
+                listPart(element, 'webhook-deliveries', 'refresh')
+            ).toBeNull();
             expect(element.shadowRoot.textContent).not.toContain(
                 'c.Ccl_DeliveriesHeading'
             );
@@ -682,11 +685,11 @@ describe('c-link-status-card', () => {
             });
 
             expect(
-                query(element, 'webhook-deliveries-error').textContent
+                listPart(element, 'webhook-deliveries', 'error').textContent
             ).toContain(
                 'The webhook deliveries could not be read: The contact center could not be reached.'
             );
-            expect(query(element, 'webhook-deliveries-empty')).toBeNull();
+            expect(listPart(element, 'webhook-deliveries', 'empty')).toBeNull();
             expect(query(element, 'error')).toBeNull();
 
             element.webhookDeliveries = {
@@ -696,7 +699,7 @@ describe('c-link-status-card', () => {
             return flushPromises().then(() => {
                 expect(deliveries(element)).toHaveLength(3);
                 expect(
-                    query(element, 'webhook-deliveries-error').textContent
+                    listPart(element, 'webhook-deliveries', 'error').textContent
                 ).toContain('Timed out.');
             });
         });
@@ -708,7 +711,7 @@ describe('c-link-status-card', () => {
             const handler = jest.fn();
             element.addEventListener('refreshwebhookdeliveries', handler);
 
-            const refresh = query(element, 'webhook-deliveries-refresh');
+            const refresh = listPart(element, 'webhook-deliveries', 'refresh');
             expect(refresh.alternativeText).toBe('c.Ccl_DeliveriesRefresh');
             expect(refresh.disabled).toBe(false);
             refresh.click();
@@ -719,9 +722,9 @@ describe('c-link-status-card', () => {
                 loading: true
             };
             await flushPromises();
-            expect(query(element, 'webhook-deliveries-refresh').disabled).toBe(
-                true
-            );
+            expect(
+                listPart(element, 'webhook-deliveries', 'refresh').disabled
+            ).toBe(true);
             expect(deliveries(element)).toHaveLength(3);
         });
     });
@@ -751,6 +754,58 @@ describe('c-link-status-card', () => {
             expect(
                 query(element, 'checks').querySelectorAll('li')
             ).toHaveLength(4);
+        });
+    });
+
+    describe('setup', () => {
+        const STEPS = [
+            { id: 'oauthPackage', state: 'todo' },
+            { id: 'endpoint', state: 'done' },
+            { id: 'permittedUsers', state: 'check' }
+        ];
+
+        it('shows the setup checklist it is given, with its help section', () => {
+            const element = createCard({
+                status: STATUS_UNLINKED,
+                setupSteps: STEPS
+            });
+
+            const checklist = query(element, 'setup-checklist');
+            expect(checklist.steps.map(({ id }) => id)).toEqual([
+                'oauthPackage',
+                'endpoint',
+                'permittedUsers'
+            ]);
+            expect(checklist.helpUrl).toBe(`${HELP}#the-setup-checklist`);
+        });
+
+        it('shows no checklist without steps', () => {
+            const element = createCard({ status: STATUS_UNLINKED });
+            expect(query(element, 'setup-checklist')).toBeNull();
+        });
+
+        it('warns before any popup when the org answered that the OAuth package is missing, not once linked', async () => {
+            const missing = {
+                appName: 'Contact Center Link',
+                oauthApp: 'not_installed',
+                apiUser: 'assigned'
+            };
+            const element = createCard({
+                status: STATUS_UNLINKED,
+                setup: missing
+            });
+            expect(query(element, 'app-not-installed').textContent).toContain(
+                'c.Ccl_AppNotInstalledTitle'
+            );
+
+            element.status = STATUS_LINKED;
+            await flushPromises();
+            expect(query(element, 'app-not-installed')).toBeNull();
+
+            element.status = STATUS_UNLINKED;
+            element.setup = { ...missing, oauthApp: 'installed' };
+            await flushPromises();
+            expect(query(element, 'app-not-installed')).toBeNull();
         });
     });
 
