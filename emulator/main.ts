@@ -19,7 +19,8 @@ const emulator = await startEmulator({
             name: 'Contact Center Link'
         }
     ],
-    ...(process.env['EMULATOR_ROTATE_REFRESH_TOKENS'] === 'true' ? { rotateRefreshTokens: true } : {})
+    // rotation is on by default, as in a packaged app's org; EMULATOR_ROTATE_REFRESH_TOKENS=false turns it off
+    ...(process.env['EMULATOR_ROTATE_REFRESH_TOKENS'] === 'false' ? { rotateRefreshTokens: false } : {})
 });
 
 const o = emulator.origins;

@@ -78,3 +78,23 @@ export async function restGet(url: string, token: string): Promise<{ status: num
     if ((res.headers.get('content-type') ?? '').includes('json')) body = text ? JSON.parse(text) : undefined;
     return { status: res.status, body, headers: res.headers };
 }
+
+/** A call to the control API (JSON), on the production listener unless another origin is given. */
+export async function control(em: Emulator, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${em.origins.production}/__emulator/${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body)
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+export function refreshPost(em: Emulator, refreshToken: string, origin: OriginKey = 'production') {
+    return tokenPost(em.origins[origin], {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: CLIENT.clientId,
+        client_secret: CLIENT.clientSecret
+    });
+}

@@ -251,6 +251,7 @@ describe('approvals', () => {
 
 describe('refresh', () => {
     it('returns a new access token and keeps the refresh token without rotation', async () => {
+        em.state.setRotateRefreshTokens(false);
         const t = await link(em, PEOPLE.acmeApi);
         const r = await oauth2(em).refreshToken(t.refresh_token!);
         assert.notEqual(r.access_token, t.access_token);
@@ -266,8 +267,7 @@ describe('refresh', () => {
         assert.equal((await restGet(`${em.origins.acme}/services/data/v62.0/limits`, t.access_token)).status, 200);
     });
 
-    it('rotates when asked, and a reused rotated token revokes the whole family', async () => {
-        em.state.setRotateRefreshTokens(true);
+    it('rotates by default, and a reused rotated token revokes the whole family', async () => {
         const t = await link(em, PEOPLE.acmeApi);
         const r1 = await oauth2(em).refreshToken(t.refresh_token!);
         assert.ok(r1.refresh_token && r1.refresh_token !== t.refresh_token);
