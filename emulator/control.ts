@@ -160,6 +160,7 @@ export function handleControl(ctx: Ctx): void {
                     origins: st.origins,
                     apiVersion: st.apiVersion,
                     latencyMs: st.latency(),
+                    tokenPolicy: st.tokenPolicy(),
                     orgs: ORG_KEYS.map((k) => st.org(k))
                 });
             case 'POST reset':

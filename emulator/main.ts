@@ -19,8 +19,10 @@ const emulator = await startEmulator({
             name: 'Contact Center Link'
         }
     ],
-    // rotation is on by default, as in a packaged app's org; EMULATOR_ROTATE_REFRESH_TOKENS=false turns it off
-    ...(process.env['EMULATOR_ROTATE_REFRESH_TOKENS'] === 'false' ? { rotateRefreshTokens: false } : {})
+    // EMULATOR_ROTATE_REFRESH_TOKENS=true or false overrides ROTATE_BY_DEFAULT
+    ...(['true', 'false'].includes(process.env['EMULATOR_ROTATE_REFRESH_TOKENS'] ?? '')
+        ? { rotateRefreshTokens: process.env['EMULATOR_ROTATE_REFRESH_TOKENS'] === 'true' }
+        : {})
 });
 
 const o = emulator.origins;

@@ -533,6 +533,15 @@ export class EmulatorState {
         this.rotateRefreshTokens = on;
     }
 
+    /** The emulator-wide token settings (a client's own settings override them for that client). */
+    tokenPolicy(): { rotateRefreshTokens: boolean; refreshTokenIdleTtlSeconds: number | null; accessTokenTtlSeconds: number } {
+        return {
+            rotateRefreshTokens: this.rotateRefreshTokens,
+            refreshTokenIdleTtlSeconds: this.refreshTokenIdleTtlSeconds,
+            accessTokenTtlSeconds: this.accessTokenTtlSeconds
+        };
+    }
+
     rotates(clientId: string): boolean {
         return this.clients.get(clientId)?.rotateRefreshTokens ?? this.rotateRefreshTokens;
     }

@@ -16,8 +16,12 @@ const EXPIRED = { status: 400, body: { error: 'invalid_grant', error_description
 const IP_RESTRICTED = { status: 400, body: { error: 'invalid_grant', error_description: 'ip restricted' } };
 const limitsUrl = (): string => `${em.origins.acme}/services/data/v62.0/limits`;
 const user = (u: string): string => encodeURIComponent(u);
+/** The refresh token to use next: the rotated one when the refresh answered one, else the same. */
+const nextToken = (r: { body: Record<string, string> }, previous: string): string => r.body['refresh_token'] ?? previous;
 
-describe('refresh token rotation (on by default, as a packaged app is)', () => {
+describe('refresh token rotation (as a packaged app has it)', () => {
+    beforeEach(() => em.state.setRotateRefreshTokens(true));
+
     it('answers a new refresh token on every refresh and retires the one used', async () => {
         const t = await link(em, PEOPLE.acmeApi);
         const r1 = await refreshPost(em, t.refresh_token!);
@@ -44,11 +48,13 @@ describe('refresh token rotation (on by default, as a packaged app is)', () => {
     it('is switched per client and emulator-wide, in process and over HTTP', async () => {
         em.state.registerClient({ ...CLIENT, rotateRefreshTokens: false });
         let t = await link(em, PEOPLE.acmeApi);
-        assert.equal((await refreshPost(em, t.refresh_token!)).body['refresh_token'], undefined);
-        em.state.reset();
+        assert.equal((await refreshPost(em, t.refresh_token!)).body['refresh_token'], undefined, 'the client says no');
+        em.state.registerClient(CLIENT);
+        assert.equal((await control(em, 'GET', '')).body.tokenPolicy.rotateRefreshTokens, true);
         assert.equal((await control(em, 'POST', 'rotation', { enabled: false })).status, 200);
         t = await link(em, PEOPLE.acmeApi);
         assert.equal((await refreshPost(em, t.refresh_token!)).body['refresh_token'], undefined);
+        assert.equal((await control(em, 'GET', '')).body.tokenPolicy.rotateRefreshTokens, false);
         assert.equal((await control(em, 'POST', 'rotation', { enabled: 'yes' })).status, 400);
         await control(em, 'POST', 'rotation', { enabled: true });
         assert.ok((await refreshPost(em, t.refresh_token!)).body['refresh_token']);
@@ -69,20 +75,22 @@ describe('the idle refresh token TTL (30 days by default)', () => {
         assert.deepEqual(em.state.grants(PEOPLE.acmeApi.username), []);
     });
 
-    it('is a sliding window: each refresh restarts it', async () => {
-        const t = await link(em, PEOPLE.acmeApi);
-        em.state.advanceTime(29 * DAY);
-        const r1 = await refreshPost(em, t.refresh_token!);
-        assert.equal(r1.status, 200);
-        em.state.advanceTime(29 * DAY);
-        const r2 = await refreshPost(em, r1.body['refresh_token']!);
-        assert.equal(r2.status, 200);
-        const [grant] = em.state.grants(PEOPLE.acmeApi.username);
-        assert.ok(Math.abs(Date.parse(grant!.lastUsedAt) - em.state.now()) < 5000, 'last used by the refresh just made');
-        assert.equal(Date.parse(grant!.idleExpiresAt!) - Date.parse(grant!.lastUsedAt), 30 * DAY);
-        em.state.advanceTime(30 * DAY);
-        assert.deepEqual(await refreshPost(em, r2.body['refresh_token']!), EXPIRED);
-    });
+    for (const rotation of [true, false])
+        it(`is a sliding window: each refresh restarts it (rotation ${rotation ? 'on' : 'off'})`, async () => {
+            em.state.setRotateRefreshTokens(rotation);
+            const t = await link(em, PEOPLE.acmeApi);
+            em.state.advanceTime(29 * DAY);
+            const r1 = await refreshPost(em, t.refresh_token!);
+            assert.equal(r1.status, 200);
+            em.state.advanceTime(29 * DAY);
+            const r2 = await refreshPost(em, nextToken(r1, t.refresh_token!));
+            assert.equal(r2.status, 200);
+            const [grant] = em.state.grants(PEOPLE.acmeApi.username);
+            assert.ok(Math.abs(Date.parse(grant!.lastUsedAt) - em.state.now()) < 5000, 'last used by the refresh just made');
+            assert.equal(Date.parse(grant!.idleExpiresAt!) - Date.parse(grant!.lastUsedAt), 30 * DAY);
+            em.state.advanceTime(30 * DAY);
+            assert.deepEqual(await refreshPost(em, nextToken(r2, nextToken(r1, t.refresh_token!))), EXPIRED);
+        });
 
     it('can be off (valid until revoked), or another period, per client or for all', async () => {
         em.state.setRefreshTokenIdleTtl(null);
@@ -97,7 +105,7 @@ describe('the idle refresh token TTL (30 days by default)', () => {
         const r = await refreshPost(em, short.refresh_token!);
         assert.equal(r.status, 200);
         em.state.advanceTime(60_000);
-        assert.deepEqual(await refreshPost(em, r.body['refresh_token']!), EXPIRED);
+        assert.deepEqual(await refreshPost(em, nextToken(r, short.refresh_token!)), EXPIRED);
         assert.throws(() => em.state.setRefreshTokenIdleTtl(0), /positive/);
         assert.throws(() => em.state.setRefreshTokenIdleTtl(10, 'nobody'), /unknown client/);
     });
@@ -121,6 +129,7 @@ describe('the idle refresh token TTL (30 days by default)', () => {
 
 describe("the app's Refresh Token IP Allowlist", () => {
     it('refuses a refresh from an address outside it with invalid_grant "ip restricted", and the token stays unused', async () => {
+        em.state.setRotateRefreshTokens(true);
         const t = await link(em, PEOPLE.acmeApi);
         em.state.setTokenIpAllowlist(CLIENT.clientId, ['203.0.113.0/30']);
         assert.deepEqual(await refreshPost(em, t.refresh_token!), IP_RESTRICTED);
@@ -129,7 +138,7 @@ describe("the app's Refresh Token IP Allowlist", () => {
         const r = await refreshPost(em, t.refresh_token!);
         assert.equal(r.status, 200, 'not rotated by the refused request, so not a reuse');
         em.state.setTokenIpAllowlist(CLIENT.clientId, null);
-        assert.equal((await refreshPost(em, r.body['refresh_token']!)).status, 200);
+        assert.equal((await refreshPost(em, nextToken(r, t.refresh_token!))).status, 200);
     });
 
     it('refuses the code exchange too, and applies to its own app only', async () => {
