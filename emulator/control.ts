@@ -108,6 +108,10 @@ function handleMore(ctx: Ctx, st: EmulatorState, parts: string[], ok: (body?: un
         ok({ value: st.credentialParameter(orgKey(a['org']!), a['ec']!, a['principal']!, a['name']!) });
         return true;
     }
+    if (m === 'GET' && (a = match('orgs/:org/external-credentials/:name', parts))) {
+        ok(st.externalCredential(orgKey(a['org']!), a['name']!));
+        return true;
+    }
     if ((a = match('orgs/:org/named-credentials/:name', parts))) {
         if (m === 'GET') ok(st.namedCredential(orgKey(a['org']!), a['name']!));
         else if (m === 'POST') {

@@ -101,6 +101,39 @@ export function credentialView(ec: ExternalCredentialModel, principal: Principal
     };
 }
 
+/**
+ * ConnectApi.ExternalCredential, as getExternalCredential answers it: the definition, its custom header and its
+ * principals, whose status is "Unknown" for the Custom protocol. Nothing in it tells whether a principal's secret is
+ * set: getCredential's `credentials` does.
+ */
+export function externalCredentialView(ec: ExternalCredentialModel, named: NamedCredentialModel[]): Record<string, unknown> {
+    return {
+        authenticationProtocol: ec.authenticationProtocol,
+        authenticationProtocolVariant: null,
+        authenticationStatus: 'Unknown',
+        customHeaders: [
+            {
+                headerName: 'Authorization',
+                headerValue: `Bearer {!$Credential.${ec.developerName}.${PACKAGE_CREDENTIAL.parameter}}`,
+                sequenceNumber: 1
+            }
+        ],
+        developerName: ec.developerName,
+        masterLabel: ec.masterLabel,
+        parameters: [],
+        principals: ec.principals.map((p) => ({
+            authenticationStatus: 'Unknown',
+            parameters: [],
+            principalName: p.principalName,
+            principalType: p.principalType,
+            sequenceNumber: p.sequenceNumber
+        })),
+        relatedNamedCredentials: named
+            .filter((nc) => nc.externalCredential === ec.developerName)
+            .map((nc) => ({ developerName: nc.developerName, masterLabel: nc.masterLabel }))
+    };
+}
+
 /** ConnectApi.NamedCredential (the setup view of a named credential). */
 export function namedCredentialView(nc: NamedCredentialModel): Record<string, unknown> {
     return {
@@ -122,9 +155,8 @@ export function parseCredentialInput(raw: unknown): Map<string, CredentialValue>
         const item = v as { value?: unknown; encrypted?: unknown } | null;
         if (!item || typeof item !== 'object' || typeof item.value !== 'string' || !item.value)
             throw new Error(`credentials.${name}.value must be a non-empty string`);
-        if (item.encrypted !== undefined && typeof item.encrypted !== 'boolean')
-            throw new Error(`credentials.${name}.encrypted must be a boolean`);
-        out.set(name, { value: item.value, encrypted: item.encrypted ?? false });
+        if (typeof item.encrypted !== 'boolean') throw new Error(`credentials.${name}.encrypted must be a boolean (it is required)`);
+        out.set(name, { value: item.value, encrypted: item.encrypted });
     }
     if (!out.size) throw new Error('credentials must name at least one parameter');
     return out;

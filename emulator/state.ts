@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import {
     copyWithoutSecrets,
     credentialView,
+    externalCredentialView,
     namedCredentialView,
     parseCredentialInput,
     type ExternalCredentialModel,
@@ -875,6 +876,14 @@ export class EmulatorState {
     credentialParameter(orgKey: OrgKey, externalCredential: string, principalName: string, parameter: string): string | null {
         const { principal } = this.requirePrincipal(orgKey, externalCredential, principalName);
         return principal.credentials.get(parameter)?.value ?? null;
+    }
+
+    /** getExternalCredential: the definition and its principals (no secret, and no sign of whether one is set). */
+    externalCredential(orgKey: OrgKey, developerName: string): Record<string, unknown> {
+        const org = this.requireOrg(orgKey);
+        const ec = org.externalCredentials.find((e) => e.developerName === developerName);
+        if (!ec) throw new Error(`no external credential ${developerName} in ${orgKey}`);
+        return externalCredentialView(ec, org.namedCredentials);
     }
 
     namedCredential(orgKey: OrgKey, developerName: string): Record<string, unknown> {

@@ -125,6 +125,25 @@ describe("the package's External Credential (as ConnectApi.NamedCredentials sees
             }
         });
         assert.deepEqual((await control(em, 'GET', `${credPath('acme')}/parameters/ApiKey`)).body, { value: null });
+        // getExternalCredential shows the definition and principal alike with or without a key
+        const before = await control(em, 'GET', `orgs/acme/external-credentials/${EC}`);
+        assert.equal(before.status, 200);
+        assert.deepEqual(before.body.principals, [
+            {
+                authenticationStatus: 'Unknown',
+                parameters: [],
+                principalName: PRINCIPAL,
+                principalType: 'NamedPrincipal',
+                sequenceNumber: 1
+            }
+        ]);
+        assert.deepEqual(before.body.customHeaders, [
+            { headerName: 'Authorization', headerValue: 'Bearer {!$Credential.ContactCenterLink.ApiKey}', sequenceNumber: 1 }
+        ]);
+        assert.deepEqual(before.body.relatedNamedCredentials, [{ developerName: 'ContactCenterLink', masterLabel: 'Contact Center Link' }]);
+        em.state.createCredential('acme', EC, PRINCIPAL, KEY);
+        assert.deepEqual((await control(em, 'GET', `orgs/acme/external-credentials/${EC}`)).body, before.body);
+        assert.equal((await control(em, 'GET', 'orgs/acme/external-credentials/Other')).status, 400);
     });
 
     it('stores a key with createCredential, never reads an encrypted one back, and updates or deletes it', async () => {
@@ -148,8 +167,9 @@ describe("the package's External Credential (as ConnectApi.NamedCredentials sees
         for (const body of [
             {},
             { credentials: {} },
-            { credentials: { ApiKey: { value: '' } } },
-            { credentials: { 'Api Key': { value: 'x' } } }
+            { credentials: { ApiKey: { value: '', encrypted: true } } },
+            { credentials: { ApiKey: { value: 'x' } } },
+            { credentials: { 'Api Key': { value: 'x', encrypted: true } } }
         ]) {
             assert.equal((await control(em, 'POST', credPath('acme'), body)).status, 400, JSON.stringify(body));
         }
