@@ -2,9 +2,9 @@
 // org's schemaVersion so objectsOf(org) (schema.ts) describes the org anew.
 
 import type { FieldType } from './schema.ts';
-import { customField, findObject, PERSON_FIELD_MAP, type FieldDef } from './schema.ts';
+import { customField, findObject, PERSON_FIELD_MAP, type CustomFieldDefinition, type FieldDef } from './schema.ts';
 import type { OrgModel, PermissionSetModel, Rec, RecordTypeModel } from './model.ts';
-import { newRecordId } from './seed.ts';
+import { adminStamp, newRecordId } from './seed.ts';
 
 /** The Master record type every object has; records get it when the user has no other record type of the object. */
 export const MASTER_RECORD_TYPE_ID = '012000000000000AAA';
@@ -108,18 +108,7 @@ export function findRecordType(org: OrgModel, key: string): RecordTypeModel | un
     );
 }
 
-export interface CustomFieldSpec {
-    name: string;
-    label?: string;
-    type: FieldType;
-    length?: number;
-    picklist?: string[];
-    restrictedPicklist?: boolean;
-    /** a dependent picklist's controlling field (a picklist or checkbox of the same object) */
-    controllerName?: string;
-    /** dependent value → the controlling values it is valid for */
-    validFor?: Record<string, Array<string | boolean>>;
-    required?: boolean;
+export interface CustomFieldSpec extends CustomFieldDefinition {
     /**
      * field-level security per profile or permission set name; by default every profile gets read and edit, as
      * Salesforce's new-field wizard proposes ("Visible" for all profiles)
@@ -132,6 +121,15 @@ export function addCustomField(org: OrgModel, objectName: string, spec: CustomFi
     if (!/^[A-Za-z][A-Za-z0-9_]{0,37}__c$/.test(spec.name) || spec.name.slice(0, -3).includes('__'))
         throw new Error(`a custom field's API name ends in __c, without other double underscores: ${spec.name}`);
     if (!FIELD_TYPES.includes(spec.type)) throw new Error(`type must be one of ${FIELD_TYPES.join(', ')}`);
+    if (spec.label !== undefined && (typeof spec.label !== 'string' || !spec.label)) throw new Error('label must be a non-empty string');
+    if (spec.length !== undefined && (!Number.isInteger(spec.length) || spec.length < 1 || spec.length > 131072))
+        throw new Error('length must be a whole number from 1 to 131072');
+    if (spec.picklist !== undefined && (!Array.isArray(spec.picklist) || spec.picklist.some((v) => typeof v !== 'string' || !v)))
+        throw new Error('picklist must be an array of non-empty strings');
+    for (const flag of ['restrictedPicklist', 'required'] as const)
+        if (spec[flag] !== undefined && typeof spec[flag] !== 'boolean') throw new Error(`${flag} must be a boolean`);
+    if (spec.validFor !== undefined && (typeof spec.validFor !== 'object' || spec.validFor === null || Array.isArray(spec.validFor)))
+        throw new Error('validFor must be an object of dependent value → controlling values');
     const def = findObject(object, org)!;
     if (def.fields.some((x) => x.name.toLowerCase() === spec.name.toLowerCase()))
         throw new Error(`${object} already has a field ${spec.name}`);
@@ -148,24 +146,18 @@ export function addCustomField(org: OrgModel, objectName: string, spec: CustomFi
                 if (!controllingValues.includes(c)) throw new Error(`validFor names a value ${spec.controllerName} lacks: ${String(c)}`);
         }
     }
-    const fd = customField({
-        name: spec.name,
-        ...(spec.label ? { label: spec.label } : {}),
-        type: spec.type,
-        ...(spec.length !== undefined ? { length: spec.length } : {}),
-        ...(spec.picklist ? { picklist: spec.picklist } : {}),
-        ...(spec.restrictedPicklist ? { restrictedPicklist: true } : {}),
-        ...(spec.controllerName ? { controllerName: spec.controllerName, validFor: spec.validFor ?? {} } : {}),
-        ...(spec.required ? { nillable: false } : {})
+    const { access, ...definition } = spec;
+    // every name is checked before anything changes: a refused field leaves the org as it was
+    const grants = Object.entries(access ?? {}).map(([name, fa]) => {
+        const ps = findPermissionSet(org, name);
+        if (!ps) throw new Error(`no profile or permission set named ${name} in ${org.key}`);
+        return { ps, read: !!fa?.read || !!fa?.edit, edit: !!fa?.edit };
     });
+    const fd = customField(definition);
     (org.customFields[object] ??= []).push(fd);
     const key = `${object}.${fd.name}`;
     for (const p of org.profiles) p.permissionSet.fields[key] = { read: true, edit: true };
-    for (const [name, fa] of Object.entries(spec.access ?? {})) {
-        const ps = findPermissionSet(org, name);
-        if (!ps) throw new Error(`no profile or permission set named ${name} in ${org.key}`);
-        ps.fields[key] = { read: !!fa.read || !!fa.edit, edit: !!fa.edit };
-    }
+    for (const g of grants) g.ps.fields[key] = { read: g.read, edit: g.edit };
     org.schemaVersion++;
     return fd;
 }
@@ -284,8 +276,6 @@ export function applyPersonAccounts(org: OrgModel, now: number): void {
     }
     for (const c of org.records.get('Contact')!.values()) c['IsPersonAccount'] ??= false;
     const at = new Date(now).toISOString();
-    const admin =
-        org.users.find((u) => org.profiles.find((p) => p.id === u.profileId)?.permissionSet.permissions.ModifyAllData) ?? org.users[0]!;
     for (const seed of PERSON_ACCOUNT_SEEDS) {
         const id = newRecordId(org, '001');
         const rec: Rec = {
@@ -295,13 +285,7 @@ export function applyPersonAccounts(org: OrgModel, now: number): void {
             RecordTypeId: person.id,
             IsPersonAccount: true,
             PersonContactId: null,
-            OwnerId: admin.id,
-            CreatedById: admin.id,
-            LastModifiedById: admin.id,
-            CreatedDate: at,
-            LastModifiedDate: at,
-            SystemModstamp: at,
-            IsDeleted: false
+            ...adminStamp(org, at)
         };
         org.records.get('Account')!.set(id, rec);
         syncPersonContact(org, rec, at);

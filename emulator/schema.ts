@@ -549,18 +549,23 @@ export function findObject(name: string, org?: OrgModel): ObjectDef | undefined 
     return undefined;
 }
 
-/** Builds a custom field's definition (field-level security applies to it, as to every custom field). */
-export function customField(spec: {
+/** What defines a custom field. */
+export interface CustomFieldDefinition {
     name: string;
     label?: string;
     type: FieldType;
     length?: number;
     picklist?: string[];
     restrictedPicklist?: boolean;
+    /** a dependent picklist's controlling field (a picklist or checkbox of the same object) */
     controllerName?: string;
+    /** dependent value → the controlling values it is valid for */
     validFor?: Record<string, Array<string | boolean>>;
-    nillable?: boolean;
-}): FieldDef {
+    required?: boolean;
+}
+
+/** Builds a custom field's definition (field-level security applies to it, as to every custom field). */
+export function customField(spec: CustomFieldDefinition): FieldDef {
     return f(spec.name, spec.label ?? spec.name.replace(/__c$/, '').replace(/_/g, ' '), spec.type, {
         fls: true,
         custom: true,
@@ -569,7 +574,7 @@ export function customField(spec: {
         ...(spec.picklist ? { picklist: spec.picklist } : {}),
         ...(spec.restrictedPicklist ? { restrictedPicklist: true } : {}),
         ...(spec.controllerName ? { controllerName: spec.controllerName, validFor: spec.validFor ?? {} } : {}),
-        ...(spec.nillable === false ? { nillable: false } : {})
+        ...(spec.required ? { nillable: false } : {})
     });
 }
 

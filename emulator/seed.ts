@@ -458,6 +458,21 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
     };
 }
 
+/** The system fields of a record an admin of the org stores at `at` (ISO 8601): owner, creator, dates. */
+export function adminStamp(org: OrgModel, at: string): Rec {
+    const admin =
+        org.users.find((u) => org.profiles.find((p) => p.id === u.profileId)?.permissionSet.permissions.ModifyAllData) ?? org.users[0]!;
+    return {
+        OwnerId: admin.id,
+        CreatedById: admin.id,
+        LastModifiedById: admin.id,
+        CreatedDate: at,
+        LastModifiedDate: at,
+        SystemModstamp: at,
+        IsDeleted: false
+    };
+}
+
 /** A fresh id in the org for a new record. */
 export function newRecordId(org: OrgModel, prefix: string): string {
     return makeId(prefix, org.pod, serialFor(org.serial++));

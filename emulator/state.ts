@@ -27,7 +27,7 @@ import type { ObjectAccess, OrgKey, OrgModel, OriginKey, PermissionName, Rec, Sh
 import { ORG_KEYS } from './model.ts';
 import { Access } from './permissions.ts';
 import type { FieldDef } from './schema.ts';
-import { buildOrg, newRecordId, refreshedOrgId, SEED } from './seed.ts';
+import { adminStamp, buildOrg, newRecordId, refreshedOrgId, SEED } from './seed.ts';
 
 export interface EmulatorClient {
     clientId: string;
@@ -612,10 +612,15 @@ export class EmulatorState {
             org.profiles.find((p) => p.name === profileOrPermissionSet)?.permissionSet ??
             org.permissionSets.find((p) => p.name === profileOrPermissionSet || p.label === profileOrPermissionSet);
         if (!ps) throw new Error(`no profile or permission set named ${profileOrPermissionSet} in ${orgKey}`);
-        for (const [k, v] of Object.entries(patch.permissions ?? {})) {
-            if (!(k in ps.permissions)) throw new Error(`unknown permission ${k}`);
-            ps.permissions[k as PermissionName] = !!v;
-        }
+        // everything is checked before anything changes: a refused patch leaves the org as it was
+        for (const k of Object.keys(patch.permissions ?? {})) if (!(k in ps.permissions)) throw new Error(`unknown permission ${k}`);
+        const recordTypes = Object.entries(patch.recordTypes ?? {}).map(([key, acc]) => {
+            const rt = findRecordType(org, key);
+            if (!rt) throw new Error(`no record type ${key} in ${orgKey}`);
+            if (acc?.default && !ps.profileId) throw new Error('only a profile has a default record type');
+            return { rt, acc };
+        });
+        for (const [k, v] of Object.entries(patch.permissions ?? {})) ps.permissions[k as PermissionName] = !!v;
         for (const [obj, acc] of Object.entries(patch.objects ?? {})) {
             ps.objects[obj] = {
                 read: false,
@@ -631,12 +636,9 @@ export class EmulatorState {
         for (const [field, acc] of Object.entries(patch.fields ?? {})) {
             ps.fields[field] = { read: false, edit: false, ...ps.fields[field], ...acc };
         }
-        for (const [key, acc] of Object.entries(patch.recordTypes ?? {})) {
-            const rt = findRecordType(org, key);
-            if (!rt) throw new Error(`no record type ${key} in ${orgKey}`);
+        for (const { rt, acc } of recordTypes) {
             const next = { visible: false, ...ps.recordTypes[rt.id], ...acc };
             if (next.default) {
-                if (!ps.profileId) throw new Error('only a profile has a default record type');
                 for (const other of org.recordTypes)
                     if (other.sobjectType === rt.sobjectType && other.id !== rt.id && ps.recordTypes[other.id])
                         delete ps.recordTypes[other.id]!.default;
@@ -803,20 +805,8 @@ export class EmulatorState {
         const org = this.requireOrg(orgKey);
         const prefix = KEY_PREFIX[type];
         const id = this.newId(org, prefix);
-        const admin =
-            org.users.find((u) => org.profiles.find((p) => p.id === u.profileId)?.permissionSet.permissions.ModifyAllData) ?? org.users[0]!;
         const at = new Date(this.now()).toISOString();
-        const rec: Rec = {
-            Id: id,
-            OwnerId: admin.id,
-            CreatedById: admin.id,
-            LastModifiedById: admin.id,
-            CreatedDate: at,
-            LastModifiedDate: at,
-            SystemModstamp: at,
-            IsDeleted: false,
-            ...fields
-        };
+        const rec: Rec = { Id: id, ...adminStamp(org, at), ...fields };
         if (type === 'Contact' || type === 'Lead') rec['Name'] = [rec['FirstName'], rec['LastName']].filter(Boolean).join(' ');
         preparePersonAccount(org, type, rec);
         org.records.get(type)!.set(id, rec);

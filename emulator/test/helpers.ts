@@ -1,7 +1,7 @@
 // Shared setup for the emulator's tests: a started emulator, PKCE pairs and a full link via the real jsforce.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { OAuth2 } from 'jsforce';
+import { Connection, OAuth2 } from 'jsforce';
 import { authorizeInEmulator, type Person } from '../driver.ts';
 import { SEED, startEmulator, type Emulator, type EmulatorOptions, type OriginKey } from '../index.ts';
 
@@ -97,4 +97,10 @@ export function refreshPost(em: Emulator, refreshToken: string, origin: OriginKe
         client_id: CLIENT.clientId,
         client_secret: CLIENT.clientSecret
     });
+}
+
+/** Links the person and answers a jsforce Connection with the access token. */
+export async function connectAs(em: Emulator, person: Person, origin: OriginKey = 'production'): Promise<Connection> {
+    const t = await link(em, person, origin);
+    return new Connection({ oauth2: oauth2(em, origin), instanceUrl: t.instance_url, accessToken: t.access_token, version: '62.0' });
 }

@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Connection } from 'jsforce';
 import { PERSON_ACCOUNT_SEEDS, SEED, type Emulator } from '../index.ts';
 import type { Person } from '../driver.ts';
-import { control, link, oauth2, PEOPLE, start } from './helpers.ts';
+import { connectAs, control, link, PEOPLE, start } from './helpers.ts';
 
 let em: Emulator;
 before(async () => {
@@ -12,10 +12,7 @@ before(async () => {
 after(() => em.close());
 beforeEach(() => em.state.reset());
 
-async function connect(person: Person = PEOPLE.acmeApi): Promise<Connection> {
-    const t = await link(em, person);
-    return new Connection({ oauth2: oauth2(em), instanceUrl: t.instance_url, accessToken: t.access_token, version: '62.0' });
-}
+const connect = (person: Person = PEOPLE.acmeApi): Promise<Connection> => connectAs(em, person);
 
 type Found = { searchRecords: Array<Record<string, unknown>> };
 const names = (r: Found): string[] => r.searchRecords.map((x) => `${(x['attributes'] as { type: string }).type}:${x['Name']}`);

@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Connection } from 'jsforce';
 import { MASTER_RECORD_TYPE_ID, SEED, type Emulator } from '../index.ts';
 import type { Person } from '../driver.ts';
-import { control, link, oauth2, PEOPLE, start } from './helpers.ts';
+import { connectAs, control, PEOPLE, start } from './helpers.ts';
 
 let em: Emulator;
 before(async () => {
@@ -12,10 +12,7 @@ before(async () => {
 after(() => em.close());
 beforeEach(() => em.state.reset());
 
-async function connect(person: Person = PEOPLE.acmeApi): Promise<Connection> {
-    const t = await link(em, person);
-    return new Connection({ oauth2: oauth2(em), instanceUrl: t.instance_url, accessToken: t.access_token, version: '62.0' });
-}
+const connect = (person: Person = PEOPLE.acmeApi): Promise<Connection> => connectAs(em, person);
 
 const rejectsWith = async (p: Promise<unknown>, code: string, message: RegExp): Promise<void> => {
     await assert.rejects(p, (e: Error) => {
@@ -169,14 +166,12 @@ describe('record types on Task', () => {
             { sobjectType: 'Task', developerName: 'Y', availableTo: ['Nobody'] }
         ])
             assert.equal((await control(em, 'POST', 'orgs/acme/record-types', body)).status, 400, JSON.stringify(body));
-        assert.equal(
-            (
-                await control(em, 'POST', `orgs/acme/permissions/${SEED.permissionSets.apiUser}`, {
-                    recordTypes: { 'Task.Nope': { visible: true } }
-                })
-            ).status,
-            400
-        );
+        const refused = { permissions: { ViewAllData: true }, recordTypes: { 'Task.Nope': { visible: true } } };
+        assert.equal((await control(em, 'POST', `orgs/acme/permissions/${SEED.permissionSets.apiUser}`, refused)).status, 400);
+        const [set] = (
+            await conn.query<any>(`SELECT PermissionsViewAllData FROM PermissionSet WHERE Name = '${SEED.permissionSets.apiUser}'`)
+        ).records;
+        assert.equal(set.PermissionsViewAllData, false, 'nothing of a refused patch was kept');
         assert.equal(
             (
                 await control(em, 'POST', `orgs/acme/permissions/${SEED.permissionSets.apiUser}`, {
@@ -262,9 +257,18 @@ describe('field-level security on Task fields', () => {
             { object: 'Task', name: 'Kind__c', type: 'picklist' },
             { object: 'User', name: 'Kind__c', type: 'string' },
             { object: 'Task', name: 'Kind__c', type: 'string', access: { Nobody: { read: true, edit: true } } },
+            { object: 'Task', name: 'Kind__c', type: 'string', length: 0 },
+            { object: 'Task', name: 'Kind__c', type: 'string', label: 7 },
+            { object: 'Task', name: 'Kind__c', type: 'picklist', picklist: ['A', 2] },
+            { object: 'Task', name: 'Kind__c', type: 'string', required: 'yes' },
             { name: 'Kind__c', type: 'string' }
         ])
             assert.equal((await control(em, 'POST', 'orgs/acme/fields', body)).status, 400, JSON.stringify(body));
+        // nothing of a refused field was kept
+        assert.equal(
+            (await conn.sobject('Task').describe()).fields.some((f) => f.name === 'Kind__c'),
+            false
+        );
     });
 });
 
