@@ -1,11 +1,129 @@
 // The control API under /__emulator/ (JSON), the same controls EmulatorState offers in-process.
 
+import type { CustomFieldSpec, RecordTypeSpec } from './customization.ts';
 import { sendJson, type Ctx } from './http.ts';
-import type { OrgKey, SharingModel } from './model.ts';
+import type { OrgKey, Rec, SharingModel } from './model.ts';
 import { ORG_KEYS } from './model.ts';
-import type { EmulatorClient, FaultKind, FaultMode, PermissionPatch } from './state.ts';
+import type { EmulatorClient, EmulatorState, FaultKind, FaultMode, PermissionPatch } from './state.ts';
 
 class BadRequest extends Error {}
+
+/** Matches 'orgs/:org/records/:type/:id' against the path's parts; answers the named parts. */
+function match(pattern: string, parts: string[]): Record<string, string> | undefined {
+    const want = pattern.split('/');
+    if (want.length !== parts.length) return undefined;
+    const out: Record<string, string> = {};
+    for (let i = 0; i < want.length; i++) {
+        const w = want[i]!;
+        if (w.startsWith(':')) out[w.slice(1)] = parts[i]!;
+        else if (w !== parts[i]) return undefined;
+    }
+    return out;
+}
+
+function ttl(v: unknown): number | null {
+    if (v === null) return null;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+        throw new BadRequest('idleTtlSeconds must be a positive number of seconds, or null');
+    return v;
+}
+
+function ranges(v: unknown): string[] | null {
+    if (v === null) return null;
+    if (!Array.isArray(v) || v.some((r) => typeof r !== 'string')) throw new BadRequest('ranges must be an array of strings, or null');
+    return v as string[];
+}
+
+/** Routes of the token policies, the org's schema, records and the package's credentials; false when none matched. */
+function handleMore(ctx: Ctx, st: EmulatorState, parts: string[], ok: (body?: unknown, status?: number) => void): boolean {
+    const m = ctx.method;
+    let a: Record<string, string> | undefined;
+    if (m === 'POST' && (a = match('refresh-token-policy', parts))) {
+        const b = jsonBody(ctx);
+        if (!('idleTtlSeconds' in b)) throw new BadRequest('idleTtlSeconds is required (seconds, or null for valid until revoked)');
+        const clientId = b['clientId'];
+        if (clientId !== undefined && typeof clientId !== 'string') throw new BadRequest('clientId must be a string');
+        st.setRefreshTokenIdleTtl(ttl(b['idleTtlSeconds']), clientId);
+        ok();
+        return true;
+    }
+    if (m === 'POST' && (a = match('clients/:client/ip-allowlist', parts))) {
+        const b = jsonBody(ctx);
+        if (!('ranges' in b)) throw new BadRequest('ranges is required (an array of addresses, ranges and CIDR blocks, or null)');
+        st.setTokenIpAllowlist(a['client']!, ranges(b['ranges']));
+        ok();
+        return true;
+    }
+    if (m === 'GET' && (a = match('users/:user/grants', parts))) {
+        ok(st.grants(a['user']!));
+        return true;
+    }
+    if (m === 'POST' && (a = match('orgs/:org/apps/:client/revoke', parts))) {
+        const username = jsonBody(ctx)['username'];
+        if (username !== undefined && typeof username !== 'string') throw new BadRequest('username must be a string');
+        ok({ ok: true, revoked: st.revokeAppAccess(orgKey(a['org']!), a['client']!, username) });
+        return true;
+    }
+    if (m === 'POST' && (a = match('orgs/:org/settings', parts))) {
+        const b = jsonBody(ctx);
+        if (b['personAccounts'] !== undefined && typeof b['personAccounts'] !== 'boolean')
+            throw new BadRequest('personAccounts must be a boolean');
+        st.setOrgSettings(orgKey(a['org']!), {
+            ...(b['personAccounts'] !== undefined ? { personAccounts: b['personAccounts'] as boolean } : {})
+        });
+        ok(st.org(orgKey(a['org']!)).settings);
+        return true;
+    }
+    if (m === 'POST' && (a = match('orgs/:org/record-types', parts))) {
+        const b = jsonBody(ctx) as Partial<RecordTypeSpec>;
+        if (typeof b.sobjectType !== 'string' || typeof b.developerName !== 'string')
+            throw new BadRequest('sobjectType and developerName are required strings');
+        ok(st.addRecordType(orgKey(a['org']!), b as RecordTypeSpec), 201);
+        return true;
+    }
+    if (m === 'POST' && (a = match('orgs/:org/fields', parts))) {
+        const b = jsonBody(ctx) as Partial<CustomFieldSpec> & { object?: unknown };
+        if (typeof b.object !== 'string' || typeof b.name !== 'string' || typeof b.type !== 'string')
+            throw new BadRequest('object, name and type are required strings');
+        const { object, ...spec } = b;
+        ok(st.addCustomField(orgKey(a['org']!), object, spec as CustomFieldSpec), 201);
+        return true;
+    }
+    if (m === 'PATCH' && (a = match('orgs/:org/records/:type/:id', parts))) {
+        ok(st.updateRecord(orgKey(a['org']!), a['type']!, a['id']!, jsonBody(ctx) as Rec));
+        return true;
+    }
+    if ((a = match('orgs/:org/credentials/:ec/:principal', parts))) {
+        const [org, ec, principal] = [orgKey(a['org']!), a['ec']!, a['principal']!];
+        if (m === 'GET') ok(st.credential(org, ec, principal));
+        else if (m === 'POST') ok(st.createCredential(org, ec, principal, jsonBody(ctx)['credentials']), 201);
+        else if (m === 'PATCH') ok(st.updateCredential(org, ec, principal, jsonBody(ctx)['credentials']));
+        else if (m === 'DELETE') {
+            st.deleteCredential(org, ec, principal);
+            ok();
+        } else return false;
+        return true;
+    }
+    if (m === 'GET' && (a = match('orgs/:org/credentials/:ec/:principal/parameters/:name', parts))) {
+        ok({ value: st.credentialParameter(orgKey(a['org']!), a['ec']!, a['principal']!, a['name']!) });
+        return true;
+    }
+    if (m === 'GET' && (a = match('orgs/:org/external-credentials/:name', parts))) {
+        ok(st.externalCredential(orgKey(a['org']!), a['name']!));
+        return true;
+    }
+    if ((a = match('orgs/:org/named-credentials/:name', parts))) {
+        if (m === 'GET') ok(st.namedCredential(orgKey(a['org']!), a['name']!));
+        else if (m === 'POST') {
+            const url = jsonBody(ctx)['url'];
+            if (typeof url !== 'string') throw new BadRequest('url must be a string');
+            st.setNamedCredentialUrl(orgKey(a['org']!), a['name']!, url);
+            ok(st.namedCredential(orgKey(a['org']!), a['name']!));
+        } else return false;
+        return true;
+    }
+    return false;
+}
 
 function jsonBody(ctx: Ctx): Record<string, unknown> {
     if (!ctx.body.length) return {};
@@ -39,12 +157,14 @@ export function handleControl(ctx: Ctx): void {
     const id = parts[1] ?? '';
     const ok = (body: unknown = { ok: true }, status = 200): void => sendJson(ctx, status, body);
     try {
+        if (handleMore(ctx, st, parts, ok)) return;
         switch (route) {
             case 'GET ':
                 return ok({
                     origins: st.origins,
                     apiVersion: st.apiVersion,
                     latencyMs: st.latency(),
+                    tokenPolicy: st.tokenPolicy(),
                     orgs: ORG_KEYS.map((k) => st.org(k))
                 });
             case 'POST reset':
@@ -57,7 +177,11 @@ export function handleControl(ctx: Ctx): void {
                     clientSecret: String(b['clientSecret'] ?? ''),
                     redirectUris: Array.isArray(b['redirectUris']) ? b['redirectUris'].map(String) : [],
                     ...(typeof b['name'] === 'string' ? { name: b['name'] } : {}),
-                    ...(typeof b['rotateRefreshTokens'] === 'boolean' ? { rotateRefreshTokens: b['rotateRefreshTokens'] } : {})
+                    ...(typeof b['rotateRefreshTokens'] === 'boolean' ? { rotateRefreshTokens: b['rotateRefreshTokens'] } : {}),
+                    ...('refreshTokenIdleTtlSeconds' in b ? { refreshTokenIdleTtlSeconds: ttl(b['refreshTokenIdleTtlSeconds']) } : {}),
+                    ...(b['refreshTokenIpAllowlist'] !== undefined && b['refreshTokenIpAllowlist'] !== null
+                        ? { refreshTokenIpAllowlist: ranges(b['refreshTokenIpAllowlist'])! }
+                        : {})
                 };
                 st.registerClient(c);
                 return ok({ ok: true, clientId: c.clientId }, 201);

@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { OriginKey } from './model.ts';
 import { ORIGIN_KEYS } from './model.ts';
 import { makeHandler } from './router.ts';
-import { EmulatorState, type EmulatorClient } from './state.ts';
+import { DEFAULT_REFRESH_TOKEN_IDLE_TTL_SECONDS, EmulatorState, type EmulatorClient } from './state.ts';
 
 export { SEED } from './seed.ts';
 export { EmulatorState } from './state.ts';
@@ -14,6 +14,7 @@ export type {
     FaultKind,
     FaultMode,
     FaultOptions,
+    GrantInfo,
     OrgInfo,
     PermissionPatch,
     RequestCounts,
@@ -23,6 +24,8 @@ export type {
 } from './state.ts';
 export type { OrgKey, OriginKey, PermissionName, SharingModel } from './model.ts';
 export { normalizeId, to18 } from './ids.ts';
+export { PACKAGE_CREDENTIAL } from './credentials.ts';
+export { MASTER_RECORD_TYPE_ID, PERSON_ACCOUNT_SEEDS, type CustomFieldSpec, type RecordTypeSpec } from './customization.ts';
 
 export interface EmulatorOptions {
     /** default '127.0.0.1' */
@@ -33,12 +36,21 @@ export interface EmulatorOptions {
     clients?: EmulatorClient[];
     /** default 7200 */
     accessTokenTtlSeconds?: number;
-    /** default false */
+    /** each refresh answers a new refresh token and retires the old one, as a packaged app's org does; default ROTATE_BY_DEFAULT */
     rotateRefreshTokens?: boolean;
+    /** a refresh token not used to refresh for this long expires; default 30 days, null: valid until revoked */
+    refreshTokenIdleTtlSeconds?: number | null;
     /** newest API version served, default '62.0' */
     apiVersion?: string;
     quiet?: boolean;
 }
+
+/**
+ * Whether refresh tokens rotate when no option says otherwise. A packaged app's org rotates them (Salesforce requires
+ * it of partner apps), but the default stays off until the backend keeps Verify's and the health sweep's result after
+ * a rotating refresh (emulator/README.md, "Refresh and rotation"); a test turns rotation on with the option or a control.
+ */
+export const ROTATE_BY_DEFAULT = false;
 
 export interface Emulator {
     origins: Record<OriginKey, string>;
@@ -66,7 +78,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (!/^\d+\.0$/.test(apiVersion)) throw new Error(`apiVersion must look like '62.0', got ${apiVersion}`);
     const state = new EmulatorState({
         accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 7200,
-        rotateRefreshTokens: opts.rotateRefreshTokens ?? false,
+        rotateRefreshTokens: opts.rotateRefreshTokens ?? ROTATE_BY_DEFAULT,
+        refreshTokenIdleTtlSeconds:
+            opts.refreshTokenIdleTtlSeconds === undefined ? DEFAULT_REFRESH_TOKEN_IDLE_TTL_SECONDS : opts.refreshTokenIdleTtlSeconds,
         apiVersion,
         clients: opts.clients ?? []
     });

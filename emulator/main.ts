@@ -19,7 +19,10 @@ const emulator = await startEmulator({
             name: 'Contact Center Link'
         }
     ],
-    ...(process.env['EMULATOR_ROTATE_REFRESH_TOKENS'] === 'true' ? { rotateRefreshTokens: true } : {})
+    // EMULATOR_ROTATE_REFRESH_TOKENS=true or false overrides ROTATE_BY_DEFAULT
+    ...(['true', 'false'].includes(process.env['EMULATOR_ROTATE_REFRESH_TOKENS'] ?? '')
+        ? { rotateRefreshTokens: process.env['EMULATOR_ROTATE_REFRESH_TOKENS'] === 'true' }
+        : {})
 });
 
 const o = emulator.origins;

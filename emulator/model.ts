@@ -1,5 +1,9 @@
 // In-memory model of an org: users, profiles, permission sets and records.
 
+import type { ApiAllowance } from './apiLimit.ts';
+import type { ExternalCredentialModel, NamedCredentialModel } from './credentials.ts';
+import type { FieldDef } from './schema.ts';
+
 export type OrgKey = 'acme' | 'acmeUat';
 export type OriginKey = 'production' | 'sandbox' | OrgKey;
 export const ORIGIN_KEYS: readonly OriginKey[] = ['production', 'sandbox', 'acme', 'acmeUat'];
@@ -54,6 +58,8 @@ export interface PermissionSetModel {
     objects: Record<string, ObjectAccess>;
     /** keyed 'Task.CallType' */
     fields: Record<string, FieldAccess>;
+    /** record type visibility, keyed by record type id; `default` marks the profile's default for that object */
+    recordTypes: Record<string, { visible: boolean; default?: boolean }>;
 }
 
 export interface LicenseModel {
@@ -109,6 +115,24 @@ export interface CustomPermissionModel {
     namespacePrefix: string;
 }
 
+/** A record type (RecordType): per object, assigned to profiles and permission sets. */
+export interface RecordTypeModel {
+    id: string;
+    sobjectType: string;
+    developerName: string;
+    name: string;
+    description: string | null;
+    active: boolean;
+    /** the person account record types of Account */
+    isPersonType: boolean;
+}
+
+/** Org settings a test can turn on; each one changes the org's schema the way Salesforce's setting does. */
+export interface OrgSettings {
+    /** Person Accounts (cannot be turned off again, as in Salesforce) */
+    personAccounts: boolean;
+}
+
 export interface OrgModel {
     key: OrgKey;
     orgId: string;
@@ -118,7 +142,8 @@ export interface OrgModel {
     instanceName: string;
     pod: string;
     sharing: Record<'Account' | 'Contact' | 'Lead' | 'Case', SharingModel>;
-    apiLimit: { max: number; used: number };
+    /** the daily API request allowance over a rolling 24 hours */
+    apiLimit: ApiAllowance;
     licenses: LicenseModel[];
     profiles: ProfileModel[];
     permissionSets: PermissionSetModel[];
@@ -130,6 +155,14 @@ export interface OrgModel {
     refreshes: number;
     /** the custom permissions of the managed packages installed here (the state keeps them in step with the apps) */
     customPermissions?: CustomPermissionModel[];
+    settings: OrgSettings;
+    /** custom fields per object (API names ending in __c) */
+    customFields: Record<string, FieldDef[]>;
+    recordTypes: RecordTypeModel[];
+    /** bumped on every schema change (custom fields, record types, settings) */
+    schemaVersion: number;
+    externalCredentials: ExternalCredentialModel[];
+    namedCredentials: NamedCredentialModel[];
 }
 
 export function noAccess(): ObjectAccess {

@@ -357,9 +357,16 @@ export async function handleToken(ctx: Ctx): Promise<void> {
     return oauthError(ctx, 'unsupported_grant_type', 'grant type not supported');
 }
 
+/** The app's Refresh Token IP Allowlist: a code exchange or refresh from another address is refused outright. */
+function ipRestricted(ctx: Ctx, client: EmulatorClient): boolean {
+    if (ctx.state.tokenRequestAllowed(client.clientId, ctx.req.socket.remoteAddress)) return false;
+    oauthError(ctx, 'invalid_grant', 'ip restricted');
+    return true;
+}
+
 function exchangeCode(ctx: Ctx, p: URLSearchParams): void {
     const client = authenticateClient(ctx, p);
-    if (!client) return;
+    if (!client || ipRestricted(ctx, client)) return;
     const codeValue = p.get('code');
     if (!codeValue) return oauthError(ctx, 'invalid_request', 'missing required code parameter');
     const code = ctx.state.codes.get(codeValue);
@@ -399,7 +406,7 @@ function exchangeCode(ctx: Ctx, p: URLSearchParams): void {
 
 async function refresh(ctx: Ctx, p: URLSearchParams): Promise<void> {
     const client = authenticateClient(ctx, p);
-    if (!client) return;
+    if (!client || ipRestricted(ctx, client)) return;
     const token = p.get('refresh_token');
     if (!token) return oauthError(ctx, 'invalid_request', 'missing required refresh_token parameter');
     const inFlight = ctx.state.refreshesInFlight;
@@ -414,10 +421,11 @@ async function refresh(ctx: Ctx, p: URLSearchParams): Promise<void> {
         const org = ctx.state.orgModel(fam.orgKey);
         if (!ctx.state.serves(ctx.listener, org)) return oauthError(ctx, 'invalid_grant', 'expired access/refresh token');
         if (fam.current !== token) {
-            // reuse of a rotated refresh token: the whole family is revoked
+            // reuse of a retired (rotated) refresh token: the grant's current refresh token and every access token die
             if (!fam.revoked) ctx.state.revokeFamily(fam, 'rotated refresh token reused');
             return oauthError(ctx, 'invalid_grant', 'expired access/refresh token');
         }
+        // revoked, issued to an org since refreshed, or idle for the refresh token policy's TTL
         if (!ctx.state.familyAlive(fam)) return oauthError(ctx, 'invalid_grant', 'expired access/refresh token');
         const problem = userProblem(org.users.find((u) => u.id === fam.userId));
         if (problem) return oauthError(ctx, 'invalid_grant', problem);

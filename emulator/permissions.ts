@@ -1,6 +1,6 @@
 // A user's effective access: the union of the profile's permission set and the assigned ones.
 
-import type { FieldAccess, ObjectAccess, OrgModel, PermissionName, PermissionSetModel, Rec, UserModel } from './model.ts';
+import type { FieldAccess, ObjectAccess, OrgModel, PermissionName, PermissionSetModel, Rec, RecordTypeModel, UserModel } from './model.ts';
 import { noAccess, noPermissions, PERMISSION_NAMES } from './model.ts';
 import { OBJECTS, type FieldDef, type ObjectDef } from './schema.ts';
 
@@ -72,13 +72,28 @@ export class Access {
         if (!field.fls) return { read: true, edit: true };
         if (this.permissions.ModifyAllData) return { read: true, edit: true };
         const out: FieldAccess = { read: this.permissions.ViewAllData, edit: false };
+        const key = field.flsKey ?? `${type}.${field.name}`;
         for (const ps of this.sets) {
-            const fa = ps.fields[`${type}.${field.name}`];
+            const fa = ps.fields[key];
             if (!fa) continue;
             out.read ||= fa.read || fa.edit;
             out.edit ||= fa.edit;
         }
         return out;
+    }
+
+    /** The object's active record types this user may create records with (their profile or a permission set grants them). */
+    recordTypes(sobjectType: string): RecordTypeModel[] {
+        return this.org.recordTypes.filter(
+            (rt) => rt.sobjectType === sobjectType && rt.active && this.sets.some((ps) => ps.recordTypes[rt.id]?.visible)
+        );
+    }
+
+    /** The user's default record type for new records of the object (the profile's default), or null for the Master. */
+    defaultRecordType(sobjectType: string): RecordTypeModel | null {
+        const available = this.recordTypes(sobjectType);
+        const profileSet = this.sets[0];
+        return available.find((rt) => profileSet?.recordTypes[rt.id]?.default) ?? available[0] ?? null;
     }
 
     canSeeObject(def: ObjectDef): boolean {

@@ -1,5 +1,6 @@
 // The REST data API of an org's instance: /services/data/vNN.N/...
 
+import { isPersonRecordType, MASTER_RECORD_TYPE_ID, preparePersonAccount, syncPersonContact } from './customization.ts';
 import { ApiError, positioned } from './errors.ts';
 import type { Ctx } from './http.ts';
 import { sendJson } from './http.ts';
@@ -104,11 +105,11 @@ export function handleRestRequest(ctx: Ctx): void {
         return sendJson(ctx, 403, new ApiError(403, 'API_CURRENTLY_DISABLED', 'API is disabled for this User').toBody());
     }
     const limit = org.apiLimit;
-    const limitHeader = (): Record<string, string> => ({ 'Sforce-Limit-Info': `api-usage=${limit.used}/${limit.max}` });
-    if (limit.used >= limit.max) {
+    const limitHeader = (): Record<string, string> => ({ 'Sforce-Limit-Info': `api-usage=${limit.used(st.now())}/${limit.max}` });
+    // over the allowance every API request of the org is refused, until the rolling 24 hours free some
+    if (!limit.take(st.now())) {
         return sendJson(ctx, 403, new ApiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.').toBody(), limitHeader());
     }
-    limit.used++;
     const env: Env = { state: st, org, user, access, version: p.version };
     let result: RestResult;
     try {
@@ -232,7 +233,8 @@ function execute(env: Env, method: string, seg: string[], query: URLSearchParams
 // ------------------------------------------------------------------ limits
 
 function limits(env: Env): Record<string, { Max: number; Remaining: number }> {
-    const { max, used } = env.org.apiLimit;
+    const max = env.org.apiLimit.max;
+    const used = env.org.apiLimit.used(env.state.now());
     return {
         ConcurrentAsyncGetReportInstances: { Max: 200, Remaining: 200 },
         ConcurrentSyncReportRuns: { Max: 20, Remaining: 20 },
@@ -250,7 +252,7 @@ function limits(env: Env): Record<string, { Max: number; Remaining: number }> {
 // ------------------------------------------------------------------ sobjects
 
 function visibleObject(env: Env, name: string): ObjectDef {
-    const def = findObject(name);
+    const def = findObject(name, env.org);
     if (!def || !env.access.canSeeObject(def)) throw NOT_FOUND();
     return def;
 }
@@ -307,7 +309,7 @@ function describeField(env: Env, def: ObjectDef, fd: FieldDef): Record<string, u
         defaultedOnCreate: !!fd.defaultedOnCreate,
         defaultValue: fd.defaultValue ?? null,
         calculated: !!fd.calculated,
-        custom: false,
+        custom: !!fd.custom,
         externalId: false,
         idLookup: fd.type === 'id',
         nameField: !!fd.nameField,
@@ -319,15 +321,81 @@ function describeField(env: Env, def: ObjectDef, fd: FieldDef): Record<string, u
         relationshipName: fd.relationshipName ?? null,
         polymorphicForeignKey: (fd.referenceTo ?? []).length > 1,
         restrictedPicklist: !!fd.restrictedPicklist,
+        dependentPicklist: !!fd.controllerName,
+        controllerName: fd.controllerName ?? null,
         picklistValues: (fd.picklist ?? []).map((value) => ({
             active: true,
             defaultValue: value === fd.defaultValue,
             label: value,
-            validFor: null,
+            validFor: fd.controllerName ? validForBitmap(def, fd, value) : null,
             value
         })),
         permissionable: !!fd.fls
     };
+}
+
+/**
+ * A dependent picklist value's validFor, as describe encodes it: a base64 bitmap with one bit per value of the
+ * controlling field (in its order; false then true for a checkbox), the most significant bit of each byte first.
+ */
+function validForBitmap(def: ObjectDef, fd: FieldDef, value: string): string {
+    const controller = def.fields.find((x) => x.name === fd.controllerName);
+    const controlling: Array<string | boolean> = controller?.type === 'boolean' ? [false, true] : (controller?.picklist ?? []);
+    const valid = fd.validFor?.[value] ?? [];
+    const bytes = new Uint8Array(Math.max(1, Math.ceil(controlling.length / 8)));
+    controlling.forEach((c, i) => {
+        if (valid.includes(c)) bytes[i >> 3]! |= 0x80 >> (i & 7);
+    });
+    return Buffer.from(bytes).toString('base64');
+}
+
+/** describe's recordTypeInfos: the object's record types with the user's availability and default, then the Master. */
+function recordTypeInfos(env: Env, def: ObjectDef): Array<Record<string, unknown>> {
+    if (!def.dml) return [];
+    const available = env.access.recordTypes(def.name);
+    const byDefault = env.access.defaultRecordType(def.name);
+    const urls = (id: string): Record<string, string> => ({
+        layout: `/services/data/v${env.version}/sobjects/${def.name}/describe/layouts/${id}`
+    });
+    const infos = env.org.recordTypes
+        .filter((rt) => rt.sobjectType === def.name)
+        .map((rt) => ({
+            active: rt.active,
+            available: available.includes(rt),
+            defaultRecordTypeMapping: byDefault?.id === rt.id,
+            developerName: rt.developerName,
+            master: false,
+            name: rt.name,
+            recordTypeId: rt.id,
+            urls: urls(rt.id)
+        }));
+    infos.push({
+        active: true,
+        available: available.length === 0,
+        defaultRecordTypeMapping: byDefault === null,
+        developerName: 'Master',
+        master: true,
+        name: 'Master',
+        recordTypeId: MASTER_RECORD_TYPE_ID,
+        urls: urls(MASTER_RECORD_TYPE_ID)
+    });
+    return infos;
+}
+
+/**
+ * The record type a new or changed record gets: the one asked for if the user may use it, else Salesforce's
+ * INVALID_CROSS_REFERENCE_KEY; without one, the user's default (null for the Master).
+ */
+function resolveRecordType(env: Env, def: ObjectDef, asked: unknown, mode: 'create' | 'update'): string | null | undefined {
+    if (!env.org.recordTypes.some((rt) => rt.sobjectType === def.name)) return undefined;
+    const available = env.access.recordTypes(def.name);
+    if (asked === undefined || asked === null) return mode === 'create' ? (env.access.defaultRecordType(def.name)?.id ?? null) : undefined;
+    const id = String(asked);
+    if (id === MASTER_RECORD_TYPE_ID && available.length === 0) return null;
+    if (available.some((rt) => rt.id === id)) return id;
+    throw new ApiError(400, 'INVALID_CROSS_REFERENCE_KEY', `Record Type ID: this ID value isn't valid for the user: ${id}`, [
+        'RecordTypeId'
+    ]);
 }
 
 function describe(env: Env, def: ObjectDef): Record<string, unknown> {
@@ -339,7 +407,7 @@ function describe(env: Env, def: ObjectDef): Record<string, unknown> {
         fields,
         namedLayoutInfos: [],
         networkScopeFieldName: null,
-        recordTypeInfos: [],
+        recordTypeInfos: recordTypeInfos(env, def),
         searchLayoutable: def.searchable,
         supportedScopes: [{ label: 'All ' + def.labelPlural.toLowerCase(), name: 'everything' }],
         urls: { ...objectUrls(env.version, def.name), layouts: `/services/data/v${env.version}/sobjects/${def.name}/describe/layouts` }
@@ -357,7 +425,7 @@ function sobjects(
     const [type, second, third] = seg;
     if (type === undefined) {
         only('GET');
-        const list = Object.values(allObjects())
+        const list = allObjects(env.org)
             .filter((def) => env.access.canSeeObject(def))
             .map((def) => objectSummary(env, def));
         return { status: 200, body: { encoding: 'UTF-8', maxBatchSize: 200, sobjects: list } };
@@ -392,13 +460,19 @@ function sobjects(
         throw new ApiError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id');
     const body = parseJson(rawBody);
     const values = validateRecord(env, def, body, 'update');
+    if ('RecordTypeId' in values) {
+        const recordTypeId = resolveRecordType(env, def, values['RecordTypeId'], 'update');
+        if (recordTypeId === undefined) delete values['RecordTypeId'];
+        else values['RecordTypeId'] = recordTypeId;
+    }
     Object.assign(row, values);
     derive(env, def, row);
     touch(env, row);
+    if (def.name === 'Account') syncPersonContact(env.org, row, String(row['LastModifiedDate']));
     return { status: 204 };
 }
 
-function allObjects(): ObjectDef[] {
+function allObjects(org: OrgModel): ObjectDef[] {
     return [
         'Account',
         'Case',
@@ -411,11 +485,12 @@ function allObjects(): ObjectDef[] {
         'PermissionSet',
         'PermissionSetAssignment',
         'Profile',
+        'RecordType',
         'Task',
         'User',
         'UserLicense'
     ]
-        .map((n) => findObject(n)!)
+        .map((n) => findObject(n, org)!)
         .filter(Boolean);
 }
 
@@ -500,15 +575,19 @@ function validateRecord(env: Env, def: ObjectDef, body: unknown, mode: 'create' 
         values[fd.name] = coerce(fd, raw);
     }
     if (mode === 'create') {
+        // a person account is named by its LastName (Name is made from the name parts); a business account by Name
+        const person = def.name === 'Account' && env.org.settings.personAccounts && isPersonRecordType(env.org, values['RecordTypeId']);
         for (const fd of def.fields) {
-            if (fd.nillable || !fd.createable || fd.defaultedOnCreate) continue;
+            const required = person ? fd.name === 'LastName' || (!fd.nillable && fd.name !== 'Name') : !fd.nillable;
+            if (!required || !fd.createable || fd.defaultedOnCreate) continue;
             if (!(fd.name in values) && !missing.includes(fd.name)) missing.push(fd.name);
         }
     }
     if (missing.length) throw new ApiError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
     for (const [fd] of pairs) {
         const v = values[fd.name];
-        if (fd.type === 'reference' && typeof v === 'string') checkReference(env, def, fd, v);
+        // a record type is checked against the user's record types (resolveRecordType), not as a plain reference
+        if (fd.type === 'reference' && typeof v === 'string' && fd.name !== 'RecordTypeId') checkReference(env, def, fd, v);
     }
     return values;
 }
@@ -606,6 +685,8 @@ function checkReference(env: Env, def: ObjectDef, fd: FieldDef, id: string): voi
 
 /** Fields Salesforce computes: names, closed flags, the Task's account. */
 function derive(env: Env, def: ObjectDef, rec: Rec): void {
+    if (def.name === 'Account' && rec['IsPersonAccount'] === true)
+        rec['Name'] = [rec['FirstName'], rec['LastName']].filter((x) => typeof x === 'string' && x).join(' ');
     if (def.name === 'Contact' || def.name === 'Lead')
         rec['Name'] = [rec['FirstName'], rec['LastName']].filter((x) => typeof x === 'string' && x).join(' ');
     if (def.name === 'Task') {
@@ -641,6 +722,8 @@ function insert(env: Env, def: ObjectDef, body: unknown): string {
         }
     }
     const values = validateRecord(env, def, body, 'create');
+    const recordTypeId = resolveRecordType(env, def, values['RecordTypeId'], 'create');
+    if (recordTypeId !== undefined) values['RecordTypeId'] = recordTypeId;
     const id = env.state.newId(env.org, KEY_PREFIX[def.name as keyof typeof KEY_PREFIX]);
     const now = new Date(env.state.now()).toISOString().replace('Z', '+0000');
     const rec: Rec = { Id: id };
@@ -659,8 +742,10 @@ function insert(env: Env, def: ObjectDef, body: unknown): string {
     });
     if (def.name === 'Lead') rec['IsConverted'] = false;
     if (def.name === 'Case') rec['CaseNumber'] = String(1001 + (env.org.records.get('Case')?.size ?? 0)).padStart(8, '0');
+    preparePersonAccount(env.org, def.name, rec);
     derive(env, def, rec);
     env.org.records.get(def.name)!.set(id, rec);
+    if (def.name === 'Account') syncPersonContact(env.org, rec, now);
     return id;
 }
 

@@ -1,4 +1,7 @@
-// The sObjects the emulated orgs know, described the way the describe call reports them.
+// The sObjects the emulated orgs know, described the way the describe call reports them. OBJECTS is what every org
+// has; objectsOf(org) adds what the org's settings and customizations add (Person Accounts, record types, custom fields).
+
+import type { OrgModel } from './model.ts';
 
 export type FieldType =
     | 'id'
@@ -34,6 +37,13 @@ export interface FieldDef {
     fls?: boolean;
     calculated?: boolean;
     nameField?: boolean;
+    /** a custom field (API name ending in __c, or __pc for a person account's copy of a Contact field) */
+    custom?: boolean;
+    /** field permissions kept under another field's key: a person account field follows its Contact field */
+    flsKey?: string;
+    /** a dependent picklist: its controlling field, and for each of its values the controlling values it is valid for */
+    controllerName?: string;
+    validFor?: Record<string, Array<string | boolean>>;
 }
 
 export interface ObjectDef {
@@ -297,6 +307,24 @@ export const OBJECTS: Record<string, ObjectDef> = {
             ...sys().filter((x) => x.name !== 'IsDeleted')
         ]
     },
+    RecordType: {
+        name: 'RecordType',
+        label: 'Record Type',
+        labelPlural: 'Record Types',
+        keyPrefix: '012',
+        dml: false,
+        searchable: false,
+        fields: [
+            f('Id', 'Record Type ID', 'id'),
+            f('Name', 'Record Type Name', 'string', { ...ro, nameField: true, nillable: false, length: 80 }),
+            f('DeveloperName', 'Record Type Name', 'string', { ...ro, nillable: false, length: 80 }),
+            f('SobjectType', 'SObject Type Name', 'picklist', { ...ro, nillable: false, length: 40 }),
+            f('Description', 'Description', 'string', ro),
+            f('IsActive', 'Active', 'boolean', { ...ro, nillable: false }),
+            f('NamespacePrefix', 'Namespace Prefix', 'string', { ...ro, length: 15 }),
+            ...sys().filter((x) => x.name !== 'IsDeleted')
+        ]
+    },
     Account: {
         name: 'Account',
         label: 'Account',
@@ -454,11 +482,117 @@ export const OBJECTS: Record<string, ObjectDef> = {
     }
 };
 
-/** Case-insensitive lookup of an object by API name. */
-export function findObject(name: string): ObjectDef | undefined {
+/** Account fields Person Accounts add, each with the Contact field whose field permissions it follows. */
+const personAccountFields = (): FieldDef[] => [
+    f('Salutation', 'Salutation', 'picklist', { picklist: ['Mr.', 'Ms.', 'Mrs.', 'Dr.', 'Prof.'] }),
+    f('FirstName', 'First Name', 'string', { length: 40 }),
+    f('LastName', 'Last Name', 'string', { length: 80 }),
+    f('IsPersonAccount', 'Is Person Account', 'boolean', { ...ro, nillable: false, defaultedOnCreate: true }),
+    f('PersonContactId', 'Person Contact ID', 'reference', { ...ro, referenceTo: ['Contact'], relationshipName: 'PersonContact' }),
+    f('PersonMobilePhone', 'Mobile', 'phone', { ...fls, length: 40, flsKey: 'Contact.MobilePhone' }),
+    f('PersonHomePhone', 'Home Phone', 'phone', { ...fls, length: 40, flsKey: 'Contact.HomePhone' }),
+    f('PersonOtherPhone', 'Other Phone', 'phone', { ...fls, length: 40, flsKey: 'Contact.OtherPhone' }),
+    f('PersonAssistantPhone', 'Asst. Phone', 'phone', { ...fls, length: 40, flsKey: 'Contact.AssistantPhone' }),
+    f('PersonEmail', 'Email', 'email', { ...fls, length: 80, flsKey: 'Contact.Email' }),
+    f('PersonTitle', 'Title', 'string', { ...fls, length: 128, flsKey: 'Contact.Title' }),
+    f('PersonMailingCity', 'Mailing City', 'string', { ...fls, length: 40, flsKey: 'Contact.MailingCity' })
+];
+
+/** Contact fields a person account mirrors: the Account field → the Contact field. */
+export const PERSON_FIELD_MAP: Readonly<Record<string, string>> = {
+    Salutation: 'Salutation',
+    FirstName: 'FirstName',
+    LastName: 'LastName',
+    Phone: 'Phone',
+    Fax: 'Fax',
+    PersonMobilePhone: 'MobilePhone',
+    PersonHomePhone: 'HomePhone',
+    PersonOtherPhone: 'OtherPhone',
+    PersonAssistantPhone: 'AssistantPhone',
+    PersonEmail: 'Email',
+    PersonTitle: 'Title',
+    PersonMailingCity: 'MailingCity'
+};
+
+const recordTypeIdField = (): FieldDef =>
+    f('RecordTypeId', 'Record Type ID', 'reference', { referenceTo: ['RecordType'], relationshipName: 'RecordType' });
+
+function buildObjects(org: OrgModel): Record<string, ObjectDef> {
+    const out: Record<string, ObjectDef> = {};
+    const pa = org.settings.personAccounts;
+    for (const base of Object.values(OBJECTS)) {
+        const fields = [...base.fields];
+        const add = (extra: FieldDef[]): void => {
+            // keep the system fields last, as describe lists them
+            const at = fields.findIndex((x) => x.name === 'CreatedDate');
+            fields.splice(at < 0 ? fields.length : at, 0, ...extra.filter((e) => !fields.some((x) => x.name === e.name)));
+        };
+        if (org.recordTypes.some((rt) => rt.sobjectType === base.name)) add([recordTypeIdField()]);
+        if (pa && base.name === 'Account') {
+            add(personAccountFields());
+            // a custom field of Contact appears on person accounts as __pc
+            add(
+                (org.customFields['Contact'] ?? []).map((cf) => ({
+                    ...cf,
+                    name: cf.name.replace(/__c$/, '__pc'),
+                    flsKey: `Contact.${cf.name}`
+                }))
+            );
+        }
+        if (pa && base.name === 'Contact')
+            add([f('IsPersonAccount', 'Is Person Account', 'boolean', { ...ro, nillable: false, defaultedOnCreate: true })]);
+        if (pa && base.name === 'RecordType') add([f('IsPersonType', 'Is Person Type', 'boolean', { ...ro, nillable: false })]);
+        add(org.customFields[base.name] ?? []);
+        out[base.name] = { ...base, fields };
+    }
+    return out;
+}
+
+const cache = new WeakMap<OrgModel, { version: number; objects: Record<string, ObjectDef> }>();
+
+/** Every object of the org as its settings and customizations make it. */
+export function objectsOf(org: OrgModel): Record<string, ObjectDef> {
+    const hit = cache.get(org);
+    if (hit && hit.version === org.schemaVersion) return hit.objects;
+    const objects = buildObjects(org);
+    cache.set(org, { version: org.schemaVersion, objects });
+    return objects;
+}
+
+/** Case-insensitive lookup of an object by API name, in the org's schema when an org is given. */
+export function findObject(name: string, org?: OrgModel): ObjectDef | undefined {
     const lower = name.toLowerCase();
-    for (const def of Object.values(OBJECTS)) if (def.name.toLowerCase() === lower) return def;
+    for (const def of Object.values(org ? objectsOf(org) : OBJECTS)) if (def.name.toLowerCase() === lower) return def;
     return undefined;
+}
+
+/** What defines a custom field. */
+export interface CustomFieldDefinition {
+    name: string;
+    label?: string;
+    type: FieldType;
+    length?: number;
+    picklist?: string[];
+    restrictedPicklist?: boolean;
+    /** a dependent picklist's controlling field (a picklist or checkbox of the same object) */
+    controllerName?: string;
+    /** dependent value → the controlling values it is valid for */
+    validFor?: Record<string, Array<string | boolean>>;
+    required?: boolean;
+}
+
+/** Builds a custom field's definition (field-level security applies to it, as to every custom field). */
+export function customField(spec: CustomFieldDefinition): FieldDef {
+    return f(spec.name, spec.label ?? spec.name.replace(/__c$/, '').replace(/_/g, ' '), spec.type, {
+        fls: true,
+        custom: true,
+        ...(spec.type === 'phone' ? { length: 40 } : {}),
+        ...(spec.length !== undefined ? { length: spec.length } : {}),
+        ...(spec.picklist ? { picklist: spec.picklist } : {}),
+        ...(spec.restrictedPicklist ? { restrictedPicklist: true } : {}),
+        ...(spec.controllerName ? { controllerName: spec.controllerName, validFor: spec.validFor ?? {} } : {}),
+        ...(spec.required ? { nillable: false } : {})
+    });
 }
 
 export function findField(obj: ObjectDef, name: string): FieldDef | undefined {

@@ -12,6 +12,8 @@ import type {
     Rec,
     UserModel
 } from './model.ts';
+import { ApiAllowance } from './apiLimit.ts';
+import { packageCredentials } from './credentials.ts';
 import { noAccess, noPermissions } from './model.ts';
 import { OBJECTS } from './schema.ts';
 
@@ -44,7 +46,10 @@ export const SEED = {
             name: 'Acme UAT',
             environment: 'sandbox' as const,
             isSandbox: true,
-            instanceName: 'CS224'
+            instanceName: 'CS224',
+            /** the production org a refresh copies, and the sandbox's name (its users' username suffix) */
+            productionOrg: 'acme' as OrgKey,
+            sandboxName: 'uat'
         }
     },
     users: {
@@ -256,7 +261,7 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
         name: string,
         description: string,
         licenseId: string,
-        ps: Omit<PermissionSetModel, 'id' | 'name' | 'label' | 'profileId'>
+        ps: Omit<PermissionSetModel, 'id' | 'name' | 'label' | 'profileId' | 'recordTypes'>
     ): ProfileModel => {
         const id = stableId(KEY_PREFIX.Profile, n);
         return {
@@ -264,7 +269,14 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
             name,
             description,
             licenseId,
-            permissionSet: { id: stableId(KEY_PREFIX.PermissionSet, n), name: `X00ex${n}`, label: name, profileId: id, ...ps }
+            permissionSet: {
+                id: stableId(KEY_PREFIX.PermissionSet, n),
+                name: `X00ex${n}`,
+                label: name,
+                profileId: id,
+                recordTypes: {},
+                ...ps
+            }
         };
     };
     const readObjects = ['Account', 'Contact', 'Lead', 'Case'];
@@ -290,6 +302,7 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
         name: SEED.permissionSets.apiUser,
         label: 'Contact Center Link API User',
         permissions: { ...noPermissions(), EditTask: true, ViewAllUsers: true },
+        recordTypes: {},
         objects: Object.fromEntries(readObjects.map((t) => [t, access({ read: true })])),
         fields: {
             ...fieldsOf(readObjects, false),
@@ -428,7 +441,7 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
         instanceName: seed.instanceName,
         pod,
         sharing: { Account: 'ReadWrite', Contact: 'ReadWrite', Lead: 'ReadWrite', Case: 'ReadWrite' },
-        apiLimit: { max: SEED.defaultApiLimit, used: 0 },
+        apiLimit: new ApiAllowance(SEED.defaultApiLimit),
         licenses,
         profiles: [admin, apiOnly, standard],
         permissionSets: [apiUserSet],
@@ -436,7 +449,27 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
         records,
         serial: 10_000,
         createdAt: now - 365 * 86400_000,
-        refreshes: generation
+        refreshes: generation,
+        settings: { personAccounts: false },
+        customFields: {},
+        recordTypes: [],
+        schemaVersion: 0,
+        ...packageCredentials()
+    };
+}
+
+/** The system fields of a record an admin of the org stores at `at` (ISO 8601): owner, creator, dates. */
+export function adminStamp(org: OrgModel, at: string): Rec {
+    const admin =
+        org.users.find((u) => org.profiles.find((p) => p.id === u.profileId)?.permissionSet.permissions.ModifyAllData) ?? org.users[0]!;
+    return {
+        OwnerId: admin.id,
+        CreatedById: admin.id,
+        LastModifiedById: admin.id,
+        CreatedDate: at,
+        LastModifiedDate: at,
+        SystemModstamp: at,
+        IsDeleted: false
     };
 }
 

@@ -447,7 +447,7 @@ export class Resolver {
     }
 
     object(name: string, pos: number): ObjectDef {
-        const def = findObject(name);
+        const def = findObject(name, this.access.org);
         if (!def || !this.access.canSeeObject(def)) this.fail(pos, unsupportedType(name), 'INVALID_TYPE');
         return def;
     }
@@ -463,7 +463,7 @@ export class Resolver {
             names.push(rel.relationshipName!);
             const targets = rel.referenceTo ?? [];
             if (targets.length === 1) {
-                const t = findObject(targets[0]!);
+                const t = findObject(targets[0]!, this.access.org);
                 if (!t || !this.access.canSeeObject(t)) this.fail(p.pos, badRelationship(p.parts[k]!));
                 obj = t;
             } else {

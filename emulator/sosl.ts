@@ -3,7 +3,7 @@
 import { ApiError, positioned } from './errors.ts';
 import type { OrgModel, Rec } from './model.ts';
 import type { Access } from './permissions.ts';
-import { OBJECTS, type FieldDef, type ObjectDef } from './schema.ts';
+import { objectsOf, type FieldDef, type ObjectDef } from './schema.ts';
 import {
     compileCond,
     fieldPath,
@@ -189,10 +189,16 @@ function checkTermLengths(e: Expr): void {
 
 const digits = (s: string): string => s.replace(/\D/g, '');
 
-/** The phone model: digits only, equal, or one ends with the other and the shorter has at least 10 digits. */
+/** A stored number's extension ("x12", "ext. 12", "extension 12", "#12" at the end), which a search for the number ignores. */
+const EXTENSION = /\s*(?:,|;)?\s*(?:x|ext\.?|extn\.?|extension|#)\s*\d{1,10}\s*$/i;
+
+/**
+ * The phone model: digits only (a stored extension dropped), equal, or one ends with the other and the shorter has
+ * at least 10 digits.
+ */
 export function phoneMatches(term: string, stored: string): boolean {
     const a = digits(term);
-    const b = digits(stored);
+    const b = digits(stored.replace(EXTENSION, ''));
     if (!a || !b) return false;
     if (a === b) return true;
     const [short, long] = a.length <= b.length ? [a, b] : [b, a];
@@ -315,7 +321,7 @@ export function runSearch(sosl: string, org: OrgModel, access: Access, version: 
             ts.next();
         }
     } else {
-        for (const def of Object.values(OBJECTS))
+        for (const def of Object.values(objectsOf(org)))
             if (def.searchable && def.name !== 'User' && access.canSeeObject(def)) returning.push({ def, fields: [], order: [] });
     }
     let overall = 2000;

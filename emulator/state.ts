@@ -1,7 +1,28 @@
 // The one shared state behind all listeners: orgs, registered clients, OAuth grants, counters and faults.
 
 import { randomBytes } from 'node:crypto';
+import {
+    copyWithoutSecrets,
+    credentialView,
+    externalCredentialView,
+    namedCredentialView,
+    parseCredentialInput,
+    type ExternalCredentialModel,
+    type PrincipalModel
+} from './credentials.ts';
+import {
+    addCustomField,
+    addRecordType,
+    applyPersonAccounts,
+    enablePersonAccounts,
+    findRecordType,
+    preparePersonAccount,
+    syncPersonContact,
+    type CustomFieldSpec,
+    type RecordTypeSpec
+} from './customization.ts';
 import { KEY_PREFIX, makeId, normalizeId, to15 } from './ids.ts';
+import { allows, parseAllowlist, type IpAllowlist } from './ipAllowlist.ts';
 import type {
     CustomPermissionModel,
     ObjectAccess,
@@ -15,7 +36,8 @@ import type {
 } from './model.ts';
 import { ORG_KEYS } from './model.ts';
 import { Access } from './permissions.ts';
-import { buildOrg, newRecordId, refreshedOrgId } from './seed.ts';
+import type { FieldDef } from './schema.ts';
+import { adminStamp, buildOrg, newRecordId, refreshedOrgId, SEED } from './seed.ts';
 
 export interface EmulatorClient {
     clientId: string;
@@ -30,6 +52,13 @@ export interface EmulatorClient {
      * app installed, as installing or uninstalling the package brings or takes both.
      */
     packagedCustomPermissions?: Array<{ namespacePrefix: string; developerName: string; label: string }>;
+    /** overrides the emulator-wide idle refresh token TTL for this client (null: valid until revoked) */
+    refreshTokenIdleTtlSeconds?: number | null;
+    /**
+     * the app's Refresh Token IP Allowlist (addresses, "start-end" ranges, CIDR blocks): when set, only requests from
+     * these addresses may exchange a code or refresh a token
+     */
+    refreshTokenIpAllowlist?: string[];
 }
 
 /** REST kinds are also counted under 'rest'. */
@@ -163,6 +192,21 @@ export interface OrgInfo {
     sharing: Record<string, SharingModel>;
     /** client ids of the registered apps this org has not installed (the others are installed) */
     uninstalledApps: string[];
+    /** when the oldest API request still counted leaves the rolling 24 hours (ISO 8601), or null */
+    apiUsageFreesAt: string | null;
+    settings: { personAccounts: boolean };
+    /** the production org a refresh copies (sandboxes only) */
+    productionOrg: OrgKey | null;
+}
+
+/** An approval (refresh token) as Setup's OAuth usage pages show it. */
+export interface GrantInfo {
+    clientId: string;
+    createdAt: string;
+    /** when its refresh token was last used to refresh (or issued) */
+    lastUsedAt: string;
+    /** when it expires unless used before (the idle TTL), or null when the policy keeps it until revoked */
+    idleExpiresAt: string | null;
 }
 
 export interface UserInfo {
@@ -191,11 +235,18 @@ export interface PermissionPatch {
     objects?: Record<string, Partial<ObjectAccess>>;
     /** keyed 'Task.CallType' */
     fields?: Record<string, { read?: boolean; edit?: boolean }>;
+    /** keyed 'Task.Call_Log' (object and record type API name) or by record type id */
+    recordTypes?: Record<string, { visible?: boolean; default?: boolean }>;
 }
+
+/** Salesforce's refresh token policy for partner apps: expire a refresh token not used for 30 days. */
+export const DEFAULT_REFRESH_TOKEN_IDLE_TTL_SECONDS = 30 * 86400;
 
 export interface StateOptions {
     accessTokenTtlSeconds: number;
     rotateRefreshTokens: boolean;
+    /** null: refresh tokens are valid until revoked */
+    refreshTokenIdleTtlSeconds: number | null;
     apiVersion: string;
     clients: EmulatorClient[];
 }
@@ -215,6 +266,9 @@ export class EmulatorState {
     private readonly opts: StateOptions;
     private accessTokenTtlSeconds: number;
     private rotateRefreshTokens: boolean;
+    private refreshTokenIdleTtlSeconds: number | null;
+    /** per client, its Refresh Token IP Allowlist when one is enforced */
+    private ipAllowlists = new Map<string, IpAllowlist>();
     private clockOffset = 0;
     private latencyMs = 0;
     private clients = new Map<string, EmulatorClient>();
@@ -238,6 +292,7 @@ export class EmulatorState {
         this.apiVersion = opts.apiVersion;
         this.accessTokenTtlSeconds = opts.accessTokenTtlSeconds;
         this.rotateRefreshTokens = opts.rotateRefreshTokens;
+        this.refreshTokenIdleTtlSeconds = opts.refreshTokenIdleTtlSeconds;
         this.reset();
     }
 
@@ -250,7 +305,10 @@ export class EmulatorState {
         this.latencyMs = 0;
         this.accessTokenTtlSeconds = this.opts.accessTokenTtlSeconds;
         this.rotateRefreshTokens = this.opts.rotateRefreshTokens;
-        this.clients = new Map(this.opts.clients.map((c) => [c.clientId, { ...c, redirectUris: [...c.redirectUris] }]));
+        this.refreshTokenIdleTtlSeconds = this.opts.refreshTokenIdleTtlSeconds;
+        this.clients = new Map();
+        this.ipAllowlists.clear();
+        for (const c of this.opts.clients) this.registerClient(c);
         this.orgs = { acme: buildOrg('acme', now), acmeUat: buildOrg('acmeUat', now) };
         this.codes.clear();
         this.families.clear();
@@ -269,14 +327,42 @@ export class EmulatorState {
         if (!c.clientId || !c.clientSecret || !Array.isArray(c.redirectUris) || !c.redirectUris.length) {
             throw new Error('a client needs clientId, clientSecret and at least one redirect URI');
         }
+        if (c.refreshTokenIdleTtlSeconds !== undefined) checkTtl(c.refreshTokenIdleTtlSeconds);
+        const allowlist = c.refreshTokenIpAllowlist ? parseAllowlist(c.refreshTokenIpAllowlist) : undefined;
         this.clients.set(c.clientId, { ...c, redirectUris: [...c.redirectUris] });
+        if (allowlist) this.ipAllowlists.set(c.clientId, allowlist);
+        else this.ipAllowlists.delete(c.clientId);
         this.syncPackagedPermissions();
     }
 
     removeClient(clientId: string): boolean {
+        this.ipAllowlists.delete(clientId);
         const removed = this.clients.delete(clientId);
         this.syncPackagedPermissions();
         return removed;
+    }
+
+    /**
+     * Enforces an app's Refresh Token IP Allowlist (addresses, "start-end" ranges, CIDR blocks; at most 128 ranges and
+     * 256 addresses, as Salesforce takes), or lifts it with null. Requests from elsewhere cannot exchange a code or
+     * refresh a token: `invalid_grant` "ip restricted". Every request of the tests comes from loopback (127.0.0.1 or ::1).
+     */
+    setTokenIpAllowlist(clientId: string, ranges: string[] | null): void {
+        const client = this.clients.get(clientId);
+        if (!client) throw new Error(`unknown client ${clientId}`);
+        if (ranges === null) {
+            this.ipAllowlists.delete(clientId);
+            delete client.refreshTokenIpAllowlist;
+            return;
+        }
+        this.ipAllowlists.set(clientId, parseAllowlist(ranges));
+        client.refreshTokenIpAllowlist = [...ranges];
+    }
+
+    /** Whether a token request of the client may come from this remote address. */
+    tokenRequestAllowed(clientId: string, remoteAddress: string | undefined): boolean {
+        const allowlist = this.ipAllowlists.get(clientId);
+        return !allowlist || allows(allowlist, remoteAddress);
     }
 
     client(clientId: string): EmulatorClient | undefined {
@@ -344,6 +430,31 @@ export class EmulatorState {
         return n;
     }
 
+    /**
+     * An admin revokes the app's access (Setup → Connected Apps OAuth Usage → Revoke, or a user's OAuth Connected Apps
+     * → Revoke): every refresh token of the app in the org (or of one user there) dies with its access tokens.
+     * Returns how many refresh tokens died.
+     */
+    revokeAppAccess(orgKey: OrgKey, clientId: string, username?: string): number {
+        this.requireOrg(orgKey);
+        if (!this.clients.has(clientId)) throw new Error(`unknown client ${clientId}`);
+        let userId: string | undefined;
+        if (username !== undefined) {
+            const found = this.requireUser(username);
+            if (found.org.key !== orgKey) throw new Error(`${username} is not a user of ${orgKey}`);
+            userId = found.user.id;
+        }
+        let n = 0;
+        for (const fam of this.families.values()) {
+            if (fam.orgKey !== orgKey || fam.clientId !== clientId || (userId && fam.userId !== userId) || fam.revoked) continue;
+            this.revokeFamily(fam, 'revoked by admin');
+            n++;
+        }
+        for (const at of this.accessTokens.values())
+            if (at.orgKey === orgKey && at.clientId === clientId && (!userId || at.userId === userId)) at.revoked = true;
+        return n;
+    }
+
     setUserActive(username: string, active: boolean): void {
         const { user } = this.requireUser(username);
         user.active = active;
@@ -375,21 +486,54 @@ export class EmulatorState {
         this.requireUser(username).user.password = password;
     }
 
-    /** A sandbox refresh: a new org id, every token and session of the org dies, users keep their ids and passwords. */
+    /**
+     * A sandbox refresh (or a new copy) from its production org: a new org with a new org id on the same URLs, with
+     * production's users (username plus the sandbox suffix; a user the sandbox had keeps its id), passwords, profiles,
+     * permission sets, sharing, installed apps, settings, record types and custom fields, the records as seeded, and
+     * the package's Named and External Credential definitions with no principal parameters. Every token, code and
+     * session of the old sandbox dies.
+     */
     refreshSandbox(orgKey: OrgKey): OrgInfo {
         const org = this.requireOrg(orgKey);
         if (!org.isSandbox) throw new Error(`${orgKey} is a production org, not a sandbox`);
+        const seed = SEED.orgs[orgKey] as { productionOrg?: OrgKey; sandboxName?: string };
+        const prod = this.requireOrg(seed.productionOrg ?? 'acme');
+        const suffix = `.${seed.sandboxName ?? 'sandbox'}`;
+        const now = this.now();
         const generation = org.refreshes + 1;
-        const fresh = buildOrg(orgKey, this.now(), generation);
+        const fresh = buildOrg(orgKey, now, generation);
         fresh.orgId = refreshedOrgId(orgKey, generation);
         // A sandbox copy is a new org: its Organization.CreatedDate is the refresh
-        fresh.createdAt = this.now();
-        // passwords and activation survive the copy; everything else comes back as seeded
-        for (const u of fresh.users) {
-            const old = org.users.find((x) => x.id === u.id);
-            if (old) Object.assign(u, { password: old.password, active: old.active, frozen: old.frozen });
+        fresh.createdAt = now;
+        copyConfiguration(prod, fresh);
+        const users: UserModel[] = [];
+        for (const pu of prod.users) {
+            const username = pu.username + suffix;
+            const kept = fresh.users.find((u) => u.username.toLowerCase() === username.toLowerCase());
+            const profile = fresh.profiles.find((p) => p.name === prod.profiles.find((x) => x.id === pu.profileId)?.name);
+            const assignments = new Map<string, string>();
+            for (const [psId] of pu.assignments) {
+                const name = prod.permissionSets.find((p) => p.id === psId)?.name;
+                const ps = fresh.permissionSets.find((p) => p.name === name);
+                if (ps) assignments.set(ps.id, kept?.assignments.get(ps.id) ?? newRecordId(fresh, KEY_PREFIX.PermissionSetAssignment));
+            }
+            users.push({
+                ...pu,
+                id: kept?.id ?? newRecordId(fresh, KEY_PREFIX.User),
+                username: kept?.username ?? username,
+                profileId: profile?.id ?? fresh.profiles[0]!.id,
+                profileAssignmentId: kept?.profileAssignmentId ?? newRecordId(fresh, KEY_PREFIX.PermissionSetAssignment),
+                assignments,
+                lastLoginAt: null
+            });
         }
+        fresh.users = users;
+        copySchema(prod, fresh, now);
+        const creds = copyWithoutSecrets(prod);
+        fresh.externalCredentials = creds.externalCredentials;
+        fresh.namedCredentials = creds.namedCredentials;
         this.orgs[orgKey] = fresh;
+        this.uninstalled.set(orgKey, new Set(this.uninstalled.get(prod.key) ?? []));
         this.syncPackagedPermissions();
         for (const fam of this.families.values()) if (fam.orgKey === orgKey) this.revokeFamily(fam, 'sandbox refreshed');
         for (const at of this.accessTokens.values()) if (at.orgKey === orgKey) at.revoked = true;
@@ -398,14 +542,17 @@ export class EmulatorState {
         return this.org(orgKey);
     }
 
+    /**
+     * Sets the org's daily API allowance; `used` replaces the requests counted in the rolling 24 hours with that many
+     * made now (they leave the window 24 hours from now).
+     */
     setApiLimit(orgKey: OrgKey, limit: { max: number; used?: number }): void {
         const org = this.requireOrg(orgKey);
         if (!Number.isInteger(limit.max) || limit.max < 0) throw new Error('max must be a non-negative integer');
+        if (limit.used !== undefined && (!Number.isInteger(limit.used) || limit.used < 0))
+            throw new Error('used must be a non-negative integer');
         org.apiLimit.max = limit.max;
-        if (limit.used !== undefined) {
-            if (!Number.isInteger(limit.used) || limit.used < 0) throw new Error('used must be a non-negative integer');
-            org.apiLimit.used = limit.used;
-        }
+        if (limit.used !== undefined) org.apiLimit.set(limit.used, this.now());
     }
 
     /** Delay every request (control API excepted) by ms; refreshes are held in flight for that long. */
@@ -422,8 +569,40 @@ export class EmulatorState {
         this.rotateRefreshTokens = on;
     }
 
+    /** The emulator-wide token settings (a client's own settings override them for that client). */
+    tokenPolicy(): { rotateRefreshTokens: boolean; refreshTokenIdleTtlSeconds: number | null; accessTokenTtlSeconds: number } {
+        return {
+            rotateRefreshTokens: this.rotateRefreshTokens,
+            refreshTokenIdleTtlSeconds: this.refreshTokenIdleTtlSeconds,
+            accessTokenTtlSeconds: this.accessTokenTtlSeconds
+        };
+    }
+
     rotates(clientId: string): boolean {
         return this.clients.get(clientId)?.rotateRefreshTokens ?? this.rotateRefreshTokens;
+    }
+
+    /**
+     * The refresh token policy's idle TTL: a refresh token not used to refresh for this long expires (null: valid until
+     * revoked). For one client, or emulator-wide. It applies to refresh tokens already issued, as a policy change does.
+     */
+    setRefreshTokenIdleTtl(seconds: number | null, clientId?: string): void {
+        checkTtl(seconds);
+        if (clientId === undefined) {
+            this.refreshTokenIdleTtlSeconds = seconds;
+            return;
+        }
+        const client = this.clients.get(clientId);
+        if (!client) throw new Error(`unknown client ${clientId}`);
+        client.refreshTokenIdleTtlSeconds = seconds;
+    }
+
+    /** The idle TTL for the client's refresh tokens in ms, or null when they are valid until revoked. */
+    refreshTokenIdleTtlMs(clientId: string): number | null {
+        const client = this.clients.get(clientId);
+        const seconds =
+            client && client.refreshTokenIdleTtlSeconds !== undefined ? client.refreshTokenIdleTtlSeconds : this.refreshTokenIdleTtlSeconds;
+        return seconds === null ? null : seconds * 1000;
     }
 
     setAccessTokenTtl(seconds: number): void {
@@ -468,10 +647,15 @@ export class EmulatorState {
             org.profiles.find((p) => p.name === profileOrPermissionSet)?.permissionSet ??
             org.permissionSets.find((p) => p.name === profileOrPermissionSet || p.label === profileOrPermissionSet);
         if (!ps) throw new Error(`no profile or permission set named ${profileOrPermissionSet} in ${orgKey}`);
-        for (const [k, v] of Object.entries(patch.permissions ?? {})) {
-            if (!(k in ps.permissions)) throw new Error(`unknown permission ${k}`);
-            ps.permissions[k as PermissionName] = !!v;
-        }
+        // everything is checked before anything changes: a refused patch leaves the org as it was
+        for (const k of Object.keys(patch.permissions ?? {})) if (!(k in ps.permissions)) throw new Error(`unknown permission ${k}`);
+        const recordTypes = Object.entries(patch.recordTypes ?? {}).map(([key, acc]) => {
+            const rt = findRecordType(org, key);
+            if (!rt) throw new Error(`no record type ${key} in ${orgKey}`);
+            if (acc?.default && !ps.profileId) throw new Error('only a profile has a default record type');
+            return { rt, acc };
+        });
+        for (const [k, v] of Object.entries(patch.permissions ?? {})) ps.permissions[k as PermissionName] = !!v;
         for (const [obj, acc] of Object.entries(patch.objects ?? {})) {
             ps.objects[obj] = {
                 read: false,
@@ -487,6 +671,36 @@ export class EmulatorState {
         for (const [field, acc] of Object.entries(patch.fields ?? {})) {
             ps.fields[field] = { read: false, edit: false, ...ps.fields[field], ...acc };
         }
+        for (const { rt, acc } of recordTypes) {
+            const next = { visible: false, ...ps.recordTypes[rt.id], ...acc };
+            if (next.default) {
+                for (const other of org.recordTypes)
+                    if (other.sobjectType === rt.sobjectType && other.id !== rt.id && ps.recordTypes[other.id])
+                        delete ps.recordTypes[other.id]!.default;
+                next.visible = true;
+            }
+            ps.recordTypes[rt.id] = next;
+        }
+    }
+
+    // ------------------------------------------------------------ schema: settings, record types, custom fields
+
+    /** Org settings; Person Accounts can be turned on, never off again (as in Salesforce). */
+    setOrgSettings(orgKey: OrgKey, settings: { personAccounts?: boolean }): void {
+        const org = this.requireOrg(orgKey);
+        if (settings.personAccounts === false && org.settings.personAccounts)
+            throw new Error('Person Accounts cannot be turned off once on');
+        if (settings.personAccounts) enablePersonAccounts(org, this.now());
+    }
+
+    /** Adds a record type; `availableTo` names the profiles and permission sets that get it (every profile by default). */
+    addRecordType(orgKey: OrgKey, spec: RecordTypeSpec): { id: string } {
+        return { id: addRecordType(this.requireOrg(orgKey), spec).id };
+    }
+
+    /** Adds a custom field (field-level security: every profile reads and edits it unless `access` says otherwise). */
+    addCustomField(orgKey: OrgKey, object: string, spec: CustomFieldSpec): FieldDef {
+        return { ...addCustomField(this.requireOrg(orgKey), object, spec) };
     }
 
     assignPermissionSet(username: string, permissionSet: string): void {
@@ -568,11 +782,14 @@ export class EmulatorState {
             instanceName: org.instanceName,
             instanceUrl: this.origins[org.key],
             loginUrl: this.origins[org.isSandbox ? 'sandbox' : 'production'],
-            apiUsage: { ...org.apiLimit },
+            apiUsage: { used: org.apiLimit.used(this.now()), max: org.apiLimit.max },
             refreshes: org.refreshes,
             createdDate: new Date(org.createdAt).toISOString(),
             sharing: { ...org.sharing },
-            uninstalledApps: [...(this.uninstalled.get(org.key) ?? [])]
+            uninstalledApps: [...(this.uninstalled.get(org.key) ?? [])],
+            apiUsageFreesAt: ((at) => (at === null ? null : new Date(at).toISOString()))(org.apiLimit.nextRelease(this.now())),
+            settings: { ...org.settings },
+            productionOrg: org.isSandbox ? ((SEED.orgs[org.key] as { productionOrg?: OrgKey }).productionOrg ?? null) : null
         };
     }
 
@@ -623,23 +840,93 @@ export class EmulatorState {
         const org = this.requireOrg(orgKey);
         const prefix = KEY_PREFIX[type];
         const id = this.newId(org, prefix);
-        const admin =
-            org.users.find((u) => org.profiles.find((p) => p.id === u.profileId)?.permissionSet.permissions.ModifyAllData) ?? org.users[0]!;
         const at = new Date(this.now()).toISOString();
-        const rec: Rec = {
-            Id: id,
-            OwnerId: admin.id,
-            CreatedById: admin.id,
-            LastModifiedById: admin.id,
-            CreatedDate: at,
-            LastModifiedDate: at,
-            SystemModstamp: at,
-            IsDeleted: false,
-            ...fields
-        };
+        const rec: Rec = { Id: id, ...adminStamp(org, at), ...fields };
         if (type === 'Contact' || type === 'Lead') rec['Name'] = [rec['FirstName'], rec['LastName']].filter(Boolean).join(' ');
+        preparePersonAccount(org, type, rec);
         org.records.get(type)!.set(id, rec);
+        if (type === 'Account') syncPersonContact(org, rec, at);
         return id;
+    }
+
+    /** Changes a record directly (no permission checks; LastModifiedDate and OwnerId may be set like any field). */
+    updateRecord(orgKey: OrgKey, type: string, id: string, fields: Rec): Rec {
+        const org = this.requireOrg(orgKey);
+        const rec = org.records.get(type)?.get(normalizeId(id) ?? id);
+        if (!rec) throw new Error(`no ${type} ${id} in ${orgKey}`);
+        const at = new Date(this.now()).toISOString();
+        Object.assign(rec, { LastModifiedDate: at, SystemModstamp: at }, fields, { Id: rec['Id'] });
+        if (type === 'Contact' || type === 'Lead') rec['Name'] = [rec['FirstName'], rec['LastName']].filter(Boolean).join(' ');
+        if (type === 'Account' && rec['IsPersonAccount'] === true) {
+            rec['Name'] = [rec['FirstName'], rec['LastName']].filter(Boolean).join(' ');
+            syncPersonContact(org, rec, String(rec['LastModifiedDate']));
+        }
+        return { ...rec };
+    }
+
+    // ------------------------------------------------------------ the package's credentials (ConnectApi.NamedCredentials)
+
+    /** getCredential: the principal's credential as ConnectApi.Credential (encrypted values are not read back). */
+    credential(orgKey: OrgKey, externalCredential: string, principalName: string): Record<string, unknown> {
+        const { ec, principal } = this.requirePrincipal(orgKey, externalCredential, principalName);
+        return credentialView(ec, principal);
+    }
+
+    /** createCredential: sets the principal's parameters; refused when it already has some (update them instead). */
+    createCredential(orgKey: OrgKey, externalCredential: string, principalName: string, credentials: unknown): Record<string, unknown> {
+        const { ec, principal } = this.requirePrincipal(orgKey, externalCredential, principalName);
+        const values = parseCredentialInput(credentials);
+        if (principal.credentials.size)
+            throw new Error(`principal ${principalName} of ${ec.developerName} already has a credential; update it`);
+        principal.credentials = values;
+        return credentialView(ec, principal);
+    }
+
+    /** updateCredential (PATCH, Custom protocol): sets the parameters given, keeps the others; refused when there are none yet. */
+    updateCredential(orgKey: OrgKey, externalCredential: string, principalName: string, credentials: unknown): Record<string, unknown> {
+        const { ec, principal } = this.requirePrincipal(orgKey, externalCredential, principalName);
+        const values = parseCredentialInput(credentials);
+        if (!principal.credentials.size)
+            throw new Error(`principal ${principalName} of ${ec.developerName} has no credential yet; create it`);
+        for (const [k, v] of values) principal.credentials.set(k, v);
+        return credentialView(ec, principal);
+    }
+
+    /** deleteCredential: the principal keeps no parameter. */
+    deleteCredential(orgKey: OrgKey, externalCredential: string, principalName: string): void {
+        this.requirePrincipal(orgKey, externalCredential, principalName).principal.credentials = new Map();
+    }
+
+    /** What a callout through the External Credential sends for {!$Credential.<externalCredential>.<parameter>}, or null when unset. */
+    credentialParameter(orgKey: OrgKey, externalCredential: string, principalName: string, parameter: string): string | null {
+        const { principal } = this.requirePrincipal(orgKey, externalCredential, principalName);
+        return principal.credentials.get(parameter)?.value ?? null;
+    }
+
+    /** getExternalCredential: the definition and its principals (no secret, and no sign of whether one is set). */
+    externalCredential(orgKey: OrgKey, developerName: string): Record<string, unknown> {
+        const org = this.requireOrg(orgKey);
+        const ec = org.externalCredentials.find((e) => e.developerName === developerName);
+        if (!ec) throw new Error(`no external credential ${developerName} in ${orgKey}`);
+        return externalCredentialView(ec, org.namedCredentials);
+    }
+
+    namedCredential(orgKey: OrgKey, developerName: string): Record<string, unknown> {
+        return namedCredentialView(this.requireNamedCredential(orgKey, developerName));
+    }
+
+    /** Points a Named Credential at another URL (https, or http on loopback for the demo and tests). */
+    setNamedCredentialUrl(orgKey: OrgKey, developerName: string, url: string): void {
+        let parsed: URL;
+        try {
+            parsed = new URL(url);
+        } catch {
+            throw new Error(`not a URL: ${url}`);
+        }
+        const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+        if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback))
+            throw new Error('a Named Credential URL is https (or http on loopback)');
+        this.requireNamedCredential(orgKey, developerName).url = url.replace(/\/+$/, '');
     }
 
     // ------------------------------------------------------------ internals for the handlers
@@ -682,7 +969,31 @@ export class EmulatorState {
     }
 
     familyAlive(fam: RefreshFamily): boolean {
-        return !fam.revoked && this.orgs[fam.orgKey].orgId === fam.orgId;
+        return !fam.revoked && this.orgs[fam.orgKey].orgId === fam.orgId && !this.idleExpired(fam);
+    }
+
+    /** A refresh token not used to refresh for the idle TTL has expired (its access tokens live on to their own expiry). */
+    idleExpired(fam: RefreshFamily): boolean {
+        const ttl = this.refreshTokenIdleTtlMs(fam.clientId);
+        return ttl !== null && this.now() - fam.lastUsedAt >= ttl;
+    }
+
+    /** The user's live approvals with when each was last used to refresh. */
+    grants(username: string): GrantInfo[] {
+        const { org, user } = this.requireUser(username);
+        const iso = (ms: number): string => new Date(ms).toISOString();
+        return [...this.families.values()]
+            .filter((f) => f.userId === user.id && f.orgKey === org.key && this.familyAlive(f))
+            .sort((a, b) => a.createdAt - b.createdAt)
+            .map((f) => {
+                const ttl = this.refreshTokenIdleTtlMs(f.clientId);
+                return {
+                    clientId: f.clientId,
+                    createdAt: iso(f.createdAt),
+                    lastUsedAt: iso(f.lastUsedAt),
+                    idleExpiresAt: ttl === null ? null : iso(f.lastUsedAt + ttl)
+                };
+            });
     }
 
     revokeFamily(fam: RefreshFamily, reason: string): void {
@@ -772,6 +1083,25 @@ export class EmulatorState {
         for (const at of this.accessTokens.values()) if (at.userId === userId) at.revoked = true;
     }
 
+    private requirePrincipal(
+        orgKey: OrgKey,
+        externalCredential: string,
+        principalName: string
+    ): { ec: ExternalCredentialModel; principal: PrincipalModel } {
+        const org = this.requireOrg(orgKey);
+        const ec = org.externalCredentials.find((e) => e.developerName === externalCredential);
+        if (!ec) throw new Error(`no external credential ${externalCredential} in ${orgKey}`);
+        const principal = ec.principals.find((p) => p.principalName === principalName);
+        if (!principal) throw new Error(`external credential ${externalCredential} has no principal ${principalName}`);
+        return { ec, principal };
+    }
+
+    private requireNamedCredential(orgKey: OrgKey, developerName: string): OrgModel['namedCredentials'][number] {
+        const nc = this.requireOrg(orgKey).namedCredentials.find((n) => n.developerName === developerName);
+        if (!nc) throw new Error(`no named credential ${developerName} in ${orgKey}`);
+        return nc;
+    }
+
     private requireOrg(orgKey: OrgKey): OrgModel {
         const org = (this.orgs as Record<string, OrgModel | undefined>)[orgKey];
         if (!org) throw new Error(`unknown org ${orgKey} (known: ${ORG_KEYS.join(', ')})`);
@@ -793,4 +1123,39 @@ function emptyCounts(): RequestCounts {
     const c = {} as RequestCounts;
     for (const k of REQUEST_KINDS) c[k] = 0;
     return c;
+}
+
+function checkTtl(seconds: number | null): void {
+    if (seconds !== null && (!Number.isFinite(seconds) || seconds <= 0))
+        throw new Error('an idle TTL is a positive number of seconds, or null');
+}
+
+/** Copies what a sandbox refresh copies of production's configuration: profiles' and permission sets' access, sharing. */
+function copyConfiguration(prod: OrgModel, fresh: OrgModel): void {
+    const copySet = (from: PermissionSetLike, to: PermissionSetLike): void => {
+        to.permissions = { ...from.permissions };
+        to.objects = structuredClone(from.objects);
+        to.fields = structuredClone(from.fields);
+        to.recordTypes = structuredClone(from.recordTypes);
+    };
+    for (const p of prod.profiles) {
+        const target = fresh.profiles.find((x) => x.name === p.name);
+        if (target) copySet(p.permissionSet, target.permissionSet);
+    }
+    for (const ps of prod.permissionSets) {
+        const target = fresh.permissionSets.find((x) => x.name === ps.name);
+        if (target) copySet(ps, target);
+        else fresh.permissionSets.push(structuredClone(ps));
+    }
+    fresh.sharing = { ...prod.sharing };
+}
+
+type PermissionSetLike = OrgModel['permissionSets'][number];
+
+/** Production's schema in the copy: its record types and custom fields (same ids), and Person Accounts with their seeds. */
+function copySchema(prod: OrgModel, fresh: OrgModel, now: number): void {
+    fresh.recordTypes = prod.recordTypes.map((rt) => ({ ...rt }));
+    fresh.customFields = structuredClone(prod.customFields);
+    fresh.schemaVersion++;
+    if (prod.settings.personAccounts) applyPersonAccounts(fresh, now);
 }

@@ -137,6 +137,18 @@ export function rows(org: OrgModel, type: string): Rec[] {
             });
             return out;
         }
+        case 'RecordType':
+            return org.recordTypes.map((rt) => ({
+                Id: rt.id,
+                Name: rt.name,
+                DeveloperName: rt.developerName,
+                SobjectType: rt.sobjectType,
+                Description: rt.description,
+                IsActive: rt.active,
+                NamespacePrefix: null,
+                ...(org.settings.personAccounts ? { IsPersonType: rt.isPersonType } : {}),
+                ...setupStamp(org)
+            }));
         case 'User':
             return org.users.map((u) => ({
                 Id: u.id,

@@ -1,7 +1,7 @@
 // Shared setup for the emulator's tests: a started emulator, PKCE pairs and a full link via the real jsforce.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { OAuth2 } from 'jsforce';
+import { Connection, OAuth2 } from 'jsforce';
 import { authorizeInEmulator, type Person } from '../driver.ts';
 import { SEED, startEmulator, type Emulator, type EmulatorOptions, type OriginKey } from '../index.ts';
 
@@ -77,4 +77,30 @@ export async function restGet(url: string, token: string): Promise<{ status: num
     let body: any = text;
     if ((res.headers.get('content-type') ?? '').includes('json')) body = text ? JSON.parse(text) : undefined;
     return { status: res.status, body, headers: res.headers };
+}
+
+/** A call to the control API (JSON), on the production listener unless another origin is given. */
+export async function control(em: Emulator, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${em.origins.production}/__emulator/${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body)
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+export function refreshPost(em: Emulator, refreshToken: string, origin: OriginKey = 'production') {
+    return tokenPost(em.origins[origin], {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: CLIENT.clientId,
+        client_secret: CLIENT.clientSecret
+    });
+}
+
+/** Links the person and answers a jsforce Connection with the access token. */
+export async function connectAs(em: Emulator, person: Person, origin: OriginKey = 'production'): Promise<Connection> {
+    const t = await link(em, person, origin);
+    return new Connection({ oauth2: oauth2(em, origin), instanceUrl: t.instance_url, accessToken: t.access_token, version: '62.0' });
 }

@@ -251,6 +251,7 @@ describe('approvals', () => {
 
 describe('refresh', () => {
     it('returns a new access token and keeps the refresh token without rotation', async () => {
+        em.state.setRotateRefreshTokens(false);
         const t = await link(em, PEOPLE.acmeApi);
         const r = await oauth2(em).refreshToken(t.refresh_token!);
         assert.notEqual(r.access_token, t.access_token);
