@@ -306,10 +306,10 @@ export class EmulatorState {
         this.accessTokenTtlSeconds = this.opts.accessTokenTtlSeconds;
         this.rotateRefreshTokens = this.opts.rotateRefreshTokens;
         this.refreshTokenIdleTtlSeconds = this.opts.refreshTokenIdleTtlSeconds;
+        this.orgs = { acme: buildOrg('acme', now), acmeUat: buildOrg('acmeUat', now) };
         this.clients = new Map();
         this.ipAllowlists.clear();
         for (const c of this.opts.clients) this.registerClient(c);
-        this.orgs = { acme: buildOrg('acme', now), acmeUat: buildOrg('acmeUat', now) };
         this.codes.clear();
         this.families.clear();
         this.refreshIndex.clear();
