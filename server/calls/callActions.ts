@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError } from '../salesforce/gateway.ts';
-import { permissionMissing, SalesforceUnavailable, type OrgClient } from '../salesforce/orgClient.ts';
+import { permissionMissing, SalesforceUnavailable, type OrgClient } from '../link/orgClient.ts';
 import type { LinkRecord } from '../store/types.ts';
 import { normalizeSalesforceId } from './ids.ts';
 import { ledgerKey, type CallLedger } from './ledger.ts';

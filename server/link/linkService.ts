@@ -17,7 +17,7 @@ import type {
 } from '../store/types.ts';
 import { describeDeadGrant } from './deadGrant.ts';
 import { sealSession, type LinkTokens } from './linkTokens.ts';
-import type { LegacyLogin } from '../salesforce/legacyLogin.ts';
+import type { LegacyLogin } from './legacyLogin.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { queueStatusEvent } from './outbox.ts';
 import {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SalesforceError } from '../salesforce/gateway.ts';
-import { SalesforceUnavailable } from '../salesforce/orgClient.ts';
+import { SalesforceUnavailable } from '../link/orgClient.ts';
 import { PEOPLE } from './harness.ts';
 import { startCallsHarness, type CallsHarness } from './callsHarness.ts';
 

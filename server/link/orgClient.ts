@@ -2,13 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import jsforce, { type HttpRequest } from 'jsforce';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import type { LinkTokens, LiveSession } from '../link/linkTokens.ts';
+import type { LinkTokens, LiveSession } from './linkTokens.ts';
 import type { Logger } from '../logger.ts';
 import { assertOutsideTransaction, type Store } from '../store/store.ts';
 import type { LinkRecord } from '../store/types.ts';
-import { classify, SalesforceError } from './gateway.ts';
+import { classify, SalesforceError } from '../salesforce/gateway.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
-import { abortableTransport, requestSignal } from './transport.ts';
+import { abortableTransport, requestSignal } from '../salesforce/transport.ts';
 
 const { Connection } = jsforce;
 type JsforceConnection = InstanceType<typeof Connection>;

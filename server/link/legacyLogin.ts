@@ -1,12 +1,12 @@
 import type { TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
-import type { LinkTokens, LiveSession } from '../link/linkTokens.ts';
+import type { LinkTokens, LiveSession } from './linkTokens.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
-import { classify } from './gateway.ts';
-import { isSalesforceOrigin, type LoginHostPolicy } from './loginHosts.ts';
+import { classify } from '../salesforce/gateway.ts';
+import { isSalesforceOrigin, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
 import { SalesforceUnavailable } from './orgClient.ts';
-import { requestSignal, sendRequest } from './transport.ts';
+import { requestSignal, sendRequest } from '../salesforce/transport.ts';
 
 export interface LegacyLoginDeps {
     store: Store;
