@@ -3,10 +3,8 @@ import { AppError } from '../errors.ts';
 import type { LinkTokens, LiveSession } from './linkTokens.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
-import { classify } from '../salesforce/gateway.ts';
 import { isSalesforceOrigin, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
-import { SalesforceUnavailable } from './orgClient.ts';
-import { requestSignal, sendRequest } from '../salesforce/transport.ts';
+import { soapLogin } from '../salesforce/soapLogin.ts';
 
 export interface LegacyLoginDeps {
     store: Store;
@@ -32,7 +30,7 @@ const SOAP_DEAD = new Set([
 ]);
 
 /**
- * A legacy link's SOAP `login()` (username, password + security token): one login per link at a time, its session
+ * A legacy link's SOAP `login()` (salesforce/soapLogin.ts) with its stored username, password + security token: one login per link at a time, its session
  * kept in `LinkTokens` like an OAuth access token. OrgClient logs in with it when a call needs a session; LinkService
  * with it when an admin verifies a legacy link.
  */
@@ -68,7 +66,11 @@ export class LegacyLogin {
             password: string;
             securityToken?: string;
         };
-        const answer = await this.#send(link.loginUrl, link.username, password + (securityToken ?? ''), signal);
+        const { apiVersion, timeoutMs } = this.deps;
+        const answer = await soapLogin(
+            { loginUrl: link.loginUrl, username: link.username, password: password + (securityToken ?? ''), apiVersion, timeoutMs },
+            signal
+        );
         if ('fault' in answer) {
             const { code, message } = answer.fault;
             if (SOAP_DEAD.has(code)) {
@@ -87,63 +89,4 @@ export class LegacyLogin {
         logger.debug({ accountId }, 'legacy link logged in');
         return session;
     }
-
-    /** The partner API's login call; a fault comes back as its code and message, anything unreadable as SalesforceUnavailable. */
-    async #send(
-        loginUrl: string,
-        username: string,
-        password: string,
-        signal?: AbortSignal
-    ): Promise<{ session: LiveSession } | { fault: { code: string; message: string } }> {
-        const { apiVersion, timeoutMs } = this.deps;
-        const envelope =
-            '<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Header/><se:Body>' +
-            `<login xmlns="urn:partner.soap.sforce.com"><username>${escapeXml(username)}</username><password>${escapeXml(password)}</password></login>` +
-            '</se:Body></se:Envelope>';
-        let body: string;
-        let status: number;
-        try {
-            const response = await sendRequest(
-                {
-                    method: 'POST',
-                    url: `${loginUrl.replace(/\/$/, '')}/services/Soap/u/${apiVersion}`,
-                    body: envelope,
-                    headers: { 'content-type': 'text/xml', soapaction: '""' }
-                },
-                requestSignal(timeoutMs, signal)
-            );
-            ({ body, statusCode: status } = response);
-        } catch (error) {
-            throw new SalesforceUnavailable(
-                `Salesforce could not be reached to log in: ${classify(error).message} Try again in a minute.`,
-                false
-            );
-        }
-        const fault = /<faultstring>([A-Z][A-Z_]+): ([^<]*)<\/faultstring>/.exec(body);
-        if (fault) return { fault: { code: fault[1]!, message: unescapeXml(fault[2]!.trim()) } };
-        // Salesforce answers an expired password with a restricted session that cannot call the API.
-        if (/<passwordExpired>true<\/passwordExpired>/.test(body))
-            return { fault: { code: 'INVALID_OPERATION_WITH_EXPIRED_PASSWORD', message: 'The API user’s password has expired.' } };
-        const field = (name: string) => new RegExp(`<${name}>([^<]+)</${name}>`).exec(body)?.[1];
-        const [serverUrl, sessionId, userId, orgId] = [field('serverUrl'), field('sessionId'), field('userId'), field('organizationId')];
-        if (status >= 400 || !serverUrl || !sessionId || !userId || !orgId || !URL.canParse(serverUrl)) {
-            throw new SalesforceUnavailable(
-                `Salesforce could not be reached to log in: no usable answer to the login request (HTTP ${status}). Try again in a minute.`,
-                false
-            );
-        }
-        return {
-            session: {
-                accessToken: unescapeXml(sessionId),
-                instanceUrl: new URL(serverUrl).origin,
-                identityUrl: `${loginUrl.replace(/\/$/, '')}/id/${orgId}/${userId}`,
-                userId
-            }
-        };
-    }
 }
-
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-const escapeXml = (text: string): string => text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
-const unescapeXml = (text: string): string =>
-    text.replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[name]!);

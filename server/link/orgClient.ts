@@ -6,7 +6,7 @@ import type { LinkTokens, LiveSession } from './linkTokens.ts';
 import type { Logger } from '../logger.ts';
 import { assertOutsideTransaction, type Store } from '../store/store.ts';
 import type { LinkRecord } from '../store/types.ts';
-import { classify, SalesforceError } from '../salesforce/gateway.ts';
+import { classify, SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
 import { abortableTransport, requestSignal } from '../salesforce/transport.ts';
 
@@ -17,16 +17,6 @@ export const PERMISSION_SET = 'Contact_Center_API_User';
 
 /** API usage is written to the store at most this often per link (the response headers carry it on every call). */
 export const USAGE_WRITE_INTERVAL_MS = 5000;
-
-/** Salesforce could not be reached or answered 5xx. `outcomeUnknown`: a create may have been applied anyway. */
-export class SalesforceUnavailable extends AppError {
-    constructor(
-        message: string,
-        readonly outcomeUnknown: boolean
-    ) {
-        super('SALESFORCE_UNAVAILABLE', message, 503);
-    }
-}
 
 export interface OrgRequest {
     method: 'GET' | 'POST';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SalesforceError } from '../salesforce/gateway.ts';
-import { SalesforceUnavailable } from '../link/orgClient.ts';
+import { SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
 import { PEOPLE } from './harness.ts';
 import { startCallsHarness, type CallsHarness } from './callsHarness.ts';
 
