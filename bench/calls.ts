@@ -19,7 +19,7 @@ import { authorizeInEmulator } from '../emulator/driver.ts';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { createApp } from '../server/app.ts';
 import { parseConfig, requireCompleteConfig } from '../server/config.ts';
-import { emulatorEnv } from '../server/emulatorEnv.ts';
+import { emulatorEnv } from '../demo/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices, type Services } from '../server/services.ts';
 import { LowdbStore } from '../server/store/lowdbStore.ts';

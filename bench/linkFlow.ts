@@ -22,7 +22,7 @@ import { startEmulator, type RequestCounts } from '../emulator/index.ts';
 import { authorizeInEmulator } from '../emulator/driver.ts';
 import { createApp } from '../server/app.ts';
 import { parseConfig, requireCompleteConfig } from '../server/config.ts';
-import { emulatorEnv } from '../server/emulatorEnv.ts';
+import { emulatorEnv } from '../demo/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices } from '../server/services.ts';
 import { RateLimiter } from '../server/http/rateLimit.ts';

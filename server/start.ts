@@ -25,7 +25,7 @@ async function start(): Promise<void> {
     const sources = repositoryRoot();
     const { buildPreview } = (await tsImport(path.join(sources, 'preview/build.ts'), import.meta.url)) as PreviewModule;
     const build = await buildPreview();
-    const { startDemo } = (await tsImport(path.join(sources, 'server/demo.ts'), import.meta.url)) as DemoModule;
+    const { startDemo } = (await tsImport(path.join(sources, 'demo/demo.ts'), import.meta.url)) as DemoModule;
     const portBase = Number(process.env.EMULATOR_PORT_BASE ?? 3101);
     const demo = await startDemo(parsed, { logger, emulatorPortBase: portBase });
     const url = demo.url;

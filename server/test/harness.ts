@@ -8,7 +8,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulat
 import { authorizeInEmulator } from '../../emulator/driver.ts';
 import { createApp } from '../app.ts';
 import { parseConfig, requireCompleteConfig, type Config } from '../config.ts';
-import { emulatorEnv } from '../emulatorEnv.ts';
+import { emulatorEnv } from '../../demo/emulatorEnv.ts';
 import { createLogger } from '../logger.ts';
 import { buildServices, type Services } from '../services.ts';
 import { LowdbStore } from '../store/lowdbStore.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, parseConfig, startMode } from '../config.ts';
 import { generateEncryptionKey } from '../crypto.ts';
-import { startDemo } from '../demo.ts';
+import { startDemo } from '../../demo/demo.ts';
 import { createLogger } from '../logger.ts';
 
 const COMPLETE = {

@@ -10,7 +10,7 @@ import { authorizeInEmulator } from '../../../emulator/driver.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../emulator/index.ts';
 import { Accounts } from '../../accounts.ts';
 import { systemClock } from '../../clock.ts';
-import { emulatorEnv } from '../../emulatorEnv.ts';
+import { emulatorEnv } from '../../../demo/emulatorEnv.ts';
 import { PgStore } from '../../store/pgStore.ts';
 import { CLIENT, PUBLIC_URL, type Person } from '../harness.ts';
 import { createTestDatabase, type TestDatabase } from '../pgDatabase.ts';

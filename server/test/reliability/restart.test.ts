@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { startEmulator, type Emulator } from '../../../emulator/index.ts';
 import { parseConfig, requireCompleteConfig, type Config } from '../../config.ts';
-import { emulatorEnv } from '../../emulatorEnv.ts';
+import { emulatorEnv } from '../../../demo/emulatorEnv.ts';
 import { createLogger } from '../../logger.ts';
 import { runServer } from '../../main.ts';
 import { openStore } from '../../store/openStore.ts';

@@ -1,5 +1,5 @@
 import type { Emulator } from '../emulator/index.ts';
-import { generateEncryptionKey } from './crypto.ts';
+import { generateEncryptionKey } from '../server/crypto.ts';
 
 /**
  * The environment of a backend pointed at the emulator (tests, benchmarks): its login hosts,

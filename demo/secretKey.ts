@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateEncryptionKey } from './crypto.ts';
+import { generateEncryptionKey } from '../server/crypto.ts';
 
 /** Demo only: a key kept beside the data (mode 0600) so a restarted demo can read its own tokens. */
 export async function demoEncryptionKey(dataDir: string): Promise<string> {

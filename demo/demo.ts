@@ -3,11 +3,11 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { SEED, startEmulator, type Emulator, type OrgKey } from '../emulator/index.ts';
 import { mountPreview, type PreviewConfig, type PreviewOrg } from '../preview/server.ts';
-import type { AppOptions } from './app.ts';
-import { requireCompleteConfig, type configSchema } from './config.ts';
+import type { AppOptions } from '../server/app.ts';
+import { requireCompleteConfig, type configSchema } from '../server/config.ts';
 import type { z } from 'zod';
-import { createLogger, type Logger } from './logger.ts';
-import { runServer, type RunningServer } from './main.ts';
+import { createLogger, type Logger } from '../server/logger.ts';
+import { runServer, type RunningServer } from '../server/main.ts';
 import { demoEncryptionKey } from './secretKey.ts';
 
 export const DEMO_CLIENT = { clientId: 'ccl-demo-client', clientSecret: 'ccl-demo-secret' };
