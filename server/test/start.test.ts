@@ -60,14 +60,29 @@ describe('npm start', () => {
     });
 
     test('the process exits 2 with the message, before building or listening', () => {
+        // npm start (demo/start.ts) and the backend's own entry (server/start.ts) refuse a half-configured deployment alike.
+        for (const entry of ['demo/start.ts', 'server/start.ts']) {
+            const result = spawnSync(process.execPath, ['--import', 'tsx', entry], {
+                env: { PATH: process.env.PATH, PUBLIC_URL: 'https://ccl.example.com', TOKEN_ENCRYPTION_KEY: COMPLETE.TOKEN_ENCRYPTION_KEY },
+                encoding: 'utf8',
+                timeout: 30_000
+            });
+            assert.equal(result.status, 2, `${entry}: ${result.stderr}`);
+            assert.match(result.stderr, /SF_CLIENT_ID: required/, entry);
+            assert.doesNotMatch(result.stdout, /demo/i, entry);
+        }
+    });
+
+    test('the backend itself never turns into the demo: with no production setting it names them all', () => {
         const result = spawnSync(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
-            env: { PATH: process.env.PATH, PUBLIC_URL: 'https://ccl.example.com', TOKEN_ENCRYPTION_KEY: COMPLETE.TOKEN_ENCRYPTION_KEY },
+            env: { PATH: process.env.PATH },
             encoding: 'utf8',
             timeout: 30_000
         });
         assert.equal(result.status, 2, result.stderr);
-        assert.match(result.stderr, /SF_CLIENT_ID: required/);
-        assert.doesNotMatch(result.stdout, /demo/i);
+        for (const name of ['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'PUBLIC_URL'])
+            assert.match(result.stderr, new RegExp(`${name}: required`));
+        assert.equal(result.stdout, '');
     });
 
     test('the demo listens on loopback only', async () => {
