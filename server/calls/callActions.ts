@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import { SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
 import { permissionMissing, type OrgClient } from '../link/orgClient.ts';
 import type { LinkRecord } from '../store/types.ts';
-import { normalizeSalesforceId } from './ids.ts';
+import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { ledgerKey, type CallLedger } from './ledger.ts';
 import { phoneSearch, phoneTerms, soqlString } from './phone.ts';
 import type { LookupMatch, TaskInput } from './schemas.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normalizeSalesforceId } from './ids.ts';
+import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { PHONE_TEXT } from './phone.ts';
 
 /** The request and response shapes of the call actions; the routers validate with these and the OpenAPI document is built from them. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { normalizeId, to15 } from '../../emulator/ids.ts';
-import { id15, normalizeSalesforceId } from './ids.ts';
+import { normalizeId, to15 } from '../emulator/ids.ts';
+import { id15, normalizeSalesforceId } from './salesforceIds.ts';
 
 const ALPHANUMERIC = [...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'];
 const anyCase = (text: string, upper: boolean[]): string =>
