@@ -39,5 +39,8 @@ export function normalizeSalesforceId(value: string): string | undefined {
     return restored + suffix;
 }
 
-/** The first fifteen characters: what two spellings of one org id have in common. */
+/** The first fifteen characters: what two spellings of one id have in common (locks and indexed columns use it). */
 export const id15 = (id: string): string => id.slice(0, 15);
+
+/** Two spellings of one id (15 or 18 characters) name the same record: they compare on their first fifteen characters. */
+export const sameSalesforceId = (a: string, b: string): boolean => id15(a) === id15(b);

@@ -1,5 +1,6 @@
 import { createPkcePair, randomToken, safeEqual, sha256, type TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
+import { sameSalesforceId } from '../salesforceIds.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from '../clock.ts';
 import { SalesforceError, type CompositeResult, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
@@ -29,7 +30,7 @@ import {
     type LinkIdentity
 } from './preflight.ts';
 import { statusView, type LinkStatusView } from './statusView.ts';
-import { accountNames, API_USER_LIMIT, MAX_PENDING_SESSIONS, sameOrg } from './limits.ts';
+import { accountNames, API_USER_LIMIT, MAX_PENDING_SESSIONS } from './limits.ts';
 import { cardOrigins } from './consent.ts';
 
 export interface LinkSessionInput {
@@ -236,7 +237,7 @@ export class LinkService {
             assertUsable(session, now);
             const current = await store.links.get(session.accountId);
             const sameOrgAgain = Boolean(
-                current && session.expectedOrgId && current.orgId && sameOrg(current.orgId, session.expectedOrgId)
+                current && session.expectedOrgId && current.orgId && sameSalesforceId(current.orgId, session.expectedOrgId)
             );
             const replaces = current && !sameOrgAgain ? { orgId: current.orgId, username: current.username } : undefined;
             const vouchable = Boolean(session.expectedOrgId) && !replaces;
@@ -419,7 +420,7 @@ export class LinkService {
             if ((appError.code === 'API_USER_LIMIT_REACHED' || revokedMeanwhile) && tokens) {
                 // Re-verified before the session says how it ended, so it can say which link the sixth approval cost.
                 const lost = await this.reverifyUserLinks(tokens.orgId, tokens.userId, session.accountId);
-                const ownOrgCard = Boolean(session.expectedOrgId && sameOrg(session.expectedOrgId, tokens.orgId));
+                const ownOrgCard = Boolean(session.expectedOrgId && sameSalesforceId(session.expectedOrgId, tokens.orgId));
                 if (lost.length) appError = withLostLinks(appError, lost, ownOrgCard);
             }
             await this.#failSession(session.id, appError, tokens);
@@ -498,7 +499,7 @@ export class LinkService {
             await tokens.markNeedsRelink(accountId, link, 'The API user is inactive in Salesforce. Reactivate the user, then relink.');
             return 'needs_relink';
         }
-        if (!sameOrg(identity.orgId, link.orgId)) {
+        if (!sameSalesforceId(identity.orgId, link.orgId)) {
             await tokens.markNeedsRelink(
                 accountId,
                 link,
@@ -659,7 +660,7 @@ export class LinkService {
     }
 
     #checkIdentity(session: LinkSessionRecord, identity: Identity): void {
-        if (session.expectedOrgId && !sameOrg(session.expectedOrgId, identity.orgId)) {
+        if (session.expectedOrgId && !sameSalesforceId(session.expectedOrgId, identity.orgId)) {
             throw new AppError(
                 'ORG_MISMATCH',
                 `You signed in to org ${identity.orgId}, but the link was started from org ${session.expectedOrgId}. Sign in as the API user of the org you started from.`,

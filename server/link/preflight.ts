@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import { sameSalesforceId } from '../salesforceIds.ts';
 import type { CompositeResult, CompositeSubrequest, Identity, TokenSet } from '../salesforce/gateway.ts';
 import type { PermissionCheck } from '../store/types.ts';
 
@@ -240,9 +241,6 @@ export function missingPermissionsMessage(username: string, failed: PermissionCh
     return `${username} lacks what the contact center needs: ${failed.map((c) => `${c.label} — ${c.detail ?? 'not granted'}`).join(' ')} Assign the ${API_USER_PERMISSION_SET} permission set to the API user, then link again.`;
 }
 
-/** Salesforce ids compare on their first 15 characters (the last three only encode case). */
-const sameId = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
-
 /** Who signed in, and the name of their org (the card shows it beside the org id). */
 export type LinkIdentity = Identity & { orgName?: string };
 
@@ -260,7 +258,7 @@ export function identityFromPreflight(results: Map<string, CompositeResult>, tok
             502
         );
     }
-    if (!sameId(org.Id, tokens.orgId) || !sameId(user.Id, tokens.userId)) {
+    if (!sameSalesforceId(org.Id, tokens.orgId) || !sameSalesforceId(user.Id, tokens.userId)) {
         throw new AppError(
             'TOKEN_EXCHANGE_FAILED',
             'Salesforce described a different user than the token names. Start the link again from the card.',

@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Low } from 'lowdb';
 import type { Adapter } from 'lowdb';
 import { JsonLines, markOf, replaceFile, type FileMark } from './jsonFiles.ts';
+import { id15, sameSalesforceId } from '../salesforceIds.ts';
 import {
-    id15,
     markTransaction,
     refuseNested,
     type AccountOverview,
@@ -380,7 +380,7 @@ class LowdbRepos implements Repos {
                 if (e.outcome !== 'ok') continue;
                 if (
                     e.action === 'legacy_import' ||
-                    ((e.action === 'link' || e.action === 'relink') && e.orgId && id15(e.orgId) === id15(orgId))
+                    ((e.action === 'link' || e.action === 'relink') && e.orgId && sameSalesforceId(e.orgId, orgId))
                 )
                     return e.at;
             }

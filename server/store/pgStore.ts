@@ -2,7 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
-import { id15, markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
+import { id15 } from '../salesforceIds.ts';
+import { markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
 import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
 
 /** Beside this module: the sources' folder, or its copy in the build's output (npm run build copies it). */
