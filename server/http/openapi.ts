@@ -2,6 +2,7 @@ import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig } from '@aste
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { callIdParam, lookupBody, lookupResponse, taskBody, taskResponse } from '../calls/schemas.ts';
+import { LINK_STATUSES } from '../store/types.ts';
 import { activityQuery, actorBody, deliveriesQuery, linkSessionBody, sessionIdParam } from './schemas.ts';
 import { webhookBody } from './webhookRouter.ts';
 
@@ -27,11 +28,12 @@ export const errorResponse = z
     .meta({ id: 'Error' });
 
 const timestamp = z.string().describe('ISO 8601 time');
+const linkStatus = z.enum(LINK_STATUSES);
 const actor = z.object({ userId: z.string(), username: z.string() });
 
 export const linkStatusResponse = z
     .object({
-        status: z.enum(['unlinked', 'linked', 'legacy', 'needs_relink']),
+        status: linkStatus,
         account: z.object({ id: z.string(), name: z.string() }),
         link: z
             .object({
@@ -121,7 +123,6 @@ export const webhookCreated = z
     .object({ url: z.string(), secret: z.string().describe('shown once: signs every delivery (HMAC-SHA256)'), createdAt: timestamp })
     .meta({ id: 'WebhookCreated' });
 export const webhookRemoved = z.object({ removed: z.boolean() }).meta({ id: 'WebhookRemoved' });
-const linkStatus = z.enum(['unlinked', 'linked', 'legacy', 'needs_relink']);
 export const deliveriesResponse = z
     .object({
         deliveries: z.array(
