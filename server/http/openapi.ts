@@ -1,6 +1,7 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../errors.ts';
 import { callIdParam, lookupBody, lookupResponse, taskBody, taskResponse } from '../calls/schemas.ts';
 import { LINK_STATUSES } from '../store/types.ts';
 import { activityQuery, actorBody, deliveriesQuery, linkSessionBody, sessionIdParam } from './schemas.ts';
@@ -20,7 +21,7 @@ export const errorResponse = z
     .object({
         error: z
             .object({
-                code: z.string().describe('stable, SNAKE_CASE, meant for programs'),
+                code: z.enum(ERROR_CODES).describe('stable, SNAKE_CASE, meant for programs'),
                 message: z.string().describe('a sentence a person can act on')
             })
             .catchall(z.unknown())
@@ -170,7 +171,7 @@ export interface ApiOperation {
     bodyRequired?: boolean;
     responses: Record<number, { description: string; schema?: z.ZodType }>;
     /** errors this operation answers besides 401 (the API key) and 400 */
-    errors?: Record<number, string>;
+    errors?: Record<number, ErrorCode[]>;
     public?: boolean;
     /** Taken with either of the account's keys, not only the one its path implies. */
     anyKey?: boolean;
@@ -201,7 +202,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         body: linkSessionBody,
         bodyRequired: true,
         responses: { 201: { description: 'Open authorizeUrl in a popup', schema: linkSessionCreated } },
-        errors: { 429: 'TOO_MANY_LINK_SESSIONS' }
+        errors: { 429: ['TOO_MANY_LINK_SESSIONS'] }
     },
     {
         method: 'get',
@@ -210,7 +211,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         summary: 'The state of a link session (the card polls it)',
         params: { id: sessionIdParam },
         responses: { 200: { description: 'The session', schema: linkSessionView } },
-        errors: { 404: 'LINK_SESSION_NOT_FOUND' }
+        errors: { 404: ['LINK_SESSION_NOT_FOUND'] }
     },
     {
         method: 'post',
@@ -219,7 +220,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         summary: 'Refresh, re-read the identity and check the permissions now',
         body: actorBody,
         responses: { 200: { description: 'The status after the check', schema: linkStatusResponse } },
-        errors: { 409: 'NOT_LINKED, LEGACY_LINK', 503: 'SALESFORCE_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' }
+        errors: { 409: ['NOT_LINKED'], 503: ['SALESFORCE_UNAVAILABLE'], 504: ['DEADLINE_EXCEEDED'] }
     },
     {
         method: 'delete',
@@ -235,7 +236,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         operationId: 'getWebhook',
         summary: 'The account’s status webhook',
         responses: { 200: { description: 'The webhook', schema: webhookView } },
-        errors: { 404: 'NOT_FOUND' }
+        errors: { 404: ['NOT_FOUND'] }
     },
     {
         method: 'put',
@@ -272,11 +273,11 @@ export const API_OPERATIONS: ApiOperation[] = [
         bodyRequired: true,
         responses: { 200: { description: 'The matching records (possibly none)', schema: lookupResponse } },
         errors: {
-            403: 'PERMISSION_MISSING',
-            409: 'NOT_LINKED, NEEDS_RELINK',
-            429: 'SALESFORCE_LIMIT_EXCEEDED',
-            502: 'SALESFORCE_ERROR',
-            503: 'SALESFORCE_UNAVAILABLE'
+            403: ['PERMISSION_MISSING'],
+            409: ['NOT_LINKED', 'NEEDS_RELINK'],
+            429: ['SALESFORCE_LIMIT_EXCEEDED'],
+            502: ['SALESFORCE_ERROR'],
+            503: ['SALESFORCE_UNAVAILABLE']
         }
     },
     {
@@ -294,13 +295,13 @@ export const API_OPERATIONS: ApiOperation[] = [
             200: { description: 'The call already had its Task', schema: taskResponse }
         },
         errors: {
-            403: 'PERMISSION_MISSING',
-            409: 'NOT_LINKED, NEEDS_RELINK, CALL_IN_PROGRESS (another instance is creating this call’s Task; retry after Retry-After)',
-            413: 'PAYLOAD_TOO_LARGE',
-            422: 'SALESFORCE_REJECTED',
-            429: 'SALESFORCE_LIMIT_EXCEEDED',
-            502: 'SALESFORCE_ERROR',
-            503: 'SALESFORCE_UNAVAILABLE'
+            403: ['PERMISSION_MISSING'],
+            409: ['NOT_LINKED', 'NEEDS_RELINK', 'CALL_IN_PROGRESS'],
+            413: ['PAYLOAD_TOO_LARGE'],
+            422: ['SALESFORCE_REJECTED'],
+            429: ['SALESFORCE_LIMIT_EXCEEDED'],
+            502: ['SALESFORCE_ERROR'],
+            503: ['SALESFORCE_UNAVAILABLE']
         }
     }
 ];
@@ -316,6 +317,12 @@ const KEY_SCOPE_HELP = {
 /** `/link-sessions/:id` → `/api/v1/link-sessions/{id}` */
 export const openApiPath = (path: string): string => API_PREFIX + path.replace(/:([A-Za-z_]+)/g, '{$1}');
 
+/** What a code means for the caller, where its name does not say enough. */
+const ERROR_NOTES: Partial<Record<ErrorCode, string>> = {
+    CALL_IN_PROGRESS: 'another instance is creating this call’s Task; retry after Retry-After'
+};
+const codeList = (codes: ErrorCode[]): string =>
+    codes.map((code) => (ERROR_NOTES[code] ? `${code} (${ERROR_NOTES[code]})` : code)).join(', ');
 const errorContent = (description: string): ResponseConfig => ({ description, content: { 'application/json': { schema: errorResponse } } });
 
 export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
@@ -332,12 +339,19 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
                 ? { description: response.description, content: { 'application/json': { schema: response.schema } } }
                 : { description: response.description };
         }
-        responses[400] = errorContent('VALIDATION_FAILED, INVALID_JSON: the request does not fit; the message names the fields');
-        if (!op.public) responses[401] = errorContent('UNAUTHORIZED: no API key, or not a valid one');
-        for (const [status, codes] of Object.entries(op.errors ?? {})) responses[Number(status)] = errorContent(codes);
+        responses[400] = errorContent(
+            `${codeList(['VALIDATION_FAILED', 'INVALID_JSON'])}: the request does not fit; the message names the fields`
+        );
+        if (!op.public) responses[401] = errorContent(`${codeList(['UNAUTHORIZED'])}: no API key, or not a valid one`);
+        for (const [status, codes] of Object.entries(op.errors ?? {})) responses[Number(status)] = errorContent(codeList(codes));
         const scope = op.anyKey ? 'any' : keyScopeOf(op.path);
         if (!op.public && !op.anyKey)
-            responses[403] = errorContent([op.errors?.[403], `FORBIDDEN: a key without the ${scope} scope`].filter(Boolean).join(', '));
+            responses[403] = errorContent(
+                [
+                    ...(op.errors?.[403] ? [codeList(op.errors[403])] : []),
+                    `${codeList(['FORBIDDEN'])}: a key without the ${scope} scope`
+                ].join(', ')
+            );
         registry.registerPath({
             method: op.method,
             path: openApiPath(op.path),

@@ -1,5 +1,5 @@
 import { createPkcePair, randomToken, safeEqual, sha256, type TokenCipher } from '../crypto.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import { sameSalesforceId } from '../salesforceIds.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from '../clock.ts';
@@ -459,7 +459,7 @@ export class LinkService {
                 if (stored?.method === 'legacy') await tx.links.patch(accountId, { lastVerifiedAt: at });
             });
         } catch (error) {
-            if (!(error instanceof AppError && error.code === 'NEEDS_RELINK')) {
+            if (!isAppError(error, 'NEEDS_RELINK')) {
                 const appError = deadline?.aborted ? deadlineExceeded() : toLinkError(error);
                 await this.#audit({ accountId, action: 'verify', outcome: appError.code, username: link.username, actor });
                 throw appError;
@@ -490,7 +490,7 @@ export class LinkService {
             // The refresh is shared and may rotate the token, so it is not cancelled (it saves what it gets); Verify only stops waiting.
             session = await untilDeadline(tokens.refresh(accountId, { force: true, retryDeadLink: options.retryDeadLink }), deadline);
         } catch (error) {
-            if (error instanceof AppError && error.code === 'NEEDS_RELINK') return 'needs_relink';
+            if (isAppError(error, 'NEEDS_RELINK')) return 'needs_relink';
             throw error;
         }
         const identity = await gateway.identity(session, deadline);
@@ -549,7 +549,7 @@ export class LinkService {
         try {
             await legacyLogin.verify(link.accountId);
         } catch (error) {
-            if (error instanceof AppError && error.code === 'NEEDS_RELINK') return 'needs_relink';
+            if (isAppError(error, 'NEEDS_RELINK')) return 'needs_relink';
             throw error;
         }
         const at = clock.now().toISOString();
@@ -620,7 +620,7 @@ export class LinkService {
                 try {
                     await tokens.refresh(link.accountId, { force: true, deadReason });
                 } catch (error) {
-                    if (error instanceof AppError && error.code === 'NEEDS_RELINK') lost.push(name);
+                    if (isAppError(error, 'NEEDS_RELINK')) lost.push(name);
                     else logger.warn({ accountId: link.accountId, err: describe(error) }, 'could not re-verify a link of this API user');
                 }
             })

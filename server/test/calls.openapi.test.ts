@@ -4,6 +4,7 @@ import type { Router } from 'express';
 import request from 'supertest';
 import { z } from 'zod';
 import { callIdParam, lookupBody, taskBody } from '../calls/schemas.ts';
+import { ERROR_CODES } from '../errors.ts';
 import { APP_LEVEL_ROUTES, linkRouter } from '../http/apiRouter.ts';
 import { callsRouter } from '../http/callsRouter.ts';
 import { API_OPERATIONS, openApiPath, type ApiOperation } from '../http/openapi.ts';
@@ -75,6 +76,13 @@ describe('GET /api/v1/openapi.json', () => {
         assert.deepEqual(doc['security'], [{ ApiKey: [] }]);
         assert.deepEqual(doc['paths']['/api/v1/openapi.json']['get']['security'], []);
         assert.equal(doc['servers'][0].url, h.config.PUBLIC_URL);
+    });
+
+    test('the error body lists every error code the backend answers with, and only those', async () => {
+        assert.deepEqual(doc['components']['schemas']['Error']['properties']['error']['properties']['code']['enum'], [...ERROR_CODES]);
+        // A refusal as the API sends it fits the document.
+        const res = await request(h.app).get('/api/v1/link').expect(401);
+        assert.ok(ERROR_CODES.includes(res.body.error.code));
     });
 
     test('every operation is well formed: responses, path parameters, JSON bodies, resolvable $refs', () => {
