@@ -22,7 +22,7 @@ import { parseConfig, requireCompleteConfig } from '../server/config.ts';
 import { emulatorEnv } from '../demo/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices, type Services } from '../server/services.ts';
-import { LowdbStore } from '../server/store/lowdbStore.ts';
+import { LowdbStore } from '../server/store/lowdb/store.ts';
 import { PgStore } from '../server/store/pgStore.ts';
 import { createTestDatabase } from '../server/test/pgDatabase.ts';
 import { confirmPopup } from '../server/test/harness.ts';

@@ -27,7 +27,7 @@ import { createLogger } from '../server/logger.ts';
 import { buildServices } from '../server/services.ts';
 import { RateLimiter } from '../server/http/rateLimit.ts';
 import type { SalesforceGateway } from '../server/salesforce/gateway.ts';
-import { LowdbStore } from '../server/store/lowdbStore.ts';
+import { LowdbStore } from '../server/store/lowdb/store.ts';
 import { confirmPopup } from '../server/test/harness.ts';
 
 const CLIENT = { clientId: 'ccl-bench-client', clientSecret: 'ccl-bench-secret-0123456789' };

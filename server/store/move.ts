@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LowdbStore } from './lowdbStore.ts';
+import { LowdbStore } from './lowdb/store.ts';
 import { PgStore } from './pgStore.ts';
 import type { Snapshot } from './types.ts';
 

@@ -70,7 +70,7 @@ describe('npm run accounts', () => {
         assert.equal(none.code, 0, none.text);
         assert.match(none.text, /No webhook is set/);
         assert.match(none.text, /No webhook events for this account/);
-        const { LowdbStore } = await import('../store/lowdbStore.ts');
+        const { LowdbStore } = await import('../store/lowdb/store.ts');
         const store = await LowdbStore.open(dir);
         try {
             const base = {

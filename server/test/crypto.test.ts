@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { runAccountsCommand } from '../cli/accounts.ts';
 import { generateEncryptionKey, TokenCipher, type Sealed, type SealedV1 } from '../crypto.ts';
 import { createSalesforceGateway, SalesforceError } from '../salesforce/gateway.ts';
-import { LowdbStore } from '../store/lowdbStore.ts';
+import { LowdbStore } from '../store/lowdb/store.ts';
 
 const REFRESH = { purpose: 'refresh_token', owner: 'acc_one' } as const;
 

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LowdbStore } from '../store/lowdbStore.ts';
+import { LowdbStore } from '../store/lowdb/store.ts';
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'ccl-store-'));
 const account = (id: string) => ({ id, name: id, apiKeyHash: id, createdAt: new Date(0).toISOString() });

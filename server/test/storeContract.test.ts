@@ -93,7 +93,7 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             drop = opened.drop;
             reopen = async () => {
                 if (opened.database) return (await import('../store/pgStore.ts')).PgStore.open(opened.database.url);
-                return (await import('../store/lowdbStore.ts')).LowdbStore.open(dir);
+                return (await import('../store/lowdb/store.ts')).LowdbStore.open(dir);
             };
         });
         after(async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LowdbStore } from '../../store/lowdbStore.ts';
+import { LowdbStore } from '../../store/lowdb/store.ts';
 import { openStore } from '../../store/openStore.ts';
 import { migrate } from '../../store/pgStore.ts';
 import type { Snapshot } from '../../store/types.ts';

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Low } from 'lowdb';
 import type { Adapter } from 'lowdb';
 import { JsonLines, markOf, replaceFile, type FileMark } from './jsonFiles.ts';
-import { id15, sameSalesforceId } from '../salesforceIds.ts';
+import { id15, sameSalesforceId } from '../../salesforceIds.ts';
 import {
     markTransaction,
     refuseNested,
@@ -16,8 +16,8 @@ import {
     type Repos,
     type Store,
     type Tx
-} from './store.ts';
-import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
+} from '../store.ts';
+import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from '../types.ts';
 
 const LOCK_WAIT_MS = 10_000;
 const STALE_LOCK_MS = 30_000;
