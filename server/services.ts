@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { TokenCipher } from './crypto.ts';
 import { LinkEvents } from './link/events.ts';
+import { LinkAuthorization } from './link/authorization.ts';
 import { LinkService } from './link/linkService.ts';
 import { LinkTokens } from './link/linkTokens.ts';
 import { DEFAULT_SWEEP, HealthSweep } from './link/healthSweep.ts';
@@ -42,6 +43,7 @@ export interface Services {
     accounts: Accounts;
     tokens: LinkTokens;
     links: LinkService;
+    authorization: LinkAuthorization;
     events: LinkEvents;
     health: HealthSweep;
     webhooks: Webhooks;
@@ -98,15 +100,15 @@ export function buildServices(deps: ServiceDeps): Services {
         apiVersion: config.SF_API_VERSION,
         timeoutMs: config.SF_HTTP_TIMEOUT_MS
     });
-    const links = new LinkService({
+    const links = new LinkService({ store, cipher, gateway, tokens, legacyLogin, clock, logger, events });
+    const authorization = new LinkAuthorization({
         store,
         cipher,
         gateway,
-        tokens,
-        legacyLogin,
         clock,
         logger,
         events,
+        links,
         publicUrl: config.PUBLIC_URL,
         sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS,
         hosts,
@@ -157,6 +159,7 @@ export function buildServices(deps: ServiceDeps): Services {
         accounts,
         tokens,
         links,
+        authorization,
         events,
         health,
         webhooks,

@@ -1,6 +1,7 @@
 import type { TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import type { LinkTokens, LiveSession } from './linkTokens.ts';
+import { legacyLoginRefusedReason, linkStopped, needsRelink, notLinkedTheOldWay } from './messages.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
 import { isSalesforceOrigin, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
@@ -58,9 +59,8 @@ export class LegacyLogin {
         const { store, cipher, tokens, hosts, logger } = this.deps;
         const found = await store.links.get(accountId);
         const link = found?.method === 'legacy' ? found : undefined;
-        if (!link) throw new AppError('NOT_LINKED', 'This account is no longer linked the old way. Try the call again.', 409);
-        if (link.status === 'needs_relink')
-            throw new AppError('NEEDS_RELINK', link.lastError?.message ?? 'The link stopped working. Relink it from the card.', 409);
+        if (!link) throw notLinkedTheOldWay();
+        if (link.status === 'needs_relink') throw linkStopped(link);
         const sealed = link.legacyCredentials;
         const { password, securityToken } = JSON.parse(cipher.open(sealed, { purpose: 'legacy_credentials', owner: link.accountId })) as {
             password: string;
@@ -74,9 +74,9 @@ export class LegacyLogin {
         if ('fault' in answer) {
             const { code, message } = answer.fault;
             if (SOAP_DEAD.has(code)) {
-                const reason = `Salesforce refused the stored username, password and security token (${code}: ${message}). Relink with OAuth from the Contact Center Link card.`;
+                const reason = legacyLoginRefusedReason(code, message);
                 await tokens.markNeedsRelink(accountId, link, reason);
-                throw new AppError('NEEDS_RELINK', reason, 409);
+                throw needsRelink(reason);
             }
             throw new AppError('SALESFORCE_ERROR', `Salesforce refused the login (${code}: ${message}).`, 502);
         }

@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomToken, type Sealed, type TokenCipher } from '../crypto.ts';
-import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError, type SalesforceGateway } from '../salesforce/gateway.ts';
 import type { Store } from '../store/store.ts';
 import type { LinkRecord, OAuthLinkRecord } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
-import { describeDeadGrant } from './deadGrant.ts';
+import { describeDeadGrant, linkStopped, needsRelink, notLinkedWithOAuth, refreshHeldElsewhere } from './messages.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { queueStatusEvent } from './outbox.ts';
 
@@ -137,12 +136,7 @@ export class LinkTokens {
                 }
             }
             // Another instance is refreshing this link: its token lands in the row, the next turn uses it.
-            if (now.getTime() > giveUpAt)
-                throw new AppError(
-                    'SALESFORCE_UNAVAILABLE',
-                    'Another backend instance has been renewing this link’s session for too long. Try again in a minute.',
-                    503
-                );
+            if (now.getTime() > giveUpAt) throw refreshHeldElsewhere();
             await sleep(LEASE_POLL_MS);
             // A forced refresh that waited for another one is satisfied by it.
             options = { ...options, force: false, failed: options.force ? known?.accessToken : options.failed };
@@ -184,7 +178,7 @@ export class LinkTokens {
                 return this.#refresh(accountId, { ...options, force: true }, true);
             const reason = options.deadReason ?? describeDeadGrant(error);
             await this.markNeedsRelink(accountId, link, reason);
-            throw new AppError('NEEDS_RELINK', reason, 409);
+            throw needsRelink(reason);
         }
     }
 
@@ -234,18 +228,8 @@ export class LinkTokens {
 
     async #oauthLink(accountId: string, allowDead: boolean): Promise<OAuthLinkRecord> {
         const link = await this.#oauthLinkOrNull(accountId);
-        if (!link)
-            throw new AppError(
-                'NOT_LINKED',
-                'This account is not linked to Salesforce with OAuth. Link it from the Contact Center Link card.',
-                409
-            );
-        if (link.status === 'needs_relink' && !allowDead)
-            throw new AppError(
-                'NEEDS_RELINK',
-                link.lastError?.message ?? 'The link stopped working. Relink it from the Contact Center Link card.',
-                409
-            );
+        if (!link) throw notLinkedWithOAuth();
+        if (link.status === 'needs_relink' && !allowDead) throw linkStopped(link);
         return link;
     }
 }

@@ -8,12 +8,11 @@ import { assertOutsideTransaction, type Store } from '../store/store.ts';
 import type { LinkRecord } from '../store/types.ts';
 import { classify, SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
+import { linkStopped, notLinked, permissionMissing } from './messages.ts';
 import { abortableTransport, requestSignal } from '../salesforce/transport.ts';
 
 const { Connection } = jsforce;
 type JsforceConnection = InstanceType<typeof Connection>;
-
-export const PERMISSION_SET = 'Contact_Center_API_User';
 
 /** API usage is written to the store at most this often per link (the response headers carry it on every call). */
 export const USAGE_WRITE_INTERVAL_MS = 5000;
@@ -69,15 +68,8 @@ export class OrgClient {
     /** The account's link when it can act; NOT_LINKED or NEEDS_RELINK (without asking Salesforce) otherwise. */
     async activeLink(accountId: string): Promise<LinkRecord> {
         const link = await this.deps.store.links.get(accountId);
-        if (!link)
-            throw new AppError('NOT_LINKED', 'This account is not linked to Salesforce. Link it from the Contact Center Link card.', 409);
-        if (link.status === 'needs_relink') {
-            throw new AppError(
-                'NEEDS_RELINK',
-                link.lastError?.message ?? 'The link to Salesforce stopped working. Relink it from the Contact Center Link card.',
-                409
-            );
-        }
+        if (!link) throw notLinked();
+        if (link.status === 'needs_relink') throw linkStopped(link);
         return link;
     }
 
@@ -256,13 +248,6 @@ export class OrgClient {
 }
 
 export const orgOfSession = (session: LiveSession): string => /\/id\/([A-Za-z0-9]{15,18})\//.exec(session.identityUrl)?.[1] ?? '';
-
-export const permissionMissing = (what: string): AppError =>
-    new AppError(
-        'PERMISSION_MISSING',
-        `${what} Assign the ${PERMISSION_SET} permission set to the API user (or grant what it lists), then try again.`,
-        403
-    );
 
 function describeFailure(raw: unknown, status: number | undefined): SalesforceError {
     if (raw instanceof SalesforceError) return raw;

@@ -115,7 +115,7 @@ describe('GET /api/v1/openapi.json', () => {
 
     test('every route the routers serve is documented, and nothing else', () => {
         const served = [
-            ...routesOf(linkRouter({} as never)),
+            ...routesOf(linkRouter({} as never, {} as never)),
             ...routesOf(webhookRouter({} as never)),
             ...routesOf(callsRouter({} as never)),
             ...APP_LEVEL_ROUTES

@@ -125,9 +125,9 @@ describe('the OAuth state', () => {
     });
     after(() => h.close());
 
-    async function popup(key: string) {
-        const created = await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201);
-        const start = await confirmPopup(h.app, `/oauth/start/${created.body.id}`);
+    async function popup(key: string, on = h) {
+        const created = await on.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201);
+        const start = await confirmPopup(on.app, `/oauth/start/${created.body.id}`);
         const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
         const final = await authorizeInEmulator(start.headers.location!, PEOPLE.acmeApi);
         return { sessionId: created.body.id as string, cookie, callbackPath: `${final.pathname}${final.search}`, final };
@@ -181,13 +181,26 @@ describe('the OAuth state', () => {
         h.clock.advance(11 * 60 * 1000);
         try {
             const res = await request(h.app).get(callbackPath).set('Cookie', cookie).expect(410);
-            assert.match(res.text, /expired/);
+            assert.match(res.text, /took longer than 10 minutes and expired/);
             const session = await h.api(key).get(`/api/v1/link-sessions/${sessionId}`).expect(200);
             assert.equal(session.body.state, 'expired');
             const restart = await request(h.app).get(`/oauth/start/${sessionId}`).expect(410);
             assert.match(restart.text, /expired/);
         } finally {
             h.clock.advance(-11 * 60 * 1000);
+        }
+    });
+
+    test('an expired sign-in names the lifetime the link had, as configured', async () => {
+        const short = await startHarness({ env: { LINK_SESSION_TTL_SECONDS: '120' } });
+        try {
+            const { key } = await short.newAccount('Short lifetime');
+            const { cookie, callbackPath } = await popup(key, short);
+            short.clock.advance(121_000);
+            const res = await request(short.app).get(callbackPath).set('Cookie', cookie).expect(410);
+            assert.match(res.text, /took longer than 2 minutes and expired/);
+        } finally {
+            await short.close();
         }
     });
 

@@ -170,7 +170,7 @@ describe('a link session on every My Domain format', () => {
                 .api(key)
                 .post('/api/v1/link-sessions', { environment: format.environment, loginUrl: `https://${format.example}/` })
                 .expect(201);
-            const { redirectTo } = await h.services.links.startAuthorization(created.body.id);
+            const { redirectTo } = await h.services.authorization.startAuthorization(created.body.id);
             const authorize = new URL(redirectTo);
             assert.equal(authorize.origin, `https://${format.example}`);
             assert.equal(authorize.pathname, '/services/oauth2/authorize');

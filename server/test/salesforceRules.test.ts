@@ -20,7 +20,7 @@ describe("Salesforce's rules in the link flow", () => {
         (await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201)).body.id as string;
     /** What /oauth/start answers for the popup: the authorize URL and the cookie it sets. */
     const start = async (sessionId: string) => {
-        const { redirectTo, cookie } = await h.services.links.startAuthorization(sessionId);
+        const { redirectTo, cookie } = await h.services.authorization.startAuthorization(sessionId);
         return { redirectTo, cookie: `${cookie.name}=${cookie.value}` };
     };
     const finish = async (attempt: { redirectTo: string; cookie: string }, person = PEOPLE.acmeApi) => {
