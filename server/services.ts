@@ -90,7 +90,7 @@ export function buildServices(deps: ServiceDeps): Services {
         });
     const gateway = metrics.instrument(baseGateway);
     const accounts = new Accounts(store, clock);
-    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events);
+    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events, config.SF_HTTP_TIMEOUT_MS);
     const legacyLogin = new LegacyLogin({
         store,
         tokens,

@@ -277,7 +277,8 @@ export const API_OPERATIONS: ApiOperation[] = [
             409: ['NOT_LINKED', 'NEEDS_RELINK'],
             429: ['SALESFORCE_LIMIT_EXCEEDED'],
             502: ['SALESFORCE_ERROR'],
-            503: ['SALESFORCE_UNAVAILABLE']
+            503: ['SALESFORCE_UNAVAILABLE'],
+            504: ['DEADLINE_EXCEEDED']
         }
     },
     {
@@ -301,7 +302,8 @@ export const API_OPERATIONS: ApiOperation[] = [
             422: ['SALESFORCE_REJECTED'],
             429: ['SALESFORCE_LIMIT_EXCEEDED'],
             502: ['SALESFORCE_ERROR'],
-            503: ['SALESFORCE_UNAVAILABLE']
+            503: ['SALESFORCE_UNAVAILABLE'],
+            504: ['DEADLINE_EXCEEDED']
         }
     }
 ];

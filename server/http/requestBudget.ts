@@ -6,7 +6,10 @@ import type { RequestHandler } from 'express';
  * to travel back. server/test/deadline.test.ts checks the budget against the Apex class.
  */
 
-/** Starts the request's budget: an AbortSignal in `res.locals.deadline` that the services pass down to Salesforce. */
+/**
+ * Starts the request's budget: an AbortSignal in `res.locals.deadline`. The routes that reach Salesforce (Verify, unlink,
+ * the call actions) pass it down as the signal of their Salesforce requests, which it cancels.
+ */
 export function requestBudget(budgetMs: number): RequestHandler {
     return (_req, res, next) => {
         res.locals.deadline = AbortSignal.timeout(budgetMs);

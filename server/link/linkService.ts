@@ -7,6 +7,7 @@ import { SalesforceError, type SalesforceGateway, type TokenSet } from '../sales
 import { accountLock, type Store } from '../store/store.ts';
 import type { Actor, AuditEntry, LegacyLinkRecord, LinkRecord, PermissionCheck } from '../store/types.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
+import { stopIfPast, untilDeadline } from './deadline.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
 import { accountNames } from './limits.ts';
 import type { LinkTokens } from './linkTokens.ts';
@@ -285,20 +286,5 @@ export class LinkService {
 
 /** A legacy link's SOAP login by the sweep: at most once a day. */
 const LEGACY_CHECK_INTERVAL_MS = 24 * 3600_000;
-
-function stopIfPast(deadline: AbortSignal | undefined): void {
-    if (deadline?.aborted) throw deadlineExceeded();
-}
-
-/** Waits for `work` until the deadline; the work itself goes on (and finishes what it must). */
-function untilDeadline<T>(work: Promise<T>, deadline: AbortSignal | undefined): Promise<T> {
-    if (!deadline) return work;
-    if (deadline.aborted) return Promise.reject(deadlineExceeded());
-    return new Promise<T>((resolve, reject) => {
-        const stop = () => reject(deadlineExceeded());
-        deadline.addEventListener('abort', stop, { once: true });
-        work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', stop));
-    });
-}
 
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));

@@ -17,8 +17,12 @@ export interface LiveSession {
     userId: string;
 }
 
-/** How long one instance may hold a link's refresh: above a refresh's own timeout, so only a crashed holder lets it lapse. */
-export const REFRESH_LEASE_MS = 30_000;
+/**
+ * How long one instance may hold a link's refresh: the refresh's own timeout (SF_HTTP_TIMEOUT_MS, up to 120 s) plus
+ * this, for the store's read before it and the compare-and-set after, so only a crashed holder lets it lapse.
+ */
+export const REFRESH_LEASE_MARGIN_MS = 15_000;
+export const refreshLeaseMs = (refreshTimeoutMs: number): number => refreshTimeoutMs + REFRESH_LEASE_MARGIN_MS;
 /** How often an instance waiting for another's refresh looks again. */
 const LEASE_POLL_MS = 40;
 
@@ -60,6 +64,7 @@ export class LinkTokens {
     readonly #refreshing = new Map<string, Promise<LiveSession>>();
     /** Who holds a refresh lease: this process. */
     readonly holder = `${hostname()}:${process.pid}:${randomToken(4)}`;
+    readonly #leaseMs: number;
 
     constructor(
         private readonly store: Store,
@@ -67,8 +72,12 @@ export class LinkTokens {
         private readonly gateway: SalesforceGateway,
         private readonly clock: Clock,
         private readonly logger: Logger,
-        private readonly events: LinkEvents
-    ) {}
+        private readonly events: LinkEvents,
+        /** The gateway's time limit on a refresh request (SF_HTTP_TIMEOUT_MS): the lease outlasts it. */
+        refreshTimeoutMs: number
+    ) {
+        this.#leaseMs = refreshLeaseMs(refreshTimeoutMs);
+    }
 
     /** The session to act with: an OAuth link's stored access token, a legacy link's session in this process; undefined when there is none yet. */
     current(accountId: string, link: LinkRecord): LiveSession | undefined {
@@ -109,7 +118,7 @@ export class LinkTokens {
 
     async #leased(accountId: string, options: RefreshOptions): Promise<LiveSession> {
         const key = `refresh:${accountId}`;
-        const giveUpAt = this.clock.now().getTime() + REFRESH_LEASE_MS + 5_000;
+        const giveUpAt = this.clock.now().getTime() + this.#leaseMs + 5_000;
         for (;;) {
             const link = await this.#oauthLink(accountId, options.retryDeadLink ?? false);
             const known = this.current(accountId, link);
@@ -119,7 +128,7 @@ export class LinkTokens {
             if (
                 await this.store.leases.acquire(key, this.holder, {
                     now: now.toISOString(),
-                    until: new Date(now.getTime() + REFRESH_LEASE_MS).toISOString()
+                    until: new Date(now.getTime() + this.#leaseMs).toISOString()
                 })
             ) {
                 try {

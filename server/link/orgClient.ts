@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import { assertOutsideTransaction, type Store } from '../store/store.ts';
 import type { LinkRecord } from '../store/types.ts';
 import { classify, SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
+import { untilDeadline } from './deadline.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
 import { linkStopped, notLinked, permissionMissing } from './messages.ts';
 import { abortableTransport, requestSignal } from '../salesforce/transport.ts';
@@ -47,9 +48,10 @@ type Sent = { ok: true; body: unknown } | { ok: false; error: SalesforceError };
 /**
  * The connection layer: acts in a linked org as its API user.
  *
- * One access token per link, in memory (LinkTokens), reused by every call. A 401 renews it once
- * per link however many calls fail together (an OAuth refresh through LinkTokens, or a new SOAP
- * login for a legacy link), then the request is sent once more. Idempotent requests are retried
+ * One access token per link, reused by every call: an OAuth link's is sealed in its row, so every
+ * instance acts with the same one (LinkTokens keeps it opened), a legacy link's SOAP session stays
+ * in this process. A 401 renews it once per link however many calls fail together (an OAuth refresh
+ * through LinkTokens, or a new SOAP login for a legacy link), then the request is sent once more. Idempotent requests are retried
  * on network errors and 5xx with backoff; a create never is. jsforce's own retries are off, so
  * every request Salesforce sees is one we chose to send.
  */
@@ -73,20 +75,23 @@ export class OrgClient {
         return link;
     }
 
-    /** The org the link acts in; a legacy link learns it from its login. */
-    async orgIdOf(accountId: string, link: LinkRecord): Promise<string> {
+    /** The org the link acts in; a legacy link learns it from its login (`signal`: the caller's deadline). */
+    async orgIdOf(accountId: string, link: LinkRecord, signal?: AbortSignal): Promise<string> {
         if (link.orgId) return link.orgId;
-        const session = await this.#session(accountId, link);
+        const session = await this.#session(accountId, link, signal);
         return orgOfSession(session);
     }
 
-    /** The API user the link acts as; a legacy link learns it from its login. */
-    async userIdOf(accountId: string, link: LinkRecord): Promise<string> {
+    /** The API user the link acts as; a legacy link learns it from its login (`signal`: the caller's deadline). */
+    async userIdOf(accountId: string, link: LinkRecord, signal?: AbortSignal): Promise<string> {
         if (link.userId) return link.userId;
-        return (await this.#session(accountId, link)).userId;
+        return (await this.#session(accountId, link, signal)).userId;
     }
 
-    /** One REST call as the link's API user; see the class comment for what is retried. `signal` cancels it, retries included. */
+    /**
+     * One REST call as the link's API user; see the class comment for what is retried. `signal` (the caller's deadline)
+     * cancels it, retries included; a token refresh it waits for goes on for the others that share it.
+     */
     async request<T>(accountId: string, link: LinkRecord, request: OrgRequest, signal?: AbortSignal): Promise<T> {
         assertOutsideTransaction('A Salesforce request');
         let session = await this.#session(accountId, link, signal);
@@ -191,7 +196,7 @@ export class OrgClient {
                 if (current && current.accessToken !== failedToken) return current;
                 return await this.deps.legacyLogin.login(accountId, signal);
             }
-            return await this.deps.tokens.refresh(accountId, { failed: failedToken });
+            return await untilDeadline(this.deps.tokens.refresh(accountId, { failed: failedToken }), signal);
         } catch (error) {
             if (error instanceof AppError) throw error;
             const sf = classify(error);

@@ -96,6 +96,26 @@ describe('the access token: one per link, renewed once however many calls fail t
     });
 });
 
+describe('the refresh lease', () => {
+    test('outlasts the longest a refresh may take: its own timeout (SF_HTTP_TIMEOUT_MS, here 120 s) and the store around it', async () => {
+        const c = await startCallsHarness({ env: { SF_HTTP_TIMEOUT_MS: '120000' } });
+        try {
+            c.h.emulator.state.setLatency(600);
+            const refreshing = c.h.services.tokens.refresh(c.accountId, { force: true });
+            await sleep(300);
+            const lease = await c.h.services.store.leases.get(`refresh:${c.accountId}`);
+            c.h.emulator.state.setLatency(0);
+            await refreshing;
+            assert.equal(lease?.by, c.h.services.tokens.holder, 'held while the refresh is at Salesforce');
+            const heldFor = Date.parse(lease.until) - c.h.clock.now().getTime();
+            assert.ok(heldFor > 120_000, `held for ${heldFor} ms`);
+        } finally {
+            c.h.emulator.state.setLatency(0);
+            await c.close();
+        }
+    });
+});
+
 describe('a link that broke', () => {
     let c: CallsHarness;
     beforeEach(async () => {

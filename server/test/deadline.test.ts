@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, parseConfig } from '../config.ts';
 import type { OAuthLinkRecord } from '../store/types.ts';
 import { PEOPLE, TEST_STORE } from './harness.ts';
-import { startCallsHarness, type CallsHarness } from './callsHarness.ts';
+import { ACME, startCallsHarness, type CallsHarness } from './callsHarness.ts';
 
 /** How long Apex waits for the backend (ContactCenterLinkClient.TIMEOUT_MS), read from the class itself. */
 async function apexTimeoutMs(): Promise<number> {
@@ -22,6 +22,59 @@ describe('every /api/v1 request has a budget that fits inside the Apex callout',
         assert.ok(budget + 2000 <= apex, `budget ${budget} ms, Apex ${apex} ms`);
         for (const bad of [String(apex), '25000', '-1', 'soon'])
             assert.throws(() => parseConfig({ API_REQUEST_BUDGET_MS: bad }), ConfigError, bad);
+    });
+});
+
+describe(`the call actions with Salesforce slowed past the Apex deadline (${TEST_STORE})`, () => {
+    // Scaled down as below: a budget of 1.5 s, "Apex" waiting 2 s, each Salesforce request taking 4 s.
+    const BUDGET_MS = 1500;
+    const APEX_MS = 2000;
+    let c: CallsHarness;
+    before(async () => {
+        c = await startCallsHarness({ env: { API_REQUEST_BUDGET_MS: String(BUDGET_MS) }, store: TEST_STORE });
+    });
+    after(() => c.close());
+
+    /** Sends `call` with Salesforce slowed; returns the answer, how long it took and what was still at Salesforce just after. */
+    async function slowed(call: () => PromiseLike<{ status: number; body: { error?: { code: string } }; text: string }>) {
+        c.h.emulator.state.setLatency(4000);
+        try {
+            const started = Date.now();
+            const answer = await call();
+            const took = Date.now() - started;
+            await sleep(100);
+            return { answer, took, stillAtSalesforce: c.h.emulator.requestsInFlight() };
+        } finally {
+            c.h.emulator.state.setLatency(0);
+        }
+    }
+
+    test('the lookup answers DEADLINE_EXCEEDED inside the Apex deadline, its search cancelled', async () => {
+        const { answer, took, stillAtSalesforce } = await slowed(() => c.lookup({ phone: '(415) 555-1212' }));
+        assert.equal(answer.status, 504, answer.text);
+        assert.equal(answer.body.error?.code, 'DEADLINE_EXCEEDED');
+        assert.ok(took >= BUDGET_MS - 50 && took < APEX_MS, `answered after ${took} ms`);
+        assert.equal(stillAtSalesforce, 0, 'the search was cancelled, not left running');
+        const inTime = await c.lookup({ phone: '(415) 555-1212' }).expect(200);
+        assert.ok(Array.isArray(inTime.body.matches));
+    });
+
+    test('the Task answers DEADLINE_EXCEEDED inside the Apex deadline, its create cancelled, and the retry makes exactly one Task', async () => {
+        const callId = 'call-past-deadline';
+        const { answer, took, stillAtSalesforce } = await slowed(() => c.task(callId, { direction: 'inbound', durationSeconds: 30 }));
+        assert.equal(answer.status, 504, answer.text);
+        assert.equal(answer.body.error?.code, 'DEADLINE_EXCEEDED');
+        assert.ok(took >= BUDGET_MS - 50 && took < APEX_MS, `answered after ${took} ms`);
+        assert.equal(stillAtSalesforce, 0, 'the create was cancelled, not left running');
+        // Whether or not the cancelled create reached Salesforce, the retry answers with one Task.
+        await sleep(4000);
+        const retry = await c.task(callId, { direction: 'inbound', durationSeconds: 30 });
+        assert.ok(retry.status === 200 || retry.status === 201, retry.text);
+        const tasks = c.h.emulator.state.tasks(ACME).filter((t) => t['CallObject'] === callId);
+        assert.deepEqual(
+            tasks.map((t) => t['Id']),
+            [retry.body.taskId]
+        );
     });
 });
 
