@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 /*
  * Each /api/v1 request may take API_REQUEST_BUDGET_MS (16 s) in all: Apex gives up on its callout after 20 s
  * (`ContactCenterLinkClient.TIMEOUT_MS`), so the backend stops 4 s earlier, with time to answer and for the answer
- * to travel back. server/test/deadline.test.ts checks the budget against the Apex class.
+ * to travel back. server/http/requestBudget.test.ts checks the budget against the Apex class.
  */
 
 /**

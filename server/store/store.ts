@@ -13,7 +13,7 @@ import type {
 
 /**
  * The storage boundary: the domain asks for rows, locks and claims, never for a whole document.
- * Two implementations pass one contract suite (server/test/storeContract.test.ts): lowdb (files in
+ * Two implementations pass one contract suite (server/store/store.test.ts): lowdb (files in
  * DATA_DIR, the default) and PostgreSQL (DATABASE_URL). Every read returns a copy.
  */
 export interface Store extends Repos {

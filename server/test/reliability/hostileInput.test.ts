@@ -11,7 +11,7 @@ import request from 'supertest';
 import { actorBody, linkSessionBody } from '../../http/schemas.ts';
 import { webhookBody } from '../../http/webhookRouter.ts';
 import { PEOPLE, startHarness, type Harness } from '../harness.ts';
-import { report, SEED } from './helpers.ts';
+import { report, SEED } from '../reliabilityHarness.ts';
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 120);
 const STACK_TRACE = /\bat [\w$.<>]+ \(|\.ts:\d+|\.js:\d+|node_modules|TypeError|ReferenceError|RangeError|Cannot read prop/;

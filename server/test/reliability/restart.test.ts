@@ -17,7 +17,7 @@ import { createTestDatabase, PG_SKIP, warnIfNoPostgres, type TestDatabase } from
 import { Accounts } from '../../accounts.ts';
 import { systemClock } from '../../clock.ts';
 import { CLIENT, confirmPopup, PEOPLE, PUBLIC_URL } from '../harness.ts';
-import { report, startPopup } from './helpers.ts';
+import { report, startPopup } from '../reliabilityHarness.ts';
 
 const MAIN = fileURLToPath(new URL('../../main.ts', import.meta.url));
 
