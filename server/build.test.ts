@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort } from '../demo/demo.ts';
+import { freePort } from './test/cluster.ts';
 import { generateEncryptionKey } from './crypto.ts';
 
 const run = promisify(execFile);

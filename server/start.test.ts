@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, parseConfig, startMode } from './config.ts';
 import { generateEncryptionKey } from './crypto.ts';
-import { startDemo } from '../demo/demo.ts';
-import { createLogger } from './logger.ts';
 
 const COMPLETE = {
     SF_CLIENT_ID: 'id',
@@ -83,21 +77,5 @@ describe('npm start', () => {
         for (const name of ['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'PUBLIC_URL'])
             assert.match(result.stderr, new RegExp(`${name}: required`));
         assert.equal(result.stdout, '');
-    });
-
-    test('the demo listens on loopback only', async () => {
-        const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-demo-'));
-        const demo = await startDemo(parseConfig({ PORT: '0', PUBLIC_URL: 'http://localhost:0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), {
-            emulatorPortBase: 0,
-            preview: false,
-            logger: createLogger('silent')
-        });
-        try {
-            assert.equal((demo.backend.server.address() as AddressInfo).address, '127.0.0.1');
-            assert.equal((await fetch(`${demo.url}/healthz`)).status, 200);
-        } finally {
-            await demo.close();
-            await rm(dataDir, { recursive: true, force: true });
-        }
     });
 });
