@@ -1,3 +1,4 @@
+// Long on purpose: every field and refusal of the end-of-call Task against one linked org, which starts once.
 import assert from 'node:assert/strict';
 import type { Snapshot } from '../store/types.ts';
 import { after, before, describe, test } from 'node:test';

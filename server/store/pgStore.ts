@@ -1,3 +1,4 @@
+// One file on purpose: every repository's SQL in the order the Store contract (store.ts) lists them, read top to bottom.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';

@@ -1,7 +1,7 @@
 /**
- * The store's contract: the same tests against lowdb and PostgreSQL (each PostgreSQL run in a
- * database of its own, created and dropped here). Without DATABASE_URL the PostgreSQL half is
- * skipped, and says so.
+ * Long on purpose: the store's contract, every repository in one suite, the same tests against lowdb and PostgreSQL
+ * (each PostgreSQL run in a database of its own, created and dropped here). Without DATABASE_URL the PostgreSQL half
+ * is skipped, and says so.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// One suite on purpose: every rule that spans instances, against one three-process cluster started once (it takes a while).
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,4 @@
+// One suite on purpose: every input an outsider controls, each under the same property-based generator and store check.
 import assert from 'node:assert/strict';
 import type { Snapshot } from '../../store/types.ts';
 import { stat } from 'node:fs/promises';
