@@ -34,6 +34,16 @@ const taskDeadlineExceeded = (): AppError =>
         504
     );
 
+/** One call's Task request, as the steps of its creation pass it on. */
+interface TaskCall {
+    accountId: string;
+    link: LinkRecord;
+    orgId: string;
+    callId: string;
+    input: TaskInput;
+    deadline: AbortSignal | undefined;
+}
+
 export interface TaskResult {
     taskId: string;
     created: boolean;
@@ -131,7 +141,7 @@ export class CallActions {
         const key = ledgerKey(accountId, orgId, callId);
         const running = this.#inFlight.get(key);
         if (running) return { taskId: (await untilDeadline(running, deadline)).taskId, created: false };
-        const work = this.#logTask(accountId, link, orgId, callId, input, deadline)
+        const work = this.#logTask({ accountId, link, orgId, callId, input, deadline })
             .catch((error: unknown) => {
                 throw deadline?.aborted ? taskDeadlineExceeded() : error;
             })
@@ -140,14 +150,8 @@ export class CallActions {
         return work;
     }
 
-    async #logTask(
-        accountId: string,
-        link: LinkRecord,
-        orgId: string,
-        callId: string,
-        input: TaskInput,
-        deadline: AbortSignal | undefined
-    ): Promise<TaskResult> {
+    async #logTask(call: TaskCall): Promise<TaskResult> {
+        const { accountId, link, orgId, callId, deadline } = call;
         const { ledger, clock } = this.deps;
         const waitUntil = clock.now().getTime() + CLAIM_WAIT_MS;
         for (;;) {
@@ -163,35 +167,23 @@ export class CallActions {
                 }
                 // A claim no one holds any more: an earlier create may have reached Salesforce, so look before creating.
                 if (!(await ledger.takeOver(accountId, orgId, callId, known))) continue;
-                const existing = await this.#findByCallObject(accountId, link, callId, deadline);
-                if (existing) {
-                    this.#record(accountId, orgId, callId, existing);
-                    return { taskId: existing, created: false };
-                }
+                const found = await this.#madeEarlier(call);
+                if (found) return found;
             } else {
                 // A ledger that cannot vouch for this account and org may simply not know an earlier Task: look first.
                 if (!(await ledger.provesAbsence(accountId, orgId, link))) {
-                    const existing = await this.#findByCallObject(accountId, link, callId, deadline);
-                    if (existing) {
-                        this.#record(accountId, orgId, callId, existing);
-                        return { taskId: existing, created: false };
-                    }
+                    const found = await this.#madeEarlier(call);
+                    if (found) return found;
                 }
                 if (await ledger.markPending(accountId, orgId, callId)) continue; // claimed elsewhere first
             }
-            return this.#create(accountId, link, orgId, callId, input, deadline);
+            return this.#create(call);
         }
     }
 
     /** The create, under this process's claim of the call. */
-    async #create(
-        accountId: string,
-        link: LinkRecord,
-        orgId: string,
-        callId: string,
-        input: TaskInput,
-        deadline: AbortSignal | undefined
-    ): Promise<TaskResult> {
+    async #create(call: TaskCall): Promise<TaskResult> {
+        const { accountId, link, orgId, callId, input, deadline } = call;
         const { org, ledger } = this.deps;
         let taskId: string;
         try {
@@ -217,7 +209,7 @@ export class CallActions {
             }
             throw taskError(error);
         }
-        this.#record(accountId, orgId, callId, taskId);
+        this.#record(call, taskId);
         return { taskId, created: true };
     }
 
@@ -235,7 +227,7 @@ export class CallActions {
         return this.deps.ledger.settled();
     }
 
-    #record(accountId: string, orgId: string, callId: string, taskId: string): void {
+    #record({ accountId, orgId, callId }: TaskCall, taskId: string): void {
         this.deps.ledger.markCreated(accountId, orgId, callId, taskId).catch((error: unknown) => {
             this.deps.logger.error(
                 { accountId, callId, err: error instanceof Error ? error.message : String(error) },
@@ -244,12 +236,15 @@ export class CallActions {
         });
     }
 
-    async #findByCallObject(
-        accountId: string,
-        link: LinkRecord,
-        callId: string,
-        deadline: AbortSignal | undefined
-    ): Promise<string | undefined> {
+    /** A Task Salesforce already has for this call, made by an earlier create the ledger does not know: recorded. */
+    async #madeEarlier(call: TaskCall): Promise<TaskResult | undefined> {
+        const taskId = await this.#findByCallObject(call);
+        if (!taskId) return undefined;
+        this.#record(call, taskId);
+        return { taskId, created: false };
+    }
+
+    async #findByCallObject({ accountId, link, callId, deadline }: TaskCall): Promise<string | undefined> {
         // Only Tasks this account's API user made: another account linked to the org may use the same call ids.
         const userId = await this.deps.org.userIdOf(accountId, link, deadline);
         const soql = `SELECT Id FROM Task WHERE CallObject = ${soqlString(callId)} AND CreatedById = ${soqlString(userId)} ORDER BY CreatedDate ASC LIMIT 1`;

@@ -25,13 +25,16 @@ describe('every /api/v1 request has a budget that fits inside the Apex callout',
     });
 });
 
+// Scaled down: the budget is 1.5 s and "Apex" waits 2 s, while each Salesforce request takes 4 s.
+const BUDGET_MS = 1500;
+const APEX_MS = 2000;
+const startWithBudget = (): Promise<CallsHarness> =>
+    startCallsHarness({ env: { API_REQUEST_BUDGET_MS: String(BUDGET_MS) }, store: TEST_STORE });
+
 describe(`the call actions with Salesforce slowed past the Apex deadline (${TEST_STORE})`, () => {
-    // Scaled down as below: a budget of 1.5 s, "Apex" waiting 2 s, each Salesforce request taking 4 s.
-    const BUDGET_MS = 1500;
-    const APEX_MS = 2000;
     let c: CallsHarness;
     before(async () => {
-        c = await startCallsHarness({ env: { API_REQUEST_BUDGET_MS: String(BUDGET_MS) }, store: TEST_STORE });
+        c = await startWithBudget();
     });
     after(() => c.close());
 
@@ -79,12 +82,9 @@ describe(`the call actions with Salesforce slowed past the Apex deadline (${TEST
 });
 
 describe(`Verify with Salesforce slowed past the Apex deadline (${TEST_STORE})`, () => {
-    // Scaled down: the budget is 1.5 s and "Apex" waits 2 s, while each Salesforce call takes 4 s.
-    const BUDGET_MS = 1500;
-    const APEX_MS = 2000;
     let c: CallsHarness;
     before(async () => {
-        c = await startCallsHarness({ env: { API_REQUEST_BUDGET_MS: String(BUDGET_MS) }, store: TEST_STORE });
+        c = await startWithBudget();
     });
     after(() => c.close());
 
