@@ -13,7 +13,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { PEOPLE } from '../server/test/harness.ts';
-import { startCluster, type Cluster, type TestAccount } from '../server/test/multiInstance/cluster.ts';
+import { startCluster, type Cluster, type TestAccount } from '../server/test/cluster.ts';
 
 const { values } = parseArgs({
     options: {

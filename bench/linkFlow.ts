@@ -22,12 +22,12 @@ import { startEmulator, type RequestCounts } from '../emulator/index.ts';
 import { authorizeInEmulator } from '../emulator/driver.ts';
 import { createApp } from '../server/app.ts';
 import { parseConfig, requireCompleteConfig } from '../server/config.ts';
-import { emulatorEnv } from '../server/emulatorEnv.ts';
+import { emulatorEnv } from '../demo/emulatorEnv.ts';
 import { createLogger } from '../server/logger.ts';
 import { buildServices } from '../server/services.ts';
 import { RateLimiter } from '../server/http/rateLimit.ts';
 import type { SalesforceGateway } from '../server/salesforce/gateway.ts';
-import { LowdbStore } from '../server/store/lowdbStore.ts';
+import { LowdbStore } from '../server/store/lowdb/store.ts';
 import { confirmPopup } from '../server/test/harness.ts';
 
 const CLIENT = { clientId: 'ccl-bench-client', clientSecret: 'ccl-bench-secret-0123456789' };

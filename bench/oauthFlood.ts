@@ -24,7 +24,7 @@ import { parseConfig, requireCompleteConfig } from '../server/config.ts';
 import { OAUTH_RATE } from '../server/http/rateLimit.ts';
 import { runServer } from '../server/main.ts';
 import { createLogger } from '../server/logger.ts';
-import { LowdbStore } from '../server/store/lowdbStore.ts';
+import { LowdbStore } from '../server/store/lowdb/store.ts';
 import type { LinkRecord } from '../server/store/types.ts';
 
 const SELF = fileURLToPath(import.meta.url);

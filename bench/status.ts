@@ -20,7 +20,7 @@ import request from 'supertest';
 import { startEmulator } from '../emulator/index.ts';
 import { authorizeInEmulator } from '../emulator/driver.ts';
 import { parseConfig, requireCompleteConfig } from '../server/config.ts';
-import { emulatorEnv } from '../server/emulatorEnv.ts';
+import { emulatorEnv } from '../demo/emulatorEnv.ts';
 import { hashApiKey, randomToken } from '../server/crypto.ts';
 import { createLogger } from '../server/logger.ts';
 import { runServer } from '../server/main.ts';

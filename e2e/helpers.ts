@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
 import { authorizeInEmulator, type Person } from '../emulator/driver.ts';
 import { parseConfig } from '../server/config.ts';
-import { startDemo, type RunningDemo } from '../server/demo.ts';
+import { startDemo, type RunningDemo } from '../demo/demo.ts';
 import { createLogger } from '../server/logger.ts';
 import { findChromium, launchChromium } from './chromium.ts';
 

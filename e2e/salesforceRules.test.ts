@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { DEMO_CLIENT } from '../server/demo.ts';
+import { DEMO_CLIENT } from '../demo/demo.ts';
 import {
     PEOPLE,
     TEST_TIMEOUT_MS,

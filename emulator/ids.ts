@@ -1,8 +1,48 @@
 // Salesforce record ids: 15-char case-sensitive ids and their 18-char case-insensitive form.
+// The emulator keeps its own copy of the rule, as Salesforce documents it; server/salesforceIds.test.ts checks that
+// the backend's copy agrees with it.
 
-import { normalizeSalesforceId } from '../server/calls/ids.ts';
+/** The suffix's alphabet: each character encodes, for five characters of the 15, which are upper case. */
+const SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 
-export { id15 as to15 } from '../server/calls/ids.ts';
+/** The first fifteen characters: what the 15- and the 18-character form of one id share. */
+export const to15 = (id: string): string => id.slice(0, 15);
+
+/** The three suffix characters of a 15-character id. */
+function suffix(id: string): string {
+    let out = '';
+    for (let block = 0; block < 15; block += 5) {
+        let flags = 0;
+        for (let bit = 0; bit < 5; bit++) if (/[A-Z]/.test(id.charAt(block + bit))) flags += 2 ** bit;
+        out += SUFFIX_CHARS.charAt(flags);
+    }
+    return out;
+}
+
+/**
+ * The 18-character form of a 15- or 18-character id, or undefined. Salesforce reads an 18-character id in any letter
+ * case: its suffix says which of the first fifteen letters are upper case. A suffix that cannot describe them
+ * (it marks a digit as upper case) is no id.
+ */
+function canonical(value: string): string | undefined {
+    if (/^[A-Za-z0-9]{15}$/.test(value)) return value + suffix(value);
+    if (!/^[A-Za-z0-9]{18}$/.test(value)) return undefined;
+    const tail = value.slice(15).toUpperCase();
+    const chars = [...value.slice(0, 15)];
+    for (let block = 0; block < 3; block++) {
+        const flags = SUFFIX_CHARS.indexOf(tail.charAt(block));
+        if (flags < 0) return undefined;
+        for (let bit = 0; bit < 5; bit++) {
+            const i = block * 5 + bit;
+            const upper = (flags >> bit) & 1;
+            const c = chars[i]!;
+            if (/[0-9]/.test(c)) {
+                if (upper) return undefined;
+            } else chars[i] = upper ? c.toUpperCase() : c.toLowerCase();
+        }
+    }
+    return chars.join('') + tail;
+}
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -25,7 +65,7 @@ export const KEY_PREFIX = {
 
 /** Canonical 18-char form of a 15-char id; throws on anything else. */
 export function to18(id15: string): string {
-    const id = /^[A-Za-z0-9]{15}$/.test(id15) ? normalizeSalesforceId(id15) : undefined;
+    const id = /^[A-Za-z0-9]{15}$/.test(id15) ? canonical(id15) : undefined;
     if (!id) throw new Error(`not a 15-character id: ${id15}`);
     return id;
 }
@@ -35,7 +75,7 @@ export function to18(id15: string): string {
  * An 18-char id restores the case of its first 15 characters from its suffix, as Salesforce does.
  */
 export function normalizeId(value: unknown): string | null {
-    return typeof value === 'string' ? (normalizeSalesforceId(value) ?? null) : null;
+    return typeof value === 'string' ? (canonical(value) ?? null) : null;
 }
 
 function base62(n: number, width: number): string {

@@ -1,5 +1,5 @@
 // Serves the preview from the demo backend: the Setup page at /, its bundle, SLDS, and the demo-only
-// configuration the preview's Apex stand-in needs. Mounted by server/demo.ts only.
+// configuration the preview's Apex stand-in needs. Mounted by demo/demo.ts only.
 
 import { access } from 'node:fs/promises';
 import path from 'node:path';

@@ -103,7 +103,7 @@ export function createApp(services: Services, options: AppOptions = {}): Express
         '/oauth',
         oauthFlood,
         cookieParser(),
-        oauthRouter(links, {
+        oauthRouter(services.authorization, {
             secureCookies: config.PUBLIC_URL.startsWith('https:'),
             logger,
             consent: new ConsentForms(config.TOKEN_ENCRYPTION_KEY)
@@ -131,7 +131,7 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     api.use(callsBodyParser());
     api.use(express.json({ limit: API_BODY_LIMIT, strict: true }));
     api.use('/calls', metrics.callActionTimer());
-    api.use(linkRouter(links));
+    api.use(linkRouter(links, services.authorization));
     api.use(webhookRouter(webhooks));
     api.use(callsRouter(services.calls));
     api.use(notFound);

@@ -172,6 +172,17 @@ export function refuseInsecurePublicUrl(publicUrl: string): void {
     );
 }
 
+/**
+ * The backend proper (`server/start.ts`): a deployment's settings, every required one set. With none set it refuses too,
+ * naming them all: only `npm start` turns an empty environment into the demo.
+ */
+export function requireDeployment(env: Record<string, string | undefined>): void {
+    if (startMode(env) === 'backend') return;
+    throw new ConfigError(
+        `Invalid configuration: no production setting is set, and the backend needs:\n${REQUIRED_IN_PRODUCTION.map((name) => `  ${name}: required`).join('\n')}\nSet them (see docs/operations.md), or run \`npm start\` without any of them for the demo on this machine.`
+    );
+}
+
 /** The backend proper needs the OAuth client and the key; the demo launcher fills them in before this. */
 export function requireCompleteConfig(parsed: z.infer<typeof configSchema>): Config {
     const missing = (['SF_CLIENT_ID', 'SF_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY'] as const).filter((name) => !parsed[name]);

@@ -4,6 +4,7 @@ import type { LinkEvents } from './link/events.ts';
 import type { SalesforceGateway } from './salesforce/gateway.ts';
 import { SalesforceError } from './salesforce/gateway.ts';
 import { assertOutsideTransaction, type Store } from './store/store.ts';
+import { LINK_STATUSES } from './store/types.ts';
 
 /** The operator's view, for alerting: one registry per app, no global state. */
 export class Metrics {
@@ -53,7 +54,9 @@ export class Metrics {
             labelNames: ['status'],
             registers: [this.registry],
             async collect() {
-                const counts = { linked: 0, legacy: 0, needs_relink: 0, ...(await store.links.countByStatus()) };
+                // Every status a stored link can have, each shown even at 0.
+                const none = Object.fromEntries(LINK_STATUSES.filter((status) => status !== 'unlinked').map((status) => [status, 0]));
+                const counts = { ...none, ...(await store.links.countByStatus()) };
                 this.reset();
                 for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
             }

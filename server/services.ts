@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { TokenCipher } from './crypto.ts';
 import { LinkEvents } from './link/events.ts';
+import { LinkAuthorization } from './link/authorization.ts';
 import { LinkService } from './link/linkService.ts';
 import { LinkTokens } from './link/linkTokens.ts';
 import { DEFAULT_SWEEP, HealthSweep } from './link/healthSweep.ts';
@@ -14,8 +15,8 @@ import type { LoginHostPolicy } from './salesforce/loginHosts.ts';
 import type { Store } from './store/store.ts';
 import { CallActions } from './calls/callActions.ts';
 import { CallLedger } from './calls/ledger.ts';
-import { LegacyLogin } from './salesforce/legacyLogin.ts';
-import { OrgClient } from './salesforce/orgClient.ts';
+import { LegacyLogin } from './link/legacyLogin.ts';
+import { OrgClient } from './link/orgClient.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter } from './http/abuse.ts';
 import { failedAuthTallyFor } from './http/failedAuthTally.ts';
 import { ACCOUNT_WRITE_RATE, OAUTH_RATE, RateLimiter } from './http/rateLimit.ts';
@@ -42,6 +43,7 @@ export interface Services {
     accounts: Accounts;
     tokens: LinkTokens;
     links: LinkService;
+    authorization: LinkAuthorization;
     events: LinkEvents;
     health: HealthSweep;
     webhooks: Webhooks;
@@ -88,7 +90,7 @@ export function buildServices(deps: ServiceDeps): Services {
         });
     const gateway = metrics.instrument(baseGateway);
     const accounts = new Accounts(store, clock);
-    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events);
+    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events, config.SF_HTTP_TIMEOUT_MS);
     const legacyLogin = new LegacyLogin({
         store,
         tokens,
@@ -98,15 +100,15 @@ export function buildServices(deps: ServiceDeps): Services {
         apiVersion: config.SF_API_VERSION,
         timeoutMs: config.SF_HTTP_TIMEOUT_MS
     });
-    const links = new LinkService({
+    const links = new LinkService({ store, cipher, gateway, tokens, legacyLogin, clock, logger, events });
+    const authorization = new LinkAuthorization({
         store,
         cipher,
         gateway,
-        tokens,
-        legacyLogin,
         clock,
         logger,
         events,
+        links,
         publicUrl: config.PUBLIC_URL,
         sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS,
         hosts,
@@ -161,6 +163,7 @@ export function buildServices(deps: ServiceDeps): Services {
         accounts,
         tokens,
         links,
+        authorization,
         events,
         health,
         webhooks,

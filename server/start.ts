@@ -1,89 +1,27 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseConfig, refuseInsecurePublicUrl, requireCompleteConfig, startMode } from './config.ts';
+import { ConfigError, parseConfig, refuseInsecurePublicUrl, requireCompleteConfig, requireDeployment } from './config.ts';
 import { createLogger } from './logger.ts';
 import { closeOnSignals, runServer } from './main.ts';
 import { unmaintainedNode } from './runtime.ts';
+import { DataDirInUse } from './store/servingLock.ts';
 
-/** `npm start`: the real backend when it is configured, the demo when nothing of a deployment is set, else a refusal. */
+/**
+ * The real backend (`node dist/server/start.js`, and `npm start` when a deployment is configured): it runs when every
+ * required production setting is set, and refuses naming what is missing otherwise.
+ */
 async function start(): Promise<void> {
-    const mode = startMode(process.env);
-    const parsed = parseConfig(process.env);
-    const logger = createLogger(parsed.LOG_LEVEL);
+    requireDeployment(process.env);
+    const config = requireCompleteConfig(parseConfig(process.env));
+    refuseInsecurePublicUrl(config.PUBLIC_URL);
+    const logger = createLogger(config.LOG_LEVEL);
     const unmaintained = unmaintainedNode();
     if (unmaintained) logger.warn({ node: process.version }, unmaintained);
-    if (mode === 'backend') {
-        const config = requireCompleteConfig(parsed);
-        refuseInsecurePublicUrl(config.PUBLIC_URL);
-        const running = await runServer(config, { logger });
-        logger.info({ url: config.PUBLIC_URL }, 'Contact Center Link backend listening');
-        closeOnSignals(running.close, logger);
-        return;
-    }
-    // The demo's callback must match the port it listens on when no public URL was given (PORT=0: a free port).
-    if (!process.env.PUBLIC_URL) parsed.PUBLIC_URL = `http://localhost:${parsed.PORT}`;
-    // The demo is a development tool (the emulator, the preview's build): it runs from the sources through tsx, so the
-    // compiled backend (npm run build) holds none of it.
-    const { tsImport } = await import('tsx/esm/api');
-    const sources = repositoryRoot();
-    const { buildPreview } = (await tsImport(path.join(sources, 'preview/build.ts'), import.meta.url)) as PreviewModule;
-    const build = await buildPreview();
-    const { startDemo } = (await tsImport(path.join(sources, 'server/demo.ts'), import.meta.url)) as DemoModule;
-    const portBase = Number(process.env.EMULATOR_PORT_BASE ?? 3101);
-    const demo = await startDemo(parsed, { logger, emulatorPortBase: portBase });
-    const url = demo.url;
-    const key = demo.account.apiKey;
-    console.log(`
-Contact Center Link demo: Salesforce is emulated on this machine (no production setting is set).
-It listens on this machine only (${demo.host}), and its API key is readable by anyone who can open the page.
-
-  Open ${url}/
-
-  It is Setup > Contact Center Link in an emulated org, Acme (production), showing the package's own card;
-  ${url}/?org=acmeUat stands in its sandbox, Acme UAT. Choose Link > Production (this org),
-  log in as api@acme.example / demo-api-pass and click Allow: the card shows Linked.
-
-  Preview        ${build.built ? `built in ${(build.ms / 1000).toFixed(1)} s` : 'up to date'} (npm run build:preview -- --force rebuilds it)
-  Emulated orgs  login ${demo.emulator.origins.production}  ·  test ${demo.emulator.origins.sandbox}
-                 Acme My Domain ${demo.emulator.origins.acme}  ·  Acme UAT ${demo.emulator.origins.acmeUat}
-  Demo account   ${demo.account.id}
-  Demo API key   ${key}
-
-The same through the HTTP API:
-  curl -s -H "Authorization: Bearer ${key}" ${url}/api/v1/link
-  curl -s -X POST -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '{"environment":"production"}' ${url}/api/v1/link-sessions
-`);
-    closeOnSignals(demo.close, logger);
-}
-
-/** What start needs of preview/build.ts and demo.ts, said here so that the compiled backend does not pull them in. */
-interface PreviewModule {
-    buildPreview(): Promise<{ built: boolean; ms: number }>;
-}
-interface DemoModule {
-    startDemo(
-        settings: ReturnType<typeof parseConfig>,
-        options: { logger: ReturnType<typeof createLogger>; emulatorPortBase: number }
-    ): Promise<{
-        url: string;
-        host: string;
-        account: { id: string; apiKey: string };
-        emulator: { origins: Record<'production' | 'sandbox' | 'acme' | 'acmeUat', string> };
-        close(): Promise<void>;
-    }>;
-}
-
-/** The folder with package.json, from the sources (server/) or the compiled output (dist/server/). */
-function repositoryRoot(): string {
-    let dir = path.dirname(fileURLToPath(import.meta.url));
-    while (!existsSync(path.join(dir, 'package.json')) || path.basename(dir) === 'dist') dir = path.dirname(dir);
-    return dir;
+    const running = await runServer(config, { logger });
+    logger.info({ url: config.PUBLIC_URL }, 'Contact Center Link backend listening');
+    closeOnSignals(running.close, logger);
 }
 
 start().catch((error: unknown) => {
-    // By name: the demo's modules come from the sources, so their ConfigError is another class than this one.
-    if (error instanceof Error && (error.name === 'ConfigError' || error.name === 'DataDirInUse')) {
+    if (error instanceof ConfigError || error instanceof DataDirInUse) {
         console.error(error.message);
         process.exit(2);
     }

@@ -2,10 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { SalesforceError } from '../salesforce/gateway.ts';
-import { permissionMissing, SalesforceUnavailable, type OrgClient } from '../salesforce/orgClient.ts';
+import { SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
+import { untilDeadline } from '../link/deadline.ts';
+import { deadlineExceeded, permissionMissing } from '../link/messages.ts';
+import type { OrgClient } from '../link/orgClient.ts';
 import type { LinkRecord } from '../store/types.ts';
-import { normalizeSalesforceId } from './ids.ts';
+import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { ledgerKey, type CallLedger } from './ledger.ts';
 import { phoneSearch, phoneTerms, soqlString } from './phone.ts';
 import type { LookupMatch, TaskInput } from './schemas.ts';
@@ -23,6 +25,24 @@ const callInProgress = (): AppError =>
         409,
         { retryAfterSeconds: 5 }
     );
+
+/** A Task create cut off by the request's budget may or may not have reached Salesforce: the retry finds out. */
+const taskDeadlineExceeded = (): AppError =>
+    new AppError(
+        'DEADLINE_EXCEEDED',
+        'Salesforce did not answer in time, so the backend stopped waiting. Retry with the same call id: the retry answers with the call’s Task if Salesforce made it, and never makes a second one.',
+        504
+    );
+
+/** One call's Task request, as the steps of its creation pass it on. */
+interface TaskCall {
+    accountId: string;
+    link: LinkRecord;
+    orgId: string;
+    callId: string;
+    input: TaskInput;
+    deadline: AbortSignal | undefined;
+}
 
 export interface TaskResult {
     taskId: string;
@@ -72,20 +92,28 @@ export class CallActions {
         }
     ) {}
 
-    /** The Contacts, Leads and Accounts whose phone fields hold this number. One API call. */
-    async lookup(accountId: string, input: { phone: string; region?: string }): Promise<{ matches: LookupMatch[] }> {
+    /**
+     * The Contacts, Leads and Accounts whose phone fields hold this number. One API call. `deadline` (the request's
+     * budget) cancels it: the answer is then DEADLINE_EXCEEDED.
+     */
+    async lookup(
+        accountId: string,
+        input: { phone: string; region?: string },
+        deadline?: AbortSignal
+    ): Promise<{ matches: LookupMatch[] }> {
         const terms = phoneTerms(input.phone, input.region ?? DEFAULT_REGION);
         const { org } = this.deps;
         const link = await org.activeLink(accountId);
         let body: { searchRecords?: unknown[] } | unknown[];
         try {
-            body = await org.request(accountId, link, {
-                method: 'GET',
-                path: `/search?q=${encodeURIComponent(phoneSearch(terms))}`,
-                idempotent: true
-            });
+            body = await org.request(
+                accountId,
+                link,
+                { method: 'GET', path: `/search?q=${encodeURIComponent(phoneSearch(terms))}`, idempotent: true },
+                deadline
+            );
         } catch (error) {
-            throw readError(error, 'search Contacts, Leads and Accounts by phone');
+            throw deadline?.aborted ? deadlineExceeded() : readError(error, 'search Contacts, Leads and Accounts by phone');
         }
         const records = Array.isArray(body) ? body : Array.isArray(body.searchRecords) ? body.searchRecords : [];
         const seen = new Set<string>();
@@ -102,24 +130,32 @@ export class CallActions {
 
     /**
      * The call's Task, made at most once per callId: the ledger answers a retry without asking
-     * Salesforce; concurrent requests for one callId share one creation.
+     * Salesforce; concurrent requests for one callId share one creation. `deadline` (the request's
+     * budget, the first request's for a shared creation) cancels the Salesforce requests: the answer
+     * is then DEADLINE_EXCEEDED, and a retry finds out whether the Task was made.
      */
-    async logTask(accountId: string, callId: string, input: TaskInput): Promise<TaskResult> {
+    async logTask(accountId: string, callId: string, input: TaskInput, deadline?: AbortSignal): Promise<TaskResult> {
         const { org } = this.deps;
         const link = await org.activeLink(accountId);
-        const orgId = await org.orgIdOf(accountId, link);
+        const orgId = await org.orgIdOf(accountId, link, deadline);
         const key = ledgerKey(accountId, orgId, callId);
         const running = this.#inFlight.get(key);
-        if (running) return { taskId: (await running).taskId, created: false };
-        const work = this.#logTask(accountId, link, orgId, callId, input).finally(() => this.#inFlight.delete(key));
+        if (running) return { taskId: (await untilDeadline(running, deadline)).taskId, created: false };
+        const work = this.#logTask({ accountId, link, orgId, callId, input, deadline })
+            .catch((error: unknown) => {
+                throw deadline?.aborted ? taskDeadlineExceeded() : error;
+            })
+            .finally(() => this.#inFlight.delete(key));
         this.#inFlight.set(key, work);
         return work;
     }
 
-    async #logTask(accountId: string, link: LinkRecord, orgId: string, callId: string, input: TaskInput): Promise<TaskResult> {
+    async #logTask(call: TaskCall): Promise<TaskResult> {
+        const { accountId, link, orgId, callId, deadline } = call;
         const { ledger, clock } = this.deps;
         const waitUntil = clock.now().getTime() + CLAIM_WAIT_MS;
         for (;;) {
+            if (deadline?.aborted) throw taskDeadlineExceeded();
             const known = await ledger.find(accountId, orgId, callId);
             if (known?.taskId) return { taskId: known.taskId, created: false };
             if (known) {
@@ -131,37 +167,32 @@ export class CallActions {
                 }
                 // A claim no one holds any more: an earlier create may have reached Salesforce, so look before creating.
                 if (!(await ledger.takeOver(accountId, orgId, callId, known))) continue;
-                const existing = await this.#findByCallObject(accountId, link, callId);
-                if (existing) {
-                    this.#record(accountId, orgId, callId, existing);
-                    return { taskId: existing, created: false };
-                }
+                const found = await this.#madeEarlier(call);
+                if (found) return found;
             } else {
                 // A ledger that cannot vouch for this account and org may simply not know an earlier Task: look first.
                 if (!(await ledger.provesAbsence(accountId, orgId, link))) {
-                    const existing = await this.#findByCallObject(accountId, link, callId);
-                    if (existing) {
-                        this.#record(accountId, orgId, callId, existing);
-                        return { taskId: existing, created: false };
-                    }
+                    const found = await this.#madeEarlier(call);
+                    if (found) return found;
                 }
                 if (await ledger.markPending(accountId, orgId, callId)) continue; // claimed elsewhere first
             }
-            return this.#create(accountId, link, orgId, callId, input);
+            return this.#create(call);
         }
     }
 
     /** The create, under this process's claim of the call. */
-    async #create(accountId: string, link: LinkRecord, orgId: string, callId: string, input: TaskInput): Promise<TaskResult> {
+    async #create(call: TaskCall): Promise<TaskResult> {
+        const { accountId, link, orgId, callId, input, deadline } = call;
         const { org, ledger } = this.deps;
         let taskId: string;
         try {
-            const result = await org.request<{ id?: unknown; success?: unknown }>(accountId, link, {
-                method: 'POST',
-                path: '/sobjects/Task',
-                body: this.#taskFields(callId, input),
-                idempotent: false
-            });
+            const result = await org.request<{ id?: unknown; success?: unknown }>(
+                accountId,
+                link,
+                { method: 'POST', path: '/sobjects/Task', body: this.#taskFields(callId, input), idempotent: false },
+                deadline
+            );
             if (typeof result.id !== 'string' || result.success === false) {
                 throw new SalesforceUnavailable(
                     'Salesforce answered the Task create without an id. Try again; the retry will not make a second Task.',
@@ -178,7 +209,7 @@ export class CallActions {
             }
             throw taskError(error);
         }
-        this.#record(accountId, orgId, callId, taskId);
+        this.#record(call, taskId);
         return { taskId, created: true };
     }
 
@@ -196,7 +227,7 @@ export class CallActions {
         return this.deps.ledger.settled();
     }
 
-    #record(accountId: string, orgId: string, callId: string, taskId: string): void {
+    #record({ accountId, orgId, callId }: TaskCall, taskId: string): void {
         this.deps.ledger.markCreated(accountId, orgId, callId, taskId).catch((error: unknown) => {
             this.deps.logger.error(
                 { accountId, callId, err: error instanceof Error ? error.message : String(error) },
@@ -205,17 +236,26 @@ export class CallActions {
         });
     }
 
-    async #findByCallObject(accountId: string, link: LinkRecord, callId: string): Promise<string | undefined> {
+    /** A Task Salesforce already has for this call, made by an earlier create the ledger does not know: recorded. */
+    async #madeEarlier(call: TaskCall): Promise<TaskResult | undefined> {
+        const taskId = await this.#findByCallObject(call);
+        if (!taskId) return undefined;
+        this.#record(call, taskId);
+        return { taskId, created: false };
+    }
+
+    async #findByCallObject({ accountId, link, callId, deadline }: TaskCall): Promise<string | undefined> {
         // Only Tasks this account's API user made: another account linked to the org may use the same call ids.
-        const userId = await this.deps.org.userIdOf(accountId, link);
+        const userId = await this.deps.org.userIdOf(accountId, link, deadline);
         const soql = `SELECT Id FROM Task WHERE CallObject = ${soqlString(callId)} AND CreatedById = ${soqlString(userId)} ORDER BY CreatedDate ASC LIMIT 1`;
         let result: { records?: Array<{ Id?: unknown }> };
         try {
-            result = await this.deps.org.request(accountId, link, {
-                method: 'GET',
-                path: `/query?q=${encodeURIComponent(soql)}`,
-                idempotent: true
-            });
+            result = await this.deps.org.request(
+                accountId,
+                link,
+                { method: 'GET', path: `/query?q=${encodeURIComponent(soql)}`, idempotent: true },
+                deadline
+            );
         } catch (error) {
             throw readError(error, 'look for the call’s Task by CallObject');
         }

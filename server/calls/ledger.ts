@@ -4,7 +4,7 @@ import { randomToken } from '../crypto.ts';
 import type { Logger } from '../logger.ts';
 import { instanceLease, type Store } from '../store/store.ts';
 import type { LinkRecord, TaskLedgerEntry } from '../store/types.ts';
-import { id15 } from './ids.ts';
+import { id15 } from '../salesforceIds.ts';
 
 /**
  * How long a claim holds: above the longest a create can take (a session renewal that waits for another instance's

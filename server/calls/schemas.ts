@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normalizeSalesforceId } from './ids.ts';
+import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { PHONE_TEXT } from './phone.ts';
 import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
 

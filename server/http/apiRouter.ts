@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import type { LinkAuthorization } from '../link/authorization.ts';
 import type { LinkService } from '../link/linkService.ts';
 import type { Actor } from '../store/types.ts';
 import { currentAccount, requireScope } from './auth.ts';
@@ -29,7 +30,7 @@ export function linkStatusHandler(links: LinkService, authenticate: RequestHandl
     };
 }
 
-export function linkRouter(links: LinkService): Router {
+export function linkRouter(links: LinkService, authorization: LinkAuthorization): Router {
     const router = Router();
 
     // The link's history: the org's admin (the card) and the platform both may read it.
@@ -40,13 +41,16 @@ export function linkRouter(links: LinkService): Router {
 
     router.post('/link-sessions', requireScope('link'), async (req, res) => {
         const body = parseOrThrow(linkSessionBody, req.body);
-        const session = await links.createSession(currentAccount(res.locals).id, { ...body, initiatedBy: claimed(body.initiatedBy) });
+        const session = await authorization.createSession(currentAccount(res.locals).id, {
+            ...body,
+            initiatedBy: claimed(body.initiatedBy)
+        });
         res.status(201).location(`/api/v1/link-sessions/${session.id}`).json(session);
     });
 
     router.get('/link-sessions/:id', requireScope('link'), async (req, res) => {
         const id = parseOrThrow(sessionIdParam, req.params.id, 'link session id');
-        res.json(await links.session(currentAccount(res.locals).id, id));
+        res.json(await authorization.session(currentAccount(res.locals).id, id));
     });
 
     router.post('/link/verify', requireScope('link'), async (req, res) => {

@@ -4,6 +4,7 @@ import { callIdParam, lookupBody, taskBody } from '../calls/schemas.ts';
 import { AppError } from '../errors.ts';
 import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
+import { requestDeadline } from './requestBudget.ts';
 
 /** A Task description may hold 32,000 characters, more than the 16 kB the rest of the API accepts. */
 export const CALLS_BODY_LIMIT = '128kb';
@@ -28,13 +29,13 @@ export function callsRouter(calls: CallActions): Router {
     router.post('/calls/lookup', requireScope('platform'), async (req, res) => {
         const body = parseOrThrow(lookupBody, req.body);
         res.set('Cache-Control', 'no-store');
-        res.json(await calls.lookup(currentAccount(res.locals).id, body));
+        res.json(await calls.lookup(currentAccount(res.locals).id, body, requestDeadline(res.locals)));
     });
 
     router.put('/calls/:callId/task', requireScope('platform'), async (req, res) => {
         const callId = parseOrThrow(callIdParam, req.params.callId, 'call id');
         const body = parseOrThrow(taskBody, req.body);
-        const result = await calls.logTask(currentAccount(res.locals).id, callId, body);
+        const result = await calls.logTask(currentAccount(res.locals).id, callId, body, requestDeadline(res.locals));
         res.status(result.created ? 201 : 200).json(result);
     });
 

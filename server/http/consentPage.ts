@@ -1,5 +1,5 @@
 import { OPENER_ANSWER, OPENER_CHECK } from '../link/consent.ts';
-import type { ConsentView } from '../link/linkService.ts';
+import type { ConsentView } from '../link/authorization.ts';
 import { escapeHtml, paragraph, popupPage, scriptJson } from './pages.ts';
 
 /** What a link lets the account do in the org, said before the person signs in. */

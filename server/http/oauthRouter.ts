@@ -3,7 +3,8 @@ import express, { Router, type ErrorRequestHandler, type Response } from 'expres
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { consentCookieName, type ConsentForms } from '../link/consent.ts';
-import { LinkFailure, sessionCookieName, type LinkService } from '../link/linkService.ts';
+import { sessionCookieName, type LinkAuthorization } from '../link/authorization.ts';
+import { LinkFailure } from '../link/messages.ts';
 import { consentPage } from './consentPage.ts';
 import { closeAfterAnswer, refuseAnnouncedOversize } from './bodyLimit.ts';
 import { toAppError } from './errorMiddleware.ts';
@@ -13,7 +14,10 @@ import { callbackQuery, sessionIdParam } from './schemas.ts';
 const WHAT_NEXT = 'Close this window and start again from the Contact Center Link card in Salesforce.';
 const OAUTH_BODY_LIMIT = 2 * 1024;
 
-export function oauthRouter(links: LinkService, options: { secureCookies: boolean; logger: Logger; consent: ConsentForms }): Router {
+export function oauthRouter(
+    authorization: LinkAuthorization,
+    options: { secureCookies: boolean; logger: Logger; consent: ConsentForms }
+): Router {
     const router = Router();
     const cookieOptions = { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/oauth' } as const;
 
@@ -30,7 +34,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
         if (!id.success)
             return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
         try {
-            const view = await links.consent(id.data);
+            const view = await authorization.consent(id.data);
             const nonce = options.consent.nonceFor(req.cookies?.[consentCookieName(id.data)]);
             res.cookie(consentCookieName(id.data), nonce, {
                 ...cookieOptions,
@@ -69,7 +73,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
                 );
             }
             try {
-                const { redirectTo, cookie } = await links.startAuthorization(id.data, consentNonce);
+                const { redirectTo, cookie } = await authorization.startAuthorization(id.data, consentNonce);
                 res.clearCookie(consentCookieName(id.data), { path: '/oauth' });
                 res.cookie(cookie.name, cookie.value, { ...cookieOptions, maxAge: cookie.maxAgeMs });
                 res.redirect(303, redirectTo);
@@ -85,7 +89,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
         if (!query.success) return errorPage(res, 400, 'This sign-in could not be read', `Salesforce’s answer was malformed. ${WHAT_NEXT}`);
         const { state, code, error, error_description } = query.data;
         try {
-            const { sessionId, link, account } = await links.completeAuthorization({
+            const { sessionId, link, account } = await authorization.completeAuthorization({
                 state,
                 code,
                 error,
@@ -109,7 +113,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
                                 'This window closes by itself; the card in Salesforce shows the link. If you did not mean to link this account, unlink it from the card.'
                             ),
                         message: { type: 'ccl:link', sessionId, state: 'linked' },
-                        messageTargets: await links.sessionCardOrigins(sessionId),
+                        messageTargets: await authorization.sessionCardOrigins(sessionId),
                         closeAfterMs: 1500,
                         closeHint: 'This tab cannot close itself: you can close it now. The card in Salesforce shows the link.'
                     })
@@ -131,7 +135,7 @@ export function oauthRouter(links: LinkService, options: { secureCookies: boolea
                             paragraph(failure instanceof LinkFailure ? failure.pageMessage : appError.message) +
                             paragraph(`Nothing was changed: any previous link stays as it was. Error code: ${appError.code}.`),
                         message: sessionId ? { type: 'ccl:link', sessionId, state: 'failed' } : undefined,
-                        messageTargets: sessionId ? await links.sessionCardOrigins(sessionId) : undefined
+                        messageTargets: sessionId ? await authorization.sessionCardOrigins(sessionId) : undefined
                     })
                 );
         }

@@ -1,7 +1,9 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../errors.ts';
 import { callIdParam, lookupBody, lookupResponse, taskBody, taskResponse } from '../calls/schemas.ts';
+import { LINK_STATUSES } from '../store/types.ts';
 import { activityQuery, actorBody, deliveriesQuery, linkSessionBody, sessionIdParam } from './schemas.ts';
 import { webhookBody } from './webhookRouter.ts';
 
@@ -19,7 +21,7 @@ export const errorResponse = z
     .object({
         error: z
             .object({
-                code: z.string().describe('stable, SNAKE_CASE, meant for programs'),
+                code: z.enum(ERROR_CODES).describe('stable, SNAKE_CASE, meant for programs'),
                 message: z.string().describe('a sentence a person can act on')
             })
             .catchall(z.unknown())
@@ -27,11 +29,12 @@ export const errorResponse = z
     .meta({ id: 'Error' });
 
 const timestamp = z.string().describe('ISO 8601 time');
+const linkStatus = z.enum(LINK_STATUSES);
 const actor = z.object({ userId: z.string(), username: z.string() });
 
 export const linkStatusResponse = z
     .object({
-        status: z.enum(['unlinked', 'linked', 'legacy', 'needs_relink']),
+        status: linkStatus,
         account: z.object({ id: z.string(), name: z.string() }),
         link: z
             .object({
@@ -121,7 +124,6 @@ export const webhookCreated = z
     .object({ url: z.string(), secret: z.string().describe('shown once: signs every delivery (HMAC-SHA256)'), createdAt: timestamp })
     .meta({ id: 'WebhookCreated' });
 export const webhookRemoved = z.object({ removed: z.boolean() }).meta({ id: 'WebhookRemoved' });
-const linkStatus = z.enum(['unlinked', 'linked', 'legacy', 'needs_relink']);
 export const deliveriesResponse = z
     .object({
         deliveries: z.array(
@@ -169,7 +171,7 @@ export interface ApiOperation {
     bodyRequired?: boolean;
     responses: Record<number, { description: string; schema?: z.ZodType }>;
     /** errors this operation answers besides 401 (the API key) and 400 */
-    errors?: Record<number, string>;
+    errors?: Record<number, ErrorCode[]>;
     public?: boolean;
     /** Taken with either of the account's keys, not only the one its path implies. */
     anyKey?: boolean;
@@ -200,7 +202,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         body: linkSessionBody,
         bodyRequired: true,
         responses: { 201: { description: 'Open authorizeUrl in a popup', schema: linkSessionCreated } },
-        errors: { 429: 'TOO_MANY_LINK_SESSIONS' }
+        errors: { 429: ['TOO_MANY_LINK_SESSIONS'] }
     },
     {
         method: 'get',
@@ -209,7 +211,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         summary: 'The state of a link session (the card polls it)',
         params: { id: sessionIdParam },
         responses: { 200: { description: 'The session', schema: linkSessionView } },
-        errors: { 404: 'LINK_SESSION_NOT_FOUND' }
+        errors: { 404: ['LINK_SESSION_NOT_FOUND'] }
     },
     {
         method: 'post',
@@ -218,7 +220,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         summary: 'Refresh, re-read the identity and check the permissions now',
         body: actorBody,
         responses: { 200: { description: 'The status after the check', schema: linkStatusResponse } },
-        errors: { 409: 'NOT_LINKED, LEGACY_LINK', 503: 'SALESFORCE_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' }
+        errors: { 409: ['NOT_LINKED'], 503: ['SALESFORCE_UNAVAILABLE'], 504: ['DEADLINE_EXCEEDED'] }
     },
     {
         method: 'delete',
@@ -234,7 +236,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         operationId: 'getWebhook',
         summary: 'The account’s status webhook',
         responses: { 200: { description: 'The webhook', schema: webhookView } },
-        errors: { 404: 'NOT_FOUND' }
+        errors: { 404: ['NOT_FOUND'] }
     },
     {
         method: 'put',
@@ -271,11 +273,12 @@ export const API_OPERATIONS: ApiOperation[] = [
         bodyRequired: true,
         responses: { 200: { description: 'The matching records (possibly none)', schema: lookupResponse } },
         errors: {
-            403: 'PERMISSION_MISSING',
-            409: 'NOT_LINKED, NEEDS_RELINK',
-            429: 'SALESFORCE_LIMIT_EXCEEDED',
-            502: 'SALESFORCE_ERROR',
-            503: 'SALESFORCE_UNAVAILABLE'
+            403: ['PERMISSION_MISSING'],
+            409: ['NOT_LINKED', 'NEEDS_RELINK'],
+            429: ['SALESFORCE_LIMIT_EXCEEDED'],
+            502: ['SALESFORCE_ERROR'],
+            503: ['SALESFORCE_UNAVAILABLE'],
+            504: ['DEADLINE_EXCEEDED']
         }
     },
     {
@@ -293,13 +296,14 @@ export const API_OPERATIONS: ApiOperation[] = [
             200: { description: 'The call already had its Task', schema: taskResponse }
         },
         errors: {
-            403: 'PERMISSION_MISSING',
-            409: 'NOT_LINKED, NEEDS_RELINK, CALL_IN_PROGRESS (another instance is creating this call’s Task; retry after Retry-After)',
-            413: 'PAYLOAD_TOO_LARGE',
-            422: 'SALESFORCE_REJECTED',
-            429: 'SALESFORCE_LIMIT_EXCEEDED',
-            502: 'SALESFORCE_ERROR',
-            503: 'SALESFORCE_UNAVAILABLE'
+            403: ['PERMISSION_MISSING'],
+            409: ['NOT_LINKED', 'NEEDS_RELINK', 'CALL_IN_PROGRESS'],
+            413: ['PAYLOAD_TOO_LARGE'],
+            422: ['SALESFORCE_REJECTED'],
+            429: ['SALESFORCE_LIMIT_EXCEEDED'],
+            502: ['SALESFORCE_ERROR'],
+            503: ['SALESFORCE_UNAVAILABLE'],
+            504: ['DEADLINE_EXCEEDED']
         }
     }
 ];
@@ -315,6 +319,12 @@ const KEY_SCOPE_HELP = {
 /** `/link-sessions/:id` → `/api/v1/link-sessions/{id}` */
 export const openApiPath = (path: string): string => API_PREFIX + path.replace(/:([A-Za-z_]+)/g, '{$1}');
 
+/** What a code means for the caller, where its name does not say enough. */
+const ERROR_NOTES: Partial<Record<ErrorCode, string>> = {
+    CALL_IN_PROGRESS: 'another instance is creating this call’s Task; retry after Retry-After'
+};
+const codeList = (codes: ErrorCode[]): string =>
+    codes.map((code) => (ERROR_NOTES[code] ? `${code} (${ERROR_NOTES[code]})` : code)).join(', ');
 const errorContent = (description: string): ResponseConfig => ({ description, content: { 'application/json': { schema: errorResponse } } });
 
 export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
@@ -331,12 +341,19 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
                 ? { description: response.description, content: { 'application/json': { schema: response.schema } } }
                 : { description: response.description };
         }
-        responses[400] = errorContent('VALIDATION_FAILED, INVALID_JSON: the request does not fit; the message names the fields');
-        if (!op.public) responses[401] = errorContent('UNAUTHORIZED: no API key, or not a valid one');
-        for (const [status, codes] of Object.entries(op.errors ?? {})) responses[Number(status)] = errorContent(codes);
+        responses[400] = errorContent(
+            `${codeList(['VALIDATION_FAILED', 'INVALID_JSON'])}: the request does not fit; the message names the fields`
+        );
+        if (!op.public) responses[401] = errorContent(`${codeList(['UNAUTHORIZED'])}: no API key, or not a valid one`);
+        for (const [status, codes] of Object.entries(op.errors ?? {})) responses[Number(status)] = errorContent(codeList(codes));
         const scope = op.anyKey ? 'any' : keyScopeOf(op.path);
         if (!op.public && !op.anyKey)
-            responses[403] = errorContent([op.errors?.[403], `FORBIDDEN: a key without the ${scope} scope`].filter(Boolean).join(', '));
+            responses[403] = errorContent(
+                [
+                    ...(op.errors?.[403] ? [codeList(op.errors[403])] : []),
+                    `${codeList(['FORBIDDEN'])}: a key without the ${scope} scope`
+                ].join(', ')
+            );
         registry.registerPath({
             method: op.method,
             path: openApiPath(op.path),

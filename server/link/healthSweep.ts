@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import { randomToken } from '../crypto.ts';
-import { AppError } from '../errors.ts';
+import { isAppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError } from '../salesforce/gateway.ts';
 import type { Store } from '../store/store.ts';
@@ -111,7 +111,7 @@ export class HealthSweep {
                     if (outcome === 'healthy') report.healthy++;
                     else report.needsRelink++;
                 } catch (error) {
-                    if (error instanceof AppError && error.code === 'NOT_LINKED') continue;
+                    if (isAppError(error, 'NOT_LINKED')) continue;
                     report.checked++;
                     report.unavailable++;
                     const failures = (cooling?.failures ?? 0) + 1;

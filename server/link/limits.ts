@@ -5,9 +5,6 @@ export const API_USER_LIMIT = 5;
 /** A bound on open popups per account, so a leaked key cannot fill the store with sessions. */
 export const MAX_PENDING_SESSIONS = 20;
 
-/** Salesforce ids compare on their first 15 characters; the 18-character form only adds a checksum. */
-export const sameOrg = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
-
 /** "Name (id)" of the account behind each link, as the limit message names them. */
 export function accountNames(names: Map<string, string>, links: LinkRecord[]): string[] {
     return links.map((l) => `${names.get(l.accountId) ?? 'unknown'} (${l.accountId})`);

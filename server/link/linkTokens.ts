@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomToken, type Sealed, type TokenCipher } from '../crypto.ts';
-import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError, type SalesforceGateway } from '../salesforce/gateway.ts';
 import type { Store } from '../store/store.ts';
 import type { LinkRecord, OAuthLinkRecord } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
-import { describeDeadGrant } from './deadGrant.ts';
+import { describeDeadGrant, linkStopped, needsRelink, notLinkedWithOAuth, refreshHeldElsewhere } from './messages.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { queueStatusEvent } from './outbox.ts';
 
@@ -18,8 +17,12 @@ export interface LiveSession {
     userId: string;
 }
 
-/** How long one instance may hold a link's refresh: above a refresh's own timeout, so only a crashed holder lets it lapse. */
-export const REFRESH_LEASE_MS = 30_000;
+/**
+ * How long one instance may hold a link's refresh: the refresh's own timeout (SF_HTTP_TIMEOUT_MS, up to 120 s) plus
+ * this, for the store's read before it and the compare-and-set after, so only a crashed holder lets it lapse.
+ */
+export const REFRESH_LEASE_MARGIN_MS = 15_000;
+export const refreshLeaseMs = (refreshTimeoutMs: number): number => refreshTimeoutMs + REFRESH_LEASE_MARGIN_MS;
 /** How often an instance waiting for another's refresh looks again. */
 const LEASE_POLL_MS = 40;
 
@@ -61,6 +64,7 @@ export class LinkTokens {
     readonly #refreshing = new Map<string, Promise<LiveSession>>();
     /** Who holds a refresh lease: this process. */
     readonly holder = `${hostname()}:${process.pid}:${randomToken(4)}`;
+    readonly #leaseMs: number;
 
     constructor(
         private readonly store: Store,
@@ -68,8 +72,12 @@ export class LinkTokens {
         private readonly gateway: SalesforceGateway,
         private readonly clock: Clock,
         private readonly logger: Logger,
-        private readonly events: LinkEvents
-    ) {}
+        private readonly events: LinkEvents,
+        /** The gateway's time limit on a refresh request (SF_HTTP_TIMEOUT_MS): the lease outlasts it. */
+        refreshTimeoutMs: number
+    ) {
+        this.#leaseMs = refreshLeaseMs(refreshTimeoutMs);
+    }
 
     /** The session to act with: an OAuth link's stored access token, a legacy link's session in this process; undefined when there is none yet. */
     current(accountId: string, link: LinkRecord): LiveSession | undefined {
@@ -110,7 +118,7 @@ export class LinkTokens {
 
     async #leased(accountId: string, options: RefreshOptions): Promise<LiveSession> {
         const key = `refresh:${accountId}`;
-        const giveUpAt = this.clock.now().getTime() + REFRESH_LEASE_MS + 5_000;
+        const giveUpAt = this.clock.now().getTime() + this.#leaseMs + 5_000;
         for (;;) {
             const link = await this.#oauthLink(accountId, options.retryDeadLink ?? false);
             const known = this.current(accountId, link);
@@ -120,7 +128,7 @@ export class LinkTokens {
             if (
                 await this.store.leases.acquire(key, this.holder, {
                     now: now.toISOString(),
-                    until: new Date(now.getTime() + REFRESH_LEASE_MS).toISOString()
+                    until: new Date(now.getTime() + this.#leaseMs).toISOString()
                 })
             ) {
                 try {
@@ -137,12 +145,7 @@ export class LinkTokens {
                 }
             }
             // Another instance is refreshing this link: its token lands in the row, the next turn uses it.
-            if (now.getTime() > giveUpAt)
-                throw new AppError(
-                    'SALESFORCE_UNAVAILABLE',
-                    'Another backend instance has been renewing this link’s session for too long. Try again in a minute.',
-                    503
-                );
+            if (now.getTime() > giveUpAt) throw refreshHeldElsewhere();
             await sleep(LEASE_POLL_MS);
             // A forced refresh that waited for another one is satisfied by it.
             options = { ...options, force: false, failed: options.force ? known?.accessToken : options.failed };
@@ -184,7 +187,7 @@ export class LinkTokens {
                 return this.#refresh(accountId, { ...options, force: true }, true);
             const reason = options.deadReason ?? describeDeadGrant(error);
             await this.markNeedsRelink(accountId, link, reason);
-            throw new AppError('NEEDS_RELINK', reason, 409);
+            throw needsRelink(reason);
         }
     }
 
@@ -234,18 +237,8 @@ export class LinkTokens {
 
     async #oauthLink(accountId: string, allowDead: boolean): Promise<OAuthLinkRecord> {
         const link = await this.#oauthLinkOrNull(accountId);
-        if (!link)
-            throw new AppError(
-                'NOT_LINKED',
-                'This account is not linked to Salesforce with OAuth. Link it from the Contact Center Link card.',
-                409
-            );
-        if (link.status === 'needs_relink' && !allowDead)
-            throw new AppError(
-                'NEEDS_RELINK',
-                link.lastError?.message ?? 'The link stopped working. Relink it from the Contact Center Link card.',
-                409
-            );
+        if (!link) throw notLinkedWithOAuth();
+        if (link.status === 'needs_relink' && !allowDead) throw linkStopped(link);
         return link;
     }
 }

@@ -1,9 +1,15 @@
 import { AppError } from '../errors.ts';
-import type { CompositeResult, CompositeSubrequest, Identity, TokenSet } from '../salesforce/gateway.ts';
+import { sameSalesforceId } from '../salesforceIds.ts';
+import {
+    SalesforceError,
+    type CompositeResult,
+    type CompositeSubrequest,
+    type Identity,
+    type SalesforceGateway,
+    type TokenSet
+} from '../salesforce/gateway.ts';
 import type { PermissionCheck } from '../store/types.ts';
-
-/** The permission set the package ships for the API user; every "grant" message names it. */
-export const API_USER_PERMISSION_SET = 'Contact_Center_API_User';
+import { API_USER_PERMISSION_SET, apiNotEnabled } from './messages.ts';
 
 /** Task fields the call actions write; each must be createable by the API user. */
 export const TASK_CALL_FIELDS = [
@@ -55,6 +61,22 @@ export function preflightRequests(userId: string): CompositeSubrequest[] {
         ...READ_OBJECTS.map((o) => ({ referenceId: o.name, path: `sobjects/${o.name}/describe` }))
     ];
 }
+
+/** The preflight's one Composite request as the user (`signal`: the caller's deadline); a user or org without API access is API_NOT_ENABLED. */
+export async function runPreflight(
+    gateway: Pick<SalesforceGateway, 'composite'>,
+    tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>,
+    signal?: AbortSignal
+): Promise<Map<string, CompositeResult>> {
+    try {
+        return await gateway.composite(tokens, preflightRequests(tokens.userId), signal);
+    } catch (error) {
+        if (error instanceof SalesforceError && API_NOT_ENABLED.has(error.code)) throw apiNotEnabled();
+        throw error;
+    }
+}
+
+const API_NOT_ENABLED = new Set(['API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'FUNCTIONALITY_NOT_ENABLED']);
 
 interface Describe {
     queryable?: boolean;
@@ -235,14 +257,6 @@ export function evaluatePreflight(results: Map<string, CompositeResult>): Permis
 
 export const failedRequiredChecks = (checks: PermissionCheck[]): PermissionCheck[] => checks.filter((c) => !c.ok && c.severity === 'error');
 
-/** The PERMISSIONS_MISSING message: exactly what to grant, in one sentence per check. */
-export function missingPermissionsMessage(username: string, failed: PermissionCheck[]): string {
-    return `${username} lacks what the contact center needs: ${failed.map((c) => `${c.label} — ${c.detail ?? 'not granted'}`).join(' ')} Assign the ${API_USER_PERMISSION_SET} permission set to the API user, then link again.`;
-}
-
-/** Salesforce ids compare on their first 15 characters (the last three only encode case). */
-const sameId = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15);
-
 /** Who signed in, and the name of their org (the card shows it beside the org id). */
 export type LinkIdentity = Identity & { orgName?: string };
 
@@ -260,7 +274,7 @@ export function identityFromPreflight(results: Map<string, CompositeResult>, tok
             502
         );
     }
-    if (!sameId(org.Id, tokens.orgId) || !sameId(user.Id, tokens.userId)) {
+    if (!sameSalesforceId(org.Id, tokens.orgId) || !sameSalesforceId(user.Id, tokens.userId)) {
         throw new AppError(
             'TOKEN_EXCHANGE_FAILED',
             'Salesforce described a different user than the token names. Start the link again from the card.',

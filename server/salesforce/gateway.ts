@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import jsforce, { type HttpRequest } from 'jsforce';
 import { safeEqual } from '../crypto.ts';
+import { AppError } from '../errors.ts';
 import { isSalesforceOrigin, type LoginHostPolicy } from './loginHosts.ts';
 import { abortableTransport, requestSignal, sendRequest } from './transport.ts';
 
@@ -43,6 +44,16 @@ export class SalesforceError extends Error {
 
     get isDeadGrant(): boolean {
         return this.kind === 'rejected' && (this.code === 'invalid_grant' || this.code === 'inactive_user');
+    }
+}
+
+/** Salesforce could not be reached or answered 5xx. `outcomeUnknown`: a create may have been applied anyway. */
+export class SalesforceUnavailable extends AppError {
+    constructor(
+        message: string,
+        readonly outcomeUnknown: boolean
+    ) {
+        super('SALESFORCE_UNAVAILABLE', message, 503);
     }
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LowdbStore, processAlive } from './lowdbStore.ts';
+import { processAlive } from './lowdb/lockFile.ts';
+import { LowdbStore } from './lowdb/store.ts';
 import { newBackupName, requireBackup } from './pgBackups.ts';
 import { PgStore, type LiveLease } from './pgStore.ts';
 import { instanceLease } from './store.ts';

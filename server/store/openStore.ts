@@ -1,4 +1,4 @@
-import { LowdbStore } from './lowdbStore.ts';
+import { LowdbStore } from './lowdb/store.ts';
 import type { Store } from './store.ts';
 
 /** PostgreSQL when DATABASE_URL is set (migrated at open), otherwise the files in DATA_DIR. */

@@ -1,8 +1,10 @@
+// One file on purpose: every repository's SQL in the order the Store contract (store.ts) lists them, read top to bottom.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
-import { id15, markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
+import { id15 } from '../salesforceIds.ts';
+import { markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
 import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
 import { keepBackup, REPLACED_TABLES, restoreBackup } from './pgBackups.ts';
 

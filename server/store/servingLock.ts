@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { processAlive } from './lowdbStore.ts';
+import { processAlive } from './lowdb/lockFile.ts';
 
 /** Thrown when another live backend already serves the data directory. */
 export class DataDirInUse extends Error {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { id15 } from '../salesforceIds.ts';
 import type {
     AccountRecord,
     AuditEntry,
@@ -12,7 +13,7 @@ import type {
 
 /**
  * The storage boundary: the domain asks for rows, locks and claims, never for a whole document.
- * Two implementations pass one contract suite (server/test/storeContract.test.ts): lowdb (files in
+ * Two implementations pass one contract suite (server/store/store.test.ts): lowdb (files in
  * DATA_DIR, the default) and PostgreSQL (DATABASE_URL). Every read returns a copy.
  */
 export interface Store extends Repos {
@@ -35,8 +36,6 @@ export interface Tx extends Repos {
 export type Patch<T> = { [K in keyof T]?: T[K] | null };
 export type LockKey = `api-user:${string}` | `account:${string}`;
 
-/** Salesforce ids compare on their first 15 characters: locks and indexed columns use that form. */
-export const id15 = (id: string): string => id.slice(0, 15);
 export const apiUserLock = (orgId: string, userId: string): LockKey => `api-user:${id15(orgId)}:${id15(userId)}`;
 export const accountLock = (accountId: string): LockKey => `account:${accountId}`;
 /** The lease every running instance renews while it lives (calls/ledger.ts's heartbeat); `store move` refuses while one is live. */

@@ -14,7 +14,9 @@ import type { Sealed } from '../crypto.ts';
  */
 
 export type Environment = 'production' | 'sandbox';
-export type LinkStatus = 'unlinked' | 'linked' | 'legacy' | 'needs_relink';
+/** The link statuses (DESIGN.md's table), named once: the API's schema, the webhook and the card's Apex use these. */
+export const LINK_STATUSES = ['unlinked', 'linked', 'legacy', 'needs_relink'] as const;
+export type LinkStatus = (typeof LINK_STATUSES)[number];
 export type LinkSessionState = 'pending' | 'linked' | 'failed' | 'expired';
 
 export interface Actor {

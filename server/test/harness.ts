@@ -8,10 +8,10 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulat
 import { authorizeInEmulator } from '../../emulator/driver.ts';
 import { createApp } from '../app.ts';
 import { parseConfig, requireCompleteConfig, type Config } from '../config.ts';
-import { emulatorEnv } from '../emulatorEnv.ts';
+import { emulatorEnv } from '../../demo/emulatorEnv.ts';
 import { createLogger } from '../logger.ts';
 import { buildServices, type Services } from '../services.ts';
-import { LowdbStore } from '../store/lowdbStore.ts';
+import { LowdbStore } from '../store/lowdb/store.ts';
 import { RateLimiter, type RatePolicy } from '../http/rateLimit.ts';
 import { PgStore } from '../store/pgStore.ts';
 import type { Store } from '../store/store.ts';

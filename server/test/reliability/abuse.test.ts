@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter, addressKey } from '../../http/abuse.ts';
 import { confirmPopup, PEOPLE, startHarness, type Harness } from '../harness.ts';
-import { report } from './helpers.ts';
+import { report } from '../reliabilityHarness.ts';
 
 const timed = async (req: request.Test): Promise<{ res: request.Response; ms: number }> => {
     const started = performance.now();

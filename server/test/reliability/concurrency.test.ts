@@ -3,7 +3,7 @@ import type { Snapshot } from '../../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import { PEOPLE, startHarness, type Harness } from '../harness.ts';
 import request from 'supertest';
-import { random, report, startPopup } from './helpers.ts';
+import { random, report, startPopup } from '../reliabilityHarness.ts';
 
 const ROUNDS = Number(process.env.CONCURRENCY_ROUNDS ?? 20);
 const RELINKS = Number(process.env.CONCURRENCY_RELINKS ?? 50);

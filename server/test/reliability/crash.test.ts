@@ -6,17 +6,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LowdbStore } from '../../store/lowdbStore.ts';
+import { LowdbStore } from '../../store/lowdb/store.ts';
 import { openStore } from '../../store/openStore.ts';
 import { migrate } from '../../store/pgStore.ts';
 import type { Snapshot } from '../../store/types.ts';
 import { createTestDatabase, PG_SKIP, warnIfNoPostgres } from '../pgDatabase.ts';
-import { random, report } from './helpers.ts';
+import { random, report } from '../reliabilityHarness.ts';
 
 warnIfNoPostgres();
 
 const require = createRequire(import.meta.url);
-const WRITER = fileURLToPath(new URL('./crashWriter.ts', import.meta.url));
+const WRITER = fileURLToPath(new URL('../crashWriter.ts', import.meta.url));
 const RUNS = Number(process.env.CRASH_RUNS ?? 50);
 /** A killed writer must never keep the next one waiting: a stale lock used to hold it for 10 s, then fail it. Below those 10 s, with room for a writer's start on a busy machine. */
 const FIRST_WRITE_WITHIN_MS = 8_000;

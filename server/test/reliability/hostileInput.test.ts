@@ -1,3 +1,4 @@
+// One suite on purpose: every input an outsider controls, each under the same property-based generator and store check.
 import assert from 'node:assert/strict';
 import type { Snapshot } from '../../store/types.ts';
 import { stat } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import request from 'supertest';
 import { actorBody, linkSessionBody } from '../../http/schemas.ts';
 import { webhookBody } from '../../http/webhookRouter.ts';
 import { PEOPLE, startHarness, type Harness } from '../harness.ts';
-import { report, SEED } from './helpers.ts';
+import { report, SEED } from '../reliabilityHarness.ts';
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 120);
 const STACK_TRACE = /\bat [\w$.<>]+ \(|\.ts:\d+|\.js:\d+|node_modules|TypeError|ReferenceError|RangeError|Cannot read prop/;

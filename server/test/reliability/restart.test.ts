@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { startEmulator, type Emulator } from '../../../emulator/index.ts';
 import { parseConfig, requireCompleteConfig, type Config } from '../../config.ts';
-import { emulatorEnv } from '../../emulatorEnv.ts';
+import { emulatorEnv } from '../../../demo/emulatorEnv.ts';
 import { createLogger } from '../../logger.ts';
 import { runServer } from '../../main.ts';
 import { openStore } from '../../store/openStore.ts';
@@ -17,7 +17,7 @@ import { createTestDatabase, PG_SKIP, warnIfNoPostgres, type TestDatabase } from
 import { Accounts } from '../../accounts.ts';
 import { systemClock } from '../../clock.ts';
 import { CLIENT, confirmPopup, PEOPLE, PUBLIC_URL } from '../harness.ts';
-import { report, startPopup } from './helpers.ts';
+import { report, startPopup } from '../reliabilityHarness.ts';
 
 const MAIN = fileURLToPath(new URL('../../main.ts', import.meta.url));
 

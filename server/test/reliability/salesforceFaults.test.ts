@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import type { FaultKind, FaultMode } from '../../../emulator/index.ts';
 import { PEOPLE, startHarness, type Harness } from '../harness.ts';
-import { report, startPopup, within } from './helpers.ts';
+import { report, startPopup, within } from '../reliabilityHarness.ts';
 
 /** Short, so that the slow and hanging cases stay quick; every request must end within it plus a margin. */
 const TIMEOUT_MS = 800;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import request from 'supertest';
 import { CLIENT, PEOPLE, recordingGateway, startHarness } from '../harness.ts';
-import { recordResponses, report, startPopup } from './helpers.ts';
+import { recordResponses, report, startPopup } from '../reliabilityHarness.ts';
 
 test('after link, verify, relink, failures and unlink, no token, password or key is anywhere in clear', async (t) => {
     const tokens = new Set<string>();

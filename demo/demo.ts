@@ -1,0 +1,181 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { SEED, startEmulator, type Emulator, type OrgKey } from '../emulator/index.ts';
+import { mountPreview, type PreviewConfig, type PreviewOrg } from '../preview/server.ts';
+import { OAUTH_MARKER, setupFacts } from '../preview/setupFacts.ts';
+import type { AppOptions } from '../server/app.ts';
+import { requireCompleteConfig, type configSchema } from '../server/config.ts';
+import type { z } from 'zod';
+import { createLogger, type Logger } from '../server/logger.ts';
+import { runServer, type RunningServer } from '../server/main.ts';
+import { demoEncryptionKey } from './secretKey.ts';
+
+export const DEMO_CLIENT = { clientId: 'ccl-demo-client', clientSecret: 'ccl-demo-secret' };
+export const DEMO_ACCOUNT_NAME = 'Demo contact center';
+
+/** The demo serves a working API key to its page: it listens on loopback only. */
+export const DEMO_HOST = '127.0.0.1';
+/** ...and answers only to this machine's names, so a page whose name rebinds to 127.0.0.1 reads nothing. */
+export const DEMO_HOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+export interface RunningDemo {
+    /** PUBLIC_URL: where the preview page is, and the base of the OAuth redirect URI. */
+    url: string;
+    /** The address it listens on: loopback only. */
+    host: string;
+    backend: RunningServer;
+    emulator: Emulator;
+    account: { id: string; apiKey: string };
+    close(): Promise<void>;
+}
+
+export interface DemoOptions extends AppOptions {
+    logger?: Logger;
+    /** First of the four emulator ports (3101); 0 gives each listener a free port. */
+    emulatorPortBase?: number;
+    /** Serve the preview page at / and its configuration at /preview/config.json (default true). */
+    preview?: boolean;
+}
+
+/** A port nobody listens on now, for PORT=0: the OAuth redirect URI has to name the real port before the backend starts. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const probe = createServer();
+        probe.once('error', reject);
+        probe.listen(0, () => {
+            const address = probe.address();
+            const port = typeof address === 'object' && address ? address.port : 0;
+            probe.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+        });
+    });
+}
+
+/**
+ * The demo: an emulated Salesforce, the backend pointed at it, one contact-center account, and the preview page.
+ * With PORT=0 it picks a free port, and a PUBLIC_URL whose port is 0 gets that port.
+ */
+export async function startDemo(settings: z.infer<typeof configSchema>, options: DemoOptions = {}): Promise<RunningDemo> {
+    let parsed = settings;
+    if (parsed.PORT === 0) {
+        const port = await freePort();
+        const publicUrl = new URL(parsed.PUBLIC_URL);
+        if (publicUrl.port === '0') publicUrl.port = String(port);
+        parsed = { ...parsed, PORT: port, PUBLIC_URL: publicUrl.origin };
+    }
+    const base = options.emulatorPortBase ?? 3101;
+    const emulator = await startEmulator({
+        ports: base === 0 ? undefined : { production: base, sandbox: base + 1, acme: base + 2, acmeUat: base + 3 },
+        clients: [
+            {
+                ...DEMO_CLIENT,
+                name: 'Contact Center Link',
+                redirectUris: [`${parsed.PUBLIC_URL}/oauth/callback`],
+                // Installed as the Contact Center Link OAuth package is: the app with its marker custom permission.
+                packagedCustomPermissions: [
+                    { namespacePrefix: 'cclink', developerName: OAUTH_MARKER, label: 'Contact Center Link OAuth app installed' }
+                ]
+            }
+        ],
+        quiet: true
+    });
+    try {
+        const config = requireCompleteConfig({
+            ...parsed,
+            SF_CLIENT_ID: DEMO_CLIENT.clientId,
+            SF_CLIENT_SECRET: DEMO_CLIENT.clientSecret,
+            SF_LOGIN_URL_PRODUCTION: emulator.origins.production,
+            SF_LOGIN_URL_SANDBOX: emulator.origins.sandbox,
+            SF_ALLOWED_LOGIN_ORIGINS: [...new Set([...parsed.SF_ALLOWED_LOGIN_ORIGINS, ...emulator.allOrigins])],
+            // The preview page plays every emulated org's Lightning page: the card the popups may hear from.
+            SF_CARD_ORIGINS: {
+                ...parsed.SF_CARD_ORIGINS,
+                ...Object.fromEntries(emulator.allOrigins.map((origin) => [origin, [new URL(parsed.PUBLIC_URL).origin]]))
+            },
+            TOKEN_ENCRYPTION_KEY: parsed.TOKEN_ENCRYPTION_KEY ?? (await demoEncryptionKey(parsed.DATA_DIR)),
+            // The demo's webhooks go to receivers on this machine.
+            WEBHOOK_ALLOW_PRIVATE_TARGETS: true
+        });
+        const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+        let previewConfig: (() => PreviewConfig) | undefined;
+        const extend: AppOptions['extend'] = (app) => {
+            options.extend?.(app);
+            if (options.preview ?? true) mountPreview(app, () => previewConfig?.());
+        };
+        const backend = await runServer(config, { ...options, logger, extend, host: DEMO_HOST, hosts: DEMO_HOST_NAMES });
+        const account = await demoAccount(backend, config.DATA_DIR);
+        previewConfig = () => demoPreviewConfig(emulator, account);
+        return {
+            url: config.PUBLIC_URL,
+            host: DEMO_HOST,
+            backend,
+            emulator,
+            account,
+            async close() {
+                await backend.close();
+                await emulator.close();
+            }
+        };
+    } catch (error) {
+        await emulator.close();
+        throw error;
+    }
+}
+
+/** The demo keeps its account's key beside the data (mode 0600), so the preview can use it after a restart. */
+async function demoAccount(backend: RunningServer, dataDir: string): Promise<{ id: string; apiKey: string }> {
+    const file = path.join(dataDir, 'demo-account.json');
+    const { accounts } = backend.services;
+    try {
+        const saved = JSON.parse(await readFile(file, 'utf8')) as { id: string; apiKey: string };
+        if ((await accounts.authenticate(saved.apiKey))?.id === saved.id) return saved;
+    } catch {
+        // First start, or the data was reset: make a new demo account.
+    }
+    const { account, apiKey } = await accounts.create(DEMO_ACCOUNT_NAME);
+    const saved = { id: account.id, apiKey };
+    await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
+    return saved;
+}
+
+/** The users the preview lists for each emulated org, with what each one shows. */
+const PREVIEW_USERS: Record<OrgKey, Array<{ user: keyof typeof SEED.users; description: string }>> = {
+    acme: [
+        { user: 'acmeApi', description: 'The API user: links' },
+        { user: 'acmeAdmin', description: 'A System Administrator' },
+        { user: 'acmeNoApi', description: 'API not enabled: refused' }
+    ],
+    acmeUat: [
+        { user: 'uatApi', description: 'The API user of the sandbox' },
+        { user: 'uatAdmin', description: 'A System Administrator' }
+    ]
+};
+const PREVIEW_ADMINS: Record<OrgKey, keyof typeof SEED.users> = { acme: 'acmeAdmin', acmeUat: 'uatAdmin' };
+
+/**
+ * What the preview's Apex stand-in needs: the demo account's key (the Named Credential's secret in an org) and, for
+ * each emulated org, what the Apex reads from the platform (org id, sandbox or not, My Domain, the running user).
+ * The org ids are read now, so a sandbox refresh in the emulator shows on the next page load.
+ */
+function demoPreviewConfig(emulator: Emulator, account: { id: string; apiKey: string }): PreviewConfig {
+    const orgs: Record<string, PreviewOrg> = {};
+    for (const key of ['acme', 'acmeUat'] as const) {
+        const org = emulator.state.org(key);
+        const admin = emulator.state.user(SEED.users[PREVIEW_ADMINS[key]].username);
+        orgs[key] = {
+            name: org.name,
+            orgId: org.orgId,
+            environment: org.environment,
+            createdDate: org.createdDate,
+            domainUrl: emulator.origins[key],
+            setup: setupFacts(emulator.state, key, admin.username),
+            user: { userId: admin.userId, username: admin.username, name: admin.name, canManageLink: true },
+            demoUsers: PREVIEW_USERS[key].map(({ user, description }) => ({
+                username: SEED.users[user].username,
+                password: SEED.users[user].password,
+                description
+            }))
+        };
+    }
+    return { apiKey: account.apiKey, apiBase: '/api/v1', account: { id: account.id, name: DEMO_ACCOUNT_NAME }, defaultOrg: 'acme', orgs };
+}

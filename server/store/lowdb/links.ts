@@ -1,0 +1,42 @@
+import type { Repos } from '../store.ts';
+import { apiUserKey, applyPatch, copy, type Rows } from './rows.ts';
+
+export const lowdbLinks = (rows: Rows): Repos['links'] => ({
+    get: async (accountId) => (await rows.fresh(), copy(rows.findLink(accountId))),
+    ofApiUser: async (orgId, userId, options = {}) => {
+        await rows.fresh();
+        const index = rows.index();
+        const key = apiUserKey(orgId, userId);
+        const all = index
+            ? (index.byApiUser.get(key) ?? [])
+            : rows.rows('links').filter((l) => l.method === 'oauth' && apiUserKey(l.orgId, l.userId) === key);
+        return all.filter((l) => l.accountId !== options.except).map(copy);
+    },
+    dueForCheck: async (verifiedBefore) => {
+        await rows.fresh();
+        return rows
+            .rows('links')
+            .filter(
+                (l) =>
+                    ((l.method === 'oauth' && l.status === 'linked') || (l.method === 'legacy' && l.status === 'legacy')) &&
+                    (verifiedBefore === undefined || !l.lastVerifiedAt || l.lastVerifiedAt < verifiedBefore)
+            )
+            .sort((a, b) => (a.lastVerifiedAt ?? '').localeCompare(b.lastVerifiedAt ?? ''))
+            .map((l) => l.accountId);
+    },
+    countByStatus: async () => {
+        await rows.fresh();
+        const counts: Record<string, number> = {};
+        for (const link of rows.rows('links')) counts[link.status] = (counts[link.status] ?? 0) + 1;
+        return counts;
+    },
+    put: (link) => rows.write((draft) => copy(rows.replace(draft, 'links', (l) => l.accountId === link.accountId, structuredClone(link)))),
+    patch: (accountId, patch) =>
+        rows.write((draft) => {
+            const current = draft.rows('links', false).find((l) => l.accountId === accountId);
+            if (!current) return false;
+            rows.replace(draft, 'links', (l) => l.accountId === accountId, applyPatch(current, patch));
+            return true;
+        }),
+    delete: (accountId) => rows.write((draft) => copy(rows.replace(draft, 'links', (l) => l.accountId === accountId, undefined)))
+});
