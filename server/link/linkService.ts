@@ -10,7 +10,7 @@ import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { stopIfPast, untilDeadline } from './deadline.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
 import { accountNames } from './limits.ts';
-import type { LinkTokens } from './linkTokens.ts';
+import type { LinkTokens, Refreshed } from './linkTokens.ts';
 import {
     deadlineExceeded,
     lostToSixthApprovalReason,
@@ -116,16 +116,17 @@ export class LinkService {
         const { store, tokens, gateway, clock } = this.deps;
         const found = await store.links.get(accountId);
         if (found?.method === 'legacy' && found.status === 'legacy') return this.#checkLegacyHealth(found);
-        const link = found?.method === 'oauth' ? found : undefined;
-        if (!link) throw notLinkedWithOAuth();
-        let session;
+        if (found?.method !== 'oauth') throw notLinkedWithOAuth();
+        let refreshed: Refreshed;
         try {
             // The refresh is shared and may rotate the token, so it is not cancelled (it saves what it gets); Verify only stops waiting.
-            session = await untilDeadline(tokens.refresh(accountId, { force: true, retryDeadLink: options.retryDeadLink }), deadline);
+            refreshed = await untilDeadline(tokens.refreshLink(accountId, { force: true, retryDeadLink: options.retryDeadLink }), deadline);
         } catch (error) {
             if (isAppError(error, 'NEEDS_RELINK')) return 'needs_relink';
             throw error;
         }
+        // With rotation the refresh stored a new refresh token: what follows compares with the row it left, not the one read before.
+        const { session, link } = refreshed;
         const identity = await gateway.identity(session, deadline);
         stopIfPast(deadline);
         if (!identity.active) {
