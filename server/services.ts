@@ -7,6 +7,7 @@ import { LinkAuthorization } from './link/authorization.ts';
 import { LinkService } from './link/linkService.ts';
 import { LinkTokens } from './link/linkTokens.ts';
 import { DEFAULT_SWEEP, HealthSweep } from './link/healthSweep.ts';
+import { keepaliveInterval, RefreshKeepalive } from './link/refreshKeepalive.ts';
 import { Webhooks } from './link/webhooks.ts';
 import { Metrics } from './metrics.ts';
 import type { Logger } from './logger.ts';
@@ -46,6 +47,8 @@ export interface Services {
     authorization: LinkAuthorization;
     events: LinkEvents;
     health: HealthSweep;
+    /** Uses every link's refresh token at least every SF_REFRESH_KEEPALIVE_SECONDS. */
+    keepalive: RefreshKeepalive;
     webhooks: Webhooks;
     metrics: Metrics;
     org: OrgClient;
@@ -122,6 +125,19 @@ export function buildServices(deps: ServiceDeps): Services {
         { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 },
         () => metrics.healthSweeps.inc()
     );
+    const keepaliveMs = config.SF_REFRESH_KEEPALIVE_SECONDS * 1000;
+    const keepalive = new RefreshKeepalive(
+        store,
+        tokens,
+        clock,
+        logger,
+        {
+            keepaliveMs,
+            intervalMs: keepaliveInterval(keepaliveMs, config.HEALTH_SWEEP_INTERVAL_SECONDS * 1000),
+            concurrency: DEFAULT_SWEEP.concurrency
+        },
+        (outcome) => metrics.refreshKeepalives.inc({ outcome })
+    );
     // Off unless the operator asks (the demo and the tests do): a tenant's webhook must not reach the backend's network.
     const privateTargets = config.WEBHOOK_ALLOW_PRIVATE_TARGETS;
     const webhooks = new Webhooks(store, cipher, clock, logger, events, {
@@ -166,6 +182,7 @@ export function buildServices(deps: ServiceDeps): Services {
         authorization,
         events,
         health,
+        keepalive,
         webhooks,
         metrics,
         org,

@@ -50,6 +50,11 @@ export const linkStatusResponse = z
                 linkedAt: timestamp,
                 linkedBy: actor.optional(),
                 lastVerifiedAt: timestamp.optional(),
+                lastRefreshedAt: timestamp
+                    .optional()
+                    .describe(
+                        'OAuth links: when the refresh token was last used for a refresh (Salesforce expires one left unused for its idle TTL; the backend uses it at least every SF_REFRESH_KEEPALIVE_SECONDS); none before the first'
+                    ),
                 lastError: z.object({ code: z.string(), message: z.string(), at: timestamp }).optional()
             })
             .optional(),

@@ -19,6 +19,8 @@ export interface LinkStatusView {
         linkedAt: string;
         linkedBy?: Actor;
         lastVerifiedAt?: string;
+        /** When the link's refresh token was last used for a refresh (OAuth links; none before the first). */
+        lastRefreshedAt?: string;
         lastError?: { code: string; message: string; at: string };
     };
     apiUser?: { linkedAccounts: number; limit: number };
@@ -47,6 +49,7 @@ export async function statusView(store: Pick<Repos, 'accounts' | 'links'>, accou
         linkedAt: link.linkedAt,
         linkedBy: link.linkedBy,
         lastVerifiedAt: link.lastVerifiedAt,
+        ...(link.method === 'oauth' && link.lastRefreshedAt ? { lastRefreshedAt: link.lastRefreshedAt } : {}),
         lastError: link.lastError
     };
     if (link.method === 'oauth') {

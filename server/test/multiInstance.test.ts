@@ -477,6 +477,37 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
         })
     );
 
+    test(
+        'the refresh-token keepalive uses a link’s token once across the instances, one token request and no API call',
+        withLogs(async (t) => {
+            const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600_000).toISOString();
+            const start = c.emulator.state.requestCounts('acme');
+            const usageBefore = c.emulator.state.org('acme').apiUsage.used;
+            // Verified just now (the health sweep leaves it alone), its refresh token unused for eight days: the keepalive's.
+            const now = new Date().toISOString();
+            await c.sql(
+                `UPDATE links SET doc = doc || jsonb_build_object('lastRefreshedAt', $1::text, 'lastVerifiedAt', $2::text) WHERE account_id = $3`,
+                [eightDaysAgo, now, calls.id]
+            );
+            const refreshedAt = await until('the keepalive uses the token', 15_000, async () => {
+                const row = (
+                    await c.sql<{ at: string }>(`SELECT doc->>'lastRefreshedAt' AS at FROM links WHERE account_id = $1`, [calls.id])
+                ).rows[0];
+                return row && row.at !== eightDaysAgo ? row.at : undefined;
+            });
+            // A few more intervals, for an instance that read the link as due before it was refreshed.
+            await sleep(3000);
+            const counts = c.emulator.state.requestCounts('acme');
+            assert.ok(Date.parse(refreshedAt) > Date.now() - 60_000, `lastRefreshedAt ${refreshedAt}`);
+            assert.equal(delta(start, counts, 'refresh'), 1, 'keepalive refreshes of one due link across three instances');
+            assert.equal(c.emulator.state.org('acme').apiUsage.used - usageBefore, 0, 'no API call');
+            const status = await c.api(calls.key).get('/api/v1/link').expect(200);
+            assert.equal(status.body.status, 'linked');
+            assert.equal(status.body.link.lastRefreshedAt, refreshedAt);
+            report(t, 'instances-refresh-keepalive', { instances: 3, refreshes: delta(start, counts, 'refresh') });
+        })
+    );
+
     describe('webhook events', () => {
         interface Delivery {
             id: string;
