@@ -93,7 +93,7 @@ export function buildServices(deps: ServiceDeps): Services {
         });
     const gateway = metrics.instrument(baseGateway);
     const accounts = new Accounts(store, clock);
-    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events, config.SF_HTTP_TIMEOUT_MS);
+    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events, config.SF_HTTP_TIMEOUT_MS, config.SF_EGRESS_ADDRESSES);
     const legacyLogin = new LegacyLogin({
         store,
         tokens,
@@ -103,7 +103,17 @@ export function buildServices(deps: ServiceDeps): Services {
         apiVersion: config.SF_API_VERSION,
         timeoutMs: config.SF_HTTP_TIMEOUT_MS
     });
-    const links = new LinkService({ store, cipher, gateway, tokens, legacyLogin, clock, logger, events });
+    const links = new LinkService({
+        store,
+        cipher,
+        gateway,
+        tokens,
+        legacyLogin,
+        clock,
+        logger,
+        events,
+        egressAddresses: config.SF_EGRESS_ADDRESSES
+    });
     const authorization = new LinkAuthorization({
         store,
         cipher,
@@ -115,7 +125,8 @@ export function buildServices(deps: ServiceDeps): Services {
         publicUrl: config.PUBLIC_URL,
         sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS,
         hosts,
-        cardOrigins: config.SF_CARD_ORIGINS
+        cardOrigins: config.SF_CARD_ORIGINS,
+        egressAddresses: config.SF_EGRESS_ADDRESSES
     });
     const health = new HealthSweep(
         store,

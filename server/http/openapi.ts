@@ -76,7 +76,13 @@ export const linkStatusResponse = z
         apiUsage: z
             .object({ used: z.number().int(), max: z.number().int(), at: timestamp })
             .optional()
-            .describe('the org’s daily API requests, from Salesforce’s Sforce-Limit-Info header, saved at most every few seconds')
+            .describe('the org’s daily API requests, from Salesforce’s Sforce-Limit-Info header, saved at most every few seconds'),
+        egressAddresses: z
+            .array(z.string())
+            .optional()
+            .describe(
+                'the addresses (IPs or CIDR blocks) this backend reaches Salesforce from, as its operator set them (SF_EGRESS_ADDRESSES): for the app’s refresh token IP allowlist or IP relaxation policy'
+            )
     })
     .meta({ id: 'LinkStatus' });
 

@@ -42,6 +42,8 @@ export interface LinkServiceDeps {
     events: LinkEvents;
     /** Verify proves a legacy link's stored password with it (the call actions log in with the same unit). */
     legacyLogin: LegacyLogin;
+    /** Where this backend reaches Salesforce from (SF_EGRESS_ADDRESSES): the card shows them for the app's IP policies. */
+    egressAddresses?: readonly string[];
 }
 
 /**
@@ -52,8 +54,10 @@ export class LinkService {
     constructor(private readonly deps: LinkServiceDeps) {}
 
     /** What the card shows: read from the store on every call, so every instance answers alike. */
-    status(accountId: string): Promise<LinkStatusView> {
-        return statusView(this.deps.store, accountId);
+    async status(accountId: string): Promise<LinkStatusView> {
+        const view = await statusView(this.deps.store, accountId);
+        const egress = this.deps.egressAddresses ?? [];
+        return egress.length ? { ...view, egressAddresses: [...egress] } : view;
     }
 
     /** The account's audit entries, newest first, a page at a time. */
@@ -122,7 +126,7 @@ export class LinkService {
             // The refresh is shared and may rotate the token, so it is not cancelled (it saves what it gets); Verify only stops waiting.
             refreshed = await untilDeadline(tokens.refreshLink(accountId, { force: true, retryDeadLink: options.retryDeadLink }), deadline);
         } catch (error) {
-            if (isAppError(error, 'NEEDS_RELINK')) return 'needs_relink';
+            if (isAppError(error, 'NEEDS_RELINK') || isAppError(error, 'IP_NOT_ALLOWED')) return 'needs_relink';
             throw error;
         }
         // With rotation the refresh stored a new refresh token: what follows compares with the row it left, not the one read before.

@@ -6,7 +6,16 @@ import { SalesforceError, type SalesforceGateway } from '../salesforce/gateway.t
 import type { Store } from '../store/store.ts';
 import type { LinkRecord, OAuthLinkRecord } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
-import { describeDeadGrant, linkStopped, needsRelink, notLinkedWithOAuth, refreshHeldElsewhere } from './messages.ts';
+import {
+    describeDeadGrant,
+    ipNotAllowed,
+    ipNotAllowedReason,
+    isIpRefusal,
+    linkStopped,
+    needsRelink,
+    notLinkedWithOAuth,
+    refreshHeldElsewhere
+} from './messages.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { queueStatusEvent } from './outbox.ts';
 
@@ -80,7 +89,9 @@ export class LinkTokens {
         private readonly logger: Logger,
         private readonly events: LinkEvents,
         /** The gateway's time limit on a refresh request (SF_HTTP_TIMEOUT_MS): the lease outlasts it. */
-        refreshTimeoutMs: number
+        refreshTimeoutMs: number,
+        /** Where this backend reaches Salesforce from (SF_EGRESS_ADDRESSES): named when Salesforce refuses the address. */
+        private readonly egressAddresses: readonly string[] = []
     ) {
         this.#leaseMs = refreshLeaseMs(refreshTimeoutMs);
     }
@@ -203,13 +214,24 @@ export class LinkTokens {
             const now = await this.#oauthLinkOrNull(accountId);
             if (!retried && now && now.refreshToken.data !== link.refreshToken.data)
                 return this.#refresh(accountId, { ...options, force: true }, true);
+            // The address, not the grant: nothing was used up, and only the admin's allowlist brings the link back.
+            if (isIpRefusal(error)) {
+                await this.markNeedsRelink(accountId, link, ipNotAllowedReason(this.egressAddresses), 'IP_NOT_ALLOWED');
+                throw ipNotAllowed(this.egressAddresses);
+            }
             const reason = options.deadReason ?? describeDeadGrant(error);
             await this.markNeedsRelink(accountId, link, reason);
             throw needsRelink(reason);
         }
     }
 
-    async markNeedsRelink(accountId: string, link: LinkRecord, message: string): Promise<void> {
+    /** `code`: what the link's error says, NEEDS_RELINK or the more precise IP_NOT_ALLOWED. */
+    async markNeedsRelink(
+        accountId: string,
+        link: LinkRecord,
+        message: string,
+        code: 'NEEDS_RELINK' | 'IP_NOT_ALLOWED' = 'NEEDS_RELINK'
+    ): Promise<void> {
         this.forget(accountId);
         const at = this.clock.now().toISOString();
         const change = await this.store.transaction(async (tx) => {
@@ -218,7 +240,7 @@ export class LinkTokens {
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
             await tx.links.patch(accountId, {
                 status: 'needs_relink',
-                lastError: { code: 'NEEDS_RELINK', message, at },
+                lastError: { code, message, at },
                 ...(stored.method === 'oauth' ? { session: null } : {})
             });
             if (stored.status !== 'needs_relink') {

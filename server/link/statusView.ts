@@ -26,6 +26,8 @@ export interface LinkStatusView {
     apiUser?: { linkedAccounts: number; limit: number };
     permissions?: { checkedAt: string; checks: PermissionCheck[] };
     apiUsage?: { used: number; max: number; at: string };
+    /** The addresses this backend reaches Salesforce from (SF_EGRESS_ADDRESSES), for the app's IP allowlist. */
+    egressAddresses?: string[];
 }
 
 const present = <T>(value: T | '' | undefined): T | undefined => (value === '' ? undefined : value);
