@@ -97,6 +97,21 @@ class JsonFields {
         return value == null ? undefined : new JsonFields(value, `${this.path}.${key}`);
     }
 
+    /** ContactCenterLinkClient.JsonFields.texts: the strings of an array, [] when absent. */
+    texts(key) {
+        const value = this.fields[key];
+        if (value == null) {
+            return [];
+        }
+        if (!Array.isArray(value)) {
+            throw new MalformedBody(`${this.path}.${key} is not an array`);
+        }
+        if (!value.every((item) => typeof item === 'string')) {
+            throw new MalformedBody(`${this.path}.${key} is not an array of strings`);
+        }
+        return [...value];
+    }
+
     children(key) {
         const value = this.fields[key];
         if (value == null) {
@@ -146,7 +161,8 @@ const contract = {
                     max: f.whole('max'),
                     at: f.text('at')
                 })
-            )
+            ),
+            egressAddresses: fields.texts('egressAddresses')
         });
     },
     linkInfo(f) {
@@ -168,6 +184,7 @@ const contract = {
                 })
             ),
             lastVerifiedAt: f.text('lastVerifiedAt'),
+            lastRefreshedAt: f.text('lastRefreshedAt'),
             lastError: optional(f.child('lastError'), contract.linkError)
         });
     },
