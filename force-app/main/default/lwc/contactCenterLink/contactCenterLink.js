@@ -12,6 +12,8 @@ import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
 import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
 import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries';
 import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState';
+import getOrgKeyState from '@salesforce/apex/ContactCenterLinkOrgKey.getOrgKeyState';
+import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
 
 import LINKED_TITLE from '@salesforce/label/c.Ccl_ToastLinkedTitle';
 import LINKED_MESSAGE from '@salesforce/label/c.Ccl_ToastLinkedMessage';
@@ -28,6 +30,8 @@ import ERROR_TITLE from '@salesforce/label/c.Ccl_ToastErrorTitle';
 import UNKNOWN_ERROR from '@salesforce/label/c.Ccl_UnknownError';
 import NEEDS_RELINK_HELP from '@salesforce/label/c.Ccl_NeedsRelinkHelp';
 import OWN_SESSION_ENDED from '@salesforce/label/c.Ccl_OwnSessionEnded';
+import ORG_KEY_SAVED_TITLE from '@salesforce/label/c.Ccl_ToastOrgKeySavedTitle';
+import ORG_KEY_SAVED_MESSAGE from '@salesforce/label/c.Ccl_ToastOrgKeySavedMessage';
 
 /** How often the link session is polled while the login window is open. */
 const POLL_INTERVAL_MS = 2000;
@@ -79,6 +83,11 @@ export default class ContactCenterLink extends LightningElement {
      * the org's key may not read them (the account has a separate platform key): the card leaves them out.
      */
     webhookDeliveries;
+    /** What ContactCenterLinkOrgKey answered about this org's key; undefined when it could not be read. */
+    orgKey;
+    /** True while the org key is being stored; the reason when storing it failed. */
+    orgKeySaving = false;
+    orgKeyError;
 
     /** The link session being watched: { id, origin, expiresAt (ms) }. */
     session;
@@ -95,6 +104,7 @@ export default class ContactCenterLink extends LightningElement {
         window.addEventListener('message', this.messageListener);
         this.loadStatus();
         this.loadSetup();
+        this.loadOrgKey();
     }
 
     disconnectedCallback() {
@@ -208,6 +218,36 @@ export default class ContactCenterLink extends LightningElement {
         } catch {
             this.setup = undefined;
         }
+    }
+
+    /** Whether this org holds its key, and which backend it calls; best effort, like the setup facts. */
+    async loadOrgKey() {
+        try {
+            this.orgKey = await getOrgKeyState();
+        } catch {
+            this.orgKey = undefined;
+        }
+    }
+
+    /** An admin's key, stored through Apex; then the status is read again, now with the key. */
+    async handleSaveOrgKey(event) {
+        const key = event.detail?.key;
+        if (!key || this.orgKeySaving) {
+            return;
+        }
+        this.orgKeySaving = true;
+        this.orgKeyError = undefined;
+        try {
+            this.orgKey = await saveOrgKey({ orgKey: key });
+        } catch (error) {
+            this.orgKeyError = errorDetails(error, UNKNOWN_ERROR).message;
+            return;
+        } finally {
+            this.orgKeySaving = false;
+        }
+        this.clearMessages();
+        this.toast(ORG_KEY_SAVED_TITLE, ORG_KEY_SAVED_MESSAGE, 'success');
+        await this.loadStatus();
     }
 
     /** The setup checklist's steps, from what the org and the backend answered. */

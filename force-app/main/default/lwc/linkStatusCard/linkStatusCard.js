@@ -5,11 +5,14 @@ import {
     apiUsageState,
     checkOutcome,
     deliveryOutcome,
+    egressState,
     errorHelpSection,
     helpUrl,
     HELP_SECTIONS,
     isQuietOutcome,
+    keyExplainsStatusError,
     knowsErrorCode,
+    orgKeyState,
     mismatchIsProblem,
     orgMismatch,
     statusActions,
@@ -54,6 +57,7 @@ import INSTANCE_URL from '@salesforce/label/c.Ccl_FieldInstanceUrl';
 import LINKED_AT from '@salesforce/label/c.Ccl_FieldLinkedAt';
 import LINKED_BY from '@salesforce/label/c.Ccl_FieldLinkedBy';
 import LAST_VERIFIED from '@salesforce/label/c.Ccl_FieldLastVerified';
+import LAST_REFRESHED from '@salesforce/label/c.Ccl_FieldLastRefreshed';
 import API_USER_ACCOUNTS from '@salesforce/label/c.Ccl_FieldApiUserAccounts';
 import ACCOUNT_COUNT from '@salesforce/label/c.Ccl_AccountCount';
 import CHECKS_HEADING from '@salesforce/label/c.Ccl_ChecksHeading';
@@ -82,6 +86,7 @@ import HELP_ERROR_LINK from '@salesforce/label/c.Ccl_HelpErrorLink';
 import ACTION_API_USER_LIMIT from '@salesforce/label/c.Ccl_ErrorActionApiUserLimit';
 import ACTION_NEEDS_RELINK from '@salesforce/label/c.Ccl_ErrorActionNeedsRelink';
 import ACTION_APP_NOT_INSTALLED from '@salesforce/label/c.Ccl_ErrorActionAppNotInstalled';
+import ACTION_IP_NOT_ALLOWED from '@salesforce/label/c.Ccl_ErrorActionIpNotAllowed';
 import ACTIVITY_LINK from '@salesforce/label/c.Ccl_ActivityAction_link';
 import ACTIVITY_RELINK from '@salesforce/label/c.Ccl_ActivityAction_relink';
 import ACTIVITY_LINK_FAILED from '@salesforce/label/c.Ccl_ActivityAction_link_failed';
@@ -177,7 +182,8 @@ const DELIVERY_STATES = {
 const ERROR_ACTIONS = {
     API_USER_LIMIT_REACHED: ACTION_API_USER_LIMIT,
     NEEDS_RELINK: ACTION_NEEDS_RELINK,
-    APP_NOT_INSTALLED: ACTION_APP_NOT_INSTALLED
+    APP_NOT_INSTALLED: ACTION_APP_NOT_INSTALLED,
+    IP_NOT_ALLOWED: ACTION_IP_NOT_ALLOWED
 };
 
 /** A name the card knows, or the value as the backend names it. */
@@ -329,6 +335,12 @@ function detailRows(status) {
             label: LAST_VERIFIED,
             value: link.lastVerifiedAt,
             isDate: true
+        },
+        {
+            key: 'lastRefreshedAt',
+            label: LAST_REFRESHED,
+            value: link.lastRefreshedAt,
+            isDate: true
         }
     ];
     const apiUser = status.apiUser;
@@ -395,6 +407,7 @@ export default class LinkStatusCard extends LightningElement {
         this.apiUsage = apiUsageView(value);
         this.orgReason = orgReasonView(value);
         this.actions = statusActions(value);
+        this.egress = egressState(value);
     }
     /** True while a request is running: shows the spinner and disables the actions. */
     @api loading = false;
@@ -442,6 +455,15 @@ export default class LinkStatusCard extends LightningElement {
     @api setup;
     /** The setup checklist's steps as the container derived them (c/linkRules setupChecklist): [{ id, state }]. */
     @api setupSteps;
+    /**
+     * What ContactCenterLinkOrgKey answered about the org's key (c-link-org-key shows it): { keyState, backendUrl,
+     * canManage, environment, refreshedAt, admins }; the card raises `saveorgkey` (detail: { key }).
+     */
+    @api orgKey;
+    /** True while the org key is being stored. */
+    @api orgKeySaving = false;
+    /** Why storing the org key failed. */
+    @api orgKeyError;
 
     linkCopied = false;
     _status;
@@ -452,6 +474,8 @@ export default class LinkStatusCard extends LightningElement {
     /** Why this org is not the linked org: { kind: 'sandboxRefreshed' | 'otherOrg', text, problem }, or undefined. */
     orgReason;
     actions = statusActions(undefined);
+    /** The backend's addresses for the app's IP allowlist: { addresses, refused }, or undefined. */
+    egress;
     _activity;
     activityItems = [];
     _webhookDeliveries;
@@ -593,6 +617,33 @@ export default class LinkStatusCard extends LightningElement {
         return this.apiUsage?.nearLimit
             ? 'slds-text-color_error slds-m-bottom_small'
             : 'slds-m-bottom_small';
+    }
+
+    /** The error to show: none when the org-key section already explains it (no key went with the callout). */
+    get shownErrorMessage() {
+        return keyExplainsStatusError(this.orgKey, this.errorCode)
+            ? undefined
+            : this.errorMessage;
+    }
+
+    /** The org-key section leads the card while the key is missing or unknown, and follows the details once set. */
+    get orgKeyFirst() {
+        return (
+            Boolean(this.orgKey) &&
+            orgKeyState(this.orgKey, this.errorCode) !== 'set'
+        );
+    }
+
+    get orgKeyLater() {
+        return Boolean(this.orgKey) && !this.orgKeyFirst;
+    }
+
+    handleSaveOrgKey(event) {
+        this.dispatchEvent(
+            new CustomEvent('saveorgkey', {
+                detail: { key: event.detail?.key }
+            })
+        );
     }
 
     /** What the card suggests after an error whose code it knows. */
