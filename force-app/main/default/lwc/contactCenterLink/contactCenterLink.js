@@ -125,6 +125,12 @@ export default class ContactCenterLink extends LightningElement {
         } finally {
             this.loading = false;
         }
+        if (this.statusUnread) {
+            // The history and the deliveries go through the same callout: they would fail the same way, said once above.
+            this.activity = undefined;
+            this.webhookDeliveries = undefined;
+            return;
+        }
         // Whatever changed the status wrote to the history too, and may have sent a webhook: read both again.
         this.loadActivity();
         this.loadWebhookDeliveries();

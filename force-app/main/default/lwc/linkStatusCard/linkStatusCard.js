@@ -9,6 +9,7 @@ import {
     errorHelpSection,
     helpUrl,
     HELP_SECTIONS,
+    ipRefused,
     isQuietOutcome,
     keyExplainsStatusError,
     knowsErrorCode,
@@ -83,6 +84,8 @@ import HELP_URL from '@salesforce/label/c.Ccl_HelpUrl';
 import HELP_SETUP_LINK from '@salesforce/label/c.Ccl_HelpSetupLink';
 import HELP_NEEDS_RELINK_LINK from '@salesforce/label/c.Ccl_HelpNeedsRelinkLink';
 import HELP_ERROR_LINK from '@salesforce/label/c.Ccl_HelpErrorLink';
+import HELP_IP_ALLOWLIST_LINK from '@salesforce/label/c.Ccl_HelpIpAllowlistLink';
+import IP_REFUSED_HELP from '@salesforce/label/c.Ccl_IpRefusedHelp';
 import ACTION_API_USER_LIMIT from '@salesforce/label/c.Ccl_ErrorActionApiUserLimit';
 import ACTION_NEEDS_RELINK from '@salesforce/label/c.Ccl_ErrorActionNeedsRelink';
 import ACTION_APP_NOT_INSTALLED from '@salesforce/label/c.Ccl_ErrorActionAppNotInstalled';
@@ -539,7 +542,8 @@ export default class LinkStatusCard extends LightningElement {
     }
 
     get statusHelp() {
-        return this.statusView?.help;
+        // A link refused for the backend's address is intact: no relink, the addresses are what to fix.
+        return ipRefused(this.status) ? IP_REFUSED_HELP : this.statusView?.help;
     }
 
     get isNeedsRelink() {
@@ -661,9 +665,21 @@ export default class LinkStatusCard extends LightningElement {
     }
 
     get needsRelinkHelpUrl() {
-        return this.isNeedsRelink
-            ? helpUrl(HELP_URL, HELP_SECTIONS.needsRelink)
-            : undefined;
+        if (!this.isNeedsRelink) {
+            return undefined;
+        }
+        return helpUrl(
+            HELP_URL,
+            ipRefused(this.status)
+                ? HELP_SECTIONS.ipAllowlist
+                : HELP_SECTIONS.needsRelink
+        );
+    }
+
+    get needsRelinkHelpText() {
+        return ipRefused(this.status)
+            ? HELP_IP_ALLOWLIST_LINK
+            : this.labels.helpNeedsRelinkLink;
     }
 
     get setupHelpUrl() {

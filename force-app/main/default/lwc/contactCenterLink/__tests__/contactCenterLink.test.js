@@ -1419,6 +1419,10 @@ describe('c-contact-center-link', () => {
             const { element, toasts } = await createComponent();
             expect(orgKeyPart(element, 'org-key-missing')).not.toBeNull();
             expect(cardPart(element, 'error')).toBeNull();
+            // The history and the deliveries would fail the same way: not asked, not shown.
+            expect(getActivity).not.toHaveBeenCalled();
+            expect(getWebhookDeliveries).not.toHaveBeenCalled();
+            expect(cardPart(element, 'activity')).toBeNull();
 
             const input = orgKeyPart(element, 'org-key-input');
             input.value = SANDBOX_KEY;
@@ -1435,6 +1439,7 @@ describe('c-contact-center-link', () => {
                 })
             );
             expect(getStatus).toHaveBeenCalledTimes(2);
+            expect(getActivity).toHaveBeenCalledTimes(1);
             expect(cardPart(element, 'badge').label).toBe(
                 'c.Ccl_StatusUnlinked'
             );

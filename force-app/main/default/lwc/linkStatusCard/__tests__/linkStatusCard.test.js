@@ -1118,6 +1118,15 @@ describe('c-link-status-card', () => {
             );
             expect(query(element, 'egress-section').egress.refused).toBe(true);
             expect(query(element, 'verify')).not.toBeNull();
+            expect(query(element, 'status-help').textContent).toContain(
+                'c.Ccl_IpRefusedHelp'
+            );
+            expect(query(element, 'help-needs-relink').href).toBe(
+                `${HELP}#the-ip-allowlist-for-tokens`
+            );
+            expect(query(element, 'help-needs-relink').textContent).toBe(
+                'c.Ccl_HelpIpAllowlistLink'
+            );
             expect(query(element, 'error-action').textContent).toBe(
                 'c.Ccl_ErrorActionIpNotAllowed'
             );
