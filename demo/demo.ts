@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { SEED, startEmulator, type Emulator, type OrgKey } from '../emulator/index.ts';
+import { PACKAGE_CREDENTIAL } from '../emulator/credentials.ts';
 import { mountPreview, type PreviewConfig, type PreviewOrg, type PreviewPlatform, type PreviewUser } from '../preview/server.ts';
 import { linkAdminNames, OAUTH_MARKER, setupFacts } from '../preview/setupFacts.ts';
 import type { AppOptions } from '../server/app.ts';
@@ -139,8 +140,6 @@ async function demoAccount(backend: RunningServer, dataDir: string): Promise<{ i
     return saved;
 }
 
-/** The package's credentials in the emulated orgs, as the package names them. */
-export const PACKAGE_CREDENTIAL = { name: 'ContactCenterLink', principal: 'ApiKey', parameter: 'ApiKey' } as const;
 const PREVIEW_ORGS = ['acme', 'acmeUat'] as const;
 
 /**
@@ -150,12 +149,12 @@ const PREVIEW_ORGS = ['acme', 'acmeUat'] as const;
  */
 export function installPackage(emulator: Emulator, publicUrl: string, apiKey: string): void {
     for (const org of PREVIEW_ORGS) {
-        emulator.state.setNamedCredentialUrl(org, PACKAGE_CREDENTIAL.name, publicUrl);
-        const credentials = { [PACKAGE_CREDENTIAL.parameter]: { value: apiKey, encrypted: true } };
-        const held = emulator.state.credential(org, PACKAGE_CREDENTIAL.name, PACKAGE_CREDENTIAL.principal)['credentials'];
-        if (held && Object.keys(held).length)
-            emulator.state.updateCredential(org, PACKAGE_CREDENTIAL.name, PACKAGE_CREDENTIAL.principal, credentials);
-        else emulator.state.createCredential(org, PACKAGE_CREDENTIAL.name, PACKAGE_CREDENTIAL.principal, credentials);
+        const { externalCredential, principal, parameter, namedCredential } = PACKAGE_CREDENTIAL;
+        emulator.state.setNamedCredentialUrl(org, namedCredential, publicUrl);
+        const credentials = { [parameter]: { value: apiKey, encrypted: true } };
+        const held = emulator.state.credential(org, externalCredential, principal)['credentials'];
+        if (held && Object.keys(held).length) emulator.state.updateCredential(org, externalCredential, principal, credentials);
+        else emulator.state.createCredential(org, externalCredential, principal, credentials);
     }
 }
 
@@ -165,8 +164,8 @@ export function demoPlatform(emulator: Emulator): PreviewPlatform {
         if (!(PREVIEW_ORGS as readonly string[]).includes(org)) throw new Error(`No emulated org ${org.slice(0, 40)}.`);
         return org as OrgKey;
     };
-    const { name, principal, parameter } = PACKAGE_CREDENTIAL;
-    const calloutUrl = (org: string) => String(emulator.state.namedCredential(orgKey(org), name)['calloutUrl']);
+    const { externalCredential: name, principal, parameter, namedCredential } = PACKAGE_CREDENTIAL;
+    const calloutUrl = (org: string) => String(emulator.state.namedCredential(orgKey(org), namedCredential)['calloutUrl']);
     return {
         callout: (org) => ({ url: calloutUrl(org), key: emulator.state.credentialParameter(orgKey(org), name, principal, parameter) }),
         getCredential: (org) => emulator.state.credential(orgKey(org), name, principal),
