@@ -339,7 +339,7 @@ export class LinkAuthorization {
             return tokens;
         } catch (error) {
             if (error instanceof AppError) throw error;
-            if (error instanceof SalesforceError && isIpRefusal(error)) throw ipNotAllowed(this.deps.egressAddresses ?? []);
+            if (error instanceof SalesforceError && isIpRefusal(error)) throw ipNotAllowed(this.deps.egressAddresses ?? [], 'link');
             throw exchangeFailed(error as SalesforceError);
         }
     }

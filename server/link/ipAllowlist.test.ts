@@ -96,6 +96,7 @@ describe(`the app's refresh token IP allowlist (${TEST_STORE})`, () => {
         const session = await h.api(account.key).get(`/api/v1/link-sessions/${sessionId}`).expect(200);
         assert.equal(session.body.state, 'failed');
         assert.equal(session.body.error.code, 'IP_NOT_ALLOWED');
+        assert.match(session.body.error.message, /start the link again/);
         assert.equal((await statusOf(account.key)).status, 'unlinked');
     });
 });

@@ -39,15 +39,17 @@ export const isIpRefusal = (error: SalesforceError): boolean => error.isDeadGran
  * Why a link stopped when Salesforce refuses the backend's address: the refresh token is not dead (the refusal uses
  * nothing up), so a relink would not help; the admin allows the addresses, then clicks Verify.
  */
-export function ipNotAllowedReason(egressAddresses: readonly string[]): string {
+export function ipNotAllowedReason(egressAddresses: readonly string[], when: 'link' | 'refresh' = 'refresh'): string {
     const which = egressAddresses.length
         ? `the addresses this contact center's backend connects from: ${egressAddresses.join(', ')}`
         : 'the addresses this contact center’s backend connects from (the contact-center operator has not listed them: ask them)';
-    return `Salesforce refused the backend’s address: the Contact Center Link app’s refresh token IP allowlist (or the API user’s login IP ranges) does not admit it. In Setup → External Client App Manager → Contact Center Link → Policies, add ${which} to the refresh token IP allowlist, or relax IP restrictions; then click Verify. Relinking does not help until then.`;
+    const then = when === 'link' ? 'then start the link again.' : 'then click Verify. Relinking does not help until then.';
+    return `Salesforce refused the backend’s address: the Contact Center Link app’s refresh token IP allowlist (or the API user’s login IP ranges) does not admit it. In Setup → External Client App Manager → Contact Center Link → Policies, add ${which} to the refresh token IP allowlist, or relax IP restrictions; ${then}`;
 }
 
-export const ipNotAllowed = (egressAddresses: readonly string[]): AppError =>
-    new AppError('IP_NOT_ALLOWED', ipNotAllowedReason(egressAddresses), 409);
+/** `when`: a link's code exchange (start the link again) or a refresh of a link made (Verify restores it). */
+export const ipNotAllowed = (egressAddresses: readonly string[], when: 'link' | 'refresh' = 'refresh'): AppError =>
+    new AppError('IP_NOT_ALLOWED', ipNotAllowedReason(egressAddresses, when), 409);
 
 /** Another instance holds the link's refresh for longer than a refresh may take. */
 export const refreshHeldElsewhere = (): AppError =>
