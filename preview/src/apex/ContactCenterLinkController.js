@@ -30,8 +30,8 @@ const CODE_UNEXPECTED_RESPONSE = 'UNEXPECTED_RESPONSE';
 const CODE_FORBIDDEN = 'FORBIDDEN';
 const CODE_VALIDATION_FAILED = 'VALIDATION_FAILED';
 
-/** What the controller's AuraHandledException looks like to the component that called the method. */
-function auraError(code, message) {
+/** What the controller's AuraHandledException looks like to the component that called the method (ContactCenterLinkController.auraError). */
+export function auraError(code, message) {
     return {
         ok: false,
         status: 500,

@@ -6,6 +6,7 @@
 
 import { formatLabel } from 'c/labelFormat';
 import { PREVIEW_HEADERS, previewContext } from 'preview/context';
+import { auraError } from './ContactCenterLinkController.js';
 import ERROR_NO_PERMISSION from '@salesforce/label/c.Ccl_ErrorNoPermission';
 import ORG_KEY_INVALID from '@salesforce/label/c.Ccl_OrgKeyInvalid';
 import ORG_KEY_NOT_SAVED from '@salesforce/label/c.Ccl_OrgKeyNotSaved';
@@ -17,17 +18,6 @@ const HIDDEN = '[the key]';
 const CODE_FORBIDDEN = 'FORBIDDEN';
 const CODE_VALIDATION_FAILED = 'VALIDATION_FAILED';
 const CODE_KEY_NOT_SAVED = 'KEY_NOT_SAVED';
-
-/** What ContactCenterLinkController.auraError throws, as the component receives it. */
-function auraError(code, message) {
-    return {
-        ok: false,
-        status: 500,
-        statusText: 'Server Error',
-        headers: {},
-        body: { message: JSON.stringify({ code, message }), exceptionType: 'AuraHandledException' }
-    };
-}
 
 /** ConnectApi refused: the PlatformCredentials class's ContactCenterLinkException, with Salesforce's message. */
 class Refused extends Error {}

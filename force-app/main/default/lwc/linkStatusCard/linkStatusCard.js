@@ -13,7 +13,6 @@ import {
     isQuietOutcome,
     keyExplainsStatusError,
     knowsErrorCode,
-    orgKeyState,
     mismatchIsProblem,
     orgMismatch,
     statusActions,
@@ -628,18 +627,6 @@ export default class LinkStatusCard extends LightningElement {
         return keyExplainsStatusError(this.orgKey, this.errorCode)
             ? undefined
             : this.errorMessage;
-    }
-
-    /** The org-key section leads the card while the key is missing or unknown, and follows the details once set. */
-    get orgKeyFirst() {
-        return (
-            Boolean(this.orgKey) &&
-            orgKeyState(this.orgKey, this.errorCode) !== 'set'
-        );
-    }
-
-    get orgKeyLater() {
-        return Boolean(this.orgKey) && !this.orgKeyFirst;
     }
 
     handleSaveOrgKey(event) {

@@ -1136,7 +1136,7 @@ describe('c-link-status-card', () => {
             await expect(element).toBeAccessible();
         });
 
-        it('the org-key section leads the card while the key is missing, and explains the UNAUTHORIZED status read', async () => {
+        it('with the key missing (no status to show) the org-key section explains the UNAUTHORIZED status read instead of the error', async () => {
             const element = createCard({
                 orgKey: {
                     ...KEY_SET,
