@@ -173,6 +173,7 @@ export function buildServices(deps: ServiceDeps): Services {
     replay = new KeptTaskReplay({
         store,
         calls,
+        holder: calls.claimant,
         clock,
         logger,
         events,

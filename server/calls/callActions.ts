@@ -377,6 +377,11 @@ export class CallActions {
         return this.settings(accountId);
     }
 
+    /** Who claims calls in this process (the ledger's claimant, kept alive by its heartbeat). */
+    get claimant(): string {
+        return this.deps.ledger.claimant;
+    }
+
     /** The replay found none left for the account. */
     keptDrained(accountId: string): void {
         this.#keeping.delete(accountId);

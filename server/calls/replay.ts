@@ -5,7 +5,7 @@ import { AppError, isAppError } from '../errors.ts';
 import type { LinkEvents } from '../link/events.ts';
 import { queueCallEvent } from '../link/outbox.ts';
 import type { Logger } from '../logger.ts';
-import type { Store } from '../store/store.ts';
+import { instanceLease, type Store } from '../store/store.ts';
 import type { Actor, KeptTaskRecord } from '../store/types.ts';
 import { KeptForAnotherOrg, keepReason, type CallActions } from './callActions.ts';
 
@@ -48,7 +48,8 @@ type Outcome = 'made' | 'dropped' | 'stop';
  * per wait, not one per kept call. A row kept for another org than the one linked now waits for the admin's choice.
  */
 export class KeptTaskReplay {
-    readonly #holder = `${hostname()}:${process.pid}:${randomToken(4)}`;
+    /** The call ledger's claimant: its heartbeat says whether this instance is alive, so a dead one's replay is taken over. */
+    readonly #holder: string;
     #timer?: NodeJS.Timeout;
     #draining?: Promise<number>;
     #again = false;
@@ -59,6 +60,8 @@ export class KeptTaskReplay {
         private readonly deps: {
             store: Store;
             calls: CallActions;
+            /** Who claims here: the call ledger's claimant, whose instance lease the heartbeat renews. */
+            holder?: string;
             clock: Clock;
             logger: Logger;
             events: LinkEvents;
@@ -68,6 +71,7 @@ export class KeptTaskReplay {
             onDropped?: (reason: 'expired' | 'rejected' | 'admin_choice', count: number) => void;
         }
     ) {
+        this.#holder = deps.holder ?? `${hostname()}:${process.pid}:${randomToken(4)}`;
         // A relink (or a link) makes the Tasks kept for that org due: replay them now rather than at the next poll.
         deps.events.on('status', ({ to }) => void (to === 'linked' && !this.#stopped && this.poke()));
     }
@@ -188,7 +192,7 @@ export class KeptTaskReplay {
         const { claimMs, batch } = this.options;
         const lease = replayLease(accountId);
         const leaseUntil = () => new Date(clock.now().getTime() + claimMs).toISOString();
-        if (!(await store.leases.acquire(lease, this.#holder, { now: clock.now().toISOString(), until: leaseUntil() }))) return 0;
+        if (!(await this.#acquire(lease, accountId, leaseUntil()))) return 0;
         let made = 0;
         try {
             for (let stop = false; !stop && !this.#stopped;) {
@@ -219,6 +223,25 @@ export class KeptTaskReplay {
         }
         if (made) await this.#recordBatch(accountId, made);
         return made;
+    }
+
+    /**
+     * The account's replay lease: free, lapsed or this instance's; or held by an instance that stopped saying it is
+     * alive (it died mid-replay), whose lease and row claims are taken over at once rather than when they lapse.
+     */
+    async #acquire(lease: string, accountId: string, until: string): Promise<boolean> {
+        const { store, clock } = this.deps;
+        const now = clock.now().toISOString();
+        if (await store.leases.acquire(lease, this.#holder, { now, until })) return true;
+        const held = await store.leases.get(lease);
+        if (!held) return store.leases.acquire(lease, this.#holder, { now, until });
+        const alive = await store.leases.get(instanceLease(held.by));
+        if (!alive || alive.until >= now) return false;
+        await store.leases.release(lease, held.by);
+        if (!(await store.leases.acquire(lease, this.#holder, { now, until }))) return false;
+        const freed = await store.kept.releaseClaims(accountId, held.by);
+        this.deps.logger.warn({ accountId, from: held.by, freed }, 'took over the replay of an instance that stopped');
+        return true;
     }
 
     async #replayOne(row: KeptTaskRecord): Promise<Outcome> {

@@ -316,7 +316,7 @@ class PgRepos implements Repos {
         countAll: async () => (await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM kept_tasks')).rows[0]!.n,
         accountsDue: async (now, limit) => {
             const { rows } = await this.db.query<{ account_id: string }>(
-                `SELECT account_id FROM kept_tasks WHERE state = 'waiting' AND next_attempt_at <= $1 AND (claim_until IS NULL OR claim_until < $1)
+                `SELECT account_id FROM kept_tasks WHERE state = 'waiting' AND next_attempt_at <= $1
                  GROUP BY account_id ORDER BY min(next_attempt_at), account_id LIMIT $2`,
                 [now, limit]
             );
@@ -334,6 +334,13 @@ class PgRepos implements Repos {
             );
             return rows.map((r) => r.doc).sort((a, b) => a.callAt.localeCompare(b.callAt) || a.callId.localeCompare(b.callId));
         },
+        releaseClaims: async (accountId, by) =>
+            (
+                await this.db.query(`UPDATE kept_tasks SET doc = doc - 'claim' WHERE account_id = $1 AND doc->'claim'->>'by' = $2`, [
+                    accountId,
+                    by
+                ])
+            ).rowCount ?? 0,
         record: async (accountId, callId, by, patch) =>
             (
                 await this.db.query(

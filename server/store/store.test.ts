@@ -418,7 +418,17 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.deepEqual([...a, ...b].map((r) => r.callId).sort(), ['c1', 'c2']);
             const holderOf = (callId: string) => ([...a].some((r) => r.callId === callId) ? 'i1' : 'i2');
             assert.deepEqual(await store.kept.claim({ accountId: 'k1', now: t(10), by: 'i3', until, limit: 10 }), []);
-            assert.deepEqual(await store.kept.accountsDue(t(10), 10), ['k2'], 'claimed rows are not due');
+            // Claimed rows still make their account due: its replay lease says who may replay it.
+            assert.deepEqual(await store.kept.accountsDue(t(10), 10), ['k2', 'k1']);
+            // An instance that died: its claims are freed, and claimed again at once.
+            const dead = holderOf('c2');
+            const deadRows = ['c1', 'c2'].filter((callId) => holderOf(callId) === dead);
+            assert.equal(await store.kept.releaseClaims('k1', dead), deadRows.length);
+            assert.equal(await store.kept.releaseClaims('k1', dead), 0);
+            assert.deepEqual(
+                (await store.kept.claim({ accountId: 'k1', now: t(10), by: dead, until, limit: 10 })).map((r) => r.callId),
+                deadRows
+            );
             // Only the holder records or removes.
             const other = holderOf('c1') === 'i1' ? 'i2' : 'i1';
             assert.equal(await store.kept.record('k1', 'c1', other, { attempts: 1 }), false);

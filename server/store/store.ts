@@ -131,8 +131,10 @@ export interface Repos {
         summary(accountId: string): Promise<KeptTasksSummary>;
         /** Every account's kept Tasks (metrics). */
         countAll(): Promise<number>;
-        /** Accounts with waiting rows due at `now` whose claim is free or lapsed, the oldest due first. */
+        /** Accounts with waiting rows due at `now` (claimed or not: the account's replay lease decides), the oldest due first. */
         accountsDue(now: string, limit: number): Promise<string[]>;
+        /** Frees the account's rows `by` claimed (an instance that died): they may be claimed at once. Returns how many. */
+        releaseClaims(accountId: string, by: string): Promise<number>;
         /** Claims for `by` until `until` the account's due waiting rows (up to `limit`), oldest call first. */
         claim(options: { accountId: string; now: string; by: string; until: string; limit: number }): Promise<KeptTaskRecord[]>;
         /** A replay's outcome on a row, only while `by` holds its claim; false otherwise. */

@@ -78,7 +78,7 @@ export function lowdbKept(rows: Rows): Repos['kept'] {
         countAll: async () => (await read()).length,
         accountsDue: async (now, limit) => {
             const first = new Map<string, string>();
-            for (const r of (await read()).filter(due(now))) {
+            for (const r of (await read()).filter((row) => row.state === 'waiting' && row.nextAttemptAt <= now)) {
                 const at = first.get(r.accountId);
                 if (!at || r.nextAttemptAt < at) first.set(r.accountId, r.nextAttemptAt);
             }
@@ -102,6 +102,17 @@ export function lowdbKept(rows: Rows): Repos['kept'] {
                     })
             );
         },
+        releaseClaims: (accountId, by) =>
+            rows.write((draft) => {
+                let freed = 0;
+                for (const r of all(draft)) {
+                    if (r.accountId !== accountId || r.claim?.by !== by) continue;
+                    const { claim: _gone, ...rest } = r;
+                    put(draft, rest);
+                    freed++;
+                }
+                return freed;
+            }),
         record: (accountId, callId, by, patch) =>
             rows.write((draft) => {
                 const found = current(draft, keptKey(accountId, callId));
