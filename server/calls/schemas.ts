@@ -127,25 +127,6 @@ export const taskStateResponse = z
     ])
     .meta({ id: 'CallTaskState' });
 
-const actor = z.strictObject({
-    userId: z
-        .string()
-        .regex(/^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a Salesforce user id (15 or 18 characters starting with 005)'),
-    username: z
-        .string()
-        .trim()
-        .min(1)
-        .max(80)
-        .refine((value) => isPlainText(value), CONTROL_MESSAGE)
-});
-
-export const keptDecisionBody = z
-    .strictObject({
-        choice: z.enum(['make', 'drop'], { error: 'must be "make" or "drop"' }),
-        actor: actor.optional()
-    })
-    .meta({ id: 'KeptTasksDecision' });
-
 export const keptDecisionResponse = z
     .object({
         choice: z.enum(['make', 'drop']),

@@ -1,10 +1,11 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { CallActions } from '../calls/callActions.ts';
 import type { KeptTaskReplay } from '../calls/replay.ts';
-import { callIdParam, callSettingsBody, keptDecisionBody, lookupBody, taskBody } from '../calls/schemas.ts';
+import { callIdParam, callSettingsBody, lookupBody, taskBody } from '../calls/schemas.ts';
 import { AppError } from '../errors.ts';
 import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
+import { keptDecisionBody } from './schemas.ts';
 import { requestDeadline } from './requestBudget.ts';
 
 /** A Task description may hold 32,000 characters, more than the 16 kB the rest of the API accepts. */

@@ -3,12 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Router } from 'express';
 import request from 'supertest';
 import { z } from 'zod';
-import { callIdParam, callSettingsBody, keptDecisionBody, lookupBody, taskBody } from '../calls/schemas.ts';
+import { callIdParam, callSettingsBody, lookupBody, taskBody } from '../calls/schemas.ts';
 import { ERROR_CODES } from '../errors.ts';
 import { APP_LEVEL_ROUTES, linkRouter } from './apiRouter.ts';
 import { callsRouter } from './callsRouter.ts';
 import { API_OPERATIONS, openApiPath, type ApiOperation } from './openapi.ts';
-import { actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
+import { actorBody, keptDecisionBody, linkSessionBody, sessionIdParam } from './schemas.ts';
 import { webhookBody, webhookRouter } from './webhookRouter.ts';
 import { startHarness, type Harness } from '../test/harness.ts';
 

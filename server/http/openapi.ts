@@ -6,7 +6,6 @@ import {
     callIdParam,
     callSettingsBody,
     callSettingsResponse,
-    keptDecisionBody,
     keptDecisionResponse,
     keptSummary,
     lookupBody,
@@ -17,7 +16,7 @@ import {
     taskStateResponse
 } from '../calls/schemas.ts';
 import { LINK_STATUSES, OUTBOX_EVENT_TYPES } from '../store/types.ts';
-import { activityQuery, actorBody, deliveriesQuery, linkSessionBody, sessionIdParam } from './schemas.ts';
+import { activityQuery, actorBody, deliveriesQuery, keptDecisionBody, linkSessionBody, sessionIdParam } from './schemas.ts';
 import { webhookBody } from './webhookRouter.ts';
 
 /**
