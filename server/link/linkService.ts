@@ -22,7 +22,7 @@ import {
 } from './messages.ts';
 import { queueStatusEvent } from './outbox.ts';
 import { evaluatePreflight, runPreflight } from './preflight.ts';
-import { statusView, type LinkStatusView } from './statusView.ts';
+import { statusView, type KeptTasksBound, type LinkStatusView } from './statusView.ts';
 
 /** One entry of the link's history as the API shows it: the account's own entries only, so its id is left out. */
 export type ActivityEntry = Omit<AuditEntry, 'accountId'>;
@@ -42,6 +42,8 @@ export interface LinkServiceDeps {
     events: LinkEvents;
     /** Verify proves a legacy link's stored password with it (the call actions log in with the same unit). */
     legacyLogin: LegacyLogin;
+    /** The bound on kept call Tasks, shown in the status beside them. */
+    keptBound?: KeptTasksBound;
 }
 
 /**
@@ -53,7 +55,7 @@ export class LinkService {
 
     /** What the card shows: read from the store on every call, so every instance answers alike. */
     status(accountId: string): Promise<LinkStatusView> {
-        return statusView(this.deps.store, accountId);
+        return statusView(this.deps.store, accountId, this.deps.keptBound ?? { maxPerAccount: 10_000, maxAgeDays: 14 });
     }
 
     /** The account's audit entries, newest first, a page at a time. */
