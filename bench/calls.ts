@@ -5,7 +5,9 @@
  * links an account as the Acme API user, then sends bursts of concurrent end-of-call Tasks over
  * HTTP and reports throughput, latency, the Salesforce requests and API calls each call cost and
  * the token refreshes per burst; beside them the same burst done the naive way (a fresh jsforce
- * token refresh per call, then the create), and the ratio.
+ * token refresh per call, then the create), and the ratio. Then the kept-and-replayed path (rule 13): a burst while
+ * the org is over its daily API limit (every Task kept, 202), and the replay once the allowance is back, with what it
+ * cost the org per Task made.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -157,8 +159,35 @@ async function main(): Promise<void> {
             });
         });
 
+        // Rule 13: the org over its daily API limit, every Task kept; then the allowance back, and the kept ones replayed.
+        const { max, used } = emulator.state.org('acme').apiUsage;
+        emulator.state.setApiLimit('acme', { max, used: max });
+        const kept = await burst(emulator, 'backend, Tasks while the org is over its limit (kept)', CALLS, async (i) => {
+            const res = await putTask(`kept-${i}`);
+            if (res.status !== 202) throw new Error(res.body['error']?.code ?? `HTTP ${res.status}`);
+        });
+        emulator.state.setApiLimit('acme', { max, used });
+        const replayBefore = emulator.state.requestCounts('acme');
+        const replayUsedBefore = emulator.state.org('acme').apiUsage.used;
+        const replayStarted = performance.now();
+        await services.replay.wake(accountId);
+        let replayed = 0;
+        for (let made = -1; made !== 0;) replayed += made = await services.replay.poke();
+        const replayMs = performance.now() - replayStarted;
+        const replayAfter = emulator.state.requestCounts('acme');
+        const replay = {
+            made: replayed,
+            ms: replayMs,
+            apiCalls: emulator.state.org('acme').apiUsage.used - replayUsedBefore,
+            requests: replayAfter.rest + replayAfter.refresh - (replayBefore.rest + replayBefore.refresh),
+            left: (await services.store.kept.summary(accountId)).count,
+            duplicates: Array.from({ length: CALLS }, (_, i) => `kept-${i}`).filter(
+                (callId) => emulator.state.tasks('acme').filter((t) => t['CallObject'] === callId).length !== 1
+            ).length
+        };
+
         const tasksMade = emulator.state.tasks('acme').length;
-        report({ sequential, warm, expired, withLookup, retried, naive, tasksMade });
+        report({ sequential, warm, expired, withLookup, retried, naive, kept, replay, tasksMade });
     } finally {
         await new Promise<void>((resolve) => {
             server.close(() => resolve());
@@ -238,6 +267,8 @@ function report(r: {
     withLookup: BurstResult;
     retried: BurstResult;
     naive: BurstResult;
+    kept: BurstResult;
+    replay: { made: number; ms: number; apiCalls: number; requests: number; left: number; duplicates: number };
     tasksMade: number;
 }): void {
     const rows = [r.warm, r.expired, r.withLookup, r.retried, r.naive];
@@ -285,6 +316,14 @@ function report(r: {
         `\nOne call at a time (${seq.ok} Tasks, one ${LATENCY_MS} ms Salesforce request each): p50 ${fmt(seqP50)} ms end to end; the backend's own share (HTTP in, API key, validation, ledger write, HTTP out) p50 ${fmt(percentile(seq.ownMs, 50))} ms, p99 ${fmt(percentile(seq.ownMs, 99))} ms.`
     );
     console.log(`Tasks in the org: ${r.tasksMade} (the retried burst made none: ${r.retried.apiCalls} API calls).`);
+    const k = r.kept;
+    const rp = r.replay;
+    console.log(
+        `\nKept and replayed (rule 13): ${k.ok}/${n} Tasks kept (202) while the org was over its limit, p50 ${fmt(percentile(k.latencies, 50))} ms, p99 ${fmt(percentile(k.latencies, 99))} ms, ${fmt(k.requests / n, 2)} Salesforce requests and ${fmt(k.apiCalls / n, 2)} API calls each (the refused create is not charged).`
+    );
+    console.log(
+        `  replayed once the allowance was back: ${rp.made} Tasks made in ${fmt(rp.ms / 1000, 2)} s (one at a time per link), ${fmt(rp.apiCalls / Math.max(1, rp.made), 2)} API calls and ${fmt(rp.requests / Math.max(1, rp.made), 2)} Salesforce requests per Task made; ${rp.left} left kept, ${rp.duplicates} calls without exactly one Task.`
+    );
 }
 
 /** Links an account the way the card does: link session, /oauth/start, the emulator's pages, /oauth/callback. Returns the platform's key, which makes the calls. */

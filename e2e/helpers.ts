@@ -210,11 +210,16 @@ export async function decide(popup: Page, decision: 'Allow' | 'Deny'): Promise<v
 }
 
 /** Links an account without a browser, as the tests of the backend do: link session, /oauth/start, the emulator's pages, /oauth/callback. */
-export async function linkThroughApi(stack: Stack, apiKey: string, person: Person): Promise<void> {
+export async function linkThroughApi(
+    stack: Stack,
+    apiKey: string,
+    person: Person,
+    environment: 'production' | 'sandbox' = 'production'
+): Promise<void> {
     const created = await fetch(`${stack.url}/api/v1/link-sessions`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ environment: 'production' })
+        body: JSON.stringify({ environment })
     });
     if (created.status !== 201) throw new Error(`link session: HTTP ${created.status} ${await created.text()}`);
     const { authorizeUrl } = (await created.json()) as { authorizeUrl: string };

@@ -133,7 +133,7 @@ export function createApp(services: Services, options: AppOptions = {}): Express
     api.use('/calls', metrics.callActionTimer());
     api.use(linkRouter(links, services.authorization));
     api.use(webhookRouter(webhooks));
-    api.use(callsRouter(services.calls));
+    api.use(callsRouter(services.calls, services.replay));
     api.use(notFound);
     app.use('/api/v1', api);
 

@@ -130,6 +130,11 @@ export const configSchema = z.object({
     TOKEN_ENCRYPTION_KEY: encryptionKey,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LINK_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(600).default(600),
+    /** Call Tasks kept for later (rule 13), per account: at most this many, for at most this many days (docs/operations.md). */
+    KEPT_TASKS_MAX_PER_ACCOUNT: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+    KEPT_TASKS_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(14).default(14),
+    /** Screen-pop lookups pause while the org has fewer than this share of its daily API requests left (0: never); per account too. */
+    API_GUARD_RESERVE_PERCENT: z.coerce.number().int().min(0).max(50).default(10),
     HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
     /** Every link's refresh token is used for a refresh at least this often, whatever its access token does (Salesforce's idle TTL). */
     SF_REFRESH_KEEPALIVE_SECONDS: z.coerce

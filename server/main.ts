@@ -45,6 +45,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
     services.auditRetention.start();
     services.webhooks.start();
     services.calls.start();
+    services.replay.start();
     let closing: Promise<void> | undefined;
     return {
         url: `http://localhost:${port}`,
@@ -58,6 +59,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                 });
                 await services.health.stop();
                 await services.keepalive.stop();
+                await services.replay.stop();
                 await services.calls.stop();
                 services.auditRetention.stop();
                 // Attempts under way finish; retries wait in the outbox for the next instance to start.

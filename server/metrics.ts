@@ -52,6 +52,24 @@ export class Metrics {
         registers: [this.registry]
     });
 
+    readonly keptTasks = new Counter({
+        name: 'ccl_kept_tasks_total',
+        help: 'Call Tasks kept for later instead of made at once, by reason (api_limit, salesforce_unavailable, needs_relink, not_linked).',
+        labelNames: ['reason'],
+        registers: [this.registry]
+    });
+    readonly replayedTasks = new Counter({
+        name: 'ccl_replayed_tasks_total',
+        help: 'Kept call Tasks this instance made later.',
+        registers: [this.registry]
+    });
+    readonly droppedTasks = new Counter({
+        name: 'ccl_dropped_tasks_total',
+        help: 'Kept call Tasks dropped without being made, by reason (expired past the bound, rejected by Salesforce, admin_choice).',
+        labelNames: ['reason'],
+        registers: [this.registry]
+    });
+
     constructor(store: Store, events: LinkEvents) {
         collectDefaultMetrics({ register: this.registry, prefix: 'ccl_' });
         new Gauge({
@@ -65,6 +83,14 @@ export class Metrics {
                 const counts = { ...none, ...(await store.links.countByStatus()) };
                 this.reset();
                 for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+            }
+        });
+        new Gauge({
+            name: 'ccl_kept_tasks',
+            help: 'Call Tasks kept now, waiting to be made (every account, every instance: read from the store).',
+            registers: [this.registry],
+            async collect() {
+                this.set(await store.kept.countAll());
             }
         });
         events.on('attempt', ({ outcome }) => this.linkAttempts.inc({ outcome }));

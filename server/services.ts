@@ -16,6 +16,7 @@ import type { LoginHostPolicy } from './salesforce/loginHosts.ts';
 import type { Store } from './store/store.ts';
 import { CallActions } from './calls/callActions.ts';
 import { CallLedger } from './calls/ledger.ts';
+import { KeptTaskReplay } from './calls/replay.ts';
 import { LegacyLogin } from './link/legacyLogin.ts';
 import { OrgClient } from './link/orgClient.ts';
 import { DEFAULT_FAILED_AUTH_POLICY, FailedAuthLimiter } from './http/abuse.ts';
@@ -54,6 +55,8 @@ export interface Services {
     org: OrgClient;
     legacyLogin: LegacyLogin;
     calls: CallActions;
+    /** Makes the kept call Tasks in the background (rule 13). */
+    replay: KeptTaskReplay;
     /** Wrong API keys per address: slowed, then refused. */
     failedAuth: FailedAuthLimiter;
     /** /oauth requests per client address. */
@@ -112,7 +115,8 @@ export function buildServices(deps: ServiceDeps): Services {
         clock,
         logger,
         events,
-        egressAddresses: config.SF_EGRESS_ADDRESSES
+        egressAddresses: config.SF_EGRESS_ADDRESSES,
+        keptBound: { maxPerAccount: config.KEPT_TASKS_MAX_PER_ACCOUNT, maxAgeDays: config.KEPT_TASKS_MAX_AGE_DAYS }
     });
     const authorization = new LinkAuthorization({
         store,
@@ -163,9 +167,38 @@ export function buildServices(deps: ServiceDeps): Services {
         logger,
         apiVersion: config.SF_API_VERSION,
         timeoutMs: config.SF_HTTP_TIMEOUT_MS,
-        onOutcome: (outcome) => metrics.salesforceRequests.inc({ kind: 'rest', outcome })
+        onOutcome: (outcome) => metrics.salesforceRequests.inc({ kind: 'rest', outcome }),
+        reservePercent: config.API_GUARD_RESERVE_PERCENT,
+        events
     });
-    const calls = new CallActions({ org, ledger: new CallLedger(store, clock, logger), clock, logger });
+    let replay: KeptTaskReplay | undefined;
+    const calls = new CallActions({
+        org,
+        ledger: new CallLedger(store, clock, logger),
+        clock,
+        logger,
+        store,
+        maxKeptPerAccount: config.KEPT_TASKS_MAX_PER_ACCOUNT,
+        maxKeptAgeDays: config.KEPT_TASKS_MAX_AGE_DAYS,
+        defaultReservePercent: config.API_GUARD_RESERVE_PERCENT,
+        events,
+        onKept: (reason) => metrics.keptTasks.inc({ reason }),
+        onOrgAnswered: (accountId) =>
+            void replay
+                ?.wake(accountId)
+                .catch((error: unknown) => logger.warn({ accountId, err: (error as Error).message }, 'could not wake the kept call Tasks'))
+    });
+    replay = new KeptTaskReplay({
+        store,
+        calls,
+        holder: calls.claimant,
+        clock,
+        logger,
+        events,
+        options: { maxAgeMs: config.KEPT_TASKS_MAX_AGE_DAYS * 24 * 3600_000 },
+        onReplayed: (count) => metrics.replayedTasks.inc(count),
+        onDropped: (reason, count) => metrics.droppedTasks.inc({ reason }, count)
+    });
     // Counted in the database on PostgreSQL, so every instance on it counts an address together.
     const failedAuth = new FailedAuthLimiter(DEFAULT_FAILED_AUTH_POLICY, () => clock.now().getTime(), {
         tally: failedAuthTallyFor(store, logger),
@@ -199,6 +232,7 @@ export function buildServices(deps: ServiceDeps): Services {
         org,
         legacyLogin,
         calls,
+        replay,
         failedAuth,
         oauthRate,
         accountWriteRate,

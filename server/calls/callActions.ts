@@ -6,8 +6,11 @@ import { SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts
 import { untilDeadline } from '../link/deadline.ts';
 import { deadlineExceeded, permissionMissing } from '../link/messages.ts';
 import type { OrgClient } from '../link/orgClient.ts';
-import type { LinkRecord } from '../store/types.ts';
-import { normalizeSalesforceId } from '../salesforceIds.ts';
+import { accountLock, type Store } from '../store/store.ts';
+import type { KeptTaskReason, KeptTaskRecord, KeptTasksSummary, LinkRecord } from '../store/types.ts';
+import { id15, normalizeSalesforceId } from '../salesforceIds.ts';
+import { queueCallEvent } from '../link/outbox.ts';
+import type { LinkEvents } from '../link/events.ts';
 import { ledgerKey, type CallLedger } from './ledger.ts';
 import { phoneSearch, phoneTerms, soqlString } from './phone.ts';
 import type { LookupMatch, TaskInput } from './schemas.ts';
@@ -49,6 +52,95 @@ export interface TaskResult {
     created: boolean;
 }
 
+/** The answer for a call whose Task is kept for later (202): nothing for the platform to retry. */
+export interface QueuedResult {
+    state: 'queued';
+    reason: KeptTaskReason;
+    message: string;
+    /** When the platform first asked: the Task's date unless the request named one. */
+    callAt: string;
+    attempts: number;
+    /** When the backend tries next; absent while it waits for a relink or for the admin's choice. */
+    nextAttemptAt?: string;
+    /** The account was linked to another org since: the Task waits for the admin's choice on the card. */
+    awaitingChoice?: true;
+}
+
+/** What the platform can read of a call's Task (GET /calls/{id}/task). */
+export type TaskState = QueuedResult | { state: 'created'; taskId: string } | { state: 'in_progress' };
+
+/** A kept Task's org is not the one the account is linked to now: it waits for the admin's choice. */
+export class KeptForAnotherOrg extends Error {
+    override name = 'KeptForAnotherOrg';
+    constructor(readonly linkedOrgId: string) {
+        super(`The account is linked to org ${linkedOrgId} now, not the one the Task was kept for.`);
+    }
+}
+
+/** How long a kept Task waits before its first try, by why it was kept (a relink, or the admin's choice, wakes it sooner). */
+const FIRST_TRY_MS: Record<KeptTaskReason, number> = {
+    api_limit: 60_000,
+    salesforce_unavailable: 15_000,
+    needs_relink: 10 * 60_000,
+    not_linked: 10 * 60_000
+};
+
+const KEPT_MESSAGES: Record<KeptTaskReason, string> = {
+    api_limit:
+        'The Salesforce org has used up its daily API requests, so the call’s Task is kept and made as soon as the org’s 24-hour allowance frees up. Nothing to retry.',
+    salesforce_unavailable:
+        'Salesforce could not be reached in time, so the call’s Task is kept and made as soon as Salesforce answers again, exactly once. Nothing to retry.',
+    needs_relink:
+        'The link to Salesforce needs a relink, so the call’s Task is kept and made right after an admin relinks to the same org from the Contact Center Link card. Nothing to retry.',
+    not_linked:
+        'The account is not linked to Salesforce now, so the call’s Task is kept and made once an admin links it again to the same org. Nothing to retry.'
+};
+const AWAITING_CHOICE_MESSAGE =
+    'The account was linked to another Salesforce org since this call’s Task was kept: it waits for an admin’s choice on the Contact Center Link card (make it in the org linked now, or drop it).';
+
+/** The 202 body of a kept Task, as it stands now. */
+export function queuedResult(row: KeptTaskRecord): QueuedResult {
+    const awaiting = row.state === 'awaiting_choice';
+    const waitsForPerson = awaiting || row.reason === 'needs_relink' || row.reason === 'not_linked';
+    return {
+        state: 'queued',
+        reason: row.reason,
+        message: awaiting ? AWAITING_CHOICE_MESSAGE : KEPT_MESSAGES[row.reason],
+        callAt: row.callAt,
+        attempts: row.attempts,
+        ...(waitsForPerson ? {} : { nextAttemptAt: row.nextAttemptAt }),
+        ...(awaiting ? { awaitingChoice: true as const } : {})
+    };
+}
+
+/** Why a Task that failed now can be kept and made later; undefined when the failure is the request's own (or unknown). */
+export function keepReason(error: unknown): KeptTaskReason | undefined {
+    if (!(error instanceof AppError)) return undefined;
+    switch (error.code) {
+        case 'SALESFORCE_LIMIT_EXCEEDED':
+            return 'api_limit';
+        case 'SALESFORCE_UNAVAILABLE':
+        case 'DEADLINE_EXCEEDED':
+            return 'salesforce_unavailable';
+        case 'NEEDS_RELINK':
+        // The org refused the backend's address: the link waits for the admin (allow it, then Verify), as for a relink.
+        case 'IP_NOT_ALLOWED':
+            return 'needs_relink';
+        case 'NOT_LINKED':
+            return 'not_linked';
+        default:
+            return undefined;
+    }
+}
+
+const keptTasksFull = (max: number): AppError =>
+    new AppError(
+        'KEPT_TASKS_FULL',
+        `This account already keeps ${max} call Tasks that could not be made yet, its bound: this one was NOT kept. Retry it later; the Contact Center Link card shows why the others wait.`,
+        503,
+        { retryAfterSeconds: 60, maxKeptTasks: max }
+    );
+
 /** Salesforce's answers to a Task create that mean "this Task, as sent, is wrong". */
 const TASK_REJECTIONS = new Set([
     'INVALID_FIELD',
@@ -83,12 +175,26 @@ const DIRECTION = { inbound: 'Inbound', outbound: 'Outbound', internal: 'Interna
 export class CallActions {
     readonly #inFlight = new Map<string, Promise<TaskResult>>();
 
+    /** Accounts this process saw keep Tasks: a Task made for one of them tells the replay that the org answers again. */
+    readonly #keeping = new Set<string>();
+
     constructor(
         private readonly deps: {
             org: OrgClient;
             ledger: CallLedger;
             clock: Clock;
             logger: Logger;
+            store: Store;
+            /** Kept Tasks per account at most (KEPT_TASKS_MAX_PER_ACCOUNT), and for how long (KEPT_TASKS_MAX_AGE_DAYS). */
+            maxKeptPerAccount: number;
+            maxKeptAgeDays?: number;
+            /** The lookup reserve of accounts that set none (API_GUARD_RESERVE_PERCENT). */
+            defaultReservePercent?: number;
+            events?: LinkEvents;
+            /** Told of each Task kept (metrics). */
+            onKept?: (reason: KeptTaskReason) => void;
+            /** Told that the account's org answered a Task: its kept ones may be made now. */
+            onOrgAnswered?: (accountId: string) => void;
         }
     ) {}
 
@@ -104,6 +210,7 @@ export class CallActions {
         const terms = phoneTerms(input.phone, input.region ?? DEFAULT_REGION);
         const { org } = this.deps;
         const link = await org.activeLink(accountId);
+        org.guardLookup(link);
         let body: { searchRecords?: unknown[] } | unknown[];
         try {
             body = await org.request(
@@ -131,13 +238,52 @@ export class CallActions {
     /**
      * The call's Task, made at most once per callId: the ledger answers a retry without asking
      * Salesforce; concurrent requests for one callId share one creation. `deadline` (the request's
-     * budget, the first request's for a shared creation) cancels the Salesforce requests: the answer
-     * is then DEADLINE_EXCEEDED, and a retry finds out whether the Task was made.
+     * budget, the first request's for a shared creation) cancels the Salesforce requests. A Task that
+     * cannot be made now (the org over its API limit, Salesforce unreachable or too slow, the link dead
+     * or unlinked) is kept and made later (rule 13): the answer is then `{ state: "queued" }`, and a retry
+     * of a kept call answers its state as it is.
      */
-    async logTask(accountId: string, callId: string, input: TaskInput, deadline?: AbortSignal): Promise<TaskResult> {
+    async logTask(accountId: string, callId: string, input: TaskInput, deadline?: AbortSignal): Promise<TaskResult | QueuedResult> {
+        const kept = await this.deps.store.kept.get(accountId, callId);
+        if (kept) return queuedResult(kept);
+        try {
+            const result = await this.#logTaskNow(accountId, callId, input, deadline);
+            if (this.#keeping.has(accountId)) this.deps.onOrgAnswered?.(accountId);
+            return result;
+        } catch (error) {
+            const reason = keepReason(error);
+            if (!reason) throw error;
+            return this.#keep(accountId, callId, input, reason, error as AppError);
+        }
+    }
+
+    /** A kept Task, made by the replay through the same ledger as a live one; KeptForAnotherOrg when the link moved. */
+    async makeKept(row: KeptTaskRecord): Promise<TaskResult> {
+        const input = { ...(row.input as TaskInput) };
+        input.activityDate ??= row.callAt.slice(0, 10);
+        return this.#logTaskNow(row.accountId, row.callId, input, undefined, row.orgId);
+    }
+
+    /** What the platform can read of a call's Task: kept (and why), made, or being made now; NOT_FOUND otherwise. */
+    async taskState(accountId: string, callId: string): Promise<TaskState> {
+        const kept = await this.deps.store.kept.get(accountId, callId);
+        if (kept) return queuedResult(kept);
+        const link = await this.deps.store.links.get(accountId);
+        const known = link?.orgId ? await this.deps.ledger.find(accountId, link.orgId, callId) : undefined;
+        if (known?.taskId) return { state: 'created', taskId: known.taskId };
+        if (known) return { state: 'in_progress' };
+        throw new AppError(
+            'NOT_FOUND',
+            'No Task is known for this call in the org linked now: it was never sent, or was made longer ago than the backend remembers (14 days).',
+            404
+        );
+    }
+
+    async #logTaskNow(accountId: string, callId: string, input: TaskInput, deadline?: AbortSignal, keptFor?: string): Promise<TaskResult> {
         const { org } = this.deps;
         const link = await org.activeLink(accountId);
         const orgId = await org.orgIdOf(accountId, link, deadline);
+        if (keptFor !== undefined && keptFor !== '' && id15(keptFor) !== id15(orgId)) throw new KeptForAnotherOrg(orgId);
         const key = ledgerKey(accountId, orgId, callId);
         const running = this.#inFlight.get(key);
         if (running) return { taskId: (await untilDeadline(running, deadline)).taskId, created: false };
@@ -148,6 +294,99 @@ export class CallActions {
             .finally(() => this.#inFlight.delete(key));
         this.#inFlight.set(key, work);
         return work;
+    }
+
+    /** Keeps the call's Task for later, within the account's bound; the first one of a batch is recorded and announced. */
+    async #keep(accountId: string, callId: string, input: TaskInput, reason: KeptTaskReason, error: AppError): Promise<QueuedResult> {
+        const { store, clock, maxKeptPerAccount } = this.deps;
+        const link = await store.links.get(accountId);
+        // Unlinked: kept for the org it was linked to last, if the audit still says which; never linked, nothing to keep for.
+        const orgId = link ? link.orgId : await lastLinkedOrg(store, accountId);
+        if (orgId === undefined) throw error;
+        const now = clock.now();
+        const at = now.toISOString();
+        const record: KeptTaskRecord = {
+            accountId,
+            callId,
+            orgId,
+            input: { ...input },
+            callAt: at,
+            reason,
+            detail: gist(error.message),
+            state: 'waiting',
+            attempts: 0,
+            nextAttemptAt: new Date(now.getTime() + FIRST_TRY_MS[reason]).toISOString()
+        };
+        const { row, started } = await store.transaction(async (tx) => {
+            await tx.lock(accountLock(accountId));
+            const existing = await tx.kept.get(accountId, callId);
+            if (existing) return { row: existing, started: false };
+            const summary = await tx.kept.summary(accountId);
+            if (summary.count >= maxKeptPerAccount) throw keptTasksFull(maxKeptPerAccount);
+            await tx.kept.add(record);
+            if (summary.count > 0) return { row: record, started: false };
+            // The first of a batch: the activity and the platform hear of it once, not for every call.
+            await tx.audit.append({
+                at,
+                accountId,
+                action: 'tasks_kept',
+                outcome: reason,
+                ...(orgId ? { orgId } : {}),
+                ...(link?.username ? { username: link.username } : {}),
+                detail: `Call Tasks are kept from ${at} on: ${gist(error.message)}`
+            });
+            await queueCallEvent(tx, {
+                accountId,
+                type: 'calls.kept',
+                at,
+                data: { ...(orgId ? { orgId } : {}), calls: { count: 1, waiting: 1, reason } }
+            });
+            return { row: record, started: true };
+        });
+        if (row === record) {
+            this.#keeping.add(accountId);
+            this.deps.onKept?.(reason);
+            this.deps.logger.warn({ accountId, callId, reason }, 'call Task kept for later');
+        }
+        if (started) this.deps.events?.eventQueued();
+        return queuedResult(row);
+    }
+
+    /** The account's kept Tasks as the status and the platform see them, with the bound. */
+    async keptSummary(accountId: string): Promise<KeptTasksSummary & { bound: { maxPerAccount: number; maxAgeDays: number } }> {
+        const summary = await this.deps.store.kept.summary(accountId);
+        return { ...summary, bound: { maxPerAccount: this.deps.maxKeptPerAccount, maxAgeDays: this.deps.maxKeptAgeDays ?? 14 } };
+    }
+
+    async settings(accountId: string): Promise<{ lookupReservePercent: number; isDefault: boolean }> {
+        const own = (await this.deps.store.accounts.get(accountId))?.callSettings?.lookupReservePercent;
+        return { lookupReservePercent: own ?? this.deps.defaultReservePercent ?? 0, isDefault: own === undefined };
+    }
+
+    /** Sets (or, with null, clears) the account's lookup reserve; the guard follows it from the next API usage reading. */
+    async updateSettings(
+        accountId: string,
+        patch: { lookupReservePercent: number | null }
+    ): Promise<{ lookupReservePercent: number; isDefault: boolean }> {
+        await this.deps.store.transaction(async (tx) => {
+            const account = await tx.accounts.get(accountId);
+            if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
+            const next = { ...account.callSettings };
+            if (patch.lookupReservePercent === null) delete next.lookupReservePercent;
+            else next.lookupReservePercent = patch.lookupReservePercent;
+            await tx.accounts.patch(accountId, { callSettings: Object.keys(next).length ? next : null });
+        });
+        return this.settings(accountId);
+    }
+
+    /** Who claims calls in this process (the ledger's claimant, kept alive by its heartbeat). */
+    get claimant(): string {
+        return this.deps.ledger.claimant;
+    }
+
+    /** The replay found none left for the account. */
+    keptDrained(accountId: string): void {
+        this.#keeping.delete(accountId);
     }
 
     async #logTask(call: TaskCall): Promise<TaskResult> {
@@ -324,6 +563,12 @@ function taskError(error: unknown): unknown {
         });
     }
     return new AppError('SALESFORCE_ERROR', `Salesforce refused the Task (${error.code}: ${gist(error.message)}).`, 502);
+}
+
+/** The org an unlinked account was linked to last, from what its audit still holds (newest first); undefined when none. */
+async function lastLinkedOrg(store: Store, accountId: string): Promise<string | undefined> {
+    const page = await store.audit.page(accountId, { limit: 50 });
+    return page.entries.find((e) => e.orgId && ['unlink', 'link', 'relink', 'status_changed', 'tasks_kept'].includes(e.action))?.orgId;
 }
 
 /** The reason in a Salesforce message (positioned SOQL errors put it on the last line). */

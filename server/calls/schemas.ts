@@ -94,3 +94,85 @@ export const taskResponse = z
     .meta({ id: 'CallTaskResponse' });
 
 export type LookupMatch = z.infer<typeof lookupMatch>;
+
+export const keptTaskReason = z
+    .enum(['api_limit', 'salesforce_unavailable', 'needs_relink', 'not_linked'])
+    .describe(
+        'Why the Task was kept: the org over its daily API limit, Salesforce unreachable or too slow, the link needing a relink, or the account unlinked'
+    );
+
+export const queuedResponse = z
+    .object({
+        state: z.literal('queued'),
+        reason: keptTaskReason,
+        message: z.string().describe('What happens next, in a sentence a person can act on'),
+        callAt: z.string().describe('When the platform first asked: the Task’s ActivityDate unless the request named one'),
+        attempts: z.number().int().describe('Tries made since it was kept'),
+        nextAttemptAt: z
+            .string()
+            .optional()
+            .describe('When the backend tries next; absent while it waits for a relink or the admin’s choice'),
+        awaitingChoice: z
+            .literal(true)
+            .optional()
+            .describe('The account was linked to another org since: the Task waits for the admin’s choice on the card')
+    })
+    .meta({ id: 'CallTaskQueued' });
+
+export const taskStateResponse = z
+    .union([
+        queuedResponse,
+        z.object({ state: z.literal('created'), taskId: z.string() }),
+        z.object({ state: z.literal('in_progress') }).describe('A create is under way (or its outcome is being found out)')
+    ])
+    .meta({ id: 'CallTaskState' });
+
+export const keptDecisionResponse = z
+    .object({
+        choice: z.enum(['make', 'drop']),
+        count: z.number().int().describe('Kept Tasks the choice applied to (0: none awaited it)'),
+        waiting: z.number().int().describe('Kept Tasks of the account after it')
+    })
+    .meta({ id: 'KeptTasksDecisionResult' });
+
+export const keptSummary = z
+    .object({
+        count: z.number().int(),
+        awaitingChoice: z.number().int().describe('Kept for another org than the one linked now: they wait for the admin’s choice'),
+        oldestCallAt: z.string().optional(),
+        reasons: z.record(keptTaskReason, z.number().int()).describe('How many per reason'),
+        awaitingOrgId: z.string().optional().describe('The org the ones awaiting a choice were kept for'),
+        bound: z
+            .object({ maxPerAccount: z.number().int(), maxAgeDays: z.number().int() })
+            .describe(
+                'Beyond the count a Task that cannot be made is refused (503 KEPT_TASKS_FULL); past the age a kept one is dropped, recorded and announced'
+            )
+    })
+    .meta({ id: 'KeptTasksSummary' });
+
+export const callSettingsBody = z
+    .strictObject({
+        lookupReservePercent: z
+            .union(
+                [
+                    z
+                        .number()
+                        .int('must be a whole number from 0 to 50, or null for the default')
+                        .min(0, 'must be a whole number from 0 to 50, or null for the default')
+                        .max(50, 'must be a whole number from 0 to 50, or null for the default'),
+                    z.null()
+                ],
+                { error: 'must be a whole number from 0 to 50, or null for the default' }
+            )
+            .describe(
+                'Screen-pop lookups pause while the org has fewer than this share of its daily API requests left (0: never); null: the backend’s default'
+            )
+    })
+    .meta({ id: 'CallSettingsRequest' });
+
+export const callSettingsResponse = z
+    .object({
+        lookupReservePercent: z.number().int(),
+        isDefault: z.boolean().describe('true when the account set none and the backend’s default applies')
+    })
+    .meta({ id: 'CallSettings' });

@@ -1,9 +1,11 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { CallActions } from '../calls/callActions.ts';
-import { callIdParam, lookupBody, taskBody } from '../calls/schemas.ts';
+import type { KeptTaskReplay } from '../calls/replay.ts';
+import { callIdParam, callSettingsBody, lookupBody, taskBody } from '../calls/schemas.ts';
 import { AppError } from '../errors.ts';
 import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
+import { keptDecisionBody } from './schemas.ts';
 import { requestDeadline } from './requestBudget.ts';
 
 /** A Task description may hold 32,000 characters, more than the 16 kB the rest of the API accepts. */
@@ -23,7 +25,7 @@ export function callsBodyParser(): RequestHandler {
     };
 }
 
-export function callsRouter(calls: CallActions): Router {
+export function callsRouter(calls: CallActions, replay: KeptTaskReplay): Router {
     const router = Router();
 
     router.post('/calls/lookup', requireScope('platform'), async (req, res) => {
@@ -36,7 +38,35 @@ export function callsRouter(calls: CallActions): Router {
         const callId = parseOrThrow(callIdParam, req.params.callId, 'call id');
         const body = parseOrThrow(taskBody, req.body);
         const result = await calls.logTask(currentAccount(res.locals).id, callId, body, requestDeadline(res.locals));
-        res.status(result.created ? 201 : 200).json(result);
+        if ('state' in result) res.status(202).json(result);
+        else res.status(result.created ? 201 : 200).json(result);
+    });
+
+    router.get('/calls/:callId/task', requireScope('platform'), async (req, res) => {
+        const callId = parseOrThrow(callIdParam, req.params.callId, 'call id');
+        res.set('Cache-Control', 'no-store');
+        res.json(await calls.taskState(currentAccount(res.locals).id, callId));
+    });
+
+    // The account's kept Tasks: the org's admin (the card) and the platform both may read them; the admin decides.
+    router.get('/calls/kept', requireScope('link', 'platform'), async (_req, res) => {
+        res.set('Cache-Control', 'no-store');
+        res.json(await calls.keptSummary(currentAccount(res.locals).id));
+    });
+
+    router.post('/calls/kept/decision', requireScope('link'), async (req, res) => {
+        const body = parseOrThrow(keptDecisionBody, req.body);
+        const actor = body.actor ? { ...body.actor, claimed: true as const } : undefined;
+        res.json(await replay.decide(currentAccount(res.locals).id, body.choice, actor));
+    });
+
+    router.get('/calls/settings', requireScope('link', 'platform'), async (_req, res) => {
+        res.json(await calls.settings(currentAccount(res.locals).id));
+    });
+
+    router.put('/calls/settings', requireScope('link', 'platform'), async (req, res) => {
+        const body = parseOrThrow(callSettingsBody, req.body);
+        res.json(await calls.updateSettings(currentAccount(res.locals).id, body));
     });
 
     return router;

@@ -3,12 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Router } from 'express';
 import request from 'supertest';
 import { z } from 'zod';
-import { callIdParam, lookupBody, taskBody } from '../calls/schemas.ts';
+import { callIdParam, callSettingsBody, lookupBody, taskBody } from '../calls/schemas.ts';
 import { ERROR_CODES } from '../errors.ts';
 import { APP_LEVEL_ROUTES, linkRouter } from './apiRouter.ts';
 import { callsRouter } from './callsRouter.ts';
 import { API_OPERATIONS, openApiPath, type ApiOperation } from './openapi.ts';
-import { actorBody, linkSessionBody, sessionIdParam } from './schemas.ts';
+import { actorBody, keptDecisionBody, linkSessionBody, sessionIdParam } from './schemas.ts';
 import { webhookBody, webhookRouter } from './webhookRouter.ts';
 import { startHarness, type Harness } from '../test/harness.ts';
 
@@ -117,7 +117,7 @@ describe('GET /api/v1/openapi.json', () => {
         const served = [
             ...routesOf(linkRouter({} as never, {} as never)),
             ...routesOf(webhookRouter({} as never)),
-            ...routesOf(callsRouter({} as never)),
+            ...routesOf(callsRouter({} as never, {} as never)),
             ...APP_LEVEL_ROUTES
         ].map((r) => {
             const [method, path] = r.split(' ');
@@ -136,7 +136,9 @@ describe('GET /api/v1/openapi.json', () => {
             'delete /link': actorBody,
             'put /webhook': webhookBody,
             'post /calls/lookup': lookupBody,
-            'put /calls/:callId/task': taskBody
+            'put /calls/:callId/task': taskBody,
+            'post /calls/kept/decision': keptDecisionBody,
+            'put /calls/settings': callSettingsBody
         };
         const withBody = API_OPERATIONS.filter((op) => op.body);
         assert.deepEqual(withBody.map((op) => `${op.method} ${op.path}`).sort(), Object.keys(used).sort());
@@ -148,7 +150,8 @@ describe('GET /api/v1/openapi.json', () => {
         }
         const params: Array<[ApiOperation | undefined, string, z.ZodType]> = [
             [API_OPERATIONS.find((op) => op.path === '/link-sessions/:id'), 'id', sessionIdParam],
-            [API_OPERATIONS.find((op) => op.path === '/calls/:callId/task'), 'callId', callIdParam]
+            [API_OPERATIONS.find((op) => op.path === '/calls/:callId/task' && op.method === 'put'), 'callId', callIdParam],
+            [API_OPERATIONS.find((op) => op.path === '/calls/:callId/task' && op.method === 'get'), 'callId', callIdParam]
         ];
         for (const [op, name, schema] of params) {
             assert.equal(op!.params![name], schema);

@@ -2,9 +2,21 @@ import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig } from '@aste
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.ts';
-import { callIdParam, lookupBody, lookupResponse, taskBody, taskResponse } from '../calls/schemas.ts';
-import { LINK_STATUSES } from '../store/types.ts';
-import { activityQuery, actorBody, deliveriesQuery, linkSessionBody, sessionIdParam } from './schemas.ts';
+import {
+    callIdParam,
+    callSettingsBody,
+    callSettingsResponse,
+    keptDecisionResponse,
+    keptSummary,
+    lookupBody,
+    lookupResponse,
+    queuedResponse,
+    taskBody,
+    taskResponse,
+    taskStateResponse
+} from '../calls/schemas.ts';
+import { LINK_STATUSES, OUTBOX_EVENT_TYPES } from '../store/types.ts';
+import { activityQuery, actorBody, deliveriesQuery, keptDecisionBody, linkSessionBody, sessionIdParam } from './schemas.ts';
 import { webhookBody } from './webhookRouter.ts';
 
 /**
@@ -82,7 +94,14 @@ export const linkStatusResponse = z
             .optional()
             .describe(
                 'the addresses (IPs or CIDR blocks) this backend reaches Salesforce from, as its operator set them (SF_EGRESS_ADDRESSES): for the app’s refresh token IP allowlist or IP relaxation policy'
-            )
+            ),
+        apiGuard: z
+            .object({ since: timestamp, remaining: z.number().int(), max: z.number().int(), reserve: z.number().int() })
+            .optional()
+            .describe(
+                'present while the org has fewer daily API requests left than the reserve: screen-pop lookups pause, call Tasks go on'
+            ),
+        keptTasks: keptSummary.optional().describe('present while call Tasks are kept for later (rule 13): how many, the oldest, why')
     })
     .meta({ id: 'LinkStatus' });
 
@@ -116,7 +135,10 @@ export const activityResponse = z
                     'platform_key_issued',
                     'account_created',
                     'webhook_set',
-                    'webhook_removed'
+                    'webhook_removed',
+                    'tasks_kept',
+                    'tasks_replayed',
+                    'tasks_dropped'
                 ]),
                 outcome: z.string().describe('`ok`, an error code, or the new status'),
                 actor: actor.extend({ claimed: z.literal(true).optional().describe('named by the caller, not proven') }).optional(),
@@ -140,10 +162,23 @@ export const deliveriesResponse = z
         deliveries: z.array(
             z.object({
                 id: z.string().describe('the event’s id: the `id` of the body the webhook receives, the same on every attempt'),
-                type: z.literal('link.status_changed'),
+                type: z.enum(OUTBOX_EVENT_TYPES),
                 createdAt: timestamp,
-                from: linkStatus,
-                to: linkStatus,
+                from: linkStatus.optional().describe('`link.status_changed`: the status before'),
+                to: linkStatus.optional().describe('`link.status_changed`: the status after'),
+                calls: z
+                    .object({
+                        count: z.number().int(),
+                        waiting: z.number().int(),
+                        reason: z.string().optional(),
+                        choice: z.enum(['make', 'drop']).optional()
+                    })
+                    .optional()
+                    .describe('`calls.*`: how many Tasks the event is about, and how many still wait'),
+                apiGuard: z
+                    .object({ engaged: z.boolean(), remaining: z.number().int(), max: z.number().int(), reserve: z.number().int() })
+                    .optional()
+                    .describe('`api_guard.*`: the org’s remaining daily API requests and the reserve'),
                 state: z
                     .enum(['pending', 'delivered', 'failed'])
                     .describe(
@@ -286,7 +321,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         errors: {
             403: ['PERMISSION_MISSING'],
             409: ['NOT_LINKED', 'NEEDS_RELINK'],
-            429: ['SALESFORCE_LIMIT_EXCEEDED'],
+            429: ['SALESFORCE_LIMIT_EXCEEDED', 'API_ALLOWANCE_LOW'],
             502: ['SALESFORCE_ERROR'],
             503: ['SALESFORCE_UNAVAILABLE'],
             504: ['DEADLINE_EXCEEDED']
@@ -304,23 +339,74 @@ export const API_OPERATIONS: ApiOperation[] = [
         bodyRequired: true,
         responses: {
             201: { description: 'The Task was created', schema: taskResponse },
-            200: { description: 'The call already had its Task', schema: taskResponse }
+            200: { description: 'The call already had its Task', schema: taskResponse },
+            202: {
+                description:
+                    'The Task cannot be made now (the org over its daily API limit, Salesforce unreachable or too slow, the link needing a relink, or unlinked after it was linked): it is kept, durably, and made exactly once as soon as it can be. Nothing to retry; a retry answers its state as it is',
+                schema: queuedResponse
+            }
         },
         errors: {
             403: ['PERMISSION_MISSING'],
-            409: ['NOT_LINKED', 'NEEDS_RELINK', 'CALL_IN_PROGRESS'],
+            409: ['NOT_LINKED', 'CALL_IN_PROGRESS'],
             413: ['PAYLOAD_TOO_LARGE'],
             422: ['SALESFORCE_REJECTED'],
-            429: ['SALESFORCE_LIMIT_EXCEEDED'],
             502: ['SALESFORCE_ERROR'],
-            503: ['SALESFORCE_UNAVAILABLE'],
-            504: ['DEADLINE_EXCEEDED']
+            503: ['KEPT_TASKS_FULL']
         }
+    },
+    {
+        method: 'get',
+        path: '/calls/:callId/task',
+        operationId: 'getCallTask',
+        summary: 'The state of a call’s Task: kept for later (and why), made, or being made now',
+        params: { callId: callIdParam },
+        responses: { 200: { description: 'The call’s Task as it stands', schema: taskStateResponse } },
+        errors: { 404: ['NOT_FOUND'] }
+    },
+    {
+        method: 'get',
+        path: '/calls/kept',
+        operationId: 'getKeptTasks',
+        summary: 'The account’s kept call Tasks: how many, the oldest, why, and the bound',
+        responses: { 200: { description: 'The kept Tasks', schema: keptSummary } },
+        anyKey: true
+    },
+    {
+        method: 'post',
+        path: '/calls/kept/decision',
+        operationId: 'decideKeptTasks',
+        summary: 'The admin’s choice for Tasks kept for another org than the one linked now: make them there, or drop them',
+        description:
+            'After a relink to another org, the Tasks kept for the old one are never sent to the new one by themselves: `make` makes them in the org linked now, `drop` drops them (recorded in the activity, and announced with a `calls.dropped` webhook event).',
+        body: keptDecisionBody,
+        bodyRequired: true,
+        responses: { 200: { description: 'What the choice applied to', schema: keptDecisionResponse } },
+        errors: { 409: ['NOT_LINKED', 'NEEDS_RELINK'] }
+    },
+    {
+        method: 'get',
+        path: '/calls/settings',
+        operationId: 'getCallSettings',
+        summary: 'The call actions’ settings: the lookup reserve of the API allowance guard',
+        responses: { 200: { description: 'The settings', schema: callSettingsResponse } },
+        anyKey: true
+    },
+    {
+        method: 'put',
+        path: '/calls/settings',
+        operationId: 'putCallSettings',
+        summary: 'Set the lookup reserve: screen-pop lookups pause while the org has fewer than this share of its daily API requests left',
+        body: callSettingsBody,
+        bodyRequired: true,
+        responses: { 200: { description: 'The settings now', schema: callSettingsResponse } },
+        anyKey: true
     }
 ];
 
 /** Which of the account's keys an operation takes; the routers enforce the same with requireScope. */
-const keyScopeOf = (path: string): 'link' | 'platform' => (/^\/(calls|webhook)\b/.test(path) ? 'platform' : 'link');
+const keyScopeOf = (path: string): 'link' | 'platform' =>
+    path === '/calls/kept/decision' ? 'link' : /^\/(calls|webhook)\b/.test(path) ? 'platform' : 'link';
 const KEY_SCOPE_HELP = {
     link: 'Key: the org’s key (scope `link`, in the org’s External Credential).',
     platform: 'Key: the platform’s key (scope `platform`), not the key in the org’s External Credential.',
@@ -332,7 +418,9 @@ export const openApiPath = (path: string): string => API_PREFIX + path.replace(/
 
 /** What a code means for the caller, where its name does not say enough. */
 const ERROR_NOTES: Partial<Record<ErrorCode, string>> = {
-    CALL_IN_PROGRESS: 'another instance is creating this call’s Task; retry after Retry-After'
+    CALL_IN_PROGRESS: 'another instance is creating this call’s Task; retry after Retry-After',
+    API_ALLOWANCE_LOW: 'the org has fewer daily API requests left than the reserve kept for call Tasks; no API call was made',
+    KEPT_TASKS_FULL: 'the account keeps as many Tasks as its bound allows: this one was not kept; retry after Retry-After'
 };
 const codeList = (codes: ErrorCode[]): string =>
     codes.map((code) => (ERROR_NOTES[code] ? `${code} (${ERROR_NOTES[code]})` : code)).join(', ');

@@ -31,6 +31,14 @@ export const callbackQuery = z.object({
     error_description: z.string().max(2000).optional()
 });
 
+/** POST /calls/kept/decision: the admin's choice for the call Tasks kept for another org, and who chose (the audit trail). */
+export const keptDecisionBody = z
+    .strictObject({
+        choice: z.enum(['make', 'drop'], { error: 'must be "make" or "drop"' }),
+        actor: actorSchema.optional()
+    })
+    .meta({ id: 'KeptTasksDecision' });
+
 /** Optional body of verify and unlink: who in the org asked, for the audit trail. */
 export const actorBody = z.strictObject({ actor: actorSchema.optional() }).optional();
 

@@ -17,8 +17,13 @@ export interface LinkAttempt {
 }
 
 /** What the link logic announces; webhooks and metrics listen, the logic does not know them. */
-export class LinkEvents extends EventEmitter<{ status: [LinkStatusChange]; attempt: [LinkAttempt] }> {
+export class LinkEvents extends EventEmitter<{ status: [LinkStatusChange]; attempt: [LinkAttempt]; queued: [] }> {
     statusChanged(change: LinkStatusChange): void {
         if (change.from !== change.to) this.emit('status', change);
+    }
+
+    /** A webhook event other than a status change was committed to the outbox: deliver it now rather than at the next poll. */
+    eventQueued(): void {
+        this.emit('queued');
     }
 }

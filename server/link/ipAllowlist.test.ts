@@ -56,6 +56,11 @@ describe(`the app's refresh token IP allowlist (${TEST_STORE})`, () => {
         // The refusal used nothing up: Salesforce still holds the grant.
         assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 1);
 
+        // A call's Task meanwhile is kept, as for a link that waits for an admin (rule 13).
+        const kept = await h.api(key).put('/api/v1/calls/ip-refused-call/task').send({ direction: 'inbound', durationSeconds: 30 });
+        assert.equal(kept.status, 202, kept.text);
+        assert.equal(kept.body.reason, 'needs_relink');
+
         // Verify while the address is still refused: answered, and still precise.
         const stillRefused = await h.api(key).post('/api/v1/link/verify', {}).expect(200);
         assert.equal(stillRefused.body.status, 'needs_relink');
@@ -68,6 +73,10 @@ describe(`the app's refresh token IP allowlist (${TEST_STORE})`, () => {
         assert.equal(verified.body.link.lastError, undefined);
         await lookup(key).expect(200);
         assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 1, 'the same grant, not a new approval');
+        // The kept Task is made once the link is back, exactly once.
+        await h.services.replay.poke();
+        const made = h.emulator.state.tasks('acme').filter((t) => t['CallObject'] === 'ip-refused-call');
+        assert.equal(made.length, 1, 'the kept Task was made');
         const audit = (await h.services.store.dump()).audit.filter((e) => e.accountId === id && e.action === 'status_changed');
         assert.equal(audit.at(-1)?.outcome, 'needs_relink');
         assert.match(audit.at(-1)?.detail ?? '', /IP allowlist/);

@@ -22,7 +22,7 @@ import {
 } from './messages.ts';
 import { queueStatusEvent } from './outbox.ts';
 import { evaluatePreflight, runPreflight } from './preflight.ts';
-import { statusView, type LinkStatusView } from './statusView.ts';
+import { statusView, type KeptTasksBound, type LinkStatusView } from './statusView.ts';
 
 /** One entry of the link's history as the API shows it: the account's own entries only, so its id is left out. */
 export type ActivityEntry = Omit<AuditEntry, 'accountId'>;
@@ -44,6 +44,8 @@ export interface LinkServiceDeps {
     legacyLogin: LegacyLogin;
     /** Where this backend reaches Salesforce from (SF_EGRESS_ADDRESSES): the card shows them for the app's IP policies. */
     egressAddresses?: readonly string[];
+    /** The bound on kept call Tasks, shown in the status beside them. */
+    keptBound?: KeptTasksBound;
 }
 
 /**
@@ -55,7 +57,7 @@ export class LinkService {
 
     /** What the card shows: read from the store on every call, so every instance answers alike. */
     async status(accountId: string): Promise<LinkStatusView> {
-        const view = await statusView(this.deps.store, accountId);
+        const view = await statusView(this.deps.store, accountId, this.deps.keptBound ?? { maxPerAccount: 10_000, maxAgeDays: 14 });
         const egress = this.deps.egressAddresses ?? [];
         return egress.length ? { ...view, egressAddresses: [...egress] } : view;
     }
@@ -149,6 +151,8 @@ export class LinkService {
             // Compare-and-set: only the link whose token was just used; a relink that landed meanwhile stays as it is.
             const stored = await tx.links.get(accountId, { forUpdate: true });
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
+            // Back from needs_relink (an IP allowlist fixed, say): the call Tasks kept for this org are due now, as after a relink.
+            if (stored.status === 'needs_relink') await tx.kept.relinked(accountId, link.orgId, at);
             await tx.links.patch(accountId, {
                 status: 'linked',
                 lastVerifiedAt: at,

@@ -322,3 +322,14 @@ export function withLostLinks(error: AppError, lost: string[], sessionMayName: b
     if (error instanceof ApiUserLimitReached) return new ApiUserLimitReached(sessionMessage, `${error.pageMessage} ${named}`);
     return new PageDetailedError(error, sessionMessage, `${error.message} ${named}`);
 }
+
+// ------------------------------------------------------------ the call actions' own limits
+
+/** A screen-pop lookup held back by the API allowance guard: no API call was made. */
+export const apiAllowanceLow = (guard: { remaining: number; max: number; reserve: number }): AppError =>
+    new AppError(
+        'API_ALLOWANCE_LOW',
+        `The Salesforce org has ${guard.remaining} of its ${guard.max} daily API requests left, under the ${guard.reserve} kept for call Tasks, so screen-pop lookups pause (no API call was made). They resume by themselves as the org's 24-hour allowance frees up; call Tasks go on being logged.`,
+        429,
+        { retryAfterSeconds: 300, remaining: guard.remaining, max: guard.max, reserve: guard.reserve }
+    );

@@ -119,18 +119,24 @@ describe('a link that broke', () => {
     });
     after(() => c?.close());
 
-    test('a revoked link answers 409 NEEDS_RELINK, flips the status, and the next calls ask Salesforce nothing', async () => {
+    test('a revoked link: lookups 409 NEEDS_RELINK, Tasks kept (202), the status flips, and the next calls ask Salesforce nothing', async () => {
         try {
             c.h.emulator.state.revokeUserTokens(PEOPLE.acmeApi.username);
             c.mark();
             const results = await Promise.all(
                 Array.from({ length: 20 }, (_, i) => (i % 2 ? c.lookup({ phone: '4155551212' }) : c.task(`revoked-${i}`, CALL)))
             );
+            const lookups = results.filter((_, i) => i % 2);
+            const tasks = results.filter((_, i) => i % 2 === 0);
             assert.ok(
-                results.every((r) => r.status === 409 && r.body.error.code === 'NEEDS_RELINK'),
-                JSON.stringify(results.map((r) => r.body))
+                lookups.every((r) => r.status === 409 && r.body.error.code === 'NEEDS_RELINK'),
+                JSON.stringify(lookups.map((r) => r.body))
             );
-            assert.match(results[0]!.body.error.message, /Relink/);
+            assert.ok(
+                tasks.every((r) => r.status === 202 && r.body.state === 'queued' && r.body.reason === 'needs_relink'),
+                JSON.stringify(tasks.map((r) => r.body))
+            );
+            assert.match(lookups[0]!.body.error.message, /Relink/);
             assert.equal(c.spent().refresh, 1, 'one refresh attempt for the whole burst');
             const status = await c.get('/api/v1/link').expect(200);
             assert.equal(status.body.status, 'needs_relink');
@@ -139,10 +145,11 @@ describe('a link that broke', () => {
 
             c.mark();
             for (let i = 0; i < 5; i++) {
-                const later = await c.task(`after-revoke-${i}`, CALL).expect(409);
-                assert.equal(later.body.error.code, 'NEEDS_RELINK');
+                const later = await c.task(`after-revoke-${i}`, CALL).expect(202);
+                assert.equal(later.body.reason, 'needs_relink');
                 await c.lookup({ phone: '4155551212' }).expect(409);
             }
+            assert.equal((await c.get('/api/v1/link').expect(200)).body.keptTasks.count, 15);
             assert.equal(total(c.spent()), 0, 'a needs_relink link answers without any Salesforce request');
             assert.equal(c.h.emulator.state.tasks(ACME).length, 0);
         } finally {
@@ -153,32 +160,37 @@ describe('a link that broke', () => {
     test('a deactivated API user: NEEDS_RELINK saying so', async () => {
         try {
             c.h.emulator.state.setUserActive(PEOPLE.acmeApi.username, false);
-            const res = await c.task('inactive-1', CALL).expect(409);
+            const res = await c.lookup({ phone: '4155551212' }).expect(409);
             assert.equal(res.body.error.code, 'NEEDS_RELINK');
             assert.match(res.body.error.message, /inactive/);
+            const task = await c.task('inactive-1', CALL).expect(202);
+            assert.equal(task.body.reason, 'needs_relink');
         } finally {
             c.h.emulator.state.setUserActive(PEOPLE.acmeApi.username, true);
             await c.close();
         }
     });
 
-    test('the daily API limit: 429 SALESFORCE_LIMIT_EXCEEDED, no re-authentication, nothing left pending', async () => {
+    test('the daily API limit: a lookup 429 SALESFORCE_LIMIT_EXCEEDED, a Task kept, no re-authentication; made once the allowance frees', async () => {
         try {
             c.h.emulator.state.setApiLimit(ACME, { max: 100, used: 100 });
             c.mark();
             const lookup = await c.lookup({ phone: '4155551212' }).expect(429);
             assert.equal(lookup.body.error.code, 'SALESFORCE_LIMIT_EXCEEDED');
             assert.match(lookup.body.error.message, /daily API requests/);
-            const task = await c.task('limit-1', CALL).expect(429);
-            assert.equal(task.body.error.code, 'SALESFORCE_LIMIT_EXCEEDED');
+            const task = await c.task('limit-1', CALL).expect(202);
+            assert.deepEqual([task.body.state, task.body.reason], ['queued', 'api_limit']);
             assert.equal(c.spent().refresh, 0);
             assert.equal(c.spent().rest, 2, 'each refused once, not retried');
             assert.equal((await c.get('/api/v1/link').expect(200)).body.status, 'linked');
 
             c.h.emulator.state.setApiLimit(ACME, { max: 15000, used: 0 });
+            c.h.clock.advance(61_000);
             c.mark();
-            await c.task('limit-1', CALL).expect(201);
+            assert.equal(await c.h.services.replay.poke(), 1);
             assert.equal(c.spent().query, 0, 'the refused create left nothing to look for');
+            assert.equal(c.spent()['sobject-create'], 1);
+            await c.task('limit-1', CALL).expect(200);
         } finally {
             await c.close();
         }
@@ -214,36 +226,41 @@ describe('Salesforce unavailable', () => {
     }
 
     for (const how of ['http500', 'reset', 'malformed'] as const) {
-        test(`a create that fails with ${how} is not retried blindly: 503, then the retry finds or makes exactly one Task`, async () => {
+        test(`a create that fails with ${how} is not retried blindly: kept (202), then the replay finds or makes exactly one Task`, async () => {
             const callId = `create-${how}`;
             c.h.emulator.state.failNext('sobject-create', how);
             c.mark();
-            const first = await c.task(callId, CALL).expect(503);
-            assert.equal(first.body.error.code, 'SALESFORCE_UNAVAILABLE');
+            const first = await c.task(callId, CALL).expect(202);
+            assert.deepEqual([first.body.state, first.body.reason], ['queued', 'salesforce_unavailable']);
             assert.equal(c.spent()['sobject-create'], 1, 'sent once');
             const pending = ((db: Snapshot) => Object.entries(db.taskLedger.calls).find(([k]) => k.endsWith(`|${callId}`))?.[1])(
                 await c.h.services.store.dump()
             );
             assert.equal(pending?.state, 'pending');
-
+            // The platform's retry answers the state as it is, and asks Salesforce nothing.
             c.mark();
-            const retry = await c.task(callId, CALL).expect(201);
-            assert.equal(c.spent().query, 1, 'the retry looks for a Task first');
-            assert.equal(c.spent()['sobject-create'], 1);
+            assert.equal((await c.task(callId, CALL).expect(202)).body.state, 'queued');
+            assert.equal(total(c.spent()) + c.spent().rest, 0);
+
+            c.h.clock.advance(16_000);
+            c.mark();
+            assert.equal(await c.h.services.replay.poke(), 1);
+            assert.equal(c.spent().query, 1, 'the replay looks for a Task first');
+            assert.ok(c.spent()['sobject-create'] <= 1);
             const tasks = c.h.emulator.state.tasks(ACME).filter((t) => t['CallObject'] === callId);
-            assert.deepEqual(
-                tasks.map((t) => t['Id']),
-                [retry.body.taskId]
-            );
+            assert.equal(tasks.length, 1);
+            const retry = await c.task(callId, CALL).expect(200);
+            assert.deepEqual(retry.body, { taskId: tasks[0]!['Id'], created: false });
         });
     }
 
     test('the CallObject query is retried on 5xx', async () => {
         c.h.emulator.state.failNext('sobject-create', 'http503');
-        await c.task('query-retry', CALL).expect(503);
+        await c.task('query-retry', CALL).expect(202);
         c.h.emulator.state.failNext('query', 'http503', { count: 2 });
+        c.h.clock.advance(16_000);
         c.mark();
-        await c.task('query-retry', CALL).expect(201);
+        assert.equal(await c.h.services.replay.poke(), 1);
         assert.equal(c.spent().query, 3);
         assert.equal(c.h.emulator.state.tasks(ACME).filter((t) => t['CallObject'] === 'query-retry').length, 1);
     });
@@ -265,15 +282,17 @@ describe('a create that times out', () => {
     });
     after(() => c.close());
 
-    test('503 at the timeout; Salesforce makes the Task late; the retry finds it instead of making another', async () => {
+    test('kept at the timeout; Salesforce makes the Task late; the replay finds it instead of making another', async () => {
         c.h.emulator.state.failNext('sobject-create', 'slow', { delayMs: 600 });
         const started = Date.now();
-        const first = await c.task('slow-create', CALL).expect(503);
+        const first = await c.task('slow-create', CALL).expect(202);
         assert.ok(Date.now() - started < 1000, 'bounded by SF_HTTP_TIMEOUT_MS');
-        assert.equal(first.body.error.code, 'SALESFORCE_UNAVAILABLE');
+        assert.equal(first.body.reason, 'salesforce_unavailable');
         await sleep(500);
         const late = c.h.emulator.state.tasks(ACME).filter((t) => t['CallObject'] === 'slow-create');
         assert.equal(late.length, 1, 'Salesforce did make it');
+        c.h.clock.advance(16_000);
+        assert.equal(await c.h.services.replay.poke(), 1);
         const retry = await c.task('slow-create', CALL).expect(200);
         assert.deepEqual(retry.body, { taskId: late[0]!['Id'], created: false });
         assert.equal(c.h.emulator.state.tasks(ACME).filter((t) => t['CallObject'] === 'slow-create').length, 1);
@@ -338,7 +357,7 @@ describe('a legacy link (username + password + security token)', () => {
         c.h.emulator.state.expireAccessTokens(PEOPLE.acmeApi.username);
         try {
             c.mark();
-            const res = await c.task('legacy-dead', CALL, key).expect(409);
+            const res = await c.lookup({ phone: '4155551212' }, key).expect(409);
             assert.equal(res.body.error.code, 'NEEDS_RELINK');
             assert.match(res.body.error.message, /INVALID_LOGIN/);
             assert.ok(!res.body.error.message.includes(PEOPLE.acmeApi.password));
@@ -346,7 +365,9 @@ describe('a legacy link (username + password + security token)', () => {
             assert.equal(status.body.status, 'needs_relink');
             c.mark();
             await c.lookup({ phone: '4155551212' }, key).expect(409);
-            await c.task('legacy-dead-2', CALL, key).expect(409);
+            const kept = await c.task('legacy-dead-2', CALL, key).expect(202);
+            assert.equal(kept.body.reason, 'needs_relink');
+            assert.ok(!JSON.stringify(kept.body).includes(PEOPLE.acmeApi.password));
             assert.equal(total(c.spent()), 0);
         } finally {
             c.h.emulator.state.setUserPassword(PEOPLE.acmeApi.username, PEOPLE.acmeApi.password);
@@ -355,18 +376,33 @@ describe('a legacy link (username + password + security token)', () => {
 });
 
 describe('a sandbox link after the sandbox was refreshed', () => {
-    test('NEEDS_RELINK, and a relink to the refreshed org logs Tasks again', async () => {
+    test('NEEDS_RELINK, and a relink to the refreshed org logs Tasks again; the one kept meanwhile waits for the admin’s choice', async () => {
         const c = await startCallsHarness({ person: PEOPLE.uatApi, environment: 'sandbox' });
         try {
             await c.task('uat-1', CALL).expect(201);
             c.h.emulator.state.refreshSandbox('acmeUat');
-            const res = await c.task('uat-2', CALL).expect(409);
+            const res = await c.lookup({ phone: '4155551212' }).expect(409);
             assert.equal(res.body.error.code, 'NEEDS_RELINK');
+            const kept = await c.task('uat-2', CALL).expect(202);
+            assert.equal(kept.body.reason, 'needs_relink');
             const { callback } = await c.h.link(c.key, PEOPLE.uatApi, { environment: 'sandbox' });
             assert.equal(callback.status, 200, callback.text);
             // A new org: the same callId is a new Task there.
             const again = await c.task('uat-1', CALL).expect(201);
             assert.equal(c.h.emulator.state.tasks('acmeUat').find((t) => t['CallObject'] === 'uat-1')?.['Id'], again.body.taskId);
+            // The Task kept for the old org is never sent to the new one by itself.
+            assert.equal(await c.h.services.replay.poke(), 0);
+            const waiting = await c.task('uat-2', CALL).expect(202);
+            assert.equal(waiting.body.awaitingChoice, true);
+            const status = await c.get('/api/v1/link').expect(200);
+            assert.equal(status.body.keptTasks.awaitingChoice, 1);
+            assert.equal(c.h.emulator.state.tasks('acmeUat').filter((t) => t['CallObject'] === 'uat-2').length, 0);
+            // The admin chooses to make it there.
+            const decided = await c.h.api(c.key).post('/api/v1/calls/kept/decision', { choice: 'make' }).expect(200);
+            assert.deepEqual(decided.body, { choice: 'make', count: 1, waiting: 1 });
+            assert.equal(await c.h.services.replay.poke(), 1);
+            assert.equal(c.h.emulator.state.tasks('acmeUat').filter((t) => t['CallObject'] === 'uat-2').length, 1);
+            assert.equal((await c.get('/api/v1/link').expect(200)).body.keptTasks, undefined);
         } finally {
             await c.close();
         }

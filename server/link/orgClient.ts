@@ -9,7 +9,9 @@ import type { LinkRecord } from '../store/types.ts';
 import { classify, SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
 import { untilDeadline } from './deadline.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
-import { linkStopped, notLinked, permissionMissing } from './messages.ts';
+import type { LinkEvents } from './events.ts';
+import { apiAllowanceLow, linkStopped, notLinked, permissionMissing } from './messages.ts';
+import { queueCallEvent } from './outbox.ts';
 import { abortableTransport, requestSignal } from '../salesforce/transport.ts';
 
 const { Connection } = jsforce;
@@ -39,7 +41,17 @@ export interface OrgClientDeps {
     retryDelaysMs?: number[];
     /** told the outcome of every request sent (`ok` or Salesforce's error code), for metrics */
     onOutcome?: (outcome: string) => void;
+    /** The share of the org's daily API requests kept for call Tasks when an account sets none (API_GUARD_RESERVE_PERCENT). */
+    reservePercent?: number;
+    /** Told when a webhook event was written (the guard engaged or lifted), so it is delivered at once. */
+    events?: LinkEvents;
 }
+
+/** A usage reading older than this no longer holds lookups back: the next lookup is let through, and reads it anew. */
+export const GUARD_STALE_MS = 10 * 60_000;
+
+/** The reserve for a daily allowance of `max` at `percent`: lookups pause while fewer requests than this remain. */
+export const reserveOf = (max: number, percent: number): number => (percent > 0 && max > 0 ? Math.ceil((max * percent) / 100) : 0);
 
 const API_DISABLED = new Set(['API_CURRENTLY_DISABLED', 'API_DISABLED_FOR_ORG']);
 
@@ -73,6 +85,18 @@ export class OrgClient {
         if (!link) throw notLinked();
         if (link.status === 'needs_relink') throw linkStopped(link);
         return link;
+    }
+
+    /**
+     * The API allowance guard: a screen-pop lookup is refused, with no API call, while the link's org has fewer requests
+     * left than the account's reserve (the reading every instance saved in the link's row). A reading older than
+     * GUARD_STALE_MS lets the lookup through, which reads the usage anew: the guard lifts by itself.
+     */
+    guardLookup(link: LinkRecord): void {
+        const guard = link.apiGuard;
+        if (!guard || !link.apiUsage) return;
+        if (this.deps.clock.now().getTime() - Date.parse(link.apiUsage.at) >= GUARD_STALE_MS) return;
+        throw apiAllowanceLow(guard);
     }
 
     /** The org the link acts in; a legacy link learns it from its login (`signal`: the caller's deadline). */
@@ -168,7 +192,8 @@ export class OrgClient {
             outcome = { ok: false, error: describeFailure(raw, status) };
         }
         this.deps.onOutcome?.(outcome.ok ? 'ok' : outcome.error.code);
-        if (limitInfo) await this.#noteUsage(accountId, link, limitInfo);
+        // Over the limit: saved at once, so the guard and the card see it without waiting for the usage timer.
+        if (limitInfo) await this.#noteUsage(accountId, link, limitInfo, !outcome.ok && outcome.error.code === 'REQUEST_LIMIT_EXCEEDED');
         return outcome;
     }
 
@@ -207,7 +232,7 @@ export class OrgClient {
         }
     }
 
-    async #noteUsage(accountId: string, link: LinkRecord, header: string): Promise<void> {
+    async #noteUsage(accountId: string, link: LinkRecord, header: string, now_ = false): Promise<void> {
         const match = /api-usage=(\d+)\/(\d+)/.exec(header);
         if (!match) return;
         const now = this.deps.clock.now();
@@ -218,7 +243,7 @@ export class OrgClient {
         }
         Object.assign(usage, { used: Number(match[1]), max: Number(match[2]), at: now.toISOString() });
         const since = now.getTime() - usage.writtenAt;
-        if (since >= USAGE_WRITE_INTERVAL_MS) {
+        if (since >= USAGE_WRITE_INTERVAL_MS || now_) {
             await this.#writeUsage(accountId, link);
         } else if (!usage.timer) {
             usage.link = link;
@@ -241,11 +266,30 @@ export class OrgClient {
         usage.writtenAt = this.deps.clock.now().getTime();
         const value = { used: usage.used, max: usage.max, at: usage.at };
         try {
-            await this.deps.store.transaction(async (tx) => {
+            const queued = await this.deps.store.transaction(async (tx) => {
                 const stored = await tx.links.get(accountId, { forUpdate: true });
-                if (stored && stored.method === link.method && stored.orgId === link.orgId)
-                    await tx.links.patch(accountId, { apiUsage: value });
+                if (!stored || stored.method !== link.method || stored.orgId !== link.orgId) return false;
+                // The guard's state is kept in the row, so it engages (and its webhook is written) once across instances.
+                const percent = (await tx.accounts.get(accountId))?.callSettings?.lookupReservePercent ?? this.deps.reservePercent ?? 0;
+                const reserve = reserveOf(value.max, percent);
+                const remaining = Math.max(value.max - value.used, 0);
+                const engaged = reserve > 0 && remaining < reserve;
+                const guard = engaged ? { since: stored.apiGuard?.since ?? value.at, remaining, max: value.max, reserve } : null;
+                await tx.links.patch(accountId, { apiUsage: value, apiGuard: guard });
+                if (engaged === Boolean(stored.apiGuard)) return false;
+                await queueCallEvent(tx, {
+                    accountId,
+                    type: engaged ? 'api_guard.engaged' : 'api_guard.lifted',
+                    at: value.at,
+                    data: { orgId: stored.orgId, apiGuard: { engaged, remaining, max: value.max, reserve } }
+                });
+                this.deps.logger.info(
+                    { accountId, remaining, max: value.max, reserve },
+                    engaged ? 'API allowance guard engaged' : 'API allowance guard lifted'
+                );
+                return true;
             });
+            if (queued) this.deps.events?.eventQueued();
         } catch (error) {
             this.deps.logger.warn({ accountId, err: error instanceof Error ? error.message : String(error) }, 'could not save API usage');
         }

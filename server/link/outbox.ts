@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Repos } from '../store/store.ts';
+import type { OutboxEvent, OutboxEventType } from '../store/types.ts';
 import type { LinkStatusChange } from './events.ts';
 
 /**
@@ -20,5 +21,31 @@ export async function queueStatusEvent(tx: Pick<Repos, 'accounts' | 'outbox'>, c
         state: 'pending',
         attempts: 0,
         nextAttemptAt: change.at
+    });
+}
+
+/**
+ * A call event's webhook (Tasks kept, made later or dropped; the API allowance guard engaged or lifted), in the
+ * transaction that records it. Nothing when the account has no webhook.
+ */
+export async function queueCallEvent(
+    tx: Pick<Repos, 'accounts' | 'outbox'>,
+    event: {
+        accountId: string;
+        type: Exclude<OutboxEventType, 'link.status_changed'>;
+        at: string;
+        data: Omit<OutboxEvent['data'], 'accountId'>;
+    }
+): Promise<void> {
+    if (!(await tx.accounts.get(event.accountId))?.webhook) return;
+    await tx.outbox.add({
+        id: randomUUID(),
+        accountId: event.accountId,
+        type: event.type,
+        createdAt: event.at,
+        data: { accountId: event.accountId, ...event.data },
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: event.at
     });
 }

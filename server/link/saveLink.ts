@@ -74,6 +74,18 @@ export async function saveLink(
             username: link.username,
             actor: session.initiatedBy
         });
+        // Tasks kept for this org are due now; those kept for another org wait for the admin's choice (rule 13).
+        const kept = await tx.kept.relinked(session.accountId, link.orgId, at);
+        if (kept.awaitingChoice > 0)
+            await tx.audit.append({
+                at,
+                accountId: session.accountId,
+                action: 'tasks_kept',
+                outcome: 'awaiting_choice',
+                orgId: link.orgId,
+                username: link.username,
+                detail: `${kept.awaitingChoice} kept call ${kept.awaitingChoice === 1 ? 'Task was' : 'Tasks were'} kept for another org: ${kept.awaitingChoice === 1 ? 'it waits' : 'they wait'} for an admin's choice on the card (make them in this org, or drop them).`
+            });
         // Salesforce counts approvals, not our links: the old token of a same-user relink is one more.
         const approvals = holders.length + 1 + (previous?.method === 'oauth' && previous.userId === link.userId ? 1 : 0);
         const change: LinkStatusChange = {

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
 import type { Repos } from '../store/store.ts';
-import type { Actor, Environment, LinkRecord, LinkStatus, PermissionCheck } from '../store/types.ts';
+import type { Actor, Environment, KeptTasksSummary, LinkRecord, LinkStatus, PermissionCheck } from '../store/types.ts';
 import { API_USER_LIMIT } from './limits.ts';
 
 export interface LinkStatusView {
@@ -28,15 +28,34 @@ export interface LinkStatusView {
     apiUsage?: { used: number; max: number; at: string };
     /** The addresses this backend reaches Salesforce from (SF_EGRESS_ADDRESSES), for the app's IP allowlist. */
     egressAddresses?: string[];
+    /** While the org has fewer daily API requests left than the reserve: screen-pop lookups pause. */
+    apiGuard?: { since: string; remaining: number; max: number; reserve: number };
+    /** While call Tasks are kept for later (rule 13), linked or not. */
+    keptTasks?: KeptTasksSummary & { bound: KeptTasksBound };
+}
+
+/** The bound on kept Tasks per account (KEPT_TASKS_MAX_PER_ACCOUNT, KEPT_TASKS_MAX_AGE_DAYS), shown beside them. */
+export interface KeptTasksBound {
+    maxPerAccount: number;
+    maxAgeDays: number;
 }
 
 const present = <T>(value: T | '' | undefined): T | undefined => (value === '' ? undefined : value);
 
 /** The `GET /api/v1/link` body: what the card shows, never a secret. */
-export async function statusView(store: Pick<Repos, 'accounts' | 'links'>, accountId: string): Promise<LinkStatusView> {
-    const [account, link] = await Promise.all([store.accounts.get(accountId), store.links.get(accountId)]);
+export async function statusView(
+    store: Pick<Repos, 'accounts' | 'links' | 'kept'>,
+    accountId: string,
+    keptBound?: KeptTasksBound
+): Promise<LinkStatusView> {
+    const [account, link, kept] = await Promise.all([
+        store.accounts.get(accountId),
+        store.links.get(accountId),
+        keptBound ? store.kept.summary(accountId) : undefined
+    ]);
     if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
     const view: LinkStatusView = { status: link?.status ?? 'unlinked', account: { id: account.id, name: account.name } };
+    if (kept?.count && keptBound) view.keptTasks = { ...kept, bound: keptBound };
     if (!link) return view;
     view.link = {
         method: link.method,
@@ -60,5 +79,6 @@ export async function statusView(store: Pick<Repos, 'accounts' | 'links'>, accou
     }
     if (link.permissions) view.permissions = link.permissions;
     if (link.apiUsage) view.apiUsage = link.apiUsage;
+    if (link.apiGuard) view.apiGuard = link.apiGuard;
     return view;
 }

@@ -46,8 +46,10 @@ export interface DeliveryView {
     id: string;
     type: OutboxEvent['type'];
     createdAt: string;
-    from: OutboxEvent['data']['from'];
-    to: OutboxEvent['data']['to'];
+    from?: OutboxEvent['data']['from'];
+    to?: OutboxEvent['data']['to'];
+    calls?: OutboxEvent['data']['calls'];
+    apiGuard?: OutboxEvent['data']['apiGuard'];
     state: OutboxEvent['state'];
     attempts: number;
     nextAttemptAt?: string;
@@ -89,6 +91,7 @@ export class Webhooks {
         this.#lookup = options.allowPrivateNetworks ? undefined : checkedLookup(this.#resolve);
         // The change is committed with its event: deliver it now rather than at the next poll.
         events.on('status', () => void (this.#stopped || this.poke()));
+        events.on('queued', () => void (this.#stopped || this.poke()));
     }
 
     /** Polls the outbox every `pollMs` (the server calls it; tests poke instead). */
@@ -162,8 +165,10 @@ export class Webhooks {
             id: e.id,
             type: e.type,
             createdAt: e.createdAt,
-            from: e.data.from,
-            to: e.data.to,
+            ...(e.data.from ? { from: e.data.from } : {}),
+            ...(e.data.to ? { to: e.data.to } : {}),
+            ...(e.data.calls ? { calls: e.data.calls } : {}),
+            ...(e.data.apiGuard ? { apiGuard: e.data.apiGuard } : {}),
             state: e.state,
             attempts: e.attempts,
             ...(e.state === 'pending' ? { nextAttemptAt: e.nextAttemptAt } : {}),

@@ -8,7 +8,7 @@ import { PgStore, type LiveLease } from './pgStore.ts';
 import { instanceLease } from './store.ts';
 import type { Snapshot } from './types.ts';
 
-export type TableName = 'accounts' | 'links' | 'linkSessions' | 'audit' | 'taskLedger' | 'outbox';
+export type TableName = 'accounts' | 'links' | 'linkSessions' | 'audit' | 'taskLedger' | 'outbox' | 'keptTasks';
 export interface TableCheck {
     table: TableName;
     source: number;
@@ -39,7 +39,8 @@ function rowsOf(snapshot: Snapshot): Record<TableName, unknown[]> {
         linkSessions: by(snapshot.linkSessions, (s) => s.id),
         audit: snapshot.audit,
         taskLedger: [snapshot.taskLedger.startedAt, ...by(Object.entries(snapshot.taskLedger.calls), ([k]) => k)],
-        outbox: by(snapshot.outbox ?? [], (e) => e.id)
+        outbox: by(snapshot.outbox ?? [], (e) => e.id),
+        keptTasks: by(snapshot.keptTasks ?? [], (r) => `${r.accountId}|${r.callId}`)
     };
 }
 

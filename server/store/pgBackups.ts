@@ -17,9 +17,19 @@ const TABLES = {
     audit: ['seq', 'doc'],
     task_ledger: ['key', 'state', 'task_id', 'at', 'claimed_by'],
     webhook_outbox: ['id', 'doc'],
+    kept_tasks: ['account_id', 'call_id', 'doc'],
     store_meta: ['key', 'value']
 } as const;
-export const REPLACED_TABLES = 'accounts, links, link_sessions, audit, task_ledger, webhook_outbox';
+export const REPLACED_TABLES = 'accounts, links, link_sessions, audit, task_ledger, webhook_outbox, kept_tasks';
+
+/** Whether a backup schema has the table (a backup kept before kept Tasks existed has no kept_tasks). */
+async function hasTable(db: pg.ClientBase | pg.Pool, name: string, table: string): Promise<boolean> {
+    const { rows } = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2',
+        [name, table]
+    );
+    return rows[0]!.n === 1;
+}
 
 export interface BackupInfo {
     name: string;
@@ -57,6 +67,7 @@ export async function restoreBackup(db: pg.ClientBase, name: string): Promise<vo
     await db.query(`TRUNCATE ${REPLACED_TABLES} RESTART IDENTITY`);
     for (const [table, columns] of Object.entries(TABLES)) {
         const list = columns.join(', ');
+        if (!(await hasTable(db, name, table))) continue;
         if (table === 'store_meta')
             await db.query(
                 `INSERT INTO store_meta (${list}) SELECT ${list} FROM ${schema(name)}.store_meta ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
@@ -73,10 +84,10 @@ export async function listBackups(db: pg.ClientBase | pg.Pool): Promise<BackupIn
     );
     const backups: BackupInfo[] = [];
     for (const { name, reason } of rows.filter((r) => BACKUP_NAME.test(r.name))) {
+        const tables = ['accounts', 'links', 'link_sessions', 'audit', 'task_ledger', 'webhook_outbox'];
+        if (await hasTable(db, name, 'kept_tasks')) tables.push('kept_tasks');
         const counts = await db.query<{ t: string; n: number }>(
-            ['accounts', 'links', 'link_sessions', 'audit', 'task_ledger', 'webhook_outbox']
-                .map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM ${schema(name)}.${t}`)
-                .join(' UNION ALL ')
+            tables.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM ${schema(name)}.${t}`).join(' UNION ALL ')
         );
         backups.push({ name, reason: reason ?? '', rows: Object.fromEntries(counts.rows.map((r) => [r.t, r.n])) });
     }

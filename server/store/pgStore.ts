@@ -5,7 +5,17 @@ import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { id15 } from '../salesforceIds.ts';
 import { markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
-import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, Snapshot, TaskLedgerEntry } from './types.ts';
+import type {
+    AccountRecord,
+    AuditEntry,
+    KeptTaskRecord,
+    KeptTasksSummary,
+    LinkRecord,
+    LinkSessionRecord,
+    OutboxEvent,
+    Snapshot,
+    TaskLedgerEntry
+} from './types.ts';
 import { keepBackup, REPLACED_TABLES, restoreBackup } from './pgBackups.ts';
 
 /** A lease that has not lapsed: who holds it, and until when. */
@@ -277,6 +287,125 @@ class PgRepos implements Repos {
         }
     };
 
+    kept: Repos['kept'] = {
+        add: async (record) => {
+            const inserted = await this.db.query(
+                'INSERT INTO kept_tasks (account_id, call_id, doc) VALUES ($1, $2, $3) ON CONFLICT (account_id, call_id) DO NOTHING',
+                [record.accountId, record.callId, json(record)]
+            );
+            if (inserted.rowCount === 1) return undefined;
+            return (await this.kept.get(record.accountId, record.callId)) ?? this.kept.add(record);
+        },
+        get: (accountId, callId) => this.#one('SELECT doc FROM kept_tasks WHERE account_id = $1 AND call_id = $2', [accountId, callId]),
+        summary: async (accountId) => {
+            const { rows } = await this.db.query<{ reason: string; state: string; n: number; oldest: string; org: string }>(
+                `SELECT doc->>'reason' AS reason, state, count(*)::int AS n, min(call_at) AS oldest, min(doc->>'orgId') AS org
+                 FROM kept_tasks WHERE account_id = $1 GROUP BY 1, 2`,
+                [accountId]
+            );
+            const summary: KeptTasksSummary = { count: 0, awaitingChoice: 0, reasons: {} };
+            for (const r of rows) {
+                const reason = r.reason as KeptTaskRecord['reason'];
+                summary.count += r.n;
+                summary.reasons[reason] = (summary.reasons[reason] ?? 0) + r.n;
+                if (!summary.oldestCallAt || r.oldest < summary.oldestCallAt) summary.oldestCallAt = r.oldest;
+                if (r.state === 'awaiting_choice') summary.awaitingChoice += r.n;
+            }
+            if (summary.awaitingChoice) {
+                const held = await this.db.query<{ org: string }>(
+                    `SELECT doc->>'orgId' AS org FROM kept_tasks WHERE account_id = $1 AND state = 'awaiting_choice' ORDER BY call_at, call_id LIMIT 1`,
+                    [accountId]
+                );
+                if (held.rows[0]) summary.awaitingOrgId = held.rows[0].org;
+            }
+            return summary;
+        },
+        countAll: async () => (await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM kept_tasks')).rows[0]!.n,
+        accountsDue: async (now, limit) => {
+            const { rows } = await this.db.query<{ account_id: string }>(
+                `SELECT account_id FROM kept_tasks WHERE state = 'waiting' AND next_attempt_at <= $1
+                 GROUP BY account_id ORDER BY min(next_attempt_at), account_id LIMIT $2`,
+                [now, limit]
+            );
+            return rows.map((r) => r.account_id);
+        },
+        claim: async ({ accountId, now, by, until, limit }) => {
+            // SKIP LOCKED: two instances replaying one account at the same moment take different rows, never the same one.
+            const { rows } = await this.db.query<{ doc: KeptTaskRecord }>(
+                `UPDATE kept_tasks SET doc = doc || jsonb_build_object('claim', jsonb_build_object('by', $3::text, 'until', $4::text))
+                 WHERE (account_id, call_id) IN (
+                     SELECT account_id, call_id FROM kept_tasks WHERE account_id = $1 AND state = 'waiting' AND next_attempt_at <= $2
+                       AND (claim_until IS NULL OR claim_until < $2) ORDER BY call_at, call_id LIMIT $5 FOR UPDATE SKIP LOCKED)
+                 RETURNING doc`,
+                [accountId, now, by, until, limit]
+            );
+            return rows.map((r) => r.doc).sort((a, b) => a.callAt.localeCompare(b.callAt) || a.callId.localeCompare(b.callId));
+        },
+        releaseClaims: async (accountId, by) =>
+            (
+                await this.db.query(`UPDATE kept_tasks SET doc = doc - 'claim' WHERE account_id = $1 AND doc->'claim'->>'by' = $2`, [
+                    accountId,
+                    by
+                ])
+            ).rowCount ?? 0,
+        record: async (accountId, callId, by, patch) =>
+            (
+                await this.db.query(
+                    `UPDATE kept_tasks SET doc = jsonb_strip_nulls(doc || $4::jsonb) WHERE account_id = $1 AND call_id = $2 AND doc->'claim'->>'by' = $3`,
+                    [accountId, callId, by, json(patch)]
+                )
+            ).rowCount === 1,
+        remove: async (accountId, callId, by) =>
+            (
+                await this.db.query(
+                    `DELETE FROM kept_tasks WHERE account_id = $1 AND call_id = $2 AND ($3::text IS NULL OR doc->'claim'->>'by' = $3)`,
+                    [accountId, callId, by ?? null]
+                )
+            ).rowCount === 1,
+        defer: async (accountId, until) =>
+            (
+                await this.db.query(
+                    `UPDATE kept_tasks SET doc = doc || jsonb_build_object('nextAttemptAt', $2::text)
+                     WHERE account_id = $1 AND state = 'waiting' AND next_attempt_at < $2`,
+                    [accountId, until]
+                )
+            ).rowCount ?? 0,
+        relinked: (accountId, orgId, now) =>
+            this.atomically(async (tx) => {
+                const same = await tx.db.query(
+                    `UPDATE kept_tasks SET doc = doc || jsonb_build_object('state', 'waiting', 'nextAttemptAt', $3::text)
+                     WHERE account_id = $1 AND org_id15 = $2`,
+                    [accountId, id15(orgId), now]
+                );
+                const other = await tx.db.query<{ n: number }>(
+                    `WITH held AS (UPDATE kept_tasks SET doc = doc || jsonb_build_object('state', 'awaiting_choice')
+                                   WHERE account_id = $1 AND org_id15 IS DISTINCT FROM $2 RETURNING 1)
+                     SELECT count(*)::int AS n FROM held`,
+                    [accountId, id15(orgId)]
+                );
+                return { waiting: same.rowCount ?? 0, awaitingChoice: other.rows[0]!.n };
+            }),
+        decide: async (accountId, choice, orgId, now) =>
+            choice === 'drop'
+                ? ((await this.db.query(`DELETE FROM kept_tasks WHERE account_id = $1 AND state = 'awaiting_choice'`, [accountId]))
+                      .rowCount ?? 0)
+                : ((
+                      await this.db.query(
+                          `UPDATE kept_tasks SET doc = doc || jsonb_build_object('state', 'waiting', 'orgId', $2::text, 'attempts', 0, 'nextAttemptAt', $3::text)
+                           WHERE account_id = $1 AND state = 'awaiting_choice'`,
+                          [accountId, orgId, now]
+                      )
+                  ).rowCount ?? 0),
+        expire: async (before) => {
+            const { rows } = await this.db.query<{ account_id: string; n: number }>(
+                `WITH gone AS (DELETE FROM kept_tasks WHERE call_at < $1 RETURNING account_id)
+                 SELECT account_id, count(*)::int AS n FROM gone GROUP BY account_id ORDER BY account_id`,
+                [before]
+            );
+            return rows.map((r) => ({ accountId: r.account_id, count: r.n }));
+        }
+    };
+
     leases: Repos['leases'] = {
         acquire: async (key, by, { now, until }) =>
             (
@@ -381,7 +510,8 @@ export class PgStore extends PgRepos implements Store {
     async counts(): Promise<Record<string, number>> {
         const { rows } = await this.pool.query<{ t: string; n: number }>(
             `SELECT 'accounts' AS t, count(*)::int AS n FROM accounts UNION ALL SELECT 'links', count(*)::int FROM links UNION ALL SELECT 'linkSessions', count(*)::int FROM link_sessions
-             UNION ALL SELECT 'audit', count(*)::int FROM audit UNION ALL SELECT 'taskLedger', count(*)::int FROM task_ledger UNION ALL SELECT 'outbox', count(*)::int FROM webhook_outbox`
+             UNION ALL SELECT 'audit', count(*)::int FROM audit UNION ALL SELECT 'taskLedger', count(*)::int FROM task_ledger UNION ALL SELECT 'outbox', count(*)::int FROM webhook_outbox
+             UNION ALL SELECT 'keptTasks', count(*)::int FROM kept_tasks`
         );
         return Object.fromEntries(rows.map((r) => [r.t, r.n]));
     }
@@ -405,7 +535,7 @@ export class PgStore extends PgRepos implements Store {
             );
             if (live.rows.length > 0) return { refusedBy: live.rows };
             const { rows } = await db.query<{ n: number }>(
-                `SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM links) + (SELECT count(*) FROM link_sessions) + (SELECT count(*) FROM audit) + (SELECT count(*) FROM task_ledger) + (SELECT count(*) FROM webhook_outbox) AS n`
+                `SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM links) + (SELECT count(*) FROM link_sessions) + (SELECT count(*) FROM audit) + (SELECT count(*) FROM task_ledger) + (SELECT count(*) FROM webhook_outbox) + (SELECT count(*) FROM kept_tasks) AS n`
             );
             const kept = Number(rows[0]!.n) > 0 ? options.keep.name : undefined;
             if (kept) await keepBackup(db, kept, options.keep.reason);
@@ -439,6 +569,10 @@ export class PgStore extends PgRepos implements Store {
             await insert(
                 data.outbox ?? [],
                 `INSERT INTO webhook_outbox (id, doc) SELECT x->>'id', x FROM jsonb_array_elements($1::jsonb) x`
+            );
+            await insert(
+                data.keptTasks ?? [],
+                `INSERT INTO kept_tasks (account_id, call_id, doc) SELECT x->>'accountId', x->>'callId', x FROM jsonb_array_elements($1::jsonb) x`
             );
             if (data.taskLedger) {
                 await db.query(
@@ -476,6 +610,15 @@ export class PgStore extends PgRepos implements Store {
                 claimed_by: string | null;
             }>(`SELECT key, state, task_id, at, claimed_by FROM ${t('task_ledger')} ORDER BY key`);
             const outbox = await docs<OutboxEvent>(`SELECT doc FROM ${t('webhook_outbox')} ORDER BY doc->>'createdAt', id`);
+            // A backup kept before kept Tasks existed has no such table.
+            const keptTasks = (
+                await client.query<{ n: number }>(
+                    `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'kept_tasks' AND table_schema = $1`,
+                    [from ?? (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s]
+                )
+            ).rows[0]!.n
+                ? await docs<KeptTaskRecord>(`SELECT doc FROM ${t('kept_tasks')} ORDER BY doc->>'callAt', account_id, call_id`)
+                : [];
             await client.query('COMMIT');
             return {
                 accounts,
@@ -486,7 +629,8 @@ export class PgStore extends PgRepos implements Store {
                     startedAt: started.rows[0]?.value ?? new Date(0).toISOString(),
                     calls: Object.fromEntries(ledger.rows.map((r) => [r.key, ledgerEntry(r)]))
                 },
-                outbox
+                outbox,
+                keptTasks
             };
         } catch (error) {
             await client.query('ROLLBACK').catch(() => (broken = true));

@@ -11,7 +11,15 @@ import { after, before, describe, test } from 'node:test';
 import { Accounts } from '../accounts.ts';
 import { systemClock } from '../clock.ts';
 import { accountLock, apiUserLock, type Store } from './store.ts';
-import type { AccountRecord, AuditEntry, LegacyLinkRecord, LinkSessionRecord, OAuthLinkRecord, OutboxEvent } from './types.ts';
+import type {
+    AccountRecord,
+    AuditEntry,
+    KeptTaskRecord,
+    LegacyLinkRecord,
+    LinkSessionRecord,
+    OAuthLinkRecord,
+    OutboxEvent
+} from './types.ts';
 import { openTestStore } from '../test/harness.ts';
 import { PG_SKIP, warnIfNoPostgres } from '../test/pgDatabase.ts';
 
@@ -66,6 +74,19 @@ const entry = (accountId: string, at: string, extra: Partial<AuditEntry> = {}): 
     accountId,
     action: 'verify',
     outcome: 'ok',
+    ...extra
+});
+const OTHER_ORG = '00D000000000002AAA';
+const kept = (accountId: string, callId: string, callAt: string, extra: Partial<KeptTaskRecord> = {}): KeptTaskRecord => ({
+    accountId,
+    callId,
+    orgId: ORG,
+    input: { direction: 'inbound', durationSeconds: 60 },
+    callAt,
+    reason: 'api_limit',
+    state: 'waiting',
+    attempts: 0,
+    nextAttemptAt: callAt,
     ...extra
 });
 const event = (id: string, accountId: string, createdAt: string, extra: Partial<OutboxEvent> = {}): OutboxEvent => ({
@@ -375,6 +396,124 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             );
         });
 
+        test('kept Tasks: kept once per call, claimed once while the claim holds, deferred, relinked, decided, expired', async () => {
+            const t = (s: number) => new Date(Date.UTC(2026, 2, 1, 0, 0, s)).toISOString();
+            assert.equal(await store.kept.add(kept('k1', 'c1', t(1))), undefined);
+            assert.equal(await store.kept.add(kept('k1', 'c2', t(2), { reason: 'salesforce_unavailable', detail: 'timeout' })), undefined);
+            assert.equal(await store.kept.add(kept('k1', 'c3', t(3), { nextAttemptAt: t(100) })), undefined);
+            assert.equal(await store.kept.add(kept('k2', 'c1', t(0))), undefined);
+            // The same call again: kept once, the row already there answered.
+            assert.equal((await store.kept.add(kept('k1', 'c1', t(50), { reason: 'needs_relink' })))?.callAt, t(1));
+            assert.equal((await store.kept.get('k1', 'c2'))?.detail, 'timeout');
+            assert.equal(await store.kept.get('k1', 'nope'), undefined);
+            assert.deepEqual(await store.kept.summary('k1'), {
+                count: 3,
+                awaitingChoice: 0,
+                oldestCallAt: t(1),
+                reasons: { api_limit: 2, salesforce_unavailable: 1 }
+            });
+            assert.deepEqual(await store.kept.summary('none'), { count: 0, awaitingChoice: 0, reasons: {} });
+            assert.equal(await store.kept.countAll(), 4);
+            assert.deepEqual(await store.kept.accountsDue(t(10), 10), ['k2', 'k1']);
+            assert.deepEqual(await store.kept.accountsDue(t(10), 1), ['k2']);
+            // Two instances claim at once: each due row goes to one of them; c3 is not due.
+            const until = t(40);
+            const [a, b] = await Promise.all([
+                store.kept.claim({ accountId: 'k1', now: t(10), by: 'i1', until, limit: 10 }),
+                store.kept.claim({ accountId: 'k1', now: t(10), by: 'i2', until, limit: 10 })
+            ]);
+            assert.deepEqual([...a, ...b].map((r) => r.callId).sort(), ['c1', 'c2']);
+            const holderOf = (callId: string) => ([...a].some((r) => r.callId === callId) ? 'i1' : 'i2');
+            assert.deepEqual(await store.kept.claim({ accountId: 'k1', now: t(10), by: 'i3', until, limit: 10 }), []);
+            // Claimed rows still make their account due: its replay lease says who may replay it.
+            assert.deepEqual(await store.kept.accountsDue(t(10), 10), ['k2', 'k1']);
+            // An instance that died: its claims are freed, and claimed again at once.
+            const dead = holderOf('c2');
+            const deadRows = ['c1', 'c2'].filter((callId) => holderOf(callId) === dead);
+            assert.equal(await store.kept.releaseClaims('k1', dead), deadRows.length);
+            assert.equal(await store.kept.releaseClaims('k1', dead), 0);
+            assert.deepEqual(
+                (await store.kept.claim({ accountId: 'k1', now: t(10), by: dead, until, limit: 10 })).map((r) => r.callId),
+                deadRows
+            );
+            // Only the holder records or removes.
+            const other = holderOf('c1') === 'i1' ? 'i2' : 'i1';
+            assert.equal(await store.kept.record('k1', 'c1', other, { attempts: 1 }), false);
+            assert.equal(
+                await store.kept.record('k1', 'c1', holderOf('c1'), {
+                    attempts: 1,
+                    lastAttempt: { at: t(11), error: 'REQUEST_LIMIT_EXCEEDED' },
+                    nextAttemptAt: t(30),
+                    claim: null
+                }),
+                true
+            );
+            assert.equal((await store.kept.get('k1', 'c1'))?.claim, undefined);
+            assert.equal(await store.kept.remove('k1', 'c2', other), false);
+            assert.equal(await store.kept.remove('k1', 'c2', holderOf('c2')), true);
+            assert.equal(await store.kept.remove('k1', 'c2'), false);
+            // A lapsed claim is taken over.
+            await store.kept.add(kept('k1', 'c4', t(4)));
+            const [c4] = await store.kept.claim({ accountId: 'k1', now: t(10), by: 'i1', until: t(20), limit: 1 });
+            assert.equal(c4?.callId, 'c4');
+            assert.deepEqual(
+                (await store.kept.claim({ accountId: 'k1', now: t(21), by: 'i2', until: t(60), limit: 5 })).map((r) => r.callId),
+                ['c4']
+            );
+            assert.equal(await store.kept.record('k1', 'c4', 'i2', { claim: null }), true);
+            // Deferred: every waiting row of the account waits at least that long; later ones keep their time.
+            assert.equal(await store.kept.defer('k1', t(90)), 2);
+            assert.deepEqual(
+                [(await store.kept.get('k1', 'c1'))?.nextAttemptAt, (await store.kept.get('k1', 'c3'))?.nextAttemptAt],
+                [t(90), t(100)]
+            );
+            assert.deepEqual(await store.kept.accountsDue(t(95), 10), ['k2', 'k1']);
+            // A relink to another org: every row waits for the admin's choice; back to the same org (15 characters): due now.
+            assert.deepEqual(await store.kept.relinked('k1', OTHER_ORG, t(120)), { waiting: 0, awaitingChoice: 3 });
+            assert.deepEqual(await store.kept.accountsDue(t(500), 10), ['k2']);
+            const held = await store.kept.summary('k1');
+            assert.equal(held.awaitingChoice, 3);
+            assert.equal(held.awaitingOrgId, ORG);
+            assert.deepEqual(await store.kept.relinked('k1', ORG.slice(0, 15), t(130)), { waiting: 3, awaitingChoice: 0 });
+            assert.equal((await store.kept.get('k1', 'c3'))?.nextAttemptAt, t(130));
+            // The choice: made in the org linked now, or dropped; only rows awaiting it.
+            await store.kept.relinked('k1', OTHER_ORG, t(140));
+            await store.kept.add(kept('k1', 'c5', t(5), { orgId: OTHER_ORG }));
+            assert.equal(await store.kept.decide('k1', 'make', OTHER_ORG, t(150)), 3);
+            const made = await store.kept.get('k1', 'c1');
+            assert.deepEqual([made?.state, made?.orgId, made?.attempts, made?.nextAttemptAt], ['waiting', OTHER_ORG, 0, t(150)]);
+            await store.kept.relinked('k1', ORG, t(160));
+            assert.equal(await store.kept.decide('k1', 'drop', ORG, t(170)), 4);
+            assert.equal((await store.kept.summary('k1')).count, 0);
+            // Expired: rows whose call is older than the bound, counted per account.
+            await store.kept.add(kept('k3', 'old', t(1)));
+            await store.kept.add(kept('k3', 'new', t(200)));
+            assert.deepEqual(
+                await store.kept.expire(t(100)),
+                [
+                    { accountId: 'k2', count: 1 },
+                    { accountId: 'k3', count: 1 }
+                ].sort((x, y) => x.accountId.localeCompare(y.accountId))
+            );
+            assert.equal((await store.kept.summary('k3')).count, 1);
+            // Inside a transaction: what it wrote is read back, and a rollback leaves nothing.
+            await assert.rejects(
+                store.transaction(async (tx) => {
+                    await tx.kept.add(kept('k4', 'c1', t(1)));
+                    assert.equal((await tx.kept.summary('k4')).count, 1);
+                    throw new Error('roll back');
+                })
+            );
+            assert.equal(await store.kept.get('k4', 'c1'), undefined);
+            // Another process sees them.
+            const again = await reopen();
+            try {
+                assert.equal((await again.kept.get('k3', 'new'))?.callAt, t(200));
+            } finally {
+                await again.close();
+            }
+        });
+
         test('leases: one holder per key until it lapses or is released', async () => {
             const now = '2026-02-02T00:00:00.000Z';
             const until = '2026-02-02T00:00:30.000Z';
@@ -498,6 +637,8 @@ for (const kind of ['lowdb', 'postgres'] as const) {
                 assert.deepEqual(copy.taskLedger, before.taskLedger);
                 assert.ok(before.outbox?.length, 'the outbox tests above left events');
                 assert.deepEqual(copy.outbox, before.outbox);
+                assert.ok(before.keptTasks?.length, 'the kept Tasks test above left rows');
+                assert.deepEqual(copy.keptTasks, before.keptTasks);
             } finally {
                 await other.store.close();
                 await other.drop();

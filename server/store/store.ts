@@ -3,6 +3,8 @@ import { id15 } from '../salesforceIds.ts';
 import type {
     AccountRecord,
     AuditEntry,
+    KeptTaskRecord,
+    KeptTasksSummary,
     LinkRecord,
     LinkSessionRecord,
     LinkStatus,
@@ -123,6 +125,35 @@ export interface Repos {
         recent(accountId: string, limit: number): Promise<OutboxEvent[]>;
         /** Drops finished (delivered or failed) events older than `before`, and an account's oldest beyond `keepPerAccount`; returns how many. */
         prune(before: string, keepPerAccount: number): Promise<number>;
+    };
+    kept: {
+        /** Keeps a call's Task; undefined when kept now, the row already kept for this call otherwise (kept once). */
+        add(record: KeptTaskRecord): Promise<KeptTaskRecord | undefined>;
+        get(accountId: string, callId: string): Promise<KeptTaskRecord | undefined>;
+        summary(accountId: string): Promise<KeptTasksSummary>;
+        /** Every account's kept Tasks (metrics). */
+        countAll(): Promise<number>;
+        /** Accounts with waiting rows due at `now` (claimed or not: the account's replay lease decides), the oldest due first. */
+        accountsDue(now: string, limit: number): Promise<string[]>;
+        /** Frees the account's rows `by` claimed (an instance that died): they may be claimed at once. Returns how many. */
+        releaseClaims(accountId: string, by: string): Promise<number>;
+        /** Claims for `by` until `until` the account's due waiting rows (up to `limit`), oldest call first. */
+        claim(options: { accountId: string; now: string; by: string; until: string; limit: number }): Promise<KeptTaskRecord[]>;
+        /** A replay's outcome on a row, only while `by` holds its claim; false otherwise. */
+        record(accountId: string, callId: string, by: string, patch: Patch<KeptTaskRecord>): Promise<boolean>;
+        /** Removes the row (made, or dropped); with `by`, only while `by` holds its claim. True when removed. */
+        remove(accountId: string, callId: string, by?: string): Promise<boolean>;
+        /** Waiting rows not due before `until` (the org still refuses): each waits at least that long. Returns how many moved. */
+        defer(accountId: string, until: string): Promise<number>;
+        /**
+         * The account was linked (again) to `orgId`: its waiting rows kept for that org are due at `now`, the others (and
+         * those awaiting a choice for another org) wait for the admin's choice. Returns how many of each.
+         */
+        relinked(accountId: string, orgId: string, now: string): Promise<{ waiting: number; awaitingChoice: number }>;
+        /** The admin's choice on the rows awaiting it: made in `orgId` (due at `now`), or dropped. Returns how many. */
+        decide(accountId: string, choice: 'make' | 'drop', orgId: string, now: string): Promise<number>;
+        /** Drops rows whose call is older than `before`; how many per account. */
+        expire(before: string): Promise<Array<{ accountId: string; count: number }>>;
     };
     leases: {
         /**

@@ -49,6 +49,8 @@ export interface AccountRecord {
     platformKeyRotatedAt?: string;
     /** Where link status changes are posted, signed with the sealed secret. */
     webhook?: { url: string; secret: Sealed; createdAt: string };
+    /** The call actions' settings; unset means the backend's defaults. */
+    callSettings?: { lookupReservePercent?: number };
 }
 
 export interface PermissionCheck {
@@ -79,6 +81,8 @@ interface LinkFields {
     lastError?: ErrorInfo & { at: string };
     permissions?: { checkedAt: string; checks: PermissionCheck[] };
     apiUsage?: { used: number; max: number; at: string };
+    /** The org's remaining daily API requests fell under the account's reserve: screen-pop lookups pause until it lifts. */
+    apiGuard?: { since: string; remaining: number; max: number; reserve: number };
     /** The health sweep could not reach Salesforce for this link: it tries again after `until` (kept here, so every instance sees it). */
     checkCooldown?: { failures: number; until: string };
 }
@@ -144,7 +148,10 @@ export interface AuditEntry {
         | 'platform_key_issued'
         | 'account_created'
         | 'webhook_set'
-        | 'webhook_removed';
+        | 'webhook_removed'
+        | 'tasks_kept'
+        | 'tasks_replayed'
+        | 'tasks_dropped';
     outcome: string;
     orgId?: string;
     username?: string;
@@ -162,6 +169,8 @@ export interface Snapshot {
     taskLedger: TaskLedger;
     /** Webhook events, oldest first (older snapshots have none). */
     outbox?: OutboxEvent[];
+    /** Call Tasks kept for later, oldest call first (older snapshots have none). */
+    keptTasks?: KeptTaskRecord[];
 }
 
 /**
@@ -172,9 +181,19 @@ export interface OutboxEvent {
     /** Also the `id` of the body the receiver gets: the same on every attempt. */
     id: string;
     accountId: string;
-    type: 'link.status_changed';
+    type: OutboxEventType;
     createdAt: string;
-    data: { accountId: string; from: LinkStatus; to: LinkStatus; orgId?: string; username?: string; reason?: string };
+    /** `from` and `to` are the link's statuses (`link.status_changed`); the call events leave them out and say `calls` or `apiGuard`. */
+    data: {
+        accountId: string;
+        from?: LinkStatus;
+        to?: LinkStatus;
+        orgId?: string;
+        username?: string;
+        reason?: string;
+        calls?: { count: number; waiting: number; reason?: KeptTaskReason; choice?: 'make' | 'drop' };
+        apiGuard?: { engaged: boolean; remaining: number; max: number; reserve: number };
+    };
     state: 'pending' | 'delivered' | 'failed';
     attempts: number;
     /** Pending events: not tried again before this. */
@@ -183,6 +202,59 @@ export interface OutboxEvent {
     claim?: { by: string; until: string };
     lastAttempt?: { at: string; status?: number; error?: string };
     deliveredAt?: string;
+}
+
+/**
+ * The webhook events: a link's status change; call Tasks kept for later, made later, or dropped (by the admin's choice,
+ * or past the bound); the org's API allowance guard engaged or lifted.
+ */
+export const OUTBOX_EVENT_TYPES = [
+    'link.status_changed',
+    'calls.kept',
+    'calls.replayed',
+    'calls.dropped',
+    'api_guard.engaged',
+    'api_guard.lifted'
+] as const;
+export type OutboxEventType = (typeof OUTBOX_EVENT_TYPES)[number];
+
+/** Why a call's Task was kept for later instead of made at once. */
+export const KEPT_TASK_REASONS = ['api_limit', 'salesforce_unavailable', 'needs_relink', 'not_linked'] as const;
+export type KeptTaskReason = (typeof KEPT_TASK_REASONS)[number];
+
+/**
+ * A call's Task that could not be made when the platform asked (rule 13), kept until it can be: keyed by account and
+ * call id. `waiting` rows are made by the replay as soon as the org answers (`nextAttemptAt`, with backoff);
+ * `awaiting_choice` rows were kept for an org the account is no longer linked to, and wait for the admin's choice.
+ */
+export interface KeptTaskRecord {
+    accountId: string;
+    callId: string;
+    /** The org the call was logged for (the account's link when it was kept). */
+    orgId: string;
+    /** The request body, as validated (the call Task's fields). */
+    input: Record<string, unknown>;
+    /** When the platform first asked: the call's own time, the Task's ActivityDate unless the request named one. */
+    callAt: string;
+    reason: KeptTaskReason;
+    detail?: string;
+    state: 'waiting' | 'awaiting_choice';
+    attempts: number;
+    nextAttemptAt: string;
+    lastAttempt?: { at: string; error: string };
+    /** The instance making it now, and until when its claim holds (a claim that lapsed is taken over). */
+    claim?: { by: string; until: string };
+}
+
+/** What the status shows of an account's kept Tasks. */
+export interface KeptTasksSummary {
+    count: number;
+    awaitingChoice: number;
+    oldestCallAt?: string;
+    /** Count per reason. */
+    reasons: Partial<Record<KeptTaskReason, number>>;
+    /** The org the ones awaiting a choice were kept for (the oldest's). */
+    awaitingOrgId?: string;
 }
 
 /** The call Task of one call: `pending` from just before the create until Salesforce answers with its id. */

@@ -1,6 +1,6 @@
 /**
- * The process the crash test kills: writes links (with their audit entry, in one transaction) and
- * task-ledger entries as fast as it can, and prints the id of each write once the store has
+ * The process the crash test kills: writes links (with their audit entry, in one transaction), task-ledger entries
+ * and kept call Tasks (each claimed once, as the replay does) as fast as it can, and prints the id of each write once the store has
  * acknowledged it.
  *
  *   node --import tsx server/test/crashWriter.ts <dataDir | postgres://…> <tag>
@@ -32,13 +32,27 @@ const link = (id: string): LinkRecord => ({
 
 for (let n = 0; ; n++) {
     const id = `${tag}-${n}`;
-    if (n % 2 === 0) {
+    if (n % 3 === 0) {
         await store.transaction(async (tx) => {
             await tx.links.put(link(id));
             await tx.audit.append({ at: new Date().toISOString(), accountId: id, action: 'link', outcome: 'ok' });
         });
-    } else {
+    } else if (n % 3 === 1) {
         await store.ledger.settle(id, '00T000000000001AAA', new Date().toISOString());
+    } else {
+        const at = new Date().toISOString();
+        await store.kept.add({
+            accountId: id,
+            callId: 'call',
+            orgId: '00D000000000001AAA',
+            input: { direction: 'inbound', durationSeconds: 30, description: 'x'.repeat(200) },
+            callAt: at,
+            reason: 'api_limit',
+            state: 'waiting',
+            attempts: 0,
+            nextAttemptAt: at
+        });
+        await store.kept.claim({ accountId: id, now: at, by: tag, until: new Date(Date.now() + 60_000).toISOString(), limit: 1 });
     }
     // Pipes are written synchronously on Linux: once this returns, the parent will read the line.
     process.stdout.write(`${id}\n`);

@@ -227,6 +227,7 @@ export async function startHarness(
             return { sessionId, callback };
         },
         async close() {
+            await services.replay.stop();
             await services.org.flush();
             await services.calls.settled();
             await store.close();

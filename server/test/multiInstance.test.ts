@@ -420,6 +420,76 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
         })
     );
 
+    test(
+        'Tasks kept while the org is over its limit, on any instance, are made exactly once once it answers again: an instance killed mid-replay, the platform retrying meanwhile',
+        withLogs(async (t) => {
+            const N = 30;
+            const { max } = c.emulator.state.org('acme').apiUsage;
+            const keptCount = async () =>
+                (await c.sql<{ n: number }>('SELECT count(*)::int AS n FROM kept_tasks WHERE account_id = $1', [calls.id])).rows[0]!.n;
+            let victim: number | undefined;
+            c.emulator.state.setApiLimit('acme', { max, used: max });
+            try {
+                const kept = await Promise.all(Array.from({ length: N }, (_, k) => putTask(`kept-${k}`, k % 3)));
+                assert.deepEqual(
+                    kept.filter((r) => r.status !== 202 || r.body.reason !== 'api_limit').map((r) => `${r.status} ${r.text}`),
+                    [],
+                    'every Task kept, whichever instance took it'
+                );
+                assert.equal(await keptCount(), N);
+                const status = await c.api(calls.key).get('/api/v1/link').expect(200);
+                assert.equal(status.body.keptTasks.count, N);
+
+                // The org answers again: a live Task on each instance tells it, and the kept ones are made in the background.
+                c.emulator.state.setApiLimit('acme', { max, used: 0 });
+                c.emulator.state.setLatency(40);
+                for (const i of c.live()) await putTask(`wake-${i}`, i).expect(201);
+                victim = await until('a replay under way', 20_000, async () => {
+                    if (N - (await keptCount()) < 3) return undefined;
+                    const holder = (
+                        await c.sql<{ holder: string }>('SELECT holder FROM leases WHERE key = $1', [`kept-replay:${calls.id}`])
+                    ).rows[0]?.holder;
+                    return holder ? c.instances.find((i) => i.alive && holder.includes(`:${i.child.pid}:`))?.index : undefined;
+                });
+                const leftAtKill = await keptCount();
+                await c.kill(victim);
+                // The platform retries every call meanwhile, on the survivors: kept, made, or being made; never a second Task.
+                const retries = await Promise.all(Array.from({ length: N }, (_, k) => putTask(`kept-${k}`)));
+                for (const r of retries)
+                    assert.ok(
+                        r.status === 200 || r.status === 202 || (r.status === 409 && r.body.error.code === 'CALL_IN_PROGRESS'),
+                        `${r.status} ${r.text}`
+                    );
+                const started = performance.now();
+                await until('every kept Task made', 90_000, async () => ((await keptCount()) === 0 ? true : undefined));
+                const drainSeconds = (performance.now() - started) / 1000;
+                await sleep(500);
+                for (let k = 0; k < N; k++) {
+                    const tasks = tasksWith(`kept-${k}`);
+                    assert.equal(tasks.length, 1, `Tasks for kept-${k}`);
+                    const again = await putTask(`kept-${k}`).expect(200);
+                    assert.equal(again.body.taskId, tasks[0]!['Id']);
+                }
+                const replayed = await c.sql<{ n: number }>(
+                    `SELECT count(*)::int AS n FROM audit WHERE account_id = $1 AND doc->>'action' = 'tasks_replayed'`,
+                    [calls.id]
+                );
+                assert.ok(replayed.rows[0]!.n >= 1, 'the activity lists the replayed batches');
+                report(t, 'instances-kept-tasks', {
+                    instances: 3,
+                    kept: N,
+                    leftWhenTheReplayingInstanceWasKilled: leftAtKill,
+                    secondsToMakeTheRestAfterTheKill: Number(drainSeconds.toFixed(1)),
+                    tasks: N
+                });
+            } finally {
+                c.emulator.state.setApiLimit('acme', { max, used: 0 });
+                c.emulator.state.setLatency(0);
+                if (victim !== undefined) await c.restart(victim);
+            }
+        })
+    );
+
     /** ccl_health_sweeps_total of each instance, summed over its label sets. */
     const sweepCounts = () =>
         Promise.all(

@@ -11,6 +11,7 @@ import { formatLabel } from 'c/labelFormat';
 import { PREVIEW_HEADERS, previewContext } from 'preview/context';
 import ERROR_INVALID_CURSOR from '@salesforce/label/c.Ccl_ErrorInvalidCursor';
 import ERROR_INVALID_ENVIRONMENT from '@salesforce/label/c.Ccl_ErrorInvalidEnvironment';
+import ERROR_INVALID_KEPT_CHOICE from '@salesforce/label/c.Ccl_ErrorInvalidKeptChoice';
 import ERROR_INVALID_SESSION_ID from '@salesforce/label/c.Ccl_ErrorInvalidSessionId';
 import ERROR_NO_PERMISSION from '@salesforce/label/c.Ccl_ErrorNoPermission';
 import ERROR_UNEXPECTED_RESPONSE from '@salesforce/label/c.Ccl_ErrorUnexpectedResponse';
@@ -24,6 +25,8 @@ const ACTIVITY_CURSOR = /^[1-9][0-9]{0,17}$/;
 /** ContactCenterLinkController.WEBHOOK_DELIVERIES_SHOWN. */
 const WEBHOOK_DELIVERIES_SHOWN = 5;
 const LINK_STATUSES = new Set(['unlinked', 'linked', 'legacy', 'needs_relink']);
+/** ContactCenterLinkController.KEPT_CHOICES. */
+const KEPT_CHOICES = new Set(['make', 'drop']);
 /** ContactCenterLinkClient's and ContactCenterLinkController's own codes. */
 const CODE_UNREACHABLE = 'SERVICE_UNREACHABLE';
 const CODE_UNEXPECTED_RESPONSE = 'UNEXPECTED_RESPONSE';
@@ -163,8 +166,45 @@ const contract = {
                     at: f.text('at')
                 })
             ),
-            egressAddresses: fields.texts('egressAddresses')
+            egressAddresses: fields.texts('egressAddresses'),
+            apiGuard: optional(fields.child('apiGuard'), (f) =>
+                withoutEmpty({
+                    since: f.text('since'),
+                    remaining: f.whole('remaining'),
+                    max: f.whole('max'),
+                    reserve: f.whole('reserve')
+                })
+            ),
+            keptTasks: optional(fields.child('keptTasks'), contract.keptTasks)
         });
+    },
+    /** ContactCenterLinkClient.KeptTasks: the reasons and the bound flattened into its fields. */
+    keptTasks(f) {
+        const reasons = f.child('reasons');
+        const bound = f.child('bound');
+        const kept = withoutEmpty({
+            count: f.whole('count'),
+            awaitingChoice: f.whole('awaitingChoice'),
+            oldestCallAt: f.text('oldestCallAt'),
+            awaitingOrgId: f.text('awaitingOrgId'),
+            apiLimit: reasons?.whole('api_limit'),
+            salesforceUnavailable: reasons?.whole('salesforce_unavailable'),
+            needsRelink: reasons?.whole('needs_relink'),
+            notLinked: reasons?.whole('not_linked'),
+            maxPerAccount: bound?.whole('maxPerAccount'),
+            maxAgeDays: bound?.whole('maxAgeDays')
+        });
+        if (kept.count === undefined) {
+            throw new MalformedBody('no kept count');
+        }
+        return kept;
+    },
+    keptDecision(f) {
+        const decision = withoutEmpty({ choice: f.text('choice'), count: f.whole('count'), waiting: f.whole('waiting') });
+        if (!decision.choice || decision.count === undefined) {
+            throw new MalformedBody('no choice or count');
+        }
+        return decision;
     },
     linkInfo(f) {
         return withoutEmpty({
@@ -491,4 +531,18 @@ export async function getWebhookDeliveries() {
             throw error;
         }
     });
+}
+
+/**
+ * decideKeptTasks({ choice }): the admin's choice for the call Tasks kept for another org than the one linked now,
+ * 'make' or 'drop', naming the admin who chose: { choice, count, waiting }.
+ */
+export async function decideKeptTasks(params) {
+    const org = await asAura(requirePermission);
+    const choice = params?.choice;
+    if (choice == null || !KEPT_CHOICES.has(choice)) {
+        throw auraError(CODE_VALIDATION_FAILED, ERROR_INVALID_KEPT_CHOICE);
+    }
+    const body = { choice, actor: currentUser(org) };
+    return asAura(async () => typed(await send('POST', '/calls/kept/decision', body), contract.keptDecision));
 }

@@ -1,6 +1,6 @@
 import { id15 } from '../../salesforceIds.ts';
 import type { Patch } from '../store.ts';
-import type { AccountRecord, AuditEntry, LinkRecord, LinkSessionRecord, OutboxEvent, TaskLedgerEntry } from '../types.ts';
+import type { AccountRecord, AuditEntry, KeptTaskRecord, LinkRecord, LinkSessionRecord, OutboxEvent, TaskLedgerEntry } from '../types.ts';
 
 /** db.json: the rows link writes touch. The audit and the task ledger live in their own append-only files. */
 export interface Doc {
@@ -66,6 +66,8 @@ export class Draft {
     readonly copied = new Set<Table>();
     readonly audit: SeqAudit[] = [];
     readonly ledger = new Map<string, TaskLedgerEntry | null>();
+    /** Kept Tasks written (null: removed), appended to kept.jsonl at the commit. */
+    readonly kept = new Map<string, KeptTaskRecord | null>();
     ledgerStartedAt?: string;
 
     constructor(committed: Doc) {
@@ -103,6 +105,8 @@ export interface LowdbState {
     startLedger(): Promise<string>;
     ledgerOp<T>(change: LedgerChange): Promise<T>;
     pruneLedger(before: string): Promise<number>;
+    /** The committed kept Tasks, by `accountId|callId`. */
+    keptRows(): ReadonlyMap<string, KeptTaskRecord>;
     /** One process serves a data directory (server.pid): its leases live in its memory. */
     readonly leaseTable: Map<string, { by: string; until: string }>;
 }

@@ -3,11 +3,12 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { markTransaction, refuseNested, type LockKey, type Repos, type Store, type Tx } from '../store.ts';
-import type { Snapshot, TaskLedgerEntry } from '../types.ts';
+import type { KeptTaskRecord, Snapshot, TaskLedgerEntry } from '../types.ts';
 import { lowdbAccounts } from './accounts.ts';
 import { AppendLog } from './appendLog.ts';
 import { AuditEntries, lowdbAudit, stripSeq, type AuditLine } from './audit.ts';
 import { DocFile, fileVersion } from './docFile.ts';
+import { KeptEntries, keptKey, lowdbKept, type KeptLine } from './kept.ts';
 import { LedgerEntries, lowdbLedger, type LedgerLine } from './ledger.ts';
 import { lowdbLeases } from './leases.ts';
 import { lowdbLinks } from './links.ts';
@@ -24,6 +25,7 @@ const repositories = (rows: Rows): Repos => ({
     audit: lowdbAudit(rows),
     ledger: lowdbLedger(rows),
     outbox: lowdbOutbox(rows),
+    kept: lowdbKept(rows),
     leases: lowdbLeases(rows)
 });
 
@@ -47,12 +49,14 @@ export class LowdbStore implements Store, LowdbState {
     readonly audit: Repos['audit'];
     readonly ledger: Repos['ledger'];
     readonly outbox: Repos['outbox'];
+    readonly kept: Repos['kept'];
     readonly leases: Repos['leases'];
     readonly leaseTable = new Map<string, { by: string; until: string }>();
     #doc: Doc = emptyDoc();
     #indexes?: Indexes;
     readonly #audit = new AuditEntries();
     readonly #ledger = new LedgerEntries();
+    readonly #kept = new KeptEntries();
     #jobs: Job[] = [];
     #pumping = false;
     #stale = true;
@@ -61,12 +65,14 @@ export class LowdbStore implements Store, LowdbState {
     readonly #docFile: DocFile;
     readonly #auditLog: AppendLog<AuditLine>;
     readonly #ledgerLog: AppendLog<LedgerLine>;
+    readonly #keptLog: AppendLog<KeptLine>;
 
     private constructor(readonly dataDir: string) {
         this.#docFile = new DocFile(path.join(dataDir, 'db.json'));
         this.#low = new Low<Doc>(this.#docFile, emptyDoc());
         this.#auditLog = new AppendLog(path.join(dataDir, 'audit.jsonl'), this.#audit);
         this.#ledgerLog = new AppendLog(path.join(dataDir, 'ledger.jsonl'), this.#ledger);
+        this.#keptLog = new AppendLog(path.join(dataDir, 'kept.jsonl'), this.#kept);
         ({
             accounts: this.accounts,
             links: this.links,
@@ -74,6 +80,7 @@ export class LowdbStore implements Store, LowdbState {
             audit: this.audit,
             ledger: this.ledger,
             outbox: this.outbox,
+            kept: this.kept,
             leases: this.leases
         } = repositories(new Rows(this)));
     }
@@ -83,7 +90,7 @@ export class LowdbStore implements Store, LowdbState {
         const store = new LowdbStore(dataDir);
         await store.#locked(() => store.#load());
         store.#watcher = watch(dataDir, (_event, name) => {
-            if (name === 'db.json' || name === 'audit.jsonl' || name === 'ledger.jsonl') store.#stale = true;
+            if (name === 'db.json' || name === 'audit.jsonl' || name === 'ledger.jsonl' || name === 'kept.jsonl') store.#stale = true;
         });
         store.#watcher.unref();
         return store;
@@ -110,16 +117,20 @@ export class LowdbStore implements Store, LowdbState {
     ledgerStartedAt(): string | undefined {
         return this.#ledger.startedAt;
     }
+    keptRows(): ReadonlyMap<string, KeptTaskRecord> {
+        return this.#kept.rows;
+    }
 
     async fresh(): Promise<void> {
         if (!this.#stale) return;
         this.#stale = false;
-        const [version, audit, ledger] = await Promise.all([
+        const [version, audit, ledger, kept] = await Promise.all([
             fileVersion(this.#docFile.filename),
             this.#auditLog.changed(),
-            this.#ledgerLog.changed()
+            this.#ledgerLog.changed(),
+            this.#keptLog.changed()
         ]);
-        if (version === this.#docFile.version && !audit && !ledger) return;
+        if (version === this.#docFile.version && !audit && !ledger && !kept) return;
         await this.#enqueue({ kind: 'tx', run: async () => undefined });
     }
 
@@ -193,6 +204,7 @@ export class LowdbStore implements Store, LowdbState {
             for (const s of data.linkSessions ?? []) draft.rows('linkSessions', true).push(structuredClone(s));
             for (const e of data.outbox ?? []) draft.rows('outbox', true).push(structuredClone(e));
             for (const e of data.audit ?? []) draft.audit.push({ ...structuredClone(e), seq: this.nextAuditSeq(draft) });
+            for (const r of data.keptTasks ?? []) draft.kept.set(keptKey(r.accountId, r.callId), structuredClone(r));
             if (data.taskLedger) {
                 draft.ledgerStartedAt = data.taskLedger.startedAt;
                 for (const [key, entry] of Object.entries(data.taskLedger.calls)) draft.ledger.set(key, structuredClone(entry));
@@ -209,7 +221,10 @@ export class LowdbStore implements Store, LowdbState {
             linkSessions: this.#doc.linkSessions,
             audit: this.#audit.all().map(stripSeq),
             taskLedger: { startedAt: this.#ledger.startedAt ?? new Date(0).toISOString(), calls: Object.fromEntries(this.#ledger.entries) },
-            outbox: [...this.#doc.outbox].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+            outbox: [...this.#doc.outbox].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id)),
+            keptTasks: [...this.#kept.rows.values()].sort(
+                (a, b) => a.callAt.localeCompare(b.callAt) || a.accountId.localeCompare(b.accountId) || a.callId.localeCompare(b.callId)
+            )
         });
     }
 
@@ -280,10 +295,23 @@ export class LowdbStore implements Store, LowdbState {
         if (draft.audit.length) await this.#auditLog.append(draft.audit);
         const ledgerLines = LedgerEntries.linesOf(draft);
         if (ledgerLines.length) await this.#ledgerLog.append(ledgerLines);
+        const keptLines = KeptEntries.linesOf(draft);
+        if (keptLines.length) await this.#appendKept(keptLines);
         // Visible only now.
         if (draft.copied.size > 0) this.#doc = rowsOf(draft.doc);
         for (const entry of draft.audit) this.#audit.apply(entry);
         for (const line of ledgerLines) this.#ledger.apply(line);
+        for (const line of keptLines) this.#kept.apply(line);
+    }
+
+    /** Kept Tasks are appended (a claim, an attempt, a removal: one line each); a file much longer than the rows is compacted. */
+    async #appendKept(lines: KeptLine[]): Promise<void> {
+        if (this.#keptLog.lines > this.#kept.rows.size * 4 + 1000) {
+            const next = new KeptEntries();
+            for (const [k, r] of this.#kept.rows) next.rows.set(k, r);
+            for (const line of lines) next.apply(line);
+            await this.#keptLog.replace(next.compacted());
+        } else await this.#keptLog.append(lines);
     }
 
     async #startLedgerNow(): Promise<void> {
@@ -299,6 +327,7 @@ export class LowdbStore implements Store, LowdbState {
         this.#doc = this.#low.data ?? emptyDoc();
         await this.#auditLog.load();
         await this.#ledgerLog.load();
+        await this.#keptLog.load();
         await this.#recover();
     }
 
@@ -347,6 +376,7 @@ export class LowdbStore implements Store, LowdbState {
         }
         await this.#auditLog.refresh();
         await this.#ledgerLog.refresh();
+        await this.#keptLog.refresh();
         await this.#appendAudit(this.#unappendedAudit());
     }
 

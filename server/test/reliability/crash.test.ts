@@ -92,7 +92,11 @@ const crashSuite = (kind: 'lowdb' | 'postgres') =>
                     assert.fail(`${label}: the store does not open after SIGKILL (${(error as Error).message})`);
                 }
                 const audited = new Set(db.audit.map((e) => e.accountId));
-                const present = new Set([...db.links.map((l) => l.accountId), ...Object.keys(db.taskLedger.calls)]);
+                const present = new Set([
+                    ...db.links.map((l) => l.accountId),
+                    ...Object.keys(db.taskLedger.calls),
+                    ...(db.keptTasks ?? []).map((r) => r.accountId)
+                ]);
                 const lost = expected.filter((id) => !present.has(id));
                 assert.deepEqual(lost, [], `${label}: acknowledged writes missing after SIGKILL`);
                 // A link and its audit entry were written together: both or neither.
@@ -120,7 +124,9 @@ const crashSuite = (kind: 'lowdb' | 'postgres') =>
                 await store.close();
                 assert.ok(Date.now() - t0 < 2_000, `the store took ${Date.now() - t0} ms to accept a write after the last kill`);
                 await check('after the last kill');
-                const left = (await readdir(dataDir)).filter((name) => !['db.json', 'audit.jsonl', 'ledger.jsonl'].includes(name));
+                const left = (await readdir(dataDir)).filter(
+                    (name) => !['db.json', 'audit.jsonl', 'ledger.jsonl', 'kept.jsonl'].includes(name)
+                );
                 report(t, `crash-${kind}`, {
                     kills: RUNS,
                     writersAtOnce: 2,

@@ -14,6 +14,11 @@ import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.g
 import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState';
 import getOrgKeyState from '@salesforce/apex/ContactCenterLinkOrgKey.getOrgKeyState';
 import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
+import decideKeptTasks from '@salesforce/apex/ContactCenterLinkController.decideKeptTasks';
+import KEPT_MADE_TITLE from '@salesforce/label/c.Ccl_ToastKeptMadeTitle';
+import KEPT_MADE_MESSAGE from '@salesforce/label/c.Ccl_ToastKeptMadeMessage';
+import KEPT_DROPPED_TITLE from '@salesforce/label/c.Ccl_ToastKeptDroppedTitle';
+import KEPT_DROPPED_MESSAGE from '@salesforce/label/c.Ccl_ToastKeptDroppedMessage';
 
 import LINKED_TITLE from '@salesforce/label/c.Ccl_ToastLinkedTitle';
 import LINKED_MESSAGE from '@salesforce/label/c.Ccl_ToastLinkedMessage';
@@ -88,6 +93,9 @@ export default class ContactCenterLink extends LightningElement {
     /** True while the org key is being stored; the reason when storing it failed. */
     orgKeySaving = false;
     orgKeyError;
+
+    /** True while the admin's choice for the calls kept for another org is being sent. */
+    keptBusy = false;
 
     /** The link session being watched: { id, origin, expiresAt (ms) }. */
     session;
@@ -502,6 +510,34 @@ export default class ContactCenterLink extends LightningElement {
             this.toast(UNLINKED_TITLE, UNLINKED_MESSAGE, 'success');
         }
         await this.loadStatus();
+    }
+
+    /** The admin's choice for the calls kept for another org (c-kept-calls): made in this org, or dropped. */
+    async handleKeptChoice(event) {
+        const choice = event.detail?.choice;
+        this.clearMessages();
+        this.keptBusy = true;
+        try {
+            const result = await decideKeptTasks({ choice });
+            if (choice === 'drop') {
+                this.toast(
+                    KEPT_DROPPED_TITLE,
+                    formatLabel(KEPT_DROPPED_MESSAGE, result?.count ?? 0),
+                    'success'
+                );
+            } else {
+                this.toast(
+                    KEPT_MADE_TITLE,
+                    formatLabel(KEPT_MADE_MESSAGE, result?.count ?? 0),
+                    'success'
+                );
+            }
+            await this.loadStatus();
+        } catch (error) {
+            this.showError(error);
+        } finally {
+            this.keptBusy = false;
+        }
     }
 
     clearMessages() {

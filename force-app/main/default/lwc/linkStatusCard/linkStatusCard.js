@@ -101,6 +101,9 @@ import ACTIVITY_PLATFORM_KEY_ISSUED from '@salesforce/label/c.Ccl_ActivityAction
 import ACTIVITY_ACCOUNT_CREATED from '@salesforce/label/c.Ccl_ActivityAction_account_created';
 import ACTIVITY_WEBHOOK_SET from '@salesforce/label/c.Ccl_ActivityAction_webhook_set';
 import ACTIVITY_WEBHOOK_REMOVED from '@salesforce/label/c.Ccl_ActivityAction_webhook_removed';
+import ACTIVITY_TASKS_KEPT from '@salesforce/label/c.Ccl_ActivityAction_tasks_kept';
+import ACTIVITY_TASKS_REPLAYED from '@salesforce/label/c.Ccl_ActivityAction_tasks_replayed';
+import ACTIVITY_TASKS_DROPPED from '@salesforce/label/c.Ccl_ActivityAction_tasks_dropped';
 import REASON_SANDBOX_REFRESHED from '@salesforce/label/c.Ccl_ReasonSandboxRefreshed';
 import REASON_OTHER_ORG from '@salesforce/label/c.Ccl_ReasonOtherOrg';
 import ORG_NAME_AND_ID from '@salesforce/label/c.Ccl_OrgNameAndId';
@@ -170,7 +173,10 @@ const ACTIVITY_ACTIONS = {
     platform_key_issued: ACTIVITY_PLATFORM_KEY_ISSUED,
     account_created: ACTIVITY_ACCOUNT_CREATED,
     webhook_set: ACTIVITY_WEBHOOK_SET,
-    webhook_removed: ACTIVITY_WEBHOOK_REMOVED
+    webhook_removed: ACTIVITY_WEBHOOK_REMOVED,
+    tasks_kept: ACTIVITY_TASKS_KEPT,
+    tasks_replayed: ACTIVITY_TASKS_REPLAYED,
+    tasks_dropped: ACTIVITY_TASKS_DROPPED
 };
 
 /** How each delivery state shows; a state the card does not know shows as the backend names it, quietly. */
@@ -232,11 +238,15 @@ function deliveryItems(deliveries) {
             state: delivery.state,
             title: view.label,
             titleClass: view.color,
-            note: formatLabel(
-                DELIVERY_CHANGE,
-                statusLabel(delivery.fromStatus),
-                statusLabel(delivery.toStatus)
-            ),
+            // A status change says from and to; the call events (calls.*, api_guard.*) say their type.
+            note:
+                delivery.fromStatus || delivery.toStatus
+                    ? formatLabel(
+                          DELIVERY_CHANGE,
+                          statusLabel(delivery.fromStatus),
+                          statusLabel(delivery.toStatus)
+                      )
+                    : delivery.eventType,
             at: delivery.createdAt,
             extras: [formatLabel(DELIVERY_ATTEMPTS, delivery.attempts ?? 0)],
             nextAt: outcome.nextAttemptAt,

@@ -11,6 +11,7 @@ import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.g
 import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState';
 import getOrgKeyState from '@salesforce/apex/ContactCenterLinkOrgKey.getOrgKeyState';
 import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
+import decideKeptTasks from '@salesforce/apex/ContactCenterLinkController.decideKeptTasks';
 
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.getStatus',
@@ -45,6 +46,16 @@ jest.mock(
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries',
     () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.decideKeptTasks',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/label/c.Ccl_ToastKeptDroppedMessage',
+    () => ({ default: '{0} calls were dropped.' }),
     { virtual: true }
 );
 jest.mock(
@@ -257,6 +268,66 @@ describe('c-contact-center-link', () => {
                 'You need the Manage Contact Center Link permission.'
             );
             expect(cardPart(element, 'spinner')).toBeNull();
+        });
+    });
+
+    describe('calls kept for another org', () => {
+        const KEPT_STATUS = {
+            ...STATUS_LINKED,
+            keptTasks: {
+                count: 2,
+                awaitingChoice: 2,
+                awaitingOrgId: '00D000000000002AAA',
+                oldestCallAt: '2026-03-01T09:00:00.000Z',
+                needsRelink: 2
+            }
+        };
+        const kept = (element) =>
+            element.shadowRoot.querySelector('c-kept-calls');
+        const keptPart = (element, id) =>
+            kept(element).shadowRoot.querySelector(`[data-id="${id}"]`);
+
+        it('hands the status to c-kept-calls in the card, sends the admin’s drop, toasts and reads the status again', async () => {
+            getStatus.mockResolvedValue(KEPT_STATUS);
+            decideKeptTasks.mockResolvedValue({
+                choice: 'drop',
+                count: 2,
+                waiting: 0
+            });
+            const { element, toasts } = await createComponent();
+            expect(kept(element).status).toEqual(KEPT_STATUS);
+            expect(kept(element).slot).toBe('calls');
+            getStatus.mockResolvedValue(STATUS_LINKED);
+
+            keptPart(element, 'kept-drop').click();
+            await flushPromises();
+            keptPart(element, 'kept-confirm-drop-button').click();
+            await flushPromises();
+
+            expect(decideKeptTasks).toHaveBeenCalledWith({ choice: 'drop' });
+            expect(lastToast(toasts)).toMatchObject({
+                message: '2 calls were dropped.',
+                variant: 'success'
+            });
+            expect(getStatus).toHaveBeenCalledTimes(2);
+            expect(keptPart(element, 'kept-calls')).toBeNull();
+        });
+
+        it('shows the backend’s refusal, and keeps the choice open', async () => {
+            getStatus.mockResolvedValue(KEPT_STATUS);
+            decideKeptTasks.mockRejectedValue(
+                apexError('Relink to the org they should go to first.')
+            );
+            const { element } = await createComponent();
+
+            keptPart(element, 'kept-make').click();
+            await flushPromises();
+
+            expect(decideKeptTasks).toHaveBeenCalledWith({ choice: 'make' });
+            expect(cardPart(element, 'error').textContent).toContain(
+                'Relink to the org they should go to first.'
+            );
+            expect(keptPart(element, 'kept-make').disabled).toBe(false);
         });
     });
 
