@@ -2,8 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { SEED, startEmulator, type Emulator, type OrgKey } from '../emulator/index.ts';
-import { mountPreview, type PreviewConfig, type PreviewOrg } from '../preview/server.ts';
-import { OAUTH_MARKER, setupFacts } from '../preview/setupFacts.ts';
+import { PACKAGE_CREDENTIAL } from '../emulator/credentials.ts';
+import { mountPreview, type PreviewConfig, type PreviewOrg, type PreviewPlatform, type PreviewUser } from '../preview/server.ts';
+import { linkAdminNames, OAUTH_MARKER, setupFacts } from '../preview/setupFacts.ts';
 import type { AppOptions } from '../server/app.ts';
 import { requireCompleteConfig, type configSchema } from '../server/config.ts';
 import type { z } from 'zod';
@@ -100,11 +101,12 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
         let previewConfig: (() => PreviewConfig) | undefined;
         const extend: AppOptions['extend'] = (app) => {
             options.extend?.(app);
-            if (options.preview ?? true) mountPreview(app, () => previewConfig?.());
+            if (options.preview ?? true) mountPreview(app, () => previewConfig?.(), demoPlatform(emulator));
         };
         const backend = await runServer(config, { ...options, logger, extend, host: DEMO_HOST, hosts: DEMO_HOST_NAMES });
         const account = await demoAccount(backend, config.DATA_DIR);
-        previewConfig = () => demoPreviewConfig(emulator, account);
+        installPackage(emulator, config.PUBLIC_URL, account.apiKey);
+        previewConfig = () => demoPreviewConfig(emulator);
         return {
             url: config.PUBLIC_URL,
             host: DEMO_HOST,
@@ -138,6 +140,41 @@ async function demoAccount(backend: RunningServer, dataDir: string): Promise<{ i
     return saved;
 }
 
+const PREVIEW_ORGS = ['acme', 'acmeUat'] as const;
+
+/**
+ * The package as an admin leaves it configured in each emulated org: its Named Credential calls this backend, its
+ * External Credential's principal holds the demo account's key. (A sandbox refresh keeps the URL and clears the key,
+ * as Salesforce does.)
+ */
+export function installPackage(emulator: Emulator, publicUrl: string, apiKey: string): void {
+    for (const org of PREVIEW_ORGS) {
+        const { externalCredential, principal, parameter, namedCredential } = PACKAGE_CREDENTIAL;
+        emulator.state.setNamedCredentialUrl(org, namedCredential, publicUrl);
+        const credentials = { [parameter]: { value: apiKey, encrypted: true } };
+        const held = emulator.state.credential(org, externalCredential, principal)['credentials'];
+        if (held && Object.keys(held).length) emulator.state.updateCredential(org, externalCredential, principal, credentials);
+        else emulator.state.createCredential(org, externalCredential, principal, credentials);
+    }
+}
+
+/** The platform the preview's Apex stand-ins use, over the emulated orgs: the callout and ConnectApi.NamedCredentials. */
+export function demoPlatform(emulator: Emulator): PreviewPlatform {
+    const orgKey = (org: string): OrgKey => {
+        if (!(PREVIEW_ORGS as readonly string[]).includes(org)) throw new Error(`No emulated org ${org.slice(0, 40)}.`);
+        return org as OrgKey;
+    };
+    const { externalCredential: name, principal, parameter, namedCredential } = PACKAGE_CREDENTIAL;
+    const calloutUrl = (org: string) => String(emulator.state.namedCredential(orgKey(org), namedCredential)['calloutUrl']);
+    return {
+        callout: (org) => ({ url: calloutUrl(org), key: emulator.state.credentialParameter(orgKey(org), name, principal, parameter) }),
+        getCredential: (org) => emulator.state.credential(orgKey(org), name, principal),
+        createCredential: (org, credentials) => emulator.state.createCredential(orgKey(org), name, principal, credentials),
+        updateCredential: (org, credentials) => emulator.state.updateCredential(orgKey(org), name, principal, credentials),
+        calloutUrl
+    };
+}
+
 /** The users the preview lists for each emulated org, with what each one shows. */
 const PREVIEW_USERS: Record<OrgKey, Array<{ user: keyof typeof SEED.users; description: string }>> = {
     acme: [
@@ -151,17 +188,31 @@ const PREVIEW_USERS: Record<OrgKey, Array<{ user: keyof typeof SEED.users; descr
     ]
 };
 const PREVIEW_ADMINS: Record<OrgKey, keyof typeof SEED.users> = { acme: 'acmeAdmin', acmeUat: 'uatAdmin' };
+/** Who else may look at the card (`?as=`): a Standard User without the package's admin permission set (a refresh copies it into the sandbox). */
+const PREVIEW_VIEWERS: Record<OrgKey, string> = { acme: 'noapi@acme.example', acmeUat: 'noapi@acme.example.uat' };
 
 /**
- * What the preview's Apex stand-in needs: the demo account's key (the Named Credential's secret in an org) and, for
- * each emulated org, what the Apex reads from the platform (org id, sandbox or not, My Domain, the running user).
- * The org ids are read now, so a sandbox refresh in the emulator shows on the next page load.
+ * What the preview's Apex stand-ins need from each emulated org: what the Apex reads from the platform (org id, sandbox
+ * or not, My Domain, the running user and whether it holds the package's admin permission set). The callout's key
+ * stays in the org's External Credential (see demoPlatform). The org ids are read now, so a sandbox refresh in the
+ * emulator shows on the next page load.
  */
-function demoPreviewConfig(emulator: Emulator, account: { id: string; apiKey: string }): PreviewConfig {
+function demoPreviewConfig(emulator: Emulator): PreviewConfig {
     const orgs: Record<string, PreviewOrg> = {};
-    for (const key of ['acme', 'acmeUat'] as const) {
+    for (const key of PREVIEW_ORGS) {
         const org = emulator.state.org(key);
-        const admin = emulator.state.user(SEED.users[PREVIEW_ADMINS[key]].username);
+        const previewUser = (username: string): PreviewUser => {
+            const user = emulator.state.user(username);
+            return {
+                userId: user.userId,
+                username: user.username,
+                name: user.name,
+                canManageLink: user.permissionSets.includes(SEED.permissionSets.linkAdmin),
+                linkAdmins: linkAdminNames(emulator.state, key, username)
+            };
+        };
+        const admin = previewUser(SEED.users[PREVIEW_ADMINS[key]].username);
+        const viewer = emulator.state.findUserByUsername(PREVIEW_VIEWERS[key]) ? [previewUser(PREVIEW_VIEWERS[key])] : [];
         orgs[key] = {
             name: org.name,
             orgId: org.orgId,
@@ -169,7 +220,8 @@ function demoPreviewConfig(emulator: Emulator, account: { id: string; apiKey: st
             createdDate: org.createdDate,
             domainUrl: emulator.origins[key],
             setup: setupFacts(emulator.state, key, admin.username),
-            user: { userId: admin.userId, username: admin.username, name: admin.name, canManageLink: true },
+            user: admin,
+            users: [admin, ...viewer],
             demoUsers: PREVIEW_USERS[key].map(({ user, description }) => ({
                 username: SEED.users[user].username,
                 password: SEED.users[user].password,
@@ -177,5 +229,5 @@ function demoPreviewConfig(emulator: Emulator, account: { id: string; apiKey: st
             }))
         };
     }
-    return { apiKey: account.apiKey, apiBase: '/api/v1', account: { id: account.id, name: DEMO_ACCOUNT_NAME }, defaultOrg: 'acme', orgs };
+    return { defaultOrg: 'acme', orgs };
 }

@@ -43,11 +43,12 @@ describe('the demo answers only to its own host names', () => {
         await rm(dataDir, { recursive: true, force: true });
     });
 
-    test('localhost, 127.0.0.1 and [::1] get the page’s configuration', async () => {
+    test('localhost, 127.0.0.1 and [::1] get the page’s configuration, which never holds the key (the orgs’ credentials do)', async () => {
         for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'LOCALHOST']) {
             const res = await get(port, '/preview/config.json', host);
             assert.equal(res.status, 200, host);
-            assert.ok(res.body.includes(demo.account.apiKey), host);
+            assert.ok(res.body.includes('"orgs"'), host);
+            assert.equal(res.body.includes(demo.account.apiKey), false, host);
         }
     });
 
@@ -59,7 +60,15 @@ describe('the demo answers only to its own host names', () => {
             '127.0.0.1.nip.io',
             '[::2]'
         ])
-            for (const pathname of ['/preview/config.json', '/api/v1/link', '/', '/healthz', '/oauth/start/x']) {
+            for (const pathname of [
+                '/preview/config.json',
+                '/preview/callout/acme/api/v1/link',
+                '/preview/connect/acme/credential',
+                '/api/v1/link',
+                '/',
+                '/healthz',
+                '/oauth/start/x'
+            ]) {
                 const res = await get(port, pathname, host);
                 assert.equal(res.status, 403, `${host} ${pathname}: ${res.status}`);
                 assert.equal(res.body.includes(demo.account.apiKey), false);

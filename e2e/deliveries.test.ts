@@ -86,16 +86,12 @@ async function receivedAtLeast(receiver: Receiver, count: number): Promise<void>
 }
 
 /**
- * Plays an org whose Named Credential holds the key of an account with one key for both scopes (an account made with
- * `platformKey: false`, as accounts made before scopes are): the page's configuration names that key.
+ * Plays an org whose External Credential holds the key of an account with one key for both scopes (an account made
+ * with `platformKey: false`, as accounts made before scopes are): the emulated org's credential now holds that key.
  */
 async function useOneKeyAccount(page: Page, stack: Stack): Promise<string> {
-    const { account, apiKey } = await stack.demo.backend.services.accounts.create('One key contact center', { platformKey: false });
-    await page.route('**/preview/config.json', async (route) => {
-        const response = await route.fetch();
-        const config = (await response.json()) as Record<string, unknown>;
-        await route.fulfill({ response, json: { ...config, apiKey, account: { id: account.id, name: account.name } } });
-    });
+    const { apiKey } = await stack.demo.backend.services.accounts.create('One key contact center', { platformKey: false });
+    stack.demo.emulator.state.updateCredential('acme', 'ContactCenterLink', 'ApiKey', { ApiKey: { value: apiKey, encrypted: true } });
     await page.reload();
     await waitForText(page.locator('[data-id="account"]'), /One key contact center/);
     return apiKey;
@@ -217,9 +213,10 @@ describe('Webhook deliveries on the card', { skip }, () => {
             assert.equal(asOrg.status, 403);
             assert.equal((asOrg.json as { error: { code: string } }).error.code, 'FORBIDDEN');
 
-            const answered = page.waitForResponse((response) => new URL(response.url()).pathname === '/api/v1/webhook/deliveries');
+            const answered = page.waitForResponse((response) => new URL(response.url()).pathname.endsWith('/api/v1/webhook/deliveries'));
             await page.reload();
-            assert.equal((await answered).status(), 403, 'the card asked, with the org key');
+            // The callout's answer, as the Apex gets it: 403 from the backend.
+            assert.equal(((await (await answered).json()) as { status: number }).status, 403, 'the card asked, with the org key');
             await waitForBadge(page, 'Linked');
             await waitForText(page.locator('[data-id="activity"]'), /Webhook set/);
             assert.equal(await section(page).count(), 0, 'no deliveries section');

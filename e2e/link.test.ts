@@ -14,6 +14,7 @@ import {
     docsImage,
     linkMenuButton,
     logIn,
+    setOrgKey,
     missingBrowser,
     samePage,
     screenshot,
@@ -138,6 +139,8 @@ describe('linking from the card', { skip }, () => {
                 const before = (await page.locator('[data-id="org-id"]').innerText()).trim();
                 const refreshed = stack.demo.emulator.state.refreshSandbox('acmeUat');
                 assert.notEqual(refreshed.orgId, before);
+                // The refresh cleared the sandbox's key; an admin entered it again in Setup, and the page is still the old one.
+                setOrgKey(stack, 'acmeUat');
 
                 const popup = (await chooseEnvironment(page, /^Sandbox \(this org\)$/))!;
                 await logIn(popup, PEOPLE.uatApi);

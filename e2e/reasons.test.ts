@@ -11,6 +11,7 @@ import {
     detail,
     docsImage,
     logIn,
+    setOrgKey,
     missingBrowser,
     useBrowser,
     waitForBadge,
@@ -34,6 +35,8 @@ describe('Needs relink reasons on the card', { skip }, () => {
             assert.equal(await page.locator('[data-id="org-reason"]').count(), 0);
 
             const refreshed = stack.demo.emulator.state.refreshSandbox('acmeUat');
+            // The refresh cleared the sandbox's key: the admin enters the sandbox account's key again.
+            setOrgKey(stack, 'acmeUat');
             await page.reload();
             await page.locator('[data-id="verify"] button').click();
             await waitForBadge(page, 'Needs relink');

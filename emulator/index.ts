@@ -46,11 +46,10 @@ export interface EmulatorOptions {
 }
 
 /**
- * Whether refresh tokens rotate when no option says otherwise. A packaged app's org rotates them (Salesforce requires
- * it of partner apps), but the default stays off until the backend keeps Verify's and the health sweep's result after
- * a rotating refresh (emulator/README.md, "Refresh and rotation"); a test turns rotation on with the option or a control.
+ * Whether refresh tokens rotate when no option says otherwise: on, as a packaged app's org has it (Salesforce requires
+ * rotation of partner apps). A test turns it off with the option or a control.
  */
-export const ROTATE_BY_DEFAULT = false;
+export const ROTATE_BY_DEFAULT = true;
 
 export interface Emulator {
     origins: Record<OriginKey, string>;

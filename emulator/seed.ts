@@ -95,7 +95,9 @@ export const SEED = {
         standard: 'Standard User'
     },
     permissionSets: {
-        apiUser: 'Contact_Center_API_User'
+        apiUser: 'Contact_Center_API_User',
+        /** the package's permission set for the admins who manage the link (its Manage_Contact_Center_Link custom permission) */
+        linkAdmin: 'Contact_Center_Link_Admin'
     },
     /** the demo client main.ts registers (overridable by environment) */
     demoClient: {
@@ -310,6 +312,17 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
         }
     };
 
+    // The package's admin permission set, as an admin who installed the package assigned it to the org's admins.
+    const linkAdminSet: PermissionSetModel = {
+        id: stableId(KEY_PREFIX.PermissionSet, 31),
+        name: SEED.permissionSets.linkAdmin,
+        label: 'Contact Center Link Admin',
+        permissions: noPermissions(),
+        recordTypes: {},
+        objects: {},
+        fields: {}
+    };
+
     const users: UserModel[] = [];
     const addUser = (
         k: SeedUserKey,
@@ -351,11 +364,21 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
             { alias: 'ccapi', email: 'integration@acme.example', title: 'Integration User', sets: [apiUserSet] },
             1
         );
-        addUser('acmeAdmin', admin, { alias: 'aadmi', email: 'ada.admin@acme.example', title: 'Salesforce Administrator' }, 2);
+        addUser(
+            'acmeAdmin',
+            admin,
+            { alias: 'aadmi', email: 'ada.admin@acme.example', title: 'Salesforce Administrator', sets: [linkAdminSet] },
+            2
+        );
         addUser('acmeNoApi', standard, { alias: 'nnoap', email: 'nora@acme.example', title: 'Sales Rep' }, 3);
     } else {
         addUser('uatApi', apiOnly, { alias: 'ccapi', email: 'integration@acme.example', title: 'Integration User', sets: [apiUserSet] }, 1);
-        addUser('uatAdmin', admin, { alias: 'aadmi', email: 'ada.admin@acme.example', title: 'Salesforce Administrator' }, 2);
+        addUser(
+            'uatAdmin',
+            admin,
+            { alias: 'aadmi', email: 'ada.admin@acme.example', title: 'Salesforce Administrator', sets: [linkAdminSet] },
+            2
+        );
     }
     const adminId = users.find((u) => u.profileId === admin.id)!.id;
 
@@ -444,7 +467,7 @@ export function buildOrg(key: OrgKey, now: number, generation = 0): OrgModel {
         apiLimit: new ApiAllowance(SEED.defaultApiLimit),
         licenses,
         profiles: [admin, apiOnly, standard],
-        permissionSets: [apiUserSet],
+        permissionSets: [apiUserSet, linkAdminSet],
         users,
         records,
         serial: 10_000,

@@ -36,3 +36,20 @@ export function setupFacts(state: EmulatorState, orgKey: OrgKey, username: strin
         apiUserAssignments: runQuery(SETUP_QUERIES.apiUserAssignments, org, access, state.apiVersion).totalSize
     };
 }
+
+/** ContactCenterLinkOrgKey's query for the admins to ask, as a source-deployed package binds it. */
+export const LINK_ADMINS_QUERY = `SELECT Assignee.Name FROM PermissionSetAssignment WHERE PermissionSet.Name = 'Contact_Center_Link_Admin' AND PermissionSet.NamespacePrefix = null AND Assignee.IsActive = TRUE ORDER BY Assignee.Name LIMIT 5`;
+
+/** The org's answer to that query, asked as `username`: the admins' names, or null when the org refuses the user. */
+export function linkAdminNames(state: EmulatorState, orgKey: OrgKey, username: string): string[] | null {
+    const found = state.findUserByUsername(username);
+    const org = state.orgModel(orgKey);
+    if (!found || found.org !== org) throw new Error(`${username} is no user of ${orgKey}`);
+    try {
+        return runQuery(LINK_ADMINS_QUERY, org, new Access(org, found.user), state.apiVersion).records.map(
+            (record) => (record['Assignee'] as { Name?: string } | null)?.Name ?? ''
+        );
+    } catch {
+        return null;
+    }
+}

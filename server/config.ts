@@ -29,20 +29,51 @@ const cardOriginPairs = commaList.transform((pairs, ctx) => {
     return map;
 });
 
+/** An IPv4 or IPv6 address, or a CIDR block of either. */
+function isAddressOrCidr(item: string): boolean {
+    const [address, bits, ...rest] = item.split('/');
+    const family = isIP(address ?? '');
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    return Boolean(family) && validBits && rest.length === 0;
+}
+
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 /** The proxies whose X-Forwarded-For is believed: Express's named ranges, addresses or CIDRs. None by default. */
 const trustedProxies = commaList.superRefine((items, ctx) => {
     for (const item of items) {
-        const [address, bits, ...rest] = item.split('/');
-        const family = isIP(address ?? '');
-        const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
-        if (!PROXY_NAMES.has(item) && (!family || !validBits || rest.length))
+        if (!PROXY_NAMES.has(item) && !isAddressOrCidr(item))
             ctx.addIssue({
                 code: 'custom',
                 message: `"${item.slice(0, 100)}" is not loopback, linklocal, uniquelocal, an IP address or a CIDR range`
             });
     }
 });
+
+/** Salesforce's refresh token IP allowlist takes at most 128 ranges. */
+export const MAX_EGRESS_ADDRESSES = 128;
+/**
+ * The addresses this backend reaches Salesforce from (its egress: a NAT gateway, a proxy), as the admin enters them in
+ * the app's refresh token IP allowlist or IP relaxation policy: addresses or CIDR blocks, IPv4 or IPv6.
+ */
+const egressAddresses = commaList.superRefine((items, ctx) => {
+    for (const item of items) {
+        if (!isAddressOrCidr(item))
+            ctx.addIssue({
+                code: 'custom',
+                message: `"${item.slice(0, 100)}" is not an IP address or a CIDR range (203.0.113.10, 203.0.113.0/28, 2001:db8::/64)`
+            });
+    }
+    if (items.length > MAX_EGRESS_ADDRESSES)
+        ctx.addIssue({
+            code: 'custom',
+            message: `lists ${items.length} addresses; Salesforce's allowlist takes at most ${MAX_EGRESS_ADDRESSES}`
+        });
+    if (new Set(items).size !== items.length) ctx.addIssue({ code: 'custom', message: 'lists an address twice' });
+});
+
+/** Salesforce expires a partner app's refresh token not used for a refresh in 30 days: the keepalive must come well before. */
+const KEEPALIVE_RANGE =
+    'must be a whole number of seconds from 3600 (an hour) to 2419200 (28 days, inside Salesforce’s 30-day idle refresh-token TTL)';
 
 /** The current key first, then older keys that still open what they sealed (rotation). */
 const encryptionKey = z
@@ -105,6 +136,15 @@ export const configSchema = z.object({
     /** Screen-pop lookups pause while the org has fewer than this share of its daily API requests left (0: never); per account too. */
     API_GUARD_RESERVE_PERCENT: z.coerce.number().int().min(0).max(50).default(10),
     HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+    /** Every link's refresh token is used for a refresh at least this often, whatever its access token does (Salesforce's idle TTL). */
+    SF_REFRESH_KEEPALIVE_SECONDS: z.coerce
+        .number({ error: KEEPALIVE_RANGE })
+        .int(KEEPALIVE_RANGE)
+        .min(3600, KEEPALIVE_RANGE)
+        .max(2_419_200, KEEPALIVE_RANGE)
+        .default(604_800),
+    /** Where this backend's requests to Salesforce come from: shown to the admin for the app's IP policies, named when Salesforce refuses them. */
+    SF_EGRESS_ADDRESSES: egressAddresses,
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Webhooks may use http and reach loopback, private and link-local addresses: the demo and the tests only. */
     WEBHOOK_ALLOW_PRIVATE_TARGETS: z.stringbool({ error: 'must be true or false' }).default(false),

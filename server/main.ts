@@ -40,6 +40,8 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
     }
     const { port } = server.address() as AddressInfo;
     if (config.HEALTH_SWEEP_INTERVAL_SECONDS > 0) services.health.start();
+    // Always on: a link whose refresh token idles out at Salesforce is dead, however busy its access token is.
+    services.keepalive.start();
     services.auditRetention.start();
     services.webhooks.start();
     services.calls.start();
@@ -56,6 +58,7 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
                     server.closeIdleConnections();
                 });
                 await services.health.stop();
+                await services.keepalive.stop();
                 await services.replay.stop();
                 await services.calls.stop();
                 services.auditRetention.stop();

@@ -26,6 +26,12 @@ export class Metrics {
         help: 'Health sweep passes this instance ran (one instance sweeps per interval).',
         registers: [this.registry]
     });
+    readonly refreshKeepalives = new Counter({
+        name: 'ccl_refresh_keepalives_total',
+        help: 'Refreshes made only to keep a link’s refresh token from idling out at Salesforce (one token request each, no API call), by outcome (ok, unavailable or the error code).',
+        labelNames: ['outcome'],
+        registers: [this.registry]
+    });
     readonly callActions = new Counter({
         name: 'ccl_call_actions_total',
         help: 'Call actions by action and outcome (ok or the error code).',

@@ -7,6 +7,7 @@ import { LinkAuthorization } from './link/authorization.ts';
 import { LinkService } from './link/linkService.ts';
 import { LinkTokens } from './link/linkTokens.ts';
 import { DEFAULT_SWEEP, HealthSweep } from './link/healthSweep.ts';
+import { keepaliveInterval, RefreshKeepalive } from './link/refreshKeepalive.ts';
 import { Webhooks } from './link/webhooks.ts';
 import { Metrics } from './metrics.ts';
 import type { Logger } from './logger.ts';
@@ -47,6 +48,8 @@ export interface Services {
     authorization: LinkAuthorization;
     events: LinkEvents;
     health: HealthSweep;
+    /** Uses every link's refresh token at least every SF_REFRESH_KEEPALIVE_SECONDS. */
+    keepalive: RefreshKeepalive;
     webhooks: Webhooks;
     metrics: Metrics;
     org: OrgClient;
@@ -93,7 +96,7 @@ export function buildServices(deps: ServiceDeps): Services {
         });
     const gateway = metrics.instrument(baseGateway);
     const accounts = new Accounts(store, clock);
-    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events, config.SF_HTTP_TIMEOUT_MS);
+    const tokens = new LinkTokens(store, cipher, gateway, clock, logger, events, config.SF_HTTP_TIMEOUT_MS, config.SF_EGRESS_ADDRESSES);
     const legacyLogin = new LegacyLogin({
         store,
         tokens,
@@ -112,6 +115,7 @@ export function buildServices(deps: ServiceDeps): Services {
         clock,
         logger,
         events,
+        egressAddresses: config.SF_EGRESS_ADDRESSES,
         keptBound: { maxPerAccount: config.KEPT_TASKS_MAX_PER_ACCOUNT, maxAgeDays: config.KEPT_TASKS_MAX_AGE_DAYS }
     });
     const authorization = new LinkAuthorization({
@@ -125,7 +129,8 @@ export function buildServices(deps: ServiceDeps): Services {
         publicUrl: config.PUBLIC_URL,
         sessionTtlSeconds: config.LINK_SESSION_TTL_SECONDS,
         hosts,
-        cardOrigins: config.SF_CARD_ORIGINS
+        cardOrigins: config.SF_CARD_ORIGINS,
+        egressAddresses: config.SF_EGRESS_ADDRESSES
     });
     const health = new HealthSweep(
         store,
@@ -134,6 +139,19 @@ export function buildServices(deps: ServiceDeps): Services {
         logger,
         { ...DEFAULT_SWEEP, intervalMs: Math.max(config.HEALTH_SWEEP_INTERVAL_SECONDS, 1) * 1000 },
         () => metrics.healthSweeps.inc()
+    );
+    const keepaliveMs = config.SF_REFRESH_KEEPALIVE_SECONDS * 1000;
+    const keepalive = new RefreshKeepalive(
+        store,
+        tokens,
+        clock,
+        logger,
+        {
+            keepaliveMs,
+            intervalMs: keepaliveInterval(keepaliveMs, config.HEALTH_SWEEP_INTERVAL_SECONDS * 1000),
+            concurrency: DEFAULT_SWEEP.concurrency
+        },
+        (outcome) => metrics.refreshKeepalives.inc({ outcome })
     );
     // Off unless the operator asks (the demo and the tests do): a tenant's webhook must not reach the backend's network.
     const privateTargets = config.WEBHOOK_ALLOW_PRIVATE_TARGETS;
@@ -208,6 +226,7 @@ export function buildServices(deps: ServiceDeps): Services {
         authorization,
         events,
         health,
+        keepalive,
         webhooks,
         metrics,
         org,

@@ -53,6 +53,36 @@ describe('npm start', () => {
         }
     });
 
+    test('SF_REFRESH_KEEPALIVE_SECONDS: whole seconds from an hour to 28 days, 7 days by default, said plainly when wrong', () => {
+        assert.equal(parseConfig(COMPLETE).SF_REFRESH_KEEPALIVE_SECONDS, 604_800);
+        assert.equal(parseConfig({ ...COMPLETE, SF_REFRESH_KEEPALIVE_SECONDS: '86400' }).SF_REFRESH_KEEPALIVE_SECONDS, 86_400);
+        for (const wrong of ['0', '3599', '2419201', '2592000', '3600.5', 'weekly', '-1', '']) {
+            assert.throws(
+                () => parseConfig({ ...COMPLETE, SF_REFRESH_KEEPALIVE_SECONDS: wrong }),
+                /SF_REFRESH_KEEPALIVE_SECONDS: must be a whole number of seconds from 3600 \(an hour\) to 2419200/,
+                wrong
+            );
+        }
+    });
+
+    test('SF_EGRESS_ADDRESSES: IP addresses and CIDR blocks, IPv4 or IPv6, at most 128, each once', () => {
+        assert.deepEqual(parseConfig(COMPLETE).SF_EGRESS_ADDRESSES, []);
+        assert.deepEqual(
+            parseConfig({ ...COMPLETE, SF_EGRESS_ADDRESSES: ' 203.0.113.10, 198.51.100.0/28 ,2001:db8::/64' }).SF_EGRESS_ADDRESSES,
+            ['203.0.113.10', '198.51.100.0/28', '2001:db8::/64']
+        );
+        const cases: Array<[string, RegExp]> = [
+            ['backend.example.com', /"backend\.example\.com" is not an IP address or a CIDR range/],
+            ['203.0.113.0/33', /"203\.0\.113\.0\/33" is not an IP address or a CIDR range/],
+            ['2001:db8::/129', /is not an IP address or a CIDR range/],
+            ['203.0.113.1-203.0.113.9', /is not an IP address or a CIDR range/],
+            ['203.0.113.10,203.0.113.10', /lists an address twice/],
+            [Array.from({ length: 129 }, (_, i) => `10.0.${Math.floor(i / 200)}.${i % 200}`).join(','), /at most 128/]
+        ];
+        for (const [wrong, message] of cases)
+            assert.throws(() => parseConfig({ ...COMPLETE, SF_EGRESS_ADDRESSES: wrong }), message, wrong.slice(0, 40));
+    });
+
     test('the process exits 2 with the message, before building or listening', () => {
         // npm start (demo/start.ts) and the backend's own entry (server/start.ts) refuse a half-configured deployment alike.
         for (const entry of ['demo/start.ts', 'server/start.ts']) {

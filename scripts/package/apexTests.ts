@@ -23,10 +23,8 @@ export interface TestList {
 
 /** The source without comments and string literals, so that names inside them count for nothing. */
 function code(source: string): string {
-    return source
-        .replace(/\/\*[\s\S]*?\*\//g, ' ')
-        .replace(/\/\/.*$/gm, ' ')
-        .replace(/'(?:\\.|[^'\\])*'/g, "''");
+    // One pass, left to right: a // inside a string ('https://…') starts no comment, a quote inside a comment no string.
+    return source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$|'(?:\\.|[^'\\\n])*'/gm, (match) => (match.startsWith("'") ? "''" : ' '));
 }
 
 export function parseApexClass(name: string, source: string): ApexClass {

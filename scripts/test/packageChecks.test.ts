@@ -111,6 +111,16 @@ describe('the documented test runs name every test class', () => {
         assert.deepEqual(testListsIn('Outside a code block: --tests A'), []);
     });
 
+    test('a URL in a string starts no comment: the test class after it is still read as one', () => {
+        const read = parseApexClass(
+            'UrlTest',
+            "@IsTest\nprivate class UrlTest {\n    private static final String BACKEND = 'https://ccl.example.com';\n    // it's a comment\n    @IsTest\n    static void works() { new Widget(); }\n}"
+        );
+        assert.equal(read.isTest, true);
+        assert.equal(read.hasTestMethods, true);
+        assert.doesNotMatch(read.source, /ccl\.example|it's/);
+    });
+
     test('a complete run passes; a test utility class without test methods need not be named', () => {
         assert.deepEqual(
             testListProblems(classes, testListsIn(doc('sf project deploy start --tests WidgetTest --tests GadgetTest')), 'doc'),

@@ -123,6 +123,8 @@ export function keepReason(error: unknown): KeptTaskReason | undefined {
         case 'DEADLINE_EXCEEDED':
             return 'salesforce_unavailable';
         case 'NEEDS_RELINK':
+        // The org refused the backend's address: the link waits for the admin (allow it, then Verify), as for a relink.
+        case 'IP_NOT_ALLOWED':
             return 'needs_relink';
         case 'NOT_LINKED':
             return 'not_linked';

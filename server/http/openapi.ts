@@ -62,6 +62,11 @@ export const linkStatusResponse = z
                 linkedAt: timestamp,
                 linkedBy: actor.optional(),
                 lastVerifiedAt: timestamp.optional(),
+                lastRefreshedAt: timestamp
+                    .optional()
+                    .describe(
+                        'OAuth links: when the refresh token was last used for a refresh (Salesforce expires one left unused for its idle TTL; the backend uses it at least every SF_REFRESH_KEEPALIVE_SECONDS); none before the first'
+                    ),
                 lastError: z.object({ code: z.string(), message: z.string(), at: timestamp }).optional()
             })
             .optional(),
@@ -84,6 +89,12 @@ export const linkStatusResponse = z
             .object({ used: z.number().int(), max: z.number().int(), at: timestamp })
             .optional()
             .describe('the org’s daily API requests, from Salesforce’s Sforce-Limit-Info header, saved at most every few seconds'),
+        egressAddresses: z
+            .array(z.string())
+            .optional()
+            .describe(
+                'the addresses (IPs or CIDR blocks) this backend reaches Salesforce from, as its operator set them (SF_EGRESS_ADDRESSES): for the app’s refresh token IP allowlist or IP relaxation policy'
+            ),
         apiGuard: z
             .object({ since: timestamp, remaining: z.number().int(), max: z.number().int(), reserve: z.number().int() })
             .optional()

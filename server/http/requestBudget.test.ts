@@ -107,10 +107,14 @@ describe(`Verify with Salesforce slowed past the Apex deadline (${TEST_STORE})`,
         } finally {
             c.h.emulator.state.setLatency(0);
         }
-        // The shared refresh went on and stored the access token it got (calls use it); Verify wrote nothing after its answer.
-        const { session: _after, ...after } = (await c.h.services.store.links.get(c.accountId)) as OAuthLinkRecord;
-        const { session: _before, ...unchanged } = before as OAuthLinkRecord;
+        // The shared refresh went on and stored what it got (the access token calls use, the rotated refresh token and when it
+        // was used); Verify wrote nothing after its answer.
+        const stored = (await c.h.services.store.links.get(c.accountId)) as OAuthLinkRecord;
+        const { session: _after, refreshToken: rotated, lastRefreshedAt, ...after } = stored;
+        const { session: _before, refreshToken: old, lastRefreshedAt: _never, ...unchanged } = before as OAuthLinkRecord;
         assert.deepEqual(after, unchanged, 'nothing written after the answer');
+        assert.notEqual(rotated.data, old.data, 'the rotated refresh token was saved');
+        assert.ok(lastRefreshedAt, 'the refresh was recorded');
         assert.equal(c.h.emulator.requestsInFlight(), 0, 'nothing left running at Salesforce');
         const status = await c.get('/api/v1/link').expect(200);
         assert.equal(status.body.status, 'linked');

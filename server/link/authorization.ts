@@ -13,6 +13,8 @@ import { MAX_PENDING_SESSIONS } from './limits.ts';
 import type { LinkService } from './linkService.ts';
 import {
     exchangeFailed,
+    ipNotAllowed,
+    isIpRefusal,
     LinkFailure,
     linkSessionNotFound,
     noAuthorizationCode,
@@ -104,6 +106,8 @@ export interface LinkAuthorizationDeps {
     cardOrigins?: Record<string, string[]>;
     /** The link as it stands: revokes a token it no longer needs, re-verifies an API user's other links. */
     links: LinkService;
+    /** Where this backend reaches Salesforce from (SF_EGRESS_ADDRESSES): named when Salesforce refuses the address. */
+    egressAddresses?: readonly string[];
 }
 
 /**
@@ -335,6 +339,7 @@ export class LinkAuthorization {
             return tokens;
         } catch (error) {
             if (error instanceof AppError) throw error;
+            if (error instanceof SalesforceError && isIpRefusal(error)) throw ipNotAllowed(this.deps.egressAddresses ?? [], 'link');
             throw exchangeFailed(error as SalesforceError);
         }
     }

@@ -53,7 +53,12 @@ describe('the health sweep', () => {
             PEOPLE.uatApi,
             { environment: 'sandbox' }
         ],
-        ['an IP restriction', (h) => h.emulator.state.setUserLoginRestriction(PEOPLE.acmeApi.username, 'ip'), /IP address/, PEOPLE.acmeApi],
+        [
+            'an IP restriction',
+            (h) => h.emulator.state.setUserLoginRestriction(PEOPLE.acmeApi.username, 'ip'),
+            /IP allowlist/,
+            PEOPLE.acmeApi
+        ],
         ['login hours', (h) => h.emulator.state.setUserLoginRestriction(PEOPLE.acmeApi.username, 'hours'), /login hours/, PEOPLE.acmeApi]
     ];
     for (const [what, kill, reason, person, session] of deaths) {

@@ -5,6 +5,7 @@ import { isAppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError } from '../salesforce/gateway.ts';
 import type { Store } from '../store/store.ts';
+import { takeInterval } from './intervalLease.ts';
 import type { LinkService } from './linkService.ts';
 
 export interface SweepReport {
@@ -68,12 +69,7 @@ export class HealthSweep {
 
     /** The timer's turn: a pass when this instance gets the interval's lease (held to the interval's end, never released early), else none. */
     async tick(): Promise<SweepReport | undefined> {
-        const now = this.clock.now();
-        // A little short of the interval, so the next tick of the instance that swept finds it free, whatever the timers' jitter.
-        const until = new Date(now.getTime() + this.options.intervalMs - Math.min(1000, this.options.intervalMs / 10)).toISOString();
-        // Named per turn, so that not even this instance takes the interval twice.
-        if (!(await this.store.leases.acquire(SWEEP_LEASE, `${this.#holder}:${randomToken(6)}`, { now: now.toISOString(), until })))
-            return undefined;
+        if (!(await takeInterval(this.store, SWEEP_LEASE, this.#holder, this.clock, this.options.intervalMs))) return undefined;
         return this.sweep();
     }
 

@@ -10,7 +10,7 @@ import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { stopIfPast, untilDeadline } from './deadline.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
 import { accountNames } from './limits.ts';
-import type { LinkTokens } from './linkTokens.ts';
+import type { LinkTokens, Refreshed } from './linkTokens.ts';
 import {
     deadlineExceeded,
     lostToSixthApprovalReason,
@@ -42,6 +42,8 @@ export interface LinkServiceDeps {
     events: LinkEvents;
     /** Verify proves a legacy link's stored password with it (the call actions log in with the same unit). */
     legacyLogin: LegacyLogin;
+    /** Where this backend reaches Salesforce from (SF_EGRESS_ADDRESSES): the card shows them for the app's IP policies. */
+    egressAddresses?: readonly string[];
     /** The bound on kept call Tasks, shown in the status beside them. */
     keptBound?: KeptTasksBound;
 }
@@ -54,8 +56,10 @@ export class LinkService {
     constructor(private readonly deps: LinkServiceDeps) {}
 
     /** What the card shows: read from the store on every call, so every instance answers alike. */
-    status(accountId: string): Promise<LinkStatusView> {
-        return statusView(this.deps.store, accountId, this.deps.keptBound ?? { maxPerAccount: 10_000, maxAgeDays: 14 });
+    async status(accountId: string): Promise<LinkStatusView> {
+        const view = await statusView(this.deps.store, accountId, this.deps.keptBound ?? { maxPerAccount: 10_000, maxAgeDays: 14 });
+        const egress = this.deps.egressAddresses ?? [];
+        return egress.length ? { ...view, egressAddresses: [...egress] } : view;
     }
 
     /** The account's audit entries, newest first, a page at a time. */
@@ -118,16 +122,17 @@ export class LinkService {
         const { store, tokens, gateway, clock } = this.deps;
         const found = await store.links.get(accountId);
         if (found?.method === 'legacy' && found.status === 'legacy') return this.#checkLegacyHealth(found);
-        const link = found?.method === 'oauth' ? found : undefined;
-        if (!link) throw notLinkedWithOAuth();
-        let session;
+        if (found?.method !== 'oauth') throw notLinkedWithOAuth();
+        let refreshed: Refreshed;
         try {
             // The refresh is shared and may rotate the token, so it is not cancelled (it saves what it gets); Verify only stops waiting.
-            session = await untilDeadline(tokens.refresh(accountId, { force: true, retryDeadLink: options.retryDeadLink }), deadline);
+            refreshed = await untilDeadline(tokens.refreshLink(accountId, { force: true, retryDeadLink: options.retryDeadLink }), deadline);
         } catch (error) {
-            if (isAppError(error, 'NEEDS_RELINK')) return 'needs_relink';
+            if (isAppError(error, 'NEEDS_RELINK') || isAppError(error, 'IP_NOT_ALLOWED')) return 'needs_relink';
             throw error;
         }
+        // With rotation the refresh stored a new refresh token: what follows compares with the row it left, not the one read before.
+        const { session, link } = refreshed;
         const identity = await gateway.identity(session, deadline);
         stopIfPast(deadline);
         if (!identity.active) {
@@ -146,6 +151,8 @@ export class LinkService {
             // Compare-and-set: only the link whose token was just used; a relink that landed meanwhile stays as it is.
             const stored = await tx.links.get(accountId, { forUpdate: true });
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
+            // Back from needs_relink (an IP allowlist fixed, say): the call Tasks kept for this org are due now, as after a relink.
+            if (stored.status === 'needs_relink') await tx.kept.relinked(accountId, link.orgId, at);
             await tx.links.patch(accountId, {
                 status: 'linked',
                 lastVerifiedAt: at,

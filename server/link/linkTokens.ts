@@ -6,7 +6,16 @@ import { SalesforceError, type SalesforceGateway } from '../salesforce/gateway.t
 import type { Store } from '../store/store.ts';
 import type { LinkRecord, OAuthLinkRecord } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
-import { describeDeadGrant, linkStopped, needsRelink, notLinkedWithOAuth, refreshHeldElsewhere } from './messages.ts';
+import {
+    describeDeadGrant,
+    ipNotAllowed,
+    ipNotAllowedReason,
+    isIpRefusal,
+    linkStopped,
+    needsRelink,
+    notLinkedWithOAuth,
+    refreshHeldElsewhere
+} from './messages.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { queueStatusEvent } from './outbox.ts';
 
@@ -40,6 +49,12 @@ export const sealSession = (cipher: TokenCipher, accountId: string, session: Liv
         }
     );
 
+/** A refresh's outcome: the session, and the link's row as the refresh left it (its refresh token is the one to compare with). */
+export interface Refreshed {
+    session: LiveSession;
+    link: OAuthLinkRecord;
+}
+
 export interface RefreshOptions {
     /** The access token Salesforce just refused: a stored token other than it is used as it is, without a refresh. */
     failed?: string;
@@ -61,7 +76,7 @@ export class LinkTokens {
     /** Opened sessions, each beside the sealed value it came from: a session stored since (here, elsewhere, a relink) is opened at the next read. */
     readonly #opened = new Map<string, { from: string; session: LiveSession }>();
     readonly #legacy = new Map<string, LiveSession>();
-    readonly #refreshing = new Map<string, Promise<LiveSession>>();
+    readonly #refreshing = new Map<string, Promise<Refreshed>>();
     /** Who holds a refresh lease: this process. */
     readonly holder = `${hostname()}:${process.pid}:${randomToken(4)}`;
     readonly #leaseMs: number;
@@ -74,7 +89,9 @@ export class LinkTokens {
         private readonly logger: Logger,
         private readonly events: LinkEvents,
         /** The gateway's time limit on a refresh request (SF_HTTP_TIMEOUT_MS): the lease outlasts it. */
-        refreshTimeoutMs: number
+        refreshTimeoutMs: number,
+        /** Where this backend reaches Salesforce from (SF_EGRESS_ADDRESSES): named when Salesforce refuses the address. */
+        private readonly egressAddresses: readonly string[] = []
     ) {
         this.#leaseMs = refreshLeaseMs(refreshTimeoutMs);
     }
@@ -108,7 +125,15 @@ export class LinkTokens {
     }
 
     /** A fresh access token for the OAuth link (see the class comment); concurrent callers in this process share one. */
-    refresh(accountId: string, options: RefreshOptions = {}): Promise<LiveSession> {
+    async refresh(accountId: string, options: RefreshOptions = {}): Promise<LiveSession> {
+        return (await this.refreshLink(accountId, options)).session;
+    }
+
+    /**
+     * The same, with the link's row as the refresh left it: with rotation its refresh token is a new one, so a caller
+     * that writes after the refresh compares with this row, never with the one it read before.
+     */
+    refreshLink(accountId: string, options: RefreshOptions = {}): Promise<Refreshed> {
         const running = this.#refreshing.get(accountId);
         if (running) return running;
         const work = this.#leased(accountId, options).finally(() => this.#refreshing.delete(accountId));
@@ -116,14 +141,14 @@ export class LinkTokens {
         return work;
     }
 
-    async #leased(accountId: string, options: RefreshOptions): Promise<LiveSession> {
+    async #leased(accountId: string, options: RefreshOptions): Promise<Refreshed> {
         const key = `refresh:${accountId}`;
         const giveUpAt = this.clock.now().getTime() + this.#leaseMs + 5_000;
         for (;;) {
             const link = await this.#oauthLink(accountId, options.retryDeadLink ?? false);
             const known = this.current(accountId, link);
             const stored = options.force ? undefined : known;
-            if (stored && stored.accessToken !== options.failed) return stored;
+            if (stored && stored.accessToken !== options.failed) return { session: stored, link };
             const now = this.clock.now();
             if (
                 await this.store.leases.acquire(key, this.holder, {
@@ -152,11 +177,11 @@ export class LinkTokens {
         }
     }
 
-    async #refresh(accountId: string, options: RefreshOptions, retried: boolean): Promise<LiveSession> {
+    async #refresh(accountId: string, options: RefreshOptions, retried: boolean): Promise<Refreshed> {
         // Under the lease: what another instance stored while this one waited is used as it is.
         const link = await this.#oauthLink(accountId, options.retryDeadLink ?? false);
         const stored = options.force ? undefined : this.current(accountId, link);
-        if (stored && stored.accessToken !== options.failed) return stored;
+        if (stored && stored.accessToken !== options.failed) return { session: stored, link };
         const refreshToken = this.cipher.open(link.refreshToken, { purpose: 'refresh_token', owner: accountId });
         try {
             const tokens = await this.gateway.refresh(link.loginUrl, refreshToken);
@@ -171,27 +196,42 @@ export class LinkTokens {
                 tokens.refreshToken && tokens.refreshToken !== refreshToken
                     ? this.cipher.seal(tokens.refreshToken, { purpose: 'refresh_token', owner: accountId })
                     : undefined;
-            await this.store.transaction(async (tx) => {
+            const lastRefreshedAt = this.clock.now().toISOString();
+            const patch = { session: sealedSession, lastRefreshedAt, ...(rotated ? { refreshToken: rotated } : {}) };
+            const saved = await this.store.transaction(async (tx) => {
                 // Compare-and-set: a relink that landed meanwhile keeps its own tokens.
                 const current = await tx.links.get(accountId, { forUpdate: true });
-                if (current?.method === 'oauth' && current.refreshToken.data === link.refreshToken.data)
-                    await tx.links.patch(accountId, { session: sealedSession, ...(rotated ? { refreshToken: rotated } : {}) });
+                if (current?.method !== 'oauth' || current.refreshToken.data !== link.refreshToken.data) return undefined;
+                await tx.links.patch(accountId, patch);
+                return { ...current, ...patch };
             });
             this.#opened.set(accountId, { from: sealedSession.data, session });
-            return session;
+            // Not saved (a relink replaced the link): the row as this refresh would have left it, which no stored row matches.
+            return { session, link: saved ?? { ...link, ...patch } };
         } catch (error) {
             if (!(error instanceof SalesforceError) || !error.isDeadGrant) throw error;
             // The stored token may have changed under us (a relink): try that one before giving up.
             const now = await this.#oauthLinkOrNull(accountId);
             if (!retried && now && now.refreshToken.data !== link.refreshToken.data)
                 return this.#refresh(accountId, { ...options, force: true }, true);
+            // The address, not the grant: nothing was used up, and only the admin's allowlist brings the link back.
+            if (isIpRefusal(error)) {
+                await this.markNeedsRelink(accountId, link, ipNotAllowedReason(this.egressAddresses), 'IP_NOT_ALLOWED');
+                throw ipNotAllowed(this.egressAddresses);
+            }
             const reason = options.deadReason ?? describeDeadGrant(error);
             await this.markNeedsRelink(accountId, link, reason);
             throw needsRelink(reason);
         }
     }
 
-    async markNeedsRelink(accountId: string, link: LinkRecord, message: string): Promise<void> {
+    /** `code`: what the link's error says, NEEDS_RELINK or the more precise IP_NOT_ALLOWED. */
+    async markNeedsRelink(
+        accountId: string,
+        link: LinkRecord,
+        message: string,
+        code: 'NEEDS_RELINK' | 'IP_NOT_ALLOWED' = 'NEEDS_RELINK'
+    ): Promise<void> {
         this.forget(accountId);
         const at = this.clock.now().toISOString();
         const change = await this.store.transaction(async (tx) => {
@@ -200,7 +240,7 @@ export class LinkTokens {
             if (!stored || stored.refreshToken?.data !== link.refreshToken?.data) return undefined;
             await tx.links.patch(accountId, {
                 status: 'needs_relink',
-                lastError: { code: 'NEEDS_RELINK', message, at },
+                lastError: { code, message, at },
                 ...(stored.method === 'oauth' ? { session: null } : {})
             });
             if (stored.status !== 'needs_relink') {

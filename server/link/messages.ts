@@ -24,9 +24,32 @@ export const notLinkedTheOldWay = (): AppError =>
 /** NEEDS_RELINK, saying why (the reason the link's row keeps, and its webhook). */
 export const needsRelink = (reason: string): AppError => new AppError('NEEDS_RELINK', reason, 409);
 
-/** A link already marked needs_relink: what its row says. */
-export const linkStopped = (link: Pick<LinkRecord, 'lastError'>): AppError =>
-    needsRelink(link.lastError?.message ?? 'The link to Salesforce stopped working. Relink it from the Contact Center Link card.');
+/** A link already marked needs_relink: what its row says, with its own code when that is more precise (IP_NOT_ALLOWED). */
+export const linkStopped = (link: Pick<LinkRecord, 'lastError'>): AppError => {
+    const message = link.lastError?.message ?? 'The link to Salesforce stopped working. Relink it from the Contact Center Link card.';
+    return link.lastError?.code === 'IP_NOT_ALLOWED' ? new AppError('IP_NOT_ALLOWED', message, 409) : needsRelink(message);
+};
+
+// ------------------------------------------------------------ the app's IP allowlist
+
+/** Salesforce's answer to a token request from an address the app's refresh token IP allowlist (or the user's login IP ranges) does not admit. */
+export const isIpRefusal = (error: SalesforceError): boolean => error.isDeadGrant && /ip restricted|restricted ip/i.test(error.message);
+
+/**
+ * Why a link stopped when Salesforce refuses the backend's address: the refresh token is not dead (the refusal uses
+ * nothing up), so a relink would not help; the admin allows the addresses, then clicks Verify.
+ */
+export function ipNotAllowedReason(egressAddresses: readonly string[], when: 'link' | 'refresh' = 'refresh'): string {
+    const which = egressAddresses.length
+        ? `the addresses this contact center's backend connects from: ${egressAddresses.join(', ')}`
+        : 'the addresses this contact center’s backend connects from (the contact-center operator has not listed them: ask them)';
+    const then = when === 'link' ? 'then start the link again.' : 'then click Verify. Relinking does not help until then.';
+    return `Salesforce refused the backend’s address: the Contact Center Link app’s refresh token IP allowlist (or the API user’s login IP ranges) does not admit it. In Setup → External Client App Manager → Contact Center Link → Policies, add ${which} to the refresh token IP allowlist, or relax IP restrictions; ${then}`;
+}
+
+/** `when`: a link's code exchange (start the link again) or a refresh of a link made (Verify restores it). */
+export const ipNotAllowed = (egressAddresses: readonly string[], when: 'link' | 'refresh' = 'refresh'): AppError =>
+    new AppError('IP_NOT_ALLOWED', ipNotAllowedReason(egressAddresses, when), 409);
 
 /** Another instance holds the link's refresh for longer than a refresh may take. */
 export const refreshHeldElsewhere = (): AppError =>
@@ -42,8 +65,6 @@ export const refreshHeldElsewhere = (): AppError =>
 export function describeDeadGrant(error: SalesforceError): string {
     const text = error.message.toLowerCase();
     if (text.includes('inactive')) return 'The API user is inactive or frozen in Salesforce. Reactivate the user, then relink.';
-    if (text.includes('ip restricted') || text.includes('restricted ip'))
-        return 'Salesforce refused the API user from this server’s IP address. Remove the IP restriction on the user’s profile, then relink.';
     if (text.includes('restricted time') || text.includes('login hours'))
         return 'The API user’s login hours do not allow access now. Remove the login-hour restriction, then relink.';
     if (text.includes('not approved'))

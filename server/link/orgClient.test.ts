@@ -38,25 +38,21 @@ describe('the access token: one per link, renewed once however many calls fail t
         assert.equal(c.spent().refresh, 0);
     });
 
-    test('with refresh token rotation, the rotated token is saved and the next expiry still costs one refresh', async () => {
-        c.h.emulator.state.setRotateRefreshTokens(true);
-        try {
-            for (let round = 0; round < 3; round++) {
-                const stored = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(
-                    await c.h.services.store.dump()
-                );
-                c.h.emulator.state.expireAccessTokens(PEOPLE.acmeApi.username);
-                c.mark();
-                const results = await Promise.all(Array.from({ length: 30 }, (_, i) => c.task(`rotation-${round}-${i}`, CALL)));
-                assert.ok(results.every((r) => r.status === 201));
-                assert.equal(c.spent().refresh, 1);
-                const rotated = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(
-                    await c.h.services.store.dump()
-                );
-                assert.notEqual(rotated, stored, 'the rotated refresh token replaced the old one in the store');
-            }
-        } finally {
-            c.h.emulator.state.setRotateRefreshTokens(false);
+    test('with refresh token rotation (the emulator’s default, as a packaged app’s org), the rotated token is saved and the next expiry still costs one refresh', async () => {
+        assert.equal(c.h.emulator.state.tokenPolicy().rotateRefreshTokens, true, 'refresh tokens rotate');
+        for (let round = 0; round < 3; round++) {
+            const stored = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(
+                await c.h.services.store.dump()
+            );
+            c.h.emulator.state.expireAccessTokens(PEOPLE.acmeApi.username);
+            c.mark();
+            const results = await Promise.all(Array.from({ length: 30 }, (_, i) => c.task(`rotation-${round}-${i}`, CALL)));
+            assert.ok(results.every((r) => r.status === 201));
+            assert.equal(c.spent().refresh, 1);
+            const rotated = ((db: Snapshot) => db.links.find((l) => l.accountId === c.accountId)!.refreshToken!.data)(
+                await c.h.services.store.dump()
+            );
+            assert.notEqual(rotated, stored, 'the rotated refresh token replaced the old one in the store');
         }
     });
 

@@ -19,11 +19,15 @@ export interface LinkStatusView {
         linkedAt: string;
         linkedBy?: Actor;
         lastVerifiedAt?: string;
+        /** When the link's refresh token was last used for a refresh (OAuth links; none before the first). */
+        lastRefreshedAt?: string;
         lastError?: { code: string; message: string; at: string };
     };
     apiUser?: { linkedAccounts: number; limit: number };
     permissions?: { checkedAt: string; checks: PermissionCheck[] };
     apiUsage?: { used: number; max: number; at: string };
+    /** The addresses this backend reaches Salesforce from (SF_EGRESS_ADDRESSES), for the app's IP allowlist. */
+    egressAddresses?: string[];
     /** While the org has fewer daily API requests left than the reserve: screen-pop lookups pause. */
     apiGuard?: { since: string; remaining: number; max: number; reserve: number };
     /** While call Tasks are kept for later (rule 13), linked or not. */
@@ -66,6 +70,7 @@ export async function statusView(
         linkedAt: link.linkedAt,
         linkedBy: link.linkedBy,
         lastVerifiedAt: link.lastVerifiedAt,
+        ...(link.method === 'oauth' && link.lastRefreshedAt ? { lastRefreshedAt: link.lastRefreshedAt } : {}),
         lastError: link.lastError
     };
     if (link.method === 'oauth') {

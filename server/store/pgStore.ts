@@ -115,6 +115,13 @@ class PgRepos implements Repos {
             );
             return rows.map((r) => r.account_id);
         },
+        dueForKeepalive: async (refreshedBefore) => {
+            const { rows } = await this.db.query<{ account_id: string }>(
+                `SELECT account_id FROM links WHERE method = 'oauth' AND status = 'linked' AND last_refreshed_at < $1 ORDER BY last_refreshed_at`,
+                [refreshedBefore]
+            );
+            return rows.map((r) => r.account_id);
+        },
         countByStatus: async () => {
             const { rows } = await this.db.query<{ status: string; n: number }>(
                 'SELECT status, count(*)::int AS n FROM links GROUP BY status'

@@ -183,6 +183,13 @@ for (const kind of ['lowdb', 'postgres'] as const) {
                 'legacy links are checked too'
             );
             assert.deepEqual((await store.links.dueForCheck()).sort(), ['a1', 'l1', 'l2', 'l3', 'l4']);
+            // The keepalive: linked OAuth links by when their refresh token was last used, or issued (linkedAt) if never.
+            await store.links.patch('l2', { lastRefreshedAt: '2026-01-09T00:00:00.000Z' });
+            await store.links.patch('l4', { lastRefreshedAt: '2025-12-31T00:00:00.000Z' });
+            const keepalive = await store.links.dueForKeepalive('2026-01-05T00:00:00.000Z');
+            assert.equal(keepalive[0], 'l4', 'the longest unused first');
+            assert.deepEqual(keepalive.slice(1).sort(), ['a1', 'l1'], 'not l2 (used since), l3 (legacy) nor l5 (needs relink)');
+            assert.deepEqual(await store.links.dueForKeepalive('2025-12-31T00:00:00.000Z'), []);
             assert.deepEqual(await store.links.countByStatus(), { linked: 4, legacy: 1, needs_relink: 1 });
             assert.equal(await store.links.patch('l5', { status: 'linked', lastError: null }), true);
             assert.equal((await store.links.get('l5'))?.status, 'linked');

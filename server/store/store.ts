@@ -71,6 +71,8 @@ export interface Repos {
         ofApiUser(orgId: string, userId: string, options?: { except?: string }): Promise<LinkRecord[]>;
         /** Working links (OAuth `linked`, legacy `legacy`) not verified since `verifiedBefore` (all of them without it), oldest first. */
         dueForCheck(verifiedBefore?: string): Promise<string[]>;
+        /** Linked OAuth links whose refresh token was last used (or, never used, issued) before `refreshedBefore`, oldest first. */
+        dueForKeepalive(refreshedBefore: string): Promise<string[]>;
         countByStatus(): Promise<Partial<Record<Exclude<LinkStatus, 'unlinked'>, number>>>;
         /** Inserts or replaces the account's link; returns the one it replaced. */
         put(link: LinkRecord): Promise<LinkRecord | undefined>;

@@ -92,6 +92,11 @@ export interface OAuthLinkRecord extends LinkFields {
     method: 'oauth';
     refreshToken: Sealed;
     /**
+     * When the refresh token was last used for a refresh (Salesforce's idle refresh-token TTL counts from it; the
+     * keepalive uses every link's token at least every SF_REFRESH_KEEPALIVE_SECONDS). None yet: counted from linkedAt.
+     */
+    lastRefreshedAt?: string;
+    /**
      * The latest access token with the instance and identity URLs it came with (a LiveSession as JSON), sealed: every
      * backend instance acts with it until Salesforce refuses it, so one refresh serves them all.
      */

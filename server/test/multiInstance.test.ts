@@ -368,6 +368,59 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
     );
 
     test(
+        'with refresh-token rotation, two instances race a refresh of one link (Verify on both, a call on the third): one refresh at a time, nothing revoked, both Verifies saved',
+        withLogs(async (t) => {
+            assert.equal(c.emulator.state.tokenPolicy().rotateRefreshTokens, true, 'refresh tokens rotate, as in a packaged app’s org');
+            const tokenBefore = (
+                await c.sql<{ token: string }>(`SELECT doc->'refreshToken'->>'data' AS token FROM links WHERE account_id = $1`, [calls.id])
+            ).rows[0]!.token;
+            const start = c.emulator.state.requestCounts('acme');
+            const earlier = new Date(Date.now() - 3600_000).toISOString();
+            await c.sql(`UPDATE links SET doc = jsonb_set(doc, '{lastVerifiedAt}', to_jsonb($1::text)) WHERE account_id = $2`, [
+                earlier,
+                calls.id
+            ]);
+            // Slow enough that the two refreshes overlap at Salesforce if the lease let them.
+            c.emulator.state.setLatency(150);
+            try {
+                assert.ok(c.emulator.state.expireAccessTokens(CALLS_USER.username) > 0, 'no live access token to expire');
+                const [first, second, call] = await Promise.all([
+                    c.api(calls.key, 0).post('/api/v1/link/verify'),
+                    c.api(calls.key, 1).post('/api/v1/link/verify'),
+                    putTask('rotation-race', 2)
+                ]);
+                assert.equal(first.status, 200, first.text);
+                assert.equal(second.status, 200, second.text);
+                assert.ok(call.status < 300, `${call.status} ${call.text}`);
+                for (const verified of [first, second]) {
+                    assert.equal(verified.body.status, 'linked');
+                    assert.ok(verified.body.link.lastVerifiedAt > earlier, 'the Verify saved its result after the rotating refresh');
+                }
+            } finally {
+                c.emulator.state.setLatency(0);
+            }
+            const counts = c.emulator.state.requestCounts('acme');
+            const refreshes = delta(start, counts, 'refresh');
+            assert.ok(refreshes >= 1 && refreshes <= 3, `refreshes: ${refreshes}`);
+            // A retired refresh token used again would have revoked the grant: it lives, and the store holds its newest token.
+            assert.equal(c.emulator.state.tokensFor(CALLS_USER.username), 1, 'the grant lives');
+            const row = (
+                await c.sql<{ status: string; token: string }>(
+                    `SELECT doc->>'status' AS status, doc->'refreshToken'->>'data' AS token FROM links WHERE account_id = $1`,
+                    [calls.id]
+                )
+            ).rows[0]!;
+            assert.equal(row.status, 'linked');
+            assert.notEqual(row.token, tokenBefore, 'the rotated refresh token was saved');
+            // The next expiry is served by the saved token, on any instance.
+            assert.ok(c.emulator.state.expireAccessTokens(CALLS_USER.username) > 0);
+            await putTask('rotation-race-after', 1).expect((res) => assert.ok(res.status < 300, `${res.status} ${res.text}`));
+            assert.equal(c.emulator.state.tokensFor(CALLS_USER.username), 1, 'the grant still lives');
+            report(t, 'instances-rotation-race', { instances: 3, refreshes });
+        })
+    );
+
+    test(
         'Tasks kept while the org is over its limit, on any instance, are made exactly once once it answers again: an instance killed mid-replay, the platform retrying meanwhile',
         withLogs(async (t) => {
             const N = 30;
@@ -491,6 +544,37 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                 passes,
                 dueLinkRefreshes: delta(start, counts, 'refresh')
             });
+        })
+    );
+
+    test(
+        'the refresh-token keepalive uses a link’s token once across the instances, one token request and no API call',
+        withLogs(async (t) => {
+            const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600_000).toISOString();
+            const start = c.emulator.state.requestCounts('acme');
+            const usageBefore = c.emulator.state.org('acme').apiUsage.used;
+            // Verified just now (the health sweep leaves it alone), its refresh token unused for eight days: the keepalive's.
+            const now = new Date().toISOString();
+            await c.sql(
+                `UPDATE links SET doc = doc || jsonb_build_object('lastRefreshedAt', $1::text, 'lastVerifiedAt', $2::text) WHERE account_id = $3`,
+                [eightDaysAgo, now, calls.id]
+            );
+            const refreshedAt = await until('the keepalive uses the token', 15_000, async () => {
+                const row = (
+                    await c.sql<{ at: string }>(`SELECT doc->>'lastRefreshedAt' AS at FROM links WHERE account_id = $1`, [calls.id])
+                ).rows[0];
+                return row && row.at !== eightDaysAgo ? row.at : undefined;
+            });
+            // A few more intervals, for an instance that read the link as due before it was refreshed.
+            await sleep(3000);
+            const counts = c.emulator.state.requestCounts('acme');
+            assert.ok(Date.parse(refreshedAt) > Date.now() - 60_000, `lastRefreshedAt ${refreshedAt}`);
+            assert.equal(delta(start, counts, 'refresh'), 1, 'keepalive refreshes of one due link across three instances');
+            assert.equal(c.emulator.state.org('acme').apiUsage.used - usageBefore, 0, 'no API call');
+            const status = await c.api(calls.key).get('/api/v1/link').expect(200);
+            assert.equal(status.body.status, 'linked');
+            assert.equal(status.body.link.lastRefreshedAt, refreshedAt);
+            report(t, 'instances-refresh-keepalive', { instances: 3, refreshes: delta(start, counts, 'refresh') });
         })
     );
 

@@ -3,11 +3,12 @@
 // apiUser.accountLimit for the backend's apiUser.limit; getStatus and verify add `thisOrg`) and errors. Errors
 // reach the components as the platform delivers an AuraHandledException: { body: { message } }, the message
 // being the controller's JSON {"code","message"}.
-// Where the Apex calls callout:ContactCenterLink/api/v1 with the account key from the Named
-// Credential, this module calls the demo backend's /api/v1 with the demo account's key.
+// Where the Apex calls callout:ContactCenterLink/api/v1, this module calls the demo's stand-in for the callout
+// (/preview/callout/ORG/api/v1), which sends the request to the org's Named Credential URL with the key the org's
+// External Credential holds: the page never sees a key, and a sandbox without its key fails as the org's card would.
 
 import { formatLabel } from 'c/labelFormat';
-import { previewContext } from 'preview/context';
+import { PREVIEW_HEADERS, previewContext } from 'preview/context';
 import ERROR_INVALID_CURSOR from '@salesforce/label/c.Ccl_ErrorInvalidCursor';
 import ERROR_INVALID_ENVIRONMENT from '@salesforce/label/c.Ccl_ErrorInvalidEnvironment';
 import ERROR_INVALID_KEPT_CHOICE from '@salesforce/label/c.Ccl_ErrorInvalidKeptChoice';
@@ -32,8 +33,8 @@ const CODE_UNEXPECTED_RESPONSE = 'UNEXPECTED_RESPONSE';
 const CODE_FORBIDDEN = 'FORBIDDEN';
 const CODE_VALIDATION_FAILED = 'VALIDATION_FAILED';
 
-/** What the controller's AuraHandledException looks like to the component that called the method. */
-function auraError(code, message) {
+/** What the controller's AuraHandledException looks like to the component that called the method (ContactCenterLinkController.auraError). */
+export function auraError(code, message) {
     return {
         ok: false,
         status: 500,
@@ -100,6 +101,21 @@ class JsonFields {
         return value == null ? undefined : new JsonFields(value, `${this.path}.${key}`);
     }
 
+    /** ContactCenterLinkClient.JsonFields.texts: the strings of an array, [] when absent. */
+    texts(key) {
+        const value = this.fields[key];
+        if (value == null) {
+            return [];
+        }
+        if (!Array.isArray(value)) {
+            throw new MalformedBody(`${this.path}.${key} is not an array`);
+        }
+        if (!value.every((item) => typeof item === 'string')) {
+            throw new MalformedBody(`${this.path}.${key} is not an array of strings`);
+        }
+        return [...value];
+    }
+
     children(key) {
         const value = this.fields[key];
         if (value == null) {
@@ -150,6 +166,7 @@ const contract = {
                     at: f.text('at')
                 })
             ),
+            egressAddresses: fields.texts('egressAddresses'),
             apiGuard: optional(fields.child('apiGuard'), (f) =>
                 withoutEmpty({
                     since: f.text('since'),
@@ -208,6 +225,7 @@ const contract = {
                 })
             ),
             lastVerifiedAt: f.text('lastVerifiedAt'),
+            lastRefreshedAt: f.text('lastRefreshedAt'),
             lastError: optional(f.child('lastError'), contract.linkError)
         });
     },
@@ -326,39 +344,47 @@ function parseJson(text) {
 }
 
 async function send(method, path, body) {
-    const { apiKey, apiBase } = await previewContext();
+    const { org } = await previewContext();
+    // callout:ContactCenterLink/api/v1: the demo sends it to the org's Named Credential URL with the org's own key.
+    const apiBase = `/preview/callout/${encodeURIComponent(org.key)}/api/v1`;
     const headers = {
         Accept: 'application/json',
-        Authorization: `Bearer ${apiKey}`
+        ...PREVIEW_HEADERS
     };
     if (body !== undefined) {
         headers['Content-Type'] = 'application/json';
     }
-    let response;
+    // The demo answers what the Apex would get: the HttpResponse's status and body, or a CalloutException's message.
+    let answer;
     try {
-        response = await fetch(`${apiBase}${path}`, {
+        const response = await fetch(`${apiBase}${path}`, {
             method,
             headers,
             body: body === undefined ? undefined : JSON.stringify(body),
             cache: 'no-store',
             credentials: 'omit'
         });
+        answer = await response.json();
     } catch (error) {
         throw new ClientError(formatLabel(ERROR_UNREACHABLE, error?.message || 'network error'), CODE_UNREACHABLE);
     }
-    const text = await response.text();
-    if (response.status < 200 || response.status > 299) {
+    if (answer?.error !== undefined || !Number.isInteger(answer?.status)) {
+        throw new ClientError(formatLabel(ERROR_UNREACHABLE, String(answer?.error ?? 'no answer')), CODE_UNREACHABLE);
+    }
+    const { status } = answer;
+    const text = typeof answer.body === 'string' ? answer.body : '';
+    if (status < 200 || status > 299) {
         // The ErrorBody class: a message is required.
-        const error = typed({ status: response.status, text }, (f) => {
+        const error = typed({ status, text }, (f) => {
             const inner = optional(f.child('error'), contract.linkError);
             if (!inner?.message?.trim()) {
                 throw new MalformedBody('no error message');
             }
             return inner;
         });
-        throw new ClientError(error.message, error.code, response.status);
+        throw new ClientError(error.message, error.code, status);
     }
-    return { status: response.status, text };
+    return { status, text };
 }
 
 function withoutEmpty(object) {

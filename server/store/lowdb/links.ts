@@ -24,6 +24,16 @@ export const lowdbLinks = (rows: Rows): Repos['links'] => ({
             .sort((a, b) => (a.lastVerifiedAt ?? '').localeCompare(b.lastVerifiedAt ?? ''))
             .map((l) => l.accountId);
     },
+    dueForKeepalive: async (refreshedBefore) => {
+        await rows.fresh();
+        const due: Array<[string, string]> = [];
+        for (const l of rows.rows('links')) {
+            if (l.method !== 'oauth' || l.status !== 'linked') continue;
+            const used = l.lastRefreshedAt ?? l.linkedAt;
+            if (used < refreshedBefore) due.push([used, l.accountId]);
+        }
+        return due.sort(([a], [b]) => a.localeCompare(b)).map(([, accountId]) => accountId);
+    },
     countByStatus: async () => {
         await rows.fresh();
         const counts: Record<string, number> = {};

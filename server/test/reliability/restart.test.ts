@@ -63,13 +63,15 @@ const restartSuite = (kind: 'lowdb' | 'postgres') =>
 
             const newAccount = async (name: string) => {
                 const store = await openStore(config);
-                const { account, apiKey } = await new Accounts(store, systemClock).create(name);
+                const accounts = new Accounts(store, systemClock);
+                const { account, apiKey } = await accounts.create(name);
+                const platformKey = await accounts.rotateKey(account.id, 'platform');
                 await store.close();
-                return { id: account.id, key: apiKey };
+                return { id: account.id, key: apiKey, platformKey };
             };
 
             test('stopped cleanly and started again (runServer over the same DATA_DIR): the link completes', async (t) => {
-                const { key } = await newAccount('Restarted cleanly');
+                const { key, platformKey } = await newAccount('Restarted cleanly');
                 const first = await runServer(config, { logger: createLogger('silent') });
                 const popup = await startPopup(first.url, key, PEOPLE.acmeApi);
                 await first.close();
@@ -94,7 +96,32 @@ const restartSuite = (kind: 'lowdb' | 'postgres') =>
                 } finally {
                     await second.close();
                 }
-                report(t, `restart-clean-${kind}`, { restarts: 1, linked: 1 });
+                // Refresh tokens rotate: the third server acts with the token the second one's Verify got, and an expiry costs one refresh.
+                assert.equal(emulator.state.tokenPolicy().rotateRefreshTokens, true);
+                const third = await runServer(config, { logger: createLogger('silent') });
+                try {
+                    assert.ok(emulator.state.expireAccessTokens(PEOPLE.acmeApi.username) > 0, 'no live access token to expire');
+                    const before = emulator.state.requestCounts().refresh;
+                    const lookups = await Promise.all(
+                        Array.from({ length: 5 }, () =>
+                            request(third.url)
+                                .post('/api/v1/calls/lookup')
+                                .set('Authorization', `Bearer ${platformKey}`)
+                                .send({ phone: '(415) 555-1212' })
+                        )
+                    );
+                    assert.deepEqual(
+                        lookups.map((r) => r.status),
+                        [200, 200, 200, 200, 200],
+                        lookups.map((r) => r.text).join('\n')
+                    );
+                    assert.equal(emulator.state.requestCounts().refresh - before, 1, 'one refresh for the expiry after two restarts');
+                    assert.equal(emulator.state.tokensFor(PEOPLE.acmeApi.username), 1, 'the grant lives: no retired token was used');
+                    await request(third.url).delete('/api/v1/link').set('Authorization', `Bearer ${key}`).expect(200);
+                } finally {
+                    await third.close();
+                }
+                report(t, `restart-clean-${kind}`, { restarts: 2, linked: 1 });
             });
 
             test('killed (SIGKILL) and started again: the link completes', async (t) => {

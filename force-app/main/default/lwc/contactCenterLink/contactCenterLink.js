@@ -12,6 +12,8 @@ import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
 import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
 import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries';
 import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState';
+import getOrgKeyState from '@salesforce/apex/ContactCenterLinkOrgKey.getOrgKeyState';
+import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
 import decideKeptTasks from '@salesforce/apex/ContactCenterLinkController.decideKeptTasks';
 import KEPT_MADE_TITLE from '@salesforce/label/c.Ccl_ToastKeptMadeTitle';
 import KEPT_MADE_MESSAGE from '@salesforce/label/c.Ccl_ToastKeptMadeMessage';
@@ -33,6 +35,8 @@ import ERROR_TITLE from '@salesforce/label/c.Ccl_ToastErrorTitle';
 import UNKNOWN_ERROR from '@salesforce/label/c.Ccl_UnknownError';
 import NEEDS_RELINK_HELP from '@salesforce/label/c.Ccl_NeedsRelinkHelp';
 import OWN_SESSION_ENDED from '@salesforce/label/c.Ccl_OwnSessionEnded';
+import ORG_KEY_SAVED_TITLE from '@salesforce/label/c.Ccl_ToastOrgKeySavedTitle';
+import ORG_KEY_SAVED_MESSAGE from '@salesforce/label/c.Ccl_ToastOrgKeySavedMessage';
 
 /** How often the link session is polled while the login window is open. */
 const POLL_INTERVAL_MS = 2000;
@@ -84,6 +88,11 @@ export default class ContactCenterLink extends LightningElement {
      * the org's key may not read them (the account has a separate platform key): the card leaves them out.
      */
     webhookDeliveries;
+    /** What ContactCenterLinkOrgKey answered about this org's key; undefined when it could not be read. */
+    orgKey;
+    /** True while the org key is being stored; the reason when storing it failed. */
+    orgKeySaving = false;
+    orgKeyError;
 
     /** True while the admin's choice for the calls kept for another org is being sent. */
     keptBusy = false;
@@ -103,6 +112,7 @@ export default class ContactCenterLink extends LightningElement {
         window.addEventListener('message', this.messageListener);
         this.loadStatus();
         this.loadSetup();
+        this.loadOrgKey();
     }
 
     disconnectedCallback() {
@@ -122,6 +132,12 @@ export default class ContactCenterLink extends LightningElement {
             this.statusUnread = true;
         } finally {
             this.loading = false;
+        }
+        if (this.statusUnread) {
+            // The history and the deliveries go through the same callout: they would fail the same way, said once above.
+            this.activity = undefined;
+            this.webhookDeliveries = undefined;
+            return;
         }
         // Whatever changed the status wrote to the history too, and may have sent a webhook: read both again.
         this.loadActivity();
@@ -216,6 +232,36 @@ export default class ContactCenterLink extends LightningElement {
         } catch {
             this.setup = undefined;
         }
+    }
+
+    /** Whether this org holds its key, and which backend it calls; best effort, like the setup facts. */
+    async loadOrgKey() {
+        try {
+            this.orgKey = await getOrgKeyState();
+        } catch {
+            this.orgKey = undefined;
+        }
+    }
+
+    /** An admin's key, stored through Apex; then the status is read again, now with the key. */
+    async handleSaveOrgKey(event) {
+        const key = event.detail?.key;
+        if (!key || this.orgKeySaving) {
+            return;
+        }
+        this.orgKeySaving = true;
+        this.orgKeyError = undefined;
+        try {
+            this.orgKey = await saveOrgKey({ orgKey: key });
+        } catch (error) {
+            this.orgKeyError = errorDetails(error, UNKNOWN_ERROR).message;
+            return;
+        } finally {
+            this.orgKeySaving = false;
+        }
+        this.clearMessages();
+        this.toast(ORG_KEY_SAVED_TITLE, ORG_KEY_SAVED_MESSAGE, 'success');
+        await this.loadStatus();
     }
 
     /** The setup checklist's steps, from what the org and the backend answered. */

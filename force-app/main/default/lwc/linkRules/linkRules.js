@@ -20,7 +20,9 @@ export const HELP_SECTIONS = {
     needsRelink: 'needs-relink',
     errors: 'when-something-goes-wrong',
     oauthApp: 'the-oauth-app',
-    checklist: 'the-setup-checklist'
+    checklist: 'the-setup-checklist',
+    ipAllowlist: 'the-ip-allowlist-for-tokens',
+    sandbox: 'a-refreshed-sandbox'
 };
 
 /**
@@ -40,8 +42,12 @@ export const SETUP_STEPS = [
 const ERROR_HELP_SECTIONS = {
     API_USER_LIMIT_REACHED: HELP_SECTIONS.setup,
     NEEDS_RELINK: HELP_SECTIONS.needsRelink,
-    APP_NOT_INSTALLED: HELP_SECTIONS.oauthApp
+    APP_NOT_INSTALLED: HELP_SECTIONS.oauthApp,
+    IP_NOT_ALLOWED: HELP_SECTIONS.ipAllowlist
 };
+
+/** The link's error code when Salesforce refused the backend's address (the app's refresh token IP allowlist). */
+export const IP_NOT_ALLOWED = 'IP_NOT_ALLOWED';
 
 /**
  * Activity outcomes that are no failure, shown quietly (a Verify answers healthy, or not_due for a link checked a
@@ -191,12 +197,65 @@ export function deliveryOutcome(delivery) {
 export function statusActions(status) {
     const value = status?.status;
     const known = LINK_STATUSES.includes(value);
-    const verify = value === 'linked' || value === 'legacy';
+    const working = value === 'linked' || value === 'legacy';
     return {
-        verify,
-        unlink: verify || value === 'needs_relink',
+        // A link refused for the backend's address is not dead: once the admin allows the address, Verify restores it.
+        verify: working || ipRefused(status),
+        unlink: working || value === 'needs_relink',
         relink: known && value !== 'unlinked'
     };
+}
+
+/** Whether Salesforce refused the backend's address for this link (needs_relink with IP_NOT_ALLOWED). */
+export function ipRefused(status) {
+    return (
+        status?.status === 'needs_relink' &&
+        status?.link?.lastError?.code === IP_NOT_ALLOWED
+    );
+}
+
+/**
+ * The backend's addresses for the app's IP allowlist, as the card shows them: { addresses, refused }, or undefined
+ * when the operator named none. refused: Salesforce refused the address for this link.
+ */
+export function egressState(status) {
+    const addresses = (status?.egressAddresses ?? []).filter(
+        (address) => typeof address === 'string' && address.trim()
+    );
+    if (addresses.length === 0) {
+        return undefined;
+    }
+    return { addresses, refused: ipRefused(status) };
+}
+
+const KEY_STATES = ['set', 'missing', 'unknown'];
+
+/**
+ * What the card knows of the org's key (the External Credential's ApiKey parameter): 'set', 'missing' or 'unknown'.
+ * What the org answered (ContactCenterLinkOrgKey.getOrgKeyState) decides; when it could not tell, the callout's own
+ * failure does: the backend answers UNAUTHORIZED to a request without a key.
+ * @param {object} orgKey what getOrgKeyState answered, or undefined before (or without) an answer
+ * @param {string} statusErrorCode the code of the status read's failure, if it failed
+ */
+export function orgKeyState(orgKey, statusErrorCode) {
+    const answered = KEY_STATES.includes(orgKey?.keyState)
+        ? orgKey.keyState
+        : 'unknown';
+    if (answered === 'unknown' && statusErrorCode === 'UNAUTHORIZED') {
+        return 'missing';
+    }
+    return answered;
+}
+
+/**
+ * Whether the org-key section explains the status read's failure (a missing key makes the backend answer
+ * UNAUTHORIZED), so the card need not show that error as well.
+ */
+export function keyExplainsStatusError(orgKey, statusErrorCode) {
+    return (
+        statusErrorCode === 'UNAUTHORIZED' &&
+        orgKeyState(orgKey, statusErrorCode) === 'missing'
+    );
 }
 
 /** The help section for an error: its code's own, else the troubleshooting table. */

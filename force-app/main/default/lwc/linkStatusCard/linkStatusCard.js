@@ -5,10 +5,13 @@ import {
     apiUsageState,
     checkOutcome,
     deliveryOutcome,
+    egressState,
     errorHelpSection,
     helpUrl,
     HELP_SECTIONS,
+    ipRefused,
     isQuietOutcome,
+    keyExplainsStatusError,
     knowsErrorCode,
     mismatchIsProblem,
     orgMismatch,
@@ -54,6 +57,7 @@ import INSTANCE_URL from '@salesforce/label/c.Ccl_FieldInstanceUrl';
 import LINKED_AT from '@salesforce/label/c.Ccl_FieldLinkedAt';
 import LINKED_BY from '@salesforce/label/c.Ccl_FieldLinkedBy';
 import LAST_VERIFIED from '@salesforce/label/c.Ccl_FieldLastVerified';
+import LAST_REFRESHED from '@salesforce/label/c.Ccl_FieldLastRefreshed';
 import API_USER_ACCOUNTS from '@salesforce/label/c.Ccl_FieldApiUserAccounts';
 import ACCOUNT_COUNT from '@salesforce/label/c.Ccl_AccountCount';
 import CHECKS_HEADING from '@salesforce/label/c.Ccl_ChecksHeading';
@@ -79,9 +83,12 @@ import HELP_URL from '@salesforce/label/c.Ccl_HelpUrl';
 import HELP_SETUP_LINK from '@salesforce/label/c.Ccl_HelpSetupLink';
 import HELP_NEEDS_RELINK_LINK from '@salesforce/label/c.Ccl_HelpNeedsRelinkLink';
 import HELP_ERROR_LINK from '@salesforce/label/c.Ccl_HelpErrorLink';
+import HELP_IP_ALLOWLIST_LINK from '@salesforce/label/c.Ccl_HelpIpAllowlistLink';
+import IP_REFUSED_HELP from '@salesforce/label/c.Ccl_IpRefusedHelp';
 import ACTION_API_USER_LIMIT from '@salesforce/label/c.Ccl_ErrorActionApiUserLimit';
 import ACTION_NEEDS_RELINK from '@salesforce/label/c.Ccl_ErrorActionNeedsRelink';
 import ACTION_APP_NOT_INSTALLED from '@salesforce/label/c.Ccl_ErrorActionAppNotInstalled';
+import ACTION_IP_NOT_ALLOWED from '@salesforce/label/c.Ccl_ErrorActionIpNotAllowed';
 import ACTIVITY_LINK from '@salesforce/label/c.Ccl_ActivityAction_link';
 import ACTIVITY_RELINK from '@salesforce/label/c.Ccl_ActivityAction_relink';
 import ACTIVITY_LINK_FAILED from '@salesforce/label/c.Ccl_ActivityAction_link_failed';
@@ -183,7 +190,8 @@ const DELIVERY_STATES = {
 const ERROR_ACTIONS = {
     API_USER_LIMIT_REACHED: ACTION_API_USER_LIMIT,
     NEEDS_RELINK: ACTION_NEEDS_RELINK,
-    APP_NOT_INSTALLED: ACTION_APP_NOT_INSTALLED
+    APP_NOT_INSTALLED: ACTION_APP_NOT_INSTALLED,
+    IP_NOT_ALLOWED: ACTION_IP_NOT_ALLOWED
 };
 
 /** A name the card knows, or the value as the backend names it. */
@@ -339,6 +347,12 @@ function detailRows(status) {
             label: LAST_VERIFIED,
             value: link.lastVerifiedAt,
             isDate: true
+        },
+        {
+            key: 'lastRefreshedAt',
+            label: LAST_REFRESHED,
+            value: link.lastRefreshedAt,
+            isDate: true
         }
     ];
     const apiUser = status.apiUser;
@@ -405,6 +419,7 @@ export default class LinkStatusCard extends LightningElement {
         this.apiUsage = apiUsageView(value);
         this.orgReason = orgReasonView(value);
         this.actions = statusActions(value);
+        this.egress = egressState(value);
     }
     /** True while a request is running: shows the spinner and disables the actions. */
     @api loading = false;
@@ -452,6 +467,15 @@ export default class LinkStatusCard extends LightningElement {
     @api setup;
     /** The setup checklist's steps as the container derived them (c/linkRules setupChecklist): [{ id, state }]. */
     @api setupSteps;
+    /**
+     * What ContactCenterLinkOrgKey answered about the org's key (c-link-org-key shows it): { keyState, backendUrl,
+     * canManage, environment, refreshedAt, admins }; the card raises `saveorgkey` (detail: { key }).
+     */
+    @api orgKey;
+    /** True while the org key is being stored. */
+    @api orgKeySaving = false;
+    /** Why storing the org key failed. */
+    @api orgKeyError;
 
     linkCopied = false;
     _status;
@@ -462,6 +486,8 @@ export default class LinkStatusCard extends LightningElement {
     /** Why this org is not the linked org: { kind: 'sandboxRefreshed' | 'otherOrg', text, problem }, or undefined. */
     orgReason;
     actions = statusActions(undefined);
+    /** The backend's addresses for the app's IP allowlist: { addresses, refused }, or undefined. */
+    egress;
     _activity;
     activityItems = [];
     _webhookDeliveries;
@@ -525,7 +551,8 @@ export default class LinkStatusCard extends LightningElement {
     }
 
     get statusHelp() {
-        return this.statusView?.help;
+        // A link refused for the backend's address is intact: no relink, the addresses are what to fix.
+        return ipRefused(this.status) ? IP_REFUSED_HELP : this.statusView?.help;
     }
 
     get isNeedsRelink() {
@@ -605,6 +632,21 @@ export default class LinkStatusCard extends LightningElement {
             : 'slds-m-bottom_small';
     }
 
+    /** The error to show: none when the org-key section already explains it (no key went with the callout). */
+    get shownErrorMessage() {
+        return keyExplainsStatusError(this.orgKey, this.errorCode)
+            ? undefined
+            : this.errorMessage;
+    }
+
+    handleSaveOrgKey(event) {
+        this.dispatchEvent(
+            new CustomEvent('saveorgkey', {
+                detail: { key: event.detail?.key }
+            })
+        );
+    }
+
     /** What the card suggests after an error whose code it knows. */
     get errorAction() {
         return knowsErrorCode(this.errorCode)
@@ -620,9 +662,21 @@ export default class LinkStatusCard extends LightningElement {
     }
 
     get needsRelinkHelpUrl() {
-        return this.isNeedsRelink
-            ? helpUrl(HELP_URL, HELP_SECTIONS.needsRelink)
-            : undefined;
+        if (!this.isNeedsRelink) {
+            return undefined;
+        }
+        return helpUrl(
+            HELP_URL,
+            ipRefused(this.status)
+                ? HELP_SECTIONS.ipAllowlist
+                : HELP_SECTIONS.needsRelink
+        );
+    }
+
+    get needsRelinkHelpText() {
+        return ipRefused(this.status)
+            ? HELP_IP_ALLOWLIST_LINK
+            : this.labels.helpNeedsRelinkLink;
     }
 
     get setupHelpUrl() {

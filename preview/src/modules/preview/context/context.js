@@ -6,10 +6,18 @@ const CONFIG_URL = '/preview/config.json';
 
 let loading;
 
+/** The page's requests to the demo's stand-ins for Salesforce's platform (the callout, ConnectApi) carry this header. */
+export const PREVIEW_HEADERS = { 'X-Ccl-Preview': '1' };
+
 function chooseOrg(config) {
-    const requested = new URL(window.location.href).searchParams.get('org');
+    const params = new URL(window.location.href).searchParams;
+    const requested = params.get('org');
     const key = requested && Object.hasOwn(config.orgs, requested) ? requested : config.defaultOrg;
-    return { ...config.orgs[key], key, requested };
+    const org = config.orgs[key];
+    // ?as=USERNAME: the page as another user of the org sees it (UserInfo in the Apex).
+    const as = params.get('as');
+    const user = (as && org.users?.find((candidate) => candidate.username === as)) || org.user;
+    return { ...org, user, key, requested };
 }
 
 /** The preview's configuration plus `org`, the emulated org this page stands in (`?org=` chooses it). */

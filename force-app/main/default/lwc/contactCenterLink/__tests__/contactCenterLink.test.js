@@ -9,6 +9,8 @@ import unlinkOrg from '@salesforce/apex/ContactCenterLinkController.unlink';
 import getActivity from '@salesforce/apex/ContactCenterLinkController.getActivity';
 import getWebhookDeliveries from '@salesforce/apex/ContactCenterLinkController.getWebhookDeliveries';
 import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState';
+import getOrgKeyState from '@salesforce/apex/ContactCenterLinkOrgKey.getOrgKeyState';
+import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
 import decideKeptTasks from '@salesforce/apex/ContactCenterLinkController.decideKeptTasks';
 
 jest.mock(
@@ -75,6 +77,23 @@ jest.mock(
     { virtual: true }
 );
 jest.mock(
+    '@salesforce/label/c.Ccl_OrgKeyAskAdmins',
+    () => ({
+        default: 'Ask a Contact Center Link admin to enter the key: {0}.'
+    }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkOrgKey.getOrgKeyState',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
     '@salesforce/label/c.Ccl_AppNotInstalled',
     () => ({ default: 'The {0} OAuth package is not installed in this org.' }),
     { virtual: true }
@@ -104,6 +123,23 @@ const UNLINK_NOT_REVOKED = require('./data/unlinkNotRevoked.json');
 const ACTIVITY_FIRST_PAGE = require('./data/activityFirstPage.json');
 const ACTIVITY_LAST_PAGE = require('./data/activityLastPage.json');
 const WEBHOOK_DELIVERIES = require('../../linkStatusCard/__tests__/data/webhookDeliveries.json');
+/** What ContactCenterLinkOrgKey.getOrgKeyState answers in an org whose External Credential holds the key. */
+const KEY_SET = {
+    keyState: 'set',
+    backendUrl: 'https://ccl.example.com',
+    canManage: true,
+    environment: 'production',
+    refreshedAt: null,
+    admins: []
+};
+/** ...and in a sandbox just refreshed, which has none. */
+const KEY_MISSING_IN_SANDBOX = {
+    ...KEY_SET,
+    keyState: 'missing',
+    environment: 'sandbox',
+    refreshedAt: '2024-05-01T08:00:00.000Z'
+};
+const SANDBOX_KEY = 'ccl_Sandbox0Account0Key_0123456789abcdefghijkl';
 /** What getWebhookDeliveries answers when the org's key may not read them (the account has a platform key). */
 const DELIVERIES_NOT_ALLOWED = { allowed: false, deliveries: [] };
 
@@ -197,6 +233,7 @@ describe('c-contact-center-link', () => {
         });
         getActivity.mockResolvedValue({ entries: [] });
         getWebhookDeliveries.mockResolvedValue(DELIVERIES_NOT_ALLOWED);
+        getOrgKeyState.mockResolvedValue(KEY_SET);
     });
 
     afterEach(() => {
@@ -1415,6 +1452,124 @@ describe('c-contact-center-link', () => {
             jest.useRealTimers();
 
             await expect(element).toBeAccessible();
+        });
+    });
+
+    describe('the org key', () => {
+        function orgKeyPart(element, dataId) {
+            const section = cardPart(element, 'org-key-section');
+            return section
+                ? section.shadowRoot.querySelector(`[data-id="${dataId}"]`)
+                : null;
+        }
+
+        it('reads the org key’s state and hands it to the card', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+            expect(getOrgKeyState).toHaveBeenCalledTimes(1);
+            expect(card(element).orgKey).toEqual(KEY_SET);
+            expect(
+                orgKeyPart(element, 'org-key-backend').textContent
+            ).toContain('https://ccl.example.com');
+        });
+
+        it('a refreshed sandbox without its key: the card says why instead of the refused status, an admin stores the key, the status is read again', async () => {
+            getOrgKeyState.mockResolvedValue(KEY_MISSING_IN_SANDBOX);
+            getStatus
+                .mockRejectedValueOnce(
+                    codedApexError(
+                        'UNAUTHORIZED',
+                        'The API key is missing or not valid.'
+                    )
+                )
+                .mockResolvedValue(STATUS_UNLINKED);
+            saveOrgKey.mockResolvedValue({
+                ...KEY_MISSING_IN_SANDBOX,
+                keyState: 'set'
+            });
+            const { element, toasts } = await createComponent();
+            expect(orgKeyPart(element, 'org-key-missing')).not.toBeNull();
+            expect(cardPart(element, 'error')).toBeNull();
+            // The history and the deliveries would fail the same way: not asked, not shown.
+            expect(getActivity).not.toHaveBeenCalled();
+            expect(getWebhookDeliveries).not.toHaveBeenCalled();
+            expect(cardPart(element, 'activity')).toBeNull();
+
+            const input = orgKeyPart(element, 'org-key-input');
+            input.value = SANDBOX_KEY;
+            input.dispatchEvent(new CustomEvent('change'));
+            await flushPromises();
+            orgKeyPart(element, 'org-key-save').click();
+            await flushPromises();
+
+            expect(saveOrgKey).toHaveBeenCalledWith({ orgKey: SANDBOX_KEY });
+            expect(lastToast(toasts)).toEqual(
+                expect.objectContaining({
+                    variant: 'success',
+                    title: 'c.Ccl_ToastOrgKeySavedTitle'
+                })
+            );
+            expect(getStatus).toHaveBeenCalledTimes(2);
+            expect(getActivity).toHaveBeenCalledTimes(1);
+            expect(cardPart(element, 'badge').label).toBe(
+                'c.Ccl_StatusUnlinked'
+            );
+            expect(card(element).orgKey.keyState).toBe('set');
+            expect(element.shadowRoot.textContent).not.toContain(SANDBOX_KEY);
+        });
+
+        it('a key Salesforce would not store: the reason under the field, the key gone from it', async () => {
+            getOrgKeyState.mockResolvedValue(KEY_MISSING_IN_SANDBOX);
+            saveOrgKey.mockRejectedValue(
+                codedApexError(
+                    'KEY_NOT_SAVED',
+                    'Salesforce did not store the key: insufficient access.'
+                )
+            );
+            const { element } = await createComponent();
+            const input = orgKeyPart(element, 'org-key-input');
+            input.value = SANDBOX_KEY;
+            input.dispatchEvent(new CustomEvent('change'));
+            await flushPromises();
+            orgKeyPart(element, 'org-key-save').click();
+            await flushPromises();
+            expect(orgKeyPart(element, 'org-key-error').textContent).toContain(
+                'insufficient access'
+            );
+            expect(orgKeyPart(element, 'org-key-input').value).toBe('');
+            expect(getStatus).toHaveBeenCalledTimes(1);
+        });
+
+        it('without the admin permission: whom to ask, and no field to store a key in', async () => {
+            getOrgKeyState.mockResolvedValue({
+                ...KEY_MISSING_IN_SANDBOX,
+                canManage: false,
+                admins: ['Ada Admin']
+            });
+            getStatus.mockRejectedValue(
+                codedApexError(
+                    'FORBIDDEN',
+                    'You need the Manage Contact Center Link permission to do this.'
+                )
+            );
+            const { element } = await createComponent();
+            expect(orgKeyPart(element, 'org-key-input')).toBeNull();
+            expect(orgKeyPart(element, 'org-key-ask').textContent).toContain(
+                'Ada Admin'
+            );
+            expect(saveOrgKey).not.toHaveBeenCalled();
+        });
+
+        it('a class the user may not call leaves the section out', async () => {
+            getOrgKeyState.mockRejectedValue(
+                apexError(
+                    'You do not have access to the Apex class named ContactCenterLinkOrgKey.'
+                )
+            );
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+            expect(cardPart(element, 'org-key-section')).toBeNull();
+            expect(cardPart(element, 'badge').label).toBe('c.Ccl_StatusLinked');
         });
     });
 });

@@ -2,12 +2,16 @@ import {
     apiUsageState,
     checkOutcome,
     deliveryOutcome,
+    egressState,
     errorHelpSection,
     helpUrl,
     HELP_SECTIONS,
+    ipRefused,
     isQuietOutcome,
+    keyExplainsStatusError,
     knowsErrorCode,
     mismatchIsProblem,
+    orgKeyState,
     orgMismatch,
     sameSalesforceId,
     setupChecklist,
@@ -333,6 +337,109 @@ describe('c/linkRules', () => {
             expect(states({ status: { status: 'paused' } }).endpoint).toBe(
                 'check'
             );
+        });
+    });
+
+    describe('the IP allowlist for tokens', () => {
+        const refused = {
+            status: 'needs_relink',
+            link: {
+                lastError: {
+                    code: 'IP_NOT_ALLOWED',
+                    message: 'Allow 203.0.113.10.'
+                }
+            },
+            egressAddresses: ['203.0.113.10', '2001:db8::/64']
+        };
+
+        it('offers Verify for a link refused for the backend’s address, not for another dead link', () => {
+            expect(ipRefused(refused)).toBe(true);
+            expect(statusActions(refused)).toEqual({
+                verify: true,
+                unlink: true,
+                relink: true
+            });
+            const dead = {
+                status: 'needs_relink',
+                link: { lastError: { code: 'NEEDS_RELINK' } }
+            };
+            expect(ipRefused(dead)).toBe(false);
+            expect(statusActions(dead).verify).toBe(false);
+            expect(
+                ipRefused({
+                    status: 'linked',
+                    link: { lastError: { code: 'IP_NOT_ALLOWED' } }
+                })
+            ).toBe(false);
+        });
+
+        it('shows the backend’s addresses when the operator named them, and whether they were refused', () => {
+            expect(egressState(refused)).toEqual({
+                addresses: ['203.0.113.10', '2001:db8::/64'],
+                refused: true
+            });
+            expect(
+                egressState({
+                    status: 'linked',
+                    egressAddresses: ['203.0.113.10', '']
+                })
+            ).toEqual({
+                addresses: ['203.0.113.10'],
+                refused: false
+            });
+            expect(
+                egressState({ status: 'linked', egressAddresses: [] })
+            ).toBeUndefined();
+            expect(egressState({ status: 'linked' })).toBeUndefined();
+        });
+
+        it('sends an IP refusal to its own help section', () => {
+            expect(errorHelpSection('IP_NOT_ALLOWED')).toBe(
+                HELP_SECTIONS.ipAllowlist
+            );
+            expect(knowsErrorCode('IP_NOT_ALLOWED')).toBe(true);
+        });
+    });
+
+    describe('the org key', () => {
+        it('takes what the org answered about the ApiKey parameter', () => {
+            expect(orgKeyState({ keyState: 'set' })).toBe('set');
+            expect(orgKeyState({ keyState: 'missing' })).toBe('missing');
+            expect(orgKeyState({ keyState: 'unknown' })).toBe('unknown');
+            expect(orgKeyState({ keyState: 'Configured' })).toBe('unknown');
+            expect(orgKeyState(undefined)).toBe('unknown');
+        });
+
+        it('when the org could not tell, the callout’s own failure does: UNAUTHORIZED means no key went with it', () => {
+            expect(orgKeyState({ keyState: 'unknown' }, 'UNAUTHORIZED')).toBe(
+                'missing'
+            );
+            expect(orgKeyState(undefined, 'UNAUTHORIZED')).toBe('missing');
+            expect(
+                orgKeyState({ keyState: 'unknown' }, 'SERVICE_UNREACHABLE')
+            ).toBe('unknown');
+            // The org's own answer wins: a key that is set but refused is a wrong key, not a missing one.
+            expect(orgKeyState({ keyState: 'set' }, 'UNAUTHORIZED')).toBe(
+                'set'
+            );
+        });
+
+        it('lets the key section explain an UNAUTHORIZED status read only when the key is missing', () => {
+            expect(
+                keyExplainsStatusError({ keyState: 'missing' }, 'UNAUTHORIZED')
+            ).toBe(true);
+            expect(keyExplainsStatusError(undefined, 'UNAUTHORIZED')).toBe(
+                true
+            );
+            expect(
+                keyExplainsStatusError({ keyState: 'set' }, 'UNAUTHORIZED')
+            ).toBe(false);
+            expect(
+                keyExplainsStatusError(
+                    { keyState: 'missing' },
+                    'SERVICE_UNREACHABLE'
+                )
+            ).toBe(false);
         });
     });
 });

@@ -1045,4 +1045,153 @@ describe('c-link-status-card', () => {
             await expect(element).toBeAccessible();
         });
     });
+
+    describe('the refresh token, the IP allowlist and the org key', () => {
+        const IP_REFUSED = {
+            ...STATUS_NEEDS_RELINK,
+            link: {
+                ...STATUS_NEEDS_RELINK.link,
+                lastError: {
+                    code: 'IP_NOT_ALLOWED',
+                    message:
+                        'Salesforce refused the backend’s address. Add 203.0.113.10 to the refresh token IP allowlist, then click Verify.',
+                    at: '2024-05-03T08:00:00.000Z'
+                }
+            },
+            egressAddresses: ['203.0.113.10']
+        };
+        const KEY_SET = {
+            keyState: 'set',
+            backendUrl: 'https://ccl.example.com',
+            canManage: true,
+            environment: 'production',
+            admins: []
+        };
+
+        it('shows when the link’s refresh token was last used', () => {
+            const element = createCard({
+                status: {
+                    ...STATUS_LINKED,
+                    link: {
+                        ...STATUS_LINKED.link,
+                        lastRefreshedAt: '2024-05-02T09:00:00.000Z'
+                    }
+                }
+            });
+            expect(
+                query(element, 'lastRefreshedAt').querySelector('dt')
+                    .textContent
+            ).toContain('c.Ccl_FieldLastRefreshed');
+            expect(
+                detailValue(element, 'lastRefreshedAt').querySelector(
+                    'lightning-formatted-date-time'
+                ).value
+            ).toBe('2024-05-02T09:00:00.000Z');
+            const never = createCard({ status: STATUS_LINKED });
+            expect(query(never, 'lastRefreshedAt')).toBeNull();
+        });
+
+        it('lists the backend’s addresses to allow, and none when the operator named none', () => {
+            const element = createCard({
+                status: {
+                    ...STATUS_LINKED,
+                    egressAddresses: ['203.0.113.10', '2001:db8::/64']
+                }
+            });
+            expect(query(element, 'egress-section').egress).toEqual({
+                addresses: ['203.0.113.10', '2001:db8::/64'],
+                refused: false
+            });
+            expect(
+                query(createCard({ status: STATUS_LINKED }), 'egress-section')
+            ).toBeNull();
+        });
+
+        it('a link refused for the backend’s address says why, marks the addresses refused and offers Verify', async () => {
+            const element = createCard({
+                status: IP_REFUSED,
+                errorCode: 'IP_NOT_ALLOWED',
+                errorMessage: IP_REFUSED.link.lastError.message
+            });
+            expect(query(element, 'last-error').textContent).toContain(
+                '203.0.113.10'
+            );
+            expect(query(element, 'egress-section').egress.refused).toBe(true);
+            expect(query(element, 'verify')).not.toBeNull();
+            expect(query(element, 'status-help').textContent).toContain(
+                'c.Ccl_IpRefusedHelp'
+            );
+            expect(query(element, 'help-needs-relink').href).toBe(
+                `${HELP}#the-ip-allowlist-for-tokens`
+            );
+            expect(query(element, 'help-needs-relink').textContent).toBe(
+                'c.Ccl_HelpIpAllowlistLink'
+            );
+            expect(query(element, 'error-action').textContent).toBe(
+                'c.Ccl_ErrorActionIpNotAllowed'
+            );
+            expect(query(element, 'help-error').href).toBe(
+                `${HELP}#the-ip-allowlist-for-tokens`
+            );
+            await expect(element).toBeAccessible();
+        });
+
+        it('with the key missing (no status to show) the org-key section explains the UNAUTHORIZED status read instead of the error', async () => {
+            const element = createCard({
+                orgKey: {
+                    ...KEY_SET,
+                    keyState: 'missing',
+                    environment: 'sandbox'
+                },
+                errorCode: 'UNAUTHORIZED',
+                errorMessage: 'The API key is missing or not valid.'
+            });
+            await flushPromises();
+            const sections = [
+                ...element.shadowRoot.querySelectorAll(
+                    '[data-id="org-key-section"]'
+                )
+            ];
+            expect(sections).toHaveLength(1);
+            expect(query(element, 'error')).toBeNull();
+            const body = element.shadowRoot.querySelector(
+                '.slds-card__body_inner'
+            );
+            expect(body.querySelector('c-link-org-key')).toBe(sections[0]);
+            expect(
+                sections[0].compareDocumentPosition(
+                    query(element, 'guidance')
+                ) & Node.DOCUMENT_POSITION_FOLLOWING
+            ).toBeTruthy();
+            await expect(element).toBeAccessible();
+        });
+
+        it('another error still shows beside a missing key', () => {
+            const element = createCard({
+                orgKey: { ...KEY_SET, keyState: 'missing' },
+                errorCode: 'SERVICE_UNREACHABLE',
+                errorMessage: 'The backend could not be reached.'
+            });
+            expect(query(element, 'error')).not.toBeNull();
+        });
+
+        it('once set, the org-key section follows the details and raises saveorgkey from its field', async () => {
+            const element = createCard({
+                status: STATUS_LINKED,
+                orgKey: KEY_SET
+            });
+            await flushPromises();
+            const section = query(element, 'org-key-section');
+            expect(
+                section.compareDocumentPosition(query(element, 'details')) &
+                    Node.DOCUMENT_POSITION_PRECEDING
+            ).toBeTruthy();
+            const handler = jest.fn();
+            element.addEventListener('saveorgkey', handler);
+            section.dispatchEvent(
+                new CustomEvent('saveorgkey', { detail: { key: 'ccl_abc' } })
+            );
+            expect(handler.mock.calls[0][0].detail).toEqual({ key: 'ccl_abc' });
+        });
+    });
 });
