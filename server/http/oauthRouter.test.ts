@@ -12,10 +12,10 @@ const randomId = () => randomBytes(24).toString('base64url');
 function countTransactions(h: Harness): () => number {
     let count = 0;
     const original = h.store.transaction.bind(h.store);
-    h.store.transaction = ((work) => {
+    h.store.transaction = (work) => {
         count++;
         return original(work);
-    }) as typeof h.store.transaction;
+    };
     return () => count;
 }
 
@@ -101,7 +101,7 @@ describe('the audit stays bounded', () => {
 
     test('setting the same webhook again, or removing none, adds no entry', async () => {
         const { id } = await h.newAccount('Same hook');
-        const platform = (await h.services.accounts.rotateKey(id, 'platform')) as string;
+        const platform = await h.services.accounts.rotateKey(id, 'platform');
         const hook = () =>
             request(h.app).put('/api/v1/webhook').set('Authorization', `Bearer ${platform}`).send({ url: 'https://93.184.215.14/hook' });
         const first = await hook();
