@@ -93,12 +93,12 @@ async function main(): Promise<void> {
         const headers = { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' };
         const putTask = (callId: string, extra: Record<string, unknown> = {}) =>
             fetch(`${base}/api/v1/calls/${callId}/task`, { method: 'PUT', headers, body: JSON.stringify({ ...TASK, ...extra }) }).then(
-                async (res) => ({ status: res.status, body: (await res.json()) as Record<string, any> })
+                async (res) => ({ status: res.status, body: (await res.json()) as AnswerBody })
             );
         const lookup = (phone: string) =>
             fetch(`${base}/api/v1/calls/lookup`, { method: 'POST', headers, body: JSON.stringify({ phone }) }).then(async (res) => ({
                 status: res.status,
-                body: (await res.json()) as Record<string, any>
+                body: (await res.json()) as AnswerBody
             }));
 
         // Time spent inside Salesforce requests (the emulator's latency and work, jsforce, refreshes), so the backend's own share can be told apart.
@@ -128,7 +128,8 @@ async function main(): Promise<void> {
         const withLookup = await burst(emulator, 'backend, lookup + Task', CALLS, async (i) => {
             const found = await lookup(i % 2 ? '(415) 555-1212' : '+44 20 7946 0958');
             ok(found);
-            ok(await putTask(`pop-${i}`, found.body['matches'][0] ? { whoId: found.body['matches'][0].id } : {}));
+            const match = found.body.matches?.[0];
+            ok(await putTask(`pop-${i}`, match ? { whoId: match.id } : {}));
         });
         const retried = await burst(emulator, 'backend, the same Tasks retried', CALLS, async (i) => ok(await putTask(`warm-${i}`)));
 
@@ -200,8 +201,14 @@ async function main(): Promise<void> {
     }
 }
 
-function ok(res: { status: number; body: Record<string, any> }): void {
-    if (res.status >= 300) throw new Error(res.body['error']?.code ?? `HTTP ${res.status}`);
+/** What the bench reads of the backend's answers: a lookup's matches, an error's code. */
+interface AnswerBody {
+    matches?: Array<{ id: string }>;
+    error?: { code: string };
+}
+
+function ok(res: { status: number; body: AnswerBody }): void {
+    if (res.status >= 300) throw new Error(res.body.error?.code ?? `HTTP ${res.status}`);
 }
 
 async function burst(

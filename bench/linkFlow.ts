@@ -54,12 +54,12 @@ function timedGateway(real: SalesforceGateway, clock: { salesforceMs: number }):
             }
         };
     return {
-        authorizeUrl: real.authorizeUrl,
-        exchangeCode: time(real.exchangeCode),
-        refresh: time(real.refresh),
-        revoke: time(real.revoke),
-        identity: time(real.identity),
-        composite: time(real.composite)
+        authorizeUrl: real.authorizeUrl.bind(real),
+        exchangeCode: time(real.exchangeCode.bind(real)),
+        refresh: time(real.refresh.bind(real)),
+        revoke: time(real.revoke.bind(real)),
+        identity: time(real.identity.bind(real)),
+        composite: time(real.composite.bind(real))
     };
 }
 
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
         const session = await ours(() =>
             request(url).post('/api/v1/link-sessions').set(auth).send({ environment: 'production' }).expect(201)
         );
-        const start = await ours(() => confirmPopup(url, new URL(session.value.body.authorizeUrl as string).pathname));
+        const start = await ours(() => confirmPopup(url, new URL((session.value.body as { authorizeUrl: string }).authorizeUrl).pathname));
         const cookie = (start.value.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
         const final = await authorizeInEmulator(start.value.headers.location!, person);
         const callback = await ours(() => request(url).get(`${final.pathname}${final.search}`).set('Cookie', cookie).expect(200));

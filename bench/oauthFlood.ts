@@ -103,11 +103,13 @@ async function serve(accounts: number, limited: boolean): Promise<void> {
     void account;
     const fileBytes = (await stat(path.join(dataDir, 'db.json'))).size;
     process.send!({ url: running.url, key: platformKey, fileBytes });
-    process.once('message', async () => {
+    const stop = async () => {
         await running.close();
         await rm(dataDir, { recursive: true, force: true });
         process.exit(0);
-    });
+    };
+    // A failure to stop ends this process as an unhandled rejection: the parent sees it exit.
+    process.once('message', () => void stop());
 }
 
 // ---------------------------------------------------------------- the load

@@ -83,12 +83,13 @@ async function serve(accountCount: number): Promise<void> {
         .set('Authorization', `Bearer ${apiKey}`)
         .send({ environment: 'production' })
         .expect(201);
-    const start = await confirmPopup(running.url, new URL(created.body.authorizeUrl).pathname);
+    const start = await confirmPopup(running.url, new URL((created.body as { authorizeUrl: string }).authorizeUrl).pathname);
     const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
     const final = await authorizeInEmulator(start.headers.location!, { username: 'api@acme.example', password: 'demo-api-pass' });
     await request(running.url).get(`${final.pathname}${final.search}`).set('Cookie', cookie).expect(200);
     const status = await request(running.url).get('/api/v1/link').set('Authorization', `Bearer ${apiKey}`).expect(200);
-    if (status.body.status !== 'linked') throw new Error(`the bench account is ${status.body.status}, not linked`);
+    const linkStatus = (status.body as { status: string }).status;
+    if (linkStatus !== 'linked') throw new Error(`the bench account is ${linkStatus}, not linked`);
 
     // The bare route: the same JSON, from a plain Express app in the same process.
     const body = status.body as unknown;
@@ -108,18 +109,22 @@ async function serve(accountCount: number): Promise<void> {
         accounts: accountCount + 1
     };
     process.send!(ready);
-    process.on('message', async (message) => {
+    const stop = async () => {
+        bare.close();
+        await running.close();
+        await emulator.close();
+        await rm(dataDir, { recursive: true, force: true });
+        process.exit(0);
+    };
+    process.on('message', (message) => {
         // The server process's CPU time so far, so the parent can charge each round its CPU per request.
         if (message === 'cpu') {
             const { user, system } = process.cpuUsage();
             process.send!({ cpuMicros: user + system });
             return;
         }
-        bare.close();
-        await running.close();
-        await emulator.close();
-        await rm(dataDir, { recursive: true, force: true });
-        process.exit(0);
+        // A failure to stop ends this process as an unhandled rejection: the parent sees it exit.
+        void stop();
     });
 }
 

@@ -130,7 +130,7 @@ const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 async function measureCase(kind: StoreKind, { accounts, ledger: ledgerEntries }: Case, writes: number, reads: number): Promise<CaseResult> {
     const wallStarted = performance.now();
-    let cleanup: () => Promise<void> = async () => undefined;
+    let cleanup: () => Promise<void> = () => Promise.resolve();
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-bench-store-'));
     let peakRss = 0;
     const sample = () => void (peakRss = Math.max(peakRss, process.memoryUsage().rss));
@@ -458,9 +458,10 @@ async function main(): Promise<void> {
     }
 
     const cases = parseCases(values.sizes, Number(values.calls));
-    const kinds = values.stores.split(',') as StoreKind[];
-    for (const kind of kinds)
+    const stores = values.stores.split(',');
+    for (const kind of stores)
         if (kind !== 'lowdb' && kind !== 'postgres') throw new Error(`--stores: "${kind}" is neither lowdb nor postgres`);
+    const kinds = stores as StoreKind[];
     if (kinds.includes('postgres') && !process.env.DATABASE_URL)
         throw new Error('--stores postgres needs DATABASE_URL (a server this benchmark may create a database on)');
     const lowdbMax = Number(values['lowdb-max']);

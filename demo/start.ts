@@ -57,18 +57,18 @@ The same through the HTTP API:
 
 /** What start needs of preview/build.ts and demo.ts, said here so that the compiled backend does not pull them in. */
 interface PreviewModule {
-    buildPreview(): Promise<{ built: boolean; ms: number }>;
+    buildPreview: () => Promise<{ built: boolean; ms: number }>;
 }
 interface DemoModule {
-    startDemo(
+    startDemo: (
         settings: ReturnType<typeof parseConfig>,
         options: { logger: ReturnType<typeof createLogger>; emulatorPortBase: number }
-    ): Promise<{
+    ) => Promise<{
         url: string;
         host: string;
         account: { id: string; apiKey: string };
         emulator: { origins: Record<'production' | 'sandbox' | 'acme' | 'acmeUat', string> };
-        close(): Promise<void>;
+        close(this: void): Promise<void>;
     }>;
 }
 

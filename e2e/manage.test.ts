@@ -168,7 +168,10 @@ describe('managing the link from the card', { skip }, () => {
                 .waitFor()
                 .then(
                     () => 'hinted',
-                    (error: unknown) => (tab.isClosed() ? 'closed' : Promise.reject(error))
+                    (error: unknown) => {
+                        if (tab.isClosed()) return 'closed';
+                        throw error;
+                    }
                 );
             assert.match(await Promise.race([hinted, tab.waitForEvent('close').then(() => 'closed')]), /^(hinted|closed)$/);
 

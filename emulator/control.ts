@@ -2,9 +2,9 @@
 
 import type { CustomFieldSpec, RecordTypeSpec } from './customization.ts';
 import { sendJson, type Ctx } from './http.ts';
-import type { OrgKey, Rec, SharingModel } from './model.ts';
+import type { OrgKey, SharingModel } from './model.ts';
 import { ORG_KEYS } from './model.ts';
-import type { EmulatorClient, EmulatorState, FaultKind, FaultMode, PermissionPatch } from './state.ts';
+import type { EmulatorClient, EmulatorState, FaultKind, FaultMode } from './state.ts';
 
 class BadRequest extends Error {}
 
@@ -69,7 +69,7 @@ function handleMore(ctx: Ctx, st: EmulatorState, parts: string[], ok: (body?: un
         if (b['personAccounts'] !== undefined && typeof b['personAccounts'] !== 'boolean')
             throw new BadRequest('personAccounts must be a boolean');
         st.setOrgSettings(orgKey(a['org']!), {
-            ...(b['personAccounts'] !== undefined ? { personAccounts: b['personAccounts'] as boolean } : {})
+            ...(b['personAccounts'] !== undefined ? { personAccounts: b['personAccounts'] } : {})
         });
         ok(st.org(orgKey(a['org']!)).settings);
         return true;
@@ -90,7 +90,7 @@ function handleMore(ctx: Ctx, st: EmulatorState, parts: string[], ok: (body?: un
         return true;
     }
     if (m === 'PATCH' && (a = match('orgs/:org/records/:type/:id', parts))) {
-        ok(st.updateRecord(orgKey(a['org']!), a['type']!, a['id']!, jsonBody(ctx) as Rec));
+        ok(st.updateRecord(orgKey(a['org']!), a['type']!, a['id']!, jsonBody(ctx)));
         return true;
     }
     if ((a = match('orgs/:org/credentials/:ec/:principal', parts))) {
@@ -146,6 +146,11 @@ function num(v: unknown, name: string): number {
     return v;
 }
 
+function str(v: unknown, name: string): string {
+    if (typeof v !== 'string') throw new BadRequest(`${name} must be a string`);
+    return v;
+}
+
 export function handleControl(ctx: Ctx): void {
     const st = ctx.state;
     const parts = ctx.url.pathname
@@ -173,8 +178,8 @@ export function handleControl(ctx: Ctx): void {
             case 'POST clients': {
                 const b = jsonBody(ctx);
                 const c: EmulatorClient = {
-                    clientId: String(b['clientId'] ?? ''),
-                    clientSecret: String(b['clientSecret'] ?? ''),
+                    clientId: str(b['clientId'] ?? '', 'clientId'),
+                    clientSecret: str(b['clientSecret'] ?? '', 'clientSecret'),
                     redirectUris: Array.isArray(b['redirectUris']) ? b['redirectUris'].map(String) : [],
                     ...(typeof b['name'] === 'string' ? { name: b['name'] } : {}),
                     ...(typeof b['rotateRefreshTokens'] === 'boolean' ? { rotateRefreshTokens: b['rotateRefreshTokens'] } : {}),
@@ -262,8 +267,8 @@ export function handleControl(ctx: Ctx): void {
             }
             case 'POST orgs/:id/sharing': {
                 const b = jsonBody(ctx);
-                const object = String(b['object'] ?? '');
-                const model = String(b['model'] ?? '');
+                const object = str(b['object'] ?? '', 'object');
+                const model = str(b['model'] ?? '', 'model');
                 if (!['Account', 'Contact', 'Lead', 'Case'].includes(object))
                     throw new BadRequest('object must be Account, Contact, Lead or Case');
                 if (!['Private', 'Read', 'ReadWrite', 'ControlledByParent'].includes(model))
@@ -272,7 +277,7 @@ export function handleControl(ctx: Ctx): void {
                 return ok();
             }
             case 'POST orgs/:id/permissions/' + (parts[3] ?? ''):
-                st.updatePermissions(orgKey(id), parts[3] ?? '', jsonBody(ctx) as PermissionPatch);
+                st.updatePermissions(orgKey(id), parts[3] ?? '', jsonBody(ctx));
                 return ok();
             case 'GET counts':
                 return ok(st.requestCounts());
@@ -300,10 +305,10 @@ export function handleControl(ctx: Ctx): void {
                 return ok();
             case 'POST fail': {
                 const b = jsonBody(ctx);
-                st.failNext(String(b['kind'] ?? '') as FaultKind, String(b['how'] ?? '') as FaultMode, {
+                st.failNext(str(b['kind'] ?? '', 'kind') as FaultKind, str(b['how'] ?? '', 'how') as FaultMode, {
                     ...(b['count'] !== undefined ? { count: num(b['count'], 'count') } : {}),
                     ...(b['delayMs'] !== undefined ? { delayMs: num(b['delayMs'], 'delayMs') } : {}),
-                    ...(b['orgKey'] !== undefined ? { orgKey: orgKey(String(b['orgKey'])) } : {})
+                    ...(b['orgKey'] !== undefined ? { orgKey: orgKey(str(b['orgKey'], 'orgKey')) } : {})
                 });
                 return ok();
             }

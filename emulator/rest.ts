@@ -390,7 +390,7 @@ function resolveRecordType(env: Env, def: ObjectDef, asked: unknown, mode: 'crea
     if (!env.org.recordTypes.some((rt) => rt.sobjectType === def.name)) return undefined;
     const available = env.access.recordTypes(def.name);
     if (asked === undefined || asked === null) return mode === 'create' ? (env.access.defaultRecordType(def.name)?.id ?? null) : undefined;
-    const id = String(asked);
+    const id = typeof asked === 'string' ? asked : JSON.stringify(asked);
     if (id === MASTER_RECORD_TYPE_ID && available.length === 0) return null;
     if (available.some((rt) => rt.id === id)) return id;
     throw new ApiError(400, 'INVALID_CROSS_REFERENCE_KEY', `Record Type ID: this ID value isn't valid for the user: ${id}`, [
@@ -638,7 +638,7 @@ function coerce(fd: FieldDef, raw: unknown): unknown {
             return id;
         }
         default: {
-            if (typeof raw === 'object') return parserError('String');
+            if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') return parserError('String');
             const s = String(raw);
             if (fd.length && s.length > fd.length) {
                 throw new ApiError(
@@ -793,7 +793,7 @@ function resolveRefs(value: unknown, results: Map<string, unknown>): unknown {
                 const key = part.startsWith('.') ? part.slice(1) : Number(part.slice(1, -1));
                 cur = cur && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[key] : undefined;
             }
-            if (cur === undefined || cur === null || typeof cur === 'object') {
+            if (typeof cur !== 'string' && typeof cur !== 'number' && typeof cur !== 'boolean') {
                 throw new ApiError(400, 'PROCESSING_HALTED', `Invalid reference specified. No value for ${ref}${path} found in ${ref}.`);
             }
             return String(cur);

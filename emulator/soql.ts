@@ -553,11 +553,11 @@ export function checkLiteral(res: Resolver, rp: ResolvedPath, lit: Literal, pos:
 
 function comparable(fd: FieldDef, v: unknown): string | number | boolean | null {
     if (v === null || v === undefined) return null;
-    if (fd.type === 'id' || fd.type === 'reference') return normalizeId(v) ?? String(v);
+    if ((fd.type === 'id' || fd.type === 'reference') && typeof v === 'string') return normalizeId(v) ?? v;
     if (fd.type === 'datetime') return typeof v === 'string' ? Date.parse(v) : Number(v);
     if (typeof v === 'string') return isTextual(fd) ? v.toLowerCase() : v;
     if (typeof v === 'number' || typeof v === 'boolean') return v;
-    return String(v);
+    return JSON.stringify(v);
 }
 
 function literalValue(fd: FieldDef, lit: Literal): string | number | boolean | null {

@@ -185,7 +185,7 @@ function validateValue(
         problems.push({ file, element: path, message: `${field.name} holds a value, not elements` });
         return;
     }
-    const text = children.map((child) => String(child['#text'] ?? '')).join('');
+    const text = children.map((child) => (typeof child['#text'] === 'string' ? child['#text'] : '')).join('');
     if (field.type.kind === 'enum') {
         const allowed = schema.enums.get(field.type.name) ?? new Set<string>();
         if (!allowed.has(text)) {

@@ -13,14 +13,14 @@ export interface RunningServer {
     url: string;
     server: Server;
     services: Services;
-    close(): Promise<void>;
+    close(this: void): Promise<void>;
 }
 
 /** Opens the store, builds the app and listens; `close` stops taking requests, then flushes the store. */
 export async function runServer(config: Config, options: AppOptions & { logger?: Logger; host?: string } = {}): Promise<RunningServer> {
     const logger = options.logger ?? createLogger(config.LOG_LEVEL);
     // The embedded store serves one backend per data directory: a second one is refused here, saying why.
-    const release = config.DATABASE_URL ? async () => undefined : await claimServing(config.DATA_DIR);
+    const release = config.DATABASE_URL ? () => Promise.resolve() : await claimServing(config.DATA_DIR);
     let store;
     let server: Server;
     let services;

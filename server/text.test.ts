@@ -138,12 +138,7 @@ describe('the operator’s commands print what they did not write escaped', () =
         const unknown = await run(runAccountsCommand, 'activity', '--id', 'acc_\u001b[2J');
         assert.equal(unknown.code, 1);
         assert.doesNotMatch(unknown.text, RAW);
-        const store = await run(
-            runStoreCommand as typeof runAccountsCommand,
-            'no\u001b]0;x\u0007such',
-            '--to',
-            'postgres://nobody@127.0.0.1:1/x'
-        );
+        const store = await run(runStoreCommand, 'no\u001b]0;x\u0007such', '--to', 'postgres://nobody@127.0.0.1:1/x');
         assert.doesNotMatch(store.text, RAW);
     });
 });

@@ -73,6 +73,15 @@ describe('control API over HTTP', () => {
             201
         );
         assert.equal((await control('POST', 'clients', { clientId: 'broken' })).status, 400);
+        // A field that must be text is refused when it is not, rather than read as "[object Object]".
+        for (const [path, body, field] of [
+            ['clients', { clientId: { id: 'x' }, clientSecret: 's', redirectUris: ['http://o.test/cb'] }, 'clientId'],
+            ['orgs/acme/sharing', { object: ['Contact'], model: 'Private' }, 'object'],
+            ['fail', { kind: 'limits', how: 'http503', orgKey: { key: 'acme' } }, 'orgKey']
+        ] as const) {
+            const refused = await control('POST', path, body);
+            assert.deepEqual([refused.status, refused.body], [400, { error: `${field} must be a string` }], path);
+        }
 
         const t = await link(em, PEOPLE.acmeApi);
         await control('POST', `users/${encodeURIComponent(PEOPLE.acmeApi.username)}/deactivate`);

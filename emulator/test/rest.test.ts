@@ -194,7 +194,7 @@ describe('SOQL', () => {
 describe('SOSL phone search', () => {
     const RETURNING = 'RETURNING Contact(Id, Name, Phone, AccountId), Lead(Id, Name, Phone, Company), Account(Id, Name, Phone)';
     const names = (r: { searchRecords: Array<Record<string, unknown>> }): string[] =>
-        r.searchRecords.map((x) => `${(x['attributes'] as { type: string }).type}:${x['Name']}`);
+        r.searchRecords.map((x) => `${(x['attributes'] as { type: string }).type}:${String(x['Name'])}`);
 
     it('finds every stored shape of a number', async () => {
         const conn = await connect();
@@ -254,7 +254,7 @@ describe('sObjects', () => {
         const [jane] = (await conn.query<any>("SELECT Id, AccountId FROM Contact WHERE LastName = 'Doe'")).records;
         const res = await conn.sobject('Task').create({ ...callTask, WhoId: jane.Id });
         assert.equal(res.success, true);
-        assert.match(res.id!, /^00T[A-Za-z0-9]{15}$/);
+        assert.match(res.id, /^00T[A-Za-z0-9]{15}$/);
         const stored = em.state.tasks('acme');
         assert.equal(stored.length, 1);
         assert.equal(stored[0]!['OwnerId'], SEED.users.acmeApi.userId);
@@ -263,9 +263,9 @@ describe('sObjects', () => {
         const found = await conn.query<any>("SELECT Id, CallObject, Who.Name, Owner.Username FROM Task WHERE CallObject = 'call-123'");
         assert.equal(found.records[0].Who.Name, 'Jane Doe');
         assert.equal(found.records[0].Owner.Username, 'api@acme.example');
-        const got = await conn.sobject('Task').retrieve(res.id!);
+        const got = await conn.sobject('Task').retrieve(res.id);
         assert.equal((got as any).CallDurationInSeconds, 95);
-        await conn.sobject('Task').update({ Id: res.id!, CallDisposition: 'Escalated' });
+        await conn.sobject('Task').update({ Id: res.id, CallDisposition: 'Escalated' });
         assert.equal(em.state.tasks('acme')[0]!['CallDisposition'], 'Escalated');
     });
 

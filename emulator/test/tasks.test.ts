@@ -295,11 +295,11 @@ describe('dependent picklists', () => {
         const reason = fields.find((f) => f.name === 'Reason__c')!;
         assert.equal(reason.dependentPicklist, true);
         assert.equal(reason.controllerName, 'Outcome__c');
-        const bits = Object.fromEntries(reason.picklistValues!.map((v) => [v.value, Buffer.from(v.validFor!, 'base64')[0]]));
+        const bits = Object.fromEntries(reason.picklistValues!.map((v) => [v.value, Buffer.from(v.validFor, 'base64')[0]]));
         assert.deepEqual(bits, { Fixed: 0b10000000, 'Tier 2': 0b01000000, Busy: 0b00100000, Any: 0b11100000 });
         const when = fields.find((f) => f.name === 'When__c')!;
         assert.deepEqual(
-            when.picklistValues!.map((v) => [v.value, Buffer.from(v.validFor!, 'base64')[0]]),
+            when.picklistValues!.map((v) => [v.value, Buffer.from(v.validFor, 'base64')[0]]),
             [
                 ['Today', 0b01000000],
                 ['Never', 0b10000000]

@@ -27,7 +27,7 @@ describe('refresh token rotation (as a packaged app has it)', () => {
         const r1 = await refreshPost(em, t.refresh_token!);
         assert.equal(r1.status, 200);
         assert.ok(r1.body['refresh_token'] && r1.body['refresh_token'] !== t.refresh_token);
-        const r2 = await refreshPost(em, r1.body['refresh_token']!);
+        const r2 = await refreshPost(em, r1.body['refresh_token']);
         assert.ok(r2.body['refresh_token'] && r2.body['refresh_token'] !== r1.body['refresh_token']);
         assert.equal(em.state.tokensFor(PEOPLE.acmeApi.username), 1, 'still one approval');
     });

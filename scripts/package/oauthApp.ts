@@ -50,8 +50,9 @@ async function filesUnder(dir: string): Promise<string[]> {
     return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
 }
 
+/** An element's text (parseTagValue: false keeps every value a string); an element with children has none. */
 function text(value: unknown): string | undefined {
-    return value === undefined || value === null ? undefined : String(value);
+    return typeof value === 'string' ? value : undefined;
 }
 
 /** The app's header and the OAuth settings that name it (whatever name the Dev Hub gave the settings). */

@@ -81,7 +81,7 @@ describe('version', () => {
         await withAliases();
         const { sf, calls } = recorder();
         await assert.rejects(
-            createVersion(project, { devHub: 'hub', packageName: 'Contact Center Link OAuth', check: async () => [] }, sf),
+            createVersion(project, { devHub: 'hub', packageName: 'Contact Center Link OAuth', check: () => Promise.resolve([]) }, sf),
             (error: unknown) =>
                 error instanceof ReleaseRefused &&
                 /No version of Contact Center Link OAuth while the app's files hold placeholders/.test(error.message) &&
@@ -95,7 +95,7 @@ describe('version', () => {
         await writeFile(path.join(project, HEADER), RETRIEVED_HEADER);
         await writeFile(path.join(project, SETTINGS), RETRIEVED_SETTINGS);
         const { sf, calls } = recorder();
-        await createVersion(project, { devHub: 'hub', packageName: 'Contact Center Link OAuth', check: async () => [] }, sf);
+        await createVersion(project, { devHub: 'hub', packageName: 'Contact Center Link OAuth', check: () => Promise.resolve([]) }, sf);
         assert.deepEqual(
             calls.map((call) => call.args),
             [
@@ -118,12 +118,16 @@ describe('version', () => {
     test('creates the main package’s version with code coverage; refuses when check:package finds a problem', async () => {
         await withAliases();
         const { sf, calls } = recorder();
-        await createVersion(project, { devHub: 'hub', packageName: 'Contact Center Link', check: async () => [] }, sf);
+        await createVersion(project, { devHub: 'hub', packageName: 'Contact Center Link', check: () => Promise.resolve([]) }, sf);
         assert.ok(calls[0]?.args.includes('--code-coverage'));
         await assert.rejects(
             createVersion(
                 project,
-                { devHub: 'hub', packageName: 'Contact Center Link', check: async () => [{ file: 'f', element: 'e', message: 'broken' }] },
+                {
+                    devHub: 'hub',
+                    packageName: 'Contact Center Link',
+                    check: () => Promise.resolve([{ file: 'f', element: 'e', message: 'broken' }])
+                },
                 sf
             ),
             /check:package found 1 problem\(s\):\nf: e: broken/
@@ -134,11 +138,11 @@ describe('version', () => {
     test('refuses a package, or a dependency, that has no package id yet, and a name that is no package', async () => {
         const { sf, calls } = recorder();
         await assert.rejects(
-            createVersion(project, { devHub: 'hub', packageName: 'Contact Center Link Endpoint', check: async () => [] }, sf),
+            createVersion(project, { devHub: 'hub', packageName: 'Contact Center Link Endpoint', check: () => Promise.resolve([]) }, sf),
             /no package id for Contact Center Link Endpoint, Contact Center Link: create each package once/
         );
         await assert.rejects(
-            createVersion(project, { devHub: 'hub', packageName: 'Contact Centre', check: async () => [] }, sf),
+            createVersion(project, { devHub: 'hub', packageName: 'Contact Centre', check: () => Promise.resolve([]) }, sf),
             /No package "Contact Centre"/
         );
         assert.deepEqual(calls, []);
@@ -172,7 +176,7 @@ describe('oauth-app-create', () => {
         assert.match(globalSettings, /<callbackUrl>https:\/\/ccl\.example\.com\/oauth\/callback<\/callbackUrl>/);
         assert.match(globalSettings, /<isPkceRequired>true<\/isPkceRequired>/);
         assert.doesNotMatch(globalSettings, /consumerSecret|consumerKey/, 'Salesforce generates the key and the secret');
-        await assert.rejects(readdir(calls[0]!.cwd), /ENOENT/, 'the temporary project is gone');
+        await assert.rejects(readdir(calls[0].cwd), /ENOENT/, 'the temporary project is gone');
         assert.deepEqual(await listFiles(project), before, 'the repository is untouched');
     });
 

@@ -529,8 +529,7 @@ function toMatch(raw: unknown): LookupMatch | undefined {
     const type = (record['attributes'] as { type?: unknown } | undefined)?.type;
     const id = record['Id'];
     if ((type !== 'Contact' && type !== 'Lead' && type !== 'Account') || typeof id !== 'string') return undefined;
-    const text = (key: string): string | undefined =>
-        typeof record[key] === 'string' && record[key] ? (record[key] as string) : undefined;
+    const text = (key: string): string | undefined => (typeof record[key] === 'string' && record[key] ? record[key] : undefined);
     const match: LookupMatch = { sobjectType: type, id, name: text('Name') ?? '' };
     const phone = text('Phone');
     if (phone) match.phone = phone;

@@ -1,4 +1,4 @@
-import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { AppError } from '../errors.ts';
 
 /**
@@ -35,7 +35,7 @@ export function phoneTerms(input: string, region: string): PhoneTerms {
             'The request body is not valid: phone must be a phone number written with digits, spaces and ( ) . - / +, such as "+1 415 555 1212".'
         );
     }
-    const phone = parsePhoneNumberFromString(text, region as CountryCode);
+    const phone = parsePhoneNumberFromString(text, region);
     if (!phone || !phone.isPossible()) {
         throw new AppError(
             'VALIDATION_FAILED',

@@ -85,20 +85,20 @@ export function verdictOf(tally: FailedAuthTallyState, now: number, policy: Fail
 export class MemoryFailedAuthTally implements FailedAuthTally {
     readonly #tallies = new Map<string, FailedAuthTallyState>();
 
-    async count(key: string, now: number, policy: FailedAuthPolicy): Promise<FailedAuthTallyState> {
+    count(key: string, now: number, policy: FailedAuthPolicy): Promise<FailedAuthTallyState> {
         const previous = this.#tallies.get(key);
         const tally = countFailure(previous, now, policy);
         if (!previous) this.#makeRoom(now, policy);
         this.#tallies.set(key, tally);
-        return tally;
+        return Promise.resolve(tally);
     }
 
-    async failures(key: string): Promise<number> {
-        return this.#tallies.get(key)?.failures ?? 0;
+    failures(key: string): Promise<number> {
+        return Promise.resolve(this.#tallies.get(key)?.failures ?? 0);
     }
 
-    async size(): Promise<number> {
-        return this.#tallies.size;
+    size(): Promise<number> {
+        return Promise.resolve(this.#tallies.size);
     }
 
     #makeRoom(now: number, policy: FailedAuthPolicy): void {
@@ -195,7 +195,7 @@ export function addressKey(address: string): string {
     const [head = '', tail = ''] = address.toLowerCase().split('::');
     const left = head ? head.split(':') : [];
     const right = tail ? tail.split(':') : [];
-    const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+    const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
     return `${groups
         .slice(0, 4)
         .map((g) => g.replace(/^0+(?=.)/, ''))

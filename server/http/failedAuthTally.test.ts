@@ -62,9 +62,9 @@ const KINDS: Kind[] = [
     {
         name: 'memory',
         skip: false,
-        setup: async () => undefined,
-        fresh: async () => new MemoryFailedAuthTally(),
-        teardown: async () => undefined
+        setup: () => Promise.resolve(),
+        fresh: () => Promise.resolve(new MemoryFailedAuthTally()),
+        teardown: () => Promise.resolve()
     },
     {
         name: 'postgres',

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { PEOPLE, startHarness, type Harness } from '../test/harness.ts';
+import { authorizeInEmulator } from '../../emulator/driver.ts';
+import { sessionCookieName } from '../link/authorization.ts';
+import { confirmPopup, PEOPLE, startHarness, type Harness } from '../test/harness.ts';
 
 const randomId = () => randomBytes(24).toString('base64url');
 
@@ -10,10 +12,10 @@ const randomId = () => randomBytes(24).toString('base64url');
 function countTransactions(h: Harness): () => number {
     let count = 0;
     const original = h.store.transaction.bind(h.store);
-    h.store.transaction = ((work) => {
+    h.store.transaction = (work) => {
         count++;
         return original(work);
-    }) as typeof h.store.transaction;
+    };
     return () => count;
 }
 
@@ -42,6 +44,28 @@ describe('an unauthenticated /oauth request that matches nothing writes nothing 
         }
         assert.equal(transactions() - started, 0, 'a request that matched nothing ran a store transaction');
         assert.equal(JSON.stringify(await h.store.dump()), before);
+    });
+});
+
+describe('the popup’s cookies are read as text', () => {
+    let h: Harness;
+    before(async () => {
+        h = await startHarness();
+    });
+    after(() => h.close());
+
+    test('a session cookie that cookie-parser reads as JSON (j:…) does not fit: the callback refuses the window, no 500', async () => {
+        const { key } = await h.newAccount('JSON cookie');
+        const created = await h.api(key).post('/api/v1/link-sessions', { environment: 'production' }).expect(201);
+        const sessionId = created.body.id as string;
+        const start = await confirmPopup(h.app, `/oauth/start/${sessionId}`);
+        const final = await authorizeInEmulator(start.headers.location!, PEOPLE.acmeApi);
+        const res = await request(h.app)
+            .get(`${final.pathname}${final.search}`)
+            .set('Cookie', `${sessionCookieName(sessionId)}=j:${encodeURIComponent('{"a":1}')}`);
+        assert.equal(res.status, 400, res.text.slice(0, 300));
+        assert.match(res.text, /different browser window/);
+        assert.equal((await h.api(key).get('/api/v1/link')).body.status, 'unlinked');
     });
 });
 
@@ -77,7 +101,7 @@ describe('the audit stays bounded', () => {
 
     test('setting the same webhook again, or removing none, adds no entry', async () => {
         const { id } = await h.newAccount('Same hook');
-        const platform = (await h.services.accounts.rotateKey(id, 'platform')) as string;
+        const platform = await h.services.accounts.rotateKey(id, 'platform');
         const hook = () =>
             request(h.app).put('/api/v1/webhook').set('Authorization', `Bearer ${platform}`).send({ url: 'https://93.184.215.14/hook' });
         const first = await hook();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import express, { Router, type ErrorRequestHandler, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { consentCookieName, type ConsentForms } from '../link/consent.ts';
@@ -13,6 +13,12 @@ import { callbackQuery, sessionIdParam } from './schemas.ts';
 
 const WHAT_NEXT = 'Close this window and start again from the Contact Center Link card in Salesforce.';
 const OAUTH_BODY_LIMIT = 2 * 1024;
+
+/** The request's cookies that are text: cookie-parser makes a `j:` cookie a JSON value, which no cookie here is. */
+function textCookies(req: Request): Record<string, string> {
+    const cookies = (req.cookies ?? {}) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(cookies).filter((cookie): cookie is [string, string] => typeof cookie[1] === 'string'));
+}
 
 export function oauthRouter(
     authorization: LinkAuthorization,
@@ -35,7 +41,7 @@ export function oauthRouter(
             return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
         try {
             const view = await authorization.consent(id.data);
-            const nonce = options.consent.nonceFor(req.cookies?.[consentCookieName(id.data)]);
+            const nonce = options.consent.nonceFor(textCookies(req)[consentCookieName(id.data)]);
             res.cookie(consentCookieName(id.data), nonce, {
                 ...cookieOptions,
                 maxAge: Math.max(Date.parse(view.expiresAt) - Date.now(), 1000)
@@ -63,7 +69,7 @@ export function oauthRouter(
             const id = sessionIdParam.safeParse(req.params.sessionId);
             if (!id.success)
                 return errorPage(res, 404, 'This link is not valid', `The address of this window is incomplete or altered. ${WHAT_NEXT}`);
-            const consentNonce = req.cookies?.[consentCookieName(id.data)] as string | undefined;
+            const consentNonce = textCookies(req)[consentCookieName(id.data)];
             if (!consentNonce || !options.consent.verify(id.data, consentNonce, (req.body as Record<string, unknown> | undefined)?.token)) {
                 return errorPage(
                     res,
@@ -94,7 +100,7 @@ export function oauthRouter(
                 code,
                 error,
                 errorDescription: error_description,
-                cookies: req.cookies ?? {}
+                cookies: textCookies(req)
             });
             res.clearCookie(sessionCookieName(sessionId), { path: '/oauth' });
             res.status(200)

@@ -26,7 +26,7 @@ function resolve(node: unknown, root: Json, defs: Json = {}): unknown {
     if (!node || typeof node !== 'object') return node;
     const obj = node as Json;
     if (typeof obj['$ref'] === 'string') {
-        const ref = obj['$ref'] as string;
+        const ref = obj['$ref'];
         const target = ref.startsWith('#/$defs/')
             ? defs[ref.slice(8)]
             : ref
@@ -129,7 +129,7 @@ describe('GET /api/v1/openapi.json', () => {
         assert.deepEqual([...documented].sort(), [...served].sort());
     });
 
-    test('the request schemas are the ones the routers validate with', async () => {
+    test('the request schemas are the ones the routers validate with', () => {
         const used: Record<string, z.ZodType> = {
             'post /link-sessions': linkSessionBody,
             'post /link/verify': actorBody,

@@ -121,7 +121,7 @@ describe("Salesforce's rules in the link flow", () => {
             const attempts = await Promise.all([start(sessionId), start(sessionId), start(sessionId)]);
             assert.equal(new Set(attempts.map((a) => a.redirectTo)).size, 1);
             assert.equal(new Set(attempts.map((a) => a.cookie)).size, 1);
-            assert.equal((await finish(attempts[2]!)).status, 200);
+            assert.equal((await finish(attempts[2])).status, 200);
         });
 
         test('after the replay window a new start replaces the attempt (a popup opened again, a private window)', async () => {
@@ -172,7 +172,7 @@ describe("Salesforce's rules in the link flow", () => {
         test('an inactive user is refused from the Composite answer, and nothing is linked', async () => {
             const { key } = await h.newAccount('Inactive');
             // Deactivated between the token and the Composite request: the record says IsActive false.
-            const real = h.services.gateway.composite;
+            const real = h.services.gateway.composite.bind(h.services.gateway);
             h.services.gateway.composite = async (tokens, subrequests) => {
                 const results = await real(tokens, subrequests);
                 const user = results.get('user')!.body as { records: Array<Record<string, unknown>> };
@@ -190,7 +190,7 @@ describe("Salesforce's rules in the link flow", () => {
 
         test('a Composite answer about another user than the signed token names is not trusted', async () => {
             const { key } = await h.newAccount('Other user');
-            const real = h.services.gateway.composite;
+            const real = h.services.gateway.composite.bind(h.services.gateway);
             h.services.gateway.composite = async (tokens, subrequests) => {
                 const results = await real(tokens, subrequests);
                 const user = results.get('user')!.body as { records: Array<Record<string, unknown>> };

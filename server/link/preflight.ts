@@ -103,7 +103,7 @@ export function evaluatePreflight(results: Map<string, CompositeResult>): Permis
     const checks: PermissionCheck[] = [];
     const perms = firstRecord(results.get('perms'));
     const user = firstRecord(results.get('user'));
-    const profile = (user?.Profile ?? undefined) as { Name?: string } | undefined;
+    const profile = user?.Profile as { Name?: string } | null | undefined;
     const license = firstRecord(results.get('license'))?.Name as string | undefined;
     const org = firstRecord(results.get('org'));
     const flag = (name: string): boolean | undefined => (perms ? perms[name] === true : undefined);

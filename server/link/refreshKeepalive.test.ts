@@ -85,8 +85,8 @@ const busyLink = (keepalive: boolean) =>
         );
     });
 
-busyLink(true);
-busyLink(false);
+void busyLink(true);
+void busyLink(false);
 
 describe(`the keepalive pass (${TEST_STORE})`, () => {
     let h: Harness;

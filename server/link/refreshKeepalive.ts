@@ -1,14 +1,14 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import { randomToken } from '../crypto.ts';
-import { isAppError } from '../errors.ts';
+import { isAppError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
 import { takeInterval } from './intervalLease.ts';
 import type { LinkTokens } from './linkTokens.ts';
 
 /** How a keepalive refresh of one link ended: `ok`, the link's error code (NEEDS_RELINK, IP_NOT_ALLOWED), or `unavailable`. */
-export type KeepaliveOutcome = 'ok' | 'unavailable' | string;
+export type KeepaliveOutcome = 'ok' | 'unavailable' | ErrorCode;
 
 export interface KeepaliveReport {
     due: number;

@@ -67,7 +67,7 @@ test('a name that resolves to a public address when set and to an inner one when
         const port = (inner.address() as AddressInfo).port;
         // DNS rebinding: public answers first, then the machine's own address.
         const answers = [['93.184.216.34'], ['93.184.216.34']];
-        const resolve = async () => answers.shift() ?? ['127.0.0.1'];
+        const resolve = () => Promise.resolve(answers.shift() ?? ['127.0.0.1']);
         const events = new LinkEvents();
         const webhooks = new Webhooks(h.services.store, h.services.cipher, h.clock, createLogger('silent'), events, {
             allowHttp: false,

@@ -109,10 +109,10 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             } finally {
                 release();
             }
-            assert.equal(afterFirst!['state'], 'pending');
-            assert.equal(afterFirst!['attempts'], 1);
-            assert.equal((afterFirst!['lastAttempt'] as { status: number; error: string }).status, 500);
-            assert.ok(afterFirst!['nextAttemptAt'], 'says when it is tried again');
+            assert.equal(afterFirst['state'], 'pending');
+            assert.equal(afterFirst['attempts'], 1);
+            assert.equal((afterFirst['lastAttempt'] as { status: number; error: string }).status, 500);
+            assert.ok(afterFirst['nextAttemptAt'], 'says when it is tried again');
             await h.services.webhooks.settle();
             assert.equal(received.length, 3);
             assert.equal(new Set(received.map((r) => (JSON.parse(r.body) as { id: string }).id)).size, 1);
@@ -193,7 +193,7 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await h.services.webhooks.settle();
             let transactions = 0;
             const original = h.store.transaction.bind(h.store);
-            h.store.transaction = ((work) => (transactions++, original(work))) as typeof h.store.transaction;
+            h.store.transaction = (work) => (transactions++, original(work));
             try {
                 for (let i = 0; i < 5; i++) assert.equal(await h.services.webhooks.poke(), 0);
             } finally {

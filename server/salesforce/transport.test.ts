@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SalesforceError, SalesforceUnavailable } from './gateway.ts';
+import { sendRequest } from './transport.ts';
 import { PEOPLE } from '../test/harness.ts';
 import { startCallsHarness, type CallsHarness } from '../test/callsHarness.ts';
 
@@ -105,5 +109,41 @@ describe('a cancelled request closes its connection to Salesforce', () => {
         assert.ok(error instanceof SalesforceUnavailable);
         assert.equal(whileWaiting, 0, 'already cancelled by its time limit');
         assert.equal(afterAbort, 0);
+    });
+});
+
+describe('the body a request sends', () => {
+    let server: Server;
+    let url: string;
+    before(async () => {
+        // Answers with what it was sent: the body, and whether there was one at all.
+        server = createServer((req, res) => {
+            const chunks: Buffer[] = [];
+            req.on('data', (chunk: Buffer) => chunks.push(chunk));
+            req.on('end', () =>
+                res.end(JSON.stringify({ body: Buffer.concat(chunks).toString(), length: req.headers['content-length'] ?? null }))
+            );
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    });
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    const sent = async (body: Parameters<typeof sendRequest>[0]['body']): Promise<unknown> =>
+        JSON.parse((await sendRequest({ method: 'POST', url, body }, AbortSignal.timeout(5000))).body);
+
+    test('text, form parameters and a Buffer are sent as their text; no body or a null one sends none', async () => {
+        assert.deepEqual(await sent('{"a":1}'), { body: '{"a":1}', length: '7' });
+        assert.deepEqual(await sent(new URLSearchParams({ grant_type: 'refresh_token', x: 'a b' })), {
+            body: 'grant_type=refresh_token&x=a+b',
+            length: '30'
+        });
+        assert.deepEqual(await sent(Buffer.from('<soap/>')), { body: '<soap/>', length: '7' });
+        assert.deepEqual(await sent(undefined), { body: '', length: '0' });
+        assert.deepEqual(await sent(null), { body: '', length: '0' });
+    });
+
+    test('a stream is refused before anything is sent', async () => {
+        await assert.rejects(sent(new PassThrough()), /sends text bodies, not a stream/);
     });
 });

@@ -28,9 +28,16 @@ export function abortableTransport(signal: AbortSignal, observe?: (response: Htt
                     throw error;
                 }
             );
-            return Object.assign(promise, { stream: () => stream }) as StreamPromise<HttpResponse>;
+            return Object.assign(promise, { stream: () => stream });
         }
     };
+}
+
+/** jsforce sends JSON, form or SOAP text; like jsforce's own transport, a null body is none. */
+function textBody(body: HttpRequest['body']): string | undefined {
+    if (body === undefined || body === null || typeof body === 'string') return body ?? undefined;
+    if (Buffer.isBuffer(body) || body instanceof URLSearchParams) return body.toString();
+    throw new TypeError('The Salesforce transport sends text bodies, not a stream or form data.');
 }
 
 /** One HTTP exchange, the whole body read as text, both under `signal`. */
@@ -39,7 +46,7 @@ export async function sendRequest(request: HttpRequest, signal: AbortSignal): Pr
     const response = await fetch(request.url, {
         method: request.method,
         headers: request.headers,
-        body: typeof request.body === 'string' || request.body === undefined ? request.body : String(request.body),
+        body: textBody(request.body),
         redirect: 'manual',
         signal
     });

@@ -162,8 +162,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
                 instance.log += chunk.toString();
                 if (instance.log.length > LOG_LIMIT) instance.log = instance.log.slice(-LOG_LIMIT / 2);
             };
-            child.stdout!.on('data', keep);
-            child.stderr!.on('data', keep);
+            child.stdout.on('data', keep);
+            child.stderr.on('data', keep);
             child.once('exit', () => (instance.alive = false));
             // A busy two-core machine compiles three processes' TypeScript at once: allow it 60 s.
             const deadline = Date.now() + 60_000;

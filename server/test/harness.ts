@@ -48,8 +48,8 @@ export const TEST_STORE = process.env.CCL_TEST_STORE === 'postgres' ? 'postgres'
 export async function openTestStore(
     kind: 'lowdb' | 'postgres',
     dataDir: string
-): Promise<{ store: Store; database?: TestDatabase; drop(): Promise<void> }> {
-    if (kind === 'lowdb') return { store: await LowdbStore.open(dataDir), drop: async () => undefined };
+): Promise<{ store: Store; database?: TestDatabase; drop(this: void): Promise<void> }> {
+    if (kind === 'lowdb') return { store: await LowdbStore.open(dataDir), drop: () => Promise.resolve() };
     const database = await createTestDatabase();
     return { store: await PgStore.open(database.url), database, drop: () => database.drop() };
 }

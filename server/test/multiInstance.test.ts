@@ -601,7 +601,8 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
             receiver = createServer((req, res) => {
                 let body = '';
                 req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-                req.on('end', async () => {
+                // Answered once the body is in; a failure here fails the test as an unhandled rejection.
+                const respond = async () => {
                     let parsed: { id?: unknown; data?: { accountId?: unknown; to?: unknown } } = {};
                     try {
                         parsed = JSON.parse(body) as typeof parsed;
@@ -623,7 +624,8 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
                     if (answer === 'hold') return;
                     delivery.answered = answer;
                     res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer < 300 ? 'ok' : 'not now');
-                });
+                };
+                req.on('end', () => void respond());
             });
             await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
             receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;

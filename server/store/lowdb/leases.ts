@@ -3,20 +3,21 @@ import type { Rows } from './rows.ts';
 
 /** One process serves a data directory (server.pid): its leases live in its memory, outside any transaction. */
 export const lowdbLeases = ({ store }: Rows): Repos['leases'] => ({
-    acquire: async (key, by, { now, until }) => {
+    acquire: (key, by, { now, until }) => {
         const held = store.leaseTable.get(key);
-        if (held && held.by !== by && held.until >= now) return false;
+        if (held && held.by !== by && held.until >= now) return Promise.resolve(false);
         store.leaseTable.set(key, { by, until });
-        return true;
+        return Promise.resolve(true);
     },
-    release: async (key, by) => {
+    release: (key, by) => {
         if (store.leaseTable.get(key)?.by === by) store.leaseTable.delete(key);
+        return Promise.resolve();
     },
-    get: async (key) => {
+    get: (key) => {
         const held = store.leaseTable.get(key);
-        return held ? { ...held } : undefined;
+        return Promise.resolve(held ? { ...held } : undefined);
     },
-    prune: async (before) => {
+    prune: (before) => {
         let dropped = 0;
         for (const [key, held] of store.leaseTable) {
             if (held.until < before) {
@@ -24,6 +25,6 @@ export const lowdbLeases = ({ store }: Rows): Repos['leases'] => ({
                 dropped++;
             }
         }
-        return dropped;
+        return Promise.resolve(dropped);
     }
 });

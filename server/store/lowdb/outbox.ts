@@ -58,7 +58,7 @@ export const lowdbOutbox = (rows: Rows): Repos['outbox'] => ({
                 if (e.state !== 'pending' && (e.createdAt < before || n > keepPerAccount)) drop.add(e.id);
             }
             if (!drop.size) return 0;
-            (draft.doc.outbox as OutboxEvent[]) = all.filter((e) => !drop.has(e.id));
+            draft.doc.outbox = all.filter((e) => !drop.has(e.id));
             draft.copied.add('outbox');
             return drop.size;
         })

@@ -1,5 +1,4 @@
 import type { Repos } from '../store.ts';
-import type { LinkSessionRecord } from '../types.ts';
 import { applyPatch, copy, type Rows } from './rows.ts';
 
 export const lowdbSessions = (rows: Rows): Repos['sessions'] => ({
@@ -38,7 +37,7 @@ export const lowdbSessions = (rows: Rows): Repos['sessions'] => ({
             const all = draft.rows('linkSessions', false);
             if (!all.some((s) => s.expiresAt < before)) return 0;
             const kept = all.filter((s) => s.expiresAt >= before);
-            (draft.doc.linkSessions as LinkSessionRecord[]) = kept;
+            draft.doc.linkSessions = kept;
             draft.copied.add('linkSessions');
             return all.length - kept.length;
         })

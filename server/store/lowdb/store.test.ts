@@ -58,7 +58,7 @@ test('lowdb: a transaction inside another is refused, not deadlocked', () =>
     inTempDir(async (dir) => {
         const store = await LowdbStore.open(dir);
         await assert.rejects(
-            store.transaction(async () => store.transaction(async () => undefined)),
+            store.transaction(async () => store.transaction(() => Promise.resolve())),
             /inside a transaction/
         );
         await store.accounts.insert(account('after'));

@@ -30,8 +30,8 @@ const repositories = (rows: Rows): Repos => ({
 });
 
 type Job =
-    | { kind: 'tx'; run: () => Promise<unknown>; settle: (error: unknown, value?: unknown) => void }
-    | { kind: 'ledger'; change: LedgerChange; settle: (error: unknown, value?: unknown) => void };
+    | { kind: 'tx'; run: () => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void }
+    | { kind: 'ledger'; change: LedgerChange; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
 /**
  * The embedded store: db.json (accounts, links, link sessions) replaced durably on every change that
@@ -131,7 +131,7 @@ export class LowdbStore implements Store, LowdbState {
             this.#keptLog.changed()
         ]);
         if (version === this.#docFile.version && !audit && !ledger && !kept) return;
-        await this.#enqueue({ kind: 'tx', run: async () => undefined });
+        await this.#enqueue({ kind: 'tx', run: () => Promise.resolve() });
     }
 
     // ------------------------------------------------------------ Store
@@ -141,7 +141,7 @@ export class LowdbStore implements Store, LowdbState {
     }
 
     writeDraft<T>(change: (draft: Draft) => T): Promise<T> {
-        return this.#onDraft(async (draft) => change(draft));
+        return this.#onDraft((draft) => Promise.resolve(change(draft)));
     }
 
     /** A transaction: `work` changes a draft of the committed state, which is made durable, then visible. */
@@ -198,7 +198,7 @@ export class LowdbStore implements Store, LowdbState {
     }
 
     async seed(data: Partial<Snapshot>): Promise<void> {
-        await this.#onDraft(async (draft) => {
+        await this.#onDraft((draft) => {
             for (const a of data.accounts ?? []) draft.rows('accounts', true).push(structuredClone(a));
             for (const l of data.links ?? []) draft.rows('links', true).push(structuredClone(l));
             for (const s of data.linkSessions ?? []) draft.rows('linkSessions', true).push(structuredClone(s));
@@ -209,12 +209,13 @@ export class LowdbStore implements Store, LowdbState {
                 draft.ledgerStartedAt = data.taskLedger.startedAt;
                 for (const [key, entry] of Object.entries(data.taskLedger.calls)) draft.ledger.set(key, structuredClone(entry));
             }
+            return Promise.resolve();
         });
     }
 
     async dump(): Promise<Snapshot> {
         await this.fresh();
-        await this.#enqueue({ kind: 'tx', run: async () => undefined });
+        await this.#enqueue({ kind: 'tx', run: () => Promise.resolve() });
         return structuredClone({
             accounts: this.#doc.accounts,
             links: this.#doc.links,
@@ -229,7 +230,7 @@ export class LowdbStore implements Store, LowdbState {
     }
 
     async close(): Promise<void> {
-        await this.#enqueue({ kind: 'tx', run: async () => undefined }).catch(() => undefined);
+        await this.#enqueue({ kind: 'tx', run: () => Promise.resolve() }).catch(() => undefined);
         this.#watcher?.close();
     }
 
@@ -237,7 +238,7 @@ export class LowdbStore implements Store, LowdbState {
 
     #enqueue<T>(job: { kind: 'tx'; run: () => Promise<unknown> } | { kind: 'ledger'; change: LedgerChange }): Promise<T> {
         return new Promise<T>((resolve, reject) => {
-            this.#jobs.push({ ...job, settle: (error, value) => (error === undefined ? resolve(value as T) : reject(error)) } as Job);
+            this.#jobs.push({ ...job, resolve: (value) => resolve(value as T), reject });
             if (!this.#pumping) {
                 this.#pumping = true;
                 void this.#pump();
@@ -259,9 +260,9 @@ export class LowdbStore implements Store, LowdbState {
                         await this.#refresh();
                         return job.run();
                     });
-                    job.settle(undefined, value);
+                    job.resolve(value);
                 } catch (error) {
-                    job.settle(error ?? new Error('transaction failed'));
+                    job.reject(error ?? new Error('transaction failed'));
                 }
                 continue;
             }
@@ -277,9 +278,9 @@ export class LowdbStore implements Store, LowdbState {
                     for (const item of batch) results.push(item.change(get, set));
                     await this.#commit(draft);
                 });
-                batch.forEach((item, i) => item.settle(undefined, results[i]));
+                batch.forEach((item, i) => item.resolve(results[i]));
             } catch (error) {
-                for (const item of batch) item.settle(error ?? new Error('ledger write failed'));
+                for (const item of batch) item.reject(error ?? new Error('ledger write failed'));
             }
         }
     }
@@ -386,4 +387,4 @@ export class LowdbStore implements Store, LowdbState {
 }
 
 /** lowdb's writers already run one at a time, across processes too (the lock file). */
-const lockNothing = async (...keys: LockKey[]): Promise<void> => void keys;
+const lockNothing = (..._keys: LockKey[]): Promise<void> => Promise.resolve();

@@ -64,8 +64,9 @@ async function killWriterAtRandom(target: string, tag: string, holdMs: number): 
     return { acked, killedAfterAcks };
 }
 
+// node:test runs each suite itself: the wrapper hands back nothing to wait for.
 const crashSuite = (kind: 'lowdb' | 'postgres') =>
-    test(
+    void test(
         `${kind}: writers SIGKILLed at random moments ${RUNS} times: the store always opens and every acknowledged write is there`,
         { skip: kind === 'postgres' && PG_SKIP },
         async (t) => {
@@ -174,8 +175,10 @@ test('a write by another process that lands just after this store read the file 
         await other.accounts.insert({ id: 'first', name: 'first', apiKeyHash: 'h1', createdAt: '' });
         // Started while this store reads the files; it waits for the lock the open holds, then lands.
         let landed: Promise<void> | undefined;
-        interleave = async () =>
-            void (landed = other.accounts.insert({ id: 'landed-during-open', name: 'x', apiKeyHash: 'h2', createdAt: '' }));
+        interleave = () => {
+            landed = other.accounts.insert({ id: 'landed-during-open', name: 'x', apiKeyHash: 'h2', createdAt: '' });
+            return Promise.resolve();
+        };
         const store = await LowdbStore.open(dataDir);
         assert.equal(interleave, undefined, 'the interleaved write ran');
         await landed;

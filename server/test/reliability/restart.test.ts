@@ -33,8 +33,9 @@ function freePort(): Promise<number> {
 
 warnIfNoPostgres();
 
+// node:test runs each suite itself: the wrapper hands back nothing to wait for.
 const restartSuite = (kind: 'lowdb' | 'postgres') =>
-    describe(
+    void describe(
         `${kind}: the backend restarts between the popup’s /oauth/start and its callback`,
         { skip: kind === 'postgres' && PG_SKIP },
         () => {
