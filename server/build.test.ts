@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort } from './test/cluster.ts';
+import { spawnBackend } from './test/spawnBackend.ts';
 import { generateEncryptionKey } from './crypto.ts';
 
 const run = promisify(execFile);
@@ -37,10 +37,8 @@ test(
 
             // The deployment's own command, and npm start's launcher, which hands a configured environment to the same compiled backend.
             for (const entry of ['server/start.js', 'demo/start.js']) {
-                const port = await freePort();
                 const env = {
                     PATH: process.env.PATH,
-                    PORT: String(port),
                     PUBLIC_URL: 'https://ccl.example.com',
                     SF_CLIENT_ID: 'id',
                     SF_CLIENT_SECRET: 'secret',
@@ -49,23 +47,22 @@ test(
                     HEALTH_SWEEP_INTERVAL_SECONDS: '0',
                     LOG_LEVEL: 'warn'
                 };
-                const server = spawn(process.execPath, [path.join(out, entry)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-                let stderr = '';
-                server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+                let output = '';
+                const server = await spawnBackend(env, {
+                    args: [path.join(out, entry)],
+                    inheritEnv: false,
+                    onOutput: (chunk) => (output += chunk.toString())
+                });
                 try {
-                    let health: Response | undefined;
-                    for (let i = 0; i < 100 && !health; i++) {
-                        health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-                        if (!health) await new Promise((resolve) => setTimeout(resolve, 100));
-                    }
-                    assert.equal(health?.status, 200, `${entry}: ${stderr}`);
+                    const health = await fetch(`${server.url}/healthz`);
+                    assert.equal(health.status, 200, `${entry}: ${output}`);
                 } finally {
                     const exited =
-                        server.exitCode !== null
-                            ? Promise.resolve(server.exitCode)
-                            : new Promise<number | null>((resolve) => server.once('exit', resolve));
-                    server.kill('SIGTERM');
-                    assert.equal(await exited, 0, `${entry}: ${stderr}`);
+                        server.child.exitCode !== null
+                            ? Promise.resolve(server.child.exitCode)
+                            : new Promise<number | null>((resolve) => server.child.once('exit', resolve));
+                    server.child.kill('SIGTERM');
+                    assert.equal(await exited, 0, `${entry}: ${output}`);
                 }
             }
 

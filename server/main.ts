@@ -73,6 +73,17 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
     };
 }
 
+/**
+ * Says that the backend listens, and on which port (PORT=0 picks a free one): in the log, and to a supervisor that
+ * started this process with an IPC channel (`{ type: 'listening', port }`), so it never has to poll a port it guessed.
+ */
+export function announceListening(running: RunningServer, config: Config, logger: Logger): void {
+    const address = running.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info({ url: config.PUBLIC_URL, port }, 'Contact Center Link backend listening');
+    process.send?.({ type: 'listening', port });
+}
+
 export function closeOnSignals(close: () => Promise<void>, logger: Logger): void {
     const stop = (signal: string) => {
         logger.info({ signal }, 'shutting down');
@@ -113,7 +124,7 @@ async function main(): Promise<void> {
         }
         throw error;
     }
-    logger.info({ url: config.PUBLIC_URL, port: config.PORT }, 'Contact Center Link backend listening');
+    announceListening(running, config, logger);
     closeOnSignals(running.close, logger);
 }
 

@@ -1,6 +1,6 @@
 import { ConfigError, parseConfig, refuseInsecurePublicUrl, requireCompleteConfig, requireDeployment } from './config.ts';
 import { createLogger } from './logger.ts';
-import { closeOnSignals, runServer } from './main.ts';
+import { announceListening, closeOnSignals, runServer } from './main.ts';
 import { unmaintainedNode } from './runtime.ts';
 import { DataDirInUse } from './store/servingLock.ts';
 
@@ -16,7 +16,7 @@ async function start(): Promise<void> {
     const unmaintained = unmaintainedNode();
     if (unmaintained) logger.warn({ node: process.version }, unmaintained);
     const running = await runServer(config, { logger });
-    logger.info({ url: config.PUBLIC_URL }, 'Contact Center Link backend listening');
+    announceListening(running, config, logger);
     closeOnSignals(running.close, logger);
 }
 

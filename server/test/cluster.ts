@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import request from 'supertest';
 import { authorizeInEmulator } from '../../emulator/driver.ts';
@@ -14,6 +12,7 @@ import { emulatorEnv } from '../../demo/emulatorEnv.ts';
 import { PgStore } from '../store/pgStore.ts';
 import { CLIENT, PUBLIC_URL, type Person } from './harness.ts';
 import { createTestDatabase, type TestDatabase } from './pgDatabase.ts';
+import { spawnBackend } from './spawnBackend.ts';
 
 /*
  * Several backend processes (`node --import tsx server/main.ts`) on one PostgreSQL database, as a deployment behind a
@@ -21,19 +20,8 @@ import { createTestDatabase, type TestDatabase } from './pgDatabase.ts';
  * other step goes over HTTP to an instance the test picks, or to the next live one in turn.
  */
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 /** What a process may keep of its own log: the tail is what explains a failure. */
 const LOG_LIMIT = 200_000;
-
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = createServer().listen(0, '127.0.0.1', () => {
-            const { port } = probe.address() as { port: number };
-            probe.close(() => resolve(port));
-        });
-        probe.once('error', reject);
-    });
-}
 
 export interface Instance {
     index: number;
@@ -152,35 +140,26 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             }
         );
 
-        const spawnOn = async (index: number, port: number): Promise<Instance> => {
-            const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-                env: { ...process.env, ...env, PORT: String(port) },
-                stdio: ['ignore', 'pipe', 'pipe']
-            });
-            const instance: Instance = { index, port, url: `http://127.0.0.1:${port}`, child, alive: true, log: '' };
+        /** An instance on a port it picks itself, or on `port` (a restart stays where the balancer sends its share). */
+        const spawnOn = async (index: number, port?: number): Promise<Instance> => {
+            // What the process writes is kept from its first line: the tail explains a failure.
+            const output = { log: '' };
             const keep = (chunk: Buffer) => {
-                instance.log += chunk.toString();
-                if (instance.log.length > LOG_LIMIT) instance.log = instance.log.slice(-LOG_LIMIT / 2);
+                output.log += chunk.toString();
+                if (output.log.length > LOG_LIMIT) output.log = output.log.slice(-LOG_LIMIT / 2);
             };
-            child.stdout.on('data', keep);
-            child.stderr.on('data', keep);
-            child.once('exit', () => (instance.alive = false));
-            // A busy two-core machine compiles three processes' TypeScript at once: allow it 60 s.
-            const deadline = Date.now() + 60_000;
-            for (;;) {
-                if (
-                    await fetch(`${instance.url}/healthz`).then(
-                        (r) => r.ok,
-                        () => false
-                    )
-                )
-                    return instance;
-                if (!instance.alive || Date.now() > deadline) {
-                    child.kill('SIGKILL');
-                    throw new Error(`backend ${index} did not start on port ${port}:\n${instance.log.slice(-3000)}`);
-                }
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
+            const started = await spawnBackend(env, { port, onOutput: keep }).catch((error: Error) => {
+                throw new Error(`backend ${index} did not start: ${error.message}`);
+            });
+            const instance: Instance = Object.assign(output, {
+                index,
+                port: started.port,
+                url: started.url,
+                child: started.child,
+                alive: true
+            });
+            started.child.once('exit', () => (instance.alive = false));
+            return instance;
         };
         const kill = (i: number): Promise<void> => {
             const instance = instances[i]!;
@@ -192,8 +171,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         };
 
         const count = options.instances ?? 3;
-        const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
-        instances.push(...(await Promise.all(ports.map((port, index) => spawnOn(index, port)))));
+        instances.push(...(await Promise.all(Array.from({ length: count }, (_, index) => spawnOn(index)))));
 
         let turn = 0;
         const live = () => instances.filter((x) => x.alive).map((x) => x.index);
@@ -266,7 +244,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             },
             async add() {
                 const index = instances.length;
-                instances.push(await spawnOn(index, await freePort()));
+                instances.push(await spawnOn(index));
                 return index;
             },
             async instanceOfConnection(port) {

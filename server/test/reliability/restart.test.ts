@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { startEmulator, type Emulator } from '../../../emulator/index.ts';
 import { parseConfig, requireCompleteConfig, type Config } from '../../config.ts';
@@ -18,18 +16,7 @@ import { Accounts } from '../../accounts.ts';
 import { systemClock } from '../../clock.ts';
 import { CLIENT, confirmPopup, PEOPLE, PUBLIC_URL } from '../harness.ts';
 import { report, startPopup } from '../reliabilityHarness.ts';
-
-const MAIN = fileURLToPath(new URL('../../main.ts', import.meta.url));
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = createServer().listen(0, '127.0.0.1', () => {
-            const { port } = probe.address() as { port: number };
-            probe.close(() => resolve(port));
-        });
-        probe.once('error', reject);
-    });
-}
+import { spawnBackend, type SpawnedBackend } from '../spawnBackend.ts';
 
 warnIfNoPostgres();
 
@@ -127,23 +114,7 @@ const restartSuite = (kind: 'lowdb' | 'postgres') =>
 
             test('killed (SIGKILL) and started again: the link completes', async (t) => {
                 const { key } = await newAccount('Killed');
-                const start = async (): Promise<{ child: ChildProcess; url: string }> => {
-                    const port = await freePort();
-                    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-                        env: { ...process.env, ...env, PORT: String(port) },
-                        stdio: ['ignore', 'ignore', 'pipe']
-                    });
-                    const url = `http://127.0.0.1:${port}`;
-                    for (let i = 0; ; i++) {
-                        const up = await fetch(`${url}/healthz`).then(
-                            (r) => r.ok,
-                            () => false
-                        );
-                        if (up) return { child, url };
-                        if (i > 200 || child.exitCode !== null) throw new Error('the backend did not start');
-                        await new Promise((resolve) => setTimeout(resolve, 50));
-                    }
-                };
+                const start = (): Promise<SpawnedBackend> => spawnBackend(env);
                 const kill = (child: ChildProcess) =>
                     new Promise<void>((resolve) => {
                         child.once('exit', () => resolve());
