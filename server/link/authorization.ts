@@ -1,3 +1,5 @@
+// The authorization flow, one popup's life from session to callback (create, consent, start, callback, commit), in one
+// file on purpose: its steps share the session record's checks and are read top to bottom in the order a popup takes.
 import { createPkcePair, randomToken, safeEqual, sha256, type TokenCipher } from '../crypto.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
