@@ -9,7 +9,7 @@ import { ACME, startCallsHarness, total, type CallsHarness } from '../test/calls
 
 const names = (body: { matches: Array<{ sobjectType: string; name: string }> }): string[] =>
     body.matches.map((m) => `${m.sobjectType}:${m.name}`);
-const JANE_AND_CO = ['Contact:Jane Doe', 'Contact:John Roe', 'Lead:Sam Lee', 'Account:Globex Corporation'];
+const JANE_AND_CO = ['Contact:Jane Doe', 'Contact:John Roe', 'Account:Globex Corporation', 'Lead:Sam Lee'];
 
 describe('phone numbers and SOSL', () => {
     test('every SOSL reserved character is escaped', () => {
@@ -46,8 +46,8 @@ describe('POST /api/v1/calls/lookup', () => {
             const jane = res.body.matches[0];
             assert.equal(jane.phone, '(415) 555-1212');
             assert.match(jane.accountId, /^001/);
-            assert.equal(res.body.matches[2].company, 'Lee Logistics');
-            assert.equal(res.body.matches[3].accountId, undefined);
+            assert.equal(res.body.matches[3].company, 'Lee Logistics');
+            assert.equal(res.body.matches[2].accountId, undefined);
             assert.equal(c.spent().search, 1, 'one SOSL search');
             assert.equal(total(c.spent()), 1, 'and nothing else');
         });
