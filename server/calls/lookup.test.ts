@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import request from 'supertest';
 import type { Snapshot } from '../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import { SEED } from '../../emulator/index.ts';
@@ -161,5 +162,254 @@ describe('POST /api/v1/calls/lookup', () => {
     test('without an API key: 401', async () => {
         const res = await c.lookup({ phone: '4155551212' }, 'ccl_wrong').expect(401);
         assert.equal(res.body.error.code, 'UNAUTHORIZED');
+    });
+});
+
+describe('callers matched the way each org stores phones', () => {
+    let c: CallsHarness;
+    before(async () => {
+        c = await startCallsHarness();
+    });
+    after(() => c.close());
+
+    const settings = (body: unknown) =>
+        request(c.server)
+            .put('/api/v1/calls/settings')
+            .set('Authorization', `Bearer ${c.key}`)
+            .send(body as object);
+    const idOf = (type: string, name: string): string =>
+        String(c.h.emulator.state.records(ACME, type).find((r) => r['Name'] === name)!['Id']);
+    const oneCall = (): void => {
+        assert.equal(c.spent().search, 1, 'one SOSL search');
+        assert.equal(total(c.spent()), 1, 'and nothing else');
+    };
+
+    test('each match says why it matched: the fields that hold the number, their values as stored', async () => {
+        c.mark();
+        const res = await c.lookup({ phone: '+1 415 555 1212' }).expect(200);
+        lookupResponse.parse(res.body);
+        oneCall();
+        const why = Object.fromEntries(res.body.matches.map((m: { name: string; matchedOn: unknown }) => [m.name, m.matchedOn]));
+        assert.deepEqual(why, {
+            'Jane Doe': [{ field: 'Phone', value: '(415) 555-1212' }],
+            'John Roe': [{ field: 'MobilePhone', value: '4155551212' }],
+            'Globex Corporation': [{ field: 'Phone', value: '415.555.1212' }],
+            'Sam Lee': [{ field: 'Phone', value: '+1 415 555 1212' }]
+        });
+        const john = res.body.matches.find((m: { name: string }) => m.name === 'John Roe');
+        assert.equal(john.phone, '(650) 555-0101', 'phone stays the record’s Phone');
+        assert.match(john.ownerId, /^005/);
+        assert.ok(!Number.isNaN(Date.parse(john.lastModifiedDate)));
+    });
+
+    test('numbers stored in any format match on the normalised number; a record SOSL returns without a matching field is dropped', async () => {
+        c.h.emulator.state.insertRecord(ACME, 'Contact', { LastName: 'Extension', HomePhone: '(628) 555-0177 ext. 7' });
+        c.h.emulator.state.insertRecord(ACME, 'Contact', { LastName: 'Dashes', AssistantPhone: '1-628-555-0177' });
+        c.h.emulator.state.insertRecord(ACME, 'Contact', { LastName: 'Faxed', Fax: '628 555 0177' });
+        c.h.emulator.state.insertRecord(ACME, 'Lead', { LastName: 'Spaced', Company: 'S', MobilePhone: '+1 628 555 0177' });
+        c.mark();
+        const res = await c.lookup({ phone: '+16285550177' }).expect(200);
+        oneCall();
+        assert.deepEqual(
+            res.body.matches.map((m: { name: string; matchedOn: unknown }) => [m.name, m.matchedOn]),
+            [
+                ['Extension', [{ field: 'HomePhone', value: '(628) 555-0177 ext. 7' }]],
+                ['Dashes', [{ field: 'AssistantPhone', value: '1-628-555-0177' }]],
+                ['Spaced', [{ field: 'MobilePhone', value: '+1 628 555 0177' }]]
+            ],
+            'the Fax SOSL also searched is no field the lookup matches on'
+        );
+        assert.deepEqual(names((await c.lookup({ phone: '(628) 555-0177 x 7' }).expect(200)).body).length, 3);
+    });
+
+    test('a custom phone field is ignored until the account chooses it, then searched, still in one call', async () => {
+        c.h.emulator.state.addCustomField(ACME, 'Contact', { name: 'Direct_Line__c', label: 'Direct Line', type: 'phone' });
+        c.h.emulator.state.insertRecord(ACME, 'Contact', { LastName: 'Direct', Direct_Line__c: '+1 (628) 555-0150' });
+        assert.deepEqual((await c.lookup({ phone: '628-555-0150' }).expect(200)).body, { matches: [] });
+        c.mark();
+        const saved = await settings({ matching: { customPhoneFields: { Contact: ['Direct_Line__c'] } } }).expect(200);
+        assert.equal(c.spent().composite, 1, 'the save reads the describes in one Composite request');
+        assert.deepEqual(saved.body.matching.customPhoneFields, { Contact: ['Direct_Line__c'], Lead: [], Account: [] });
+        assert.deepEqual(saved.body.matching.searched.fields.Contact, [
+            'Phone',
+            'MobilePhone',
+            'HomePhone',
+            'OtherPhone',
+            'AssistantPhone',
+            'Direct_Line__c'
+        ]);
+        assert.equal(saved.body.lookupReservePercent, 10, 'the reserve is untouched');
+        c.mark();
+        const res = await c.lookup({ phone: '628-555-0150' }).expect(200);
+        oneCall();
+        assert.deepEqual(res.body.matches[0].matchedOn, [{ field: 'Direct_Line__c', value: '+1 (628) 555-0150' }]);
+        // The API user loses the field: a Verify reads it, and lookups no longer ask for it (they would fail)
+        c.h.emulator.state.updatePermissions(ACME, SEED.profiles.apiOnly, {
+            fields: { 'Contact.Direct_Line__c': { read: false, edit: false } }
+        });
+        await c.h.api(c.key).post('/api/v1/link/verify', {}).expect(200);
+        assert.ok(!(await c.get('/api/v1/calls/settings').expect(200)).body.matching.searched.fields.Contact.includes('Direct_Line__c'));
+        assert.deepEqual((await c.lookup({ phone: '628-555-0150' }).expect(200)).body, { matches: [] });
+        c.h.emulator.state.updatePermissions(ACME, SEED.profiles.apiOnly, {
+            fields: { 'Contact.Direct_Line__c': { read: true, edit: true } }
+        });
+        await c.h.api(c.key).post('/api/v1/link/verify', {}).expect(200);
+        assert.equal((await c.lookup({ phone: '628-555-0150' }).expect(200)).body.matches.length, 1);
+    });
+
+    test('custom fields the org cannot search are refused with the field named and the fix, and nothing is saved', async () => {
+        c.h.emulator.state.addCustomField(ACME, 'Lead', { name: 'Notes__c', type: 'string' });
+        c.h.emulator.state.addCustomField(ACME, 'Account', {
+            name: 'Hidden_Line__c',
+            type: 'phone',
+            access: { [SEED.profiles.apiOnly]: { read: false, edit: false } }
+        });
+        const before = (await c.get('/api/v1/calls/settings').expect(200)).body;
+        const refusals: Array<[unknown, RegExp]> = [
+            [
+                { Contact: ['Direct_Line__c', 'No_Such__c'] },
+                /Contact\.No_Such__c .*no such field, or the API user cannot read it.*Object Manager/
+            ],
+            [{ Lead: ['Notes__c'] }, /Lead\.Notes__c .*string field, not a Phone field/],
+            [{ Account: ['Hidden_Line__c'] }, /Account\.Hidden_Line__c .*field-level security/]
+        ];
+        for (const [customPhoneFields, message] of refusals) {
+            const res = await settings({ matching: { customPhoneFields } }).expect(422);
+            assert.equal(res.body.error.code, 'PHONE_FIELD_REFUSED');
+            assert.match(res.body.error.message, message);
+        }
+        assert.deepEqual((await c.get('/api/v1/calls/settings').expect(200)).body, before, 'nothing changed');
+    });
+
+    const invalid: Array<[string, unknown, RegExp]> = [
+        ['a standard field as a custom one', { customPhoneFields: { Contact: ['Phone'] } }, /custom phone field/],
+        ['SOSL in a field name', { customPhoneFields: { Contact: ['X__c) , User(Id'] } }, /custom phone field/],
+        ['an unknown object', { customPhoneFields: { Case: ['X__c'] } }, /unknown fields: Case/],
+        ['a field named twice', { customPhoneFields: { Lead: ['A__c', 'a__c'] } }, /twice/],
+        ['a wrong order name', { order: ['objectType', 'byOwner'] }, /order\.1 must be one of objectType, ownedByAgent, lastModified/],
+        ['a rule twice', { order: ['lastModified', 'lastModified'] }, /twice/],
+        ['an object order missing one', { objectOrder: ['Lead', 'Contact'] }, /Contact, Lead and Account, each once/],
+        ['an unknown region', { region: 'XX' }, /region/],
+        ['an unknown key', { prefer: 'Contact' }, /unknown fields: prefer/]
+    ];
+    for (const [what, matching, message] of invalid) {
+        test(`settings refuse ${what}: 400 VALIDATION_FAILED, asking Salesforce nothing`, async () => {
+            c.mark();
+            const res = await settings({ matching }).expect(400);
+            assert.equal(res.body.error.code, 'VALIDATION_FAILED');
+            assert.match(res.body.error.message, message);
+            assert.equal(total(c.spent()), 0);
+        });
+    }
+
+    test('lookups refuse a bad agentUserId', async () => {
+        for (const agentUserId of ['0035e00000AbCdE', 'not-a-user', '00500000000000', '005000000000001ZZZ', 42]) {
+            const res = await c.lookup({ phone: '4155551212', agentUserId }).expect(400);
+            assert.equal(res.body.error.code, 'VALIDATION_FAILED');
+            assert.match(res.body.error.message, /agentUserId (must be a User id|is not a well-formed Salesforce id)/);
+        }
+    });
+
+    test('several matches come in the configured order: object order, most recently modified, owned by the agent', async () => {
+        const order = async (body: object) => names((await c.lookup({ phone: '4155551212', ...body }).expect(200)).body);
+        await settings({ matching: null }).expect(200);
+        assert.deepEqual(await order({}), ['Contact:Jane Doe', 'Contact:John Roe', 'Account:Globex Corporation', 'Lead:Sam Lee']);
+        await settings({ matching: { objectOrder: ['Lead', 'Account', 'Contact'] } }).expect(200);
+        assert.deepEqual(await order({}), ['Lead:Sam Lee', 'Account:Globex Corporation', 'Contact:Jane Doe', 'Contact:John Roe']);
+        // John Roe modified last: first among Contacts by default, first of all by lastModified alone
+        c.h.clock.advance(1000);
+        c.h.emulator.state.updateRecord(ACME, 'Contact', idOf('Contact', 'John Roe'), {
+            LastModifiedDate: new Date(c.h.emulator.state.now() + 60_000).toISOString()
+        });
+        await settings({ matching: null }).expect(200);
+        assert.deepEqual(await order({}), ['Contact:John Roe', 'Contact:Jane Doe', 'Account:Globex Corporation', 'Lead:Sam Lee']);
+        // The agent owns Sam Lee: first once ownedByAgent leads, and only for that agent
+        const agent = SEED.users.acmeApi.userId;
+        c.h.emulator.state.updateRecord(ACME, 'Lead', idOf('Lead', 'Sam Lee'), {
+            OwnerId: agent,
+            LastModifiedDate: '2020-01-01T00:00:00.000Z'
+        });
+        await settings({ matching: { order: ['ownedByAgent', 'lastModified'] } }).expect(200);
+        assert.deepEqual(await order({ agentUserId: agent.slice(0, 15) }), [
+            'Lead:Sam Lee',
+            'Contact:John Roe',
+            'Contact:Jane Doe',
+            'Account:Globex Corporation'
+        ]);
+        assert.deepEqual(await order({}), ['Contact:John Roe', 'Contact:Jane Doe', 'Account:Globex Corporation', 'Lead:Sam Lee']);
+        const owned = (await c.lookup({ phone: '4155551212', agentUserId: agent }).expect(200)).body.matches[0];
+        assert.equal(owned.ownerId, agent);
+        const got = await c.get('/api/v1/calls/settings').expect(200);
+        assert.deepEqual(got.body.matching.order, ['ownedByAgent', 'lastModified']);
+        assert.equal(got.body.matching.isDefault, false);
+        await settings({ matching: null }).expect(200);
+        assert.equal((await c.get('/api/v1/calls/settings').expect(200)).body.matching.isDefault, true);
+    });
+
+    test('the region: numbers written without a country code are read in the account’s region unless the request names one', async () => {
+        const inUs = await c.lookup({ phone: '020 7946 0958' });
+        assert.equal(inUs.status, 400, 'not a possible US number');
+        assert.match(inUs.body.error.message, /region US/);
+        await settings({ matching: { region: 'GB' } }).expect(200);
+        assert.deepEqual(names((await c.lookup({ phone: '020 7946 0958' }).expect(200)).body), [
+            'Contact:Olivia Smith',
+            'Lead:Harry Jones'
+        ]);
+        await settings({ matching: null }).expect(200);
+    });
+
+    test('Person Accounts: matched as Accounts once the backend has read the org’s fields, on their person phone fields', async () => {
+        c.h.emulator.state.setOrgSettings(ACME, { personAccounts: true });
+        // Read at link time, before the org had them: Maria's mobile is found only through her person contact
+        assert.deepEqual(names((await c.lookup({ phone: '+1 415 555 0175' }).expect(200)).body), ['Contact:Maria Garcia']);
+        await c.h.api(c.key).post('/api/v1/link/verify', {}).expect(200);
+        const view = (await c.get('/api/v1/calls/settings').expect(200)).body.matching.searched;
+        assert.equal(view.personAccounts, true);
+        assert.deepEqual(view.fields.Account, [
+            'Phone',
+            'PersonMobilePhone',
+            'PersonHomePhone',
+            'PersonOtherPhone',
+            'PersonAssistantPhone'
+        ]);
+        c.mark();
+        const res = await c.lookup({ phone: '+1 415 555 0175' }).expect(200);
+        oneCall();
+        lookupResponse.parse(res.body);
+        assert.equal(res.body.matches.length, 1, 'once, as the Account');
+        const maria = res.body.matches[0];
+        const account = c.h.emulator.state.records(ACME, 'Account').find((r) => r['Name'] === 'Maria Garcia')!;
+        assert.deepEqual(
+            { ...maria, lastModifiedDate: undefined, ownerId: undefined },
+            {
+                sobjectType: 'Account',
+                id: account['Id'],
+                name: 'Maria Garcia',
+                isPersonAccount: true,
+                personContactId: account['PersonContactId'],
+                matchedOn: [{ field: 'PersonMobilePhone', value: '+1 (415) 555-0175' }],
+                lastModifiedDate: undefined,
+                ownerId: undefined
+            }
+        );
+        // Lena Fischer's other phone is the demo number: she joins the others, as an Account
+        assert.ok(names((await c.lookup({ phone: '4155551212' }).expect(200)).body).includes('Account:Lena Fischer'));
+        assert.ok(!names((await c.lookup({ phone: '4155551212' }).expect(200)).body).includes('Contact:Lena Fischer'));
+    });
+
+    test('without a link: custom fields are refused (NOT_LINKED), the order and region are saved', async () => {
+        const other = await c.h.newAccount('Unlinked matching');
+        const put = (body: object) =>
+            request(c.server).put('/api/v1/calls/settings').set('Authorization', `Bearer ${other.key}`).send(body);
+        const refused = await put({ matching: { customPhoneFields: { Contact: ['Direct_Line__c'] } } }).expect(409);
+        assert.equal(refused.body.error.code, 'NOT_LINKED');
+        assert.match(refused.body.error.message, /Link it from the Contact Center Link card/);
+        const saved = await put({ matching: { order: ['lastModified'], region: 'GB' } }).expect(200);
+        assert.deepEqual(
+            [saved.body.matching.order, saved.body.matching.region, saved.body.matching.searched],
+            [['lastModified'], 'GB', undefined]
+        );
+        assert.equal((await put({}).expect(400)).body.error.code, 'VALIDATION_FAILED');
+        assert.deepEqual((await put({ lookupReservePercent: 5 }).expect(200)).body.matching.order, ['lastModified'], 'the matching stays');
     });
 });

@@ -120,7 +120,8 @@ function foldPersonContacts(matches: LookupMatch[]): LookupMatch[] {
         if (!account) return true;
         for (const on of m.matchedOn) {
             const field = `Contact.${on.field}`;
-            if (!account.matchedOn.some((a) => a.field === field || a.value === on.value)) account.matchedOn.push({ field, value: on.value });
+            if (!account.matchedOn.some((a) => a.field === field || a.value === on.value))
+                account.matchedOn.push({ field, value: on.value });
         }
         return false;
     });

@@ -109,7 +109,9 @@ export const matchingSettingsResponse = z
                     .describe('The phone fields a lookup asks for now, per object the API user can search')
             })
             .optional()
-            .describe('What a lookup searches in the linked org now; absent while the account is not linked or its org’s fields were never read')
+            .describe(
+                'What a lookup searches in the linked org now; absent while the account is not linked or its org’s fields were never read'
+            )
     })
     .meta({ id: 'CallMatchingSettings' });
 
@@ -153,20 +155,30 @@ export function searchPlan(facts: PhoneFieldFacts | undefined, settings: Matchin
         const wanted = [...STANDARD_PHONE_FIELDS[object], ...(object === 'Account' && facts.personAccounts ? PERSON_PHONE_FIELDS : [])];
         const readable = new Map(known.phone.map((name) => [name.toLowerCase(), name]));
         const phone = [...wanted, ...custom[object]].map((name) => readable.get(name.toLowerCase())).filter((name) => name !== undefined);
-        plan[object] = { phone: [...new Set(phone)].filter((n) => FIELD_NAME.test(n)), answer: known.answer.filter((n) => FIELD_NAME.test(n)) };
+        plan[object] = {
+            phone: [...new Set(phone)].filter((n) => FIELD_NAME.test(n)),
+            answer: known.answer.filter((n) => FIELD_NAME.test(n))
+        };
     }
     return plan;
 }
 
 /** Each chosen custom field against the org's describe (as the API user): it exists, is a phone field and can be read. */
-export function checkCustomFields(custom: MatchingInput['customPhoneFields'], facts: PhoneFieldFacts, describes: Map<string, unknown>): void {
+export function checkCustomFields(
+    custom: MatchingInput['customPhoneFields'],
+    facts: PhoneFieldFacts,
+    describes: Map<string, unknown>
+): void {
     for (const object of PHONE_OBJECTS) {
         for (const name of custom?.[object] ?? []) {
             const fields = (describes.get(object) as { fields?: Array<{ name?: unknown; type?: unknown }> } | undefined)?.fields;
             const field = fields?.find((f) => typeof f.name === 'string' && f.name.toLowerCase() === name.toLowerCase());
             const where = `${object}.${name}`;
             if (!facts.objects[object])
-                throw fieldRefused(where, `the API user cannot search ${object}. Grant read access on ${object} (the ${API_USER_PERMISSION_SET} permission set does), then save again.`);
+                throw fieldRefused(
+                    where,
+                    `the API user cannot search ${object}. Grant read access on ${object} (the ${API_USER_PERMISSION_SET} permission set does), then save again.`
+                );
             if (!field)
                 throw fieldRefused(
                     where,

@@ -88,7 +88,9 @@ export async function saveMatching(
 
 /** The settings as stored: only what the account set. */
 function compact(input: MatchingInput): MatchingSettings {
-    const custom = Object.fromEntries(PHONE_OBJECTS.flatMap((o) => (input.customPhoneFields?.[o]?.length ? [[o, input.customPhoneFields[o]]] : [])));
+    const custom = Object.fromEntries(
+        PHONE_OBJECTS.flatMap((o) => (input.customPhoneFields?.[o]?.length ? [[o, input.customPhoneFields[o]]] : []))
+    );
     return {
         ...(Object.keys(custom).length ? { customPhoneFields: custom } : {}),
         ...(input.order ? { order: input.order } : {}),

@@ -274,7 +274,10 @@ export class LinkService {
     ): Promise<{ permissions: { checkedAt: string; checks: PermissionCheck[] }; phoneFields: PhoneFieldFacts }> {
         const results = await runPreflight(this.deps.gateway, tokens, deadline);
         const checkedAt = this.deps.clock.now().toISOString();
-        return { permissions: { checkedAt, checks: evaluatePreflight(results) }, phoneFields: phoneFieldsFromPreflight(results, checkedAt) };
+        return {
+            permissions: { checkedAt, checks: evaluatePreflight(results) },
+            phoneFields: phoneFieldsFromPreflight(results, checkedAt)
+        };
     }
 
     /** Revocation is best effort; `true` when Salesforce confirms the token is dead. */
