@@ -45,10 +45,12 @@ export async function lookupCaller(
     }
     const records = Array.isArray(body) ? body : Array.isArray(body.searchRecords) ? body.searchRecords : [];
     const sameNumber = numberMatcher(terms.e164, region);
+    // Before the org's fields were read, the search named Phone only: SOSL's own match is kept, as lookups always kept it.
+    const verified = link.phoneFields !== undefined;
     const seen = new Set<string>();
     const matches: LookupMatch[] = [];
     for (const raw of records) {
-        const match = toMatch(raw, plan, sameNumber);
+        const match = toMatch(raw, plan, sameNumber, verified);
         if (match && !seen.has(match.id)) {
             seen.add(match.id);
             matches.push(match);
@@ -82,8 +84,11 @@ const str = (record: Record<string, unknown>, key: string): string | undefined =
     return typeof value === 'string' && value ? value : undefined;
 };
 
-/** A search record as a match, with the fields whose value really is the caller's number; none (SOSL is loose): dropped. */
-function toMatch(raw: unknown, plan: SearchPlan, sameNumber: (stored: string) => boolean): LookupMatch | undefined {
+/**
+ * A search record as a match, with the fields whose value really is the caller's number; none (SOSL is loose): dropped,
+ * unless the search could not name every phone field (`verified` false).
+ */
+function toMatch(raw: unknown, plan: SearchPlan, sameNumber: (stored: string) => boolean, verified: boolean): LookupMatch | undefined {
     if (!raw || typeof raw !== 'object') return undefined;
     const record = raw as Record<string, unknown>;
     const type = (record['attributes'] as { type?: unknown } | undefined)?.type as PhoneObject | undefined;
@@ -94,7 +99,7 @@ function toMatch(raw: unknown, plan: SearchPlan, sameNumber: (stored: string) =>
         const value = str(record, field);
         return value && sameNumber(value) ? [{ field, value }] : [];
     });
-    if (!matchedOn.length) return undefined;
+    if (!matchedOn.length && verified) return undefined;
     const match: LookupMatch = { sobjectType: type!, id, name: str(record, 'Name') ?? '', matchedOn };
     const optional: Array<[keyof LookupMatch, string | undefined]> = [
         ['phone', str(record, 'Phone')],

@@ -237,3 +237,19 @@ export const lookupMatchExtras = {
     ownerId: z.string().optional(),
     lastModifiedDate: z.string().optional()
 };
+
+/** The `matching` key of the settings' PUT: the settings, or null for the defaults; a refusal names the key inside it. */
+export const matchingSettingsField = z
+    .union([matchingSettingsBody, z.null()], {
+        error: (issue) => {
+            const first = (issue as { errors?: Array<Array<{ code?: string; path?: PropertyKey[]; message: string; keys?: string[] }>> })
+                .errors?.[0]?.[0];
+            if (!first || (first.code === 'invalid_type' && !first.path?.length))
+                return 'must be an object of matching settings, or null for the defaults';
+            const where = first.path?.length ? `.${first.path.map(String).join('.')}` : '';
+            const what = first.code === 'unrecognized_keys' ? `has unknown fields: ${(first.keys ?? []).join(', ')}` : first.message;
+            return `${where ? `${where.slice(1)} ` : ''}${what}`;
+        }
+    })
+    .optional()
+    .describe('How callers are matched (replaced as a whole); null: the defaults');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { PHONE_TEXT } from './phone.ts';
 import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
-import { lookupMatchExtras, matchingSettingsBody, matchingSettingsResponse } from './matching.ts';
+import { lookupMatchExtras, matchingSettingsField, matchingSettingsResponse } from './matching.ts';
 
 /** The request and response shapes of the call actions; the routers validate with these and the OpenAPI document is built from them. */
 
@@ -173,7 +173,7 @@ export const callSettingsBody = z
                 'Screen-pop lookups pause while the org has fewer than this share of its daily API requests left (0: never); null: the backend’s default'
             )
             .optional(),
-        matching: matchingSettingsBody.nullable().optional().describe('How callers are matched (replaced as a whole); null: the defaults')
+        matching: matchingSettingsField
     })
     .refine((body) => Object.keys(body).length > 0, 'must set at least one setting, such as lookupReservePercent or matching')
     .meta({ id: 'CallSettingsRequest' });
