@@ -1,3 +1,5 @@
+// Long on purpose: the screen pop end to end through the HTTP API against one emulated org: formats, the fields searched,
+// Person Accounts, custom fields, the order of several matches, the matching settings and their refusals, one API call each.
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Snapshot } from '../store/types.ts';

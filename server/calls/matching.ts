@@ -232,7 +232,10 @@ export const lookupMatchExtras = {
         .describe(
             'Why it matched: each phone field of the record whose value is the caller’s number (a person account’s contact fields as Contact.Field)'
         ),
-    isPersonAccount: z.literal(true).optional().describe('Accounts: a Person Account'),
+    isPersonAccount: z
+        .literal(true)
+        .optional()
+        .describe('Accounts: a Person Account (on a Contact: the person contact of a Person Account that did not match itself)'),
     personContactId: z.string().optional().describe('Person Accounts: the Contact behind the account'),
     ownerId: z.string().optional(),
     lastModifiedDate: z.string().optional()
