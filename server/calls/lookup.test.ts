@@ -181,13 +181,20 @@ describe('callers matched the way each org stores phones', () => {
             .send(body as object);
     const idOf = (type: string, name: string): string =>
         String(c.h.emulator.state.records(ACME, type).find((r) => r['Name'] === name)!['Id']);
+    let usedAtMark = 0;
+    const mark = (): void => {
+        c.mark();
+        usedAtMark = c.h.emulator.state.org(ACME).apiUsage.used;
+    };
+    /** Since mark(): one SOSL search, no other request, and one API call charged to the org's daily allowance. */
     const oneCall = (): void => {
         assert.equal(c.spent().search, 1, 'one SOSL search');
         assert.equal(total(c.spent()), 1, 'and nothing else');
+        assert.equal(c.h.emulator.state.org(ACME).apiUsage.used - usedAtMark, 1, 'one API call charged');
     };
 
     test('each match says why it matched: the fields that hold the number, their values as stored', async () => {
-        c.mark();
+        mark();
         const res = await c.lookup({ phone: '+1 415 555 1212' }).expect(200);
         lookupResponse.parse(res.body);
         oneCall();
@@ -209,7 +216,7 @@ describe('callers matched the way each org stores phones', () => {
         c.h.emulator.state.insertRecord(ACME, 'Contact', { LastName: 'Dashes', AssistantPhone: '1-628-555-0177' });
         c.h.emulator.state.insertRecord(ACME, 'Contact', { LastName: 'Faxed', Fax: '628 555 0177' });
         c.h.emulator.state.insertRecord(ACME, 'Lead', { LastName: 'Spaced', Company: 'S', MobilePhone: '+1 628 555 0177' });
-        c.mark();
+        mark();
         const res = await c.lookup({ phone: '+16285550177' }).expect(200);
         oneCall();
         assert.deepEqual(
@@ -241,7 +248,7 @@ describe('callers matched the way each org stores phones', () => {
             'Direct_Line__c'
         ]);
         assert.equal(saved.body.lookupReservePercent, 10, 'the reserve is untouched');
-        c.mark();
+        mark();
         const res = await c.lookup({ phone: '628-555-0150' }).expect(200);
         oneCall();
         assert.deepEqual(res.body.matches[0].matchedOn, [{ field: 'Direct_Line__c', value: '+1 (628) 555-0150' }]);
@@ -374,7 +381,7 @@ describe('callers matched the way each org stores phones', () => {
             'PersonOtherPhone',
             'PersonAssistantPhone'
         ]);
-        c.mark();
+        mark();
         const res = await c.lookup({ phone: '+1 415 555 0175' }).expect(200);
         oneCall();
         lookupResponse.parse(res.body);
