@@ -290,6 +290,24 @@ describe('callers matched the way each org stores phones', () => {
         assert.deepEqual((await c.get('/api/v1/calls/settings').expect(200)).body, before, 'nothing changed');
     });
 
+    test('a custom field of an object the API user cannot read is refused, naming the object access to grant', async () => {
+        const revoke = (read: boolean) => {
+            for (const set of [SEED.permissionSets.apiUser, SEED.profiles.apiOnly])
+                c.h.emulator.state.updatePermissions(ACME, set, { objects: { Lead: { read } } });
+        };
+        revoke(false);
+        try {
+            c.mark();
+            const res = await settings({ matching: { customPhoneFields: { Lead: ['Second_Line__c'] } } }).expect(422);
+            assert.equal(res.body.error.code, 'PHONE_FIELD_REFUSED');
+            assert.match(res.body.error.message, /Lead\.Second_Line__c .*cannot search Lead\. Grant read access on Lead/);
+            assert.equal(res.body.error.field, 'Lead.Second_Line__c');
+            assert.equal(total(c.spent()), 1, 'one Composite request');
+        } finally {
+            revoke(true);
+        }
+    });
+
     const invalid: Array<[string, unknown, RegExp]> = [
         ['a standard field as a custom one', { customPhoneFields: { Contact: ['Phone'] } }, /custom phone field/],
         ['SOSL in a field name', { customPhoneFields: { Contact: ['X__c) , User(Id'] } }, /custom phone field/],
