@@ -133,6 +133,23 @@ async function main(): Promise<void> {
         });
         const retried = await burst(emulator, 'backend, the same Tasks retried', CALLS, async (i) => ok(await putTask(`warm-${i}`)));
 
+        // Screen pops alone, every phone field searched: Person Accounts on, a custom phone field chosen, the settings saved.
+        emulator.state.setOrgSettings('acme', { personAccounts: true });
+        emulator.state.addCustomField('acme', 'Contact', { name: 'Direct_Line__c', type: 'phone' });
+        emulator.state.insertRecord('acme', 'Contact', { LastName: 'Direct', Direct_Line__c: '(415) 555-1212 ext. 7' });
+        const saved = await fetch(`${base}/api/v1/calls/settings`, {
+            method: 'PUT',
+            headers,
+            body: JSON.stringify({ matching: { customPhoneFields: { Contact: ['Direct_Line__c'] } } })
+        });
+        if (saved.status !== 200) throw new Error(`the matching settings were refused: HTTP ${saved.status} ${await saved.text()}`);
+        let found = 0;
+        const lookups = await burst(emulator, 'backend, lookups (every phone field)', CALLS, async (i) => {
+            const res = await lookup(i % 2 ? '(415) 555-1212' : '+1 415 555 0175');
+            ok(res);
+            found += res.body.matches?.length ?? 0;
+        });
+
         // The naive way: every call refreshes the token itself, then creates the Task.
         const link0 = (await services.store.links.get(accountId))!;
         const refreshToken = services.cipher.open(link0.refreshToken!, { purpose: 'refresh_token', owner: link0.accountId });
@@ -188,7 +205,7 @@ async function main(): Promise<void> {
         };
 
         const tasksMade = emulator.state.tasks('acme').length;
-        report({ sequential, warm, expired, withLookup, retried, naive, kept, replay, tasksMade });
+        report({ sequential, warm, expired, withLookup, retried, naive, kept, replay, tasksMade, lookups, found });
     } finally {
         await new Promise<void>((resolve) => {
             server.close(() => resolve());
@@ -277,8 +294,10 @@ function report(r: {
     kept: BurstResult;
     replay: { made: number; ms: number; apiCalls: number; requests: number; left: number; duplicates: number };
     tasksMade: number;
+    lookups: BurstResult;
+    found: number;
 }): void {
-    const rows = [r.warm, r.expired, r.withLookup, r.retried, r.naive];
+    const rows = [r.warm, r.expired, r.withLookup, r.retried, r.naive, r.lookups];
     const n = CALLS;
     const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
     console.log(
@@ -330,6 +349,10 @@ function report(r: {
     );
     console.log(
         `  replayed once the allowance was back: ${rp.made} Tasks made in ${fmt(rp.ms / 1000, 2)} s (one at a time per link), ${fmt(rp.apiCalls / Math.max(1, rp.made), 2)} API calls and ${fmt(rp.requests / Math.max(1, rp.made), 2)} Salesforce requests per Task made; ${rp.left} left kept, ${rp.duplicates} calls without exactly one Task.`
+    );
+    const l = r.lookups;
+    console.log(
+        `\nScreen-pop lookup, every phone field searched (Contact's five, Lead's two, Account's Phone and the four Person Account ones, a custom one): ${fmt(l.apiCalls / n, 2)} API calls and ${fmt(l.requests / n, 2)} Salesforce requests per lookup, ${fmt(r.found / Math.max(1, l.ok), 1)} matches each, p50 ${fmt(percentile(l.latencies, 50))} ms, p99 ${fmt(percentile(l.latencies, 99))} ms.`
     );
 }
 

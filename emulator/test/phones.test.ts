@@ -87,6 +87,31 @@ describe('phone fields and SOSL IN PHONE FIELDS', () => {
         await assert.rejects(Promise.resolve(uconn.query('SELECT Direct_Line__c FROM Contact')), { name: 'INVALID_FIELD' });
     });
 
+    it('searches custom phone fields of Lead and Account, and a person account’s __pc copy of a Contact one', async () => {
+        em.state.addCustomField('acme', 'Lead', { name: 'Second_Line__c', type: 'phone' });
+        em.state.addCustomField('acme', 'Account', { name: 'Switchboard__c', type: 'phone' });
+        em.state.addCustomField('acme', 'Contact', { name: 'Direct_Line__c', type: 'phone' });
+        em.state.setOrgSettings('acme', { personAccounts: true });
+        em.state.insertRecord('acme', 'Lead', { LastName: 'LeadCustom', Company: 'X', Second_Line__c: '628-555-0161' });
+        em.state.insertRecord('acme', 'Account', { Name: 'AccountCustom', Switchboard__c: '(628) 555-0162 x 10' });
+        em.state.insertRecord('acme', 'Account', {
+            FirstName: 'Pat',
+            LastName: 'Person',
+            IsPersonAccount: true,
+            Direct_Line__pc: '+1 628 555 0163'
+        });
+        const conn = await connect();
+        assert.deepEqual(names(await find(conn, '6285550161', ALL)), ['Lead:LeadCustom']);
+        assert.deepEqual(names(await find(conn, '\\+16285550162', ALL)), ['Account:AccountCustom']);
+        const person = await find(
+            conn,
+            '6285550163',
+            'Contact(Id, Name, IsPersonAccount, Direct_Line__c), Account(Id, Name, Direct_Line__pc)'
+        );
+        assert.deepEqual(names(person), ['Contact:Pat Person', 'Account:Pat Person'], 'the person account and its person contact');
+        assert.equal(person.searchRecords[1]!['Direct_Line__pc'], '+1 628 555 0163');
+    });
+
     it('keeps OwnerId and LastModifiedDate on records, settable by the control API, for ordering', async () => {
         const conn = await connect();
         const [jane] = (await conn.query<any>("SELECT Id, OwnerId, LastModifiedDate FROM Contact WHERE LastName = 'Doe'")).records;

@@ -4,18 +4,27 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
 import { untilDeadline } from '../link/deadline.ts';
-import { deadlineExceeded, permissionMissing } from '../link/messages.ts';
+import { permissionMissing } from '../link/messages.ts';
 import type { OrgClient } from '../link/orgClient.ts';
 import { accountLock, type Store } from '../store/store.ts';
-import type { KeptTaskReason, KeptTaskRecord, KeptTasksSummary, LinkRecord } from '../store/types.ts';
+import type { KeptTaskReason, KeptTaskRecord, KeptTasksSummary, LinkRecord, MatchingSettings } from '../store/types.ts';
 import { id15, normalizeSalesforceId } from '../salesforceIds.ts';
 import { queueCallEvent } from '../link/outbox.ts';
 import type { LinkEvents } from '../link/events.ts';
 import { ledgerKey, type CallLedger } from './ledger.ts';
-import { phoneSearch, phoneTerms, soqlString } from './phone.ts';
+import { soqlString } from './phone.ts';
 import type { LookupMatch, TaskInput } from './schemas.ts';
+import { lookupCaller, type LookupInput } from './lookup.ts';
+import { gist, readError } from './refusals.ts';
+import type { MatchingInput, MatchingView } from './matching.ts';
+import { checkMatchingSave, matchingView, saveMatching } from './matchingSettings.ts';
 
-export const DEFAULT_REGION = 'US';
+/** The call actions' settings as the API answers them. */
+export interface CallSettings {
+    lookupReservePercent: number;
+    isDefault: boolean;
+    matching: MatchingView;
+}
 
 /** A retry that finds its call claimed by another instance waits this long for that instance's Task, looking this often. */
 const CLAIM_WAIT_MS = 10_000;
@@ -157,15 +166,6 @@ const TASK_REJECTIONS = new Set([
     'INVALID_ID_FIELD'
 ]);
 
-/** Salesforce's answers that mean "the API user may not do this". */
-const ACCESS_REFUSALS = new Set([
-    'INSUFFICIENT_ACCESS_OR_READONLY',
-    'INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY',
-    'INVALID_FIELD_FOR_INSERT_UPDATE',
-    'INVALID_TYPE',
-    'INVALID_FIELD'
-]);
-
 const DIRECTION = { inbound: 'Inbound', outbound: 'Outbound', internal: 'Internal' } as const;
 
 /**
@@ -199,40 +199,17 @@ export class CallActions {
     ) {}
 
     /**
-     * The Contacts, Leads and Accounts whose phone fields hold this number. One API call. `deadline` (the request's
-     * budget) cancels it: the answer is then DEADLINE_EXCEEDED.
+     * The screen pop (lookup.ts): the records whose phone fields hold the caller's number, in the account's order. One API
+     * call. `matching`: the account's settings as the request's authentication read them (else read here).
      */
     async lookup(
         accountId: string,
-        input: { phone: string; region?: string },
-        deadline?: AbortSignal
+        input: LookupInput,
+        deadline?: AbortSignal,
+        matching?: { settings: MatchingSettings | undefined }
     ): Promise<{ matches: LookupMatch[] }> {
-        const terms = phoneTerms(input.phone, input.region ?? DEFAULT_REGION);
-        const { org } = this.deps;
-        const link = await org.activeLink(accountId);
-        org.guardLookup(link);
-        let body: { searchRecords?: unknown[] } | unknown[];
-        try {
-            body = await org.request(
-                accountId,
-                link,
-                { method: 'GET', path: `/search?q=${encodeURIComponent(phoneSearch(terms))}`, idempotent: true },
-                deadline
-            );
-        } catch (error) {
-            throw deadline?.aborted ? deadlineExceeded() : readError(error, 'search Contacts, Leads and Accounts by phone');
-        }
-        const records = Array.isArray(body) ? body : Array.isArray(body.searchRecords) ? body.searchRecords : [];
-        const seen = new Set<string>();
-        const matches: LookupMatch[] = [];
-        for (const raw of records) {
-            const match = toMatch(raw);
-            if (match && !seen.has(match.id)) {
-                seen.add(match.id);
-                matches.push(match);
-            }
-        }
-        return { matches };
+        const settings = matching ? matching.settings : (await this.deps.store.accounts.get(accountId))?.callSettings?.matching;
+        return lookupCaller(this.deps.org, accountId, input, settings, deadline);
     }
 
     /**
@@ -358,22 +335,37 @@ export class CallActions {
         return { ...summary, bound: { maxPerAccount: this.deps.maxKeptPerAccount, maxAgeDays: this.deps.maxKeptAgeDays ?? 14 } };
     }
 
-    async settings(accountId: string): Promise<{ lookupReservePercent: number; isDefault: boolean }> {
-        const own = (await this.deps.store.accounts.get(accountId))?.callSettings?.lookupReservePercent;
-        return { lookupReservePercent: own ?? this.deps.defaultReservePercent ?? 0, isDefault: own === undefined };
+    async settings(accountId: string): Promise<CallSettings> {
+        const [account, link] = await Promise.all([this.deps.store.accounts.get(accountId), this.deps.store.links.get(accountId)]);
+        const own = account?.callSettings?.lookupReservePercent;
+        return {
+            lookupReservePercent: own ?? this.deps.defaultReservePercent ?? 0,
+            isDefault: own === undefined,
+            matching: matchingView(account?.callSettings?.matching, link)
+        };
     }
 
-    /** Sets (or, with null, clears) the account's lookup reserve; the guard follows it from the next API usage reading. */
+    /**
+     * Sets (or, with null, clears) the account's lookup reserve and matching settings; what the body leaves out stays.
+     * The guard follows the reserve from the next API usage reading; custom phone fields are checked against the org first.
+     */
     async updateSettings(
         accountId: string,
-        patch: { lookupReservePercent: number | null }
-    ): Promise<{ lookupReservePercent: number; isDefault: boolean }> {
-        await this.deps.store.transaction(async (tx) => {
+        patch: { lookupReservePercent?: number | null; matching?: MatchingInput | null },
+        deadline?: AbortSignal
+    ): Promise<CallSettings> {
+        const { store, org, clock } = this.deps;
+        const check =
+            patch.matching === undefined
+                ? undefined
+                : await checkMatchingSave(org, store, accountId, patch.matching, clock.now().toISOString(), deadline);
+        await store.transaction(async (tx) => {
             const account = await tx.accounts.get(accountId);
             if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
             const next = { ...account.callSettings };
             if (patch.lookupReservePercent === null) delete next.lookupReservePercent;
-            else next.lookupReservePercent = patch.lookupReservePercent;
+            else if (patch.lookupReservePercent !== undefined) next.lookupReservePercent = patch.lookupReservePercent;
+            if (patch.matching !== undefined) await saveMatching(tx, accountId, next, patch.matching, check);
             await tx.accounts.patch(accountId, { callSettings: Object.keys(next).length ? next : null });
         });
         return this.settings(accountId);
@@ -523,30 +515,6 @@ export class CallActions {
     }
 }
 
-function toMatch(raw: unknown): LookupMatch | undefined {
-    if (!raw || typeof raw !== 'object') return undefined;
-    const record = raw as Record<string, unknown>;
-    const type = (record['attributes'] as { type?: unknown } | undefined)?.type;
-    const id = record['Id'];
-    if ((type !== 'Contact' && type !== 'Lead' && type !== 'Account') || typeof id !== 'string') return undefined;
-    const text = (key: string): string | undefined => (typeof record[key] === 'string' && record[key] ? record[key] : undefined);
-    const match: LookupMatch = { sobjectType: type, id, name: text('Name') ?? '' };
-    const phone = text('Phone');
-    if (phone) match.phone = phone;
-    if (type === 'Contact' && text('AccountId')) match.accountId = text('AccountId');
-    if (type === 'Lead' && text('Company')) match.company = text('Company');
-    return match;
-}
-
-/** A query or search Salesforce refused: a missing permission, or something we should not have sent. */
-function readError(error: unknown, what: string): unknown {
-    if (!(error instanceof SalesforceError)) return error;
-    if (ACCESS_REFUSALS.has(error.code) || error.code.startsWith('INSUFFICIENT_ACCESS')) {
-        return permissionMissing(`The API user may not ${what} (${error.code}: ${gist(error.message)}).`);
-    }
-    return new AppError('SALESFORCE_ERROR', `Salesforce refused to ${what} (${error.code}: ${gist(error.message)}).`, 502);
-}
-
 function taskError(error: unknown): unknown {
     if (!(error instanceof SalesforceError)) return error;
     if (
@@ -569,6 +537,3 @@ async function lastLinkedOrg(store: Store, accountId: string): Promise<string | 
     const page = await store.audit.page(accountId, { limit: 50 });
     return page.entries.find((e) => e.orgId && ['unlink', 'link', 'relink', 'status_changed', 'tasks_kept'].includes(e.action))?.orgId;
 }
-
-/** The reason in a Salesforce message (positioned SOQL errors put it on the last line). */
-const gist = (message: string): string => message.trim().split('\n').filter(Boolean).slice(-1)[0]?.slice(0, 500) ?? message;

@@ -47,10 +47,16 @@ export function phoneTerms(input: string, region: string): PhoneTerms {
     return { e164: number.number, national: number.formatNational().replace(/\D/g, '') };
 }
 
-/** The screen-pop search: every stored shape of the number in the phone fields of Contacts, Leads and Accounts. */
-export function phoneSearch(terms: PhoneTerms): string {
+/**
+ * The screen-pop search: every stored shape of the number in the phone fields, returning `returning` (field names the
+ * org's describe gave, see lookup.ts); the caller's text reaches it only as the escaped E.164 and national digits.
+ */
+export function phoneSearch(
+    terms: PhoneTerms,
+    returning = 'Contact(Id, Name, Phone, AccountId), Lead(Id, Name, Phone, Company), Account(Id, Name, Phone)'
+): string {
     const words = [...new Set([terms.e164, terms.national])].map(escapeSosl);
-    return `FIND {${words.join(' OR ')}} IN PHONE FIELDS RETURNING Contact(Id, Name, Phone, AccountId), Lead(Id, Name, Phone, Company), Account(Id, Name, Phone)`;
+    return `FIND {${words.join(' OR ')}} IN PHONE FIELDS RETURNING ${returning}`;
 }
 
 /** A string inside a SOQL literal: backslash and quote escaped (callIds are also charset-checked). */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { PHONE_TEXT } from './phone.ts';
 import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
+import { lookupMatchExtras, matchingSettingsField, matchingSettingsResponse } from './matching.ts';
 
 /** The request and response shapes of the call actions; the routers validate with these and the OpenAPI document is built from them. */
 
@@ -24,7 +25,10 @@ export const lookupBody = z
             .string({ error: 'must be a two-letter country code such as "GB"' })
             .regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as "GB"')
             .optional()
-            .describe('ISO 3166 country for numbers written without a country code; default US')
+            .describe('ISO 3166 country for numbers written without a country code; default the account’s matching region (US)'),
+        agentUserId: recordId(/^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'a User id (005…) of 15 or 18 characters')
+            .optional()
+            .describe('The agent’s Salesforce user: the records it owns come first where the account’s order says so (ownedByAgent)')
     })
     .meta({ id: 'CallLookupRequest' });
 
@@ -81,7 +85,8 @@ export const lookupMatch = z.object({
     name: z.string(),
     phone: z.string().optional(),
     accountId: z.string().optional().describe('Contacts: the Account the Contact belongs to'),
-    company: z.string().optional().describe('Leads: the Lead’s company')
+    company: z.string().optional().describe('Leads: the Lead’s company'),
+    ...lookupMatchExtras
 });
 
 export const lookupResponse = z.object({ matches: z.array(lookupMatch) }).meta({ id: 'CallLookupResponse' });
@@ -167,12 +172,16 @@ export const callSettingsBody = z
             .describe(
                 'Screen-pop lookups pause while the org has fewer than this share of its daily API requests left (0: never); null: the backend’s default'
             )
+            .optional(),
+        matching: matchingSettingsField
     })
+    .refine((body) => Object.keys(body).length > 0, 'must set at least one setting, such as lookupReservePercent or matching')
     .meta({ id: 'CallSettingsRequest' });
 
 export const callSettingsResponse = z
     .object({
         lookupReservePercent: z.number().int(),
-        isDefault: z.boolean().describe('true when the account set none and the backend’s default applies')
+        isDefault: z.boolean().describe('true when the account set none and the backend’s default applies'),
+        matching: matchingSettingsResponse
     })
     .meta({ id: 'CallSettings' });

@@ -31,7 +31,8 @@ export function callsRouter(calls: CallActions, replay: KeptTaskReplay): Router 
     router.post('/calls/lookup', requireScope('platform'), async (req, res) => {
         const body = parseOrThrow(lookupBody, req.body);
         res.set('Cache-Control', 'no-store');
-        res.json(await calls.lookup(currentAccount(res.locals).id, body, requestDeadline(res.locals)));
+        const account = currentAccount(res.locals);
+        res.json(await calls.lookup(account.id, body, requestDeadline(res.locals), { settings: account.callSettings?.matching }));
     });
 
     router.put('/calls/:callId/task', requireScope('platform'), async (req, res) => {
@@ -66,7 +67,7 @@ export function callsRouter(calls: CallActions, replay: KeptTaskReplay): Router 
 
     router.put('/calls/settings', requireScope('link', 'platform'), async (req, res) => {
         const body = parseOrThrow(callSettingsBody, req.body);
-        res.json(await calls.updateSettings(currentAccount(res.locals).id, body));
+        res.json(await calls.updateSettings(currentAccount(res.locals).id, body, requestDeadline(res.locals)));
     });
 
     return router;

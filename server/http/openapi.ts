@@ -312,9 +312,9 @@ export const API_OPERATIONS: ApiOperation[] = [
         method: 'post',
         path: '/calls/lookup',
         operationId: 'lookupCaller',
-        summary: 'Screen pop: the Contacts, Leads and Accounts with this phone number',
+        summary: 'Screen pop: the Contacts, Leads and Accounts (Person Accounts among them) with this phone number',
         description:
-            'The number is normalised (E.164 and the national form, in `region`, default US) and searched with SOSL in the phone fields. One Salesforce API call. Text that is not a phone number is refused before any Salesforce request.',
+            'The number is normalised (E.164 and the national form, in `region`, default the account’s matching region) and searched with SOSL in every phone field the API user can read: Contact’s five, Lead’s two, Account’s Phone and, with Person Accounts, its four person phone fields, plus the custom phone fields the account chose. Each returned value is checked with libphonenumber, and each match says which fields hold the number (`matchedOn`); several matches come in the account’s order (object, owned by `agentUserId`, most recently modified). One Salesforce API call. Text that is not a phone number is refused before any Salesforce request.',
         body: lookupBody,
         bodyRequired: true,
         responses: { 200: { description: 'The matching records (possibly none)', schema: lookupResponse } },
@@ -388,7 +388,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         method: 'get',
         path: '/calls/settings',
         operationId: 'getCallSettings',
-        summary: 'The call actions’ settings: the lookup reserve of the API allowance guard',
+        summary: 'The call actions’ settings: the lookup reserve of the API allowance guard, and how callers are matched',
         responses: { 200: { description: 'The settings', schema: callSettingsResponse } },
         anyKey: true
     },
@@ -396,10 +396,21 @@ export const API_OPERATIONS: ApiOperation[] = [
         method: 'put',
         path: '/calls/settings',
         operationId: 'putCallSettings',
-        summary: 'Set the lookup reserve: screen-pop lookups pause while the org has fewer than this share of its daily API requests left',
+        summary: 'Set the lookup reserve and how callers are matched (custom phone fields, the order of several matches, the region)',
+        description:
+            'What the body leaves out stays as it was. Custom phone fields are checked against the linked org’s describes (one Composite request as the API user): each must exist, be of type Phone and be readable by the API user.',
         body: callSettingsBody,
         bodyRequired: true,
         responses: { 200: { description: 'The settings now', schema: callSettingsResponse } },
+        errors: {
+            403: ['PERMISSION_MISSING'],
+            409: ['NOT_LINKED', 'NEEDS_RELINK'],
+            422: ['PHONE_FIELD_REFUSED'],
+            429: ['SALESFORCE_LIMIT_EXCEEDED'],
+            502: ['SALESFORCE_ERROR'],
+            503: ['SALESFORCE_UNAVAILABLE'],
+            504: ['DEADLINE_EXCEEDED']
+        },
         anyKey: true
     }
 ];

@@ -8,7 +8,7 @@ import { sameSalesforceId } from '../salesforceIds.ts';
 import { SalesforceError, type Identity, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from '../salesforce/loginHosts.ts';
 import { accountLock, type Store } from '../store/store.ts';
-import type { Actor, Environment, ErrorInfo, LinkRecord, LinkSessionRecord, PermissionCheck } from '../store/types.ts';
+import type { Actor, Environment, ErrorInfo, LinkRecord, LinkSessionRecord, PermissionCheck, PhoneFieldFacts } from '../store/types.ts';
 import { cardOrigins } from './consent.ts';
 import type { LinkEvents } from './events.ts';
 import { MAX_PENDING_SESSIONS } from './limits.ts';
@@ -39,6 +39,7 @@ import {
 } from './messages.ts';
 import { newLinkRecord, revokedDuringLink, saveLink } from './saveLink.ts';
 import { evaluatePreflight, failedRequiredChecks, identityFromPreflight, runPreflight, type LinkIdentity } from './preflight.ts';
+import { phoneFieldsFromPreflight } from './phoneFields.ts';
 
 export interface LinkSessionInput {
     environment: Environment;
@@ -303,11 +304,11 @@ export class LinkAuthorization {
             if (!input.code) throw noAuthorizationCode();
             tokens = await this.#exchange(session, input.code, verifier);
             // The second and last round trip: one Composite request answers who signed in and what they may do.
-            const { identity, permissions } = await this.#linkFacts(tokens);
+            const { identity, permissions, phoneFields } = await this.#linkFacts(tokens);
             this.#checkIdentity(session, identity);
             const failed = failedRequiredChecks(permissions.checks);
             if (failed.length) throw permissionsMissing(identity.username, failed);
-            const link = await this.#commit(session, tokens, identity, permissions);
+            const link = await this.#commit(session, tokens, identity, permissions, phoneFields);
             this.deps.events.emit('attempt', { accountId: session.accountId, outcome: 'linked' });
             const name = (await this.deps.store.accounts.get(session.accountId))?.name ?? session.accountId;
             return { sessionId: session.id, link, account: { id: session.accountId, name } };
@@ -347,11 +348,15 @@ export class LinkAuthorization {
     }
 
     /** Who signed in (the User and Organization records the signed token names) and the permission checks, from one Composite request. */
-    async #linkFacts(tokens: TokenSet): Promise<{ identity: LinkIdentity; permissions: { checkedAt: string; checks: PermissionCheck[] } }> {
+    async #linkFacts(
+        tokens: TokenSet
+    ): Promise<{ identity: LinkIdentity; permissions: { checkedAt: string; checks: PermissionCheck[] }; phoneFields: PhoneFieldFacts }> {
         const results = await runPreflight(this.deps.gateway, tokens);
+        const checkedAt = this.deps.clock.now().toISOString();
         return {
             identity: identityFromPreflight(results, tokens),
-            permissions: { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) }
+            permissions: { checkedAt, checks: evaluatePreflight(results) },
+            phoneFields: phoneFieldsFromPreflight(results, checkedAt)
         };
     }
 
@@ -366,11 +371,12 @@ export class LinkAuthorization {
         session: LinkSessionRecord,
         tokens: TokenSet,
         identity: LinkIdentity,
-        permissions: LinkRecord['permissions']
+        permissions: LinkRecord['permissions'],
+        phoneFields: PhoneFieldFacts
     ): Promise<LinkRecord> {
         const { store, cipher, clock, events, links } = this.deps;
         const at = clock.now().toISOString();
-        const link = newLinkRecord(cipher, { session, tokens, identity, permissions, at });
+        const link = { ...newLinkRecord(cipher, { session, tokens, identity, permissions, at }), phoneFields };
         const { previous, crowded, change } = await saveLink(store, session, link, at);
         events.statusChanged(change);
         if (previous?.method === 'oauth' && previous.refreshToken)

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 import { sameSalesforceId } from '../salesforceIds.ts';
 import { SalesforceError, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
 import { accountLock, type Store } from '../store/store.ts';
-import type { Actor, AuditEntry, LegacyLinkRecord, LinkRecord, PermissionCheck } from '../store/types.ts';
+import type { Actor, AuditEntry, LegacyLinkRecord, LinkRecord, PermissionCheck, PhoneFieldFacts } from '../store/types.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { stopIfPast, untilDeadline } from './deadline.ts';
 import type { LegacyLogin } from './legacyLogin.ts';
@@ -22,6 +22,7 @@ import {
 } from './messages.ts';
 import { queueStatusEvent } from './outbox.ts';
 import { evaluatePreflight, runPreflight } from './preflight.ts';
+import { phoneFieldsFromPreflight } from './phoneFields.ts';
 import { statusView, type KeptTasksBound, type LinkStatusView } from './statusView.ts';
 
 /** One entry of the link's history as the API shows it: the account's own entries only, so its id is left out. */
@@ -143,7 +144,7 @@ export class LinkService {
             await tokens.markNeedsRelink(accountId, link, sandboxRefreshedReason(identity.orgId, link.orgId));
             return 'needs_relink';
         }
-        const permissions = options.preflight ? await this.#preflight(session, deadline) : undefined;
+        const { permissions, phoneFields } = options.preflight ? await this.#preflight(session, deadline) : {};
         // Past the deadline the caller has its answer already: nothing is written.
         stopIfPast(deadline);
         const at = clock.now().toISOString();
@@ -159,7 +160,7 @@ export class LinkService {
                 lastError: null,
                 username: identity.username,
                 displayName: identity.displayName,
-                ...(permissions ? { permissions } : {})
+                ...(permissions ? { permissions, phoneFields } : {})
             });
             const change: LinkStatusChange = {
                 accountId,
@@ -270,9 +271,13 @@ export class LinkService {
     async #preflight(
         tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>,
         deadline?: AbortSignal
-    ): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
+    ): Promise<{ permissions: { checkedAt: string; checks: PermissionCheck[] }; phoneFields: PhoneFieldFacts }> {
         const results = await runPreflight(this.deps.gateway, tokens, deadline);
-        return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
+        const checkedAt = this.deps.clock.now().toISOString();
+        return {
+            permissions: { checkedAt, checks: evaluatePreflight(results) },
+            phoneFields: phoneFieldsFromPreflight(results, checkedAt)
+        };
     }
 
     /** Revocation is best effort; `true` when Salesforce confirms the token is dead. */

@@ -159,6 +159,27 @@ export class OrgClient {
         }
     }
 
+    /**
+     * Several GETs (relative paths, such as `sobjects/Contact/describe`) in one Composite request: one API call. Each
+     * answer is under its key, with its own status (a subrequest Salesforce refused does not fail the others).
+     */
+    async compositeGet(
+        accountId: string,
+        link: LinkRecord,
+        paths: Record<string, string>,
+        signal?: AbortSignal
+    ): Promise<Map<string, { status: number; body: unknown }>> {
+        const base = `/services/data/v${this.deps.apiVersion}/`;
+        const compositeRequest = Object.entries(paths).map(([referenceId, path]) => ({ method: 'GET', url: base + path, referenceId }));
+        const body = await this.request<{ compositeResponse?: Array<{ referenceId: string; httpStatusCode: number; body: unknown }> }>(
+            accountId,
+            link,
+            { method: 'POST', path: '/composite', body: { allOrNone: false, compositeRequest }, idempotent: true },
+            signal
+        );
+        return new Map((body.compositeResponse ?? []).map((r) => [r.referenceId, { status: r.httpStatusCode, body: r.body }]));
+    }
+
     async #send(accountId: string, link: LinkRecord, session: LiveSession, request: OrgRequest, signal?: AbortSignal): Promise<Sent> {
         const conn = this.#connection(accountId, session);
         let status: number | undefined;

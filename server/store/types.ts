@@ -50,7 +50,31 @@ export interface AccountRecord {
     /** Where link status changes are posted, signed with the sealed secret. */
     webhook?: { url: string; secret: Sealed; createdAt: string };
     /** The call actions' settings; unset means the backend's defaults. */
-    callSettings?: { lookupReservePercent?: number };
+    callSettings?: { lookupReservePercent?: number; matching?: MatchingSettings };
+}
+
+/** The objects a screen-pop lookup searches. */
+export type PhoneObject = 'Contact' | 'Lead' | 'Account';
+
+/** How the account's screen-pop lookups match callers (server/calls/matching.ts); each key unset means its default. */
+export interface MatchingSettings {
+    /** Custom phone fields searched besides the standard ones, per object (checked against the org's describe when saved). */
+    customPhoneFields?: Partial<Record<PhoneObject, string[]>>;
+    /** The rules that order several matches, first decides first. */
+    order?: string[];
+    /** The objects' order for the `objectType` rule. */
+    objectOrder?: PhoneObject[];
+    /** The region of numbers written without a country code, when the request names none. */
+    region?: string;
+}
+
+/** What the lookup may ask of the link's org: read from the API user's describes (server/link/phoneFields.ts). */
+export interface PhoneFieldFacts {
+    checkedAt: string;
+    /** Account has IsPersonAccount and PersonContactId: the org has Person Accounts. */
+    personAccounts: boolean;
+    /** Per object the API user can search: its readable phone fields, and the other fields the lookup answers with. */
+    objects: Partial<Record<PhoneObject, { phone: string[]; answer: string[] }>>;
 }
 
 export interface PermissionCheck {
@@ -80,6 +104,8 @@ interface LinkFields {
     lastVerifiedAt?: string;
     lastError?: ErrorInfo & { at: string };
     permissions?: { checkedAt: string; checks: PermissionCheck[] };
+    /** The phone fields a screen-pop lookup may ask for, as the preflight or the matching settings' save last read them. */
+    phoneFields?: PhoneFieldFacts;
     apiUsage?: { used: number; max: number; at: string };
     /** The org's remaining daily API requests fell under the account's reserve: screen-pop lookups pause until it lifts. */
     apiGuard?: { since: string; remaining: number; max: number; reserve: number };
