@@ -15,6 +15,7 @@ CCL_TEST_STORE=postgres exec node --import tsx --test \
     server/link/refreshKeepalive.test.ts \
     server/link/ipAllowlist.test.ts \
     server/http/auth.test.ts \
+    server/calls/lookup.test.ts \
     server/calls/callActions.isolation.test.ts \
     server/calls/callActions.task.test.ts \
     server/calls/callActions.kept.test.ts \
