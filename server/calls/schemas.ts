@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { PHONE_TEXT } from './phone.ts';
 import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
+import { taskMappingBody, taskMappingResponse } from './taskMapping.ts';
 
 /** The request and response shapes of the call actions; the routers validate with these and the OpenAPI document is built from them. */
 
@@ -69,7 +70,27 @@ export const taskBody = z
             'an id of 15 or 18 characters of a record such as an Account, Opportunity or Case (not a Contact, Lead or User)'
         ).optional(),
         ownerId: recordId(/^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'a User id (005…) of 15 or 18 characters').optional(),
-        activityDate: z.iso.date('must be a date such as 2026-01-31').optional().describe('The Task’s date; default today (UTC)')
+        activityDate: z.iso.date('must be a date such as 2026-01-31').optional().describe('The Task’s date; default today (UTC)'),
+        phone: z
+            .string({ error: 'must be a string such as "+1 415 555 1212"' })
+            .max(40, 'must be at most 40 characters')
+            .regex(PHONE_TEXT, 'must be a phone number written with digits, spaces and ( ) . - / +, such as "+1 415 555 1212"')
+            .optional()
+            .describe('The caller’s number: the Task mapping’s {phone}'),
+        match: z
+            .strictObject({
+                sobjectType: z.enum(['Contact', 'Lead', 'Account'], { error: 'must be "Contact", "Lead" or "Account"' }),
+                id: recordId(/^(?:003|00Q|001)[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'a Contact (003…), Lead (00Q…) or Account (001…) id'),
+                accountId: recordId(/^001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'an Account id (001…) of 15 or 18 characters').optional()
+            })
+            .refine((m) => ({ Contact: '003', Lead: '00Q', Account: '001' })[m.sobjectType] === m.id.slice(0, 3), {
+                message: 'id must be an id of the sobjectType (Contact 003…, Lead 00Q…, Account 001…)',
+                path: ['id']
+            })
+            .optional()
+            .describe(
+                'The lookup match the call was with (as POST /calls/lookup answered it): the account’s Task mapping makes it WhoId/WhatId; whoId and whatId, when given, win'
+            )
     })
     .meta({ id: 'CallTaskRequest' });
 
@@ -152,6 +173,10 @@ export const keptSummary = z
 
 export const callSettingsBody = z
     .strictObject({
+        task: z
+            .union([taskMappingBody, z.null()], { error: 'must be a Task mapping object, or null for the default' })
+            .optional()
+            .describe('The Task mapping, checked against the org’s describe of Task as the API user; null: the default'),
         lookupReservePercent: z
             .union(
                 [
@@ -167,12 +192,15 @@ export const callSettingsBody = z
             .describe(
                 'Screen-pop lookups pause while the org has fewer than this share of its daily API requests left (0: never); null: the backend’s default'
             )
+            .optional()
     })
+    .refine((body) => Object.keys(body).length > 0, 'name at least one setting to change')
     .meta({ id: 'CallSettingsRequest' });
 
 export const callSettingsResponse = z
     .object({
         lookupReservePercent: z.number().int(),
-        isDefault: z.boolean().describe('true when the account set none and the backend’s default applies')
+        isDefault: z.boolean().describe('true when the account set none and the backend’s default applies'),
+        task: taskMappingResponse
     })
     .meta({ id: 'CallSettings' });

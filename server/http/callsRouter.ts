@@ -66,7 +66,7 @@ export function callsRouter(calls: CallActions, replay: KeptTaskReplay): Router 
 
     router.put('/calls/settings', requireScope('link', 'platform'), async (req, res) => {
         const body = parseOrThrow(callSettingsBody, req.body);
-        res.json(await calls.updateSettings(currentAccount(res.locals).id, body));
+        res.json(await calls.updateSettings(currentAccount(res.locals).id, body, requestDeadline(res.locals)));
     });
 
     return router;

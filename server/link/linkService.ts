@@ -143,7 +143,7 @@ export class LinkService {
             await tokens.markNeedsRelink(accountId, link, sandboxRefreshedReason(identity.orgId, link.orgId));
             return 'needs_relink';
         }
-        const permissions = options.preflight ? await this.#preflight(session, deadline) : undefined;
+        const permissions = options.preflight ? await this.#preflight(accountId, session, deadline) : undefined;
         // Past the deadline the caller has its answer already: nothing is written.
         stopIfPast(deadline);
         const at = clock.now().toISOString();
@@ -268,11 +268,13 @@ export class LinkService {
 
     /** Verify's permission check: the preflight's one Composite request as the link's user. */
     async #preflight(
+        accountId: string,
         tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>,
         deadline?: AbortSignal
     ): Promise<{ checkedAt: string; checks: PermissionCheck[] }> {
         const results = await runPreflight(this.deps.gateway, tokens, deadline);
-        return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results) };
+        const taskMapping = (await this.deps.store.accounts.get(accountId))?.callSettings?.task;
+        return { checkedAt: this.deps.clock.now().toISOString(), checks: evaluatePreflight(results, taskMapping) };
     }
 
     /** Revocation is best effort; `true` when Salesforce confirms the token is dead. */
