@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { PHONE_TEXT } from './phone.ts';
 import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
-import { taskMappingBody, taskMappingResponse } from './taskMapping.ts';
+import { taskMappingBody, taskMappingError, taskMappingResponse } from './taskMapping.ts';
 
 /** The request and response shapes of the call actions; the routers validate with these and the OpenAPI document is built from them. */
 
@@ -174,7 +174,7 @@ export const keptSummary = z
 export const callSettingsBody = z
     .strictObject({
         task: z
-            .union([taskMappingBody, z.null()], { error: 'must be a Task mapping object, or null for the default' })
+            .union([taskMappingBody, z.null()], { error: taskMappingError })
             .optional()
             .describe('The Task mapping, checked against the org’s describe of Task as the API user; null: the default'),
         lookupReservePercent: z

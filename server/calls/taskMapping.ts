@@ -76,51 +76,64 @@ const fieldValues = <V extends z.ZodType>(value: V) =>
         });
 
 export const taskMappingBody = z
-    .strictObject({
-        subject: template(255)
-            .refine((value) => value.trim().length > 0, 'must not be empty')
-            .optional()
-            .describe(`The Task's Subject; placeholders ${PLACEHOLDER_LIST}. A request's own subject wins. Default "{direction} call"`),
-        defaultFields: fieldValues(fieldValue)
-            .optional()
-            .describe(
-                'The default row: Task fields every call gets unless its disposition’s row says otherwise; text may hold placeholders (not in a picklist); a value that renders empty is left out. Default {"CallDisposition":"{disposition}","Type":"Call","Status":"Completed"}'
-            ),
-        dispositions: z
-            .array(
-                z.strictObject({
-                    disposition: z
-                        .string({ error: 'must be the platform’s disposition as text' })
-                        .trim()
-                        .min(1, 'must not be empty')
-                        .max(255, 'must be at most 255 characters')
-                        .refine((value) => isPlainText(value), CONTROL_MESSAGE),
-                    fields: fieldValues(fieldValueOrNull).describe('Over the default row; null: left out for this disposition')
-                }),
-                { error: 'must be an array of { disposition, fields }' }
-            )
-            .max(100, 'may hold at most 100 rows')
-            .refine((rows) => new Set(rows.map((r) => r.disposition.toLowerCase())).size === rows.length, 'names a disposition twice')
-            .optional()
-            .describe('Platform disposition (matched ignoring case) → Task field values'),
-        recordType: z
-            .union([z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must be a record type’s API name (DeveloperName)'), z.null()], {
-                error: 'must be a record type’s API name (DeveloperName), or null for the API user’s default'
-            })
-            .optional()
-            .describe('The Task record type by DeveloperName, resolved to its id when saved; null: the API user’s default'),
-        relate: z
-            .strictObject({
-                contact: z.enum(['who', 'who_and_account', 'none'], { error: 'must be "who", "who_and_account" or "none"' }).optional(),
-                lead: z.enum(['who', 'none'], { error: 'must be "who" or "none"' }).optional(),
-                account: z.enum(['what', 'none'], { error: 'must be "what" or "none"' }).optional()
-            })
-            .optional()
-            .describe(
-                'Which lookup match (the Task request’s `match`) becomes WhoId/WhatId: a Contact as WhoId (and its Account as WhatId), a Lead as WhoId, an Account as WhatId. Default contact "who", lead "who", account "what"'
-            )
-    })
+    .strictObject(
+        {
+            subject: template(255)
+                .refine((value) => value.trim().length > 0, 'must not be empty')
+                .optional()
+                .describe(`The Task's Subject; placeholders ${PLACEHOLDER_LIST}. A request's own subject wins. Default "{direction} call"`),
+            defaultFields: fieldValues(fieldValue)
+                .optional()
+                .describe(
+                    'The default row: Task fields every call gets unless its disposition’s row says otherwise; text may hold placeholders (not in a picklist); a value that renders empty is left out. Default {"CallDisposition":"{disposition}","Type":"Call","Status":"Completed"}'
+                ),
+            dispositions: z
+                .array(
+                    z.strictObject({
+                        disposition: z
+                            .string({ error: 'must be the platform’s disposition as text' })
+                            .trim()
+                            .min(1, 'must not be empty')
+                            .max(255, 'must be at most 255 characters')
+                            .refine((value) => isPlainText(value), CONTROL_MESSAGE),
+                        fields: fieldValues(fieldValueOrNull).describe(
+                            'Over the default row; null or "": left out for this disposition (answered as "")'
+                        )
+                    }),
+                    { error: 'must be an array of { disposition, fields }' }
+                )
+                .max(100, 'may hold at most 100 rows')
+                .refine((rows) => new Set(rows.map((r) => r.disposition.toLowerCase())).size === rows.length, 'names a disposition twice')
+                .optional()
+                .describe('Platform disposition (matched ignoring case) → Task field values'),
+            recordType: z
+                .union([z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/, 'must be a record type’s API name (DeveloperName)'), z.null()], {
+                    error: 'must be a record type’s API name (DeveloperName), or null for the API user’s default'
+                })
+                .optional()
+                .describe('The Task record type by DeveloperName, resolved to its id when saved; null: the API user’s default'),
+            relate: z
+                .strictObject({
+                    contact: z.enum(['who', 'who_and_account', 'none'], { error: 'must be "who", "who_and_account" or "none"' }).optional(),
+                    lead: z.enum(['who', 'none'], { error: 'must be "who" or "none"' }).optional(),
+                    account: z.enum(['what', 'none'], { error: 'must be "what" or "none"' }).optional()
+                })
+                .optional()
+                .describe(
+                    'Which lookup match (the Task request’s `match`) becomes WhoId/WhatId: a Contact as WhoId (and its Account as WhatId), a Lead as WhoId, an Account as WhatId. Default contact "who", lead "who", account "what"'
+                )
+        },
+        { error: (issue) => (issue.code === 'invalid_type' ? 'must be a Task mapping object, or null for the default' : undefined) }
+    )
     .describe('The account’s Task mapping; keys left out take their defaults');
+
+/** A type error inside the mapping fails the union `mapping | null` as a whole: name the mapping's own first problem instead. */
+export function taskMappingError(issue: z.core.$ZodRawIssue): string | undefined {
+    if (issue.code !== 'invalid_union') return undefined;
+    const inner = (issue as { errors?: z.core.$ZodIssue[][] }).errors?.[0]?.[0];
+    if (!inner?.path.length) return 'must be a Task mapping object, or null for the default';
+    return `${inner.path.join('.')} ${inner.message.replace(/^Invalid input: /, '')}`;
+}
 
 export type TaskMappingInput = z.infer<typeof taskMappingBody>;
 
@@ -129,7 +142,7 @@ export const taskMappingResponse = z
         subject: z.string(),
         defaultFields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
         dispositions: z.array(
-            z.object({ disposition: z.string(), fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])) })
+            z.object({ disposition: z.string(), fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) })
         ),
         recordType: z.string().nullable(),
         recordTypeId: z.string().optional().describe('The record type’s id in the org the mapping was checked against'),
@@ -179,7 +192,11 @@ export function checkedTaskMapping(input: TaskMappingInput, describe: TaskDescri
     const draft = {
         subject: input.subject ?? DEFAULT_TASK_MAPPING.subject,
         defaultFields: input.defaultFields ?? { ...DEFAULT_TASK_MAPPING.defaultFields },
-        dispositions: input.dispositions ?? [],
+        // null (left out for this disposition) is kept as '', which renders empty, so leaves the field out too.
+        dispositions: (input.dispositions ?? []).map((row) => ({
+            disposition: row.disposition,
+            fields: Object.fromEntries(Object.entries(row.fields).map(([name, value]) => [name, value ?? '']))
+        })),
         relate
     };
     const recordType = input.recordType ?? undefined;
@@ -232,13 +249,12 @@ export function mappedFields(mapping: TaskMappingRecord | undefined, call: Mappe
     out['Subject'] = (subject || `${call.direction} call`).slice(0, 255);
     const wanted = call.disposition?.trim().toLowerCase();
     const row = wanted ? m.dispositions.find((r) => r.disposition.toLowerCase() === wanted) : undefined;
-    const merged: Record<string, TaskFieldValue | null> = { ...m.defaultFields };
+    const merged: Record<string, TaskFieldValue> = { ...m.defaultFields };
     for (const [name, value] of Object.entries(row?.fields ?? {})) {
         for (const key of Object.keys(merged)) if (key.toLowerCase() === name.toLowerCase()) delete merged[key];
         merged[name] = value;
     }
     for (const [name, value] of Object.entries(merged)) {
-        if (value === null) continue;
         if (typeof value !== 'string') out[name] = value;
         else {
             const text = render(value, values).trim();

@@ -133,7 +133,7 @@ export function mappedTaskFields(
         for (const [name, value] of Object.entries(row)) {
             const key = [...fields.keys()].find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
             if (!fields.has(key)) fields.set(key, []);
-            if (value !== null) fields.get(key)!.push(value);
+            if (value !== null && value !== '') fields.get(key)!.push(value);
         }
     };
     add(m.defaultFields);

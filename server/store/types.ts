@@ -61,8 +61,8 @@ export interface TaskMappingRecord {
     subject: string;
     /** The default row: every Task gets these, unless its disposition's row says otherwise. */
     defaultFields: Record<string, TaskFieldValue>;
-    /** Platform disposition → field values (null: not set for that disposition). */
-    dispositions: Array<{ disposition: string; fields: Record<string, TaskFieldValue | null> }>;
+    /** Platform disposition → field values ('': not set for that disposition; a null would not survive every store). */
+    dispositions: Array<{ disposition: string; fields: Record<string, TaskFieldValue> }>;
     /** The record type, by DeveloperName, and the id the org's describe gave it when the mapping was saved. */
     recordType?: { developerName: string; id: string };
     relate: { contact: 'who' | 'who_and_account' | 'none'; lead: 'who' | 'none'; account: 'what' | 'none' };
