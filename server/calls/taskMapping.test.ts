@@ -11,7 +11,14 @@ const API_PROFILE = SEED.profiles.apiOnly;
 
 const MAPPING = {
     subject: '{direction} call {disposition} from {phone} ({durationMinutes} min)',
-    defaultFields: { CallDisposition: '{disposition}', Type: 'Call', Status: 'Completed', Call_Notes__c: 'Call {callId}' },
+    defaultFields: {
+        CallDisposition: '{disposition}',
+        Type: 'Call',
+        Status: 'Completed',
+        Call_Notes__c: 'Call {callId}',
+        Rating__c: '5',
+        Talk_Minutes__c: '{durationMinutes}'
+    },
     dispositions: [
         { disposition: 'Voicemail', fields: { CallDisposition: 'Left voicemail', Status: 'Not Started', Outcome__c: 'No answer' } },
         { disposition: 'Resolved', fields: { Outcome__c: 'Solved', Type: 'Other', Call_Notes__c: null } }
@@ -42,6 +49,8 @@ describe('the Task mapping', () => {
             picklist: ['Solved', 'No answer', 'Escalated']
         });
         state.addCustomField(ACME, 'Task', { name: 'Call_Notes__c', label: 'Call notes', type: 'string', length: 80 });
+        state.addCustomField(ACME, 'Task', { name: 'Rating__c', label: 'Rating', type: 'int' });
+        state.addCustomField(ACME, 'Task', { name: 'Talk_Minutes__c', label: 'Talk minutes', type: 'double' });
         state.addCustomField(ACME, 'Task', {
             name: 'Agent_Score__c',
             label: 'Agent score',
@@ -80,6 +89,7 @@ describe('the Task mapping', () => {
         assert.equal(res.body.task.isDefault, false);
         assert.equal(res.body.task.recordType, 'Support_Call');
         assert.equal(res.body.task.recordTypeId, supportCallId);
+        assert.equal(res.body.task.defaultFields.Rating__c, 5, 'text for a number field is saved as the number');
         assert.deepEqual(res.body.task.relate, { contact: 'who_and_account', lead: 'who', account: 'what' }, 'keys left out: defaults');
         assert.equal(res.body.lookupReservePercent, 10, 'the reserve is untouched');
         assert.deepEqual((await c.get('/api/v1/calls/settings').expect(200)).body, res.body);
@@ -107,6 +117,8 @@ describe('the Task mapping', () => {
                 Status: task!['Status'],
                 Outcome__c: task!['Outcome__c'],
                 Call_Notes__c: task!['Call_Notes__c'],
+                Rating__c: task!['Rating__c'],
+                Talk_Minutes__c: task!['Talk_Minutes__c'],
                 RecordTypeId: task!['RecordTypeId'],
                 WhoId: task!['WhoId'],
                 WhatId: task!['WhatId'],
@@ -120,6 +132,8 @@ describe('the Task mapping', () => {
                 Status: 'Not Started',
                 Outcome__c: 'No answer',
                 Call_Notes__c: 'Call map-1',
+                Rating__c: 5,
+                Talk_Minutes__c: 2,
                 RecordTypeId: supportCallId,
                 WhoId: contact.id,
                 WhatId: contact.accountId,
@@ -194,6 +208,9 @@ describe('the Task mapping', () => {
             ],
             [{ task: { defaultFields: { Status: '{disposition}' } } }, 422, 'TASK_FIELD_VALUE_INVALID', /not a placeholder/],
             [{ task: { defaultFields: { Call_Notes__c: 'x'.repeat(81) } } }, 422, 'TASK_FIELD_VALUE_INVALID', /at most 80 characters/],
+            [{ task: { defaultFields: { Rating__c: 'five' } } }, 422, 'TASK_FIELD_VALUE_INVALID', /takes a number or \{durationMinutes\}/],
+            [{ task: { defaultFields: { ActivityDate: '2026-01-01' } } }, 400, 'VALIDATION_FAILED', /filled from the call itself/],
+            [{ task: { defaultFields: { ReminderDateTime: '2026-01-01' } } }, 422, 'TASK_FIELD_UNKNOWN', /ReminderDateTime/],
             [{ task: { recordType: 'Billing_Call' } }, 422, 'TASK_RECORD_TYPE_UNAVAILABLE', /no record type Billing_Call.*Support_Call/],
             [{ task: { recordType: 'Sales_Call' } }, 422, 'TASK_RECORD_TYPE_UNAVAILABLE', /Record Type Assignments/]
         ];

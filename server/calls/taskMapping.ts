@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
-import { checkTaskMapping, mappedTaskFields, type TaskDescribe } from '../link/taskMappingCheck.ts';
+import { checkTaskMapping, mappedTaskFields, valueForField, type TaskDescribe } from '../link/taskMappingCheck.ts';
 import type { TaskFieldValue, TaskMappingRecord } from '../store/types.ts';
 import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
 
@@ -208,8 +208,19 @@ export function checkedTaskMapping(input: TaskMappingInput, describe: TaskDescri
         });
     }
     const spelled = recordType && describe.recordTypeInfos?.find((rt) => rt.recordTypeId === recordTypeId)?.developerName;
+    // Each value as its field takes it, under the field's own spelling: "3" for a number field is 3.
+    const fields = new Map((describe.fields ?? []).map((f) => [f.name.toLowerCase(), f]));
+    const typed = (row: Record<string, TaskFieldValue>) =>
+        Object.fromEntries(
+            Object.entries(row).map(([name, value]) => {
+                const field = fields.get(name.toLowerCase())!;
+                return [field.name, value === '' ? '' : valueForField(field, value)];
+            })
+        );
     return {
         ...draft,
+        defaultFields: typed(draft.defaultFields),
+        dispositions: draft.dispositions.map((row) => ({ disposition: row.disposition, fields: typed(row.fields) })),
         ...(recordType && recordTypeId ? { recordType: { developerName: spelled || recordType, id: recordTypeId } } : {}),
         checkedOrgId: orgId,
         checkedAt: at

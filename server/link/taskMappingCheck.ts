@@ -97,27 +97,44 @@ export function checkTaskMapping(
     return { problems, recordTypeId: info.recordTypeId };
 }
 
-function valueProblem(field: NonNullable<TaskDescribe['fields']>[number], value: TaskFieldValue): string | undefined {
+type DescribedField = NonNullable<TaskDescribe['fields']>[number];
+
+const DURATION = /^\{duration(Minutes|Seconds)\}$/;
+
+/**
+ * The value as the field takes it: text that spells a number or true/false becomes one for a number field or a
+ * checkbox (the card sends text), a number or true/false becomes text for a text field or picklist.
+ */
+export function valueForField(field: DescribedField, value: TaskFieldValue): TaskFieldValue {
     const type = field.type ?? 'string';
+    if (NUMBER_TYPES.has(type) && typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value.trim());
+    if (type === 'boolean' && typeof value === 'string' && /^(true|false)$/i.test(value.trim()))
+        return value.trim().toLowerCase() === 'true';
+    if ((TEXT_TYPES.has(type) || PICKLIST_TYPES.has(type)) && typeof value !== 'string') return String(value);
+    return value;
+}
+
+function valueProblem(field: DescribedField, raw: TaskFieldValue): string | undefined {
+    const type = field.type ?? 'string';
+    const value = valueForField(field, raw);
     if (PICKLIST_TYPES.has(type)) {
-        if (typeof value !== 'string') return `a picklist takes one of its values as text, not ${JSON.stringify(value)}.`;
-        if (PLACEHOLDER.test(value)) return `a picklist takes one of its values, not a placeholder (${value}).`;
+        const text = String(value);
+        if (PLACEHOLDER.test(text)) return `a picklist takes one of its values, not a placeholder (${text}).`;
         const allowed = (field.picklistValues ?? []).filter((v) => v.active !== false).map((v) => v.value);
-        const chosen = type === 'multipicklist' ? value.split(';') : [value];
+        const chosen = type === 'multipicklist' ? text.split(';') : [text];
         const bad = chosen.filter((v) => !allowed.includes(v));
         return bad.length ? `"${bad.join('", "')}" is not a value of this picklist (its values: ${allowed.join(', ')}).` : undefined;
     }
     if (type === 'boolean') return typeof value === 'boolean' ? undefined : `a checkbox takes true or false, not ${JSON.stringify(value)}.`;
     if (NUMBER_TYPES.has(type)) {
         if (typeof value === 'number') return type === 'int' && !Number.isInteger(value) ? 'takes a whole number.' : undefined;
-        return typeof value === 'string' && /^\{duration(Minutes|Seconds)\}$/.test(value)
+        return typeof value === 'string' && DURATION.test(value)
             ? undefined
             : `a number field takes a number or {durationMinutes} / {durationSeconds}, not ${JSON.stringify(value)}.`;
     }
     if (TEXT_TYPES.has(type)) {
-        if (typeof value !== 'string') return `a text field takes text, not ${JSON.stringify(value)}.`;
-        if (!PLACEHOLDER.test(value) && field.length && value.length > field.length) return `at most ${field.length} characters.`;
-        return undefined;
+        const text = String(value);
+        return !PLACEHOLDER.test(text) && field.length && text.length > field.length ? `at most ${field.length} characters.` : undefined;
     }
     if (type === 'date' || type === 'datetime' || type === 'reference' || type === 'id')
         return `a ${type} field cannot be set by the mapping (the Task’s date and its related records come from the call).`;
