@@ -42,10 +42,11 @@ const RELATE_LABELS = {
     what: RELATE_WHAT,
     none: RELATE_NONE
 };
-const options = (kind) =>
+const options = (kind, chosen) =>
     RELATE_CHOICES[kind].map((value) => ({
         value,
-        label: RELATE_LABELS[value]
+        label: RELATE_LABELS[value],
+        selected: value === chosen
     }));
 
 /**
@@ -102,9 +103,17 @@ export default class TaskMapping extends LightningElement {
         loadFailed: LOAD_FAILED
     };
 
-    contactOptions = options('contact');
-    leadOptions = options('lead');
-    accountOptions = options('account');
+    get contactOptions() {
+        return options('contact', this.draft.relateContact);
+    }
+
+    get leadOptions() {
+        return options('lead', this.draft.relateLead);
+    }
+
+    get accountOptions() {
+        return options('account', this.draft.relateAccount);
+    }
 
     get ready() {
         return Boolean(this.savedMapping);
@@ -125,9 +134,11 @@ export default class TaskMapping extends LightningElement {
         return this.lineProblem ?? this.error?.message;
     }
 
+    /** A lightning-input's change (its detail) or a select's (its value). */
     handleInput(event) {
         const name = event.target.dataset.name;
-        this.draft = { ...this.draft, [name]: event.detail.value ?? '' };
+        const value = event.detail?.value ?? event.target.value ?? '';
+        this.draft = { ...this.draft, [name]: value };
     }
 
     handleLineInput(event) {

@@ -84,7 +84,9 @@ describe('c-task-mapping', () => {
         await flush();
         type(find(element, 'task-subject'), '{direction} call: {disposition}');
         type(find(element, 'task-record-type'), 'Support_Call');
-        type(find(element, 'task-relate-contact'), 'who_and_account');
+        const contact = find(element, 'task-relate-contact');
+        contact.value = 'who_and_account';
+        contact.dispatchEvent(new CustomEvent('change'));
         find(element, 'task-add-line').click();
         await flush();
         const last = (id) => findAll(element, id).at(-1);
