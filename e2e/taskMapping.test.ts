@@ -68,7 +68,6 @@ describe('the Task mapping, on the card', { skip }, () => {
                 await part(page, 'task-mapping-save').click();
                 await waitForText(toast(page), /Task mapping saved/);
                 await part(page, 'task-mapping-checked').waitFor();
-                await docsImage(part(page, 'task-mapping'), 'task-mapping-card');
 
                 const jane = state.records('acme', 'Contact').find((r) => r['LastName'] === 'Doe')!;
                 const answer = await fetch(`${stack.url}/api/v1/calls/e2e-map-1/task`, {
