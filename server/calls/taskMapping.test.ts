@@ -200,6 +200,7 @@ describe('the Task mapping', () => {
                 'TASK_FIELD_NOT_SETTABLE',
                 /give the API user edit access to Task\.Agent_Score__c in its permission set/
             ],
+            [{ task: { defaultFields: { IsClosed: true } } }, 422, 'TASK_FIELD_NOT_SETTABLE', /Salesforce fills Task\.IsClosed itself/],
             [
                 { task: { defaultFields: { Outcome__c: 'Happy' } } },
                 422,

@@ -13,6 +13,9 @@ export interface TaskDescribe {
         name: string;
         type?: string;
         createable?: boolean;
+        calculated?: boolean;
+        /** false: not under field-level security (a system or calculated field) */
+        permissionable?: boolean;
         length?: number;
         picklistValues?: Array<{ value: string; active?: boolean }>;
     }>;
@@ -58,6 +61,14 @@ export function checkTaskMapping(
                 code: 'TASK_FIELD_UNKNOWN',
                 subject,
                 message: `Task has no field ${name} the API user can see: check its API name (a custom field’s ends in __c), or ${fieldAccessFix(name)}.`
+            });
+            continue;
+        }
+        if (field.createable !== true && (field.calculated === true || field.permissionable === false)) {
+            problems.push({
+                code: 'TASK_FIELD_NOT_SETTABLE',
+                subject,
+                message: `Salesforce fills Task.${field.name} itself (a calculated or system field): no one can set it, so map another field.`
             });
             continue;
         }
