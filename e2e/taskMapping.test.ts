@@ -68,6 +68,8 @@ describe('the Task mapping, on the card', { skip }, () => {
                 await part(page, 'task-mapping-save').click();
                 await waitForText(toast(page), /Task mapping saved/);
                 await part(page, 'task-mapping-checked').waitFor();
+                await toast(page).getByRole('button', { name: 'Close' }).click();
+                await toast(page).waitFor({ state: 'detached' });
 
                 const jane = state.records('acme', 'Contact').find((r) => r['LastName'] === 'Doe')!;
                 const answer = await fetch(`${stack.url}/api/v1/calls/e2e-map-1/task`, {
@@ -94,6 +96,7 @@ describe('the Task mapping, on the card', { skip }, () => {
                 const refusal = await waitForText(part(page, 'task-mapping-error-message'), /Agent_Score__c/);
                 assert.match(refusal, /give the API user edit access to Task\.Agent_Score__c in its permission set/);
                 assert.equal(await input(page, 'task-line-field').inputValue(), 'Agent_Score__c', 'the draft stays to be fixed');
+                assert.equal(await toast(page).count(), 0, 'nothing said saved');
                 await docsImage(part(page, 'task-mapping'), 'task-mapping-refused');
                 const saved = (await (
                     await fetch(`${stack.url}/api/v1/calls/settings`, { headers: { Authorization: `Bearer ${platformKey}` } })
