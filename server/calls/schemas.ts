@@ -78,7 +78,7 @@ export const taskBody = z
             .optional()
             .describe('The caller’s number: the Task mapping’s {phone}'),
         match: z
-            .strictObject({
+            .object({
                 sobjectType: z.enum(['Contact', 'Lead', 'Account'], { error: 'must be "Contact", "Lead" or "Account"' }),
                 id: recordId(/^(?:003|00Q|001)[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'a Contact (003…), Lead (00Q…) or Account (001…) id'),
                 accountId: recordId(/^001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'an Account id (001…) of 15 or 18 characters').optional()
@@ -89,7 +89,7 @@ export const taskBody = z
             })
             .optional()
             .describe(
-                'The lookup match the call was with (as POST /calls/lookup answered it): the account’s Task mapping makes it WhoId/WhatId; whoId and whatId, when given, win'
+                'The lookup match the call was with, as POST /calls/lookup answered it (its other fields are ignored): the account’s Task mapping makes it WhoId/WhatId; whoId and whatId, when given, win'
             )
     })
     .meta({ id: 'CallTaskRequest' });

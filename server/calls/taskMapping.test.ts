@@ -96,6 +96,10 @@ describe('the Task mapping', () => {
     });
 
     test('a Task is made with the mapping, in one API call: Subject, the disposition’s row over the default row, record type, WhoId and WhatId', async () => {
+        // The platform passes back the match as the lookup answered it.
+        const { matches } = (await c.lookup({ phone: '+1 415 555 1212' }).expect(200)).body as { matches: Array<{ id: string }> };
+        const match = matches.find((m) => m.id === contact.id);
+        assert.ok(match, 'the lookup finds Jane Doe');
         c.mark();
         await c
             .task('map-1', {
@@ -103,7 +107,7 @@ describe('the Task mapping', () => {
                 durationSeconds: 95,
                 disposition: 'voicemail',
                 phone: '+1 415 555 1212',
-                match: { sobjectType: 'Contact', id: contact.id, accountId: contact.accountId }
+                match
             })
             .expect(201);
         assert.equal(c.spent().rest, 1);
