@@ -7,7 +7,7 @@ import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
 /**
  * The account's Task mapping (`task` in the call settings): the Subject template, the disposition table (platform
  * disposition → Task field values, and a default row), the record type and which lookup match becomes WhoId/WhatId.
- * Checked against the org's describe when saved (and at preflight), never at call time; applied by `taskFields`.
+ * Checked against the org's describe when saved (and at preflight), never at call time; applied by `mappedFields`.
  */
 
 export const TASK_PLACEHOLDERS = ['direction', 'disposition', 'phone', 'durationMinutes', 'durationSeconds', 'callId'] as const;
