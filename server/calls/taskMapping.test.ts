@@ -6,6 +6,8 @@ import request from 'supertest';
 import { SEED } from '../../emulator/index.ts';
 import { ACME, startCallsHarness, total, type CallsHarness } from '../test/callsHarness.ts';
 import { callSettingsResponse } from './schemas.ts';
+import { DEFAULT_TASK_MAPPING, mappedFields, type MappedCall } from './taskMapping.ts';
+import type { TaskMappingRecord } from '../store/types.ts';
 
 const API_PROFILE = SEED.profiles.apiOnly;
 
@@ -309,5 +311,61 @@ describe('the Task mapping', () => {
         const other = await c.h.newAccount('Unlinked');
         const refused = await settings({ task: { subject: 'x' } }, other.key).expect(409);
         assert.equal(refused.body.error.code, 'NOT_LINKED');
+    });
+});
+
+describe('what a mapping makes of a call (mappedFields)', () => {
+    const CONTACT = { sobjectType: 'Contact' as const, id: '003000000000001AAA', accountId: '001000000000001AAA' };
+    const saved = (patch: Partial<TaskMappingRecord>): TaskMappingRecord => ({
+        ...DEFAULT_TASK_MAPPING,
+        checkedOrgId: '00D000000000001AAA',
+        checkedAt: '2026-01-01T00:00:00.000Z',
+        ...patch
+    });
+    const call = { callId: 'c-1', direction: 'Inbound' as const, durationSeconds: 61 };
+
+    test('the default is today’s Task: Subject, Type, Status, the disposition when there is one', () => {
+        assert.deepEqual(mappedFields(undefined, call), { Subject: 'Inbound call', Type: 'Call', Status: 'Completed' });
+        assert.equal(mappedFields(undefined, { ...call, disposition: 'Resolved' })['CallDisposition'], 'Resolved');
+    });
+
+    test('placeholders: minutes rounded up, what is missing trimmed away, an empty Subject falls back', () => {
+        const m = saved({ subject: '{direction} {phone} call  {durationMinutes}m {durationSeconds}s {callId}' });
+        assert.equal(mappedFields(m, call)['Subject'], 'Inbound call 2m 61s c-1');
+        assert.equal(mappedFields(m, { ...call, durationSeconds: 0 })['Subject'], 'Inbound call 0m 0s c-1');
+        assert.equal(mappedFields(saved({ subject: '{phone}' }), call)['Subject'], 'Inbound call');
+        const long = mappedFields(saved({ subject: 'x'.repeat(250) + ' {callId}' }), { ...call, callId: 'y'.repeat(20) })[
+            'Subject'
+        ] as string;
+        assert.equal(long.length, 255);
+    });
+
+    test('what each kind of match relates, by the mapping’s choice', () => {
+        const relate = (r: Partial<TaskMappingRecord['relate']>, match: NonNullable<MappedCall['match']>) => {
+            const out = mappedFields(saved({ relate: { ...DEFAULT_TASK_MAPPING.relate, ...r } }), { ...call, match });
+            return [out['WhoId'], out['WhatId']];
+        };
+        assert.deepEqual(relate({}, CONTACT), [CONTACT.id, undefined]);
+        assert.deepEqual(relate({ contact: 'who_and_account' }, CONTACT), [CONTACT.id, CONTACT.accountId]);
+        assert.deepEqual(relate({ contact: 'none' }, CONTACT), [undefined, undefined]);
+        const lead = { sobjectType: 'Lead' as const, id: '00Q000000000001AAA' };
+        assert.deepEqual(relate({}, lead), [lead.id, undefined]);
+        assert.deepEqual(relate({ lead: 'none' }, lead), [undefined, undefined]);
+        const account = { sobjectType: 'Account' as const, id: '001000000000002AAA' };
+        assert.deepEqual(relate({}, account), [undefined, account.id]);
+        assert.deepEqual(relate({ account: 'none' }, account), [undefined, undefined]);
+    });
+
+    test('a disposition’s row over the default row, matched ignoring case; numbers and checkboxes as they are', () => {
+        const m = saved({
+            defaultFields: { Type: 'Call', Minutes__c: '{durationMinutes}', Followed_Up__c: false },
+            dispositions: [{ disposition: 'Callback', fields: { type: 'Other', Followed_Up__c: true, Minutes__c: '' } }]
+        });
+        assert.deepEqual(mappedFields(m, { ...call, disposition: 'CALLBACK' }), {
+            Subject: 'Inbound call',
+            type: 'Other',
+            Followed_Up__c: true
+        });
+        assert.deepEqual(mappedFields(m, call), { Subject: 'Inbound call', Type: 'Call', Minutes__c: 2, Followed_Up__c: false });
     });
 });
