@@ -26,6 +26,7 @@ async function activity(c: CallsHarness, action: string) {
 }
 const tasksFor = (c: CallsHarness, callId: string) => c.h.emulator.state.tasks(ACME).filter((t) => t['CallObject'] === callId);
 
+/** The lookup reserve of a settings body (the Task mapping beside it has its own tests). */
 describe('kept call Tasks: the org over its daily API limit', () => {
     let c: CallsHarness;
     before(async () => {

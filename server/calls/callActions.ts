@@ -4,10 +4,10 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
 import { untilDeadline } from '../link/deadline.ts';
-import { permissionMissing } from '../link/messages.ts';
+import { deadlineExceeded, permissionMissing } from '../link/messages.ts';
 import type { OrgClient } from '../link/orgClient.ts';
 import { accountLock, type Store } from '../store/store.ts';
-import type { KeptTaskReason, KeptTaskRecord, KeptTasksSummary, LinkRecord, MatchingSettings } from '../store/types.ts';
+import type { KeptTaskReason, KeptTaskRecord, KeptTasksSummary, LinkRecord, MatchingSettings, TaskMappingRecord } from '../store/types.ts';
 import { id15, normalizeSalesforceId } from '../salesforceIds.ts';
 import { queueCallEvent } from '../link/outbox.ts';
 import type { LinkEvents } from '../link/events.ts';
@@ -18,12 +18,15 @@ import { lookupCaller, type LookupInput } from './lookup.ts';
 import { gist, readError } from './refusals.ts';
 import type { MatchingInput, MatchingView } from './matching.ts';
 import { checkMatchingSave, matchingView, saveMatching } from './matchingSettings.ts';
+import { checkedTaskMapping, mappedFields, taskMappingView, type TaskMappingInput, type TaskMappingView } from './taskMapping.ts';
+import type { TaskDescribe } from '../link/taskMappingCheck.ts';
 
 /** The call actions' settings as the API answers them. */
 export interface CallSettings {
     lookupReservePercent: number;
     isDefault: boolean;
     matching: MatchingView;
+    task: TaskMappingView;
 }
 
 /** A retry that finds its call claimed by another instance waits this long for that instance's Task, looking this often. */
@@ -167,6 +170,19 @@ const TASK_REJECTIONS = new Set([
 ]);
 
 const DIRECTION = { inbound: 'Inbound', outbound: 'Outbound', internal: 'Internal' } as const;
+
+/** Salesforce's refusals of a Task that a mapping saved earlier can cause: the Task is then made with the default. */
+const MAPPING_REFUSALS = new Set([
+    'INVALID_FIELD_FOR_INSERT_UPDATE',
+    'INVALID_FIELD',
+    'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+    'INVALID_CROSS_REFERENCE_KEY',
+    'JSON_PARSER_ERROR',
+    'STRING_TOO_LONG'
+]);
+
+const pick = <T extends object, K extends keyof T>(from: T, ...keys: K[]): Partial<Pick<T, K>> =>
+    Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Partial<Pick<T, K>>;
 
 /**
  * The automated call actions: the screen-pop lookup and the end-of-call Task, acting in the linked
@@ -341,17 +357,19 @@ export class CallActions {
         return {
             lookupReservePercent: own ?? this.deps.defaultReservePercent ?? 0,
             isDefault: own === undefined,
-            matching: matchingView(account?.callSettings?.matching, link)
+            matching: matchingView(account?.callSettings?.matching, link),
+            task: taskMappingView(account?.callSettings?.task)
         };
     }
 
     /**
-     * Sets (or, with null, clears) the account's lookup reserve and matching settings; what the body leaves out stays.
-     * The guard follows the reserve from the next API usage reading; custom phone fields are checked against the org first.
+     * Sets (or, with null, clears) the account's lookup reserve, matching settings and Task mapping; what the body leaves
+     * out stays. The guard follows the reserve from the next API usage reading; custom phone fields are checked against
+     * the org's describes, and a Task mapping against its describe of Task as the API user, before anything is saved.
      */
     async updateSettings(
         accountId: string,
-        patch: { lookupReservePercent?: number | null; matching?: MatchingInput | null },
+        patch: { lookupReservePercent?: number | null; matching?: MatchingInput | null; task?: TaskMappingInput | null },
         deadline?: AbortSignal
     ): Promise<CallSettings> {
         const { store, org, clock } = this.deps;
@@ -359,6 +377,7 @@ export class CallActions {
             patch.matching === undefined
                 ? undefined
                 : await checkMatchingSave(org, store, accountId, patch.matching, clock.now().toISOString(), deadline);
+        const task = patch.task ? await this.#checkTaskMapping(accountId, patch.task, deadline) : patch.task;
         await store.transaction(async (tx) => {
             const account = await tx.accounts.get(accountId);
             if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
@@ -366,9 +385,24 @@ export class CallActions {
             if (patch.lookupReservePercent === null) delete next.lookupReservePercent;
             else if (patch.lookupReservePercent !== undefined) next.lookupReservePercent = patch.lookupReservePercent;
             if (patch.matching !== undefined) await saveMatching(tx, accountId, next, patch.matching, check);
+            if (task === null) delete next.task;
+            else if (task !== undefined) next.task = task;
             await tx.accounts.patch(accountId, { callSettings: Object.keys(next).length ? next : null });
         });
         return this.settings(accountId);
+    }
+
+    async #checkTaskMapping(accountId: string, input: TaskMappingInput, deadline?: AbortSignal) {
+        const { org, clock } = this.deps;
+        const link = await org.activeLink(accountId);
+        const orgId = await org.orgIdOf(accountId, link, deadline);
+        let describe: TaskDescribe;
+        try {
+            describe = await org.request(accountId, link, { method: 'GET', path: '/sobjects/Task/describe', idempotent: true }, deadline);
+        } catch (error) {
+            throw deadline?.aborted ? deadlineExceeded() : readError(error, 'describe Task to check the Task mapping');
+        }
+        return checkedTaskMapping(input, describe, orgId, clock.now().toISOString());
     }
 
     /** Who claims calls in this process (the ledger's claimant, kept alive by its heartbeat). */
@@ -417,13 +451,28 @@ export class CallActions {
         const { accountId, link, orgId, callId, input, deadline } = call;
         const { org, ledger } = this.deps;
         let taskId: string;
-        try {
-            const result = await org.request<{ id?: unknown; success?: unknown }>(
+        const post = (body: Record<string, unknown>) =>
+            org.request<{ id?: unknown; success?: unknown }>(
                 accountId,
                 link,
-                { method: 'POST', path: '/sobjects/Task', body: this.#taskFields(callId, input), idempotent: false },
+                { method: 'POST', path: '/sobjects/Task', body, idempotent: false },
                 deadline
             );
+        try {
+            const mapping = (await this.deps.store.accounts.get(accountId))?.callSettings?.task;
+            let result: { id?: unknown; success?: unknown };
+            try {
+                result = await post(this.#taskFields(callId, orgId, input, mapping));
+            } catch (error) {
+                // Rule 13: a mapping the org no longer accepts (a field's access or a record type taken away since it was
+                // saved) must not lose the call; Salesforce made nothing, so the Task is made once more with the default.
+                if (!mapping || !(error instanceof SalesforceError) || !MAPPING_REFUSALS.has(error.code)) throw error;
+                this.deps.logger.warn(
+                    { accountId, callId, code: error.code },
+                    'the org refused the Task mapping; Task made with the default'
+                );
+                result = await post(this.#taskFields(callId, orgId, input, undefined));
+            }
             if (typeof result.id !== 'string' || result.success === false) {
                 throw new SalesforceUnavailable(
                     'Salesforce answered the Task create without an id. Try again; the retry will not make a second Task.',
@@ -494,19 +543,34 @@ export class CallActions {
         return typeof id === 'string' ? id : undefined;
     }
 
-    #taskFields(callId: string, input: TaskInput): Record<string, unknown> {
+    /** The Task: the account's mapping (the default when it has none) under what the call itself fills. */
+    #taskFields(callId: string, orgId: string, input: TaskInput, mapping: TaskMappingRecord | undefined): Record<string, unknown> {
         const direction = DIRECTION[input.direction];
+        // A record type id is the org's own: after a relink to another org the mapping applies without it.
+        const forOrg = mapping?.recordType && id15(mapping.checkedOrgId) !== id15(orgId) ? { ...mapping, recordType: undefined } : mapping;
+        // The request's own whoId or whatId wins: the match then relates nothing, so the two never disagree.
+        const m = input.whoId || input.whatId ? undefined : input.match;
+        const match = m && {
+            sobjectType: m.sobjectType,
+            id: normalizeSalesforceId(m.id)!,
+            ...(m.accountId ? { accountId: normalizeSalesforceId(m.accountId)! } : {}),
+            ...(m.personContactId ? { personContactId: normalizeSalesforceId(m.personContactId)! } : {})
+        };
         const fields: Record<string, unknown> = {
-            Subject: input.subject ?? `${direction} call`,
-            Status: 'Completed',
+            ...mappedFields(forOrg, {
+                callId,
+                direction,
+                durationSeconds: input.durationSeconds,
+                ...pick(input, 'disposition', 'phone'),
+                ...(match ? { match } : {})
+            }),
             TaskSubtype: 'Call',
-            Type: 'Call',
             CallType: direction,
             CallDurationInSeconds: input.durationSeconds,
             CallObject: callId,
             ActivityDate: input.activityDate ?? this.deps.clock.now().toISOString().slice(0, 10)
         };
-        if (input.disposition !== undefined) fields['CallDisposition'] = input.disposition;
+        if (input.subject !== undefined) fields['Subject'] = input.subject;
         if (input.description !== undefined) fields['Description'] = input.description;
         if (input.whoId) fields['WhoId'] = normalizeSalesforceId(input.whoId);
         if (input.whatId) fields['WhatId'] = normalizeSalesforceId(input.whatId);

@@ -3,6 +3,7 @@ import { normalizeSalesforceId } from '../salesforceIds.ts';
 import { PHONE_TEXT } from './phone.ts';
 import { CONTROL_MESSAGE, isPlainText } from '../text.ts';
 import { lookupMatchExtras, matchingSettingsField, matchingSettingsResponse } from './matching.ts';
+import { taskMappingBody, taskMappingError, taskMappingResponse } from './taskMapping.ts';
 
 /** The request and response shapes of the call actions; the routers validate with these and the OpenAPI document is built from them. */
 
@@ -73,7 +74,30 @@ export const taskBody = z
             'an id of 15 or 18 characters of a record such as an Account, Opportunity or Case (not a Contact, Lead or User)'
         ).optional(),
         ownerId: recordId(/^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'a User id (005…) of 15 or 18 characters').optional(),
-        activityDate: z.iso.date('must be a date such as 2026-01-31').optional().describe('The Task’s date; default today (UTC)')
+        activityDate: z.iso.date('must be a date such as 2026-01-31').optional().describe('The Task’s date; default today (UTC)'),
+        phone: z
+            .string({ error: 'must be a string such as "+1 415 555 1212"' })
+            .max(40, 'must be at most 40 characters')
+            .regex(PHONE_TEXT, 'must be a phone number written with digits, spaces and ( ) . - / +, such as "+1 415 555 1212"')
+            .optional()
+            .describe('The caller’s number: the Task mapping’s {phone}'),
+        match: z
+            .object({
+                sobjectType: z.enum(['Contact', 'Lead', 'Account'], { error: 'must be "Contact", "Lead" or "Account"' }),
+                id: recordId(/^(?:003|00Q|001)[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'a Contact (003…), Lead (00Q…) or Account (001…) id'),
+                accountId: recordId(/^001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'an Account id (001…) of 15 or 18 characters').optional(),
+                personContactId: recordId(/^003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'a Contact id (003…) of 15 or 18 characters')
+                    .optional()
+                    .describe('A Person Account: its person’s Contact, related as a Contact is')
+            })
+            .refine((m) => ({ Contact: '003', Lead: '00Q', Account: '001' })[m.sobjectType] === m.id.slice(0, 3), {
+                message: 'id must be an id of the sobjectType (Contact 003…, Lead 00Q…, Account 001…)',
+                path: ['id']
+            })
+            .optional()
+            .describe(
+                'The lookup match the call was with, as POST /calls/lookup answered it (its other fields are ignored): the account’s Task mapping makes it WhoId/WhatId; whoId and whatId, when given, win'
+            )
     })
     .meta({ id: 'CallTaskRequest' });
 
@@ -157,6 +181,10 @@ export const keptSummary = z
 
 export const callSettingsBody = z
     .strictObject({
+        task: z
+            .union([taskMappingBody, z.null()], { error: taskMappingError })
+            .optional()
+            .describe('The Task mapping, checked against the org’s describe of Task as the API user; null: the default'),
         lookupReservePercent: z
             .union(
                 [
@@ -175,13 +203,14 @@ export const callSettingsBody = z
             .optional(),
         matching: matchingSettingsField
     })
-    .refine((body) => Object.keys(body).length > 0, 'must set at least one setting, such as lookupReservePercent or matching')
+    .refine((body) => Object.keys(body).length > 0, 'must set at least one setting, such as lookupReservePercent, matching or task')
     .meta({ id: 'CallSettingsRequest' });
 
 export const callSettingsResponse = z
     .object({
         lookupReservePercent: z.number().int(),
         isDefault: z.boolean().describe('true when the account set none and the backend’s default applies'),
-        matching: matchingSettingsResponse
+        matching: matchingSettingsResponse,
+        task: taskMappingResponse
     })
     .meta({ id: 'CallSettings' });

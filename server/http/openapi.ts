@@ -388,7 +388,7 @@ export const API_OPERATIONS: ApiOperation[] = [
         method: 'get',
         path: '/calls/settings',
         operationId: 'getCallSettings',
-        summary: 'The call actions’ settings: the lookup reserve of the API allowance guard, and how callers are matched',
+        summary: 'The call actions’ settings: the lookup reserve of the API allowance guard, how callers are matched, and the Task mapping',
         responses: { 200: { description: 'The settings', schema: callSettingsResponse } },
         anyKey: true
     },
@@ -396,16 +396,23 @@ export const API_OPERATIONS: ApiOperation[] = [
         method: 'put',
         path: '/calls/settings',
         operationId: 'putCallSettings',
-        summary: 'Set the lookup reserve and how callers are matched (custom phone fields, the order of several matches, the region)',
+        summary:
+            'Set the lookup reserve, how callers are matched and the Task mapping (each key left out stays as it is; null: the default)',
         description:
-            'What the body leaves out stays as it was. Custom phone fields are checked against the linked org’s describes (one Composite request as the API user): each must exist, be of type Phone and be readable by the API user.',
+            'Custom phone fields are checked against the linked org’s describes (one Composite request as the API user): each must exist, be of type Phone and be readable by the API user. A Task mapping is checked against the org’s describe of Task as the API user (one API call) before it is saved: every mapped field exists and the API user can create it, picklist values are the field’s, the record type is one the API user may use. A refusal names every problem and its fix (`problems`), and saves nothing. See docs/api.md, “Tasks as each customer wants them”.',
         body: callSettingsBody,
         bodyRequired: true,
         responses: { 200: { description: 'The settings now', schema: callSettingsResponse } },
         errors: {
             403: ['PERMISSION_MISSING'],
             409: ['NOT_LINKED', 'NEEDS_RELINK'],
-            422: ['PHONE_FIELD_REFUSED'],
+            422: [
+                'PHONE_FIELD_REFUSED',
+                'TASK_FIELD_NOT_SETTABLE',
+                'TASK_FIELD_UNKNOWN',
+                'TASK_FIELD_VALUE_INVALID',
+                'TASK_RECORD_TYPE_UNAVAILABLE'
+            ],
             429: ['SALESFORCE_LIMIT_EXCEEDED'],
             502: ['SALESFORCE_ERROR'],
             503: ['SALESFORCE_UNAVAILABLE'],

@@ -304,7 +304,7 @@ export class LinkAuthorization {
             if (!input.code) throw noAuthorizationCode();
             tokens = await this.#exchange(session, input.code, verifier);
             // The second and last round trip: one Composite request answers who signed in and what they may do.
-            const { identity, permissions, phoneFields } = await this.#linkFacts(tokens);
+            const { identity, permissions, phoneFields } = await this.#linkFacts(tokens, session.accountId);
             this.#checkIdentity(session, identity);
             const failed = failedRequiredChecks(permissions.checks);
             if (failed.length) throw permissionsMissing(identity.username, failed);
@@ -349,13 +349,15 @@ export class LinkAuthorization {
 
     /** Who signed in (the User and Organization records the signed token names) and the permission checks, from one Composite request. */
     async #linkFacts(
-        tokens: TokenSet
+        tokens: TokenSet,
+        accountId: string
     ): Promise<{ identity: LinkIdentity; permissions: { checkedAt: string; checks: PermissionCheck[] }; phoneFields: PhoneFieldFacts }> {
         const results = await runPreflight(this.deps.gateway, tokens);
+        const taskMapping = (await this.deps.store.accounts.get(accountId))?.callSettings?.task;
         const checkedAt = this.deps.clock.now().toISOString();
         return {
             identity: identityFromPreflight(results, tokens),
-            permissions: { checkedAt, checks: evaluatePreflight(results) },
+            permissions: { checkedAt, checks: evaluatePreflight(results, taskMapping) },
             phoneFields: phoneFieldsFromPreflight(results, checkedAt)
         };
     }

@@ -144,7 +144,7 @@ export class LinkService {
             await tokens.markNeedsRelink(accountId, link, sandboxRefreshedReason(identity.orgId, link.orgId));
             return 'needs_relink';
         }
-        const { permissions, phoneFields } = options.preflight ? await this.#preflight(session, deadline) : {};
+        const { permissions, phoneFields } = options.preflight ? await this.#preflight(accountId, session, deadline) : {};
         // Past the deadline the caller has its answer already: nothing is written.
         stopIfPast(deadline);
         const at = clock.now().toISOString();
@@ -269,13 +269,15 @@ export class LinkService {
 
     /** Verify's permission check: the preflight's one Composite request as the link's user. */
     async #preflight(
+        accountId: string,
         tokens: Pick<TokenSet, 'instanceUrl' | 'accessToken' | 'userId'>,
         deadline?: AbortSignal
     ): Promise<{ permissions: { checkedAt: string; checks: PermissionCheck[] }; phoneFields: PhoneFieldFacts }> {
         const results = await runPreflight(this.deps.gateway, tokens, deadline);
+        const taskMapping = (await this.deps.store.accounts.get(accountId))?.callSettings?.task;
         const checkedAt = this.deps.clock.now().toISOString();
         return {
-            permissions: { checkedAt, checks: evaluatePreflight(results) },
+            permissions: { checkedAt, checks: evaluatePreflight(results, taskMapping) },
             phoneFields: phoneFieldsFromPreflight(results, checkedAt)
         };
     }

@@ -8,8 +8,9 @@ import {
     type SalesforceGateway,
     type TokenSet
 } from '../salesforce/gateway.ts';
-import type { PermissionCheck } from '../store/types.ts';
+import type { PermissionCheck, TaskMappingRecord } from '../store/types.ts';
 import { API_USER_PERMISSION_SET, apiNotEnabled } from './messages.ts';
+import { taskMappingPreflight } from './taskMappingCheck.ts';
 
 /** Task fields the call actions write; each must be createable by the API user. */
 export const TASK_CALL_FIELDS = [
@@ -98,8 +99,8 @@ const check = (id: string, label: string, passed: boolean, severity: 'error' | '
     ...(detail ? { detail } : {})
 });
 
-/** Turns the composite answers into the checks the card shows; each failure says what to grant. */
-export function evaluatePreflight(results: Map<string, CompositeResult>): PermissionCheck[] {
+/** Turns the composite answers into the checks the card shows; each failure says what to grant. `taskMapping`: the account's saved one. */
+export function evaluatePreflight(results: Map<string, CompositeResult>, taskMapping?: TaskMappingRecord): PermissionCheck[] {
     const checks: PermissionCheck[] = [];
     const perms = firstRecord(results.get('perms'));
     const user = firstRecord(results.get('user'));
@@ -196,6 +197,8 @@ export function evaluatePreflight(results: Map<string, CompositeResult>): Permis
                     : undefined
             )
         );
+        const mappingCheck = taskMappingPreflight(taskMapping, task);
+        if (mappingCheck) checks.push(mappingCheck);
     }
 
     const unsearchable: string[] = [];

@@ -50,7 +50,7 @@ export interface AccountRecord {
     /** Where link status changes are posted, signed with the sealed secret. */
     webhook?: { url: string; secret: Sealed; createdAt: string };
     /** The call actions' settings; unset means the backend's defaults. */
-    callSettings?: { lookupReservePercent?: number; matching?: MatchingSettings };
+    callSettings?: { lookupReservePercent?: number; matching?: MatchingSettings; task?: TaskMappingRecord };
 }
 
 /** The objects a screen-pop lookup searches. */
@@ -75,6 +75,24 @@ export interface PhoneFieldFacts {
     personAccounts: boolean;
     /** Per object the API user can search: its readable phone fields, and the other fields the lookup answers with. */
     objects: Partial<Record<PhoneObject, { phone: string[]; answer: string[] }>>;
+}
+
+/** A Task field's value in the account's Task mapping: text may hold placeholders such as {disposition}. */
+export type TaskFieldValue = string | number | boolean;
+
+/** The account's Task mapping as saved (checked against the org's describe then); see server/calls/taskMapping.ts. */
+export interface TaskMappingRecord {
+    subject: string;
+    /** The default row: every Task gets these, unless its disposition's row says otherwise. */
+    defaultFields: Record<string, TaskFieldValue>;
+    /** Platform disposition → field values ('': not set for that disposition; a null would not survive every store). */
+    dispositions: Array<{ disposition: string; fields: Record<string, TaskFieldValue> }>;
+    /** The record type, by DeveloperName, and the id the org's describe gave it when the mapping was saved. */
+    recordType?: { developerName: string; id: string };
+    relate: { contact: 'who' | 'who_and_account' | 'none'; lead: 'who' | 'none'; account: 'what' | 'none' };
+    /** The org whose describe the mapping was checked against, and when. */
+    checkedOrgId: string;
+    checkedAt: string;
 }
 
 export interface PermissionCheck {

@@ -13,6 +13,7 @@ import ERROR_INVALID_CURSOR from '@salesforce/label/c.Ccl_ErrorInvalidCursor';
 import ERROR_INVALID_ENVIRONMENT from '@salesforce/label/c.Ccl_ErrorInvalidEnvironment';
 import ERROR_INVALID_KEPT_CHOICE from '@salesforce/label/c.Ccl_ErrorInvalidKeptChoice';
 import ERROR_INVALID_SESSION_ID from '@salesforce/label/c.Ccl_ErrorInvalidSessionId';
+import ERROR_INVALID_TASK_MAPPING from '@salesforce/label/c.Ccl_ErrorInvalidTaskMapping';
 import ERROR_NO_PERMISSION from '@salesforce/label/c.Ccl_ErrorNoPermission';
 import ERROR_UNEXPECTED_RESPONSE from '@salesforce/label/c.Ccl_ErrorUnexpectedResponse';
 import ERROR_UNREACHABLE from '@salesforce/label/c.Ccl_ErrorUnreachable';
@@ -27,6 +28,8 @@ const WEBHOOK_DELIVERIES_SHOWN = 5;
 const LINK_STATUSES = new Set(['unlinked', 'linked', 'legacy', 'needs_relink']);
 /** ContactCenterLinkController.KEPT_CHOICES. */
 const KEPT_CHOICES = new Set(['make', 'drop']);
+/** ContactCenterLinkController.TASK_MAPPING_MAX_LENGTH. */
+const TASK_MAPPING_MAX_LENGTH = 100000;
 /** ContactCenterLinkClient's and ContactCenterLinkController's own codes. */
 const CODE_UNREACHABLE = 'SERVICE_UNREACHABLE';
 const CODE_UNEXPECTED_RESPONSE = 'UNEXPECTED_RESPONSE';
@@ -116,6 +119,26 @@ class JsonFields {
         return [...value];
     }
 
+    /** ContactCenterLinkClient.JsonFields.keys. */
+    keys() {
+        return Object.keys(this.fields);
+    }
+
+    /** ContactCenterLinkClient.JsonFields.scalar: [text, kind] of a text, number or true/false. */
+    scalar(key) {
+        const value = this.fields[key];
+        if (typeof value === 'string') {
+            return [value, 'text'];
+        }
+        if (typeof value === 'boolean') {
+            return [String(value), 'boolean'];
+        }
+        if (typeof value === 'number') {
+            return [String(value), 'number'];
+        }
+        throw new MalformedBody(`${this.path}.${key} is not text, a number or true/false`);
+    }
+
     children(key) {
         const value = this.fields[key];
         if (value == null) {
@@ -198,6 +221,41 @@ const contract = {
             throw new MalformedBody('no kept count');
         }
         return kept;
+    },
+    /** The TaskMapping and TaskFieldLine Apex classes: the field values as lines, the default row's first. */
+    taskMapping(f) {
+        const subject = f.text('subject');
+        const relate = f.child('relate');
+        const defaults = f.child('defaultFields');
+        if (subject == null || !relate || !defaults) {
+            throw new MalformedBody('no subject, relate or defaultFields');
+        }
+        const linesOf = (disposition, values) =>
+            values.keys().map((field) => {
+                const [value, kind] = values.scalar(field);
+                return withoutEmpty({ disposition, field, value, kind });
+            });
+        const lines = linesOf(undefined, defaults);
+        for (const row of f.children('dispositions')) {
+            const values = row.child('fields');
+            const disposition = row.text('disposition');
+            if (!disposition?.trim() || !values) {
+                throw new MalformedBody('a row without its disposition or fields');
+            }
+            lines.push(...linesOf(disposition, values));
+        }
+        return withoutEmpty({
+            subject,
+            recordType: f.text('recordType'),
+            recordTypeId: f.text('recordTypeId'),
+            relateContact: relate.text('contact'),
+            relateLead: relate.text('lead'),
+            relateAccount: relate.text('account'),
+            placeholders: f.texts('placeholders'),
+            isDefault: f.flag('isDefault'),
+            checkedAt: f.text('checkedAt'),
+            lines
+        });
     },
     keptDecision(f) {
         const decision = withoutEmpty({ choice: f.text('choice'), count: f.whole('count'), waiting: f.whole('waiting') });
@@ -545,4 +603,41 @@ export async function decideKeptTasks(params) {
     }
     const body = { choice, actor: currentUser(org) };
     return asAura(async () => typed(await send('POST', '/calls/kept/decision', body), contract.keptDecision));
+}
+
+/** The settings body's task, read as ContactCenterLinkClient.taskMappingOf does. */
+function taskMappingOf(fields) {
+    const task = fields.child('task');
+    if (!task) {
+        throw new MalformedBody('no task mapping');
+    }
+    return contract.taskMapping(task);
+}
+
+/** getTaskMapping(): the account's Task mapping (GET /calls/settings, its task) in the TaskMapping class's shape. */
+export async function getTaskMapping() {
+    await asAura(requirePermission);
+    return asAura(async () => typed(await send('GET', '/calls/settings'), taskMappingOf));
+}
+
+/**
+ * saveTaskMapping({ mapping }): the Task mapping as JSON text (an object, or 'null' for the default), sent as { task }
+ * to PUT /calls/settings; anything else is refused without a callout. The backend's refusal (TASK_FIELD_NOT_SETTABLE …)
+ * reaches the card with its code and fix.
+ */
+export async function saveTaskMapping(params) {
+    await asAura(requirePermission);
+    const text = params?.mapping;
+    let parsed = '';
+    if (typeof text === 'string' && text.trim() && text.length <= TASK_MAPPING_MAX_LENGTH) {
+        try {
+            parsed = JSON.parse(text);
+        } catch {
+            parsed = '';
+        }
+    }
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) {
+        throw auraError(CODE_VALIDATION_FAILED, ERROR_INVALID_TASK_MAPPING);
+    }
+    return asAura(async () => typed(await send('PUT', '/calls/settings', { task: parsed }), taskMappingOf));
 }

@@ -15,6 +15,10 @@ import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState
 import getOrgKeyState from '@salesforce/apex/ContactCenterLinkOrgKey.getOrgKeyState';
 import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
 import decideKeptTasks from '@salesforce/apex/ContactCenterLinkController.decideKeptTasks';
+import getTaskMapping from '@salesforce/apex/ContactCenterLinkController.getTaskMapping';
+import saveTaskMapping from '@salesforce/apex/ContactCenterLinkController.saveTaskMapping';
+import TASK_MAPPING_SAVED_TITLE from '@salesforce/label/c.Ccl_ToastTaskMappingSavedTitle';
+import TASK_MAPPING_SAVED_MESSAGE from '@salesforce/label/c.Ccl_ToastTaskMappingSavedMessage';
 import KEPT_MADE_TITLE from '@salesforce/label/c.Ccl_ToastKeptMadeTitle';
 import KEPT_MADE_MESSAGE from '@salesforce/label/c.Ccl_ToastKeptMadeMessage';
 import KEPT_DROPPED_TITLE from '@salesforce/label/c.Ccl_ToastKeptDroppedTitle';
@@ -97,6 +101,12 @@ export default class ContactCenterLink extends LightningElement {
     /** True while the admin's choice for the calls kept for another org is being sent. */
     keptBusy = false;
 
+    /** The account's Task mapping (read while Linked), whether it is being saved, the backend's refusal of the last save. */
+    taskMapping;
+    taskMappingSaving = false;
+    taskMappingError;
+    taskMappingLoadError;
+
     /** The link session being watched: { id, origin, expiresAt (ms) }. */
     session;
     pollTimer;
@@ -142,6 +152,49 @@ export default class ContactCenterLink extends LightningElement {
         // Whatever changed the status wrote to the history too, and may have sent a webhook: read both again.
         this.loadActivity();
         this.loadWebhookDeliveries();
+        if (this.showTaskMapping && !this.taskMapping) {
+            this.loadTaskMapping();
+        }
+    }
+
+    /** The Task mapping editor is offered while the link works: the backend checks a mapping against the org. */
+    get showTaskMapping() {
+        return this.status?.status === 'linked';
+    }
+
+    async loadTaskMapping() {
+        try {
+            this.taskMapping = await getTaskMapping();
+            this.taskMappingLoadError = undefined;
+        } catch (error) {
+            this.taskMappingLoadError = errorDetails(
+                error,
+                UNKNOWN_ERROR
+            ).message;
+        }
+    }
+
+    /** Saves the editor's mapping (null: the default); a refusal stays in the editor, with the backend's fix. */
+    async handleSaveTaskMapping(event) {
+        const mapping = event.detail?.mapping ?? null;
+        this.taskMappingSaving = true;
+        this.taskMappingError = undefined;
+        try {
+            this.taskMapping = await saveTaskMapping({
+                mapping: JSON.stringify(mapping)
+            });
+            this.toast(
+                TASK_MAPPING_SAVED_TITLE,
+                TASK_MAPPING_SAVED_MESSAGE,
+                'success'
+            );
+        } catch (error) {
+            const details = errorDetails(error, UNKNOWN_ERROR);
+            this.taskMappingError = details;
+            this.actOnErrorCode(details.code);
+        } finally {
+            this.taskMappingSaving = false;
+        }
     }
 
     /** The newest page of the link's history, or with `more` the page after the last one shown. */

@@ -12,6 +12,19 @@ import getSetupState from '@salesforce/apex/ContactCenterLinkSetup.getSetupState
 import getOrgKeyState from '@salesforce/apex/ContactCenterLinkOrgKey.getOrgKeyState';
 import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
 import decideKeptTasks from '@salesforce/apex/ContactCenterLinkController.decideKeptTasks';
+import getTaskMapping from '@salesforce/apex/ContactCenterLinkController.getTaskMapping';
+import saveTaskMapping from '@salesforce/apex/ContactCenterLinkController.saveTaskMapping';
+
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.getTaskMapping',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.saveTaskMapping',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
 
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.getStatus',
@@ -328,6 +341,105 @@ describe('c-contact-center-link', () => {
                 'Relink to the org they should go to first.'
             );
             expect(keptPart(element, 'kept-make').disabled).toBe(false);
+        });
+    });
+
+    describe('task mapping', () => {
+        const DEFAULT_MAPPING = {
+            subject: '{direction} call',
+            recordType: null,
+            relateContact: 'who',
+            relateLead: 'who',
+            relateAccount: 'what',
+            isDefault: true,
+            placeholders: ['{direction}'],
+            lines: [
+                {
+                    disposition: null,
+                    field: 'Type',
+                    value: 'Call',
+                    kind: 'text'
+                }
+            ]
+        };
+        const editor = (element) =>
+            element.shadowRoot.querySelector('c-task-mapping');
+        const editorPart = (element, id) =>
+            editor(element).shadowRoot.querySelector(`[data-id="${id}"]`);
+
+        it('is offered only while Linked, in the card’s calls slot, with the mapping read through Apex', async () => {
+            getTaskMapping.mockResolvedValue(DEFAULT_MAPPING);
+            const unlinked = await createComponent();
+            expect(editor(unlinked.element)).toBeNull();
+            expect(getTaskMapping).not.toHaveBeenCalled();
+            document.body.removeChild(unlinked.element);
+
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+            expect(editor(element).slot).toBe('calls');
+            expect(editor(element).mapping).toEqual(DEFAULT_MAPPING);
+        });
+
+        it('saves the edited mapping as JSON, toasts, and hands the saved mapping back', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getTaskMapping.mockResolvedValue(DEFAULT_MAPPING);
+            const saved = {
+                ...DEFAULT_MAPPING,
+                isDefault: false,
+                checkedAt: '2024-05-01T10:00:00.000Z'
+            };
+            saveTaskMapping.mockResolvedValue(saved);
+            const { element, toasts } = await createComponent();
+
+            editorPart(element, 'task-mapping-save').click();
+            await flushPromises();
+
+            const sent = JSON.parse(saveTaskMapping.mock.calls[0][0].mapping);
+            expect(sent.defaultFields).toEqual({ Type: 'Call' });
+            expect(sent.relate).toEqual({
+                contact: 'who',
+                lead: 'who',
+                account: 'what'
+            });
+            expect(lastToast(toasts)).toMatchObject({ variant: 'success' });
+            expect(editor(element).mapping).toEqual(saved);
+            expect(editor(element).error).toBeUndefined();
+        });
+
+        it('shows the backend’s refusal inline, in the editor, with its code', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getTaskMapping.mockResolvedValue(DEFAULT_MAPPING);
+            saveTaskMapping.mockRejectedValue(
+                codedApexError(
+                    'TASK_FIELD_NOT_SETTABLE',
+                    'The API user cannot set Task.Outcome__c: give the API user edit access to Task.Outcome__c in its permission set.'
+                )
+            );
+            const { element } = await createComponent();
+
+            editorPart(element, 'task-mapping-save').click();
+            await flushPromises();
+
+            expect(editor(element).error.code).toBe('TASK_FIELD_NOT_SETTABLE');
+            expect(
+                editorPart(element, 'task-mapping-error-message').textContent
+            ).toContain('give the API user edit access to Task.Outcome__c');
+            expect(editor(element).saving).toBe(false);
+            expect(editor(element).mapping).toEqual(DEFAULT_MAPPING);
+        });
+
+        it('says in the editor when the mapping could not be read', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getTaskMapping.mockRejectedValue(
+                codedApexError(
+                    'SERVICE_UNREACHABLE',
+                    'The backend could not be reached.'
+                )
+            );
+            const { element } = await createComponent();
+            expect(editor(element).loadError).toBe(
+                'The backend could not be reached.'
+            );
         });
     });
 
