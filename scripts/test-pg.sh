@@ -16,6 +16,7 @@ CCL_TEST_STORE=postgres exec node --import tsx --test \
     server/link/ipAllowlist.test.ts \
     server/http/auth.test.ts \
     server/calls/lookup.test.ts \
+    server/calls/taskMapping.test.ts \
     server/calls/callActions.isolation.test.ts \
     server/calls/callActions.task.test.ts \
     server/calls/callActions.kept.test.ts \
