@@ -1,10 +1,12 @@
+// Over 400 lines on purpose: the end-of-call Task's whole path (the ledger's claim, the look before a create, the create,
+// keeping what cannot be made now) is one sequence of steps that share their claim, read top to bottom.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { SalesforceError, SalesforceUnavailable } from '../salesforce/gateway.ts';
 import { untilDeadline } from '../link/deadline.ts';
-import { deadlineExceeded, permissionMissing } from '../link/messages.ts';
+import { permissionMissing } from '../link/messages.ts';
 import type { OrgClient } from '../link/orgClient.ts';
 import { accountLock, type Store } from '../store/store.ts';
 import type { KeptTaskReason, KeptTaskRecord, KeptTasksSummary, LinkRecord, MatchingSettings, TaskMappingRecord } from '../store/types.ts';
@@ -16,18 +18,17 @@ import { soqlString } from './phone.ts';
 import type { LookupMatch, TaskInput } from './schemas.ts';
 import { lookupCaller, type LookupInput } from './lookup.ts';
 import { gist, readError } from './refusals.ts';
-import type { MatchingInput, MatchingView } from './matching.ts';
-import { checkMatchingSave, matchingView, saveMatching } from './matchingSettings.ts';
-import { checkedTaskMapping, mappedFields, taskMappingView, type TaskMappingInput, type TaskMappingView } from './taskMapping.ts';
-import type { TaskDescribe } from '../link/taskMappingCheck.ts';
-
-/** The call actions' settings as the API answers them. */
-export interface CallSettings {
-    lookupReservePercent: number;
-    isDefault: boolean;
-    matching: MatchingView;
-    task: TaskMappingView;
-}
+import { CallSettingsService, type CallSettings, type CallSettingsPatch } from './callSettings.ts';
+import {
+    FIRST_TRY_MS,
+    KeptForAnotherOrg,
+    keepReason,
+    keptTasksFull,
+    queuedResult,
+    type QueuedResult,
+    type TaskState
+} from './keptAnswers.ts';
+import { mappedFields } from './taskMapping.ts';
 
 /** A retry that finds its call claimed by another instance waits this long for that instance's Task, looking this often. */
 const CLAIM_WAIT_MS = 10_000;
@@ -63,95 +64,6 @@ export interface TaskResult {
     taskId: string;
     created: boolean;
 }
-
-/** The answer for a call whose Task is kept for later (202): nothing for the platform to retry. */
-export interface QueuedResult {
-    state: 'queued';
-    reason: KeptTaskReason;
-    message: string;
-    /** When the platform first asked: the Task's date unless the request named one. */
-    callAt: string;
-    attempts: number;
-    /** When the backend tries next; absent while it waits for a relink or for the admin's choice. */
-    nextAttemptAt?: string;
-    /** The account was linked to another org since: the Task waits for the admin's choice on the card. */
-    awaitingChoice?: true;
-}
-
-/** What the platform can read of a call's Task (GET /calls/{id}/task). */
-export type TaskState = QueuedResult | { state: 'created'; taskId: string } | { state: 'in_progress' };
-
-/** A kept Task's org is not the one the account is linked to now: it waits for the admin's choice. */
-export class KeptForAnotherOrg extends Error {
-    override name = 'KeptForAnotherOrg';
-    constructor(readonly linkedOrgId: string) {
-        super(`The account is linked to org ${linkedOrgId} now, not the one the Task was kept for.`);
-    }
-}
-
-/** How long a kept Task waits before its first try, by why it was kept (a relink, or the admin's choice, wakes it sooner). */
-const FIRST_TRY_MS: Record<KeptTaskReason, number> = {
-    api_limit: 60_000,
-    salesforce_unavailable: 15_000,
-    needs_relink: 10 * 60_000,
-    not_linked: 10 * 60_000
-};
-
-const KEPT_MESSAGES: Record<KeptTaskReason, string> = {
-    api_limit:
-        'The Salesforce org has used up its daily API requests, so the call’s Task is kept and made as soon as the org’s 24-hour allowance frees up. Nothing to retry.',
-    salesforce_unavailable:
-        'Salesforce could not be reached in time, so the call’s Task is kept and made as soon as Salesforce answers again, exactly once. Nothing to retry.',
-    needs_relink:
-        'The link to Salesforce needs a relink, so the call’s Task is kept and made right after an admin relinks to the same org from the Contact Center Link card. Nothing to retry.',
-    not_linked:
-        'The account is not linked to Salesforce now, so the call’s Task is kept and made once an admin links it again to the same org. Nothing to retry.'
-};
-const AWAITING_CHOICE_MESSAGE =
-    'The account was linked to another Salesforce org since this call’s Task was kept: it waits for an admin’s choice on the Contact Center Link card (make it in the org linked now, or drop it).';
-
-/** The 202 body of a kept Task, as it stands now. */
-export function queuedResult(row: KeptTaskRecord): QueuedResult {
-    const awaiting = row.state === 'awaiting_choice';
-    const waitsForPerson = awaiting || row.reason === 'needs_relink' || row.reason === 'not_linked';
-    return {
-        state: 'queued',
-        reason: row.reason,
-        message: awaiting ? AWAITING_CHOICE_MESSAGE : KEPT_MESSAGES[row.reason],
-        callAt: row.callAt,
-        attempts: row.attempts,
-        ...(waitsForPerson ? {} : { nextAttemptAt: row.nextAttemptAt }),
-        ...(awaiting ? { awaitingChoice: true as const } : {})
-    };
-}
-
-/** Why a Task that failed now can be kept and made later; undefined when the failure is the request's own (or unknown). */
-export function keepReason(error: unknown): KeptTaskReason | undefined {
-    if (!(error instanceof AppError)) return undefined;
-    switch (error.code) {
-        case 'SALESFORCE_LIMIT_EXCEEDED':
-            return 'api_limit';
-        case 'SALESFORCE_UNAVAILABLE':
-        case 'DEADLINE_EXCEEDED':
-            return 'salesforce_unavailable';
-        case 'NEEDS_RELINK':
-        // The org refused the backend's address: the link waits for the admin (allow it, then Verify), as for a relink.
-        case 'IP_NOT_ALLOWED':
-            return 'needs_relink';
-        case 'NOT_LINKED':
-            return 'not_linked';
-        default:
-            return undefined;
-    }
-}
-
-const keptTasksFull = (max: number): AppError =>
-    new AppError(
-        'KEPT_TASKS_FULL',
-        `This account already keeps ${max} call Tasks that could not be made yet, its bound: this one was NOT kept. Retry it later; the Contact Center Link card shows why the others wait.`,
-        503,
-        { retryAfterSeconds: 60, maxKeptTasks: max }
-    );
 
 /** Salesforce's answers to a Task create that mean "this Task, as sent, is wrong". */
 const TASK_REJECTIONS = new Set([
@@ -194,6 +106,8 @@ export class CallActions {
     /** Accounts this process saw keep Tasks: a Task made for one of them tells the replay that the org answers again. */
     readonly #keeping = new Set<string>();
 
+    readonly #settings: CallSettingsService;
+
     constructor(
         private readonly deps: {
             org: OrgClient;
@@ -212,7 +126,9 @@ export class CallActions {
             /** Told that the account's org answered a Task: its kept ones may be made now. */
             onOrgAnswered?: (accountId: string) => void;
         }
-    ) {}
+    ) {
+        this.#settings = new CallSettingsService(deps);
+    }
 
     /**
      * The screen pop (lookup.ts): the records whose phone fields hold the caller's number, in the account's order. One API
@@ -351,58 +267,13 @@ export class CallActions {
         return { ...summary, bound: { maxPerAccount: this.deps.maxKeptPerAccount, maxAgeDays: this.deps.maxKeptAgeDays ?? 14 } };
     }
 
-    async settings(accountId: string): Promise<CallSettings> {
-        const [account, link] = await Promise.all([this.deps.store.accounts.get(accountId), this.deps.store.links.get(accountId)]);
-        const own = account?.callSettings?.lookupReservePercent;
-        return {
-            lookupReservePercent: own ?? this.deps.defaultReservePercent ?? 0,
-            isDefault: own === undefined,
-            matching: matchingView(account?.callSettings?.matching, link),
-            task: taskMappingView(account?.callSettings?.task)
-        };
+    settings(accountId: string): Promise<CallSettings> {
+        return this.#settings.get(accountId);
     }
 
-    /**
-     * Sets (or, with null, clears) the account's lookup reserve, matching settings and Task mapping; what the body leaves
-     * out stays. The guard follows the reserve from the next API usage reading; custom phone fields are checked against
-     * the org's describes, and a Task mapping against its describe of Task as the API user, before anything is saved.
-     */
-    async updateSettings(
-        accountId: string,
-        patch: { lookupReservePercent?: number | null; matching?: MatchingInput | null; task?: TaskMappingInput | null },
-        deadline?: AbortSignal
-    ): Promise<CallSettings> {
-        const { store, org, clock } = this.deps;
-        const check =
-            patch.matching === undefined
-                ? undefined
-                : await checkMatchingSave(org, store, accountId, patch.matching, clock.now().toISOString(), deadline);
-        const task = patch.task ? await this.#checkTaskMapping(accountId, patch.task, deadline) : patch.task;
-        await store.transaction(async (tx) => {
-            const account = await tx.accounts.get(accountId);
-            if (!account) throw new AppError('UNAUTHORIZED', 'The account for this API key no longer exists.', 401);
-            const next = { ...account.callSettings };
-            if (patch.lookupReservePercent === null) delete next.lookupReservePercent;
-            else if (patch.lookupReservePercent !== undefined) next.lookupReservePercent = patch.lookupReservePercent;
-            if (patch.matching !== undefined) await saveMatching(tx, accountId, next, patch.matching, check);
-            if (task === null) delete next.task;
-            else if (task !== undefined) next.task = task;
-            await tx.accounts.patch(accountId, { callSettings: Object.keys(next).length ? next : null });
-        });
-        return this.settings(accountId);
-    }
-
-    async #checkTaskMapping(accountId: string, input: TaskMappingInput, deadline?: AbortSignal) {
-        const { org, clock } = this.deps;
-        const link = await org.activeLink(accountId);
-        const orgId = await org.orgIdOf(accountId, link, deadline);
-        let describe: TaskDescribe;
-        try {
-            describe = await org.request(accountId, link, { method: 'GET', path: '/sobjects/Task/describe', idempotent: true }, deadline);
-        } catch (error) {
-            throw deadline?.aborted ? deadlineExceeded() : readError(error, 'describe Task to check the Task mapping');
-        }
-        return checkedTaskMapping(input, describe, orgId, clock.now().toISOString());
+    /** Sets the account's call settings (see CallSettingsService.update): what the body leaves out stays. */
+    updateSettings(accountId: string, patch: CallSettingsPatch, deadline?: AbortSignal): Promise<CallSettings> {
+        return this.#settings.update(accountId, patch, deadline);
     }
 
     /** Who claims calls in this process (the ledger's claimant, kept alive by its heartbeat). */

@@ -7,7 +7,8 @@ import { queueCallEvent } from '../link/outbox.ts';
 import type { Logger } from '../logger.ts';
 import { instanceLease, type Store } from '../store/store.ts';
 import type { Actor, KeptTaskRecord } from '../store/types.ts';
-import { KeptForAnotherOrg, keepReason, type CallActions } from './callActions.ts';
+import type { CallActions } from './callActions.ts';
+import { KeptForAnotherOrg, keepReason } from './keptAnswers.ts';
 
 export interface ReplayOptions {
     /** How often every instance looks for kept Tasks that are due. */
