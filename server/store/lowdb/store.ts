@@ -2,7 +2,16 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
-import { markTransaction, refuseNested, type LockKey, type Repos, type Store, type Tx } from '../store.ts';
+import {
+    ChangeListeners,
+    markTransaction,
+    refuseNested,
+    type ChangeFeed,
+    type LockKey,
+    type Repos,
+    type Store,
+    type Tx
+} from '../store.ts';
 import type { KeptTaskRecord, Snapshot, TaskLedgerEntry } from '../types.ts';
 import { lowdbAccounts } from './accounts.ts';
 import { AppendLog } from './appendLog.ts';
@@ -52,6 +61,15 @@ export class LowdbStore implements Store, LowdbState {
     readonly kept: Repos['kept'];
     readonly leases: Repos['leases'];
     readonly leaseTable = new Map<string, { by: string; until: string }>();
+    /** Exact: every change is told at its commit, another process's once a read or write picks it up. */
+    readonly changes: ChangeFeed = {
+        subscribe: (listener) => this.#listeners.subscribe(listener),
+        watching: async () => {
+            await this.fresh();
+            return true;
+        }
+    };
+    readonly #listeners = new ChangeListeners();
     #doc: Doc = emptyDoc();
     #indexes?: Indexes;
     readonly #audit = new AuditEntries();
@@ -203,6 +221,7 @@ export class LowdbStore implements Store, LowdbState {
             for (const l of data.links ?? []) draft.rows('links', true).push(structuredClone(l));
             for (const s of data.linkSessions ?? []) draft.rows('linkSessions', true).push(structuredClone(s));
             for (const e of data.outbox ?? []) draft.rows('outbox', true).push(structuredClone(e));
+            draft.changes.push({ all: true });
             for (const e of data.audit ?? []) draft.audit.push({ ...structuredClone(e), seq: this.nextAuditSeq(draft) });
             for (const r of data.keptTasks ?? []) draft.kept.set(keptKey(r.accountId, r.callId), structuredClone(r));
             if (data.taskLedger) {
@@ -298,11 +317,14 @@ export class LowdbStore implements Store, LowdbState {
         if (ledgerLines.length) await this.#ledgerLog.append(ledgerLines);
         const keptLines = KeptEntries.linesOf(draft);
         if (keptLines.length) await this.#appendKept(keptLines);
+        const keptAccounts = new Set([...draft.kept].map(([key, row]) => row?.accountId ?? this.#kept.rows.get(key)?.accountId));
         // Visible only now.
         if (draft.copied.size > 0) this.#doc = rowsOf(draft.doc);
         for (const entry of draft.audit) this.#audit.apply(entry);
         for (const line of ledgerLines) this.#ledger.apply(line);
         for (const line of keptLines) this.#kept.apply(line);
+        for (const change of draft.changes) this.#listeners.emit(change);
+        for (const accountId of keptAccounts) if (accountId) this.#listeners.emit({ accountId });
     }
 
     /** Kept Tasks are appended (a claim, an attempt, a removal: one line each); a file much longer than the rows is compacted. */
@@ -371,14 +393,18 @@ export class LowdbStore implements Store, LowdbState {
 
     /** Under the lock: whatever another process changed since we read it is read again. */
     async #refresh(): Promise<void> {
+        let changed = false;
         if ((await fileVersion(this.#docFile.filename)) !== this.#docFile.version) {
             await this.#low.read();
             this.#doc = this.#low.data ?? emptyDoc();
+            changed = true;
         }
         await this.#auditLog.refresh();
         await this.#ledgerLog.refresh();
-        await this.#keptLog.refresh();
+        if (await this.#keptLog.refresh()) changed = true;
         await this.#appendAudit(this.#unappendedAudit());
+        // Another process's write (the operator's accounts command): which rows it changed is not known here.
+        if (changed) this.#listeners.emit({ all: true });
     }
 
     #locked<T>(work: () => Promise<T>): Promise<T> {
