@@ -26,7 +26,8 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
     let services;
     try {
         store = await openStore(config);
-        services = buildServices({ config, store, logger });
+        // On lowdb this process holds the data directory alone (claimServing): a claim of any other process is dead.
+        services = buildServices({ config, store, logger, servesAlone: !config.DATABASE_URL });
         const app = createApp(services, options);
         server = await new Promise<Server>((resolve, reject) => {
             const done = (error?: Error) => (error ? reject(error) : resolve(listening));

@@ -46,7 +46,9 @@ export class CallLedger {
     constructor(
         private readonly store: Store,
         private readonly clock: Clock,
-        private readonly logger: Logger
+        private readonly logger: Logger,
+        /** `alone`: no other process makes calls on this store now (lowdb's server, which holds its data directory alone). */
+        private readonly options: { alone?: boolean } = {}
     ) {}
 
     async find(accountId: string, orgId: string, callId: string): Promise<TaskLedgerEntry | undefined> {
@@ -88,10 +90,13 @@ export class CallLedger {
     /**
      * A pending entry another process (another instance) claimed and may be creating right now: wait for it, do not
      * create. Not when the claim is older than CLAIM_TTL_MS, nor when its instance stopped saying it is alive (it died:
-     * its claims are taken over within ALIVE_FOR_MS instead of CLAIM_TTL_MS).
+     * its claims are taken over within ALIVE_FOR_MS instead of CLAIM_TTL_MS). Never when this process serves the store
+     * alone: every other claimant is a process that ran before it, so its claims are taken over at once, after a restart
+     * too (the caller then looks for the Task before creating one, as for any claim taken over).
      */
     async heldElsewhere(entry: TaskLedgerEntry): Promise<boolean> {
         if (entry.state !== 'pending' || entry.by === undefined || entry.by === this.claimant) return false;
+        if (this.options.alone) return false;
         const now = this.clock.now();
         if (now.getTime() - Date.parse(entry.at) >= CLAIM_TTL_MS) return false;
         const alive = await this.store.leases.get(instanceLease(entry.by));
