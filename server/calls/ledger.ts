@@ -39,6 +39,8 @@ export class CallLedger {
     /** The claims this process holds now: key → the claim's time. */
     readonly #claims = new Map<string, string>();
     #prunedAt = 0;
+    /** When the ledger began recording: read once per process. */
+    #startedAt?: Promise<string>;
     #heartbeat?: NodeJS.Timeout;
     /** Who claims calls here: another process can tell its own pending entries from this one's. */
     readonly claimant = `${hostname()}:${process.pid}:${randomToken(4)}`;
@@ -49,7 +51,12 @@ export class CallLedger {
         private readonly logger: Logger,
         /** `alone`: no other process makes calls on this store now (lowdb's server, which holds its data directory alone). */
         private readonly options: { alone?: boolean } = {}
-    ) {}
+    ) {
+        // A store filled anew (a seed, a move, another process's write the store cannot name) may hold another start.
+        store.changes.subscribe((change) => {
+            if ('all' in change) this.#startedAt = undefined;
+        });
+    }
 
     async find(accountId: string, orgId: string, callId: string): Promise<TaskLedgerEntry | undefined> {
         const key = ledgerKey(accountId, orgId, callId);
@@ -64,7 +71,12 @@ export class CallLedger {
      * Task ever made for them went through it), or has recorded for longer than its retention.
      */
     async provesAbsence(accountId: string, orgId: string, link: LinkRecord): Promise<boolean> {
-        const startedAt = await this.store.ledger.startedAt();
+        // Set once, at the ledger's first use; a store filled anew says so (`all`), and it is read again.
+        this.#startedAt ??= this.store.ledger.startedAt().catch((error: unknown) => {
+            this.#startedAt = undefined;
+            throw error;
+        });
+        const startedAt = await this.#startedAt;
         const started = Date.parse(startedAt);
         if (this.clock.now().getTime() - started >= LEDGER_RETENTION_MS) return true;
         const cacheKey = `${accountId}|${id15(orgId)}|${link.linkedAt}|${startedAt}`;

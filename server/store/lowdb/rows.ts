@@ -104,7 +104,8 @@ export interface LowdbState {
     ledgerGet(key: string): TaskLedgerEntry | undefined;
     ledgerStartedAt(): string | undefined;
     startLedger(): Promise<string>;
-    ledgerOp<T>(change: LedgerChange): Promise<T>;
+    /** `lazy`: nothing waits for it, so it may wait a moment to share its fsync with the next change. */
+    ledgerOp<T>(change: LedgerChange, options?: { lazy?: boolean }): Promise<T>;
     pruneLedger(before: string): Promise<number>;
     /** The committed kept Tasks, by `accountId|callId`. */
     keptRows(): ReadonlyMap<string, KeptTaskRecord>;

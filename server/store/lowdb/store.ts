@@ -40,7 +40,13 @@ const repositories = (rows: Rows): Repos => ({
 
 type Job =
     | { kind: 'tx'; run: () => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void }
-    | { kind: 'ledger'; change: LedgerChange; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+    | { kind: 'ledger'; change: LedgerChange; lazy?: boolean; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+
+/**
+ * How long a ledger change that nothing waits for (a Task id recorded after the answer) may wait for another to share
+ * its fsync: the next call's claim usually comes within it, and then costs one fsync, not two.
+ */
+export const LAZY_LEDGER_MS = 20;
 
 /**
  * The embedded store: db.json (accounts, links, link sessions) replaced durably on every change that
@@ -77,6 +83,8 @@ export class LowdbStore implements Store, LowdbState {
     readonly #kept = new KeptEntries();
     #jobs: Job[] = [];
     #pumping = false;
+    /** Set while a lazy ledger change waits for company: a job queued meanwhile ends the wait. */
+    #wake?: () => void;
     #stale = true;
     #watcher?: FSWatcher;
     readonly #low: Low<Doc>;
@@ -177,9 +185,9 @@ export class LowdbStore implements Store, LowdbState {
         });
     }
 
-    ledgerOp<T>(change: LedgerChange): Promise<T> {
+    ledgerOp<T>(change: LedgerChange, options: { lazy?: boolean } = {}): Promise<T> {
         refuseNested();
-        return this.#enqueue<T>({ kind: 'ledger', change });
+        return this.#enqueue<T>({ kind: 'ledger', change, lazy: options.lazy });
     }
 
     async startLedger(): Promise<string> {
@@ -255,9 +263,10 @@ export class LowdbStore implements Store, LowdbState {
 
     // ------------------------------------------------------------ the write queue
 
-    #enqueue<T>(job: { kind: 'tx'; run: () => Promise<unknown> } | { kind: 'ledger'; change: LedgerChange }): Promise<T> {
+    #enqueue<T>(job: { kind: 'tx'; run: () => Promise<unknown> } | { kind: 'ledger'; change: LedgerChange; lazy?: boolean }): Promise<T> {
         return new Promise<T>((resolve, reject) => {
             this.#jobs.push({ ...job, resolve: (value) => resolve(value as T), reject });
+            this.#wake?.();
             if (!this.#pumping) {
                 this.#pumping = true;
                 void this.#pump();
@@ -287,6 +296,18 @@ export class LowdbStore implements Store, LowdbState {
             }
             const batch = [job];
             while (this.#jobs[0]?.kind === 'ledger') batch.push(this.#jobs.shift() as typeof job);
+            // Nothing in the batch is waited for: give the next change a moment to share its fsync.
+            if (batch.every((item) => item.lazy) && this.#jobs.length === 0) {
+                await new Promise<void>((resolve) => {
+                    const timer = setTimeout(() => this.#wake?.(), LAZY_LEDGER_MS);
+                    this.#wake = () => {
+                        clearTimeout(timer);
+                        this.#wake = undefined;
+                        resolve();
+                    };
+                });
+                while ((this.#jobs[0] as Job | undefined)?.kind === 'ledger') batch.push(this.#jobs.shift() as typeof job);
+            }
             const results: unknown[] = [];
             try {
                 await this.#locked(async () => {
