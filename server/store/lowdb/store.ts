@@ -25,6 +25,7 @@ import { withLockFile } from './lockFile.ts';
 import { lowdbOutbox } from './outbox.ts';
 import { Draft, emptyDoc, Indexes, rowsOf, Rows, type Doc, type LedgerChange, type LowdbState, type SeqAudit } from './rows.ts';
 import { lowdbSessions } from './sessions.ts';
+import type { LowdbSize } from './sizeAdvice.ts';
 
 /** The repositories over one view: the committed state, or a transaction's draft. */
 const repositories = (rows: Rows): Repos => ({
@@ -158,6 +159,11 @@ export class LowdbStore implements Store, LowdbState {
         ]);
         if (version === this.#docFile.version && !audit && !ledger && !kept) return;
         await this.#enqueue({ kind: 'tx', run: () => Promise.resolve() });
+    }
+
+    /** How much it holds, against the size at which PostgreSQL is advised (sizeAdvice.ts). */
+    size(): LowdbSize {
+        return { accounts: this.#doc.accounts.length, ledgerEntries: this.#ledger.entries.size };
     }
 
     // ------------------------------------------------------------ Store
