@@ -35,6 +35,7 @@ import { PgStore } from '../server/store/pgStore.ts';
 import { accountLock, apiUserLock, type Store } from '../server/store/store.ts';
 import type { AuditEntry, LinkRecord, PermissionCheck, Snapshot, TaskLedgerEntry } from '../server/store/types.ts';
 import { createTestDatabase } from '../server/test/pgDatabase.ts';
+import { LOWDB_ADVISED_MAX } from '../server/store/lowdb/sizeAdvice.ts';
 
 type StoreKind = 'lowdb' | 'postgres';
 type Op = 'link' | 'unlink' | 'ledger' | 'statusAfterWrite' | 'statusOtherAccount';
@@ -602,6 +603,9 @@ async function main(): Promise<void> {
         .filter((r) => r.kind === 'lowdb' && r.accounts === 1_000 && r.ledger < 1_000_000)
         .sort((a, b) => a.ledger - b.ledger)[0];
     goal('lowdb at 1,000 accounts with 1,000,000 ledger entries', bigLedger, smallLedger);
+    console.log(
+        `  lowdb's advised size: under ${n(LOWDB_ADVISED_MAX.accounts)} accounts and ${n(LOWDB_ADVISED_MAX.ledgerEntries)} ledger entries; at or past either the backend says at start to move to PostgreSQL (server/store/lowdb/sizeAdvice.ts)`
+    );
 }
 
 await main();
