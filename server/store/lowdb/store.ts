@@ -421,14 +421,19 @@ export class LowdbStore implements Store, LowdbState {
     /** Under the lock: whatever another process changed since we read it is read again. */
     async #refresh(): Promise<void> {
         let changed = false;
-        if ((await fileVersion(this.#docFile.filename)) !== this.#docFile.version) {
+        // The four files at once: a write waits for one round of file-system calls, not four in turn.
+        const [version, , , kept] = await Promise.all([
+            fileVersion(this.#docFile.filename),
+            this.#auditLog.refresh(),
+            this.#ledgerLog.refresh(),
+            this.#keptLog.refresh()
+        ]);
+        if (version !== this.#docFile.version) {
             await this.#low.read();
             this.#doc = this.#low.data ?? emptyDoc();
             changed = true;
         }
-        await this.#auditLog.refresh();
-        await this.#ledgerLog.refresh();
-        if (await this.#keptLog.refresh()) changed = true;
+        if (kept) changed = true;
         await this.#appendAudit(this.#unappendedAudit());
         // Another process's write (the operator's accounts command): which rows it changed is not known here.
         if (changed) this.#listeners.emit({ all: true });
