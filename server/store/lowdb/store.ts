@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the write queue, the commit, the reload of other processes' writes and the change feed share
+// this class's private state (the document, the append-only logs, the queue); the repositories live in their own files.
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
