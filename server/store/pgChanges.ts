@@ -69,7 +69,12 @@ export class PgChangeFeed implements ChangeFeed {
             drop();
             return;
         }
-        if (this.#closed || lost) return;
+        if (lost) return;
+        if (this.#closed) {
+            // Closed while it connected: close() ended the client it knew, which may have been this one or not.
+            await client.end().catch(() => undefined);
+            return;
+        }
         this.#failures = 0;
         this.#listening = true;
         // Whatever changed while no one listened.
