@@ -14,6 +14,7 @@ CCL_TEST_STORE=postgres exec node --import tsx --test \
     server/link/orgClient.test.ts \
     server/link/refreshKeepalive.test.ts \
     server/link/ipAllowlist.test.ts \
+    server/link/statusCache.test.ts \
     server/http/auth.test.ts \
     server/calls/lookup.test.ts \
     server/calls/taskMapping.test.ts \

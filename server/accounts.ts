@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { generateApiKey, hashApiKey, randomToken, type TokenCipher } from './crypto.ts';
 import { AppError } from './errors.ts';
 import type { Clock } from './clock.ts';
+import { ReadCache } from './store/readCache.ts';
 import { accountLock, type Store } from './store/store.ts';
 import type { AccountRecord, KeyScope, LinkRecord } from './store/types.ts';
 import { resolveLoginUrl, type LoginHostPolicy } from './salesforce/loginHosts.ts';
@@ -44,10 +45,15 @@ export function keyScopes(account: AccountRecord, keyHash: string): KeyScope[] {
 
 /** Contact-center accounts and their API keys; a key is shown once and stored only as a hash. */
 export class Accounts {
+    /** The account of each key hash seen, until the store says the account changed (a rotation, a revoked key). */
+    readonly #byKeyHash: ReadCache<AccountRecord>;
+
     constructor(
         private readonly store: Store,
         private readonly clock: Clock
-    ) {}
+    ) {
+        this.#byKeyHash = new ReadCache(store.changes);
+    }
 
     /**
      * A new account with the org's key and, unless `platformKey: false`, the platform's key. Without a platform key the
@@ -116,9 +122,17 @@ export class Accounts {
         return apiKey;
     }
 
-    /** One indexed lookup by the key's hash, the org's or the platform's (unique indexes on PostgreSQL, a map on lowdb). */
-    authenticate(apiKey: string): Promise<AccountRecord | undefined> {
-        return this.store.accounts.byKeyHash(hashApiKey(apiKey));
+    /**
+     * The key's account, by the key's hash (the org's key or the platform's): from this process's cache of the keys
+     * seen, which the store empties of an account as soon as it changes (store/readCache.ts), else one indexed lookup
+     * (unique indexes on PostgreSQL, a map on lowdb). An unknown key is looked up every time. The record is frozen.
+     */
+    async authenticate(apiKey: string): Promise<AccountRecord | undefined> {
+        const hash = hashApiKey(apiKey);
+        return this.#byKeyHash.get(hash, async () => {
+            const account = await this.store.accounts.byKeyHash(hash);
+            return account ? { value: account, tags: { accountId: account.id } } : undefined;
+        });
     }
 
     /** All or nothing: one bad record leaves the store as it was. */

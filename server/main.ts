@@ -8,6 +8,8 @@ import { buildServices, type Services } from './services.ts';
 import { unmaintainedNode } from './runtime.ts';
 import { openStore } from './store/openStore.ts';
 import { claimServing, DataDirInUse } from './store/servingLock.ts';
+import { LowdbStore } from './store/lowdb/store.ts';
+import { lowdbSizeAdvice } from './store/lowdb/sizeAdvice.ts';
 
 export interface RunningServer {
     url: string;
@@ -26,7 +28,12 @@ export async function runServer(config: Config, options: AppOptions & { logger?:
     let services;
     try {
         store = await openStore(config);
-        services = buildServices({ config, store, logger });
+        // Past the size at which a link write takes 20 ms or more (docs/performance.md): said at every start.
+        const size = store instanceof LowdbStore ? store.size() : undefined;
+        const advice = size && lowdbSizeAdvice(size, config.DATA_DIR);
+        if (advice) logger.warn({ ...size }, advice);
+        // On lowdb this process holds the data directory alone (claimServing): a claim of any other process is dead.
+        services = buildServices({ config, store, logger, servesAlone: !config.DATABASE_URL });
         const app = createApp(services, options);
         server = await new Promise<Server>((resolve, reject) => {
             const done = (error?: Error) => (error ? reject(error) : resolve(listening));

@@ -32,6 +32,11 @@ export interface ServiceDeps {
     clock?: Clock;
     /** The Salesforce client factory; tests may wrap the real one to inject faults. */
     gateway?: SalesforceGateway;
+    /**
+     * This process serves the store alone (lowdb: it holds DATA_DIR's server.pid), so a call claimed by any other
+     * process was claimed by an earlier one, dead now: taken over at once instead of waited for (calls/ledger.ts).
+     */
+    servesAlone?: boolean;
 }
 
 export interface Services {
@@ -174,7 +179,7 @@ export function buildServices(deps: ServiceDeps): Services {
     let replay: KeptTaskReplay | undefined;
     const calls = new CallActions({
         org,
-        ledger: new CallLedger(store, clock, logger),
+        ledger: new CallLedger(store, clock, logger, { alone: deps.servesAlone ?? false }),
         clock,
         logger,
         store,

@@ -39,6 +39,8 @@ export class CallLedger {
     /** The claims this process holds now: key → the claim's time. */
     readonly #claims = new Map<string, string>();
     #prunedAt = 0;
+    /** When the ledger began recording: read once per process. */
+    #startedAt?: Promise<string>;
     #heartbeat?: NodeJS.Timeout;
     /** Who claims calls here: another process can tell its own pending entries from this one's. */
     readonly claimant = `${hostname()}:${process.pid}:${randomToken(4)}`;
@@ -46,8 +48,15 @@ export class CallLedger {
     constructor(
         private readonly store: Store,
         private readonly clock: Clock,
-        private readonly logger: Logger
-    ) {}
+        private readonly logger: Logger,
+        /** `alone`: no other process makes calls on this store now (lowdb's server, which holds its data directory alone). */
+        private readonly options: { alone?: boolean } = {}
+    ) {
+        // A store filled anew (a seed, a move, another process's write the store cannot name) may hold another start.
+        store.changes.subscribe((change) => {
+            if ('all' in change) this.#startedAt = undefined;
+        });
+    }
 
     async find(accountId: string, orgId: string, callId: string): Promise<TaskLedgerEntry | undefined> {
         const key = ledgerKey(accountId, orgId, callId);
@@ -62,7 +71,12 @@ export class CallLedger {
      * Task ever made for them went through it), or has recorded for longer than its retention.
      */
     async provesAbsence(accountId: string, orgId: string, link: LinkRecord): Promise<boolean> {
-        const startedAt = await this.store.ledger.startedAt();
+        // Set once, at the ledger's first use; a store filled anew says so (`all`), and it is read again.
+        this.#startedAt ??= this.store.ledger.startedAt().catch((error: unknown) => {
+            this.#startedAt = undefined;
+            throw error;
+        });
+        const startedAt = await this.#startedAt;
         const started = Date.parse(startedAt);
         if (this.clock.now().getTime() - started >= LEDGER_RETENTION_MS) return true;
         const cacheKey = `${accountId}|${id15(orgId)}|${link.linkedAt}|${startedAt}`;
@@ -88,10 +102,13 @@ export class CallLedger {
     /**
      * A pending entry another process (another instance) claimed and may be creating right now: wait for it, do not
      * create. Not when the claim is older than CLAIM_TTL_MS, nor when its instance stopped saying it is alive (it died:
-     * its claims are taken over within ALIVE_FOR_MS instead of CLAIM_TTL_MS).
+     * its claims are taken over within ALIVE_FOR_MS instead of CLAIM_TTL_MS). Never when this process serves the store
+     * alone: every other claimant is a process that ran before it, so its claims are taken over at once, after a restart
+     * too (the caller then looks for the Task before creating one, as for any claim taken over).
      */
     async heldElsewhere(entry: TaskLedgerEntry): Promise<boolean> {
         if (entry.state !== 'pending' || entry.by === undefined || entry.by === this.claimant) return false;
+        if (this.options.alone) return false;
         const now = this.clock.now();
         if (now.getTime() - Date.parse(entry.at) >= CLAIM_TTL_MS) return false;
         const alive = await this.store.leases.get(instanceLease(entry.by));

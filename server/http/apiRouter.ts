@@ -1,6 +1,7 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { LinkAuthorization } from '../link/authorization.ts';
 import type { LinkService } from '../link/linkService.ts';
+import type { LinkStatusView } from '../link/statusView.ts';
 import type { Actor } from '../store/types.ts';
 import { currentAccount, requireScope } from './auth.ts';
 import { parseOrThrow } from './errorMiddleware.ts';
@@ -19,12 +20,25 @@ export const APP_LEVEL_ROUTES = ['get /link'] as const;
  */
 export function linkStatusHandler(links: LinkService, authenticate: RequestHandler): RequestHandler {
     const linkScope = requireScope('link');
+    // A view stays the same object while LinkService keeps it (it is frozen): serialised once, not per request.
+    const bodies = new WeakMap<LinkStatusView, Buffer>();
+    const send = (res: Response, view: LinkStatusView) => {
+        let body = bodies.get(view);
+        if (!body) {
+            body = Buffer.from(JSON.stringify(view));
+            if (Object.isFrozen(view)) bodies.set(view, body);
+        }
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.setHeader('Content-Length', body.length);
+        res.end(body);
+    };
     return (req, res, next) => {
         void authenticate(req, res, (error?: unknown) => {
             if (error) return next(error);
             linkScope(req, res, (denied?: unknown) => {
                 if (denied) return next(denied);
-                links.status(currentAccount(res.locals).id).then((view) => res.json(view), next);
+                links.status(currentAccount(res.locals).id).then((view) => send(res, view), next);
             });
         });
     };

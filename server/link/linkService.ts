@@ -4,7 +4,8 @@ import type { Logger } from '../logger.ts';
 import type { Clock } from '../clock.ts';
 import { sameSalesforceId } from '../salesforceIds.ts';
 import { SalesforceError, type SalesforceGateway, type TokenSet } from '../salesforce/gateway.ts';
-import { accountLock, type Store } from '../store/store.ts';
+import { ReadCache } from '../store/readCache.ts';
+import { accountLock, apiUserKey, type Store } from '../store/store.ts';
 import type { Actor, AuditEntry, LegacyLinkRecord, LinkRecord, PermissionCheck, PhoneFieldFacts } from '../store/types.ts';
 import type { LinkEvents, LinkStatusChange } from './events.ts';
 import { stopIfPast, untilDeadline } from './deadline.ts';
@@ -54,13 +55,27 @@ export interface LinkServiceDeps {
  * checks of the sweep, unlink, and the re-check of an API user's links after Salesforce saw a sixth approval.
  */
 export class LinkService {
-    constructor(private readonly deps: LinkServiceDeps) {}
+    /** Each account's status, until the store says its account, link or kept Tasks (or its API user's links) changed. */
+    readonly #views: ReadCache<LinkStatusView>;
 
-    /** What the card shows: read from the store on every call, so every instance answers alike. */
+    constructor(private readonly deps: LinkServiceDeps) {
+        this.#views = new ReadCache(deps.store.changes);
+    }
+
+    /**
+     * What the card shows. Every instance answers alike: a view is kept only while the store tells this process of
+     * every change to what it shows (store/readCache.ts), so a change made on any instance is seen on every other.
+     * The view is frozen (shared by every caller).
+     */
     async status(accountId: string): Promise<LinkStatusView> {
-        const view = await statusView(this.deps.store, accountId, this.deps.keptBound ?? { maxPerAccount: 10_000, maxAgeDays: 14 });
-        const egress = this.deps.egressAddresses ?? [];
-        return egress.length ? { ...view, egressAddresses: [...egress] } : view;
+        const view = await this.#views.get(accountId, async () => {
+            const fresh = await statusView(this.deps.store, accountId, this.deps.keptBound ?? { maxPerAccount: 10_000, maxAgeDays: 14 });
+            const egress = this.deps.egressAddresses ?? [];
+            const value = egress.length ? { ...fresh, egressAddresses: [...egress] } : fresh;
+            const link = fresh.link?.method === 'oauth' && fresh.link.orgId && fresh.link.userId ? fresh.link : undefined;
+            return { value, tags: { accountId, ...(link ? { apiUser: apiUserKey(link.orgId!, link.userId!) } : {}) } };
+        });
+        return view!;
     }
 
     /** The account's audit entries, newest first, a page at a time. */

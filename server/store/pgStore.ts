@@ -4,7 +4,16 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { id15 } from '../salesforceIds.ts';
-import { markTransaction, refuseNested, type AccountOverview, type LockKey, type Repos, type Store, type Tx } from './store.ts';
+import {
+    markTransaction,
+    refuseNested,
+    type AccountOverview,
+    type LockKey,
+    type Repos,
+    type Store,
+    type StoreChange,
+    type Tx
+} from './store.ts';
 import type {
     AccountRecord,
     AuditEntry,
@@ -17,6 +26,7 @@ import type {
     TaskLedgerEntry
 } from './types.ts';
 import { keepBackup, REPLACED_TABLES, restoreBackup } from './pgBackups.ts';
+import { ownChange, PgChangeFeed } from './pgChanges.ts';
 
 /** A lease that has not lapsed: who holds it, and until when. */
 export interface LiveLease {
@@ -34,6 +44,16 @@ const SEED_CHUNK = 2000;
 interface Queryable {
     query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
+
+/** Statements whose writes this process's caches are told of (pgChanges.ts's ownChange), once each is done. */
+const telling = (db: Queryable, tell: (change: StoreChange) => void): Queryable => ({
+    async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) {
+        const result = await db.query<R>(text, values);
+        const change = ownChange(text, values);
+        if (change) tell(change);
+        return result;
+    }
+});
 
 /** Applies the schema's migrations that have not run yet (node-pg-migrate, under its own advisory lock). */
 export async function migrate(databaseUrl: string, log: (line: string) => void = () => undefined): Promise<void> {
@@ -429,8 +449,13 @@ class PgRepos implements Repos {
 }
 
 class PgTx extends PgRepos implements Tx {
+    /** What this transaction wrote, told to this process's caches after COMMIT. */
+    readonly changes: StoreChange[] = [];
+
     constructor(readonly client: pg.PoolClient) {
-        super(client);
+        const changes: StoreChange[] = [];
+        super(telling(client, (change) => changes.push(change)));
+        this.changes = changes;
     }
 
     /** Sorted, so two transactions that want the same keys take them in one order and never deadlock each other. */
@@ -448,9 +473,15 @@ class PgTx extends PgRepos implements Tx {
  */
 export class PgStore extends PgRepos implements Store {
     readonly kind = 'postgres' as const;
+    readonly changes: PgChangeFeed;
 
-    private constructor(readonly pool: pg.Pool) {
-        super(pool);
+    private constructor(
+        readonly pool: pg.Pool,
+        databaseUrl: string
+    ) {
+        const changes = new PgChangeFeed(databaseUrl);
+        super(telling(pool, (change) => changes.tell(change)));
+        this.changes = changes;
     }
 
     protected override atomically<T>(work: (tx: PgRepos) => Promise<T>): Promise<T> {
@@ -468,7 +499,7 @@ export class PgStore extends PgRepos implements Store {
             application_name: 'contact-center-link'
         });
         pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it
-        const store = new PgStore(pool);
+        const store = new PgStore(pool, databaseUrl);
         const { rows } = await pool.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'links' AND table_schema = current_schema()`
         );
@@ -488,8 +519,10 @@ export class PgStore extends PgRepos implements Store {
             let broken = false;
             try {
                 await client.query('BEGIN');
-                const result = await markTransaction('postgres', () => work(new PgTx(client)));
+                const tx = new PgTx(client);
+                const result = await markTransaction('postgres', () => work(tx));
                 await client.query('COMMIT');
+                for (const change of tx.changes) this.changes.tell(change);
                 return result;
             } catch (error) {
                 await client.query('ROLLBACK').catch(() => (broken = true));
@@ -504,6 +537,7 @@ export class PgStore extends PgRepos implements Store {
 
     async seed(data: Partial<Snapshot>): Promise<void> {
         await this.transaction(async (tx) => this.#seed((tx as PgTx).client, data));
+        this.changes.tell({ all: true });
     }
 
     /** Rows in each table (the move command refuses a target that has any). */
@@ -523,6 +557,13 @@ export class PgStore extends PgRepos implements Store {
      * Returns the live leases that refused it, or none when it replaced.
      */
     async replaceAll(
+        data: Snapshot | { from: string },
+        options: { livePrefix: string; now: string; keep: { name: string; reason: string } }
+    ): Promise<{ refusedBy: LiveLease[]; kept?: string }> {
+        return this.#replaceAll(data, options).finally(() => this.changes.tell({ all: true }));
+    }
+
+    #replaceAll(
         data: Snapshot | { from: string },
         options: { livePrefix: string; now: string; keep: { name: string; reason: string } }
     ): Promise<{ refusedBy: LiveLease[]; kept?: string }> {
@@ -642,7 +683,7 @@ export class PgStore extends PgRepos implements Store {
 
     #closed?: Promise<void>;
     close(): Promise<void> {
-        this.#closed ??= this.pool.end();
+        this.#closed ??= Promise.all([this.changes.close(), this.pool.end()]).then(() => undefined);
         return this.#closed;
     }
 }

@@ -27,6 +27,42 @@ export interface Store extends Repos {
     seed(data: Partial<Snapshot>): Promise<void>;
     /** Every row (tests, the move command). */
     dump(): Promise<Snapshot>;
+    /** What changed, for the caches of the link status and of API keys (store/readCache.ts). */
+    readonly changes: ChangeFeed;
+}
+
+/**
+ * What a write changed that a cache may hold: an account (its row, its link, its kept Tasks), and the API users
+ * (`orgId15|userId15`) whose count of linked accounts it moved. `all` when the store cannot say which (another
+ * process's write on lowdb, a lost listening connection on PostgreSQL).
+ */
+export type StoreChange = { all: true } | { accountId: string; apiUsers?: string[] };
+
+/**
+ * The store's changes, from this process's commits and (PostgreSQL's LISTEN/NOTIFY, lowdb's file watch) from
+ * other processes'. A cache answers from memory only while `watching()` says it is told of every change.
+ */
+export interface ChangeFeed {
+    subscribe(listener: (change: StoreChange) => void): () => void;
+    /**
+     * lowdb: first reads what another process (the operator's command) wrote, telling the listeners; always true.
+     * PostgreSQL: true while its listening connection is up (while it is down, a cache must read the store).
+     */
+    watching(): Promise<boolean>;
+}
+
+/** The listeners of one store's changes. */
+export class ChangeListeners {
+    readonly #listeners = new Set<(change: StoreChange) => void>();
+
+    subscribe(listener: (change: StoreChange) => void): () => void {
+        this.#listeners.add(listener);
+        return () => void this.#listeners.delete(listener);
+    }
+
+    emit(change: StoreChange): void {
+        for (const listener of this.#listeners) listener(change);
+    }
 }
 
 export interface Tx extends Repos {
@@ -39,6 +75,8 @@ export type Patch<T> = { [K in keyof T]?: T[K] | null };
 export type LockKey = `api-user:${string}` | `account:${string}`;
 
 export const apiUserLock = (orgId: string, userId: string): LockKey => `api-user:${id15(orgId)}:${id15(userId)}`;
+/** An API user as the changes name it: org and user on 15 characters. */
+export const apiUserKey = (orgId: string, userId: string): string => `${id15(orgId)}|${id15(userId)}`;
 export const accountLock = (accountId: string): LockKey => `account:${accountId}`;
 /** The lease every running instance renews while it lives (calls/ledger.ts's heartbeat); `store move` refuses while one is live. */
 export const instanceLease = (claimant: string): string => `instance:${claimant}`;

@@ -6,6 +6,9 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import type { RequestCounts } from '../../emulator/index.ts';
 import { CLAIM_TTL_MS } from '../calls/ledger.ts';
 import { DELIVERY_CLAIM_MS, signWebhook } from '../link/webhooks.ts';
+import { Accounts } from '../accounts.ts';
+import { systemClock } from '../clock.ts';
+import { PgStore } from '../store/pgStore.ts';
 import { PEOPLE } from './harness.ts';
 import { PG_SKIP, warnIfNoPostgres } from './pgDatabase.ts';
 import { report } from './reliabilityHarness.ts';
@@ -29,6 +32,12 @@ const CALLS_USER = PEOPLE.acmeAdmin;
 const REDELIVERY_WITHIN_MS = DELIVERY_CLAIM_MS + 25_000;
 /** How long a retry waits for a call the killed instance had claimed (its claim lapses after CLAIM_TTL_MS), with room. */
 const CLAIM_WAIT_MS = CLAIM_TTL_MS + 15_000;
+
+/**
+ * A change is seen on the other instances once PostgreSQL's notice reaches them (docs/performance.md): milliseconds, with
+ * room for a busy machine, and well below the 5 s after which a cached value is read again anyway.
+ */
+const NOTICE_WITHIN_MS = 1_500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -575,6 +584,63 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
             assert.equal(status.body.status, 'linked');
             assert.equal(status.body.link.lastRefreshedAt, refreshedAt);
             report(t, 'instances-refresh-keepalive', { instances: 3, refreshes: delta(start, counts, 'refresh') });
+        })
+    );
+
+    test(
+        'a change made on one instance (unlink, relink, needs_relink, a rotated key) is seen on every other within the notice bound',
+        withLogs(async (t) => {
+            const account = await c.newAccount('Seen everywhere');
+            await c.link(account, PEOPLE.acmeApi);
+            const status = async (i: number, key = account.key) => c.api(key, i).get('/api/v1/link');
+            /** Every instance answers from its cache first (two reads each), then the change is made, then the others are watched. */
+            const warm = async () => {
+                for (const i of [0, 1, 2]) for (let n = 0; n < 2; n++) await status(i);
+            };
+            const seen: Record<string, number> = {};
+            const seenOnOthers = async (label: string, others: number[], check: (i: number) => Promise<boolean>) => {
+                const started = Date.now();
+                await Promise.all(
+                    others.map((i) =>
+                        until(`${label} on instance ${i}`, NOTICE_WITHIN_MS, async () => ((await check(i)) ? true : undefined))
+                    )
+                );
+                seen[label] = Date.now() - started;
+            };
+            const statusIs = (expected: string) => async (i: number) => (await status(i)).body.status === expected;
+
+            await warm();
+            await c.api(account.key, 0).delete('/api/v1/link').expect(200);
+            await seenOnOthers('unlink', [1, 2], statusIs('unlinked'));
+
+            await warm();
+            const popup = await c.popup(account.key, PEOPLE.acmeApi, { session: 1, page: 1, confirm: 1 });
+            assert.equal((await c.callback(popup, 1)).status, 200);
+            await seenOnOthers('relink', [0, 2], statusIs('linked'));
+
+            await warm();
+            c.emulator.state.setUserActive(API_USER, false);
+            try {
+                const verified = await c.api(account.key, 2).post('/api/v1/link/verify').expect(200);
+                assert.equal(verified.body.status, 'needs_relink');
+            } finally {
+                c.emulator.state.setUserActive(API_USER, true);
+            }
+            await seenOnOthers('needs_relink', [0, 1], statusIs('needs_relink'));
+
+            // Keys are rotated by the operator's command, a process of its own on the database.
+            await warm();
+            const operator = await PgStore.open(c.database.url);
+            let rotated: string;
+            try {
+                rotated = await new Accounts(operator, systemClock).rotateKey(account.id);
+            } finally {
+                await operator.close();
+            }
+            await seenOnOthers('rotated key refused', [0, 1, 2], async (i) => (await status(i)).status === 401);
+            for (const i of [0, 1, 2]) assert.equal((await status(i, rotated)).status, 200);
+            await c.api(rotated, 0).delete('/api/v1/link').expect(200);
+            report(t, 'instances-status-visibility', { instances: 3, boundMs: NOTICE_WITHIN_MS, msUntilSeenEverywhere: seen });
         })
     );
 

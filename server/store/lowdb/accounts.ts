@@ -41,6 +41,7 @@ export const lowdbAccounts = (rows: Rows): Repos['accounts'] => ({
             )
                 throw new Error(`An account with the id ${account.id} or its key already exists.`);
             draft.rows('accounts', true).push(structuredClone(account));
+            draft.changes.push({ accountId: account.id });
         }),
     patch: (id, patch) =>
         rows.write((draft) => {

@@ -41,11 +41,11 @@ export class AppendLog<Line> {
         return !sameMark(await markOf(this.path), this.#file.mark);
     }
 
-    /** Under the write lock: whatever another process wrote since, read into the state. */
-    async refresh(): Promise<void> {
+    /** Under the write lock: whatever another process wrote since, read into the state. True when there was some. */
+    async refresh(): Promise<boolean> {
         const now = await markOf(this.path);
         const known = this.#file.mark;
-        if (sameMark(now, known)) return;
+        if (sameMark(now, known)) return false;
         if (now && known && now.ino === known.ino && now.size > known.size) {
             const tail = (await this.#file.read(known.size)) as Line[];
             for (const line of tail) this.state.apply(line);
@@ -53,6 +53,7 @@ export class AppendLog<Line> {
         } else {
             await this.load();
         }
+        return true;
     }
 
     /** Appends durably; the caller applies the lines to the state once they may be seen. */

@@ -72,7 +72,8 @@ export function lowdbLedger(rows: Rows): Repos['ledger'] {
             return Promise.resolve(undefined);
         },
         settle: (key, taskId, at) => {
-            if (!draft) return store.ledgerOp((_get, set) => set(key, { state: 'created', taskId, at }));
+            // The Task id is known in the caller's process already (calls/ledger.ts); lost in a crash, a retry looks first.
+            if (!draft) return store.ledgerOp((_get, set) => set(key, { state: 'created', taskId, at }), { lazy: true });
             draft.ledger.set(key, { state: 'created', taskId, at });
             return Promise.resolve();
         },

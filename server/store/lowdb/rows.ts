@@ -1,5 +1,4 @@
-import { id15 } from '../../salesforceIds.ts';
-import type { Patch } from '../store.ts';
+import { apiUserKey, type Patch, type StoreChange } from '../store.ts';
 import type { AccountRecord, AuditEntry, KeptTaskRecord, LinkRecord, LinkSessionRecord, OutboxEvent, TaskLedgerEntry } from '../types.ts';
 
 /** db.json: the rows link writes touch. The audit and the task ledger live in their own append-only files. */
@@ -19,7 +18,7 @@ export type SeqAudit = AuditEntry & { seq: number };
 export const emptyDoc = (): Doc => ({ accounts: [], links: [], linkSessions: [], outbox: [] });
 export const rowsOf = (doc: Doc): Doc => ({ accounts: doc.accounts, links: doc.links, linkSessions: doc.linkSessions, outbox: doc.outbox });
 
-export const apiUserKey = (orgId: string, userId: string): string => `${id15(orgId)}|${id15(userId)}`;
+export { apiUserKey };
 export const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
 export const applyPatch = <T extends object>(row: T, patch: Patch<T>): T => {
     const next = { ...row } as Record<string, unknown>;
@@ -69,6 +68,8 @@ export class Draft {
     /** Kept Tasks written (null: removed), appended to kept.jsonl at the commit. */
     readonly kept = new Map<string, KeptTaskRecord | null>();
     ledgerStartedAt?: string;
+    /** What this transaction changed that a cache may hold (told to the store's listeners once it is visible). */
+    readonly changes: StoreChange[] = [];
 
     constructor(committed: Doc) {
         this.doc = rowsOf(committed);
@@ -103,7 +104,8 @@ export interface LowdbState {
     ledgerGet(key: string): TaskLedgerEntry | undefined;
     ledgerStartedAt(): string | undefined;
     startLedger(): Promise<string>;
-    ledgerOp<T>(change: LedgerChange): Promise<T>;
+    /** `lazy`: nothing waits for it, so it may wait a moment to share its fsync with the next change. */
+    ledgerOp<T>(change: LedgerChange, options?: { lazy?: boolean }): Promise<T>;
     pruneLedger(before: string): Promise<number>;
     /** The committed kept Tasks, by `accountId|callId`. */
     keptRows(): ReadonlyMap<string, KeptTaskRecord>;
@@ -160,6 +162,18 @@ export class Rows {
             if (at >= 0) rows.splice(at, 1);
         } else if (at >= 0) rows[at] = next;
         else rows.push(next);
+        if (previous === undefined && next === undefined) return previous;
+        if (table === 'accounts') draft.changes.push({ accountId: ((previous ?? next) as AccountRecord).id });
+        if (table === 'links') draft.changes.push(linkChange(previous as LinkRecord | undefined, next as LinkRecord | undefined));
         return previous;
     }
+}
+
+/** A link written: its account, and the API users whose count of linked accounts moved (a link added, gone, or moved). */
+export function linkChange(previous: LinkRecord | undefined, next: LinkRecord | undefined): StoreChange {
+    const userOf = (link: LinkRecord | undefined) => (link?.method === 'oauth' ? apiUserKey(link.orgId, link.userId) : undefined);
+    const before = userOf(previous);
+    const after = userOf(next);
+    const apiUsers = before === after ? [] : [before, after].filter((key): key is string => key !== undefined);
+    return { accountId: (previous ?? next)!.accountId, ...(apiUsers.length ? { apiUsers } : {}) };
 }

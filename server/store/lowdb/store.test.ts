@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LowdbStore } from './store.ts';
+import { AppendLog } from './appendLog.ts';
+import { LAZY_LEDGER_MS, LowdbStore } from './store.ts';
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'ccl-store-'));
 const account = (id: string) => ({ id, name: id, apiKeyHash: id, createdAt: new Date(0).toISOString() });
@@ -203,4 +204,40 @@ test('lowdb: a second backend on the same data directory is refused at start, sa
         const mine = await claimServing(dir);
         await assert.rejects(claimServing(dir), /Another backend/, 'while this process holds it, a second claim is still refused');
         await mine();
+    }));
+
+test('lowdb: a recorded Task id waits a moment for the next claim, and both are made durable by one append', () =>
+    inTempDir(async (dir) => {
+        const store = await LowdbStore.open(dir);
+        await store.ledger.claim('call-1', { at: '2026-12-01T00:00:00.000Z', by: 'me' });
+        const appends: string[] = [];
+        const proto = AppendLog.prototype;
+        const real = Object.getOwnPropertyDescriptor(proto, 'append')!;
+        Object.defineProperty(proto, 'append', {
+            ...real,
+            value(this: AppendLog<unknown>, lines: unknown[]) {
+                appends.push(JSON.stringify(lines));
+                return (real.value as (lines: unknown[]) => Promise<void>).call(this, lines);
+            }
+        });
+        try {
+            const settled = store.ledger.settle('call-1', 'task-1', '2026-12-01T00:00:01.000Z');
+            await new Promise((resolve) => setTimeout(resolve, LAZY_LEDGER_MS / 4));
+            assert.equal(appends.length, 0, 'written before the wait was over');
+            await store.ledger.claim('call-2', { at: '2026-12-01T00:00:02.000Z', by: 'me' });
+            await settled;
+            assert.equal(appends.length, 1, `one append for both: ${appends.join(' | ')}`);
+            // Alone, it is written once the moment is over.
+            const started = performance.now();
+            await store.ledger.settle('call-2', 'task-2', '2026-12-01T00:00:03.000Z');
+            assert.ok(performance.now() - started >= LAZY_LEDGER_MS - 2);
+            assert.equal(appends.length, 2);
+        } finally {
+            Object.defineProperty(proto, 'append', real);
+        }
+        await store.close();
+        const reopened = await LowdbStore.open(dir);
+        assert.equal((await reopened.ledger.get('call-1'))?.taskId, 'task-1');
+        assert.equal((await reopened.ledger.get('call-2'))?.taskId, 'task-2');
+        await reopened.close();
     }));

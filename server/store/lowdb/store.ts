@@ -1,8 +1,19 @@
+// Over 400 lines on purpose: the write queue, the commit, the reload of other processes' writes and the change feed share
+// this class's private state (the document, the append-only logs, the queue); the repositories live in their own files.
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
-import { markTransaction, refuseNested, type LockKey, type Repos, type Store, type Tx } from '../store.ts';
+import {
+    ChangeListeners,
+    markTransaction,
+    refuseNested,
+    type ChangeFeed,
+    type LockKey,
+    type Repos,
+    type Store,
+    type Tx
+} from '../store.ts';
 import type { KeptTaskRecord, Snapshot, TaskLedgerEntry } from '../types.ts';
 import { lowdbAccounts } from './accounts.ts';
 import { AppendLog } from './appendLog.ts';
@@ -16,6 +27,7 @@ import { withLockFile } from './lockFile.ts';
 import { lowdbOutbox } from './outbox.ts';
 import { Draft, emptyDoc, Indexes, rowsOf, Rows, type Doc, type LedgerChange, type LowdbState, type SeqAudit } from './rows.ts';
 import { lowdbSessions } from './sessions.ts';
+import type { LowdbSize } from './sizeAdvice.ts';
 
 /** The repositories over one view: the committed state, or a transaction's draft. */
 const repositories = (rows: Rows): Repos => ({
@@ -31,7 +43,13 @@ const repositories = (rows: Rows): Repos => ({
 
 type Job =
     | { kind: 'tx'; run: () => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void }
-    | { kind: 'ledger'; change: LedgerChange; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+    | { kind: 'ledger'; change: LedgerChange; lazy?: boolean; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+
+/**
+ * How long a ledger change that nothing waits for (a Task id recorded after the answer) may wait for another to share
+ * its fsync: the next call's claim usually comes within it, and then costs one fsync, not two.
+ */
+export const LAZY_LEDGER_MS = 20;
 
 /**
  * The embedded store: db.json (accounts, links, link sessions) replaced durably on every change that
@@ -52,6 +70,15 @@ export class LowdbStore implements Store, LowdbState {
     readonly kept: Repos['kept'];
     readonly leases: Repos['leases'];
     readonly leaseTable = new Map<string, { by: string; until: string }>();
+    /** Exact: every change is told at its commit, another process's once a read or write picks it up. */
+    readonly changes: ChangeFeed = {
+        subscribe: (listener) => this.#listeners.subscribe(listener),
+        watching: async () => {
+            await this.fresh();
+            return true;
+        }
+    };
+    readonly #listeners = new ChangeListeners();
     #doc: Doc = emptyDoc();
     #indexes?: Indexes;
     readonly #audit = new AuditEntries();
@@ -59,6 +86,8 @@ export class LowdbStore implements Store, LowdbState {
     readonly #kept = new KeptEntries();
     #jobs: Job[] = [];
     #pumping = false;
+    /** Set while a lazy ledger change waits for company: a job queued meanwhile ends the wait. */
+    #wake?: () => void;
     #stale = true;
     #watcher?: FSWatcher;
     readonly #low: Low<Doc>;
@@ -134,6 +163,11 @@ export class LowdbStore implements Store, LowdbState {
         await this.#enqueue({ kind: 'tx', run: () => Promise.resolve() });
     }
 
+    /** How much it holds, against the size at which PostgreSQL is advised (sizeAdvice.ts). */
+    size(): LowdbSize {
+        return { accounts: this.#doc.accounts.length, ledgerEntries: this.#ledger.entries.size };
+    }
+
     // ------------------------------------------------------------ Store
 
     transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -159,9 +193,9 @@ export class LowdbStore implements Store, LowdbState {
         });
     }
 
-    ledgerOp<T>(change: LedgerChange): Promise<T> {
+    ledgerOp<T>(change: LedgerChange, options: { lazy?: boolean } = {}): Promise<T> {
         refuseNested();
-        return this.#enqueue<T>({ kind: 'ledger', change });
+        return this.#enqueue<T>({ kind: 'ledger', change, lazy: options.lazy });
     }
 
     async startLedger(): Promise<string> {
@@ -203,6 +237,7 @@ export class LowdbStore implements Store, LowdbState {
             for (const l of data.links ?? []) draft.rows('links', true).push(structuredClone(l));
             for (const s of data.linkSessions ?? []) draft.rows('linkSessions', true).push(structuredClone(s));
             for (const e of data.outbox ?? []) draft.rows('outbox', true).push(structuredClone(e));
+            draft.changes.push({ all: true });
             for (const e of data.audit ?? []) draft.audit.push({ ...structuredClone(e), seq: this.nextAuditSeq(draft) });
             for (const r of data.keptTasks ?? []) draft.kept.set(keptKey(r.accountId, r.callId), structuredClone(r));
             if (data.taskLedger) {
@@ -236,9 +271,10 @@ export class LowdbStore implements Store, LowdbState {
 
     // ------------------------------------------------------------ the write queue
 
-    #enqueue<T>(job: { kind: 'tx'; run: () => Promise<unknown> } | { kind: 'ledger'; change: LedgerChange }): Promise<T> {
+    #enqueue<T>(job: { kind: 'tx'; run: () => Promise<unknown> } | { kind: 'ledger'; change: LedgerChange; lazy?: boolean }): Promise<T> {
         return new Promise<T>((resolve, reject) => {
             this.#jobs.push({ ...job, resolve: (value) => resolve(value as T), reject });
+            this.#wake?.();
             if (!this.#pumping) {
                 this.#pumping = true;
                 void this.#pump();
@@ -268,6 +304,18 @@ export class LowdbStore implements Store, LowdbState {
             }
             const batch = [job];
             while (this.#jobs[0]?.kind === 'ledger') batch.push(this.#jobs.shift() as typeof job);
+            // Nothing in the batch is waited for: give the next change a moment to share its fsync.
+            if (batch.every((item) => item.lazy) && this.#jobs.length === 0) {
+                await new Promise<void>((resolve) => {
+                    const timer = setTimeout(() => this.#wake?.(), LAZY_LEDGER_MS);
+                    this.#wake = () => {
+                        clearTimeout(timer);
+                        this.#wake = undefined;
+                        resolve();
+                    };
+                });
+                while ((this.#jobs[0] as Job | undefined)?.kind === 'ledger') batch.push(this.#jobs.shift() as typeof job);
+            }
             const results: unknown[] = [];
             try {
                 await this.#locked(async () => {
@@ -298,11 +346,14 @@ export class LowdbStore implements Store, LowdbState {
         if (ledgerLines.length) await this.#ledgerLog.append(ledgerLines);
         const keptLines = KeptEntries.linesOf(draft);
         if (keptLines.length) await this.#appendKept(keptLines);
+        const keptAccounts = new Set([...draft.kept].map(([key, row]) => row?.accountId ?? this.#kept.rows.get(key)?.accountId));
         // Visible only now.
         if (draft.copied.size > 0) this.#doc = rowsOf(draft.doc);
         for (const entry of draft.audit) this.#audit.apply(entry);
         for (const line of ledgerLines) this.#ledger.apply(line);
         for (const line of keptLines) this.#kept.apply(line);
+        for (const change of draft.changes) this.#listeners.emit(change);
+        for (const accountId of keptAccounts) if (accountId) this.#listeners.emit({ accountId });
     }
 
     /** Kept Tasks are appended (a claim, an attempt, a removal: one line each); a file much longer than the rows is compacted. */
@@ -371,14 +422,23 @@ export class LowdbStore implements Store, LowdbState {
 
     /** Under the lock: whatever another process changed since we read it is read again. */
     async #refresh(): Promise<void> {
-        if ((await fileVersion(this.#docFile.filename)) !== this.#docFile.version) {
+        let changed = false;
+        // The four files at once: a write waits for one round of file-system calls, not four in turn.
+        const [version, , , kept] = await Promise.all([
+            fileVersion(this.#docFile.filename),
+            this.#auditLog.refresh(),
+            this.#ledgerLog.refresh(),
+            this.#keptLog.refresh()
+        ]);
+        if (version !== this.#docFile.version) {
             await this.#low.read();
             this.#doc = this.#low.data ?? emptyDoc();
+            changed = true;
         }
-        await this.#auditLog.refresh();
-        await this.#ledgerLog.refresh();
-        await this.#keptLog.refresh();
+        if (kept) changed = true;
         await this.#appendAudit(this.#unappendedAudit());
+        // Another process's write (the operator's accounts command): which rows it changed is not known here.
+        if (changed) this.#listeners.emit({ all: true });
     }
 
     #locked<T>(work: () => Promise<T>): Promise<T> {
