@@ -6,6 +6,7 @@ import {
     moved,
     searchedNow,
     withField,
+    withTypedFields,
     withoutField
 } from 'c/callerMatchingRules';
 
@@ -245,6 +246,7 @@ export default class CallerMatching extends LightningElement {
 
     handleSave() {
         this.draftProblem = undefined;
+        this.draft = withTypedFields(this.draft);
         this.dispatchEvent(
             new CustomEvent('savecallermatching', {
                 detail: { matching: matchingOf(this.draft) }

@@ -67,6 +67,18 @@ export function withField(draft, object) {
     };
 }
 
+/** The draft with every name still typed and not yet added put in its object's list (unless listed already): Save keeps it. */
+export function withTypedFields(draft) {
+    let result = draft;
+    for (const object of PHONE_OBJECTS) {
+        const added = withField(result, object);
+        if (added.draft) {
+            result = added.draft;
+        }
+    }
+    return result;
+}
+
 /** The draft without one of an object's custom fields. */
 export function withoutField(draft, object, name) {
     return {

@@ -138,13 +138,17 @@ describe('c-caller-matching', () => {
         findAll(element, 'caller-matching-object-down')[0].click();
         await flush();
         type(find(element, 'caller-matching-region'), 'gb');
+        type(
+            forObject(element, 'caller-matching-new-field', 'Account'),
+            'Cell__pc'
+        );
         find(element, 'caller-matching-save').click();
         expect(saved).toHaveBeenCalledTimes(1);
         expect(saved.mock.calls[0][0].detail.matching).toEqual({
             customPhoneFields: {
                 Contact: [],
                 Lead: ['Alt_Phone__c'],
-                Account: []
+                Account: ['Cell__pc']
             },
             order: ['ownedByAgent', 'objectType'],
             objectOrder: ['Account', 'Contact', 'Lead'],

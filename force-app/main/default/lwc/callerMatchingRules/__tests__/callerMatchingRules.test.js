@@ -5,6 +5,7 @@ import {
     moved,
     searchedNow,
     withField,
+    withTypedFields,
     withoutField
 } from 'c/callerMatchingRules';
 
@@ -80,6 +81,22 @@ describe('c/callerMatchingRules', () => {
         expect(
             withoutField(draft, 'Contact', 'Direct_Line__c').fields.Contact
         ).toEqual([]);
+    });
+
+    it('keeps on Save the names typed but not added, each once', () => {
+        const draft = draftOf(SAVED);
+        draft.typed = {
+            Contact: 'DIRECT_LINE__C',
+            Lead: ' Alt_Phone__c',
+            Account: ''
+        };
+        const kept = withTypedFields(draft);
+        expect(kept.fields).toEqual({
+            Contact: ['Direct_Line__c'],
+            Lead: ['Alt_Phone__c'],
+            Account: ['Cell__pc']
+        });
+        expect(kept.typed.Lead).toBe('');
     });
 
     it('moves an item up or down, and leaves the list as it is at either end', () => {
