@@ -101,13 +101,17 @@ export function moved(list, index, delta) {
     return result;
 }
 
-/** The backend's matching settings from the draft: every key, so what the admin sees is what is saved. */
+/**
+ * The backend's matching settings from the draft: every key, so what the admin sees is what is saved; a region left
+ * empty is left out, and the backend's default applies.
+ */
 export function matchingOf(draft) {
+    const region = (draft.region ?? '').trim().toUpperCase();
     return {
         customPhoneFields: ofObjects((object) => [...draft.fields[object]]),
         order: draft.rules.filter((r) => r.used).map((r) => r.name),
         objectOrder: [...draft.objectOrder],
-        region: (draft.region ?? '').trim().toUpperCase()
+        ...(region ? { region } : {})
     };
 }
 

@@ -123,6 +123,8 @@ describe('c/callerMatchingRules', () => {
             objectOrder: ['Lead', 'Contact', 'Account'],
             region: 'FR'
         });
+        draft.region = '  ';
+        expect(matchingOf(draft)).not.toHaveProperty('region');
     });
 
     it('tells what a lookup searches now per object, and nothing before the org’s fields were read', () => {
