@@ -9,6 +9,7 @@
 
 import { formatLabel } from 'c/labelFormat';
 import { PREVIEW_HEADERS, previewContext } from 'preview/context';
+import ERROR_INVALID_CALLER_MATCHING from '@salesforce/label/c.Ccl_ErrorInvalidCallerMatching';
 import ERROR_INVALID_CURSOR from '@salesforce/label/c.Ccl_ErrorInvalidCursor';
 import ERROR_INVALID_ENVIRONMENT from '@salesforce/label/c.Ccl_ErrorInvalidEnvironment';
 import ERROR_INVALID_KEPT_CHOICE from '@salesforce/label/c.Ccl_ErrorInvalidKeptChoice';
@@ -30,6 +31,10 @@ const LINK_STATUSES = new Set(['unlinked', 'linked', 'legacy', 'needs_relink']);
 const KEPT_CHOICES = new Set(['make', 'drop']);
 /** ContactCenterLinkController.TASK_MAPPING_MAX_LENGTH. */
 const TASK_MAPPING_MAX_LENGTH = 100000;
+/** ContactCenterLinkController.CALLER_MATCHING_MAX_LENGTH. */
+const CALLER_MATCHING_MAX_LENGTH = 10000;
+/** ContactCenterLinkClient.PHONE_OBJECTS. */
+const PHONE_OBJECTS = ['Contact', 'Lead', 'Account'];
 /** ContactCenterLinkClient's and ContactCenterLinkController's own codes. */
 const CODE_UNREACHABLE = 'SERVICE_UNREACHABLE';
 const CODE_UNEXPECTED_RESPONSE = 'UNEXPECTED_RESPONSE';
@@ -97,6 +102,11 @@ class JsonFields {
 
     flag(key) {
         return this.read(key, (v) => typeof v === 'boolean', 'true or false');
+    }
+
+    /** ContactCenterLinkClient.JsonFields.has: a value under key (null counts as none). */
+    has(key) {
+        return this.fields[key] != null;
     }
 
     child(key) {
@@ -256,6 +266,37 @@ const contract = {
             checkedAt: f.text('checkedAt'),
             lines
         });
+    },
+    /** The CallerMatching and MatchingObject Apex classes: one entry per object, what is searched now beside its custom fields. */
+    callerMatching(f) {
+        const custom = f.child('customPhoneFields');
+        const order = f.texts('order');
+        const objectOrder = f.texts('objectOrder');
+        const region = f.text('region');
+        const isDefault = f.flag('isDefault');
+        if (!custom || !region?.trim()) {
+            throw new MalformedBody('no customPhoneFields or region');
+        }
+        const searched = f.child('searched');
+        let checkedAt;
+        let personAccounts;
+        let fields;
+        if (searched) {
+            checkedAt = searched.text('checkedAt');
+            personAccounts = searched.flag('personAccounts');
+            fields = searched.child('fields');
+            if (!checkedAt?.trim() || !fields) {
+                throw new MalformedBody('searched without checkedAt or fields');
+            }
+        }
+        const objects = PHONE_OBJECTS.map((sobjectType) =>
+            withoutEmpty({
+                sobjectType,
+                customFields: custom.texts(sobjectType),
+                searchedFields: fields?.has(sobjectType) ? fields.texts(sobjectType) : undefined
+            })
+        );
+        return withoutEmpty({ objects, order, objectOrder, region, isDefault, checkedAt, personAccounts });
     },
     keptDecision(f) {
         const decision = withoutEmpty({ choice: f.text('choice'), count: f.whole('count'), waiting: f.whole('waiting') });
@@ -640,4 +681,41 @@ export async function saveTaskMapping(params) {
         throw auraError(CODE_VALIDATION_FAILED, ERROR_INVALID_TASK_MAPPING);
     }
     return asAura(async () => typed(await send('PUT', '/calls/settings', { task: parsed }), taskMappingOf));
+}
+
+/** The settings body's matching, read as ContactCenterLinkClient.callerMatchingOf does. */
+function callerMatchingOf(fields) {
+    const matching = fields.child('matching');
+    if (!matching) {
+        throw new MalformedBody('no matching settings');
+    }
+    return contract.callerMatching(matching);
+}
+
+/** getCallerMatching(): how the account's lookups match callers (GET /calls/settings, its matching), as the CallerMatching class. */
+export async function getCallerMatching() {
+    await asAura(requirePermission);
+    return asAura(async () => typed(await send('GET', '/calls/settings'), callerMatchingOf));
+}
+
+/**
+ * saveCallerMatching({ matching }): the matching settings as JSON text (an object, or 'null' for the defaults), sent as
+ * { matching } alone to PUT /calls/settings; anything else is refused without a callout. The backend's refusal
+ * (PHONE_FIELD_REFUSED, VALIDATION_FAILED) reaches the card with its code and fix.
+ */
+export async function saveCallerMatching(params) {
+    await asAura(requirePermission);
+    const text = params?.matching;
+    let parsed = '';
+    if (typeof text === 'string' && text.trim() && text.length <= CALLER_MATCHING_MAX_LENGTH) {
+        try {
+            parsed = JSON.parse(text);
+        } catch {
+            parsed = '';
+        }
+    }
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) {
+        throw auraError(CODE_VALIDATION_FAILED, ERROR_INVALID_CALLER_MATCHING);
+    }
+    return asAura(async () => typed(await send('PUT', '/calls/settings', { matching: parsed }), callerMatchingOf));
 }

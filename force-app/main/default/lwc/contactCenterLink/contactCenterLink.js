@@ -17,6 +17,10 @@ import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
 import decideKeptTasks from '@salesforce/apex/ContactCenterLinkController.decideKeptTasks';
 import getTaskMapping from '@salesforce/apex/ContactCenterLinkController.getTaskMapping';
 import saveTaskMapping from '@salesforce/apex/ContactCenterLinkController.saveTaskMapping';
+import getCallerMatching from '@salesforce/apex/ContactCenterLinkController.getCallerMatching';
+import saveCallerMatching from '@salesforce/apex/ContactCenterLinkController.saveCallerMatching';
+import CALLER_MATCHING_SAVED_TITLE from '@salesforce/label/c.Ccl_ToastCallerMatchingSavedTitle';
+import CALLER_MATCHING_SAVED_MESSAGE from '@salesforce/label/c.Ccl_ToastCallerMatchingSavedMessage';
 import TASK_MAPPING_SAVED_TITLE from '@salesforce/label/c.Ccl_ToastTaskMappingSavedTitle';
 import TASK_MAPPING_SAVED_MESSAGE from '@salesforce/label/c.Ccl_ToastTaskMappingSavedMessage';
 import KEPT_MADE_TITLE from '@salesforce/label/c.Ccl_ToastKeptMadeTitle';
@@ -107,6 +111,12 @@ export default class ContactCenterLink extends LightningElement {
     taskMappingError;
     taskMappingLoadError;
 
+    /** How callers are matched (read while Linked), whether it is being saved, the backend's refusal of the last save. */
+    callerMatching;
+    callerMatchingSaving = false;
+    callerMatchingError;
+    callerMatchingLoadError;
+
     /** The link session being watched: { id, origin, expiresAt (ms) }. */
     session;
     pollTimer;
@@ -154,6 +164,49 @@ export default class ContactCenterLink extends LightningElement {
         this.loadWebhookDeliveries();
         if (this.showTaskMapping && !this.taskMapping) {
             this.loadTaskMapping();
+        }
+        if (this.showCallerMatching && !this.callerMatching) {
+            this.loadCallerMatching();
+        }
+    }
+
+    /** The caller matching editor is offered while the link works: the backend checks custom fields against the org. */
+    get showCallerMatching() {
+        return this.status?.status === 'linked';
+    }
+
+    async loadCallerMatching() {
+        try {
+            this.callerMatching = await getCallerMatching();
+            this.callerMatchingLoadError = undefined;
+        } catch (error) {
+            this.callerMatchingLoadError = errorDetails(
+                error,
+                UNKNOWN_ERROR
+            ).message;
+        }
+    }
+
+    /** Saves the editor's settings (null: the defaults); a refusal stays in the editor, with the backend's fix. */
+    async handleSaveCallerMatching(event) {
+        const matching = event.detail?.matching ?? null;
+        this.callerMatchingSaving = true;
+        this.callerMatchingError = undefined;
+        try {
+            this.callerMatching = await saveCallerMatching({
+                matching: JSON.stringify(matching)
+            });
+            this.toast(
+                CALLER_MATCHING_SAVED_TITLE,
+                CALLER_MATCHING_SAVED_MESSAGE,
+                'success'
+            );
+        } catch (error) {
+            const details = errorDetails(error, UNKNOWN_ERROR);
+            this.callerMatchingError = details;
+            this.actOnErrorCode(details.code);
+        } finally {
+            this.callerMatchingSaving = false;
         }
     }
 
@@ -527,6 +580,10 @@ export default class ContactCenterLink extends LightningElement {
             this.status = status;
             this.loadActivity();
             this.loadWebhookDeliveries();
+            if (this.showCallerMatching) {
+                // Verify read the org's phone fields again: what a lookup searches may have changed.
+                this.loadCallerMatching();
+            }
             if (status?.status === 'linked' || status?.status === 'legacy') {
                 this.toast(VERIFIED_TITLE, VERIFIED_MESSAGE, 'success');
             } else {

@@ -14,6 +14,19 @@ import saveOrgKey from '@salesforce/apex/ContactCenterLinkOrgKey.saveOrgKey';
 import decideKeptTasks from '@salesforce/apex/ContactCenterLinkController.decideKeptTasks';
 import getTaskMapping from '@salesforce/apex/ContactCenterLinkController.getTaskMapping';
 import saveTaskMapping from '@salesforce/apex/ContactCenterLinkController.saveTaskMapping';
+import getCallerMatching from '@salesforce/apex/ContactCenterLinkController.getCallerMatching';
+import saveCallerMatching from '@salesforce/apex/ContactCenterLinkController.saveCallerMatching';
+
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.getCallerMatching',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
+jest.mock(
+    '@salesforce/apex/ContactCenterLinkController.saveCallerMatching',
+    () => ({ default: jest.fn() }),
+    { virtual: true }
+);
 
 jest.mock(
     '@salesforce/apex/ContactCenterLinkController.getTaskMapping',
@@ -431,6 +444,118 @@ describe('c-contact-center-link', () => {
         it('says in the editor when the mapping could not be read', async () => {
             getStatus.mockResolvedValue(STATUS_LINKED);
             getTaskMapping.mockRejectedValue(
+                codedApexError(
+                    'SERVICE_UNREACHABLE',
+                    'The backend could not be reached.'
+                )
+            );
+            const { element } = await createComponent();
+            expect(editor(element).loadError).toBe(
+                'The backend could not be reached.'
+            );
+        });
+    });
+
+    describe('caller matching', () => {
+        const DEFAULT_MATCHING = {
+            objects: [
+                {
+                    sobjectType: 'Contact',
+                    customFields: [],
+                    searchedFields: ['Phone', 'MobilePhone']
+                },
+                { sobjectType: 'Lead', customFields: [] },
+                { sobjectType: 'Account', customFields: [] }
+            ],
+            order: ['objectType', 'ownedByAgent', 'lastModified'],
+            objectOrder: ['Contact', 'Account', 'Lead'],
+            region: 'US',
+            isDefault: true,
+            checkedAt: '2024-05-01T10:00:00.000Z',
+            personAccounts: false
+        };
+        const editor = (element) =>
+            element.shadowRoot.querySelector('c-caller-matching');
+        const editorPart = (element, id) =>
+            editor(element).shadowRoot.querySelector(`[data-id="${id}"]`);
+
+        it('is offered only while Linked, in the card’s calls slot, with the settings read through Apex', async () => {
+            getCallerMatching.mockResolvedValue(DEFAULT_MATCHING);
+            const unlinked = await createComponent();
+            expect(editor(unlinked.element)).toBeNull();
+            expect(getCallerMatching).not.toHaveBeenCalled();
+            document.body.removeChild(unlinked.element);
+
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            const { element } = await createComponent();
+            expect(editor(element).slot).toBe('calls');
+            expect(editor(element).matching).toEqual(DEFAULT_MATCHING);
+        });
+
+        it('saves the edited settings as JSON, toasts, and hands the saved settings back', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getCallerMatching.mockResolvedValue(DEFAULT_MATCHING);
+            const saved = { ...DEFAULT_MATCHING, isDefault: false };
+            saveCallerMatching.mockResolvedValue(saved);
+            const { element, toasts } = await createComponent();
+
+            editorPart(element, 'caller-matching-save').click();
+            await flushPromises();
+
+            expect(
+                JSON.parse(saveCallerMatching.mock.calls[0][0].matching)
+            ).toEqual({
+                customPhoneFields: { Contact: [], Lead: [], Account: [] },
+                order: ['objectType', 'ownedByAgent', 'lastModified'],
+                objectOrder: ['Contact', 'Account', 'Lead'],
+                region: 'US'
+            });
+            expect(lastToast(toasts)).toMatchObject({ variant: 'success' });
+            expect(editor(element).matching).toEqual(saved);
+            expect(editor(element).error).toBeUndefined();
+        });
+
+        it('shows the backend’s refusal inline, in the editor, with its code', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getCallerMatching.mockResolvedValue(DEFAULT_MATCHING);
+            saveCallerMatching.mockRejectedValue(
+                codedApexError(
+                    'PHONE_FIELD_REFUSED',
+                    'The custom phone field Contact.Nope__c cannot be searched: the org has no such field, or the API user cannot read it.'
+                )
+            );
+            const { element, toasts } = await createComponent();
+
+            editorPart(element, 'caller-matching-save').click();
+            await flushPromises();
+
+            expect(editor(element).error.code).toBe('PHONE_FIELD_REFUSED');
+            expect(
+                editorPart(element, 'caller-matching-error-message').textContent
+            ).toContain('Contact.Nope__c cannot be searched');
+            expect(editor(element).saving).toBe(false);
+            expect(editor(element).matching).toEqual(DEFAULT_MATCHING);
+            expect(lastToast(toasts)).toBeUndefined();
+        });
+
+        it('reads what a lookup searches again after Verify', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            verifyLink.mockResolvedValue(STATUS_LINKED);
+            getCallerMatching.mockResolvedValue(DEFAULT_MATCHING);
+            const { element } = await createComponent();
+            const reread = { ...DEFAULT_MATCHING, personAccounts: true };
+            getCallerMatching.mockResolvedValueOnce(reread);
+
+            cardPart(element, 'verify').click();
+            await flushPromises();
+
+            expect(getCallerMatching).toHaveBeenCalledTimes(2);
+            expect(editor(element).matching).toEqual(reread);
+        });
+
+        it('says in the editor when the settings could not be read', async () => {
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            getCallerMatching.mockRejectedValue(
                 codedApexError(
                     'SERVICE_UNREACHABLE',
                     'The backend could not be reached.'
