@@ -380,7 +380,7 @@ describe('c-contact-center-link', () => {
         const editorPart = (element, id) =>
             editor(element).shadowRoot.querySelector(`[data-id="${id}"]`);
 
-        it('is offered only while Linked, in the card’s calls slot, with the mapping read through Apex', async () => {
+        it('is offered only while Linked, in the card’s settings slot, with the mapping read through Apex', async () => {
             getTaskMapping.mockResolvedValue(DEFAULT_MAPPING);
             const unlinked = await createComponent();
             expect(editor(unlinked.element)).toBeNull();
@@ -389,7 +389,7 @@ describe('c-contact-center-link', () => {
 
             getStatus.mockResolvedValue(STATUS_LINKED);
             const { element } = await createComponent();
-            expect(editor(element).slot).toBe('calls');
+            expect(editor(element).slot).toBe('settings');
             expect(editor(element).mapping).toEqual(DEFAULT_MAPPING);
         });
 
@@ -479,7 +479,7 @@ describe('c-contact-center-link', () => {
         const editorPart = (element, id) =>
             editor(element).shadowRoot.querySelector(`[data-id="${id}"]`);
 
-        it('is offered only while Linked, in the card’s calls slot, with the settings read through Apex', async () => {
+        it('is offered only while Linked, in the card’s settings slot, with the settings read through Apex', async () => {
             getCallerMatching.mockResolvedValue(DEFAULT_MATCHING);
             const unlinked = await createComponent();
             expect(editor(unlinked.element)).toBeNull();
@@ -488,7 +488,7 @@ describe('c-contact-center-link', () => {
 
             getStatus.mockResolvedValue(STATUS_LINKED);
             const { element } = await createComponent();
-            expect(editor(element).slot).toBe('calls');
+            expect(editor(element).slot).toBe('settings');
             expect(editor(element).matching).toEqual(DEFAULT_MATCHING);
         });
 
