@@ -9,6 +9,7 @@ import { untilDeadline } from '../link/deadline.ts';
 import { permissionMissing } from '../link/messages.ts';
 import type { OrgClient } from '../link/orgClient.ts';
 import { accountLock, type Store } from '../store/store.ts';
+import { ReadCache } from '../store/readCache.ts';
 import type {
     KeptTaskReason,
     KeptTaskRecord,
@@ -120,6 +121,12 @@ export class CallActions {
 
     readonly #settings: CallSettingsService;
 
+    /**
+     * The links live calls act through, kept until the store says the account changed (store/readCache.ts): on
+     * PostgreSQL a change made on another instance empties it at its change notice, as it does the link status.
+     */
+    readonly #links: ReadCache<LinkRecord>;
+
     constructor(
         private readonly deps: {
             org: OrgClient;
@@ -140,6 +147,7 @@ export class CallActions {
         }
     ) {
         this.#settings = new CallSettingsService(deps);
+        this.#links = new ReadCache(deps.store.changes);
     }
 
     /**
@@ -218,7 +226,7 @@ export class CallActions {
     ): Promise<TaskResult | QueuedResult> {
         const { org } = this.deps;
         const { keptFor, mapping } = options;
-        const link = await org.activeLink(accountId);
+        const link = (keptFor === undefined && (await this.#linkedNow(accountId))) || (await org.activeLink(accountId));
         const orgId = await org.orgIdOf(accountId, link, deadline);
         if (keptFor !== undefined && keptFor !== '' && id15(keptFor) !== id15(orgId)) throw new KeptForAnotherOrg(orgId);
         const key = ledgerKey(accountId, orgId, callId);
@@ -238,6 +246,15 @@ export class CallActions {
             .finally(() => this.#inFlight.delete(key));
         this.#inFlight.set(key, work);
         return work;
+    }
+
+    /** The account's link from the cache when it is one calls may use; undefined otherwise (activeLink reads it and says why not). */
+    async #linkedNow(accountId: string): Promise<LinkRecord | undefined> {
+        const link = await this.#links.get(accountId, async () => {
+            const found = await this.deps.store.links.get(accountId);
+            return found && { value: found, tags: { accountId } };
+        });
+        return link?.status === 'needs_relink' ? undefined : link;
     }
 
     /** Keeps the call's Task for later, within the account's bound; the first one of a batch is recorded and announced. */
