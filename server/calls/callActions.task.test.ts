@@ -9,7 +9,7 @@ import { createApp } from '../app.ts';
 import { buildServices } from '../services.ts';
 import { createLogger } from '../logger.ts';
 import { taskResponse } from './schemas.ts';
-import { ALIVE_FOR_MS, CLAIM_TTL_MS, instanceLease } from './ledger.ts';
+import { ALIVE_FOR_MS, CLAIM_TTL_MS, instanceLease, ledgerKey } from './ledger.ts';
 import { ACME, startCallsHarness, total, type CallsHarness } from '../test/callsHarness.ts';
 
 const CALL = { direction: 'inbound', durationSeconds: 95 } as const;
@@ -351,6 +351,40 @@ describe('the ledger across restarts', () => {
             await next.close();
         }
         assert.equal(c.h.emulator.state.tasks(ACME).filter((t) => t['CallObject'] === 'call-lost-ledger').length, 1);
+    });
+
+    test('a ledger that cannot vouch, and a look by CallObject that fails: the claim goes, the call is kept, nothing is made twice', async () => {
+        // The ledger wiped: every new call looks for an earlier Task first, under its claim.
+        await c.h.services.calls.settled();
+        await c.h.store.ledger.prune('9999');
+        await c.h.store.seed({ taskLedger: emptyTaskLedger(c.h.clock.now()) });
+        const next = await restarted();
+        try {
+            // The look and its two retries fail.
+            c.h.emulator.state.failNext('query', 'http503', { count: 3 });
+            c.mark();
+            const kept = await next.task('call-look-fails', CALL).expect(202);
+            c.h.emulator.state.clearFaults();
+            assert.equal(kept.body.state, 'queued');
+            assert.equal(c.spent()['sobject-create'], 0, 'nothing created without the look');
+            const orgId = (await c.h.store.links.get(c.accountId))!.orgId;
+            assert.equal(
+                await c.h.store.ledger.get(ledgerKey(c.accountId, orgId, 'call-look-fails')),
+                undefined,
+                'no claim is left behind'
+            );
+            // A retry answers the kept row from the same claim request, asking Salesforce nothing.
+            c.mark();
+            const again = await next.task('call-look-fails', CALL).expect(202);
+            assert.equal(again.body.state, 'queued');
+            assert.equal(total(c.spent()), 0);
+        } finally {
+            c.h.emulator.state.clearFaults();
+            await next.close();
+        }
+        assert.equal(c.h.emulator.state.tasks(ACME).filter((t) => t['CallObject'] === 'call-look-fails').length, 0);
+        // The kept row goes, so the tests after this one see an account with nothing kept.
+        assert.equal(await c.h.store.kept.remove(c.accountId, 'call-look-fails'), true);
     });
 
     test('a crash between the create and its answer: the pending entry makes the retry look first, and it finds the Task', async () => {

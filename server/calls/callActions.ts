@@ -9,7 +9,16 @@ import { untilDeadline } from '../link/deadline.ts';
 import { permissionMissing } from '../link/messages.ts';
 import type { OrgClient } from '../link/orgClient.ts';
 import { accountLock, type Store } from '../store/store.ts';
-import type { KeptTaskReason, KeptTaskRecord, KeptTasksSummary, LinkRecord, MatchingSettings, TaskMappingRecord } from '../store/types.ts';
+import { ReadCache } from '../store/readCache.ts';
+import type {
+    KeptTaskReason,
+    KeptTaskRecord,
+    KeptTasksSummary,
+    LinkRecord,
+    MatchingSettings,
+    TaskLedgerEntry,
+    TaskMappingRecord
+} from '../store/types.ts';
 import { id15, normalizeSalesforceId } from '../salesforceIds.ts';
 import { queueCallEvent } from '../link/outbox.ts';
 import type { LinkEvents } from '../link/events.ts';
@@ -58,6 +67,10 @@ interface TaskCall {
     callId: string;
     input: TaskInput;
     deadline: AbortSignal | undefined;
+    /** A live call (not the replay of a kept one): its claim answers the kept row when the call is kept. */
+    live: boolean;
+    /** The account's Task mapping as the request's authentication read it; read from the store when absent. */
+    mapping?: { task: TaskMappingRecord | undefined };
 }
 
 export interface TaskResult {
@@ -101,12 +114,18 @@ const pick = <T extends object, K extends keyof T>(from: T, ...keys: K[]): Parti
  * org as the API user through the OrgClient.
  */
 export class CallActions {
-    readonly #inFlight = new Map<string, Promise<TaskResult>>();
+    readonly #inFlight = new Map<string, Promise<TaskResult | QueuedResult>>();
 
     /** Accounts this process saw keep Tasks: a Task made for one of them tells the replay that the org answers again. */
     readonly #keeping = new Set<string>();
 
     readonly #settings: CallSettingsService;
+
+    /**
+     * The links live calls act through, kept until the store says the account changed (store/readCache.ts): on
+     * PostgreSQL a change made on another instance empties it at its change notice, as it does the link status.
+     */
+    readonly #links: ReadCache<LinkRecord>;
 
     constructor(
         private readonly deps: {
@@ -128,6 +147,7 @@ export class CallActions {
         }
     ) {
         this.#settings = new CallSettingsService(deps);
+        this.#links = new ReadCache(deps.store.changes);
     }
 
     /**
@@ -150,13 +170,19 @@ export class CallActions {
      * budget, the first request's for a shared creation) cancels the Salesforce requests. A Task that
      * cannot be made now (the org over its API limit, Salesforce unreachable or too slow, the link dead
      * or unlinked) is kept and made later (rule 13): the answer is then `{ state: "queued" }`, and a retry
-     * of a kept call answers its state as it is.
+     * of a kept call answers its state as it is (the ledger's claim reads the kept row in the same store request).
+     * `mapping`: the account's Task mapping as the request's authentication read it (else read here, per Task).
      */
-    async logTask(accountId: string, callId: string, input: TaskInput, deadline?: AbortSignal): Promise<TaskResult | QueuedResult> {
-        const kept = await this.deps.store.kept.get(accountId, callId);
-        if (kept) return queuedResult(kept);
+    async logTask(
+        accountId: string,
+        callId: string,
+        input: TaskInput,
+        deadline?: AbortSignal,
+        mapping?: { task: TaskMappingRecord | undefined }
+    ): Promise<TaskResult | QueuedResult> {
         try {
-            const result = await this.#logTaskNow(accountId, callId, input, deadline);
+            const result = await this.#logTaskNow(accountId, callId, input, deadline, { mapping });
+            if ('state' in result) return result;
             if (this.#keeping.has(accountId)) this.deps.onOrgAnswered?.(accountId);
             return result;
         } catch (error) {
@@ -170,7 +196,9 @@ export class CallActions {
     async makeKept(row: KeptTaskRecord): Promise<TaskResult> {
         const input = { ...(row.input as TaskInput) };
         input.activityDate ??= row.callAt.slice(0, 10);
-        return this.#logTaskNow(row.accountId, row.callId, input, undefined, row.orgId);
+        const result = await this.#logTaskNow(row.accountId, row.callId, input, undefined, { keptFor: row.orgId });
+        if ('state' in result) throw new Error('The replay of a kept Task was answered as kept.'); // its claim never reads the kept row
+        return result;
     }
 
     /** What the platform can read of a call's Task: kept (and why), made, or being made now; NOT_FOUND otherwise. */
@@ -188,21 +216,45 @@ export class CallActions {
         );
     }
 
-    async #logTaskNow(accountId: string, callId: string, input: TaskInput, deadline?: AbortSignal, keptFor?: string): Promise<TaskResult> {
+    /** `keptFor`: the replay of a Task kept for that org; else a live call, with its account's mapping when the request read it. */
+    async #logTaskNow(
+        accountId: string,
+        callId: string,
+        input: TaskInput,
+        deadline: AbortSignal | undefined,
+        options: { keptFor?: string; mapping?: { task: TaskMappingRecord | undefined } }
+    ): Promise<TaskResult | QueuedResult> {
         const { org } = this.deps;
-        const link = await org.activeLink(accountId);
+        const { keptFor, mapping } = options;
+        const link = (keptFor === undefined && (await this.#linkedNow(accountId))) || (await org.activeLink(accountId));
         const orgId = await org.orgIdOf(accountId, link, deadline);
         if (keptFor !== undefined && keptFor !== '' && id15(keptFor) !== id15(orgId)) throw new KeptForAnotherOrg(orgId);
         const key = ledgerKey(accountId, orgId, callId);
+        const live = keptFor === undefined;
         const running = this.#inFlight.get(key);
-        if (running) return { taskId: (await untilDeadline(running, deadline)).taskId, created: false };
-        const work = this.#logTask({ accountId, link, orgId, callId, input, deadline })
+        if (running) {
+            const shared = await untilDeadline(running, deadline);
+            if (!('state' in shared)) return { taskId: shared.taskId, created: false };
+            // A live request found the call kept and made nothing: a live one answers the same, the replay makes the Task.
+            if (live) return shared;
+            return this.#logTaskNow(accountId, callId, input, deadline, options);
+        }
+        const work = this.#logTask({ accountId, link, orgId, callId, input, deadline, live, ...(mapping ? { mapping } : {}) })
             .catch((error: unknown) => {
                 throw deadline?.aborted ? taskDeadlineExceeded() : error;
             })
             .finally(() => this.#inFlight.delete(key));
         this.#inFlight.set(key, work);
         return work;
+    }
+
+    /** The account's link from the cache when it is one calls may use; undefined otherwise (activeLink reads it and says why not). */
+    async #linkedNow(accountId: string): Promise<LinkRecord | undefined> {
+        const link = await this.#links.get(accountId, async () => {
+            const found = await this.deps.store.links.get(accountId);
+            return found && { value: found, tags: { accountId } };
+        });
+        return link?.status === 'needs_relink' ? undefined : link;
     }
 
     /** Keeps the call's Task for later, within the account's bound; the first one of a batch is recorded and announced. */
@@ -286,13 +338,18 @@ export class CallActions {
         this.#keeping.delete(accountId);
     }
 
-    async #logTask(call: TaskCall): Promise<TaskResult> {
+    async #logTask(call: TaskCall): Promise<TaskResult | QueuedResult> {
         const { accountId, link, orgId, callId, deadline } = call;
         const { ledger, clock } = this.deps;
         const waitUntil = clock.now().getTime() + CLAIM_WAIT_MS;
         for (;;) {
             if (deadline?.aborted) throw taskDeadlineExceeded();
-            const known = await ledger.find(accountId, orgId, callId);
+            // One store request: the kept row (a live call), the ledger's entry, or the claim when there is neither.
+            const claim = call.live
+                ? await ledger.claimLive(accountId, orgId, callId)
+                : await this.#claimForReplay(accountId, orgId, callId);
+            if (claim.kept) return queuedResult(claim.kept);
+            const known = claim.entry;
             if (known?.taskId) return { taskId: known.taskId, created: false };
             if (known) {
                 // Another instance claimed this call and may be creating its Task right now: its answer lands in the ledger.
@@ -305,16 +362,26 @@ export class CallActions {
                 if (!(await ledger.takeOver(accountId, orgId, callId, known))) continue;
                 const found = await this.#madeEarlier(call);
                 if (found) return found;
-            } else {
-                // A ledger that cannot vouch for this account and org may simply not know an earlier Task: look first.
-                if (!(await ledger.provesAbsence(accountId, orgId, link))) {
-                    const found = await this.#madeEarlier(call);
-                    if (found) return found;
-                }
-                if (await ledger.markPending(accountId, orgId, callId)) continue; // claimed elsewhere first
+            } else if (!(await ledger.provesAbsence(accountId, orgId, link))) {
+                // Claimed now. A ledger that cannot vouch for this account and org may simply not know an earlier Task: look
+                // first, under the claim; should the look fail, nothing was sent, so the claim goes and a retry looks again.
+                const found = await this.#madeEarlier(call).catch(async (error: unknown) => {
+                    await ledger.forget(accountId, orgId, callId);
+                    throw error;
+                });
+                if (found) return found;
             }
             return this.#create(call);
         }
+    }
+
+    /** The replay's claim (its call's row is kept, so the kept row is not read): the entry already there, or `{}` when claimed. */
+    async #claimForReplay(accountId: string, orgId: string, callId: string): Promise<{ kept?: undefined; entry?: TaskLedgerEntry }> {
+        const { ledger } = this.deps;
+        const known = await ledger.find(accountId, orgId, callId);
+        if (known) return { entry: known };
+        const claimed = await ledger.markPending(accountId, orgId, callId);
+        return claimed ? { entry: claimed } : {};
     }
 
     /** The create, under this process's claim of the call. */
@@ -330,7 +397,7 @@ export class CallActions {
                 deadline
             );
         try {
-            const mapping = (await this.deps.store.accounts.get(accountId))?.callSettings?.task;
+            const mapping = call.mapping ? call.mapping.task : (await this.deps.store.accounts.get(accountId))?.callSettings?.task;
             let result: { id?: unknown; success?: unknown };
             try {
                 result = await post(this.#taskFields(callId, orgId, input, mapping));

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import { randomToken } from '../crypto.ts';
 import type { Logger } from '../logger.ts';
-import { instanceLease, type Store } from '../store/store.ts';
+import { instanceLease, type CallClaim, type Store } from '../store/store.ts';
 import type { LinkRecord, TaskLedgerEntry } from '../store/types.ts';
 import { id15 } from '../salesforceIds.ts';
 
@@ -97,6 +97,24 @@ export class CallLedger {
         if (!claimed) this.#claims.set(key, at);
         this.#pruneNowAndThen();
         return claimed;
+    }
+
+    /**
+     * A live call's claim, in one store request: the call's kept Task when it is kept (nothing claimed), else the entry
+     * already there (as `find` reads it), else the call is claimed for this process (`{}`). The replay of a kept Task
+     * claims with `markPending`, its row being kept.
+     */
+    async claimLive(accountId: string, orgId: string, callId: string): Promise<CallClaim> {
+        const key = ledgerKey(accountId, orgId, callId);
+        const unsaved = this.#unsaved.get(key);
+        if (unsaved) return { entry: { ...unsaved } };
+        const at = this.clock.now().toISOString();
+        const found = await this.store.ledger.claimUnlessKept(key, { at, by: this.claimant }, { accountId, callId });
+        if (!found.kept && !found.entry) {
+            this.#claims.set(key, at);
+            this.#pruneNowAndThen();
+        }
+        return found;
     }
 
     /**

@@ -38,7 +38,8 @@ export function callsRouter(calls: CallActions, replay: KeptTaskReplay): Router 
     router.put('/calls/:callId/task', requireScope('platform'), async (req, res) => {
         const callId = parseOrThrow(callIdParam, req.params.callId, 'call id');
         const body = parseOrThrow(taskBody, req.body);
-        const result = await calls.logTask(currentAccount(res.locals).id, callId, body, requestDeadline(res.locals));
+        const account = currentAccount(res.locals);
+        const result = await calls.logTask(account.id, callId, body, requestDeadline(res.locals), { task: account.callSettings?.task });
         if ('state' in result) res.status(202).json(result);
         else res.status(result.created ? 201 : 200).json(result);
     });

@@ -248,6 +248,34 @@ class PgRepos implements Repos {
             if (inserted.rowCount === 1) return undefined;
             return (await this.ledger.get(key)) ?? this.ledger.claim(key, entry);
         },
+        claimUnlessKept: async (key, entry, call) => {
+            // One round trip: the kept row, the entry, and the claim when there is neither (the insert sees the same snapshot).
+            const { rows } = await this.db.query<{
+                kept: KeptTaskRecord | null;
+                claimed: number;
+                state: string | null;
+                task_id: string | null;
+                at: string | null;
+                claimed_by: string | null;
+            }>(
+                `WITH kept AS (SELECT doc FROM kept_tasks WHERE account_id = $4 AND call_id = $5),
+                      found AS (SELECT state, task_id, at, claimed_by FROM task_ledger WHERE key = $1),
+                      claimed AS (
+                          INSERT INTO task_ledger (key, state, at, claimed_by)
+                          SELECT $1, 'pending', $2, $3 WHERE NOT EXISTS (SELECT 1 FROM kept) AND NOT EXISTS (SELECT 1 FROM found)
+                          ON CONFLICT (key) DO NOTHING RETURNING 1)
+                 SELECT (SELECT doc FROM kept) AS kept, (SELECT count(*)::int FROM claimed) AS claimed,
+                        found.state, found.task_id, found.at, found.claimed_by
+                 FROM (SELECT 1) AS one LEFT JOIN found ON true`,
+                [key, entry.at, entry.by, call.accountId, call.callId]
+            );
+            const row = rows[0]!;
+            if (row.kept) return { kept: row.kept };
+            if (row.state !== null && row.at !== null) return { entry: ledgerEntry({ ...row, state: row.state, at: row.at }) };
+            if (row.claimed === 1) return {};
+            // Another claim landed between this statement's snapshot and its insert: read it.
+            return this.ledger.claimUnlessKept(key, entry, call);
+        },
         settle: async (key, taskId, at) => {
             await this.db.query(
                 `INSERT INTO task_ledger (key, state, task_id, at) VALUES ($1, 'created', $2, $3)

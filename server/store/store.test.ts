@@ -296,6 +296,54 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             assert.ok(await store.ledger.get('k3'));
         });
 
+        test('ledger: a live call is claimed once, unless kept, in one step', async () => {
+            const at = '2026-01-06T00:00:00.000Z';
+            const call = { accountId: 'lk1', callId: 'c1' };
+            assert.deepEqual(await store.ledger.claimUnlessKept('lk1|c1', { at, by: 'p1' }, call), {}, 'claimed');
+            assert.deepEqual(await store.ledger.get('lk1|c1'), { state: 'pending', at, by: 'p1' });
+            assert.deepEqual(await store.ledger.claimUnlessKept('lk1|c1', { at: '2026-01-06T00:00:01.000Z', by: 'p2' }, call), {
+                entry: { state: 'pending', at, by: 'p1' }
+            });
+            await store.ledger.settle('lk1|c1', '00T1', at);
+            assert.deepEqual(await store.ledger.claimUnlessKept('lk1|c1', { at, by: 'p2' }, call), {
+                entry: { state: 'created', taskId: '00T1', at }
+            });
+            // A kept call: its row answers, nothing is claimed, whatever the ledger holds.
+            await store.kept.add(kept('lk1', 'c2', at));
+            const keptOne = await store.ledger.claimUnlessKept('lk1|c2', { at, by: 'p1' }, { accountId: 'lk1', callId: 'c2' });
+            assert.equal(keptOne.kept?.callId, 'c2');
+            assert.equal(keptOne.entry, undefined);
+            assert.equal(await store.ledger.get('lk1|c2'), undefined, 'a kept call is not claimed');
+            // The same call id of another account is not that account's kept row.
+            assert.deepEqual(await store.ledger.claimUnlessKept('lk2|c2', { at, by: 'p1' }, { accountId: 'lk2', callId: 'c2' }), {});
+            // Many at once: exactly one claims, every other sees its entry.
+            const outcomes = await Promise.all(
+                Array.from({ length: 20 }, (_, i) =>
+                    store.ledger.claimUnlessKept('lk1|c3', { at, by: `p${i}` }, { accountId: 'lk1', callId: 'c3' })
+                )
+            );
+            assert.equal(outcomes.filter((o) => !o.entry && !o.kept).length, 1);
+            const holder = (await store.ledger.get('lk1|c3'))?.by;
+            assert.ok(outcomes.every((o) => (o.entry ? o.entry.by === holder : true)));
+            // Inside a transaction: its own claim and kept rows are seen.
+            await store.transaction(async (tx) => {
+                assert.deepEqual(await tx.ledger.claimUnlessKept('lk1|c4', { at, by: 'p1' }, { accountId: 'lk1', callId: 'c4' }), {});
+                assert.equal(
+                    (await tx.ledger.claimUnlessKept('lk1|c4', { at, by: 'p2' }, { accountId: 'lk1', callId: 'c4' })).entry?.by,
+                    'p1'
+                );
+                await tx.kept.add(kept('lk1', 'c5', at));
+                assert.equal(
+                    (await tx.ledger.claimUnlessKept('lk1|c5', { at, by: 'p1' }, { accountId: 'lk1', callId: 'c5' })).kept?.callId,
+                    'c5'
+                );
+            });
+            assert.equal((await store.ledger.get('lk1|c4'))?.by, 'p1');
+            // The kept Tasks' test counts every row: these go.
+            assert.equal(await store.kept.remove('lk1', 'c2'), true);
+            assert.equal(await store.kept.remove('lk1', 'c5'), true);
+        });
+
         test('ledger: a pending claim is taken over or abandoned only as it was read', async () => {
             const at = '2026-01-05T00:00:00.000Z';
             assert.equal(await store.ledger.claim('r1', { at, by: 'p1' }), undefined);

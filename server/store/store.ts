@@ -91,6 +91,12 @@ export interface AuditPage {
     nextCursor?: string;
 }
 
+/** What `ledger.claimUnlessKept` found: the call's kept Task, or the ledger's entry for it; neither when it claimed the call. */
+export interface CallClaim {
+    kept?: KeptTaskRecord;
+    entry?: TaskLedgerEntry;
+}
+
 export interface Repos {
     accounts: {
         get(id: string): Promise<AccountRecord | undefined>;
@@ -143,6 +149,11 @@ export interface Repos {
         get(key: string): Promise<TaskLedgerEntry | undefined>;
         /** Claims a call: undefined means the caller owns it now (a pending entry was written); otherwise the entry already there. */
         claim(key: string, entry: { at: string; by: string }): Promise<TaskLedgerEntry | undefined>;
+        /**
+         * A live call's claim in one step: the call's kept Task when one is kept (nothing claimed), else the entry already
+         * there (nothing claimed), else the call is claimed for `entry.by` (`{}`). On PostgreSQL one statement, not three.
+         */
+        claimUnlessKept(key: string, entry: { at: string; by: string }, call: { accountId: string; callId: string }): Promise<CallClaim>;
         settle(key: string, taskId: string, at: string): Promise<void>;
         /** Drops a pending entry (the create was refused outright). */
         release(key: string): Promise<void>;

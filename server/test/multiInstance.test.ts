@@ -644,6 +644,29 @@ describe('several backend instances on one PostgreSQL', { skip: PG_SKIP }, () =>
         })
     );
 
+    test(
+        'a link unlinked on one instance: a call on another, which acted through the link before, is kept for the relink without a request to Salesforce',
+        withLogs(async () => {
+            const account = await c.newAccount('Cached link');
+            await c.link(account, PEOPLE.acmeApi);
+            const put = (callId: string, i: number) => c.api(account.platformKey, i).put(`/api/v1/calls/${callId}/task`, TASK);
+            // Instance 1 makes Tasks through the link: it holds the link in its cache now.
+            for (let n = 0; n < 3; n++) assert.equal((await put(`cached-link-${n}`, 1)).status, 201);
+            await c.api(account.key, 0).delete('/api/v1/link').expect(200);
+            // Once instance 1 shows the unlink (the same notice empties its link cache), its calls use no stale link.
+            await until('the unlink on instance 1', NOTICE_WITHIN_MS, async () =>
+                (await c.api(account.key, 1).get('/api/v1/link')).body.status === 'unlinked' ? true : undefined
+            );
+            const start = c.emulator.state.requestCounts('acme');
+            const kept = await put('cached-link-after', 1);
+            assert.equal(kept.status, 202);
+            assert.equal(kept.body.reason, 'not_linked');
+            const counts = c.emulator.state.requestCounts('acme');
+            assert.equal(counts.rest - start.rest + (counts.refresh - start.refresh), 0, 'nothing was sent to Salesforce');
+            assert.equal(tasksWith('cached-link-after').length, 0);
+        })
+    );
+
     describe('webhook events', () => {
         interface Delivery {
             id: string;

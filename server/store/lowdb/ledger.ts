@@ -1,5 +1,6 @@
-import type { Repos } from '../store.ts';
-import type { TaskLedgerEntry } from '../types.ts';
+import type { CallClaim, Repos } from '../store.ts';
+import type { KeptTaskRecord, TaskLedgerEntry } from '../types.ts';
+import { keptKey } from './kept.ts';
 import { copy, type Draft, type Rows } from './rows.ts';
 
 /** A line of ledger.jsonl: when the ledger began, an entry as it is now, or an entry dropped. */
@@ -70,6 +71,24 @@ export function lowdbLedger(rows: Rows): Repos['ledger'] {
             if (found) return Promise.resolve(copy(found));
             draft.ledger.set(key, { state: 'pending', at: entry.at, by: entry.by });
             return Promise.resolve(undefined);
+        },
+        claimUnlessKept: async (key, entry, call) => {
+            const k = keptKey(call.accountId, call.callId);
+            const kept = (): KeptTaskRecord | undefined =>
+                draft?.kept.has(k) ? (draft.kept.get(k) ?? undefined) : store.keptRows().get(k);
+            const seen = (found: (key: string) => TaskLedgerEntry | undefined): CallClaim | undefined => {
+                const row = kept();
+                if (row) return { kept: copy(row) };
+                const there = found(key);
+                return there ? { entry: copy(there) } : undefined;
+            };
+            // A retry is answered from what is read, without the write lock; only a claim takes it.
+            await rows.fresh();
+            const read = seen(current);
+            if (read) return read;
+            if (!draft) return store.ledgerOp((get, set) => seen(get) ?? (set(key, { state: 'pending', at: entry.at, by: entry.by }), {}));
+            draft.ledger.set(key, { state: 'pending', at: entry.at, by: entry.by });
+            return {};
         },
         settle: (key, taskId, at) => {
             // The Task id is known in the caller's process already (calls/ledger.ts); lost in a crash, a retry looks first.

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { actorBody, linkSessionBody } from '../../http/schemas.ts';
 import { webhookBody } from '../../http/webhookRouter.ts';
-import { PEOPLE, startHarness, type Harness } from '../harness.ts';
+import { PEOPLE, startHarness, TEST_STORE, type Harness } from '../harness.ts';
 import { report, SEED } from '../reliabilityHarness.ts';
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 120);
@@ -365,8 +365,9 @@ describe('hostile input never gets a 500, a stack trace or a changed store', () 
     });
 
     test('the callback query: forged, repeated, oversized and hostile parameters rewrite nothing', async () => {
-        const file = path.join(h.dataDir, 'db.json');
-        const fileBefore = await stat(file);
+        // On lowdb the data file itself is watched too (PostgreSQL has no file; each answer's check compares the store).
+        const file = TEST_STORE === 'lowdb' ? path.join(h.dataDir, 'db.json') : undefined;
+        const fileBefore = file && (await stat(file));
         const value = fc.oneof(
             nasty.map(String),
             fc.string({ maxLength: 2500 }),
@@ -390,9 +391,11 @@ describe('hostile input never gets a 500, a stack trace or a changed store', () 
             );
         });
         // No session matched, so no write at all: the data file was not even rewritten.
-        const fileAfter = await stat(file);
-        assert.equal(fileAfter.ino, fileBefore.ino, 'forged callbacks rewrote the data file');
-        assert.equal(fileAfter.mtimeMs, fileBefore.mtimeMs, 'forged callbacks rewrote the data file');
+        if (file && fileBefore) {
+            const fileAfter = await stat(file);
+            assert.equal(fileAfter.ino, fileBefore.ino, 'forged callbacks rewrote the data file');
+            assert.equal(fileAfter.mtimeMs, fileBefore.mtimeMs, 'forged callbacks rewrote the data file');
+        }
     });
 
     test('oversized bodies are refused before they are read', async () => {
