@@ -103,16 +103,20 @@ export default class TaskMapping extends LightningElement {
         loadFailed: LOAD_FAILED
     };
 
-    get contactOptions() {
-        return options('contact', this.draft.relateContact);
-    }
-
-    get leadOptions() {
-        return options('lead', this.draft.relateLead);
-    }
-
-    get accountOptions() {
-        return options('account', this.draft.relateAccount);
+    /** One select per kind of match: what a Contact, a Lead and an Account match relate as. */
+    get relations() {
+        return [
+            ['contact', 'relateContact', this.labels.relateContact],
+            ['lead', 'relateLead', this.labels.relateLead],
+            ['account', 'relateAccount', this.labels.relateAccount]
+        ].map(([kind, name, label]) => ({
+            kind,
+            name,
+            label,
+            inputId: `relate-${kind}`,
+            dataId: `task-relate-${kind}`,
+            options: options(kind, this.draft[name])
+        }));
     }
 
     get ready() {
