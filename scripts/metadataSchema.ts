@@ -120,7 +120,11 @@ export function validateMetadataXml(schema: MetadataSchema, file: string, xml: s
         problems.push({ file, element: rootName, message: `must declare xmlns="${METADATA_NAMESPACE}"` });
     }
     if (!schema.metadataTypes.has(rootName)) {
-        problems.push({ file, element: rootName, message: `${rootName} is not a Metadata API type at API ${schema.version}` });
+        problems.push({
+            file,
+            element: rootName,
+            message: `${rootName} is not a Metadata API type at API ${schema.version}, or not one the package's table holds (PACKAGE_METADATA_TYPES in scripts/metadataWsdl.ts: add it there and run npm run schema:derive)`
+        });
         return problems;
     }
     validateComplex(schema, file, rootName, rootName, root[rootName] as XmlNode[], problems);

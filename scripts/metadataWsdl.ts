@@ -1,7 +1,8 @@
 // Derives, from Salesforce's published Metadata API WSDL, the table of metadata types and their elements that the
 // schema check validates against (scripts/metadata/<version>.json). The table is data: each type's base type and
-// elements (type, whether required, whether repeated) and each enumeration's values, for the types a metadata file
-// can hold (those extending Metadata and every type they reach). Run once per API version:
+// elements (type, whether required, whether repeated) and each enumeration's values, for the metadata types the
+// package's files are (PACKAGE_METADATA_TYPES) and every type they reach. Run once per API version, and again when
+// the package holds a new kind of metadata (add it to the list first):
 //   npm run schema:derive -- path/to/metadata.wsdl
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,31 @@ import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 
 export const METADATA_TABLE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'metadata');
+
+/**
+ * The metadata types the package's files are (force-app, force-app-endpoint, force-app-oauth as `sf project convert
+ * source` writes them), and those it is expected to add next (an app, a remote site, the External Client App's global
+ * settings and policies). A file of any other type fails the schema check as unknown: add its type here and derive again.
+ */
+export const PACKAGE_METADATA_TYPES = [
+    'ApexClass',
+    'CustomApplication',
+    'CustomLabels',
+    'CustomPermission',
+    'CustomTab',
+    'ExternalClientApplication',
+    'ExternalCredential',
+    'ExtlClntAppGlobalOauthSettings',
+    'ExtlClntAppOauthConfigurablePolicies',
+    'ExtlClntAppOauthSettings',
+    'FlexiPage',
+    'LightningComponentBundle',
+    'NamedCredential',
+    // package.xml, the manifest the conversion writes
+    'Package',
+    'PermissionSet',
+    'RemoteSiteSetting'
+] as const;
 
 /**
  * An element's type as the table writes it: a primitive (string, boolean, number, any) or a type's name, then "[]"
@@ -58,8 +84,8 @@ function typeName(ref: string, simpleAliases: Map<string, string>): string {
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', removeNSPrefix: false });
 
-/** The table of one Metadata WSDL. */
-export function deriveMetadataTable(wsdl: string, source: string): MetadataTable {
+/** The table of one Metadata WSDL: the `roots` (by default every type extending Metadata) and every type they reach. */
+export function deriveMetadataTable(wsdl: string, source: string, roots?: readonly string[]): MetadataTable {
     const version = /Metadata API version (\d+\.\d+)/.exec(wsdl)?.[1];
     if (!version) throw new Error('Not a Salesforce Metadata WSDL: its header names no "Metadata API version"');
     const document = parser.parse(wsdl) as Node;
@@ -90,7 +116,7 @@ export function deriveMetadataTable(wsdl: string, source: string): MetadataTable
         all[name] = extension ? { base: typeName(String(extension['@base']), simpleAliases), fields } : { fields };
     }
 
-    // What a metadata file can hold: the types extending Metadata and every type they reach.
+    // What the files can hold: the roots (each a type extending Metadata) and every type they reach.
     const extendsMetadata = (name: string): boolean => {
         for (let current: string | undefined = name; current; current = all[current]?.base) {
             if (current === 'Metadata') return true;
@@ -98,7 +124,9 @@ export function deriveMetadataTable(wsdl: string, source: string): MetadataTable
         return false;
     };
     const types: MetadataTable['types'] = {};
-    const pending = Object.keys(all).filter(extendsMetadata);
+    const unknown = roots?.filter((name) => !extendsMetadata(name)) ?? [];
+    if (unknown.length) throw new Error(`Not metadata types in this WSDL: ${unknown.join(', ')}`);
+    const pending = roots ? [...roots] : Object.keys(all).filter(extendsMetadata);
     while (pending.length > 0) {
         const name = pending.pop()!;
         const type = all[name];
@@ -132,7 +160,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         console.error('Usage: npm run schema:derive -- path/to/metadata.wsdl ["where it came from"]');
         process.exit(2);
     }
-    const table = deriveMetadataTable(await readFile(file, 'utf8'), source ?? `Salesforce Metadata API WSDL (${path.basename(file)})`);
+    const table = deriveMetadataTable(
+        await readFile(file, 'utf8'),
+        source ?? `Salesforce Metadata API WSDL (${path.basename(file)})`,
+        PACKAGE_METADATA_TYPES
+    );
     const out = path.join(METADATA_TABLE_DIR, `${table.version}.json`);
     await writeFile(out, formatMetadataTable(table));
     console.log(`${out}: ${Object.keys(table.types).length} types, ${Object.keys(table.enums).length} enumerations (API ${table.version})`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadMetadataSchema, schemaFromTable, validateMetadataXml, type MetadataSchema } from '../metadataSchema.ts';
-import { deriveMetadataTable, formatMetadataTable } from '../metadataWsdl.ts';
+import { deriveMetadataTable, formatMetadataTable, PACKAGE_METADATA_TYPES } from '../metadataWsdl.ts';
 import { checkApiVersions, convertSource, validateMetadataDirectory } from '../check-package.ts';
 
 const namedCredentialSource = 'force-app-endpoint/main/default/namedCredentials/ContactCenterLink.namedCredential-meta.xml';
@@ -150,9 +150,29 @@ Salesforce.com Metadata API version 99.0
             );
         });
 
+        test('with roots, keeps only them and what they reach; a root that is no metadata type is refused', () => {
+            const table = deriveMetadataTable(wsdl, 'a test WSDL', ['Gadget']);
+            assert.deepEqual(Object.keys(table.types), ['Gadget', 'GadgetPart', 'Metadata']);
+            assert.throws(
+                () => deriveMetadataTable(wsdl, 'a test WSDL', ['Gadget', 'GadgetPart']),
+                /Not metadata types in this WSDL: GadgetPart/
+            );
+        });
+
         test('refuses a file that is not a Metadata WSDL', () => {
             assert.throws(() => deriveMetadataTable('<definitions/>', 'x'), /Metadata API version/);
         });
+    });
+
+    test('the table holds every type the package may be and what they reach, not the whole WSDL', () => {
+        for (const type of PACKAGE_METADATA_TYPES) assert.ok(schema.metadataTypes.has(type), type);
+        assert.ok(schema.metadataTypes.has('CustomLabel'), 'reached from CustomLabels');
+        assert.equal(schema.metadataTypes.has('Flow'), false, 'a type the package does not hold');
+        assert.match(
+            validateMetadataXml(schema, 'f', '<?xml version="1.0"?><Flow xmlns="http://soap.sforce.com/2006/04/metadata"/>')[0]?.message ??
+                '',
+            /PACKAGE_METADATA_TYPES/
+        );
     });
 
     test('the package Named Credential is valid', () => {
