@@ -308,6 +308,14 @@ export const revokedAmidApprovals = (): AppError =>
         409
     );
 
+/** Two sign-ins of one account finished together and the other one's approval is newer: that link stays, this one is withdrawn. */
+export const newerLinkSaved = (username: string): AppError =>
+    new AppError(
+        'LINK_SUPERSEDED',
+        `A newer sign-in for this account, as ${username}, finished while this one did: that link stays, and this approval was withdrawn in Salesforce. There is nothing else to do.`,
+        409
+    );
+
 /**
  * A refused sixth approval cost the accounts in `lost` their link: said on the popup, and in the session when the
  * session was started for that very org (the org's own card, whose admin may see its accounts); otherwise unnamed.

@@ -6,7 +6,7 @@ import type { LinkRecord, LinkSessionRecord, OAuthLinkRecord } from '../store/ty
 import type { LinkStatusChange } from './events.ts';
 import { accountNames, API_USER_LIMIT } from './limits.ts';
 import { sealSession } from './linkTokens.ts';
-import { apiUserLimitReached, cancelledWhileSigningIn, revokedAmidApprovals, revokedAtSixthApproval } from './messages.ts';
+import { apiUserLimitReached, cancelledWhileSigningIn, newerLinkSaved, revokedAmidApprovals, revokedAtSixthApproval } from './messages.ts';
 import { queueStatusEvent } from './outbox.ts';
 import type { LinkIdentity } from './preflight.ts';
 
@@ -38,6 +38,7 @@ export function newLinkRecord(
         linkedAt: at,
         linkedBy: session.initiatedBy,
         lastVerifiedAt: at,
+        ...(tokens.issuedAt !== undefined ? { approvedAt: new Date(tokens.issuedAt).toISOString() } : {}),
         refreshToken: cipher.seal(tokens.refreshToken!, { purpose: 'refresh_token', owner: session.accountId }),
         session: sealSession(cipher, session.accountId, liveSession),
         permissions
@@ -46,7 +47,7 @@ export function newLinkRecord(
 
 /**
  * The one write that makes a link: the five-account rule and the swap happen together, all or nothing (the previous
- * link replaced, the session marked linked, the audit entry and the status event). `crowded`: Salesforce now holds
+ * link replaced unless its approval is newer than this one, the session marked linked, the audit entry and the status event). `crowded`: Salesforce now holds
  * more than five approvals of this user, so it revoked the oldest.
  */
 export async function saveLink(
@@ -60,6 +61,10 @@ export async function saveLink(
         await tx.lock(apiUserLock(link.orgId, link.userId), accountLock(session.accountId));
         const current = await tx.sessions.get(session.id, { forUpdate: true });
         if (current?.state !== 'pending') throw cancelledWhileSigningIn();
+        // Of two sign-ins that finish together, the newer approval stays: Salesforce revokes the oldest beyond five.
+        const standing = await tx.links.get(session.accountId);
+        if (standing?.method === 'oauth' && standing.approvedAt && link.approvedAt && standing.approvedAt > link.approvedAt)
+            throw newerLinkSaved(standing.username);
         const holders = await tx.links.ofApiUser(link.orgId, link.userId, { except: session.accountId });
         if (holders.length >= API_USER_LIMIT)
             throw apiUserLimitReached(link.username, accountNames(await tx.accounts.names(holders.map((l) => l.accountId)), holders));

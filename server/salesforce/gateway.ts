@@ -15,6 +15,8 @@ export interface TokenSet {
     orgId: string;
     userId: string;
     scope?: string;
+    /** When Salesforce issued the token (its signed `issued_at`, milliseconds since the epoch). */
+    issuedAt?: number;
 }
 
 export interface Identity {
@@ -241,7 +243,8 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
             identityUrl: id,
             orgId: match[1]!,
             userId: match[2]!,
-            scope: typeof raw.scope === 'string' ? raw.scope : undefined
+            scope: typeof raw.scope === 'string' ? raw.scope : undefined,
+            issuedAt: /^\d{1,15}$/.test(issued_at) ? Number(issued_at) : undefined
         };
     };
 

@@ -141,6 +141,11 @@ export interface OAuthLinkRecord extends LinkFields {
      */
     lastRefreshedAt?: string;
     /**
+     * When Salesforce issued the approval this link holds (the token response's `issued_at`). Of two sign-ins of one
+     * account that finish together, the newer approval is kept: Salesforce may already have revoked the older one.
+     */
+    approvedAt?: string;
+    /**
      * The latest access token with the instance and identity URLs it came with (a LiveSession as JSON), sealed: every
      * backend instance acts with it until Salesforce refuses it, so one refresh serves them all.
      */

@@ -8,6 +8,79 @@ import { random, report, startPopup } from '../reliabilityHarness.ts';
 const ROUNDS = Number(process.env.CONCURRENCY_ROUNDS ?? 20);
 const RELINKS = Number(process.env.CONCURRENCY_RELINKS ?? 50);
 
+describe('two sign-ins of one account that finish together', () => {
+    let h: Harness;
+    /** Holds the first sign-in between its token exchange and its Composite request, until released. */
+    let hold: { reached: () => void; release: Promise<void> } | undefined;
+    before(async () => {
+        h = await startHarness({
+            gateway: (real) => ({
+                ...real,
+                composite: async (...args) => {
+                    const held = hold;
+                    hold = undefined;
+                    if (held) {
+                        held.reached();
+                        await held.release;
+                    }
+                    return real.composite(...args);
+                }
+            })
+        });
+    });
+    after(() => h.close());
+
+    test('the newer approval stays: the older one, saved last, is refused with LINK_SUPERSEDED and revoked', async () => {
+        const { id, key } = await h.newAccount('Signed in twice');
+        const older = await startPopup(h.app, key, PEOPLE.acmeApi);
+        const newer = await startPopup(h.app, key, PEOPLE.acmeApi);
+        let release!: () => void;
+        const reached = new Promise<void>((resolve) => {
+            hold = { reached: resolve, release: new Promise<void>((r) => (release = r)) };
+        });
+        const olderCallback = request(h.app)
+            .get(older.callbackPath)
+            .set('Cookie', older.cookie)
+            .then((r) => r);
+        await reached;
+        // Salesforce's issued_at counts milliseconds: the second approval is issued in a later one.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const newerCallback = await request(h.app).get(newer.callbackPath).set('Cookie', newer.cookie);
+        assert.equal(newerCallback.status, 200, newerCallback.text);
+        const linkedBefore = (await h.services.store.dump()).links.find((l) => l.accountId === id);
+        release();
+        const olderAnswer = await olderCallback;
+        assert.equal(olderAnswer.status, 409, olderAnswer.text);
+        assert.match(olderAnswer.text, /newer sign-in for this account/);
+
+        const session = await h.api(key).get(`/api/v1/link-sessions/${older.sessionId}`).expect(200);
+        assert.equal(session.body.state, 'failed');
+        assert.equal(session.body.error.code, 'LINK_SUPERSEDED');
+        const links = (await h.services.store.dump()).links.filter((l) => l.accountId === id);
+        assert.equal(links.length, 1);
+        assert.deepEqual(links[0], linkedBefore, 'the newer link is the one kept, untouched');
+        assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 1, 'the older approval was revoked in Salesforce');
+        const verified = await h.api(key).post('/api/v1/link/verify').expect(200);
+        assert.equal(verified.body.status, 'linked');
+        await h.api(key).delete('/api/v1/link').expect(200);
+    });
+
+    test('saved in the order they were approved, the newer one replaces the older, whose approval is revoked', async () => {
+        const { id, key } = await h.newAccount('Signed in twice, in order');
+        const first = await startPopup(h.app, key, PEOPLE.acmeApi);
+        const second = await startPopup(h.app, key, PEOPLE.acmeApi);
+        await request(h.app).get(first.callbackPath).set('Cookie', first.cookie).expect(200);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await request(h.app).get(second.callbackPath).set('Cookie', second.cookie).expect(200);
+        const links = (await h.services.store.dump()).links.filter((l) => l.accountId === id);
+        assert.equal(links.length, 1);
+        assert.equal(h.emulator.state.tokensFor(PEOPLE.acmeApi.username), 1);
+        const audit = await h.api(key).get('/api/v1/link/activity').expect(200);
+        assert.ok(JSON.stringify(audit.body).includes('relink'), 'the second sign-in is recorded as a relink');
+        await h.api(key).delete('/api/v1/link').expect(200);
+    });
+});
+
 describe('links completing at the same moment', () => {
     let h: Harness;
     before(async () => {
