@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the API's one description. The response schemas and API_OPERATIONS (every route with its
+// scopes, body, answers and error codes) are one table, read top to bottom, that the tests hold the router to.
 import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
