@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { createSalesforceGateway, SalesforceError } from './gateway.ts';
+import { createSalesforceGateway, issuedAtMs, SalesforceError } from './gateway.ts';
 
 const SECRET = 'client-secret-0123456789';
 const ORG = '00D5g000004ABCDEAZ';
@@ -104,5 +104,16 @@ describe('the token response is trusted only when signed and pointing at Salesfo
     test('an identity URL that is not /id/<org>/<user> is refused', async () => {
         respond({ instance_url: 'https://acme.my.salesforce.com', id: 'https://login.salesforce.com/services/oauth2/userinfo' });
         await refused('INVALID_IDENTITY_URL');
+    });
+});
+
+describe('issued_at, the approval time a link keeps', () => {
+    test('milliseconds are kept; seconds, as Salesforce’s pages describe it, become milliseconds', () => {
+        assert.equal(issuedAtMs('1278448384422'), 1278448384422);
+        assert.equal(issuedAtMs('1278448384'), 1278448384000);
+    });
+
+    test('anything that is not a count is unknown, never a wrong time', () => {
+        for (const bad of ['', '-5', '1.5e12', '12abc', ' 1278448384422', '9'.repeat(16)]) assert.equal(issuedAtMs(bad), undefined, bad);
     });
 });

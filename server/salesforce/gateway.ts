@@ -19,6 +19,16 @@ export interface TokenSet {
     issuedAt?: number;
 }
 
+/**
+ * `issued_at` as milliseconds: Salesforce's pages call it seconds since the epoch while their examples, and the orgs,
+ * send milliseconds; a value too small for milliseconds after 1973 is read as seconds. Anything else: unknown.
+ */
+export function issuedAtMs(issuedAt: string): number | undefined {
+    if (!/^\d{1,15}$/.test(issuedAt)) return undefined;
+    const n = Number(issuedAt);
+    return n < 1e11 ? n * 1000 : n;
+}
+
 export interface Identity {
     orgId: string;
     userId: string;
@@ -244,7 +254,7 @@ export function createSalesforceGateway(options: GatewayOptions): SalesforceGate
             orgId: match[1]!,
             userId: match[2]!,
             scope: typeof raw.scope === 'string' ? raw.scope : undefined,
-            issuedAt: /^\d{1,15}$/.test(issued_at) ? Number(issued_at) : undefined
+            issuedAt: issuedAtMs(issued_at)
         };
     };
 
