@@ -225,22 +225,18 @@ export default class CallerMatching extends LightningElement {
     }
 
     handleMoveRule(event) {
-        const { index, delta } = event.target.dataset;
+        const { index, delta } = event.detail;
         this.draft = {
             ...this.draft,
-            rules: moved(this.draft.rules, Number(index), Number(delta))
+            rules: moved(this.draft.rules, index, delta)
         };
     }
 
     handleMoveObject(event) {
-        const { index, delta } = event.target.dataset;
+        const { index, delta } = event.detail;
         this.draft = {
             ...this.draft,
-            objectOrder: moved(
-                this.draft.objectOrder,
-                Number(index),
-                Number(delta)
-            )
+            objectOrder: moved(this.draft.objectOrder, index, delta)
         };
     }
 

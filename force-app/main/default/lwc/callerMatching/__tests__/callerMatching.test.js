@@ -55,6 +55,9 @@ const find = (element, selector) =>
 const findAll = (element, id) => [
     ...element.shadowRoot.querySelectorAll(`[data-id="${id}"]`)
 ];
+/** An entry's up or down arrow, inside its c-order-buttons. */
+const moveArrow = (buttons, direction) =>
+    buttons.shadowRoot.querySelector(`[data-id="order-${direction}"]`);
 const forObject = (element, id, object) =>
     find(element, `[data-id="${id}"][data-object="${object}"]`);
 
@@ -128,14 +131,20 @@ describe('c-caller-matching', () => {
             '[data-id="caller-matching-remove-field"][data-name="Direct_Line__c"]'
         ).click();
         await flush();
-        findAll(element, 'caller-matching-rule-up')[1].click();
+        moveArrow(
+            findAll(element, 'caller-matching-rule-arrows')[1],
+            'up'
+        ).click();
         await flush();
         const lastModified = findAll(element, 'caller-matching-rule-used')[2];
         lastModified.checked = false;
         lastModified.dispatchEvent(
             new CustomEvent('change', { detail: { checked: false } })
         );
-        findAll(element, 'caller-matching-object-down')[0].click();
+        moveArrow(
+            findAll(element, 'caller-matching-object-arrows')[0],
+            'down'
+        ).click();
         await flush();
         type(find(element, 'caller-matching-region'), 'gb');
         type(
