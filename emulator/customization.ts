@@ -1,9 +1,8 @@
 // What an admin changes in an org's schema: custom fields, record types, Person Accounts. Each change bumps the
 // org's schemaVersion so objectsOf(org) (schema.ts) describes the org anew.
 
-import type { FieldType } from './schema.ts';
-import { customField, findObject, PERSON_FIELD_MAP, type CustomFieldDefinition, type FieldDef } from './schema.ts';
-import type { OrgModel, PermissionSetModel, Rec, RecordTypeModel } from './model.ts';
+import { customField, findObject, PERSON_FIELD_MAP, type CustomFieldDefinition } from './schema.ts';
+import type { FieldDef, FieldType, OrgModel, PermissionSetModel, Rec, RecordTypeModel } from './model.ts';
 import { adminStamp, newRecordId } from './seed.ts';
 
 /** The Master record type every object has; records get it when the user has no other record type of the object. */

@@ -2,7 +2,6 @@
 
 import type { ApiAllowance } from './apiLimit.ts';
 import type { ExternalCredentialModel, NamedCredentialModel } from './credentials.ts';
-import type { FieldDef } from './schema.ts';
 
 export type OrgKey = 'acme' | 'acmeUat';
 export type OriginKey = 'production' | 'sandbox' | OrgKey;
@@ -173,4 +172,48 @@ export function noPermissions(): Record<PermissionName, boolean> {
     const out = {} as Record<PermissionName, boolean>;
     for (const p of PERMISSION_NAMES) out[p] = false;
     return out;
+}
+
+/** A field as the describe call reports it (schema.ts holds the objects made of them). */
+export type FieldType =
+    | 'id'
+    | 'string'
+    | 'textarea'
+    | 'reference'
+    | 'picklist'
+    | 'combobox'
+    | 'boolean'
+    | 'int'
+    | 'double'
+    | 'date'
+    | 'datetime'
+    | 'phone'
+    | 'email'
+    | 'url';
+
+export interface FieldDef {
+    name: string;
+    label: string;
+    type: FieldType;
+    length?: number;
+    nillable: boolean;
+    createable: boolean;
+    updateable: boolean;
+    defaultedOnCreate?: boolean;
+    referenceTo?: string[];
+    relationshipName?: string;
+    picklist?: string[];
+    defaultValue?: string;
+    restrictedPicklist?: boolean;
+    /** subject to field-level security (permission sets grant read/edit) */
+    fls?: boolean;
+    calculated?: boolean;
+    nameField?: boolean;
+    /** a custom field (API name ending in __c, or __pc for a person account's copy of a Contact field) */
+    custom?: boolean;
+    /** field permissions kept under another field's key: a person account field follows its Contact field */
+    flsKey?: string;
+    /** a dependent picklist: its controlling field, and for each of its values the controlling values it is valid for */
+    controllerName?: string;
+    validFor?: Record<string, Array<string | boolean>>;
 }

@@ -1,8 +1,18 @@
 // A user's effective access: the union of the profile's permission set and the assigned ones.
 
-import type { FieldAccess, ObjectAccess, OrgModel, PermissionName, PermissionSetModel, Rec, RecordTypeModel, UserModel } from './model.ts';
+import type {
+    FieldAccess,
+    FieldDef,
+    ObjectAccess,
+    OrgModel,
+    PermissionName,
+    PermissionSetModel,
+    Rec,
+    RecordTypeModel,
+    UserModel
+} from './model.ts';
 import { noAccess, noPermissions, PERMISSION_NAMES } from './model.ts';
-import { OBJECTS, type FieldDef, type ObjectDef } from './schema.ts';
+import { OBJECTS, type ObjectDef } from './schema.ts';
 
 /** Setup objects (those derived from the org model rather than stored), which every API user may read in the emulator. */
 const SETUP_OBJECTS = new Set(

@@ -1,50 +1,7 @@
 // The sObjects the emulated orgs know, described the way the describe call reports them. OBJECTS is what every org
 // has; objectsOf(org) adds what the org's settings and customizations add (Person Accounts, record types, custom fields).
 
-import type { OrgModel } from './model.ts';
-
-export type FieldType =
-    | 'id'
-    | 'string'
-    | 'textarea'
-    | 'reference'
-    | 'picklist'
-    | 'combobox'
-    | 'boolean'
-    | 'int'
-    | 'double'
-    | 'date'
-    | 'datetime'
-    | 'phone'
-    | 'email'
-    | 'url';
-
-export interface FieldDef {
-    name: string;
-    label: string;
-    type: FieldType;
-    length?: number;
-    nillable: boolean;
-    createable: boolean;
-    updateable: boolean;
-    defaultedOnCreate?: boolean;
-    referenceTo?: string[];
-    relationshipName?: string;
-    picklist?: string[];
-    defaultValue?: string;
-    restrictedPicklist?: boolean;
-    /** subject to field-level security (permission sets grant read/edit) */
-    fls?: boolean;
-    calculated?: boolean;
-    nameField?: boolean;
-    /** a custom field (API name ending in __c, or __pc for a person account's copy of a Contact field) */
-    custom?: boolean;
-    /** field permissions kept under another field's key: a person account field follows its Contact field */
-    flsKey?: string;
-    /** a dependent picklist: its controlling field, and for each of its values the controlling values it is valid for */
-    controllerName?: string;
-    validFor?: Record<string, Array<string | boolean>>;
-}
+import type { FieldDef, FieldType, OrgModel } from './model.ts';
 
 export interface ObjectDef {
     name: string;

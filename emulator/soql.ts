@@ -3,9 +3,9 @@
 
 import { ApiError, badRelationship, noSuchColumn, positioned, unsupportedType } from './errors.ts';
 import { normalizeId, typeOfId } from './ids.ts';
-import type { OrgModel, Rec } from './model.ts';
+import type { FieldDef, OrgModel, Rec } from './model.ts';
 import type { Access } from './permissions.ts';
-import { findField, findObject, findRelationship, type FieldDef, type ObjectDef } from './schema.ts';
+import { findField, findObject, findRelationship, type ObjectDef } from './schema.ts';
 import { rowById, rows } from './tables.ts';
 
 type TokType = 'ident' | 'string' | 'number' | 'date' | 'datetime' | 'op' | 'punct' | 'eof';

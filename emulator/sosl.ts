@@ -1,9 +1,9 @@
 // A small SOSL engine: FIND {terms} [IN scope FIELDS] [RETURNING Obj(fields [WHERE] [ORDER BY] [LIMIT])...] [LIMIT n].
 
 import { ApiError, positioned } from './errors.ts';
-import type { OrgModel, Rec } from './model.ts';
+import type { FieldDef, OrgModel, Rec } from './model.ts';
 import type { Access } from './permissions.ts';
-import { objectsOf, type FieldDef, type ObjectDef } from './schema.ts';
+import { objectsOf, type ObjectDef } from './schema.ts';
 import {
     compileCond,
     fieldPath,

@@ -25,6 +25,7 @@ import { KEY_PREFIX, makeId, normalizeId, to15 } from './ids.ts';
 import { allows, parseAllowlist, type IpAllowlist } from './ipAllowlist.ts';
 import type {
     CustomPermissionModel,
+    FieldDef,
     ObjectAccess,
     OrgKey,
     OrgModel,
@@ -36,7 +37,6 @@ import type {
 } from './model.ts';
 import { ORG_KEYS } from './model.ts';
 import { Access } from './permissions.ts';
-import type { FieldDef } from './schema.ts';
 import { adminStamp, buildOrg, newRecordId, refreshedOrgId, SEED } from './seed.ts';
 
 export interface EmulatorClient {
