@@ -244,6 +244,42 @@ function lastToast(toasts) {
     return calls.length ? calls[calls.length - 1][0].detail : undefined;
 }
 
+const DEFAULT_MAPPING = {
+    subject: '{direction} call',
+    recordType: null,
+    relateContact: 'who',
+    relateLead: 'who',
+    relateAccount: 'what',
+    isDefault: true,
+    placeholders: ['{direction}'],
+    lines: [
+        {
+            disposition: null,
+            field: 'Type',
+            value: 'Call',
+            kind: 'text'
+        }
+    ]
+};
+
+const DEFAULT_MATCHING = {
+    objects: [
+        {
+            sobjectType: 'Contact',
+            customFields: [],
+            searchedFields: ['Phone', 'MobilePhone']
+        },
+        { sobjectType: 'Lead', customFields: [] },
+        { sobjectType: 'Account', customFields: [] }
+    ],
+    order: ['objectType', 'ownedByAgent', 'lastModified'],
+    objectOrder: ['Contact', 'Account', 'Lead'],
+    region: 'US',
+    isDefault: true,
+    checkedAt: '2024-05-01T10:00:00.000Z',
+    personAccounts: false
+};
+
 describe('c-contact-center-link', () => {
     let openWindow;
 
@@ -357,41 +393,99 @@ describe('c-contact-center-link', () => {
         });
     });
 
+    // The two editors in the card's settings slot behave alike: offered while Linked, a refusal shown inline, a read failure said.
+    describe.each([
+        {
+            name: 'task mapping',
+            tag: 'c-task-mapping',
+            read: getTaskMapping,
+            save: saveTaskMapping,
+            property: 'mapping',
+            value: DEFAULT_MAPPING,
+            prefix: 'task-mapping',
+            refusal: {
+                code: 'TASK_FIELD_NOT_SETTABLE',
+                message:
+                    'The API user cannot set Task.Outcome__c: give the API user edit access to Task.Outcome__c in its permission set.',
+                shown: 'give the API user edit access to Task.Outcome__c'
+            }
+        },
+        {
+            name: 'caller matching',
+            tag: 'c-caller-matching',
+            read: getCallerMatching,
+            save: saveCallerMatching,
+            property: 'matching',
+            value: DEFAULT_MATCHING,
+            prefix: 'caller-matching',
+            refusal: {
+                code: 'PHONE_FIELD_REFUSED',
+                message:
+                    'The custom phone field Contact.Nope__c cannot be searched: the org has no such field, or the API user cannot read it.',
+                shown: 'Contact.Nope__c cannot be searched'
+            }
+        }
+    ])(
+        'the $name editor',
+        ({ tag, read, save, property, value, prefix, refusal }) => {
+            const editor = (element) => element.shadowRoot.querySelector(tag);
+            const editorPart = (element, id) =>
+                editor(element).shadowRoot.querySelector(`[data-id="${id}"]`);
+
+            it('is offered only while Linked, in the card’s settings slot, with what it edits read through Apex', async () => {
+                read.mockResolvedValue(value);
+                const unlinked = await createComponent();
+                expect(editor(unlinked.element)).toBeNull();
+                expect(read).not.toHaveBeenCalled();
+                document.body.removeChild(unlinked.element);
+
+                getStatus.mockResolvedValue(STATUS_LINKED);
+                const { element } = await createComponent();
+                expect(editor(element).slot).toBe('settings');
+                expect(editor(element)[property]).toEqual(value);
+            });
+
+            it('shows the backend’s refusal inline, in the editor, with its code, and keeps what it had', async () => {
+                getStatus.mockResolvedValue(STATUS_LINKED);
+                read.mockResolvedValue(value);
+                save.mockRejectedValue(
+                    codedApexError(refusal.code, refusal.message)
+                );
+                const { element, toasts } = await createComponent();
+
+                editorPart(element, `${prefix}-save`).click();
+                await flushPromises();
+
+                expect(editor(element).error.code).toBe(refusal.code);
+                expect(
+                    editorPart(element, `${prefix}-error-message`).textContent
+                ).toContain(refusal.shown);
+                expect(editor(element).saving).toBe(false);
+                expect(editor(element)[property]).toEqual(value);
+                expect(lastToast(toasts)).toBeUndefined();
+            });
+
+            it('says in the editor when what it edits could not be read', async () => {
+                getStatus.mockResolvedValue(STATUS_LINKED);
+                read.mockRejectedValue(
+                    codedApexError(
+                        'SERVICE_UNREACHABLE',
+                        'The backend could not be reached.'
+                    )
+                );
+                const { element } = await createComponent();
+                expect(editor(element).loadError).toBe(
+                    'The backend could not be reached.'
+                );
+            });
+        }
+    );
+
     describe('task mapping', () => {
-        const DEFAULT_MAPPING = {
-            subject: '{direction} call',
-            recordType: null,
-            relateContact: 'who',
-            relateLead: 'who',
-            relateAccount: 'what',
-            isDefault: true,
-            placeholders: ['{direction}'],
-            lines: [
-                {
-                    disposition: null,
-                    field: 'Type',
-                    value: 'Call',
-                    kind: 'text'
-                }
-            ]
-        };
         const editor = (element) =>
             element.shadowRoot.querySelector('c-task-mapping');
         const editorPart = (element, id) =>
             editor(element).shadowRoot.querySelector(`[data-id="${id}"]`);
-
-        it('is offered only while Linked, in the card’s settings slot, with the mapping read through Apex', async () => {
-            getTaskMapping.mockResolvedValue(DEFAULT_MAPPING);
-            const unlinked = await createComponent();
-            expect(editor(unlinked.element)).toBeNull();
-            expect(getTaskMapping).not.toHaveBeenCalled();
-            document.body.removeChild(unlinked.element);
-
-            getStatus.mockResolvedValue(STATUS_LINKED);
-            const { element } = await createComponent();
-            expect(editor(element).slot).toBe('settings');
-            expect(editor(element).mapping).toEqual(DEFAULT_MAPPING);
-        });
 
         it('saves the edited mapping as JSON, toasts, and hands the saved mapping back', async () => {
             getStatus.mockResolvedValue(STATUS_LINKED);
@@ -418,79 +512,13 @@ describe('c-contact-center-link', () => {
             expect(editor(element).mapping).toEqual(saved);
             expect(editor(element).error).toBeUndefined();
         });
-
-        it('shows the backend’s refusal inline, in the editor, with its code', async () => {
-            getStatus.mockResolvedValue(STATUS_LINKED);
-            getTaskMapping.mockResolvedValue(DEFAULT_MAPPING);
-            saveTaskMapping.mockRejectedValue(
-                codedApexError(
-                    'TASK_FIELD_NOT_SETTABLE',
-                    'The API user cannot set Task.Outcome__c: give the API user edit access to Task.Outcome__c in its permission set.'
-                )
-            );
-            const { element } = await createComponent();
-
-            editorPart(element, 'task-mapping-save').click();
-            await flushPromises();
-
-            expect(editor(element).error.code).toBe('TASK_FIELD_NOT_SETTABLE');
-            expect(
-                editorPart(element, 'task-mapping-error-message').textContent
-            ).toContain('give the API user edit access to Task.Outcome__c');
-            expect(editor(element).saving).toBe(false);
-            expect(editor(element).mapping).toEqual(DEFAULT_MAPPING);
-        });
-
-        it('says in the editor when the mapping could not be read', async () => {
-            getStatus.mockResolvedValue(STATUS_LINKED);
-            getTaskMapping.mockRejectedValue(
-                codedApexError(
-                    'SERVICE_UNREACHABLE',
-                    'The backend could not be reached.'
-                )
-            );
-            const { element } = await createComponent();
-            expect(editor(element).loadError).toBe(
-                'The backend could not be reached.'
-            );
-        });
     });
 
     describe('caller matching', () => {
-        const DEFAULT_MATCHING = {
-            objects: [
-                {
-                    sobjectType: 'Contact',
-                    customFields: [],
-                    searchedFields: ['Phone', 'MobilePhone']
-                },
-                { sobjectType: 'Lead', customFields: [] },
-                { sobjectType: 'Account', customFields: [] }
-            ],
-            order: ['objectType', 'ownedByAgent', 'lastModified'],
-            objectOrder: ['Contact', 'Account', 'Lead'],
-            region: 'US',
-            isDefault: true,
-            checkedAt: '2024-05-01T10:00:00.000Z',
-            personAccounts: false
-        };
         const editor = (element) =>
             element.shadowRoot.querySelector('c-caller-matching');
         const editorPart = (element, id) =>
             editor(element).shadowRoot.querySelector(`[data-id="${id}"]`);
-
-        it('is offered only while Linked, in the card’s settings slot, with the settings read through Apex', async () => {
-            getCallerMatching.mockResolvedValue(DEFAULT_MATCHING);
-            const unlinked = await createComponent();
-            expect(editor(unlinked.element)).toBeNull();
-            expect(getCallerMatching).not.toHaveBeenCalled();
-            document.body.removeChild(unlinked.element);
-
-            getStatus.mockResolvedValue(STATUS_LINKED);
-            const { element } = await createComponent();
-            expect(editor(element).slot).toBe('settings');
-            expect(editor(element).matching).toEqual(DEFAULT_MATCHING);
-        });
 
         it('saves the edited settings as JSON, toasts, and hands the saved settings back', async () => {
             getStatus.mockResolvedValue(STATUS_LINKED);
@@ -515,29 +543,6 @@ describe('c-contact-center-link', () => {
             expect(editor(element).error).toBeUndefined();
         });
 
-        it('shows the backend’s refusal inline, in the editor, with its code', async () => {
-            getStatus.mockResolvedValue(STATUS_LINKED);
-            getCallerMatching.mockResolvedValue(DEFAULT_MATCHING);
-            saveCallerMatching.mockRejectedValue(
-                codedApexError(
-                    'PHONE_FIELD_REFUSED',
-                    'The custom phone field Contact.Nope__c cannot be searched: the org has no such field, or the API user cannot read it.'
-                )
-            );
-            const { element, toasts } = await createComponent();
-
-            editorPart(element, 'caller-matching-save').click();
-            await flushPromises();
-
-            expect(editor(element).error.code).toBe('PHONE_FIELD_REFUSED');
-            expect(
-                editorPart(element, 'caller-matching-error-message').textContent
-            ).toContain('Contact.Nope__c cannot be searched');
-            expect(editor(element).saving).toBe(false);
-            expect(editor(element).matching).toEqual(DEFAULT_MATCHING);
-            expect(lastToast(toasts)).toBeUndefined();
-        });
-
         it('reads what a lookup searches again after Verify', async () => {
             getStatus.mockResolvedValue(STATUS_LINKED);
             verifyLink.mockResolvedValue(STATUS_LINKED);
@@ -552,22 +557,7 @@ describe('c-contact-center-link', () => {
             expect(getCallerMatching).toHaveBeenCalledTimes(2);
             expect(editor(element).matching).toEqual(reread);
         });
-
-        it('says in the editor when the settings could not be read', async () => {
-            getStatus.mockResolvedValue(STATUS_LINKED);
-            getCallerMatching.mockRejectedValue(
-                codedApexError(
-                    'SERVICE_UNREACHABLE',
-                    'The backend could not be reached.'
-                )
-            );
-            const { element } = await createComponent();
-            expect(editor(element).loadError).toBe(
-                'The backend could not be reached.'
-            );
-        });
     });
-
     describe('activity', () => {
         function activityTexts(element) {
             return listEntries(element, 'activity').map(
