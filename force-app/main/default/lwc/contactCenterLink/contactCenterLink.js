@@ -60,7 +60,12 @@ const OPENER_ANSWER_TYPE = 'ccl:opener';
 const DEFAULT_SESSION_MS = 10 * 60 * 1000;
 
 /** Error codes after which the link's status has changed under the card: read it again. */
-const CODES_THAT_CHANGE_THE_STATUS = new Set(['NEEDS_RELINK', 'NOT_LINKED']);
+// LINK_SUPERSEDED: another sign-in for this account was saved meanwhile, so the status now shows that link.
+const CODES_THAT_CHANGE_THE_STATUS = new Set([
+    'NEEDS_RELINK',
+    'NOT_LINKED',
+    'LINK_SUPERSEDED'
+]);
 
 function originOf(url) {
     try {

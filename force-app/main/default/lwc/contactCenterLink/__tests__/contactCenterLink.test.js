@@ -1347,6 +1347,26 @@ describe('c-contact-center-link', () => {
             });
         });
 
+        it('a sign-in superseded by a newer one for this account shows the link that stayed, and says why', async () => {
+            const superseded =
+                'A newer sign-in for this account, as api@acme.example, finished while this one did: that link stays, and this approval was withdrawn in Salesforce. There is nothing else to do.';
+            getLinkSession.mockResolvedValue({
+                id: LINK_SESSION.id,
+                state: 'failed',
+                error: { code: 'LINK_SUPERSEDED', message: superseded }
+            });
+            const { element } = await createComponent();
+            expect(getStatus).toHaveBeenCalledTimes(1);
+
+            await chooseEnvironment(element, 'production');
+            getStatus.mockResolvedValue(STATUS_LINKED);
+            await advance(POLL_MS);
+
+            expect(getStatus).toHaveBeenCalledTimes(2);
+            expect(card(element).status.status).toBe('linked');
+            expect(card(element).errorMessage).toBe(superseded);
+        });
+
         it('after a login refused with APP_NOT_INSTALLED warns before the next popup', async () => {
             getLinkSession.mockResolvedValue({
                 id: LINK_SESSION.id,
