@@ -105,6 +105,13 @@ describe('caller matching, on the card', { skip }, () => {
                     ['Direct_Line__c', 'No_Such_Line__c'],
                     'the draft stays to be fixed'
                 );
+                assert.deepEqual(
+                    await ofObject(page, 'caller-matching-fields', 'Contact')
+                        .locator('[data-id="caller-matching-field-name"][data-refused="true"]')
+                        .allInnerTexts(),
+                    ['No_Such_Line__c'],
+                    'the refused field is the one marked'
+                );
                 assert.equal(await toast(page).count(), 0, 'nothing said saved');
                 await docsImage(part(page, 'caller-matching'), 'caller-matching-refused');
                 const saved = (await (

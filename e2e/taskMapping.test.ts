@@ -96,6 +96,12 @@ describe('the Task mapping, on the card', { skip }, () => {
                 const refusal = await waitForText(part(page, 'task-mapping-error-message'), /Agent_Score__c/);
                 assert.match(refusal, /give the API user edit access to Task\.Agent_Score__c in its permission set/);
                 assert.equal(await input(page, 'task-line-field').inputValue(), 'Agent_Score__c', 'the draft stays to be fixed');
+                assert.equal(
+                    await input(page, 'task-line-field').getAttribute('aria-invalid'),
+                    'true',
+                    'the refused field is in an error state'
+                );
+                assert.notEqual(await input(page, 'task-line-value').getAttribute('aria-invalid'), 'true', 'its value is not');
                 assert.equal(await toast(page).count(), 0, 'nothing said saved');
                 await docsImage(part(page, 'task-mapping'), 'task-mapping-refused');
                 const saved = (await (

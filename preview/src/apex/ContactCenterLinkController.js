@@ -42,25 +42,43 @@ const CODE_FORBIDDEN = 'FORBIDDEN';
 const CODE_VALIDATION_FAILED = 'VALIDATION_FAILED';
 
 /** What the controller's AuraHandledException looks like to the component that called the method (ContactCenterLinkController.auraError). */
-export function auraError(code, message) {
+export function auraError(code, message, subjects) {
     return {
         ok: false,
         status: 500,
         statusText: 'Server Error',
         headers: {},
         body: {
-            message: JSON.stringify({ code, message }),
+            message: JSON.stringify({ code, message, ...(subjects?.length ? { subjects } : {}) }),
             exceptionType: 'AuraHandledException'
         }
     };
 }
 
-/** ContactCenterLinkException: a message a person can act on, the backend's code and the HTTP status, if any. */
+/**
+ * ContactCenterLinkException: a message a person can act on, the backend's code and the HTTP status, if any, and
+ * what a refused save was refused for (subjects).
+ */
 class ClientError extends Error {
-    constructor(message, code, statusCode) {
+    constructor(message, code, statusCode, subjects = []) {
         super(message);
         this.code = code;
         this.statusCode = statusCode;
+        this.subjects = subjects;
+    }
+}
+
+/** ContactCenterLinkClient.subjectsOf: the error's field, or each of its problems' subject; unreadable ones left out. */
+function subjectsOf(f) {
+    try {
+        const field = f.text('field');
+        const problems = f.children('problems').map((problem) => problem.text('subject'));
+        return [field, ...problems].filter((subject) => typeof subject === 'string' && subject.trim());
+    } catch (error) {
+        if (error instanceof MalformedBody) {
+            return [];
+        }
+        throw error;
     }
 }
 
@@ -332,7 +350,8 @@ const contract = {
         return withoutEmpty({
             code: f.text('code'),
             message: f.text('message'),
-            at: f.text('at')
+            at: f.text('at'),
+            subjects: subjectsOf(f)
         });
     },
     /** The LinkSession Apex class. */
@@ -481,7 +500,7 @@ async function send(method, path, body) {
             }
             return inner;
         });
-        throw new ClientError(error.message, error.code, status);
+        throw new ClientError(error.message, error.code, status, error.subjects);
     }
     return { status, text };
 }
@@ -527,7 +546,7 @@ async function asAura(work) {
         return await work();
     } catch (error) {
         if (error instanceof ClientError) {
-            throw auraError(error.code, error.message);
+            throw auraError(error.code, error.message, error.subjects);
         }
         if (error && typeof error === 'object' && error.body) {
             throw error;

@@ -1,5 +1,6 @@
 import { LightningElement, api } from 'lwc';
 import { formatLabel } from 'c/labelFormat';
+import { refusedFor } from 'c/errorDetails';
 import {
     draftOf,
     matchingOf,
@@ -70,7 +71,7 @@ export default class CallerMatching extends LightningElement {
 
     /** True while a save runs: the buttons are disabled. */
     @api saving = false;
-    /** The backend's refusal of the last save: { code, message }. */
+    /** The backend's refusal of the last save: { code, message, subjects? } (subjects: what it was refused for). */
     @api error;
     /** Why the settings could not be read. */
     @api loadError;
@@ -135,11 +136,19 @@ export default class CallerMatching extends LightningElement {
             object,
             inputLabel: formatLabel(FIELD_NAME, object),
             typed: this.draft.typed[object],
-            fields: this.draft.fields[object].map((name) => ({
-                name,
-                key: `${object}.${name}`,
-                removeLabel: formatLabel(REMOVE_FIELD, `${object}.${name}`)
-            })),
+            fields: this.draft.fields[object].map((name) => {
+                const refused =
+                    this.refused && refusedFor(this.error, `${object}.${name}`);
+                return {
+                    name,
+                    key: `${object}.${name}`,
+                    removeLabel: formatLabel(REMOVE_FIELD, `${object}.${name}`),
+                    refused,
+                    nameClass: refused
+                        ? 'slds-col slds-text-color_error slds-text-title_bold'
+                        : 'slds-col'
+                };
+            }),
             none: this.draft.fields[object].length === 0
         }));
     }

@@ -1,15 +1,17 @@
 /**
- * What went wrong, from any error a component meets: { code, message }.
+ * What went wrong, from any error a component meets: { code, message, subjects? }.
  *
  * - ContactCenterLinkController's AuraHandledException: body.message is the JSON
- *   {"code","message"} (code is the backend's, such as NEEDS_RELINK), so the card can act on it.
+ *   {"code","message","subjects"?} (code is the backend's, such as NEEDS_RELINK, so the card can act on
+ *   it; subjects name what a refused save was refused for, such as Contact.Direct_Line__c).
  * - Any other AuraHandledException or Apex error: body.message as it is.
  * - DML and UI API errors: body.pageErrors, body.fieldErrors, body.output.errors and
  *   body.output.fieldErrors, every message once.
  * - A list of such bodies (UI API), or a JavaScript Error.
  * @param {*} error what the Apex call or the code threw
  * @param {string} fallbackMessage said when the error carries no message
- * @returns {{code: (string|undefined), message: string}} the error's code, if any, and one sentence to show
+ * @returns {{code: (string|undefined), message: string, subjects: (string[]|undefined)}} the error's code, if any,
+ *     one sentence to show, and what a refused save was refused for, when the controller named it
  */
 export function errorDetails(error, fallbackMessage) {
     const body = error?.body;
@@ -45,9 +47,13 @@ function codedMessage(text) {
     if (typeof parsed?.message !== 'string' || !parsed.message.trim()) {
         return undefined;
     }
+    const subjects = listOf(parsed.subjects).filter(
+        (subject) => typeof subject === 'string' && subject
+    );
     return {
         code: typeof parsed.code === 'string' ? parsed.code : undefined,
-        message: parsed.message
+        message: parsed.message,
+        ...(subjects.length ? { subjects } : {})
     };
 }
 
@@ -82,4 +88,22 @@ function collectMessages(body, messages) {
 
 function listOf(value) {
     return Array.isArray(value) ? value : [];
+}
+
+/**
+ * Whether a refused save was refused for this name (a field such as Contact.Direct_Line__c or Task.Outcome__c, or a
+ * record type), as the error's subjects name it; Salesforce's API names are compared without regard to case.
+ * @param {{subjects: (string[]|undefined)}|undefined} error what errorDetails read
+ * @param {string} name the name a part of the form stands for
+ * @returns {boolean} true when the error names it
+ */
+export function refusedFor(error, name) {
+    if (typeof name !== 'string' || !name) {
+        return false;
+    }
+    const wanted = name.toLowerCase();
+    return listOf(error?.subjects).some(
+        (subject) =>
+            typeof subject === 'string' && subject.toLowerCase() === wanted
+    );
 }

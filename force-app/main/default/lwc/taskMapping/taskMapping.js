@@ -1,5 +1,6 @@
 import { LightningElement, api } from 'lwc';
 import { formatLabel } from 'c/labelFormat';
+import { refusedFor } from 'c/errorDetails';
 import {
     RELATE_CHOICES,
     draftOf,
@@ -69,7 +70,7 @@ export default class TaskMapping extends LightningElement {
 
     /** True while a save runs: the buttons are disabled. */
     @api saving = false;
-    /** The backend's refusal of the last save: { code, message }. */
+    /** The backend's refusal of the last save: { code, message, subjects? } (subjects: what it was refused for). */
     @api error;
     /** Why the mapping could not be read. */
     @api loadError;
@@ -136,6 +137,30 @@ export default class TaskMapping extends LightningElement {
 
     get problem() {
         return this.lineProblem ?? this.error?.message;
+    }
+
+    /**
+     * A Task field or the record type that the backend refused shows it in its own input's error state (until the
+     * admin changes it or the next save is answered); the message below says why.
+     */
+    renderedCallback() {
+        const named = [
+            ...this.template.querySelectorAll('[data-id="task-line-field"]')
+        ].map((input) => [input, `Task.${input.value ?? ''}`]);
+        const recordType = this.template.querySelector(
+            '[data-id="task-record-type"]'
+        );
+        if (recordType) {
+            named.push([recordType, recordType.value]);
+        }
+        for (const [input, name] of named) {
+            const refused = refusedFor(this.error, name);
+            if (refused !== (input.dataset.refused === 'true')) {
+                input.dataset.refused = String(refused);
+                input.setCustomValidity(refused ? this.labels.notSaved : '');
+                input.reportValidity();
+            }
+        }
     }
 
     /** A lightning-input's change (its detail) or a select's (its value). */

@@ -197,7 +197,8 @@ describe('c-caller-matching', () => {
         element.error = {
             code: 'PHONE_FIELD_REFUSED',
             message:
-                'The custom phone field Contact.Nope__c cannot be searched: the org has no such field, or the API user cannot read it.'
+                'The custom phone field Contact.Nope__c cannot be searched: the org has no such field, or the API user cannot read it.',
+            subjects: ['Contact.Nope__c']
         };
         find(element, 'caller-matching-save').click();
         await flush();
@@ -213,6 +214,11 @@ describe('c-caller-matching', () => {
                 li.textContent.trim()
             )
         ).toEqual(['Direct_Line__c', 'Nope__c']);
+        // The refused field is the one marked; the one the org has is not.
+        const names = findAll(element, 'caller-matching-field-name');
+        expect(names.map((n) => n.dataset.refused)).toEqual(['false', 'true']);
+        expect(names[1].classList).toContain('slds-text-color_error');
+        expect(names[0].classList).not.toContain('slds-text-color_error');
         await expect(element).toBeAccessible();
     });
 

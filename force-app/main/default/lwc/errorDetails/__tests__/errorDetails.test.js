@@ -1,4 +1,4 @@
-import { errorDetails } from 'c/errorDetails';
+import { errorDetails, refusedFor } from 'c/errorDetails';
 
 const FALLBACK = 'Something went wrong.';
 
@@ -14,6 +14,34 @@ describe('c-error-details', () => {
             code: 'API_USER_LIMIT_REACHED',
             message: 'This API user already serves five accounts.'
         });
+    });
+
+    it('reads what a refused save was refused for, and leaves out what is not a name', () => {
+        const refused = (subjects) => ({
+            body: {
+                message: JSON.stringify({
+                    code: 'PHONE_FIELD_REFUSED',
+                    message:
+                        'The custom phone field Contact.Nope__c cannot be searched.',
+                    subjects
+                })
+            }
+        });
+        expect(errorDetails(refused(['Contact.Nope__c']), FALLBACK)).toEqual({
+            code: 'PHONE_FIELD_REFUSED',
+            message:
+                'The custom phone field Contact.Nope__c cannot be searched.',
+            subjects: ['Contact.Nope__c']
+        });
+        expect(
+            errorDetails(refused(['Task.Outcome__c', 7, '', null]), FALLBACK)
+                .subjects
+        ).toEqual(['Task.Outcome__c']);
+        for (const notAList of ['Contact.Nope__c', { a: 1 }, [], undefined]) {
+            expect(
+                errorDetails(refused(notAList), FALLBACK)
+            ).not.toHaveProperty('subjects');
+        }
     });
 
     it('keeps a plain AuraHandledException message as it is, without a code', () => {
@@ -93,5 +121,21 @@ describe('c-error-details', () => {
         expect(
             errorDetails({ body: { message: '{not json' } }, FALLBACK)
         ).toEqual({ code: undefined, message: '{not json' });
+    });
+
+    it('tells whether an error was refused for a name, without regard to case', () => {
+        const error = { subjects: ['Contact.Direct_Line__c', 'Support_Call'] };
+        expect(refusedFor(error, 'contact.direct_line__c')).toBe(true);
+        expect(refusedFor(error, 'Support_Call')).toBe(true);
+        expect(refusedFor(error, 'Contact.Other__c')).toBe(false);
+        expect(refusedFor(error, '')).toBe(false);
+        expect(refusedFor(error, undefined)).toBe(false);
+        expect(
+            refusedFor({ code: 'X', message: 'No subjects.' }, 'Support_Call')
+        ).toBe(false);
+        expect(refusedFor(undefined, 'Support_Call')).toBe(false);
+        expect(refusedFor({ subjects: 'Support_Call' }, 'Support_Call')).toBe(
+            false
+        );
     });
 });

@@ -129,7 +129,8 @@ describe('c-task-mapping', () => {
         element.error = {
             code: 'TASK_FIELD_NOT_SETTABLE',
             message:
-                'The API user cannot set Task.Outcome__c: give the API user edit access to Task.Outcome__c in its permission set.'
+                'The API user cannot set Task.Outcome__c: give the API user edit access to Task.Outcome__c in its permission set.',
+            subjects: ['Task.Outcome__c']
         };
         find(element, 'task-mapping-save').click();
         await flush();
@@ -143,6 +144,19 @@ describe('c-task-mapping', () => {
         expect(findAll(element, 'task-line-field').at(-1).value).toBe(
             'Outcome__c'
         );
+        // The refused field's input is the one in an error state; the others and the record type are not.
+        const fields = findAll(element, 'task-line-field');
+        expect(fields.at(-1).dataset.refused).toBe('true');
+        expect(
+            fields.slice(0, -1).every((f) => f.dataset.refused !== 'true')
+        ).toBe(true);
+        expect(find(element, 'task-record-type').dataset.refused).not.toBe(
+            'true'
+        );
+        // Changed by the admin, the field leaves the error state.
+        type(fields.at(-1), 'Outcome2__c');
+        await flush();
+        expect(fields.at(-1).dataset.refused).toBe('false');
         await expect(element).toBeAccessible();
     });
 
