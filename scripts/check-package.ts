@@ -13,6 +13,7 @@ import { SCHEMA_API_VERSION, loadMetadataSchema, validateMetadataXml, type Metad
 import { checkApexTests } from './package/apexTests.ts';
 import { oauthAppShapeProblems } from './package/oauthApp.ts';
 import { checkProjectFile, type ProjectFile } from './package/projectFile.ts';
+import { sfBinary, sfEnv } from './package/sfCli.ts';
 
 const run = promisify(execFile);
 
@@ -72,11 +73,14 @@ export async function validateMetadataDirectory(schema: MetadataSchema, dir: str
 export async function convertSource(projectDir: string, sourceDirs: string[]): Promise<{ dir: string; cleanUp: () => Promise<void> }> {
     const work = await mkdtemp(path.join(tmpdir(), 'ccl-convert-'));
     const output = path.join(work, 'mdapi');
-    const sf = path.join(projectDir, 'node_modules', '.bin', 'sf');
-    await run(sf, ['project', 'convert', 'source', ...sourceDirs.flatMap((dir) => ['--source-dir', dir]), '--output-dir', output], {
-        cwd: projectDir,
-        env: { ...process.env, SF_DISABLE_TELEMETRY: 'true', SF_AUTOUPDATE_DISABLE: 'true', SF_SKIP_NEW_VERSION_CHECK: 'true' }
-    });
+    await run(
+        sfBinary(projectDir),
+        ['project', 'convert', 'source', ...sourceDirs.flatMap((dir) => ['--source-dir', dir]), '--output-dir', output],
+        {
+            cwd: projectDir,
+            env: sfEnv()
+        }
+    );
     return { dir: output, cleanUp: () => rm(work, { recursive: true, force: true }) };
 }
 

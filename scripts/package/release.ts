@@ -16,6 +16,7 @@ import { parseArgs, promisify } from 'node:util';
 import { SCHEMA_API_VERSION, loadMetadataSchema, validateMetadataXml, type SchemaProblem } from '../metadataSchema.ts';
 import { APP_NAME, HEADER_DIR, OAUTH_PACKAGE, PLACEHOLDERS, SETTINGS_DIR, readOAuthApp, releaseProblems } from './oauthApp.ts';
 import type { ProjectFile } from './projectFile.ts';
+import { sfBinary, sfEnv } from './sfCli.ts';
 
 /** Runs the Salesforce CLI with these arguments in this directory; answers its standard output. */
 export type SfRunner = (args: string[], cwd: string) => Promise<string>;
@@ -26,11 +27,7 @@ const run = promisify(execFile);
 
 export function localSf(projectDir: string): SfRunner {
     return async (args, cwd) => {
-        const { stdout } = await run(path.join(projectDir, 'node_modules', '.bin', 'sf'), args, {
-            cwd,
-            maxBuffer: 64 * 1024 * 1024,
-            env: { ...process.env, SF_DISABLE_TELEMETRY: 'true', SF_AUTOUPDATE_DISABLE: 'true', SF_SKIP_NEW_VERSION_CHECK: 'true' }
-        });
+        const { stdout } = await run(sfBinary(projectDir), args, { cwd, maxBuffer: 64 * 1024 * 1024, env: sfEnv() });
         return stdout;
     };
 }
