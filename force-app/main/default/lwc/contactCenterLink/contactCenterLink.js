@@ -60,12 +60,7 @@ const OPENER_ANSWER_TYPE = 'ccl:opener';
 const DEFAULT_SESSION_MS = 10 * 60 * 1000;
 
 /** Error codes after which the link's status has changed under the card: read it again. */
-// LINK_SUPERSEDED: another sign-in for this account was saved meanwhile, so the status now shows that link.
-const CODES_THAT_CHANGE_THE_STATUS = new Set([
-    'NEEDS_RELINK',
-    'NOT_LINKED',
-    'LINK_SUPERSEDED'
-]);
+const CODES_THAT_CHANGE_THE_STATUS = new Set(['NEEDS_RELINK', 'NOT_LINKED']);
 
 function originOf(url) {
     try {
@@ -550,6 +545,12 @@ export default class ContactCenterLink extends LightningElement {
     finishFailed(error) {
         this.stopWaiting();
         const message = error?.message || UNKNOWN_ERROR;
+        if (error?.code === 'LINK_SUPERSEDED') {
+            // Not a failure: a newer sign-in for this account was saved meanwhile; the status shows its link.
+            this.toast(LINKED_TITLE, message, 'info');
+            this.loadStatus();
+            return;
+        }
         this.errorMessage = message;
         this.errorCode = error?.code;
         this.toast(LINK_FAILED_TITLE, message, 'error');

@@ -1347,7 +1347,7 @@ describe('c-contact-center-link', () => {
             });
         });
 
-        it('a sign-in superseded by a newer one for this account shows the link that stayed, and says why', async () => {
+        it('a sign-in superseded by a newer one for this account shows the link that stayed, and says why without an error', async () => {
             const superseded =
                 'A newer sign-in for this account, as api@acme.example, finished while this one did: that link stays, and this approval was withdrawn in Salesforce. There is nothing else to do.';
             getLinkSession.mockResolvedValue({
@@ -1355,7 +1355,7 @@ describe('c-contact-center-link', () => {
                 state: 'failed',
                 error: { code: 'LINK_SUPERSEDED', message: superseded }
             });
-            const { element } = await createComponent();
+            const { element, toasts } = await createComponent();
             expect(getStatus).toHaveBeenCalledTimes(1);
 
             await chooseEnvironment(element, 'production');
@@ -1364,7 +1364,11 @@ describe('c-contact-center-link', () => {
 
             expect(getStatus).toHaveBeenCalledTimes(2);
             expect(card(element).status.status).toBe('linked');
-            expect(card(element).errorMessage).toBe(superseded);
+            expect(card(element).errorMessage).toBeUndefined();
+            expect(lastToast(toasts)).toMatchObject({
+                message: superseded,
+                variant: 'info'
+            });
         });
 
         it('after a login refused with APP_NOT_INSTALLED warns before the next popup', async () => {
