@@ -6,7 +6,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
-import { startDemo } from './demo.ts';
+import { createServer } from 'node:http';
+import { freePort, startDemo } from './demo.ts';
 
 test('the demo listens on loopback only', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-demo-'));
@@ -20,6 +21,62 @@ test('the demo listens on loopback only', async () => {
         assert.equal((await fetch(`${demo.url}/healthz`)).status, 200);
     } finally {
         await demo.close();
+        await rm(dataDir, { recursive: true, force: true });
+    }
+});
+
+test('with PORT=0, a port taken between its pick and the listen is picked again: the demo starts on another one', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-demo-'));
+    // Another listener holds the first port the demo picks, as a parallel test's server may.
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as AddressInfo).port;
+    const picked: number[] = [];
+    try {
+        const demo = await startDemo(parseConfig({ PORT: '0', PUBLIC_URL: 'http://localhost:0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), {
+            emulatorPortBase: 0,
+            preview: false,
+            logger: createLogger('silent'),
+            pickPort: async () => {
+                const port = picked.length === 0 ? taken : await freePort();
+                picked.push(port);
+                return port;
+            }
+        });
+        try {
+            assert.equal(picked.length, 2, 'picked again once');
+            const port = (demo.backend.server.address() as AddressInfo).port;
+            assert.equal(port, picked[1]);
+            assert.equal(demo.url, `http://localhost:${port}`, 'PUBLIC_URL names the port it listens on');
+            assert.equal((await fetch(`${demo.url}/healthz`)).status, 200);
+        } finally {
+            await demo.close();
+        }
+    } finally {
+        await new Promise<void>((resolve) => squatter.close(() => resolve()));
+        await rm(dataDir, { recursive: true, force: true });
+    }
+});
+
+test('a PORT that is taken is said at once, not tried again', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'ccl-demo-'));
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as AddressInfo).port;
+    try {
+        await assert.rejects(
+            startDemo(
+                parseConfig({ PORT: String(taken), PUBLIC_URL: `http://localhost:${taken}`, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }),
+                {
+                    emulatorPortBase: 0,
+                    preview: false,
+                    logger: createLogger('silent')
+                }
+            ),
+            (error: NodeJS.ErrnoException) => error.code === 'EADDRINUSE'
+        );
+    } finally {
+        await new Promise<void>((resolve) => squatter.close(() => resolve()));
         await rm(dataDir, { recursive: true, force: true });
     }
 });

@@ -37,7 +37,12 @@ export interface DemoOptions extends AppOptions {
     emulatorPortBase?: number;
     /** Serve the preview page at / and its configuration at /preview/config.json (default true). */
     preview?: boolean;
+    /** How a port nobody listens on is found for PORT=0 (default freePort). */
+    pickPort?: () => Promise<number>;
 }
+
+/** How many times the demo picks another port when the one it picked for PORT=0 was taken before it listened. */
+const PORT_ATTEMPTS = 5;
 
 /** A port nobody listens on now, for PORT=0: the OAuth redirect URI has to name the real port before the backend starts. */
 export function freePort(): Promise<number> {
@@ -54,12 +59,25 @@ export function freePort(): Promise<number> {
 
 /**
  * The demo: an emulated Salesforce, the backend pointed at it, one contact-center account, and the preview page.
- * With PORT=0 it picks a free port, and a PUBLIC_URL whose port is 0 gets that port.
+ * With PORT=0 it picks a free port, and a PUBLIC_URL whose port is 0 gets that port. The port is picked before the
+ * backend listens (the OAuth redirect URI names it), so another listener may take it in between: then the demo
+ * starts again on another port.
  */
 export async function startDemo(settings: z.infer<typeof configSchema>, options: DemoOptions = {}): Promise<RunningDemo> {
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await startDemoOnce(settings, options);
+        } catch (error) {
+            const taken = (error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+            if (settings.PORT !== 0 || !taken || attempt >= PORT_ATTEMPTS) throw error;
+        }
+    }
+}
+
+async function startDemoOnce(settings: z.infer<typeof configSchema>, options: DemoOptions): Promise<RunningDemo> {
     let parsed = settings;
     if (parsed.PORT === 0) {
-        const port = await freePort();
+        const port = await (options.pickPort ?? freePort)();
         const publicUrl = new URL(parsed.PUBLIC_URL);
         if (publicUrl.port === '0') publicUrl.port = String(port);
         parsed = { ...parsed, PORT: port, PUBLIC_URL: publicUrl.origin };
@@ -80,6 +98,7 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
         ],
         quiet: true
     });
+    let backend: RunningServer | undefined;
     try {
         const config = requireCompleteConfig({
             ...parsed,
@@ -103,22 +122,24 @@ export async function startDemo(settings: z.infer<typeof configSchema>, options:
             options.extend?.(app);
             if (options.preview ?? true) mountPreview(app, () => previewConfig?.(), demoPlatform(emulator));
         };
-        const backend = await runServer(config, { ...options, logger, extend, host: DEMO_HOST, hosts: DEMO_HOST_NAMES });
-        const account = await demoAccount(backend, config.DATA_DIR);
+        const running = await runServer(config, { ...options, logger, extend, host: DEMO_HOST, hosts: DEMO_HOST_NAMES });
+        backend = running;
+        const account = await demoAccount(running, config.DATA_DIR);
         installPackage(emulator, config.PUBLIC_URL, account.apiKey);
         previewConfig = () => demoPreviewConfig(emulator);
         return {
             url: config.PUBLIC_URL,
             host: DEMO_HOST,
-            backend,
+            backend: running,
             emulator,
             account,
             async close() {
-                await backend.close();
+                await running.close();
                 await emulator.close();
             }
         };
     } catch (error) {
+        await backend?.close();
         await emulator.close();
         throw error;
     }
