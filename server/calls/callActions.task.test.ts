@@ -1,5 +1,6 @@
 // Long on purpose: every field and refusal of the end-of-call Task against one linked org, which starts once.
 import assert from 'node:assert/strict';
+import type { Store } from '../store/store.ts';
 import type { Snapshot } from '../store/types.ts';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
@@ -13,6 +14,26 @@ import { ALIVE_FOR_MS, CLAIM_TTL_MS, instanceLease, ledgerKey } from './ledger.t
 import { ACME, startCallsHarness, total, type CallsHarness } from '../test/callsHarness.ts';
 
 const CALL = { direction: 'inbound', durationSeconds: 95 } as const;
+
+/**
+ * Resolves once a retry of the call `key` has found its claim held elsewhere and come back to look again: the retry is
+ * in its wait, whatever the machine's load (a fixed pause could end before the request arrived).
+ */
+function inItsWait(store: Store, key: string): Promise<void> {
+    const ledger = store.ledger;
+    const real = ledger.claimUnlessKept.bind(ledger);
+    let looks = 0;
+    return new Promise((resolve) => {
+        ledger.claimUnlessKept = async (...args) => {
+            const found = await real(...args);
+            if (args[0] === key && ++looks === 2) {
+                ledger.claimUnlessKept = real;
+                resolve();
+            }
+            return found;
+        };
+    });
+}
 
 describe('PUT /api/v1/calls/:callId/task', () => {
     let c: CallsHarness;
@@ -412,9 +433,9 @@ describe('the ledger across restarts', () => {
         const key = `${c.accountId}|${SEED.orgs.acme.orgId.slice(0, 15)}|call-elsewhere`;
         await c.h.store.ledger.claim(key, { at: c.h.clock.now().toISOString(), by: 'another-instance' });
         c.mark();
-        const retry = c.task('call-elsewhere', CALL);
-        const answered = retry.then((res) => res);
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        const waiting = inItsWait(c.h.store, key);
+        const answered = c.task('call-elsewhere', CALL).then((res) => res);
+        await waiting;
         await c.h.store.ledger.settle(key, '00T000000000042AAA', c.h.clock.now().toISOString());
         const res = await answered;
         assert.equal(res.status, 200, res.text);
@@ -449,8 +470,9 @@ describe('the ledger across restarts', () => {
             now: now.toISOString(),
             until: new Date(now.getTime() + ALIVE_FOR_MS).toISOString()
         });
+        const waiting = inItsWait(c.h.store, key);
         const answered = c.task('call-of-live-instance', CALL).then((r) => r);
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await waiting;
         await c.h.store.ledger.settle(key, '00T000000000043AAA', c.h.clock.now().toISOString());
         assert.deepEqual((await answered).body, { taskId: '00T000000000043AAA', created: false });
     });
@@ -459,8 +481,9 @@ describe('the ledger across restarts', () => {
         const key = `${c.accountId}|${SEED.orgs.acme.orgId.slice(0, 15)}|call-stuck`;
         await c.h.store.ledger.claim(key, { at: c.h.clock.now().toISOString(), by: 'another-instance' });
         c.mark();
+        const waiting = inItsWait(c.h.store, key);
         const pending = c.task('call-stuck', CALL).then((res) => res);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await waiting;
         c.h.clock.advance(11_000);
         const res = await pending;
         c.h.clock.advance(-11_000);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Accounts } from '../accounts.ts';
 import { systemClock } from '../clock.ts';
 import type { Store } from '../store/store.ts';
+import { noticesArrived } from '../test/changeNotices.ts';
 import { PEOPLE, startHarness, TEST_STORE } from '../test/harness.ts';
 
 /** Counts the reads the status and the key lookup make of the store. */
@@ -28,24 +29,6 @@ async function until(what: string, check: () => Promise<boolean>, withinMs = 3_0
     while (!(await check())) {
         if (Date.now() - started > withinMs) assert.fail(`${what}: not seen within ${withinMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-}
-
-/**
- * Waits until the change notices of every write committed so far have reached `store` (on PostgreSQL they arrive a
- * little after the write, and each one drops what it names from the cache): a marker account written by `other`,
- * whose notice comes after theirs, since PostgreSQL delivers notices in commit order.
- */
-async function noticesArrived(store: Store, other: Store): Promise<void> {
-    const told = new Set<string>();
-    const unsubscribe = store.changes.subscribe((change) => told.add('all' in change ? '*' : change.accountId));
-    try {
-        const marker = (await new Accounts(other, systemClock).create('Marker', { platformKey: false })).account.id;
-        // lowdb tells another process's writes as `all`, when a read finds the file changed.
-        const toldIt = () => told.has(marker) || (store.kind === 'lowdb' && told.has('*'));
-        await until('the marker write is told', async () => (await store.changes.watching()) && toldIt());
-    } finally {
-        unsubscribe();
     }
 }
 

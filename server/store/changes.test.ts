@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { noticesArrived } from '../test/changeNotices.ts';
 import { openTestStore } from '../test/harness.ts';
 import { PG_SKIP } from '../test/pgDatabase.ts';
 import { LowdbStore } from './lowdb/store.ts';
@@ -92,7 +93,7 @@ for (const kind of ['lowdb', 'postgres'] as const) {
             await store.links.put(link('a1'));
             assert.ok(covers(told, 'a1', API_USER), `a link added: ${JSON.stringify(told)}`);
             // PostgreSQL's notices of the writes above come in as well, a moment later.
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            await noticesArrived(store, other);
             told.length = 0;
             await store.transaction(async (tx) => {
                 await tx.links.patch('a1', { status: 'needs_relink' });
